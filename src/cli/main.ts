@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { VERSION } from '../version.js';
+import { demoCommand } from './demo.js';
+import { gatewayCommand } from './gateway.js';
+import { policyCommand } from './policy.js';
+
+const program = new Command('kt')
+  .description('keeptrusts: a governance gateway for AI coding agents (Aider, Claude Code, Codex, SDKs)')
+  .version(VERSION, '-V, --version', 'print the version')
+  .helpOption('-h, --help', 'show help')
+  .showSuggestionAfterError()
+  .addCommand(gatewayCommand())
+  .addCommand(policyCommand())
+  .addCommand(demoCommand())
+  .addHelpText(
+    'after',
+    `
+Quick start:
+  $ kt policy lint --file policy-config.yaml
+  $ kt gateway run --policy-config policy-config.yaml
+  $ OPENAI_API_BASE=http://localhost:41002/v1 aider --model gpt-4o
+
+Documentation: docs/cli.md and docs/configuration.md in the project.`,
+  );
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,310 @@
+import type { z } from 'zod';
+import { acceptedKindNames, lookupKind, registeredKinds } from '../policy/registry.js';
+import { providerProfile } from '../providers/catalog.js';
+import { resolveTarget, unreachableTargets } from '../providers/targets.js';
+import { didYouMean, formatPath, type Diagnostic } from './diagnostics.js';
+import { documentSchema, type PolicyConfig } from './schema.js';
+
+type Path = (string | number)[];
+
+/** Validate a merged document: schema errors, then the rules that span several fields, then warnings. */
+export function validateDocument(value: unknown): { config?: PolicyConfig; diagnostics: Diagnostic[] } {
+  const input = normaliseEmptyPolicyBlocks(value);
+  const schema = documentSchema();
+  const result = schema.safeParse(input);
+  const diagnostics: Diagnostic[] = [];
+  if (!result.success) {
+    for (const issue of result.error.issues) diagnostics.push(...describeIssue(issue, input, schema));
+  }
+  diagnostics.push(...chainRules(input), ...duplicateTargetIds(input));
+  if (!result.success || diagnostics.some((d) => d.severity === 'error')) return { diagnostics: dedupe(diagnostics) };
+  const config = result.data;
+  diagnostics.push(...targetRules(config), ...warnings(config));
+  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
+  return { config, diagnostics };
+}
+
+/** `policy:\n  pii-detector:` (no value) means "this kind with its defaults", as a user would expect. */
+function normaliseEmptyPolicyBlocks(value: unknown): unknown {
+  if (!isRecord(value) || !isRecord(value.policy)) return value;
+  const policy = Object.fromEntries(Object.entries(value.policy).map(([k, v]) => [k, v === null ? {} : v]));
+  return { ...value, policy };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.ZodType): Diagnostic[] {
+  const path = issue.path.filter((p): p is string | number => typeof p !== 'symbol');
+  const where = formatPath(path);
+  switch (issue.code) {
+    case 'unrecognized_keys': {
+      if (path.length === 1 && path[0] === 'policy') return []; // reported by chainRules with the list of kinds
+      const known = knownKeysAt(schema, path);
+      return issue.keys.map((key) => {
+        const guess = didYouMean(key, known);
+        return {
+          severity: 'error' as const,
+          code: 'unknown-key',
+          message: `unknown key "${key}" in ${where}`,
+          path: [...path, key],
+          hint: guess ? `did you mean "${guess}"?` : `allowed keys: ${known.join(', ')}`,
+        };
+      });
+    }
+    case 'invalid_type': {
+      const actual = valueAt(input, path);
+      if (actual === undefined) {
+        return [{ severity: 'error', code: 'missing-key', message: `missing required key ${where}`, path }];
+      }
+      return [
+        {
+          severity: 'error',
+          code: 'invalid-type',
+          message: `${where} must be ${article(issue.expected)}, not ${describeValue(actual)}`,
+          path,
+          ...(issue.message.includes('quote') ? { hint: issue.message } : {}),
+        },
+      ];
+    }
+    case 'invalid_value': {
+      const actual = valueAt(input, path);
+      const allowed = issue.values.map(String);
+      const guess = typeof actual === 'string' ? didYouMean(actual, allowed) : undefined;
+      return [
+        {
+          severity: 'error',
+          code: 'invalid-value',
+          message: `${where} is ${JSON.stringify(actual)}; expected one of ${allowed.join(', ')}`,
+          path,
+          ...(guess ? { hint: `did you mean "${guess}"?` } : {}),
+        },
+      ];
+    }
+    case 'too_small':
+    case 'too_big': {
+      const bound = Number(issue.code === 'too_small' ? issue.minimum : issue.maximum);
+      const inclusive = issue.inclusive !== false;
+      const rel = issue.code === 'too_small' ? (inclusive ? 'at least' : 'greater than') : inclusive ? 'at most' : 'less than';
+      const what =
+        issue.origin === 'array' ? `${rel} ${bound} item${bound === 1 ? '' : 's'}` : issue.origin === 'string' ? `${rel} ${bound} character${bound === 1 ? '' : 's'}` : `${rel} ${bound}`;
+      const custom = issue.message.startsWith('Too ') ? '' : ` (${issue.message})`;
+      return [{ severity: 'error', code: 'invalid-value', message: `${where} must have ${what}${custom}`.replace('must have at', 'must be at').replace(/must have (greater|less)/, 'must be $1'), path }];
+    }
+    default:
+      return [{ severity: 'error', code: 'invalid-value', message: `${where} ${lowerFirst(issue.message)}`, path }];
+  }
+}
+
+function chainRules(input: unknown): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!isRecord(input)) return out;
+  const known = acceptedKindNames();
+  const knownList = known.length > 0 ? registeredKinds().map((d) => d.kind).join(', ') : 'none in this build';
+  const unknownKind = (name: string, path: Path): Diagnostic => {
+    const guess = didYouMean(name, known);
+    return {
+      severity: 'error',
+      code: 'unknown-policy-kind',
+      message: `unknown policy kind "${name}"`,
+      path,
+      hint: guess ? `did you mean "${guess}"?` : `known kinds: ${knownList}`,
+    };
+  };
+  const chain = isRecord(input.policies) ? input.policies.chain : undefined;
+  if (Array.isArray(chain)) {
+    const seen = new Map<string, number>();
+    chain.forEach((name, i) => {
+      if (typeof name !== 'string') return;
+      const def = lookupKind(name);
+      if (!def) return void out.push(unknownKind(name, ['policies', 'chain', i]));
+      const first = seen.get(def.kind);
+      if (first !== undefined) {
+        out.push({
+          severity: 'error',
+          code: 'duplicate-policy',
+          message: `policy kind "${name}" appears twice in policies.chain (first at index ${first})`,
+          path: ['policies', 'chain', i],
+        });
+      } else seen.set(def.kind, i);
+    });
+  }
+  if (isRecord(input.policy)) {
+    for (const name of Object.keys(input.policy)) if (!lookupKind(name)) out.push(unknownKind(name, ['policy', name]));
+  }
+  return out;
+}
+
+function duplicateTargetIds(input: unknown): Diagnostic[] {
+  const targets = isRecord(input) && isRecord(input.providers) ? input.providers.targets : undefined;
+  if (!Array.isArray(targets)) return [];
+  const out: Diagnostic[] = [];
+  const ids = new Map<string, number>();
+  targets.forEach((t, i) => {
+    const id = isRecord(t) ? t.id : undefined;
+    if (typeof id !== 'string') return;
+    const first = ids.get(id);
+    if (first === undefined) return void ids.set(id, i);
+    out.push({
+      severity: 'error',
+      code: 'duplicate-target-id',
+      message: `target id "${id}" is already used by providers.targets[${first}]`,
+      path: ['providers', 'targets', i, 'id'],
+    });
+  });
+  return out;
+}
+
+function targetRules(config: PolicyConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  config.providers.targets.forEach((t, i) => {
+    if (!t.base_url && providerProfile(t.provider).needsBaseUrl) {
+      out.push({
+        severity: 'error',
+        code: 'missing-base-url',
+        message: `target "${t.id}" (provider ${t.provider}) needs base_url`,
+        path: ['providers', 'targets', i, 'provider'],
+        hint:
+          t.provider === 'azure-openai'
+            ? 'for example https://RESOURCE.openai.azure.com/openai/deployments/DEPLOYMENT?api-version=2024-10-21'
+            : 'the OpenAI-compatible endpoint, for example http://127.0.0.1:8080/v1',
+      });
+    }
+    if (t.format === 'anthropic' && t.provider !== 'anthropic' && !t.base_url) {
+      out.push({
+        severity: 'error',
+        code: 'missing-base-url',
+        message: `target "${t.id}" speaks the Anthropic format through provider ${t.provider} and needs base_url`,
+        path: ['providers', 'targets', i, 'format'],
+      });
+    }
+    if (t.provider === 'anthropic' && t.format && t.format !== 'anthropic') {
+      out.push({
+        severity: 'error',
+        code: 'format-mismatch',
+        message: `target "${t.id}": provider anthropic speaks format anthropic, not ${t.format}`,
+        path: ['providers', 'targets', i, 'format'],
+        hint: 'translation between formats is not supported; point OpenAI clients at an OpenAI-format target',
+      });
+    }
+  });
+  if (config.providers.strategy === 'single' && config.providers.targets.length > 1) {
+    const formats = new Set(config.providers.targets.map((t) => t.format ?? providerProfile(t.provider).format));
+    if (formats.size === 1 && config.providers.targets.every((t) => !t.model && !t.models)) {
+      out.push({
+        severity: 'error',
+        code: 'ambiguous-targets',
+        message: 'strategy single with several targets needs model or models on them to tell them apart',
+        path: ['providers', 'strategy'],
+        hint: 'use strategy fallback or loadbalance to spread traffic over interchangeable targets',
+      });
+    }
+  }
+  return out;
+}
+
+function warnings(config: PolicyConfig): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  if (!config.pack.enabled) {
+    out.push({
+      severity: 'warning',
+      code: 'pack-disabled',
+      message: 'pack.enabled is false: the gateway forwards traffic without applying any policy',
+      path: ['pack', 'enabled'],
+    });
+  }
+  if (config.policies.chain.length === 0) {
+    out.push({
+      severity: 'warning',
+      code: 'empty-chain',
+      message: 'policies.chain is empty: no policy is applied to requests or responses',
+      path: ['policies', 'chain'],
+      hint: 'list policy kinds under policies.chain, e.g. [pii-detector, code-sanitizer]',
+    });
+  }
+  const inChain = new Set(config.policies.chain.map((k) => lookupKind(k)?.kind));
+  for (const name of Object.keys(config.policy)) {
+    if (!inChain.has(lookupKind(name)?.kind)) {
+      out.push({
+        severity: 'warning',
+        code: 'policy-not-in-chain',
+        message: `policy.${name} is configured but "${name}" is not in policies.chain, so it never runs`,
+        path: ['policy', name],
+      });
+    }
+  }
+  const targets = config.providers.targets.map(resolveTarget);
+  for (const { target, why } of unreachableTargets(targets, config.providers.strategy)) {
+    const i = targets.indexOf(target);
+    out.push({
+      severity: 'warning',
+      code: 'unreachable-target',
+      message: `target "${target.id}" can never be reached: ${why}`,
+      path: ['providers', 'targets', i],
+    });
+  }
+  return out;
+}
+
+/** The keys a strict object accepts at `path`, found by walking the schema (used for did-you-mean). */
+function knownKeysAt(schema: z.ZodType, path: Path): string[] {
+  let node: unknown = schema;
+  for (const seg of path) {
+    node = unwrap(node);
+    const def = (node as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return [];
+    if (def.type === 'object') node = (def.shape as Record<string, unknown>)[String(seg)];
+    else if (def.type === 'array') node = def.element;
+    else if (def.type === 'record') node = def.valueType;
+    else return [];
+  }
+  const def = (unwrap(node) as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+  return def?.type === 'object' ? Object.keys(def.shape as Record<string, unknown>) : [];
+}
+
+function unwrap(node: unknown): unknown {
+  for (let i = 0; i < 10; i++) {
+    const def = (node as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
+    if (!def) return node;
+    if (def.type === 'optional' || def.type === 'default' || def.type === 'nullable' || def.type === 'prefault') node = def.innerType;
+    else if (def.type === 'pipe') node = def.in;
+    else return node;
+  }
+  return node;
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let v = input;
+  for (const seg of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string | number, unknown>)[seg];
+  }
+  return v;
+}
+
+function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}
+
+function article(expected: string): string {
+  const names: Record<string, string> = { object: 'a mapping', array: 'a list', string: 'a string', number: 'a number', boolean: 'true or false' };
+  return names[expected] ?? expected;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function dedupe(diags: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const key = `${d.code}|${formatPath(d.path)}|${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}

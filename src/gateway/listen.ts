@@ -1,0 +1,24 @@
+/** Parse `--listen`: `host:port`, `:port`, `port`, or `[::1]:port`. */
+export function parseListen(value: string): { host: string; port: number } {
+  const v = value.trim();
+  let host = '127.0.0.1';
+  let portText = v;
+  const bracket = /^\[([^\]]+)\]:(\d+)$/.exec(v);
+  if (bracket) {
+    host = bracket[1]!;
+    portText = bracket[2]!;
+  } else if (v.includes(':')) {
+    const i = v.lastIndexOf(':');
+    host = v.slice(0, i) || host;
+    portText = v.slice(i + 1);
+  }
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--listen ${JSON.stringify(value)}: expected HOST:PORT with a port from 0 to 65535, e.g. 127.0.0.1:41002`);
+  }
+  return { host, port };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}

@@ -1,0 +1,426 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { Dispatcher } from 'undici';
+import type { LoadedConfig } from '../config/index.js';
+import { parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
+import { terminalErrorFrame } from '../protocol/sse.js';
+import { CredentialStore } from '../providers/credentials.js';
+import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
+import { classifyUpstreamError, DROP_RESPONSE_HEADERS, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
+import { VERSION } from '../version.js';
+import { readBody } from './body.js';
+import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
+import { ConcurrencyLimiter } from './limiter.js';
+import type { Logger } from './logger.js';
+import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
+import { matchRoute, type Route } from './routes.js';
+
+export interface GatewayOptions {
+  loaded: LoadedConfig;
+  host: string;
+  port: number;
+  logger: Logger;
+  failMode: 'block' | 'allow';
+  maxConcurrency: number;
+  maxBodyBytes: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RunningGateway {
+  url: string;
+  host: string;
+  port: number;
+  server: Server;
+  close(): Promise<void>;
+}
+
+const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Timings of one request, logged at debug level and (later) carried on its decision event. */
+interface Timing {
+  start: number;
+  upstreamStart?: number;
+  upstreamHeaders?: number;
+}
+
+export class Gateway {
+  readonly targets: Target[];
+  private readonly router: Router;
+  private readonly credentials: CredentialStore;
+  private readonly upstream: UpstreamClient;
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly startedAt = Date.now();
+  private ready = false;
+  private requestsProcessed = 0;
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { config } = opts.loaded;
+    this.targets = config.providers.targets.map(resolveTarget);
+    this.router = new Router(this.targets, config.providers.strategy);
+    this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
+    this.upstream = new UpstreamClient(Math.max(opts.maxConcurrency, 8));
+    this.limiter = new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16);
+  }
+
+  setReady(ready: boolean): void {
+    this.ready = ready;
+  }
+
+  async close(): Promise<void> {
+    this.ready = false;
+    await this.upstream.close();
+  }
+
+  /** The node:http request listener. Never throws: every failure becomes an error response in the client's shape. */
+  handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const timing: Timing = { start: performance.now() };
+    const requestId = requestIdFor(req);
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const pathname = q >= 0 ? url.slice(0, q) : url;
+    const query = q >= 0 ? url.slice(q + 1) : '';
+    const route = safeMatch(pathname);
+    const shape = errorShapeFor(req, route);
+    this.dispatch(req, res, route, query, requestId, timing).catch((err: unknown) => {
+      const gwErr =
+        err instanceof GatewayError ? err : new GatewayError(500, 'api_error', 'internal gateway error', { code: 'internal_error' });
+      if (!(err instanceof GatewayError)) this.opts.logger.error({ requestId, err: describeInternal(err) }, 'unhandled error');
+      if (!res.writableEnded && !res.destroyed) {
+        if (gwErr.status === 413) res.setHeader('connection', 'close');
+        sendError(res, shape, gwErr, requestId);
+      }
+      this.logDone(req, res, route, requestId, timing, undefined, gwErr.status);
+    });
+  };
+
+  private async dispatch(req: IncomingMessage, res: ServerResponse, route: Route, query: string, requestId: string, timing: Timing) {
+    const method = req.method ?? 'GET';
+    switch (route.kind) {
+      case 'inference':
+        if (method !== 'POST') throw methodNotAllowed(method, 'POST');
+        return this.inference(req, res, route.family, query, requestId, timing);
+      case 'models':
+        if (method !== 'GET') throw methodNotAllowed(method, 'GET');
+        return this.models(req, res, route.id, requestId);
+      case 'health':
+        return sendJson(res, 200, this.health(), requestId);
+      case 'healthz':
+        return sendJson(res, 200, { status: 'ok' }, requestId);
+      case 'readyz':
+        return sendJson(res, this.ready ? 200 : 503, { ready: this.ready }, requestId);
+      case 'root':
+        // Claude Code probes `HEAD /` before its first call.
+        return sendJson(res, 200, { name: 'keeptrusts gateway', version: VERSION, health: '/health' }, requestId, method === 'HEAD');
+      case 'unknown':
+        throw notFound(`no route for ${method} ${truncate(req.url ?? '/', 200)}`, 'unknown_route');
+    }
+  }
+
+  health(): Record<string, unknown> {
+    const { config, sha256, files } = this.opts.loaded;
+    return {
+      status: this.ready ? 'healthy' : 'starting',
+      version: VERSION,
+      uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+      config: { name: config.pack.name, version: config.pack.version, sha256, files },
+      policies_enabled: config.pack.enabled,
+      policies_loaded: config.pack.enabled ? config.policies.chain : [],
+      strategy: config.providers.strategy,
+      targets: this.targets.map((t) => ({
+        id: t.id,
+        provider: t.provider,
+        format: t.format,
+        model: t.model ?? null,
+        models: [...t.aliases],
+        credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
+      })),
+      requests_processed: this.requestsProcessed,
+      in_flight: this.limiter.inFlight,
+      queued: this.limiter.queued,
+    };
+  }
+
+  private models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): void {
+    const anthropic = req.headers['anthropic-version'] !== undefined;
+    const models = listModels(this.targets);
+    if (id === undefined) {
+      return sendJson(res, 200, anthropic ? anthropicModelList(models) : openAiModelList(models), requestId);
+    }
+    const m = models.find((x) => x.id === id);
+    if (!m) throw notFound(`model "${truncate(id, 100)}" is not served by this gateway`, 'model_not_found');
+    sendJson(res, 200, anthropic ? anthropicModel(m) : openAiModel(m), requestId);
+  }
+
+  private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {
+    const abort = new AbortController();
+    const onClose = () => {
+      if (!res.writableFinished) abort.abort();
+    };
+    res.once('close', onClose);
+    const raw = await readBody(req, this.opts.maxBodyBytes);
+    const ex = parseExchange(family, raw);
+    const routed = this.router.route(family, ex.model);
+    if (!routed.ok) throw routeError(family, ex.model, routed);
+
+    const slot = await this.limiter.acquire(abort.signal);
+    if (!slot) {
+      if (abort.signal.aborted) return;
+      throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', {
+        code: 'overloaded',
+        retryAfter: '1',
+      });
+    }
+    try {
+      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, abort.signal, timing);
+      if (!response) return; // the client went away
+      timing.upstreamHeaders = performance.now();
+      await relay(res, response, ex, requestId, this.opts.logger);
+      this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
+    } finally {
+      slot();
+      res.off('close', onClose);
+      this.requestsProcessed++;
+    }
+  }
+
+  /**
+   * Try each candidate target in order. A target that cannot be reached, times out, or answers with a
+   * retriable status hands the request to the next one; the last answer is relayed as it is.
+   */
+  private async callWithFallback(
+    req: IncomingMessage,
+    ex: Exchange,
+    candidates: RouteCandidate[],
+    query: string,
+    signal: AbortSignal,
+    timing: Timing,
+  ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate }> {
+    let lastError: GatewayError | undefined;
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i]!;
+      const last = i === candidates.length - 1;
+      const auth = this.credentials.upstreamAuth(candidate.target, req.headers);
+      if (!auth) {
+        lastError = new GatewayError(
+          401,
+          'authentication_error',
+          `no API key for target "${candidate.target.id}": send your provider key (Authorization: Bearer or x-api-key), or set secret_key_ref on the target`,
+          { code: 'missing_api_key' },
+        );
+        continue;
+      }
+      const body = requestBytes(ex, candidate.model || undefined);
+      timing.upstreamStart ??= performance.now();
+      try {
+        const response = await this.upstream.call({
+          target: candidate.target,
+          family: ex.family,
+          method: 'POST',
+          query,
+          headers: forwardHeaders(req.headers, candidate.target, auth, body.length),
+          body,
+          signal,
+        });
+        if (!last && RETRIABLE_STATUS.has(response.statusCode)) {
+          this.opts.logger.warn({ target: candidate.target.id, status: response.statusCode }, 'upstream answered with a retriable status; trying the next target');
+          await response.body.dump().catch(() => undefined);
+          continue;
+        }
+        return { response, candidate };
+      } catch (err) {
+        const failure = classifyUpstreamError(err);
+        if (failure.kind === 'aborted' || signal.aborted) return { candidate };
+        this.opts.logger.warn({ target: candidate.target.id, failure: failure.detail }, 'upstream call failed');
+        lastError =
+          failure.kind === 'timeout'
+            ? new GatewayError(504, 'timeout_error', `target "${candidate.target.id}": ${failure.detail}`, { code: 'upstream_timeout' })
+            : new GatewayError(502, 'upstream_error', `target "${candidate.target.id}": ${failure.detail}`, { code: 'upstream_unreachable' });
+      }
+    }
+    throw lastError ?? new GatewayError(502, 'upstream_error', 'no target could serve the request', { code: 'upstream_unreachable' });
+  }
+
+  private logDone(req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, timing: Timing, target: string | undefined, status: number | undefined) {
+    const log = this.opts.logger;
+    if (!log.isLevelEnabled('debug')) return;
+    const now = performance.now();
+    log.debug(
+      {
+        requestId,
+        method: req.method,
+        route: route.kind === 'inference' ? route.family : route.kind,
+        target,
+        status: status ?? res.statusCode,
+        total_ms: round(now - timing.start),
+        ...(timing.upstreamStart !== undefined && timing.upstreamHeaders !== undefined
+          ? { upstream_ttfb_ms: round(timing.upstreamHeaders - timing.upstreamStart), overhead_ms: round(timing.upstreamStart - timing.start) }
+          : {}),
+      },
+      'request',
+    );
+  }
+}
+
+/** Stream the upstream response to the client, decoding compressed bodies so that policies can read them. */
+async function relay(res: ServerResponse, up: Dispatcher.ResponseData, ex: Exchange, requestId: string, log: Logger): Promise<void> {
+  const headers: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(up.headers)) {
+    if (value === undefined || DROP_RESPONSE_HEADERS.has(name)) continue;
+    headers[name] = value;
+  }
+  const encoding = String(up.headers['content-encoding'] ?? 'identity').toLowerCase();
+  const decoder = decoderFor(encoding);
+  let source: Readable = up.body;
+  if (decoder) source = up.body.pipe(decoder);
+  else if (encoding !== 'identity') headers['content-encoding'] = encoding;
+  const length = up.headers['content-length'];
+  if (!decoder && typeof length === 'string') headers['content-length'] = length;
+  headers['x-keeptrusts-request-id'] = requestId;
+  headers['x-keeptrusts-verdict'] = 'allow';
+  res.writeHead(up.statusCode, headers);
+
+  const isSse = String(up.headers['content-type'] ?? '').includes('text/event-stream');
+  try {
+    for await (const chunk of source) {
+      if (res.destroyed) break;
+      if (!res.write(chunk)) await drained(res);
+    }
+    if (!res.destroyed) res.end();
+  } catch (err) {
+    up.body.destroy();
+    if (res.destroyed) return;
+    const failure = classifyUpstreamError(err);
+    log.warn({ requestId, failure: failure.detail }, 'upstream response ended early');
+    if (isSse && ex.stream) {
+      const type = ex.family === 'messages' ? 'api_error' : 'upstream_error';
+      res.end(terminalErrorFrame(ex.family, type, 'the upstream stream ended before completion'));
+    } else {
+      res.destroy();
+    }
+  }
+}
+
+function decoderFor(encoding: string) {
+  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
+  if (encoding === 'deflate') return createInflate();
+  if (encoding === 'br') return createBrotliDecompress();
+  return undefined;
+}
+
+function drained(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
+  });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, headOnly = false): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-keeptrusts-request-id': requestId,
+  });
+  res.end(headOnly ? undefined : text);
+}
+
+function routeError(family: Family, model: string | undefined, routed: { reason: string; known: string[] }): GatewayError {
+  const api = { chat: 'OpenAI Chat Completions', responses: 'OpenAI Responses', messages: 'Anthropic Messages', count_tokens: 'Anthropic Messages' }[family];
+  if (routed.reason === 'no_target_for_family') {
+    return notFound(`no target in this gateway's config serves the ${api} API`, 'no_target_for_api');
+  }
+  const known = routed.known.length > 0 ? `; available: ${routed.known.slice(0, 20).join(', ')}` : '';
+  return notFound(`model "${truncate(model ?? '', 100)}" is not served by this gateway${known}`, 'model_not_found');
+}
+
+function methodNotAllowed(method: string, allowed: string): GatewayError {
+  return new GatewayError(405, 'invalid_request_error', `method ${truncate(method, 10)} is not allowed here; use ${allowed}`, {
+    code: 'method_not_allowed',
+  });
+}
+
+function errorShapeFor(req: IncomingMessage, route: Route): ErrorShape {
+  if (route.kind === 'inference') return route.family === 'messages' || route.family === 'count_tokens' ? 'anthropic' : 'openai';
+  return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+}
+
+function requestIdFor(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && SAFE_REQUEST_ID.test(given)) return given;
+  return `req_${randomBytes(12).toString('hex')}`;
+}
+
+function safeMatch(pathname: string): Route {
+  try {
+    return matchRoute(pathname);
+  } catch {
+    return { kind: 'unknown' }; // malformed percent-encoding
+  }
+}
+
+function describeInternal(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'non-error thrown';
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`. */
+export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Promise<RunningGateway> {
+  const gateway = new Gateway(opts);
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, gateway.handle);
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  gateway.setReady(true);
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${hostForUrl}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    server,
+    close() {
+      closing ??= (async () => {
+        gateway.setReady(false);
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => {
+          for (const s of sockets) s.destroy();
+        }, graceMs);
+        await closed;
+        clearTimeout(timer);
+        await gateway.close();
+      })();
+      return closing;
+    },
+  };
+}

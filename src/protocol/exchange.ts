@@ -1,0 +1,50 @@
+import type { Family } from '../providers/targets.js';
+import { badRequest } from '../gateway/errors.js';
+
+/**
+ * One request as the gateway holds it: the original bytes (forwarded untouched unless something edits
+ * the body, so unknown fields and betas pass through), the parsed body, and the two facts routing needs.
+ */
+export interface Exchange {
+  family: Family;
+  raw: Buffer;
+  body: Record<string, unknown>;
+  model: string | undefined;
+  /** Decided by the body's `stream` field only: SDKs send `accept: application/json` on streams too. */
+  stream: boolean;
+}
+
+export function parseExchange(family: Family, raw: Buffer): Exchange {
+  if (raw.length === 0) throw badRequest('the request body is empty; expected a JSON object');
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    const where = err instanceof SyntaxError ? `: ${err.message.replace(/^.*?JSON[^:]*:\s*/, '')}` : '';
+    throw badRequest(`the request body is not valid JSON${where.slice(0, 120)}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('the request body must be a JSON object');
+  }
+  const obj = body as Record<string, unknown>;
+  if (obj.model !== undefined && typeof obj.model !== 'string') throw badRequest('"model" must be a string', 'model');
+  if (obj.stream !== undefined && obj.stream !== null && typeof obj.stream !== 'boolean') {
+    throw badRequest('"stream" must be true or false', 'stream');
+  }
+  const required: Partial<Record<Family, string>> = { chat: 'messages', messages: 'messages', count_tokens: 'messages' };
+  const field = required[family];
+  if (field && !Array.isArray(obj[field])) throw badRequest(`"${field}" must be an array`, field);
+  return {
+    family,
+    raw,
+    body: obj,
+    model: obj.model as string | undefined,
+    stream: family !== 'count_tokens' && obj.stream === true,
+  };
+}
+
+/** Serialise the body again only when something changed it; otherwise the client's bytes go upstream as sent. */
+export function requestBytes(ex: Exchange, modelOverride: string | undefined): Buffer {
+  if (modelOverride === undefined || modelOverride === ex.model) return ex.raw;
+  return Buffer.from(JSON.stringify({ ...ex.body, model: modelOverride }));
+}

@@ -1,0 +1,200 @@
+import type { Strategy, TargetConfig } from '../config/schema.js';
+import { PROVIDER_NAMES, providerProfile, type ProviderName, type WireFormat } from './catalog.js';
+
+/** The API families a client can call; each is served by targets of a matching wire format. */
+export type Family = 'chat' | 'responses' | 'messages' | 'count_tokens';
+
+const FAMILIES_BY_FORMAT: Record<WireFormat, readonly Family[]> = {
+  openai: ['chat', 'responses'],
+  responses: ['responses'],
+  anthropic: ['messages', 'count_tokens'],
+};
+
+export function formatServes(format: WireFormat, family: Family): boolean {
+  return FAMILIES_BY_FORMAT[format].includes(family);
+}
+
+/** A target with every default filled in. Secrets are not here: see credentials.ts. */
+export interface Target {
+  id: string;
+  provider: ProviderName;
+  format: WireFormat;
+  /** Origin for the connection pool, e.g. `https://api.openai.com`. */
+  origin: string;
+  /** Path prefix from base_url, without a trailing slash, e.g. `/v1` or `/openai/deployments/gpt4o`. */
+  basePath: string;
+  /** Query parameters from base_url (Azure's `api-version`), added to every upstream call. */
+  baseQuery: URLSearchParams;
+  model?: string;
+  aliases: ReadonlySet<string>;
+  apiKeyHeader: string;
+  apiKeyPrefix: string;
+  secretEnv?: string;
+  weight: number;
+  timeoutMs: number;
+  headers: Readonly<Record<string, string>>;
+}
+
+export function resolveTarget(cfg: TargetConfig): Target {
+  const profile = providerProfile(cfg.provider);
+  const format = cfg.format ?? profile.format;
+  // A target that declares the Anthropic format talks with Anthropic's key header even behind another provider.
+  const anthropicAuth = format === 'anthropic' && cfg.provider !== 'anthropic';
+  const base = new URL(cfg.base_url ?? profile.baseUrl ?? 'http://invalid.invalid');
+  return {
+    id: cfg.id,
+    provider: cfg.provider,
+    format,
+    origin: base.origin,
+    basePath: base.pathname.replace(/\/+$/, ''),
+    baseQuery: base.searchParams,
+    ...(cfg.model !== undefined ? { model: cfg.model } : {}),
+    aliases: new Set(cfg.models ?? []),
+    apiKeyHeader: (cfg.api_key_header ?? (anthropicAuth ? 'x-api-key' : profile.apiKeyHeader)).toLowerCase(),
+    apiKeyPrefix: cfg.api_key_prefix ?? (anthropicAuth ? '' : profile.apiKeyPrefix),
+    ...(cfg.secret_key_ref ? { secretEnv: cfg.secret_key_ref.env } : {}),
+    weight: cfg.weight,
+    timeoutMs: cfg.timeout_ms,
+    headers: Object.fromEntries(Object.entries(cfg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
+  };
+}
+
+/**
+ * The path to call upstream for a family. OpenAI-style base URLs already end in `/v1` (or an Azure
+ * deployment path); Anthropic's do not, but one that does is accepted too.
+ */
+export function upstreamPath(target: Target, family: Family | 'models'): string {
+  const suffix: Record<Family | 'models', string> = {
+    chat: '/chat/completions',
+    responses: '/responses',
+    messages: '/messages',
+    count_tokens: '/messages/count_tokens',
+    models: '/models',
+  };
+  if (target.format === 'anthropic' && !/\/v1$/.test(target.basePath)) return `${target.basePath}/v1${suffix[family]}`;
+  return `${target.basePath}${suffix[family]}`;
+}
+
+export interface RouteCandidate {
+  target: Target;
+  /** Model name to send upstream. */
+  model: string;
+}
+
+export type RouteResult =
+  | { ok: true; candidates: RouteCandidate[] }
+  | { ok: false; reason: 'no_target_for_family' | 'model_not_found'; known: string[] };
+
+const PROVIDER_SET = new Set<string>(PROVIDER_NAMES);
+
+/**
+ * Pick the targets that may serve a request: those whose `model` or aliases name the requested model (a
+ * provider prefix such as `openai/gpt-4o` matches too), ordered by the strategy. When nothing matches, a
+ * single-strategy config (or one with a single serving target) forwards to its first serving target, and
+ * other strategies fall back to targets that name no model at all.
+ */
+export class Router {
+  constructor(
+    readonly targets: readonly Target[],
+    readonly strategy: Strategy,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  route(family: Family, requested: string | undefined): RouteResult {
+    const serving = this.targets.filter((t) => formatServes(t.format, family));
+    if (serving.length === 0) return { ok: false, reason: 'no_target_for_family', known: [] };
+    const matches = requested ? matchByName(serving, requested) : [];
+    let candidates: RouteCandidate[];
+    if (matches.length > 0) {
+      candidates = matches;
+    } else {
+      const wildcard = serving.filter((t) => t.model === undefined && t.aliases.size === 0);
+      const pool = this.strategy === 'single' || serving.length === 1 ? serving : wildcard;
+      if (pool.length === 0) return { ok: false, reason: 'model_not_found', known: modelNames(serving) };
+      candidates = pool.map((target) => ({ target, model: passThroughModel(target, requested) ?? target.model ?? '' }));
+    }
+    return { ok: true, candidates: this.order(candidates) };
+  }
+
+  private order(candidates: RouteCandidate[]): RouteCandidate[] {
+    if (this.strategy === 'single') return candidates.slice(0, 1);
+    if (this.strategy === 'fallback') return candidates;
+    return weightedOrder(candidates, this.random);
+  }
+}
+
+function matchByName(serving: readonly Target[], requested: string): RouteCandidate[] {
+  for (const name of nameVariants(requested)) {
+    const found: RouteCandidate[] = [];
+    for (const t of serving) {
+      if (t.model === name) found.push({ target: t, model: name });
+      else if (t.aliases.has(name)) found.push({ target: t, model: t.model ?? name });
+    }
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+/** `openai/gpt-4o` is tried as written first (OpenRouter ids contain slashes), then without the prefix. */
+function nameVariants(requested: string): string[] {
+  const slash = requested.indexOf('/');
+  if (slash > 0 && PROVIDER_SET.has(requested.slice(0, slash))) return [requested, requested.slice(slash + 1)];
+  return [requested];
+}
+
+function passThroughModel(target: Target, requested: string | undefined): string | undefined {
+  if (!requested) return undefined;
+  const slash = requested.indexOf('/');
+  if (slash > 0 && requested.slice(0, slash) === target.provider) return requested.slice(slash + 1);
+  return requested;
+}
+
+function weightedOrder(candidates: RouteCandidate[], random: () => number): RouteCandidate[] {
+  const pool = candidates.filter((c) => c.target.weight > 0);
+  const out: RouteCandidate[] = [];
+  while (pool.length > 0) {
+    const total = pool.reduce((s, c) => s + c.target.weight, 0);
+    let r = random() * total;
+    let i = 0;
+    for (; i < pool.length - 1; i++) {
+      r -= pool[i]!.target.weight;
+      if (r < 0) break;
+    }
+    out.push(pool.splice(i, 1)[0]!);
+  }
+  return out;
+}
+
+export function modelNames(targets: readonly Target[]): string[] {
+  const names = new Set<string>();
+  for (const t of targets) {
+    if (t.model) names.add(t.model);
+    for (const a of t.aliases) names.add(a);
+  }
+  return [...names];
+}
+
+/**
+ * Targets that no request can ever reach with this strategy: weight 0 under loadbalance, or, under single,
+ * a target whose every model name (or whose wildcard role) an earlier target of the same format already takes.
+ */
+export function unreachableTargets(targets: readonly Target[], strategy: Strategy): { target: Target; why: string }[] {
+  const out: { target: Target; why: string }[] = [];
+  targets.forEach((t, i) => {
+    if (strategy === 'loadbalance' && t.weight === 0) {
+      out.push({ target: t, why: 'its weight is 0 under strategy loadbalance' });
+      return;
+    }
+    if (strategy !== 'single') return;
+    const earlier = targets.slice(0, i).filter((e) => e.format === t.format);
+    if (earlier.length === 0) return;
+    const names = [...(t.model ? [t.model] : []), ...t.aliases];
+    const taken = (n: string) => earlier.some((e) => e.model === n || e.aliases.has(n));
+    if (names.length === 0) {
+      out.push({ target: t, why: `it names no model and strategy single sends unmatched models to "${earlier[0]!.id}"` });
+    } else if (names.every(taken)) {
+      out.push({ target: t, why: `every model it serves is taken by an earlier target under strategy single` });
+    }
+  });
+  return out;
+}
