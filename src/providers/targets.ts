@@ -90,8 +90,8 @@ const PROVIDER_SET = new Set<string>(PROVIDER_NAMES);
 /**
  * Pick the targets that may serve a request: those whose `model` or aliases name the requested model (a
  * provider prefix such as `openai/gpt-4o` matches too), ordered by the strategy. When nothing matches, a
- * single-strategy config (or one with a single serving target) forwards to its first serving target, and
- * other strategies fall back to targets that name no model at all.
+ * single-strategy config forwards to its first serving target, and other strategies fall back to targets
+ * that name no model at all.
  */
 export class Router {
   constructor(
@@ -109,7 +109,7 @@ export class Router {
       candidates = matches;
     } else {
       const wildcard = serving.filter((t) => t.model === undefined && t.aliases.size === 0);
-      const pool = this.strategy === 'single' || serving.length === 1 ? serving : wildcard;
+      const pool = this.strategy === 'single' ? serving : wildcard;
       if (pool.length === 0) return { ok: false, reason: 'model_not_found', known: modelNames(serving) };
       candidates = pool.map((target) => ({ target, model: passThroughModel(target, requested) ?? target.model ?? '' }));
     }

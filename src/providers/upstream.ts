@@ -18,6 +18,8 @@ const DROP_REQUEST_HEADERS = new Set([
   'content-length',
   'expect',
   'accept-encoding',
+  // the body is sent decoded, whatever encoding the client used
+  'content-encoding',
   // credentials: re-added by CredentialStore in the form the target needs
   'authorization',
   'x-api-key',

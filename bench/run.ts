@@ -1,0 +1,194 @@
+/**
+ * npm run bench: the fake upstream, the pass-through baseline and the gateway each run in their own
+ * process; autocannon loads each with the same ~5 KB chat request, plain and streamed, at c=1 and c=50.
+ * Only ratios measured in the same run are meaningful on a shared 2-core machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DURATION = Number(process.env.BENCH_DURATION ?? 8);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+const PORTS = { fake: 41190, passthrough: 41191, gateway: 41192 };
+
+interface Row {
+  scenario: string;
+  path: string;
+  connections: number;
+  stream: boolean;
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+function payload(stream: boolean): string {
+  const code = Array.from({ length: 60 }, (_, i) => `export function helper${i}(a: number, b: number): number { return a * ${i} + b; }`).join('\n');
+  return JSON.stringify({
+    model: 'gpt-4o',
+    stream,
+    temperature: 0,
+    messages: [
+      { role: 'system', content: 'You are a coding assistant. Reply with SEARCH/REPLACE blocks.' },
+      { role: 'user', content: `I have added these files to the chat:\n\nsrc/math.ts\n\`\`\`\n${code}\n\`\`\`\n\nAdd a docstring to helper3.` },
+    ],
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      const res = await fetch(url);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp | null): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!ready) {
+      child.stdout!.resume();
+      child.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
+      resolve(child);
+      return;
+    }
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (ready.test(out)) {
+        child.stdout!.off('data', onData);
+        child.stderr!.off('data', onData);
+        child.stdout!.resume();
+        child.stderr!.resume();
+        resolve(child);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`${name} exited early (${code}):\n${out}`)));
+  });
+}
+
+async function load(url: string, body: string, connections: number, duration: number) {
+  return autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+    body,
+    connections,
+    duration,
+  });
+}
+
+export async function measure(scenario: string, url: string, connections: number, stream: boolean): Promise<Row> {
+  const body = payload(stream);
+  await load(url, body, connections, WARMUP);
+  const r = await load(url, body, connections, DURATION);
+  return {
+    scenario,
+    path: url,
+    connections,
+    stream,
+    rps: Math.round(r.requests.average),
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors + r.timeouts,
+    non2xx: r.non2xx,
+  };
+}
+
+function gatewayConfig(dir: string): string {
+  const file = join(dir, 'bench-empty-chain.yaml');
+  writeFileSync(
+    file,
+    `pack: {name: bench, version: "1"}
+policies: {chain: []}
+providers:
+  targets:
+    - {id: fake, provider: openai-compatible, base_url: "http://127.0.0.1:${PORTS.fake}/v1"}
+`,
+  );
+  return file;
+}
+
+async function main() {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    children.push(await startProcess('fake', ['dist/testing/fake-upstream.js'], { PORT: String(PORTS.fake), FAKE_LOG: 'off' }, /listening/));
+    children.push(
+      await startProcess('passthrough', ['--import', 'tsx', 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: `http://127.0.0.1:${PORTS.fake}` }, /listening/),
+    );
+    children.push(
+      await startProcess(
+        'gateway',
+        ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir), '--listen', `127.0.0.1:${PORTS.gateway}`, '--log-level', 'error', '--max-concurrency', '256'],
+        {},
+        null,
+      ),
+    );
+    await waitReady(`http://127.0.0.1:${PORTS.gateway}/readyz`);
+    const rows: Row[] = [];
+    const targets = [
+      ['direct', PORTS.fake],
+      ['passthrough', PORTS.passthrough],
+      ['gateway (empty chain)', PORTS.gateway],
+    ] as const;
+    for (const stream of [false, true]) {
+      for (const connections of [1, 50]) {
+        for (const [scenario, port] of targets) {
+          const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, connections, stream);
+          rows.push(row);
+          process.stderr.write(`${scenario.padEnd(24)} c=${String(connections).padEnd(3)} ${stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
+        }
+      }
+    }
+    report(rows);
+  } finally {
+    for (const c of children) c.kill('SIGTERM');
+  }
+}
+
+function report(rows: Row[]) {
+  const ratios = rows
+    .filter((r) => r.scenario.startsWith('gateway'))
+    .map((g) => {
+      const base = rows.find((r) => r.scenario === 'passthrough' && r.connections === g.connections && r.stream === g.stream)!;
+      return { scenario: g.scenario, connections: g.connections, stream: g.stream, rps_ratio: round(g.rps / base.rps), p99_delta_ms: round(g.p99 - base.p99) };
+    });
+  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios };
+  mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
+  writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const md = [
+    `# Benchmark (${result.date})`,
+    '',
+    `Node ${process.version}, ${DURATION} s per run after ${WARMUP} s warm-up, ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
+    '',
+    '| scenario | c | mode | req/s | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`),
+    '',
+    '| gateway vs pass-through | c | mode | throughput ratio | p99 added (ms) |',
+    '|---|---|---|---|---|',
+    ...ratios.map((r) => `| ${r.scenario} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
+    '',
+  ].join('\n');
+  writeFileSync(join(ROOT, 'bench/results/latest.md'), md);
+  process.stdout.write(`${md}\n`);
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100;
+}
+
+await main();

@@ -1,0 +1,126 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MINIMAL, writeConfigs } from '../helpers/config.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const KT = `${ROOT}dist/cli/main.js`;
+
+function kt(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [KT, ...args], { cwd: ROOT, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 20_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+beforeAll(() => {
+  // `npm test` builds first; a direct `vitest run` of this file needs the build too.
+  if (!existsSync(KT)) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+});
+
+describe('kt as a user runs it', () => {
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { version: string };
+    expect(kt(['--version'])).toMatchObject({ code: 0, stdout: `${pkg.version}\n` });
+  });
+
+  it('--help lists the command groups; group help lists subcommands', () => {
+    const top = kt(['--help']);
+    expect(top.code).toBe(0);
+    for (const word of ['gateway', 'policy', 'demo', 'Quick start']) expect(top.stdout).toContain(word);
+    const policy = kt(['policy', '--help']);
+    expect(policy.stdout).toMatch(/lint \[options\]/);
+    expect(policy.stdout).toMatch(/schema \[options\]/);
+    const run = kt(['gateway', 'run', '--help']);
+    for (const flag of ['--policy-config', '--listen', '--log-level', '--fail-mode', '--max-concurrency', '--max-body-bytes']) expect(run.stdout).toContain(flag);
+  });
+
+  it('suggests a command for a typo', () => {
+    const r = kt(['gatewya']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/Did you mean gateway\?/);
+  });
+
+  it('policy lint: exit 0 valid, 2 warnings only, 1 errors; --json has ok and diagnostics', () => {
+    const [valid] = writeConfigs(MINIMAL);
+    const warnOnly = kt(['policy', 'lint', '--file', valid!]);
+    expect(warnOnly.code).toBe(2);
+    expect(warnOnly.stdout).toMatch(/warning: policies\.chain is empty/);
+    expect(warnOnly.stdout).toMatch(/policy lint passed with 1 warning/);
+
+    const [bad] = writeConfigs(MINIMAL.replace('providers:', 'providrs:'));
+    const failed = kt(['policy', 'lint', '--file', bad!]);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toContain(`${bad}:6:1: error: unknown key "providrs" in (document) (did you mean "providers"?) [unknown-key]`);
+    expect(failed.stdout).toMatch(/policy lint failed \(2 errors\)/);
+
+    const json = kt(['policy', 'lint', '--file', bad!, '--json']);
+    const parsed = JSON.parse(json.stdout) as { ok: boolean; errors: number; diagnostics: Array<{ code: string; line: number }> };
+    expect(parsed.ok).toBe(false);
+    expect(parsed.diagnostics.map((d) => d.code).sort()).toEqual(['missing-key', 'unknown-key']);
+  });
+
+  it('policy lint: every shipped example is free of errors', () => {
+    for (const dir of ['quickstart', 'demo']) {
+      const r = kt(['policy', 'lint', '--file', `examples/${dir}/policy-config.yaml`]);
+      expect(r.code, r.stdout).not.toBe(1);
+    }
+  });
+
+  it('policy schema prints a JSON Schema that matches the committed copy', () => {
+    const r = kt(['policy', 'schema']);
+    expect(r.code).toBe(0);
+    const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean; required: string[] };
+    expect(Object.keys(schema.properties)).toEqual(['pack', 'policies', 'policy', 'providers']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.required).toEqual(['pack', 'providers']);
+    const committed = JSON.parse(readFileSync(`${ROOT}docs/policy-config.schema.json`, 'utf8')) as Record<string, unknown>;
+    expect({ ...committed, title: '' }, 'run: node dist/cli/main.js policy schema -o docs/policy-config.schema.json').toEqual({ ...schema, title: '' });
+  });
+
+  it('gateway run refuses a bad config with file:line:column and exit 1', () => {
+    const [bad] = writeConfigs(MINIMAL.replace('chain: []', 'chain: [pii-detectr]'));
+    const r = kt(['gateway', 'run', '--policy-config', bad!, '--listen', '127.0.0.1:0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${bad}:5:11: error: unknown policy kind "pii-detectr"`);
+    expect(r.stderr).toMatch(/the gateway did not start/);
+  });
+
+  it('gateway run names the target and variable of a missing secret', () => {
+    const [file] = writeConfigs(MINIMAL.replace('provider: openai', 'provider: openai\n      secret_key_ref: {env: KT_TEST_MISSING_KEY}'));
+    const r = kt(['gateway', 'run', '--policy-config', file!, '--listen', '127.0.0.1:0'], { KT_TEST_MISSING_KEY: '' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('target "openai": environment variable KT_TEST_MISSING_KEY');
+  });
+
+  it('gateway run serves, warns about an empty chain, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [KT, 'gateway', 'run', '--policy-config', 'examples/quickstart/policy-config.yaml', '--listen', `127.0.0.1:${port}`, '--log-format', 'json'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    try {
+      for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(stderr).toContain(`keeptrusts gateway listening on http://127.0.0.1:${port}`);
+      expect(stderr).toContain('policies.chain is empty');
+      const health = (await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { config: { name: string } };
+      expect(health.config.name).toBe('quickstart');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(0);
+  });
+});

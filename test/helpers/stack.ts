@@ -1,0 +1,71 @@
+import { pino } from 'pino';
+import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
+import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
+import { writeConfigs } from './config.js';
+
+export interface Stack {
+  fake: FakeUpstream;
+  gateway: RunningGateway;
+  /** Gateway base URL for OpenAI clients (with /v1). */
+  openaiBase: string;
+  /** Gateway base URL for Anthropic clients (without /v1). */
+  anthropicBase: string;
+  close(): Promise<void>;
+}
+
+export interface StackOptions {
+  /** Config text; `FAKE_URL` is replaced by the fake upstream's URL. Defaults to one OpenAI and one Anthropic target. */
+  config?: string;
+  env?: NodeJS.ProcessEnv;
+  fake?: FakeUpstreamOptions;
+  maxBodyBytes?: number;
+  maxConcurrency?: number;
+}
+
+export const DEFAULT_STACK_CONFIG = `pack:
+  name: e2e
+  version: 1.0.0
+policies:
+  chain: []
+providers:
+  strategy: single
+  targets:
+    - id: fake-openai
+      provider: openai-compatible
+      base_url: FAKE_URL/v1
+    - id: fake-anthropic
+      provider: anthropic
+      base_url: FAKE_URL
+`;
+
+/** A fake upstream and a gateway in front of it, both on ephemeral loopback ports. */
+export async function startStack(opts: StackOptions = {}): Promise<Stack> {
+  const fake = await startFakeUpstream(opts.fake);
+  const [file] = writeConfigs((opts.config ?? DEFAULT_STACK_CONFIG).replaceAll('FAKE_URL', fake.url));
+  const { loaded, diagnostics } = await loadConfig([file!]);
+  if (!loaded) {
+    await fake.close();
+    throw new Error(`test config invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
+  }
+  const gateway = await startGateway({
+    loaded,
+    host: '127.0.0.1',
+    port: 0,
+    logger: pino({ level: 'silent' }),
+    failMode: 'block',
+    maxConcurrency: opts.maxConcurrency ?? 64,
+    maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
+    env: opts.env ?? {},
+  }, 1000);
+  return {
+    fake,
+    gateway,
+    openaiBase: `${gateway.url}/v1`,
+    anthropicBase: gateway.url,
+    async close() {
+      await gateway.close();
+      await fake.close();
+    },
+  };
+}
