@@ -23,18 +23,36 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
       code: 'unsupported_encoding',
     });
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  try {
-    for await (const chunk of source) {
-      total += (chunk as Buffer).length;
-      if (total > limit) throw tooLarge(limit);
-      chunks.push(chunk as Buffer);
-    }
-  } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    if (source !== req) throw new GatewayError(400, 'invalid_request_error', `request body is not valid ${encoding}`, { code: 'bad_encoding' });
-    throw err;
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
+  return collect(source, limit, source !== req ? encoding : undefined);
+}
+
+/** Gather a stream into one buffer; event handlers, since this runs on every request. */
+function collect(source: Readable, limit: number, encoding: string | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const fail = (err: unknown) => {
+      source.off('data', onData);
+      source.resume(); // drain whatever is left so the connection can close cleanly
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      total += chunk.length;
+      if (total > limit) return fail(tooLarge(limit));
+      chunks.push(chunk);
+    };
+    source.on('data', onData);
+    let ended = false;
+    source.once('end', () => {
+      ended = true;
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total));
+    });
+    // A client that goes away mid-body: nothing will answer it, but the request must not hang.
+    source.once('close', () => {
+      if (!ended) reject(new GatewayError(400, 'invalid_request_error', 'the client closed the connection before sending the whole body', { code: 'client_closed' }));
+    });
+    source.once('error', (err) =>
+      fail(encoding ? new GatewayError(400, 'invalid_request_error', `request body is not valid ${encoding}`, { code: 'bad_encoding' }) : err),
+    );
+  });
 }

@@ -285,11 +285,7 @@ async function relay(res: ServerResponse, up: Dispatcher.ResponseData, ex: Excha
 
   const isSse = String(up.headers['content-type'] ?? '').includes('text/event-stream');
   try {
-    for await (const chunk of source) {
-      if (res.destroyed) break;
-      if (!res.write(chunk)) await drained(res);
-    }
-    if (!res.destroyed) res.end();
+    await pump(source, res);
   } catch (err) {
     up.body.destroy();
     if (res.destroyed) return;
@@ -304,23 +300,53 @@ async function relay(res: ServerResponse, up: Dispatcher.ResponseData, ex: Excha
   }
 }
 
+/**
+ * Copy a readable into the response with backpressure. Event handlers rather than `for await`: SSE
+ * replies arrive as many small chunks, and the async iterator's per-chunk cost showed in the benchmark.
+ * Resolves when the body is complete or the client has gone; rejects when the source fails.
+ */
+function pump(source: Readable, res: ServerResponse): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      if (!res.write(chunk)) {
+        source.pause();
+        res.once('drain', onDrain);
+      }
+    };
+    const onDrain = () => source.resume();
+    const onEnd = () => {
+      cleanup();
+      res.end();
+      resolve();
+    };
+    const onError = (err: unknown) => {
+      cleanup();
+      reject(err);
+    };
+    const onClientGone = () => {
+      cleanup();
+      source.destroy();
+      resolve();
+    };
+    const cleanup = () => {
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      res.off('close', onClientGone);
+      res.off('drain', onDrain);
+    };
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onError);
+    res.on('close', onClientGone);
+  });
+}
+
 function decoderFor(encoding: string) {
   if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
   if (encoding === 'deflate') return createInflate();
   if (encoding === 'br') return createBrotliDecompress();
   return undefined;
-}
-
-function drained(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, headOnly = false): void {
@@ -353,10 +379,15 @@ function errorShapeFor(req: IncomingMessage, route: Route): ErrorShape {
   return req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
 }
 
+/** Unique per process start and per request; a random prefix plus a counter costs no entropy per request. */
+const ID_PREFIX = randomBytes(8).toString('hex');
+let idCounter = 0;
+
 function requestIdFor(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
   if (typeof given === 'string' && SAFE_REQUEST_ID.test(given)) return given;
-  return `req_${randomBytes(12).toString('hex')}`;
+  idCounter = (idCounter + 1) % 0xffffffff;
+  return `req_${ID_PREFIX}${idCounter.toString(16).padStart(8, '0')}`;
 }
 
 function safeMatch(pathname: string): Route {

@@ -122,8 +122,13 @@ function str(v: unknown, fallback: string): string {
   return typeof v === 'string' && v !== '' ? v : fallback;
 }
 
+// Ids: a random per-process prefix plus a counter. Unique enough for a fake, and much cheaper than fresh randomness per id.
+const ID_PREFIX = randomUUID().replace(/-/g, '');
+let idCounter = 0;
+
 function hexId(len: number): string {
-  return randomUUID().replace(/-/g, '').slice(0, len);
+  const n = (++idCounter).toString(16);
+  return len > n.length ? ID_PREFIX.slice(0, len - n.length) + n : n;
 }
 
 function estimateTokens(value: unknown): number {
@@ -589,13 +594,16 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
   };
 
   const sendJson = (res: ServerResponse, status: number, payload: unknown, fault: FakeFault | null, extra?: Record<string, string>): void => {
-    const buf = Buffer.from(typeof payload === 'string' ? payload : JSON.stringify(payload));
+    const text = typeof payload === 'string' ? payload : JSON.stringify(payload);
     const ctype = typeof payload === 'string' && !/^\s*[[{]/.test(payload) ? 'text/plain; charset=utf-8' : JSON_HEADERS;
     if (fault === null) {
-      res.writeHead(status, extra ? { 'content-type': ctype, 'content-length': buf.length, ...extra } : { 'content-type': ctype, 'content-length': buf.length });
-      res.end(buf);
+      // A string body goes out in one write together with the headers (a Buffer would take a writev of two).
+      const len = Buffer.byteLength(text);
+      res.writeHead(status, extra ? { 'content-type': ctype, 'content-length': len, ...extra } : { 'content-type': ctype, 'content-length': len });
+      res.end(text);
       return;
     }
+    const buf = Buffer.from(text);
     switch (fault.kind) {
       case 'slow':
         later(fault.firstByteDelayMs ?? 0, () => {
