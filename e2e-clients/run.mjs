@@ -1,0 +1,102 @@
+// Real clients against the gateway: Claude Code (`claude -p`) and Codex (`codex exec`), each driving a tool
+// loop through `kt gateway run` to the project's fake upstream. Run after `npm run build` in the project root:
+//   npm --prefix e2e-clients ci && node e2e-clients/run.mjs
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BIN = fileURLToPath(new URL('node_modules/.bin/', import.meta.url));
+const { startFakeUpstream } = await import(`${ROOT}dist/testing/fake-upstream.js`);
+
+let failed = 0;
+let passed = 0;
+function check(name, ok, detail = '') {
+  if (ok) passed++;
+  else failed++;
+  process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok || !detail ? '' : `\n     ${detail.slice(0, 2000).replaceAll('\n', '\n     ')}`}\n`);
+}
+
+async function gateway(config, port) {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-e2e-clients-'));
+  const file = join(dir, 'policy-config.yaml');
+  writeFileSync(file, config);
+  const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'gateway', 'run', '-c', file, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 100; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('gateway did not start');
+}
+
+// Asynchronous on purpose: the fake upstream lives in this process, so a blocking spawn would starve it.
+function run(cmd, args, env, cwd) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { PATH: process.env.PATH, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+// ---- Claude Code ----
+{
+  const fake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: 'echo claude-tool-ran', description: 'echo' } });
+  const gw = await gateway(`pack: {name: cc, version: "1"}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
+  const home = mkdtempSync(join(tmpdir(), 'kt-cc-home-'));
+  const env = {
+    HOME: home,
+    ANTHROPIC_BASE_URL: 'http://127.0.0.1:41301',
+    ANTHROPIC_API_KEY: 'sk-ant-e2e-dummy',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    CLAUDE_CODE_MAX_RETRIES: '1',
+    DISABLE_TELEMETRY: '1',
+  };
+  const hi = await run(`${BIN}claude`, ['-p', 'say hi', '--output-format', 'json'], env, home);
+  check('claude -p answers through the gateway', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out);
+  const msgs = fake.requests.filter((r) => r.family === 'messages');
+  check('claude used /v1/messages?beta=true with streaming and event lines kept (no non-streaming retry)', msgs.length > 0 && msgs.every((r) => r.query.beta === 'true' && r.body.stream === true), JSON.stringify(msgs.map((r) => [r.url, r.body.stream])));
+  check('claude x-api-key reached the upstream', msgs.every((r) => r.headers['x-api-key'] === 'sk-ant-e2e-dummy'));
+  fake.reset();
+  const tool = await run(`${BIN}claude`, ['-p', 'TOOLTEST run the command', '--allowedTools', 'Bash', '--output-format', 'json'], env, home);
+  const last = fake.requests.filter((r) => r.family === 'messages').at(-1);
+  const lastText = JSON.stringify(last?.body?.messages ?? []);
+  check('claude tool loop: Bash ran and its tool_result went back through the gateway', tool.code === 0 && lastText.includes('tool_result') && lastText.includes('claude-tool-ran'), tool.out);
+  gw.kill('SIGTERM');
+  await fake.close();
+}
+
+// ---- Codex ----
+{
+  const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: 'echo codex-tool-ran' } });
+  const gw = await gateway(`pack: {name: codex, version: "1"}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
+  const home = mkdtempSync(join(tmpdir(), 'kt-codex-home-'));
+  writeFileSync(
+    join(home, 'config.toml'),
+    `model = "gpt-5"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41302/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n`,
+  );
+  const env = { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-codex-e2e' };
+  const hi = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], env, home);
+  check('codex exec answers through the gateway', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out);
+  const reqs = fake.requests.filter((r) => r.family === 'responses');
+  check('codex streamed /v1/responses with its Bearer key', reqs.length > 0 && reqs.every((r) => r.body.stream === true && r.headers.authorization === 'Bearer sk-codex-e2e'));
+  check('codex namespace tools and developer input passed through', reqs.some((r) => JSON.stringify(r.body.tools ?? []).includes('"namespace"') || JSON.stringify(r.body.input ?? []).includes('"developer"')));
+  fake.reset();
+  const tool = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'TOOLTEST run it'], env, home);
+  const lastInput = JSON.stringify(fake.requests.filter((r) => r.family === 'responses').at(-1)?.body?.input ?? []);
+  check('codex tool loop: exec_command ran and function_call_output went back through the gateway', lastInput.includes('function_call_output') && lastInput.includes('codex-tool-ran'), tool.out);
+  gw.kill('SIGTERM');
+  await fake.close();
+}
+
+process.stdout.write(`${passed} passed, ${failed} failed\n`);
+process.exitCode = failed ? 1 : 0;
