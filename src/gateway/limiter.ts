@@ -1,3 +1,5 @@
+import type { ClientGone } from './client-gone.js';
+
 /**
  * Bounds how many requests are with an upstream at once. Requests over the bound wait in a FIFO queue;
  * past `maxQueue` waiters the gateway answers 503 at once instead of letting latency grow without end.
@@ -20,7 +22,7 @@ export class ConcurrencyLimiter {
   }
 
   /** Resolves with a release function, or with undefined when the queue is full or `signal` aborts first. */
-  acquire(signal: AbortSignal): Promise<(() => void) | undefined> | (() => void) | undefined {
+  acquire(signal: ClientGone): Promise<(() => void) | undefined> | (() => void) | undefined {
     if (this.active < this.max) {
       this.active++;
       return this.releaser();
@@ -28,7 +30,7 @@ export class ConcurrencyLimiter {
     if (this.waiters.length >= this.maxQueue || signal.aborted) return undefined;
     return new Promise((resolve) => {
       const grant = () => {
-        signal.removeEventListener('abort', onAbort);
+        signal.off('abort', onAbort);
         this.active++;
         resolve(this.releaser());
       };
@@ -37,7 +39,7 @@ export class ConcurrencyLimiter {
         if (i >= 0) this.waiters.splice(i, 1);
         resolve(undefined);
       };
-      signal.addEventListener('abort', onAbort, { once: true });
+      signal.once('abort', onAbort);
       this.waiters.push(grant);
     });
   }

@@ -13,6 +13,7 @@ import { classifyUpstreamError, DROP_RESPONSE_HEADERS, forwardHeaders, UpstreamC
 import { VERSION } from '../version.js';
 import { readBody } from './body.js';
 import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
+import { ClientGone } from './client-gone.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
@@ -156,9 +157,9 @@ export class Gateway {
   }
 
   private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {
-    const abort = new AbortController();
+    const gone = new ClientGone();
     const onClose = () => {
-      if (!res.writableFinished) abort.abort();
+      if (!res.writableFinished) gone.abort();
     };
     res.once('close', onClose);
     const raw = await readBody(req, this.opts.maxBodyBytes);
@@ -166,16 +167,16 @@ export class Gateway {
     const routed = this.router.route(family, ex.model);
     if (!routed.ok) throw routeError(family, ex.model, routed);
 
-    const slot = await this.limiter.acquire(abort.signal);
+    const slot = await this.limiter.acquire(gone);
     if (!slot) {
-      if (abort.signal.aborted) return;
+      if (gone.aborted) return;
       throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', {
         code: 'overloaded',
         retryAfter: '1',
       });
     }
     try {
-      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, abort.signal, timing);
+      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing);
       if (!response) return; // the client went away
       timing.upstreamHeaders = performance.now();
       await relay(res, response, ex, requestId, this.opts.logger);
@@ -196,7 +197,7 @@ export class Gateway {
     ex: Exchange,
     candidates: RouteCandidate[],
     query: string,
-    signal: AbortSignal,
+    signal: ClientGone,
     timing: Timing,
   ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate }> {
     let lastError: GatewayError | undefined;

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Family, Target } from './targets.js';
@@ -69,7 +70,8 @@ export interface UpstreamCall {
   query: string;
   headers: Record<string, string>;
   body?: Buffer;
-  signal: AbortSignal;
+  /** Aborts the call when it emits 'abort' (an EventEmitter or AbortSignal). */
+  signal: EventEmitter | AbortSignal;
 }
 
 export type UpstreamFailure = { kind: 'timeout' | 'unreachable' | 'aborted'; detail: string };
@@ -95,9 +97,7 @@ export class UpstreamClient {
   }
 
   async call(c: UpstreamCall): Promise<Dispatcher.ResponseData> {
-    const params = new URLSearchParams(c.target.baseQuery);
-    for (const [k, v] of new URLSearchParams(c.query)) if (!params.has(k)) params.append(k, v);
-    const qs = params.toString();
+    const qs = c.query ? mergeQuery(c.target.baseQuery, c.query) : c.target.baseQuery.toString();
     return this.pool(c.target.origin).request({
       method: c.method,
       path: upstreamPath(c.target, c.family) + (qs ? `?${qs}` : ''),
@@ -113,6 +113,13 @@ export class UpstreamClient {
     await Promise.all([...this.pools.values()].map((p) => p.close().catch(() => p.destroy())));
     this.pools.clear();
   }
+}
+
+/** The target's own query parameters (Azure's api-version) win over the client's of the same name. */
+function mergeQuery(base: URLSearchParams, clientQuery: string): string {
+  const params = new URLSearchParams(base);
+  for (const [k, v] of new URLSearchParams(clientQuery)) if (!params.has(k)) params.append(k, v);
+  return params.toString();
 }
 
 /** Classify a thrown upstream error without echoing anything that might carry request data. */

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { ClientGone } from '../../src/gateway/client-gone.js';
 import { ConcurrencyLimiter } from '../../src/gateway/limiter.js';
 
 describe('concurrency limiter', () => {
   it('grants up to max at once, queues FIFO, and refuses beyond the queue', async () => {
     const l = new ConcurrencyLimiter(2, 1);
-    const signal = new AbortController().signal;
+    const signal = new ClientGone();
     const a = l.acquire(signal) as () => void;
     const b = l.acquire(signal) as () => void;
     expect(l.inFlight).toBe(2);
@@ -22,9 +23,9 @@ describe('concurrency limiter', () => {
 
   it('drops a waiter whose client went away, and a double release counts once', async () => {
     const l = new ConcurrencyLimiter(1, 4);
-    const first = l.acquire(new AbortController().signal) as () => void;
-    const ac = new AbortController();
-    const waiting = l.acquire(ac.signal) as Promise<(() => void) | undefined>;
+    const first = l.acquire(new ClientGone()) as () => void;
+    const ac = new ClientGone();
+    const waiting = l.acquire(ac) as Promise<(() => void) | undefined>;
     expect(l.queued).toBe(1);
     ac.abort();
     expect(await waiting).toBeUndefined();
