@@ -1,0 +1,28 @@
+/**
+ * Detectors are pure functions over strings: no I/O, no config parsing, compiled once and reused for
+ * input, output and streamed text. A match carries where it is and what it is, never a copy of the value.
+ */
+export interface DetectorMatch {
+  /** Category for markers and events, e.g. `SECRET`, `EMAIL`, `CREDIT_CARD`, or a custom pattern's name. */
+  type: string;
+  /** The specific rule that matched, e.g. `aws-access-key-id`, `email`, `luhn-card`. */
+  rule: string;
+  /** UTF-16 offsets into the scanned string; `text.slice(start, end)` is exactly the sensitive value. */
+  start: number;
+  end: number;
+}
+
+export interface Detector {
+  /**
+   * The longest match this detector can produce (in UTF-16 code units). Streaming enforcement holds back
+   * this many characters so that a value split across chunks is still caught.
+   */
+  readonly maxMatchLength: number;
+  scan(text: string): DetectorMatch[];
+}
+
+/** A named custom regular expression from config (`detect_patterns`, `additional_patterns`). */
+export interface NamedPattern {
+  name: string;
+  pattern: string;
+}
