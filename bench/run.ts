@@ -13,7 +13,7 @@ import autocannon from 'autocannon';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const PORTS = { fake: 41190, passthrough: 41191, gateway: 41192 };
+const PORTS = { fake: 41190, passthrough: 41191, gateway: 41192, gatewayChain: 41193 };
 
 interface Row {
   scenario: string;
@@ -107,12 +107,12 @@ export async function measure(scenario: string, url: string, connections: number
   };
 }
 
-function gatewayConfig(dir: string): string {
-  const file = join(dir, 'bench-empty-chain.yaml');
+function gatewayConfig(dir: string, chain: string[] = []): string {
+  const file = join(dir, `bench-${chain.length}.yaml`);
   writeFileSync(
     file,
     `pack: {name: bench, version: "1"}
-policies: {chain: []}
+policies: {chain: [${chain.join(', ')}]}
 providers:
   targets:
     - {id: fake, provider: openai-compatible, base_url: "http://127.0.0.1:${PORTS.fake}/v1"}
@@ -138,11 +138,22 @@ async function main() {
       ),
     );
     await waitReady(`http://127.0.0.1:${PORTS.gateway}/readyz`);
+    children.push(
+      await startProcess(
+        'gateway-chain',
+        ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, CHAIN), '--listen', `127.0.0.1:${PORTS.gatewayChain}`, '--log-level', 'error', '--max-concurrency', '256'],
+        {},
+        null,
+      ),
+    );
+    await waitReady(`http://127.0.0.1:${PORTS.gatewayChain}/readyz`);
+    const detectors = await measureDetectors();
     const rows: Row[] = [];
     const targets = [
       ['direct', PORTS.fake],
       ['passthrough', PORTS.passthrough],
       ['gateway (empty chain)', PORTS.gateway],
+      [`gateway (${CHAIN.join(', ')})`, PORTS.gatewayChain],
     ] as const;
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
@@ -153,20 +164,20 @@ async function main() {
         }
       }
     }
-    report(rows);
+    report(rows, detectors);
   } finally {
     for (const c of children) c.kill('SIGTERM');
   }
 }
 
-function report(rows: Row[]) {
+function report(rows: Row[], detectors: DetectorSpeed[]) {
   const ratios = rows
     .filter((r) => r.scenario.startsWith('gateway'))
     .map((g) => {
       const base = rows.find((r) => r.scenario === 'passthrough' && r.connections === g.connections && r.stream === g.stream)!;
       return { scenario: g.scenario, connections: g.connections, stream: g.stream, rps_ratio: round(g.rps / base.rps), p99_delta_ms: round(g.p99 - base.p99) };
     });
-  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios };
+  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios, detectors };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [
@@ -182,9 +193,62 @@ function report(rows: Row[]) {
     '|---|---|---|---|---|',
     ...ratios.map((r) => `| ${r.scenario} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
     '',
+    `Detector throughput on a ${Math.round(detectors[0]!.bytes / 1024)} KB source-code context (single thread, after warm-up):`,
+    '',
+    '| detector | MB/s | matches |',
+    '|---|---|---|',
+    ...detectors.map((d) => `| ${d.name} | ${d.mbPerSecond} | ${d.matches} |`),
+    '',
   ].join('\n');
   writeFileSync(join(ROOT, 'bench/results/latest.md'), md);
   process.stdout.write(`${md}\n`);
+}
+
+const CHAIN = ['pii-detector', 'code-sanitizer', 'dlp-filter'];
+
+interface DetectorSpeed {
+  name: string;
+  bytes: number;
+  mbPerSecond: number;
+  matches: number;
+}
+
+/** A 200 KB context in the shape Aider sends: several source files, fenced, with a few secrets and emails. */
+function codeContext(): string {
+  const files: string[] = [];
+  for (let f = 0; files.join('').length < 200 * 1024; f++) {
+    const lines = [`// src/module${f}.ts`, `import { db } from './db';`, `const OWNER = 'owner${f}@example-corp.com';`];
+    for (let i = 0; i < 40; i++) {
+      lines.push(`export async function handler${f}_${i}(req: Request): Promise<Response> {`, `  const id = req.headers.get('x-id') ?? 'anon';`, `  const rows = await db.query('select * from t${i} where id = $1', [id]);`, `  return Response.json({ ok: true, count: rows.length, sha: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' });`, '}');
+    }
+    if (f % 3 === 0) lines.push(`const token = '${['ghp', 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'].join('_')}';`);
+    files.push(`src/module${f}.ts\n\`\`\`typescript\n${lines.join('\n')}\n\`\`\`\n`);
+  }
+  return files.join('\n');
+}
+
+async function measureDetectors(): Promise<DetectorSpeed[]> {
+  const { createSecretScanner } = await import('../src/detect/secrets/index.js');
+  const { createPiiScanner } = await import('../src/detect/pii/index.js');
+  const { createDlpScanner } = await import('../src/detect/dlp.js');
+  const text = codeContext();
+  const detectors = [
+    ['secrets (code-sanitizer)', createSecretScanner()],
+    ['pii (pii-detector)', createPiiScanner()],
+    ['dlp (dlp-filter, high)', createDlpScanner({ sensitivityLevel: 'high', blockedTerms: ['project nightingale'] })],
+  ] as const;
+  const out: DetectorSpeed[] = [];
+  for (const [name, d] of detectors) {
+    for (let i = 0; i < 3; i++) d.scan(text);
+    const runs = 20;
+    const t0 = performance.now();
+    let matches = 0;
+    for (let i = 0; i < runs; i++) matches = d.scan(text).length;
+    const seconds = (performance.now() - t0) / 1000;
+    out.push({ name, bytes: text.length, mbPerSecond: round((text.length * runs) / seconds / 1e6), matches });
+    process.stderr.write(`${name.padEnd(28)} ${round((text.length * runs) / seconds / 1e6)} MB/s (${matches} matches)\n`);
+  }
+  return out;
 }
 
 function round(n: number): number {

@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { demoCommand } from './demo.js';
 import { gatewayCommand } from './gateway.js';
+import { initCommand } from './init.js';
 import { policyCommand } from './policy.js';
 
 const program = new Command('kt')
@@ -12,12 +13,14 @@ const program = new Command('kt')
   .showSuggestionAfterError()
   .addCommand(gatewayCommand())
   .addCommand(policyCommand())
+  .addCommand(initCommand())
   .addCommand(demoCommand())
   .addHelpText(
     'after',
     `
 Quick start:
-  $ kt policy lint --file policy-config.yaml
+  $ kt init --template aider
+  $ kt policy lint --file policy-config.yaml && kt policy test
   $ kt gateway run --policy-config policy-config.yaml
   $ OPENAI_API_BASE=http://localhost:41002/v1 aider --model gpt-4o
 

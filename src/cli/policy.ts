@@ -1,11 +1,13 @@
 import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Command } from 'commander';
 import { countBySeverity, formatDiagnostic, loadConfig } from '../config/index.js';
 import { configJsonSchema } from '../config/json-schema.js';
+import { runGoldenTests } from '../policy/golden.js';
 import { collect } from './options.js';
 
 export function policyCommand(): Command {
-  const policy = new Command('policy').description('Validate policy-config.yaml files and export their schema');
+  const policy = new Command('policy').description('Validate, test and describe policy-config.yaml files');
 
   policy
     .command('lint')
@@ -55,6 +57,47 @@ Use it in an editor by adding this first line to policy-config.yaml:
       const text = `${JSON.stringify(configJsonSchema(), null, 2)}\n`;
       if (opts.output) await writeFile(opts.output, text);
       else process.stdout.write(text);
+    });
+
+  policy
+    .command('test')
+    .description('Run the golden tests in tests/*.json beside a config against its policy chain')
+    .option('-d, --pack-dir <dir>', 'directory holding policy-config.yaml and tests/', '.')
+    .option('-f, --file <path>', 'config file(s) instead of <pack-dir>/policy-config.yaml (repeatable, layered)', collect)
+    .option('--json', 'print the report as JSON (top-level "ok", per-case results)')
+    .addHelpText(
+      'after',
+      `
+A test file holds one case, a list, or {"cases": [...]}:
+  {"name": "redacts a GitHub token in a tool result",
+   "family": "chat",
+   "input": {"messages": [{"role": "tool", "tool_call_id": "1", "content": "GITHUB_TOKEN=ghp_..."}]},
+   "reply": "optional reply text for the output phase",
+   "expected": {"verdict": "redact", "redactions": [{"type": "SECRET"}], "forwarded_excludes": ["ghp_..."]}}
+
+Exit code 0 when every case passes, 1 otherwise (also when there are no cases).`,
+    )
+    .action(async (opts: { packDir: string; file?: string[]; json?: boolean }) => {
+      const files = opts.file ?? [join(opts.packDir, 'policy-config.yaml')];
+      const { loaded, diagnostics } = await loadConfig(files);
+      if (!loaded) {
+        for (const d of diagnostics) process.stderr.write(`${formatDiagnostic(d)}\n`);
+        process.stderr.write('kt policy test: the config has errors; fix them first (kt policy lint)\n');
+        process.exitCode = 1;
+        return;
+      }
+      const testsDir = join(opts.file ? dirname(files[files.length - 1]!) : opts.packDir, 'tests');
+      const report = await runGoldenTests(loaded.config, testsDir);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ...report, tests_dir: testsDir }, null, 2)}\n`);
+      else {
+        for (const c of report.cases) {
+          process.stdout.write(`${c.ok ? 'ok  ' : 'FAIL'} ${c.file} › ${c.name}\n`);
+          for (const f of c.failures) process.stdout.write(`       ${f}\n`);
+        }
+        if (report.cases.length === 0) process.stdout.write(`no test cases found in ${testsDir}\n`);
+        process.stdout.write(`${report.passed} passed, ${report.failed} failed\n`);
+      }
+      process.exitCode = report.ok ? 0 : 1;
     });
 
   return policy;

@@ -1,11 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/index.js';
+import { buildChain } from '../policy/build.js';
+import type { PolicyChain } from '../policy/engine.js';
+import { worstVerdict, type Verdict } from '../policy/types.js';
+import { writeBack } from '../protocol/content.js';
 import { parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
+import { requestSegments, responseSegments } from '../protocol/families.js';
+import { StreamGuard } from '../stream/guard.js';
 import { terminalErrorFrame } from '../protocol/sse.js';
 import { CredentialStore } from '../providers/credentials.js';
 import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
@@ -54,6 +60,7 @@ export class Gateway {
   private readonly credentials: CredentialStore;
   private readonly upstream: UpstreamClient;
   private readonly limiter: ConcurrencyLimiter;
+  readonly chain: PolicyChain;
   private readonly startedAt = Date.now();
   private ready = false;
   private requestsProcessed = 0;
@@ -65,6 +72,7 @@ export class Gateway {
     this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
     this.upstream = new UpstreamClient(Math.max(opts.maxConcurrency, 8));
     this.limiter = new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16);
+    this.chain = buildChain(config, opts.failMode);
   }
 
   setReady(ready: boolean): void {
@@ -164,6 +172,7 @@ export class Gateway {
     res.once('close', onClose);
     const raw = await readBody(req, this.opts.maxBodyBytes);
     const ex = parseExchange(family, raw);
+    const inputVerdict = this.enforceInput(ex);
     const routed = this.router.route(family, ex.model);
     if (!routed.ok) throw routeError(family, ex.model, routed);
 
@@ -179,13 +188,29 @@ export class Gateway {
       const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing);
       if (!response) return; // the client went away
       timing.upstreamHeaders = performance.now();
-      await relay(res, response, ex, requestId, this.opts.logger);
+      await relay(res, response, ex, requestId, this.opts.logger, this.chain, inputVerdict);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
     } finally {
       slot();
       res.off('close', onClose);
       this.requestsProcessed++;
     }
+  }
+
+  /** Run the input phase; a block or escalation ends the request here with 409, redactions edit the body. */
+  private enforceInput(ex: Exchange): Verdict {
+    if (!this.chain.hasPhase('input')) return 'allow';
+    const segments = requestSegments(ex.family, ex.body);
+    const outcome = this.chain.run('input', segments);
+    if (outcome.failed) {
+      throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
+    }
+    if (outcome.stoppedBy) {
+      const { kind, verdict, message } = outcome.stoppedBy;
+      throw new GatewayError(409, 'policy_violation', message, { code: verdict === 'block' ? 'input_blocked' : 'escalation_required', policy: kind });
+    }
+    if (outcome.edits.length > 0) ex.modified = writeBack(ex.body, segments, outcome.edits) || ex.modified;
+    return outcome.verdict;
   }
 
   /**
@@ -266,8 +291,19 @@ export class Gateway {
   }
 }
 
-/** Stream the upstream response to the client, decoding compressed bodies so that policies can read them. */
-async function relay(res: ServerResponse, up: Dispatcher.ResponseData, ex: Exchange, requestId: string, log: Logger): Promise<void> {
+/**
+ * Send the upstream response to the client. Compressed bodies are decoded. With output policies, a JSON body
+ * is read whole, checked and rewritten; an SSE body goes through StreamGuard; anything else is streamed as is.
+ */
+async function relay(
+  res: ServerResponse,
+  up: Dispatcher.ResponseData,
+  ex: Exchange,
+  requestId: string,
+  log: Logger,
+  chain: PolicyChain,
+  inputVerdict: Verdict,
+): Promise<void> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(up.headers)) {
     if (value === undefined || DROP_RESPONSE_HEADERS.has(name)) continue;
@@ -278,13 +314,20 @@ async function relay(res: ServerResponse, up: Dispatcher.ResponseData, ex: Excha
   let source: Readable = up.body;
   if (decoder) source = up.body.pipe(decoder);
   else if (encoding !== 'identity') headers['content-encoding'] = encoding;
-  const length = up.headers['content-length'];
-  if (!decoder && typeof length === 'string') headers['content-length'] = length;
   headers['x-keeptrusts-request-id'] = requestId;
-  headers['x-keeptrusts-verdict'] = 'allow';
-  res.writeHead(up.statusCode, headers);
+  headers['x-keeptrusts-verdict'] = inputVerdict;
+  const contentType = String(up.headers['content-type'] ?? '');
+  const isSse = contentType.includes('text/event-stream');
+  const checked = chain.hasPhase('output') && up.statusCode >= 200 && up.statusCode < 300 && (decoder || encoding === 'identity');
 
-  const isSse = String(up.headers['content-type'] ?? '').includes('text/event-stream');
+  if (checked && !isSse && contentType.includes('json')) {
+    return relayCheckedJson(res, up, source, ex, headers, chain, inputVerdict, requestId);
+  }
+  const length = up.headers['content-length'];
+  if (!decoder && typeof length === 'string' && !(checked && isSse)) headers['content-length'] = length;
+  res.writeHead(up.statusCode, headers);
+  if (checked && isSse) source = guarded(source, new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body)));
+
   try {
     await pump(source, res);
   } catch (err) {
@@ -341,6 +384,68 @@ function pump(source: Readable, res: ServerResponse): Promise<void> {
     source.on('error', onError);
     res.on('close', onClientGone);
   });
+}
+
+/** Apply output-phase redactions to a response object in place (non-streamed bodies, and final stream events). */
+function redactOutput(chain: PolicyChain, ex: Exchange, body: Record<string, unknown>) {
+  const segments = responseSegments(ex.family, body);
+  const outcome = chain.run('output', segments);
+  if (outcome.edits.length > 0) writeBack(body, segments, outcome.edits);
+  return outcome;
+}
+
+async function relayCheckedJson(
+  res: ServerResponse,
+  up: Dispatcher.ResponseData,
+  source: Readable,
+  ex: Exchange,
+  headers: Record<string, string | string[]>,
+  chain: PolicyChain,
+  inputVerdict: Verdict,
+  requestId: string,
+): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const c of source) chunks.push(c as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Not JSON after all: nothing a policy can read, so nothing to hold back.
+    res.writeHead(up.statusCode, headers);
+    res.end(text);
+    return;
+  }
+  const outcome = redactOutput(chain, ex, body);
+  if (outcome.failed) {
+    throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
+  }
+  if (outcome.stoppedBy) {
+    const { kind, verdict, message } = outcome.stoppedBy;
+    throw new GatewayError(409, 'policy_violation', message, { code: verdict === 'block' ? 'output_blocked' : 'escalation_required', policy: kind });
+  }
+  const out = outcome.edits.length > 0 ? JSON.stringify(body) : text;
+  headers['content-length'] = String(Buffer.byteLength(out));
+  headers['x-keeptrusts-verdict'] = worstVerdict(inputVerdict, outcome.verdict);
+  res.writeHead(up.statusCode, headers);
+  res.end(out);
+}
+
+/** Pipe SSE text through a StreamGuard, as a readable of the frames that may be released. */
+function guarded(source: Readable, guard: StreamGuard): Readable {
+  const decoder = new TextDecoder();
+  return Readable.from(
+    (async function* () {
+      for await (const chunk of source) {
+        const out = guard.push(decoder.decode(chunk as Buffer, { stream: true }));
+        if (out) yield out;
+        if (guard.blocked) return;
+      }
+      const rest = guard.push(decoder.decode()) + guard.end();
+      if (rest) yield rest;
+    })(),
+    { objectMode: false },
+  );
 }
 
 function decoderFor(encoding: string) {

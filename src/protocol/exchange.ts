@@ -12,6 +12,8 @@ export interface Exchange {
   model: string | undefined;
   /** Decided by the body's `stream` field only: SDKs send `accept: application/json` on streams too. */
   stream: boolean;
+  /** True once a policy edited `body`; the raw bytes are then stale. */
+  modified: boolean;
 }
 
 export function parseExchange(family: Family, raw: Buffer): Exchange {
@@ -40,11 +42,13 @@ export function parseExchange(family: Family, raw: Buffer): Exchange {
     body: obj,
     model: obj.model as string | undefined,
     stream: family !== 'count_tokens' && obj.stream === true,
+    modified: false,
   };
 }
 
 /** Serialise the body again only when something changed it; otherwise the client's bytes go upstream as sent. */
 export function requestBytes(ex: Exchange, modelOverride: string | undefined): Buffer {
-  if (modelOverride === undefined || modelOverride === ex.model) return ex.raw;
-  return Buffer.from(JSON.stringify({ ...ex.body, model: modelOverride }));
+  const newModel = modelOverride !== undefined && modelOverride !== ex.model;
+  if (!newModel && !ex.modified) return ex.raw;
+  return Buffer.from(JSON.stringify(newModel ? { ...ex.body, model: modelOverride } : ex.body));
 }

@@ -1,5 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
@@ -88,6 +90,30 @@ describe('kt as a user runs it', () => {
     expect(schema.required).toEqual(['pack', 'providers']);
     const committed = JSON.parse(readFileSync(`${ROOT}docs/policy-config.schema.json`, 'utf8')) as Record<string, unknown>;
     expect({ ...committed, title: '' }, 'run: node dist/cli/main.js policy schema -o docs/policy-config.schema.json').toEqual({ ...schema, title: '' });
+  });
+
+  it('kt init scaffolds a config and tests that pass, for every template; kt policy test reports failures', () => {
+    for (const template of ['minimal', 'aider', 'claude-code', 'codex']) {
+      const dir = mkdtempSync(join(tmpdir(), `kt-init-${template}-`));
+      expect(kt(['init', '--template', template, '--dir', dir]).code).toBe(0);
+      expect(kt(['init', '--template', template, '--dir', dir]).code).toBe(1); // refuses to overwrite
+      expect(kt(['policy', 'lint', '--file', join(dir, 'policy-config.yaml')]).code).toBe(0);
+      const r = kt(['policy', 'test', '--pack-dir', dir, '--json']);
+      const report = JSON.parse(r.stdout) as { ok: boolean; passed: number; failed: number };
+      expect(r.code, r.stdout).toBe(0);
+      expect(report).toMatchObject({ ok: true, failed: 0 });
+      expect(report.passed).toBeGreaterThanOrEqual(4);
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'kt-init-fail-'));
+    kt(['init', '--dir', dir]);
+    writeFileSync(
+      join(dir, 'tests', 'wrong.json'),
+      JSON.stringify({ name: 'expects allow for an email', input: { messages: [{ role: 'user', content: 'mail bob.stone@fabrikam.com' }] }, expected: { verdict: 'allow' } }),
+    );
+    const r = kt(['policy', 'test', '--pack-dir', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/FAIL wrong\.json › expects allow for an email\n\s+verdict: expected allow, got redact/);
+    expect(r.stdout).toMatch(/4 passed, 1 failed/);
   });
 
   it('gateway run refuses a bad config with file:line:column and exit 1', () => {

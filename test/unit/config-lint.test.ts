@@ -213,10 +213,36 @@ describe('kt policy lint: warnings', () => {
   });
 
   it('treats an empty policy block value as "defaults" rather than an error', async () => {
-    // No kind is registered yet in this build, so an empty block still names an unknown kind.
-    const { diagnostics } = await lintText(MINIMAL.replace('providers:', 'policy:\n  nothing-here:\nproviders:'));
-    expect(diagnostics.map((d) => d.code)).toContain('unknown-policy-kind');
-    expect(diagnostics.map((d) => d.code)).not.toContain('invalid-type');
+    const { diagnostics, ok } = await lintText(MINIMAL.replace('chain: []', 'chain: [pii-detector]').replace('providers:', 'policy:\n  pii-detector:\nproviders:'));
+    expect(ok).toBe(true);
+    expect(diagnostics).toEqual([]);
+  });
+
+  it('suggests the right kind for a misspelt one, and accepts the brief\'s code-sanitation alias', async () => {
+    const typo = await lintText(MINIMAL.replace('chain: []', 'chain: [pii-detectr]'));
+    expect(typo.diagnostics[0]?.hint).toBe('did you mean "pii-detector"?');
+    const alias = await lintText(MINIMAL.replace('chain: []', 'chain: [code-sanitation]').replace('providers:', 'policy:\n  code-sanitation:\n    block_on_match: true\nproviders:'));
+    expect(alias.ok).toBe(true);
+    expect(alias.diagnostics).toEqual([]);
+  });
+
+  it('validates policy blocks with the kind\'s own schema: unknown fields, bad enums, bad regexes', async () => {
+    const text = MINIMAL.replace('chain: []', 'chain: [pii-detector, dlp-filter]').replace(
+      'providers:',
+      'policy:\n  pii-detector:\n    acton: redact\n    redaction:\n      marker_format: stars\n  dlp-filter:\n    detect_patterns:\n      - {name: ticket, pattern: "JIRA-(\\\\d+"}\nproviders:',
+    );
+    const { diagnostics, ok } = await lintText(text);
+    expect(ok).toBe(false);
+    const msgs = diagnostics.map((d) => `${d.line}:${d.column} ${d.message} ${d.hint ?? ''}`);
+    expect(msgs).toContainEqual(expect.stringMatching(/^8:5 unknown key "acton" in policy\.pii-detector did you mean "action"\?/));
+    expect(msgs).toContainEqual(expect.stringMatching(/^10:22 policy\.pii-detector\.redaction\.marker_format is "stars"; expected one of label, hash, mask/));
+    expect(msgs).toContainEqual(expect.stringMatching(/policy\.dlp-filter\.detect_patterns\[0\]\.pattern is not a valid JavaScript regular expression/));
+  });
+
+  it('warns about a policy block whose kind is not in the chain', async () => {
+    const { diagnostics, ok } = await lintText(MINIMAL.replace('chain: []', 'chain: [pii-detector]').replace('providers:', 'policy:\n  dlp-filter: {}\nproviders:'));
+    expect(ok).toBe(true);
+    expect(diagnostics.map((d) => [d.code, d.line])).toEqual([['policy-not-in-chain', 7]]);
   });
 });
 

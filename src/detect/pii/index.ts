@@ -1,0 +1,559 @@
+import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
+import { cardBrand, ibanMod97, luhnValid, npiValid } from './checksums.js';
+import { IBAN_COUNTRIES, IBAN_MAX_LENGTH } from './iban-registry.js';
+import { compileKeywordFinder, type KeywordKind, type KeywordValue } from './keywords.js';
+import { type Candidate, compileCustomPatterns, CUSTOM_PATTERN_MAX_MATCH, resolveOverlaps, scanCustom } from './shared.js';
+
+export { customTypeName } from './shared.js';
+
+export interface PiiScannerOptions {
+  /** Payment cards (Luhn and brand checked) and a CVV next to a detected card. Default true. */
+  pciMode?: boolean;
+  /** Adds NPI, MRN and insurance member/policy numbers, each only after a keyword naming it. Default false. */
+  healthcareMode?: boolean;
+  /** Custom patterns; type = name upper-cased with non-alphanumerics → `_`. An invalid regex throws. */
+  detectPatterns?: NamedPattern[];
+  /** Only these built-in types (custom pattern types are always on). Unknown names throw. */
+  types?: string[];
+}
+
+/**
+ * The built-in types. Rule ids per type:
+ * - EMAIL: `email`
+ * - PHONE: `phone-e164` (`+` and country code), `phone-us` (NANP with separators), `phone-national` (trunk-0
+ *   national formats: UK, DE, FR, IT, NL, AU, …), `phone-in`, `phone-es`, `phone-context` (any grouped number
+ *   after a phone keyword or before "office"/"fax"/"mobile")
+ * - SSN: `ssn` (AAA-GG-SSSS), `ssn-context` (unformatted or spaced, after an SSN keyword)
+ * - CREDIT_CARD: `luhn-card` (13–19 digits), `luhn-card-context` (12-digit Maestro after a card keyword),
+ *   `card-cvv` (a CVV/CVC value after its keyword, only near a detected card)
+ * - IBAN: `iban`
+ * - IP_ADDRESS: `ipv4`, `ipv4-private`, `ipv4-loopback`, `ipv6`, `ipv6-private`, `ipv6-loopback`
+ * - NPI: `npi`; MRN: `mrn`; INSURANCE_ID: `insurance-id` (healthcare mode only)
+ */
+export const PII_TYPES: readonly string[] = Object.freeze([
+  'EMAIL',
+  'PHONE',
+  'SSN',
+  'CREDIT_CARD',
+  'IBAN',
+  'IP_ADDRESS',
+  'NPI',
+  'MRN',
+  'INSURANCE_ID',
+]);
+
+const HEALTHCARE_TYPES = new Set(['NPI', 'MRN', 'INSURANCE_ID']);
+
+/** Overlap preference (lower wins): custom patterns are the operator's explicit intent, then checksummed types. */
+const PRIORITY: Record<string, number> = {
+  CREDIT_CARD: 1,
+  IBAN: 2,
+  SSN: 3,
+  NPI: 4,
+  MRN: 5,
+  INSURANCE_ID: 6,
+  EMAIL: 7,
+  IP_ADDRESS: 8,
+  PHONE: 9,
+};
+const CUSTOM_PRIORITY = 0;
+
+/** Longest value per type (UTF-16 units). */
+const MAX_LEN: Record<string, number> = {
+  EMAIL: 254, // RFC 5321 path limit
+  PHONE: 48, // 15 digits with separators, "(0)" and an extension
+  SSN: 11,
+  CREDIT_CARD: 25, // 19 digits in groups of at least 3 (+6 separators)
+  IBAN: IBAN_MAX_LENGTH + Math.ceil(IBAN_MAX_LENGTH / 4) - 1, // groups of 4 separated by single spaces
+  IP_ADDRESS: 45, // IPv6 with embedded IPv4
+  NPI: 10,
+  MRN: 20,
+  INSURANCE_ID: 20,
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// Regular expressions. Everything is bounded (no nested unbounded quantifiers over the same characters), so the
+// worst case stays linear; most start on a digit and fail on the first character elsewhere.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** Not preceded by a character that makes a number part of something else (identifier, decimal, path, range). */
+const NUM_START = '(?<![\\w+\\-/.$@])';
+/** Not followed by a word character, or by a separator that continues the number. */
+const NUM_END = '(?![\\w@]|[.\\-/]\\d)';
+
+const OCTET = '(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)';
+const IPV4_SRC = `${OCTET}(?:\\.${OCTET}){3}`;
+
+const RE = {
+  card: /(?<![\w.+\-/@$#])\d(?:[ -]?\d){11,}/g,
+  ssn: new RegExp(`${NUM_START}(\\d{3})-(\\d{2})-(\\d{4})${NUM_END}`, 'g'),
+  ibanStart: /(?<![A-Za-z0-9])(?:[A-Z]{2}\d{2}|[a-z]{2}\d{2})(?=[ ]?[A-Za-z0-9])/g,
+  ipv4: new RegExp(`(?<![\\w.\\-])${IPV4_SRC}(?![\\w\\-+]|\\.\\d)`, 'g'),
+  ipv6Colons: /:[0-9A-Fa-f]{0,4}:/g,
+  phoneE164: /(?<![\w+\-/.$@])\+[1-9][\d ().\-]{6,24}\d/g,
+  phoneUs: new RegExp(
+    `${NUM_START}(?:(?:\\+?1|001)[ .\\-]?)?(?:\\([2-9]\\d\\d\\)[ ]?[2-9]\\d\\d[ .\\-]|[2-9]\\d\\d([ .\\-])[2-9]\\d\\d\\1)\\d{4}${NUM_END}`,
+    'g',
+  ),
+  // Trunk-0 national numbers in groups, one separator style throughout. Not right after a hex byte like "3e "
+  // (hex dumps) nor before "-AB" (MAC addresses).
+  phoneNational: new RegExp(
+    `(?<![\\w+\\-/.$@]|\\b(?:\\d[0-9A-Fa-f]|[A-Fa-f]\\d) )(?:0\\d{1,4}([ .\\-/])\\d{2,8}(?:\\1\\d{2,8}){0,4}|\\(0\\d{1,4}\\)[ ]?\\d{2,8}(?:[ \\-]\\d{2,8}){0,3})(?![\\w@]|[ .\\-/]\\d|[.\\-:][0-9A-Fa-f]{2}(?!\\w))`,
+    'g',
+  ),
+  phoneIn: new RegExp(`${NUM_START}0?[6-9]\\d{4}[ \\-]\\d{5}(?![\\w@]|[ .\\-/]\\d)`, 'g'),
+  phoneEs: new RegExp(`${NUM_START}[6-9]\\d{2} \\d{2} \\d{2} \\d{2}(?![\\w@]|[ .\\-/]\\d)`, 'g'),
+  phoneExtension: /[ ]?(?:x|ext\.?|extension|#)[ ]?\d{1,5}(?![\w])/y,
+};
+
+/**
+ * Text right before an IPv4-looking value that marks it as a version ("v", "version", "@", "==", …) or a section
+ * number ("§5.2.2.10", "section 19.6.1.2").
+ */
+const VERSION_BEFORE =
+  /(?:version|(?<![A-Za-z])(?:v|ver\.?|release|rev|build|firmware|oid|section|sect?\.|chapter|clause|step|para(?:graph)?\.?)|§|@|==|>=|<=|~=|!=|\^|~)["']?[ \t]*[:=]?[ \t]*["'(]{0,2}$/i;
+
+/** File extensions that are not TLDs: `icon@2x.png`, `font@latest.js`. */
+const NOT_TLD = new Set([
+  'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'bmp', 'tif', 'tiff', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'css', 'scss',
+  'less', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'txt', 'lock', 'wasm', 'pdf', 'map', 'toml', 'ini', 'cfg', 'jar', 'class',
+]);
+const EMAIL_DOMAIN = /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,10}(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-]|\.[A-Za-z0-9])/y;
+
+function isLocalChar(c: number): boolean {
+  return (
+    (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 /* . */ || c === 95 /* _ */ ||
+    c === 45 /* - */ || c === 43 /* + */ || c === 37 /* % */
+  );
+}
+function isHexOrColon(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
+}
+const IPV4_ONLY = new RegExp(`^${IPV4_SRC}$`);
+function isAlnum(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
+}
+function isDigit(c: number): boolean {
+  return c >= 48 && c <= 57;
+}
+function isWordChar(c: number): boolean {
+  return isAlnum(c) || c === 95;
+}
+function digitsOf(s: string): string {
+  return s.replace(/\D/g, '');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
+  const pciMode = opts.pciMode ?? true;
+  const healthcareMode = opts.healthcareMode ?? false;
+  if (opts.types) {
+    for (const t of opts.types) if (!PII_TYPES.includes(t)) throw new Error(`unknown PII type "${t}" (known: ${PII_TYPES.join(', ')})`);
+  }
+  const wanted = new Set(opts.types ?? PII_TYPES);
+  const enabled = new Set(
+    PII_TYPES.filter((t) => wanted.has(t) && (t !== 'CREDIT_CARD' || pciMode) && (!HEALTHCARE_TYPES.has(t) || healthcareMode)),
+  );
+  const custom = compileCustomPatterns(opts.detectPatterns);
+  const on = (t: string): boolean => enabled.has(t);
+
+  // Fresh RegExp objects per scanner: `lastIndex` is per object, and scanners may be used concurrently in one
+  // process (each scan runs to completion synchronously, so per-scanner state is enough).
+  const re = Object.fromEntries(Object.entries(RE).map(([k, v]) => [k, new RegExp(v.source, v.flags)])) as typeof RE;
+
+  const kinds = new Set<KeywordKind>();
+  if (on('PHONE')) kinds.add('phone').add('phoneLabel');
+  if (on('SSN')) kinds.add('ssn');
+  if (on('CREDIT_CARD')) kinds.add('card').add('cvv');
+  if (on('NPI')) kinds.add('npi');
+  if (on('MRN')) kinds.add('mrn');
+  if (on('INSURANCE_ID')) kinds.add('insurance');
+  const findKeywords = compileKeywordFinder(kinds);
+
+  let maxMatchLength = 0;
+  for (const t of enabled) maxMatchLength = Math.max(maxMatchLength, MAX_LEN[t] ?? 0);
+  if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_MATCH);
+
+  function push(out: Candidate[], type: string, rule: string, start: number, end: number): void {
+    out.push({ type, rule, start, end, priority: PRIORITY[type] ?? 10 });
+  }
+
+  // ---- EMAIL ------------------------------------------------------------------------------------------------
+  function scanEmail(text: string, out: Candidate[]): void {
+    const dom = EMAIL_DOMAIN;
+    let at = text.indexOf('@');
+    while (at !== -1) {
+      let s = at;
+      while (s > 0 && at - s < 65 && isLocalChar(text.charCodeAt(s - 1))) s--;
+      // The local part starts and ends with an alphanumeric (trim leading dots/dashes, e.g. "--user@…").
+      while (s < at && !isAlnum(text.charCodeAt(s)) && text.charCodeAt(s) !== 95) s++;
+      const tooLong = s > 0 && isLocalChar(text.charCodeAt(s - 1));
+      const localOk = s < at && !tooLong && text.charCodeAt(at - 1) !== 46 && !text.slice(s, at).includes('..');
+      let next = at + 1;
+      if (localOk) {
+        dom.lastIndex = at + 1;
+        const m = dom.exec(text);
+        if (m) {
+          const end = at + 1 + m[0].length;
+          const domain = m[0];
+          const labels = domain.split('.');
+          const tld = labels[labels.length - 1]!.toLowerCase();
+          const after = text.charCodeAt(end);
+          const userinfo = s > 0 && text.charCodeAt(s - 1) === 58 /* : */ && /\/\/[^\s/]*$/.test(text.slice(Math.max(0, s - 256), s - 1));
+          const scpLike = after === 58 && end + 1 < text.length && /[\w~/]/.test(text[end + 1]!); // git@github.com:org/repo
+          const retina = /^\d+(?:\.\d+)?x$/i.test(labels[0]!) || (labels.length === 2 && NOT_TLD.has(tld));
+          if (!userinfo && !scpLike && !retina && end - s <= 254) {
+            push(out, 'EMAIL', 'email', s, end);
+            next = end;
+          }
+        }
+      }
+      at = text.indexOf('@', next);
+    }
+  }
+
+  // ---- CREDIT_CARD ------------------------------------------------------------------------------------------
+  function scanCards(text: string, out: Candidate[]): void {
+    const r = re.card;
+    r.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = r.exec(text)) !== null) {
+      const run = m[0];
+      const base = m.index;
+      // Split into digit groups with the separator before each.
+      const groups: Array<{ start: number; end: number; sep: string }> = [];
+      const g = /(^|[ -])(\d+)/g;
+      let gm: RegExpExecArray | null;
+      while ((gm = g.exec(run)) !== null) {
+        const start = gm.index + gm[1]!.length;
+        groups.push({ start, end: start + gm[2]!.length, sep: gm[1]! });
+      }
+      const runEnd = base + run.length;
+      const afterRun = text.charCodeAt(runEnd);
+      const runEndOk = !(isWordChar(afterRun) || (afterRun === 46 && isDigit(text.charCodeAt(runEnd + 1))));
+      let i = 0;
+      while (i < groups.length) {
+        let best = -1;
+        let digits = 0;
+        for (let j = i; j < groups.length; j++) {
+          const gj = groups[j]!;
+          const len = gj.end - gj.start;
+          digits += len;
+          if (digits > 19) break;
+          if (j > i) {
+            // Grouped form: first group of 4, others of 3–8, one separator style.
+            if (groups[i]!.end - groups[i]!.start !== 4 || len < 3 || len > 8) break;
+            if (gj.sep !== groups[i + 1]!.sep) break;
+          }
+          if (digits < 13) continue;
+          if (j === groups.length - 1 && !runEndOk) continue;
+          const num = digitsOf(run.slice(groups[i]!.start, gj.end));
+          if (cardBrand(num) && luhnValid(num)) best = j;
+        }
+        if (best >= 0) {
+          push(out, 'CREDIT_CARD', 'luhn-card', base + groups[i]!.start, base + groups[best]!.end);
+          i = best + 1;
+        } else i++;
+      }
+    }
+  }
+
+  /** Values after keywords, by kind. */
+  function scanContext(text: string, out: Candidate[], hits: readonly KeywordValue[]): void {
+    for (const h of hits) {
+      const v = text.slice(h.start, h.end);
+      switch (h.kind) {
+        case 'card': // 12-digit Maestro only after a card keyword (13–19 digits need no keyword)
+          if (cardBrand(v) === 'maestro' && luhnValid(v)) push(out, 'CREDIT_CARD', 'luhn-card-context', h.start, h.end);
+          break;
+        case 'ssn': {
+          const d = digitsOf(v);
+          if (ssnValid(d.slice(0, 3), d.slice(3, 5), d.slice(5))) push(out, 'SSN', 'ssn-context', h.start, h.end);
+          break;
+        }
+        case 'phone':
+        case 'phoneLabel': {
+          const len = phonePrefix(v, 7, 15);
+          // Before a label the whole value must be the number (nothing left over but separators).
+          if (len > 0 && (h.kind === 'phone' || len === v.length)) pushPhone(out, text, 'phone-context', h.start, h.start + len);
+          break;
+        }
+        case 'npi':
+          if (npiValid(v)) push(out, 'NPI', 'npi', h.start, h.end);
+          break;
+        case 'mrn':
+          if (digitsOf(v).length >= 4) push(out, 'MRN', 'mrn', h.start, h.end);
+          break;
+        case 'insurance':
+          if (digitsOf(v).length >= 3) push(out, 'INSURANCE_ID', 'insurance-id', h.start, h.end);
+          break;
+        case 'cvv':
+          break; // after cards, below
+      }
+    }
+    // A CVV only next to a detected card: within 64 characters either side (the stream window keeps that much
+    // left context, so streamed and whole-text results agree).
+    let cards: Candidate[] | undefined;
+    for (const h of hits) {
+      if (h.kind !== 'cvv') continue;
+      cards ??= out.filter((c) => c.type === 'CREDIT_CARD');
+      if (cards.some((c) => (c.end <= h.start && h.start - c.end <= 64) || (c.start >= h.end && c.start - h.end <= 64))) {
+        push(out, 'CREDIT_CARD', 'card-cvv', h.start, h.end);
+      }
+    }
+  }
+
+  // ---- SSN ----------------------------------------------------------------------------------------------------
+  function ssnValid(area: string, group: string, serial: string): boolean {
+    const a = +area;
+    return a !== 0 && a !== 666 && a < 900 && group !== '00' && serial !== '0000';
+  }
+  function scanSsn(text: string, out: Candidate[]): void {
+    const r = re.ssn;
+    r.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = r.exec(text)) !== null) {
+      if (ssnValid(m[1]!, m[2]!, m[3]!)) push(out, 'SSN', 'ssn', m.index, m.index + m[0].length);
+    }
+  }
+
+  // ---- IBAN ---------------------------------------------------------------------------------------------------
+  function scanIban(text: string, out: Candidate[]): void {
+    const r = re.ibanStart;
+    r.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = r.exec(text)) !== null) {
+      const upper = m[0].charCodeAt(0) < 97;
+      const cc = m[0].slice(0, 2).toUpperCase();
+      const country = IBAN_COUNTRIES.get(cc);
+      if (!country) continue;
+      // Walk exactly `length` alphanumerics, allowing single spaces only between groups of four.
+      let compact = '';
+      let i = m.index;
+      let spaced: boolean | undefined;
+      let ok = true;
+      while (compact.length < country.length && i < text.length) {
+        const c = text.charCodeAt(i);
+        if (c === 32) {
+          if (compact.length % 4 !== 0 || spaced === false || text.charCodeAt(i + 1) === 32) {
+            ok = false;
+            break;
+          }
+          spaced = true;
+          i++;
+          continue;
+        }
+        const isUp = c >= 65 && c <= 90;
+        const isLow = c >= 97 && c <= 122;
+        if (!(isDigit(c) || (upper ? isUp : isLow))) {
+          ok = false;
+          break;
+        }
+        if (compact.length > 0 && compact.length % 4 === 0 && spaced === undefined) spaced = false;
+        compact += text[i];
+        i++;
+      }
+      if (!ok || compact.length !== country.length || isAlnum(text.charCodeAt(i))) continue;
+      // A spaced IBAN must not continue with another group after its last one (it would be a different value).
+      if (spaced && text.charCodeAt(i) === 32 && isAlnum(text.charCodeAt(i + 1)) && /^[A-Za-z0-9]{1,4}(?![A-Za-z0-9])/.test(text.slice(i + 1, i + 6)) && /\d/.test(text.slice(i + 1, i + 5))) continue;
+      const value = compact.toUpperCase();
+      if (!country.bban.test(value.slice(4)) || ibanMod97(value) !== 1) continue;
+      push(out, 'IBAN', 'iban', m.index, i);
+      r.lastIndex = i;
+    }
+  }
+
+  // ---- IP_ADDRESS ---------------------------------------------------------------------------------------------
+  function ipv4Rule(v: string): string | undefined {
+    const o = v.split('.').map(Number) as [number, number, number, number];
+    const [a, b] = o;
+    // Not addresses of anyone: the unspecified address, broadcast and netmasks (255.255.255.0, 255.255.0.0, …).
+    if (o.every((x) => x === 0)) return undefined;
+    if (a === 255) {
+      const bits = ((o[0] << 24) | (o[1] << 16) | (o[2] << 8) | o[3]) >>> 0;
+      const inv = ~bits >>> 0;
+      if ((inv & (inv + 1)) === 0) return undefined;
+    }
+    if (a === 127) return 'ipv4-loopback';
+    if (a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254) || (a === 100 && b >= 64 && b <= 127)) {
+      return 'ipv4-private';
+    }
+    return 'ipv4';
+  }
+
+  function ipv6Valid(s: string): boolean {
+    let head = s;
+    let extra = 0;
+    if (s.includes('.')) {
+      // Embedded IPv4 ("::ffff:192.0.2.1") counts as two groups; keep a "::" right before it.
+      const lastColon = s.lastIndexOf(':');
+      extra = 2;
+      head = s.charCodeAt(lastColon - 1) === 58 ? s.slice(0, lastColon + 1) : s.slice(0, lastColon);
+    }
+    const dbl = head.indexOf('::');
+    if (dbl !== -1 && head.indexOf('::', dbl + 1) !== -1) return false;
+    const part = (p: string): number => {
+      if (p === '') return 0;
+      const gs = p.split(':');
+      for (const g of gs) if (g.length < 1 || g.length > 4) return -1;
+      return gs.length;
+    };
+    if (dbl === -1) {
+      const n = part(head);
+      return n >= 0 && n + extra === 8;
+    }
+    const left = part(head.slice(0, dbl));
+    const right = part(head.slice(dbl + 2));
+    if (left < 0 || right < 0) return false;
+    return left + right + extra <= 7;
+  }
+
+  function scanIp(text: string, out: Candidate[]): void {
+    let m: RegExpExecArray | null;
+    const r4 = re.ipv4;
+    r4.lastIndex = 0;
+    while ((m = r4.exec(text)) !== null) {
+      const rule = ipv4Rule(m[0]);
+      if (!rule) continue;
+      if (VERSION_BEFORE.test(text.slice(Math.max(0, m.index - 16), m.index))) continue;
+      push(out, 'IP_ADDRESS', rule, m.index, m.index + m[0].length);
+    }
+    // IPv6: anchored on a colon pair (":…:" is rare outside addresses and scope operators), then grown to the
+    // whole run of hex digits, colons and (for an embedded IPv4) dots.
+    const r6 = re.ipv6Colons;
+    r6.lastIndex = 0;
+    while ((m = r6.exec(text)) !== null) {
+      let s = m.index;
+      while (s > 0 && m.index - s < 40 && isHexOrColon(text.charCodeAt(s - 1))) s--;
+      let e = m.index + m[0].length;
+      while (e < text.length && e - s < 46 && (isHexOrColon(text.charCodeAt(e)) || text.charCodeAt(e) === 46)) e++;
+      r6.lastIndex = e;
+      const before = text.charCodeAt(s - 1);
+      if (isWordChar(before) || before === 46 || before === 58) continue;
+      if (isWordChar(text.charCodeAt(e)) || text.charCodeAt(e) === 58) continue;
+      let v = text.slice(s, e);
+      while (v.endsWith('.')) v = v.slice(0, -1); // sentence punctuation
+      // A trailing single colon is punctuation ("at fe80::1: …"), not part of the address.
+      if (v.endsWith(':') && !v.endsWith('::')) v = v.slice(0, -1);
+      if (v.includes('.')) {
+        const tail = v.slice(v.lastIndexOf(':') + 1);
+        if (!IPV4_ONLY.test(tail)) continue;
+      }
+      if (!ipv6Valid(v)) continue;
+      if (v.includes('::')) {
+        // `a::b` is more often a scope operator than an address: require a digit.
+        if (!/\d/.test(v)) continue;
+        // Unspecified (all zeros); and "::443"-style fragments (regex sources, C++ scopes): an address starting
+        // with "::" is the loopback or has at least two groups after it ("::ffff:192.0.2.1").
+        if (/^[0:]*$/.test(v)) continue;
+        if (v.startsWith('::') && v !== '::1' && !/^::[0-9A-Fa-f]{1,4}:/.test(v)) continue;
+      }
+      const lower = v.toLowerCase();
+      let rule = 'ipv6';
+      if (lower === '::1' || /^0{1,4}(?::0{1,4}){6}:0{0,3}1$/.test(lower)) rule = 'ipv6-loopback';
+      else if (/^fe[89ab][0-9a-f]?:/.test(lower) || /^f[cd][0-9a-f]{0,2}:/.test(lower)) rule = 'ipv6-private';
+      push(out, 'IP_ADDRESS', rule, s, s + v.length);
+    }
+  }
+
+  // ---- PHONE --------------------------------------------------------------------------------------------------
+  /**
+   * The longest acceptable prefix of a phone-shaped string: digit groups separated by at most two separator
+   * characters, balanced parentheses, `min`–`max` digits ("(0)" trunk digits not counted). Returns its length.
+   */
+  function phonePrefix(s: string, min: number, max: number): number {
+    let digits = 0;
+    let sepRun = 0;
+    let open = false;
+    let openDigits = 0;
+    let best = -1;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (isDigit(c)) {
+        digits++;
+        if (open) openDigits++;
+        sepRun = 0;
+        if (!open && digits >= min && digits <= max && !isDigit(s.charCodeAt(i + 1))) best = i + 1;
+        if (digits > max) break;
+      } else if (c === 40 /* ( */) {
+        if (open) break;
+        open = true;
+        openDigits = 0;
+        sepRun++;
+      } else if (c === 41 /* ) */) {
+        if (!open || openDigits === 0) break;
+        open = false;
+        if (s.slice(i - 2, i) === '(0' || (openDigits === 1 && s.charCodeAt(i - 1) === 48)) digits--; // "(0)"
+        sepRun++;
+      } else {
+        sepRun++;
+        if (c === 43 /* + */ && i > 0) break;
+      }
+      if (sepRun > 2) break;
+    }
+    return best;
+  }
+
+  function withExtension(text: string, end: number): number {
+    const x = re.phoneExtension;
+    x.lastIndex = end;
+    const m = x.exec(text);
+    return m ? end + m[0].length : end;
+  }
+
+  function pushPhone(out: Candidate[], text: string, rule: string, start: number, end: number): void {
+    push(out, 'PHONE', rule, start, withExtension(text, end));
+  }
+
+  function scanPhone(text: string, out: Candidate[]): void {
+    let m: RegExpExecArray | null;
+    const e = re.phoneE164;
+    e.lastIndex = 0;
+    while ((m = e.exec(text)) !== null) {
+      const len = phonePrefix(m[0], 8, 15);
+      if (len > 0) pushPhone(out, text, 'phone-e164', m.index, m.index + len);
+    }
+    const simple: Array<[RegExp, string, (v: string) => boolean]> = [
+      [re.phoneUs, 'phone-us', () => true],
+      [
+        re.phoneNational,
+        'phone-national',
+        (v) => {
+          if (/^\d{3}-\d{2}-\d{4}$/.test(v)) return false; // SSN-shaped (an invalid SSN is not a phone)
+          const n = digitsOf(v).length;
+          const parts = v.split(/[ .\-/()]+/).filter(Boolean);
+          const groups = parts.length;
+          // Pairs only: the French "0X XX XX XX XX" shape, not runs of byte values.
+          if (parts.every((p) => p.length === 2) && (groups !== 5 || v.startsWith('00'))) return false;
+          return (n >= 10 && n <= 13) || (n === 9 && groups >= 3);
+        },
+      ],
+      [re.phoneIn, 'phone-in', () => true],
+      [re.phoneEs, 'phone-es', () => true],
+    ];
+    for (const [r, rule, ok] of simple) {
+      r.lastIndex = 0;
+      while ((m = r.exec(text)) !== null) if (ok(m[0])) pushPhone(out, text, rule, m.index, m.index + m[0].length);
+    }
+  }
+
+  return {
+    maxMatchLength,
+    scan(text: string): DetectorMatch[] {
+      const out: Candidate[] = [];
+      if (custom.length > 0) scanCustom(custom, text, out, CUSTOM_PRIORITY);
+      const hasDigit = /\d/.test(text);
+      if (on('EMAIL') && text.includes('@')) scanEmail(text, out);
+      if (hasDigit) {
+        if (on('CREDIT_CARD')) scanCards(text, out);
+        if (on('SSN')) scanSsn(text, out);
+        if (on('IBAN')) scanIban(text, out);
+        if (on('IP_ADDRESS')) scanIp(text, out);
+        if (on('PHONE')) scanPhone(text, out);
+        if (findKeywords) scanContext(text, out, findKeywords(text));
+      }
+      return resolveOverlaps(out);
+    },
+  };
+}

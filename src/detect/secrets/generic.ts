@@ -1,0 +1,232 @@
+import { isDefaultPassword } from './allowlist.js';
+import { customRule, type RuleMatchContext, type SecretRule } from './rule.js';
+
+/**
+ * Generic assignments: `password = "…"`, `api_key: …`, `"client_secret": "…"`, `export TOKEN=…`. The key
+ * name says "secret", the value must look random (entropy gate in the rule, shape checks here), and the
+ * span is the value alone.
+ */
+
+const EXCLUDED_KEY_WORDS: ReadonlySet<string> = new Set([
+  'url', 'uri', 'urls', 'endpoint', 'host', 'path', 'file', 'filename', 'files', 'dir', 'name', 'names', 'type',
+  'types', 'count', 'length', 'len', 'max', 'min', 'limit', 'ref', 'refs', 'arn', 'id', 'ids', 'hash', 'hashed',
+  'digest', 'field', 'fields', 'label', 'prompt', 'placeholder', 'header', 'env', 'var', 'regex', 'regexp',
+  'pattern', 'policy', 'expiry', 'expires', 'expiration', 'expire', 'ttl', 'tokens', 'tokenizer', 'tokenize',
+  'usage', 'kind', 'format', 'mode', 'enabled', 'enable', 'required', 'version', 'input', 'location', 'lifetime',
+  'rotation', 'provider', 'store', 'manager', 'timeout', 'size', 'color', 'colour', 'icon', 'validator',
+  'validation', 'error', 'errors', 'message', 'msg', 'text', 'title', 'hint', 'help', 'description', 'desc',
+  'display', 'strength', 'template', 'schema', 'column', 'table', 'prefix', 'suffix', 'selector', 'class', 'style',
+  'visible', 'show', 'toggle', 'button', 'btn', 'link', 'route', 'index', 'idx', 'bytes', 'bits', 'seconds',
+  'secs', 'ms', 'algorithm', 'alg', 'encoding', 'length', 'generator', 'generate', 'reset', 'forgot', 'page',
+  'view', 'form', 'component', 'handler', 'callback', 'fn', 'func', 'method',
+  'module', 'public', 'pub', 'question', 'answer', 'status', 'state', 'source', 'sources', 'lookup', 'backend',
+  'cache', 'keys',
+]);
+
+/** Words that, before `key`, make it a secret key (`api_key`, `signingKey`, `SECRET_KEY`). */
+const KEY_QUALIFIERS: ReadonlySet<string> = new Set([
+  'api', 'access', 'secret', 'private', 'priv', 'auth', 'signing', 'sign', 'encryption', 'encrypt', 'enc',
+  'master', 'client', 'app', 'application', 'account', 'license', 'licence', 'admin', 'session', 'subscription',
+  'shared', 'hmac', 'jwt', 'webhook', 'server', 'write', 'ingest', 'sdk', 'management', 'root', 'crypto', 'cipher',
+  'aes', 'rest', 'service', 'consumer', 'storage',
+]);
+
+const BYPASS_LIKE = /^(?:by|com|sur|over|under|tres|im|en)pass$|^pass(?:age|enger|ive|ed|es|ing|port|through|thru|over|able|ion)/;
+
+export type GenericKind = 'password' | 'secret' | 'token' | 'api-key';
+
+/** The identifier around `pos`: `[\w.-]` characters, at most 64 either side, leading dashes dropped. */
+export function keyAround(text: string, pos: number): string {
+  let a = pos;
+  const lo = Math.max(0, pos - 64);
+  while (a > lo && isKeyChar(text.charCodeAt(a - 1))) a--;
+  let b = pos;
+  const hi = Math.min(text.length, pos + 64);
+  while (b < hi && isKeyChar(text.charCodeAt(b))) b++;
+  return text.slice(a, b).replace(/^[-.]+/, '');
+}
+
+function isKeyChar(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 45 || c === 46;
+}
+
+/** `DB_PASSWORD` → [db, password]; `clientSecret` → [client, secret]; `x-api-key` → [x, api, key]. */
+export function keyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter((w) => w.length > 0);
+}
+
+function isPasswordWord(w: string): boolean {
+  if (BYPASS_LIKE.test(w)) return false;
+  return w.includes('passw') || w.includes('passphrase') || w === 'pwd' || w.endsWith('pwd') || w === 'pass' || w === 'pw' || /^(?:db|admin|root|user|smtp|mail|ftp|ldap|redis|sql|my|app|bind)pass$/.test(w);
+}
+
+/** Whether the key name says the value is a secret of this kind (and nothing says it is not a value). */
+export function keyIsSecret(words: readonly string[], kind: GenericKind): boolean {
+  if (words.length === 0) return false;
+  for (const w of words) if (EXCLUDED_KEY_WORDS.has(w)) return false;
+  switch (kind) {
+    case 'password':
+      return words.some(isPasswordWord);
+    case 'secret':
+      return words.some((w) => w.includes('secret') && w !== 'secretsmanager');
+    case 'token':
+      return words.some((w) => w.includes('token') && !w.startsWith('tokeniz') && w !== 'tokens');
+    case 'api-key':
+      for (let i = 0; i < words.length; i++) {
+        const w = words[i]!;
+        if (w === 'apikey' || w === 'credential' || w === 'credentials' || w === 'creds' || w === 'auth' || w === 'authorization') return true;
+        if (w.endsWith('apikey') || w.endsWith('accesskey') || w.endsWith('privatekey') || w.endsWith('secretkey') || w.endsWith('signingkey') || w.endsWith('masterkey')) return true;
+        if (w === 'key' && i > 0 && KEY_QUALIFIERS.has(words[i - 1]!)) return true;
+      }
+      return false;
+  }
+}
+
+const DOTTED_REFERENCE = /^[A-Za-z_$][A-Za-z_$]*\d{0,2}(?:\??\.[A-Za-z_$][A-Za-z_$]*\d{0,2}){1,8}$/;
+const ENV_NAME = /^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$/;
+const HASHED = /^(?:\$2[abxy]?\$\d\d\$|\$argon2|\$[156]\$|\$pbkdf2|pbkdf2[_:$]|sha(?:1|256|384|512)[-:$]|\{S?SHA\d*\}|\{bcrypt\}|md5[:$])/i;
+const PATH_LIKE = /^(?:\.{0,2}\/|~\/|[A-Za-z]:\\)|\/[\w.-]+\.[a-z]{1,5}$/;
+const NUMERIC = /^[\d.,:_+-]+$/;
+const EMAIL = /^[^@\s]+@[\w-]+(?:\.[\w-]+)+$/;
+const FUNCTION_CALL = /[A-Za-z_]\(|\)$/;
+const IDENTIFIER_CHARS = /^[A-Za-z0-9_.-]+$/;
+const WORD_SEGMENT = /^[A-Za-z]+\d{0,2}$/;
+/** A dictionary default with digits or symbols tacked on: `admin123`, `Password1!`, `qwerty2024`. */
+const COMMON_WEAK = /^(?:admin|administrator|passw(?:or|0r)d|p@ssw(?:o|0)rd|pass|root|user|test|guest|qwerty|letmein|welcome|changeme|secret|s3cr3t|demo|default|hello|abc|dev|local)[\d!@#$%^&*._-]*$/i;
+/** Values that are public by design: Stripe publishable keys, Mapbox public tokens, PostHog project keys. */
+const PUBLIC_PREFIX = /^(?:pk_(?:live|test)_|pk\.eyJ|phc_|AC[0-9a-f]{32}$)/;
+/** A short value that names what it is (`myapikey123`, `dev-secret-key`) is a placeholder, not a secret. */
+const SELF_DESCRIBING = /password|passwd|secret|apikey|api_key|api-key|token/;
+
+/** Looks like an identifier made of words (`newPassword`, `reset_token_value`, `SuperSecretKey`). */
+export function isWordy(v: string): boolean {
+  if (!IDENTIFIER_CHARS.test(v)) return false;
+  const segs = v.replace(/([a-z])([A-Z])/g, '$1 $2').split(/[ _.\-]+/).filter((s) => s.length > 0);
+  if (segs.length === 0) return true;
+  let total = 0;
+  for (const s of segs) {
+    if (!WORD_SEGMENT.test(s)) return false;
+    total += s.length;
+  }
+  return total / segs.length >= 3.5;
+}
+
+/** Shape checks for a generic value (the entropy gate is separate). */
+export function valueLooksSecret(v: string): boolean {
+  if (v.includes('://')) return false;
+  if (NUMERIC.test(v)) return false;
+  if (EMAIL.test(v)) return false;
+  if (HASHED.test(v)) return false;
+  if (PATH_LIKE.test(v)) return false;
+  if (FUNCTION_CALL.test(v)) return false;
+  if (DOTTED_REFERENCE.test(v)) return false;
+  if (ENV_NAME.test(v)) return false;
+  if (isWordy(v)) return false;
+  if (v.startsWith('-')) return false;
+  if (COMMON_WEAK.test(v)) return false;
+  if (PUBLIC_PREFIX.test(v)) return false;
+  const lower = v.toLowerCase();
+  if (v.length < 20 && SELF_DESCRIBING.test(lower)) return false;
+  if (lower === 'undefined' || lower === 'required' || lower === 'optional' || lower === 'nullable') return false;
+  return true;
+}
+
+function genericValidator(kind: GenericKind) {
+  return (value: string, ctx: RuleMatchContext): boolean => {
+    if (!valueLooksSecret(value)) return false;
+    return keyIsSecret(keyWords(keyAround(ctx.text, ctx.matchStart)), kind);
+  };
+}
+
+/** The value after `key = `, `key: `, `"key": `: quoted (anything but the quote and whitespace) or bare. */
+const VALUE = String.raw`(?<secret>(?<=")[^"\s]{8,200}(?=")|(?<=')[^'\s]{8,200}(?=')|(?<=\x60)[^\x60\s]{8,200}(?=\x60)|(?<![\w"'\x60])[^\s"'\x60,;&(){}\[\]<>]{8,200}(?![^\s,;)\]}"'\x60]))`;
+/** `key = `, `key: `, `"key": `, `key := `, `key => `, or `"KEY", ` (setenv-style arguments, quoted key only). */
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?[ \t]{0,4}(?:=|:=|=>|:|\?\?=)|["'][ \t]{0,4},)[ \t]{0,4}["'\x60]?`;
+
+function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
+  return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {
+    entropy: 3.0,
+    validate: genericValidator(kind),
+  });
+}
+
+function decodesToUserPass(value: string): boolean {
+  let s: string;
+  try {
+    s = Buffer.from(value, 'base64').toString('latin1');
+  } catch {
+    return false;
+  }
+  const colon = s.indexOf(':');
+  if (colon <= 0 || colon === s.length - 1) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 32 || c > 126) return false;
+  }
+  return !isDefaultPassword(s.slice(colon + 1), s.slice(0, colon));
+}
+
+/** Shape-specific rules first: on equal spans the earlier rule's id is reported. */
+export const GENERIC_RULES: readonly SecretRule[] = [
+  customRule(
+    'generic-k8s-env-value',
+    'generic',
+    'Kubernetes / compose env entry whose name says secret: `- name: DB_PASSWORD` then `value: …`',
+    ['value:'],
+    /name:[ \t]*["']?[\w.-]{0,40}(?:PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[\w.-]{0,40}["']?[ \t]*\r?\n[ \t]*value:[ \t]*["']?(?<secret>[^\s"']{8,200})(?=["']?[ \t]*(?:\r?\n|$))/i,
+    200,
+    { entropy: 3.0, validate: (v) => valueLooksSecret(v) },
+  ),
+  customRule(
+    'authorization-bearer',
+    'generic',
+    'Authorization: Bearer / token header value',
+    ['bearer', 'authorization'],
+    /\b(?:bearer|token(?<=authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?token))[ \t]+(?<secret>[A-Za-z0-9_\-.~+/]{20,1000}={0,2})(?![A-Za-z0-9_\-.~+/=])/i,
+    1002,
+    { entropy: 3.0, validate: (v) => valueLooksSecret(v) },
+  ),
+  customRule(
+    'authorization-basic',
+    'generic',
+    'Authorization: Basic header with base64 user:password',
+    ['basic'],
+    /\bbasic[ \t]+(?<secret>[A-Za-z0-9+/]{12,500}={0,2})(?![A-Za-z0-9+/=])/i,
+    502,
+    { validate: (v) => decodesToUserPass(v) },
+  ),
+  customRule(
+    'curl-basic-auth',
+    'generic',
+    'curl -u user:password',
+    ['curl'],
+    /\bcurl\b[^\n]{0,300}?[ \t](?:-u|--user)[ \t]*["']?(?<user>[^:\s"'$]{1,64}):(?<secret>[^\s"']{4,128})/,
+    128,
+    { validate: (v, ctx) => !isDefaultPassword(v, ctx.groups?.['user']) && !v.startsWith('$') },
+  ),
+  customRule(
+    'url-password-param',
+    'generic',
+    'password / token / api_key in a URL query string',
+    ['password=', 'passwd=', 'pwd=', 'secret=', 'token=', 'api_key=', 'apikey=', 'api-key='],
+    /[?&](?:password|passwd|pwd|client_secret|secret|access_token|auth_token|token|api_key|apikey|api-key)=(?<secret>[^&\s"'#<>]{8,256})/i,
+    256,
+    { entropy: 3.0, validate: (v) => !v.includes('%7B') && !isDefaultPassword(v) },
+  ),
+  generic('generic-password', 'password', 'password, passwd, passphrase or pwd assigned a literal value', ['pass', 'pwd'], 'pass|pwd'),
+  generic('generic-secret', 'secret', 'a key named *secret* assigned a literal value', ['secret'], 'secret'),
+  generic('generic-token', 'token', 'a key named *token* assigned a literal value', ['token'], 'token'),
+  generic(
+    'generic-api-key',
+    'api-key',
+    'api_key, access_key, private_key, credentials … assigned a literal value',
+    ['key', 'credential', 'creds', 'auth'],
+    // The qualifier before `key` (api_, secret_, signing…) is checked on the whole key name by the validator.
+    'key|cred|auth',
+  ),
+];

@@ -1,0 +1,67 @@
+import { isDefaultPassword } from './allowlist.js';
+import type { RuleMatchContext } from './rule.js';
+
+function b64urlDecode(s: string): string | undefined {
+  try {
+    return Buffer.from(s, 'base64url').toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Three base64url parts whose header decodes to a JSON object with a string `alg`. */
+export function isJwt(value: string): boolean {
+  const parts = value.split('.');
+  if (parts.length !== 3) return false;
+  const header = b64urlDecode(parts[0]!);
+  if (header === undefined || !header.startsWith('{')) return false;
+  try {
+    const h: unknown = JSON.parse(header);
+    return typeof h === 'object' && h !== null && typeof (h as { alg?: unknown }).alg === 'string';
+  } catch {
+    return false;
+  }
+}
+
+const B64_CHAR = /[A-Za-z0-9+/=]/;
+
+/**
+ * A PEM / OpenSSH / PGP block with real key material: at least 64 base64 characters between the armour
+ * lines once header lines (`Proc-Type:`, `Comment:`) and newlines (literal or `\n`-escaped) are removed.
+ */
+export function hasKeyMaterial(block: string): boolean {
+  const open = block.indexOf('-----', 5);
+  const close = block.lastIndexOf('-----END');
+  if (open < 0 || close < 0 || close <= open) return false;
+  const body = block
+    .slice(open + 5, close)
+    .replace(/\\[nr]/g, '\n')
+    .split('\n')
+    .filter((line) => !/^[\w-]+:\s/.test(line.trim()))
+    .join('')
+    .replace(/\s+/g, '');
+  if (body.length < 64) return false;
+  let ok = 0;
+  for (const ch of body) if (B64_CHAR.test(ch)) ok++;
+  return ok / body.length >= 0.97;
+}
+
+/** For `scheme://user:password@host`: a password that is not a sample default or the user name again. */
+export function urlPasswordOk(value: string, ctx: RuleMatchContext): boolean {
+  if (value.length < 4) return false;
+  return !isDefaultPassword(value, ctx.groups?.['user']) && !/^%[0-9A-F]{2}$/i.test(value);
+}
+
+/** ADO.NET / JDBC `Password=…;` only inside a connection string (a `Server=` / `Data Source=` / `jdbc:` before it on the line). */
+export function inAdoConnectionString(value: string, ctx: RuleMatchContext): boolean {
+  const lineStart = ctx.text.lastIndexOf('\n', ctx.matchStart) + 1;
+  const before = ctx.text.slice(Math.max(lineStart, ctx.matchStart - 400), ctx.matchStart);
+  if (!/(?:server|data source|host|hostname|address|addr|uid|user id|user|initial catalog|database|jdbc:[a-z]+:)\s*[=:/]/i.test(before)) return false;
+  if (!before.includes(';')) return false;
+  return !isDefaultPassword(value.trim());
+}
+
+/** A 32+ character value that is not a single repeated group or a run of sequential placeholder digits. */
+export function notSequential(value: string): boolean {
+  return !/0123456789|abcdefghij|ABCDEFGHIJ/.test(value);
+}

@@ -1,0 +1,105 @@
+import type { DetectorMatch } from '../detect/types.js';
+import type { Edit, Segment } from '../protocol/content.js';
+import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type Verdict } from './types.js';
+
+/** One policy's part in a decision, kept for the decision event. */
+export interface PolicyResult {
+  kind: string;
+  phase: PolicyPhase;
+  verdict: Verdict;
+  findings: Finding[];
+  durationUs: number;
+  /** Set when the policy itself failed; the value is an error class name, never request data. */
+  error?: string;
+}
+
+export interface ChainOutcome {
+  verdict: Verdict;
+  results: PolicyResult[];
+  edits: Edit[];
+  /** The policy whose verdict stopped the chain (block or escalate). */
+  stoppedBy?: { kind: string; verdict: 'block' | 'escalate'; message: string };
+  /** A policy failed and fail-mode is block. */
+  failed?: { kind: string };
+}
+
+/**
+ * Runs `policies.chain` in order for one phase. Every policy reads the original segment texts; redactions
+ * from all policies are merged (an overlap keeps the earliest, longest match), so the order of redacting
+ * policies never changes the result, and streamed output can apply the same merge window by window. A block
+ * or escalate stops the chain at that policy.
+ */
+export class PolicyChain {
+  constructor(
+    readonly policies: readonly PolicyInstance[],
+    private readonly failMode: 'block' | 'allow',
+  ) {}
+
+  hasPhase(phase: PolicyPhase): boolean {
+    return this.policies.some((p) => p.rules.some((r) => r.phases.includes(phase)));
+  }
+
+  /** Detection rules that apply to a phase, with their policy, in chain order (used by StreamGuard). */
+  rulesFor(phase: PolicyPhase): Array<{ policy: PolicyInstance; rule: DetectionRule }> {
+    const out: Array<{ policy: PolicyInstance; rule: DetectionRule }> = [];
+    for (const policy of this.policies) for (const rule of policy.rules) if (rule.phases.includes(phase)) out.push({ policy, rule });
+    return out;
+  }
+
+  run(phase: PolicyPhase, segments: readonly Segment[]): ChainOutcome {
+    const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [] };
+    for (const policy of this.policies) {
+      const rules = policy.rules.filter((r) => r.phases.includes(phase));
+      if (rules.length === 0) continue;
+      const started = process.hrtime.bigint();
+      const result: PolicyResult = { kind: policy.kind, phase, verdict: 'allow', findings: [], durationUs: 0 };
+      let edits: Edit[] = [];
+      try {
+        for (const rule of rules) {
+          for (const seg of segments) {
+            if (rule.sources && !rule.sources.has(seg.source)) continue;
+            const matches = rule.detector.scan(seg.text);
+            if (matches.length === 0) continue;
+            result.verdict = worstVerdict(result.verdict, rule.action);
+            for (const m of matches) {
+              result.findings.push({ type: m.type, rule: m.rule, source: seg.source, segment: seg.id, start: m.start, end: m.end });
+              if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule));
+            }
+          }
+        }
+      } catch (err) {
+        result.error = err instanceof Error ? err.name : 'Error';
+        result.verdict = this.failMode === 'block' ? 'block' : 'allow';
+        result.findings = [];
+        edits = [];
+      }
+      result.durationUs = Number(process.hrtime.bigint() - started) / 1000;
+      outcome.results.push(result);
+      outcome.edits.push(...edits);
+      outcome.verdict = worstVerdict(outcome.verdict, result.verdict);
+      if (result.error && this.failMode === 'block') {
+        outcome.failed = { kind: policy.kind };
+        return outcome;
+      }
+      if (result.verdict === 'block' || result.verdict === 'escalate') {
+        outcome.stoppedBy = {
+          kind: policy.kind,
+          verdict: result.verdict,
+          message: policy.blockMessage ?? defaultMessage(policy.kind, phase, result.findings),
+        };
+        return outcome;
+      }
+    }
+    return outcome;
+  }
+}
+
+export function redactionEdit(segment: number, m: DetectorMatch, text: string, rule: DetectionRule): Edit {
+  return { segment, start: m.start, end: m.end, replacement: rule.marker(m, text.slice(m.start, m.end)) };
+}
+
+function defaultMessage(kind: string, phase: PolicyPhase, findings: readonly Finding[]): string {
+  const types = [...new Set(findings.map((f) => f.type))].slice(0, 5).join(', ');
+  const where = phase === 'input' ? 'the request' : 'the response';
+  return `${kind} blocked ${where}${types ? `: found ${types}` : ''}`;
+}

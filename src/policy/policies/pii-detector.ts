@@ -1,0 +1,35 @@
+import { z } from 'zod';
+import { createPiiScanner } from '../../detect/pii/index.js';
+import { markerFor, redactionSchema } from '../markers.js';
+import type { PolicyKindDefinition } from '../types.js';
+import { applyToSchema, namedPatternsSchema, phasesOf } from './common.js';
+
+const schema = z.strictObject({
+  action: z.enum(['redact', 'block', 'flag']).default('redact'),
+  pci_mode: z.boolean().default(true).describe('Detect payment card numbers (Luhn and brand checked).'),
+  healthcare_mode: z.boolean().default(false).describe('Also detect NPI, medical record and insurance member numbers.'),
+  detect_patterns: namedPatternsSchema.describe('Extra named regular expressions, redacted as [REDACTED:<NAME>].'),
+  redaction: redactionSchema,
+  apply_to: applyToSchema,
+});
+
+export const piiDetector: PolicyKindDefinition<z.output<typeof schema>> = {
+  kind: 'pii-detector',
+  summary: 'Emails, phone numbers, SSNs, payment cards, IBANs and IP addresses, in every turn, tool result and reply.',
+  phases: ['input', 'output'],
+  schema,
+  create(cfg, env) {
+    return {
+      kind: 'pii-detector',
+      rules: [
+        {
+          name: 'pii',
+          detector: createPiiScanner({ pciMode: cfg.pci_mode, healthcareMode: cfg.healthcare_mode, detectPatterns: cfg.detect_patterns }),
+          action: cfg.action,
+          phases: phasesOf(cfg.apply_to),
+          marker: markerFor(cfg.redaction, env.markerSalt),
+        },
+      ],
+    };
+  },
+};
