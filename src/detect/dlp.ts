@@ -226,7 +226,7 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
     .map((t) => new RegExp(t.split(' ').map(escapeRegex).join(GAP_SOURCE), 'iuy'));
 
   // ---- fuzzy: terms grouped by word count, then by normalised length -----------------------------------------
-  const fuzzyByWords = new Map<number, { byLen: Map<number, FuzzyTerm[]>; minLen: number; maxLen: number }>();
+  const fuzzyByWords = new Map<number, { byLen: Map<number, FuzzyTerm[]>; byLenArray: Array<FuzzyTerm[] | undefined>; minLen: number; maxLen: number }>();
   let fuzzyMaxLen = 0;
   if (opts.fuzzyMatching) {
     for (const t of lowered) {
@@ -236,7 +236,7 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
       const words = norm.split(' ').length;
       const max = fuzzyBudget([...norm].length, maxDistance);
       let group = fuzzyByWords.get(words);
-      if (!group) fuzzyByWords.set(words, (group = { byLen: new Map(), minLen: Infinity, maxLen: 0 }));
+      if (!group) fuzzyByWords.set(words, (group = { byLen: new Map(), byLenArray: [], minLen: Infinity, maxLen: 0 }));
       const list = group.byLen.get(norm.length) ?? [];
       if (!list.some((x) => x.norm === norm)) list.push({ norm, max, mask: charMask(norm) });
       group.byLen.set(norm.length, list);
@@ -244,6 +244,7 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
       group.maxLen = Math.max(group.maxLen, norm.length);
       fuzzyMaxLen = Math.max(fuzzyMaxLen, norm.length + max + (words - 1) * MAX_GAP);
     }
+    for (const group of fuzzyByWords.values()) for (const [len, list] of group.byLen) group.byLenArray[len] = list;
   }
   const fuzzyBand = maxDistance;
 
@@ -321,8 +322,10 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
         for (let j = i; j < i + k; j++) mask |= masks[j]!;
         let candidate: string | undefined;
         let hit = false;
-        for (let l = len - fuzzyBand; l <= len + fuzzyBand && !hit; l++) {
-          const list = group.byLen.get(l);
+        const byLen = group.byLenArray;
+        const lHi = Math.min(len + fuzzyBand, byLen.length - 1);
+        for (let l = Math.max(0, len - fuzzyBand); l <= lHi && !hit; l++) {
+          const list = byLen[l];
           if (!list) continue;
           for (const t of list) {
             if (Math.abs(l - len) > t.max) continue;

@@ -318,7 +318,14 @@ async function relay(
   headers['x-keeptrusts-verdict'] = inputVerdict;
   const contentType = String(up.headers['content-type'] ?? '');
   const isSse = contentType.includes('text/event-stream');
-  const checked = chain.hasPhase('output') && up.statusCode >= 200 && up.statusCode < 300 && (decoder || encoding === 'identity');
+  const checked = chain.hasPhase('output') && up.statusCode >= 200 && up.statusCode < 300;
+  if (checked && !decoder && encoding !== 'identity') {
+    // Output policies cannot read this body, so it must not reach the client unread.
+    up.body.destroy();
+    throw new GatewayError(502, 'upstream_error', `the upstream answered with content-encoding "${encoding.slice(0, 20)}", which output policies cannot read`, {
+      code: 'undecodable_response',
+    });
+  }
 
   if (checked && !isSse && contentType.includes('json')) {
     return relayCheckedJson(res, up, source, ex, headers, chain, inputVerdict, requestId);

@@ -70,9 +70,9 @@ export class StreamGuard {
       else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
     }
     const text = data.join('\n');
-    if (data.length === 0 || text === '[DONE]') {
-      return this.flushAll() + `${raw}\n\n`;
-    }
+    // Comments and keep-alives carry no text and must not release what is held.
+    if (data.length === 0) return `${raw}\n\n`;
+    if (text === '[DONE]') return this.flushAll() + `${raw}\n\n`;
     let obj: Obj;
     try {
       obj = JSON.parse(text) as Obj;

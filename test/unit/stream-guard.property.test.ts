@@ -110,7 +110,8 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
     it(family, () => {
       fc.assert(
         fc.property(reply, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 20 }), ({ text, planted }, cuts, byteCuts) => {
-          const wire = sse(family, split(text, cuts));
+          // Keep-alive comments between frames must not release held text.
+          const wire = sse(family, split(text, cuts)).replaceAll('\n\n', '\n\n: keep-alive\n\n');
           const guard = new StreamGuard(family, chain, redactObject(family));
           // Feed the wire bytes in arbitrary pieces too, so frames themselves arrive split.
           let out = '';

@@ -1,14 +1,14 @@
+/** Case and separator folding for ASCII code units. */
+const FOLD = new Uint8Array(128);
+for (let c = 0; c < 128; c++) FOLD[c] = c >= 65 && c <= 90 ? c + 32 : c === 45 || c === 46 ? 95 : c;
+
 /**
  * Aho-Corasick automaton over ASCII keywords, compiled to a dense DFA (128 columns per state). One pass over
  * the text reports which keywords occur anywhere. Characters are folded on both sides: A-Z to a-z, and `-`
  * and `.` to `_`, so the keyword `dd_api` also fires on `DD-API-KEY` and `dd.api.key`.
  */
-/** Case and separator folding for ASCII code units. */
-const FOLD = new Uint8Array(128);
-for (let c = 0; c < 128; c++) FOLD[c] = c >= 65 && c <= 90 ? c + 32 : c === 45 || c === 46 ? 95 : c;
-
 export class KeywordAutomaton {
-  private readonly delta: Uint16Array | Int32Array;
+  private readonly delta: Uint16Array;
   /** Keyword ids ending at state s (own and via failure links): outIds[outStart[s] .. outStart[s + 1]). */
   private readonly outStart: Int32Array;
   private readonly outIds: Int32Array;
@@ -37,7 +37,8 @@ export class KeywordAutomaton {
     });
     const n = gotoMaps.length;
     // 16-bit transitions keep the table small enough to stay in cache.
-    const delta = n < 65536 ? new Uint16Array(n * 128) : new Int32Array(n * 128);
+    if (n >= 65536) throw new Error('too many keyword states');
+    const delta = new Uint16Array(n * 128);
     const fail = new Int32Array(n);
     const outputs: (number[] | undefined)[] = new Array(n);
     outputs[0] = own[0]!.length ? own[0] : undefined;
