@@ -154,3 +154,44 @@ describe('blocking', () => {
     }
   });
 });
+
+describe('tool calls in replies are guarded too, streamed or not', () => {
+  let local: Stack;
+  beforeAll(async () => {
+    local = await startStack({ config: CONFIG, fake: { toolInput: { command: `git push https://x:${GH}@github.com/acme/app.git` } } });
+  });
+  afterAll(() => local.close());
+  const tools = [{ type: 'function' as const, function: { name: 'shell', parameters: { type: 'object', properties: {} } } }];
+
+  it('OpenAI chat: streamed tool-call argument deltas never carry the token', async () => {
+    const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const plain = await c.chat.completions.create({ model: 'gpt-4o', tools, messages: [{ role: 'user', content: 'TOOLTEST' }] });
+    const args = (plain.choices[0]!.message.tool_calls![0] as any).function.arguments as string;
+    expect(args).not.toContain(GH);
+    expect(JSON.parse(args).command).toMatch(/\[REDACTED:/);
+    const final = await c.chat.completions.stream({ model: 'gpt-4o', tools, messages: [{ role: 'user', content: 'TOOLTEST' }] }).finalChatCompletion();
+    const streamedArgs = (final.choices[0]!.message.tool_calls![0] as any).function.arguments as string;
+    expect(streamedArgs).not.toContain(GH);
+    expect(streamedArgs).toMatch(/\[REDACTED:/);
+  });
+
+  it('Anthropic: streamed input_json_delta never carries the token', async () => {
+    const a = new Anthropic({ baseURL: local.anthropicBase, apiKey: 'k', maxRetries: 0 });
+    const t = [{ name: 'Bash', input_schema: { type: 'object' as const, properties: {} } }];
+    const stream = a.messages.stream({ model: 'm', max_tokens: 50, tools: t, messages: [{ role: 'user', content: 'TOOLTEST' }] });
+    let raw = '';
+    stream.on('inputJson', (partial) => (raw += partial));
+    const final = await stream.finalMessage();
+    expect(raw).not.toContain(GH);
+    expect(JSON.stringify(final.content)).not.toContain(GH);
+  });
+
+  it('Responses: function_call_arguments deltas and the completed response never carry the token', async () => {
+    const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const stream = await c.responses.create({ model: 'gpt-5', stream: true, input: 'TOOLTEST', tools: [{ type: 'function', name: 'exec_command', parameters: { type: 'object', properties: {} }, strict: false }] });
+    let all = '';
+    for await (const ev of stream) all += JSON.stringify(ev);
+    expect(all).not.toContain(GH);
+    expect(all).toContain('REDACTED');
+  });
+});

@@ -64,6 +64,8 @@ const DOCUMENTATION_VALUES: ReadonlySet<string> = new Set([
   'sk_test_26PHem9AhJZvU623DfE1x4sd',
   'rk_test_26PHem9AhJZvU623DfE1x4sd',
   'whsec_1234567890abcdef1234567890abcdef',
+  '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11',
+  '110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw',
   'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c',
 ]);
 

@@ -35,15 +35,30 @@ const BYPASS_LIKE = /^(?:by|com|sur|over|under|tres|im|en)pass$|^pass(?:age|enge
 
 export type GenericKind = 'password' | 'secret' | 'token' | 'api-key';
 
-/** The identifier around `pos`: `[\w.-]` characters, at most 64 either side, leading dashes dropped. */
-export function keyAround(text: string, pos: number): string {
+/** Start and end of the identifier around `pos`: `[\w.-]` characters, at most 64 either side. */
+function keySpan(text: string, pos: number): [number, number] {
   let a = pos;
   const lo = Math.max(0, pos - 64);
   while (a > lo && isKeyChar(text.charCodeAt(a - 1))) a--;
   let b = pos;
   const hi = Math.min(text.length, pos + 64);
   while (b < hi && isKeyChar(text.charCodeAt(b))) b++;
+  return [a, b];
+}
+
+/** The identifier around `pos`, leading dashes and dots dropped (`--db-password` → `db-password`). */
+export function keyAround(text: string, pos: number): string {
+  const [a, b] = keySpan(text, pos);
   return text.slice(a, b).replace(/^[-.]+/, '');
+}
+
+/** For `"KEY", "value"`: the key must be the first argument of a call (`os.Setenv(`, `headers.set(`), not an array item. */
+function keyIsFirstArgument(text: string, pos: number): boolean {
+  let i = keySpan(text, pos)[0] - 1;
+  if (text[i] !== '"' && text[i] !== "'") return false;
+  i--;
+  while (i >= 0 && (text[i] === ' ' || text[i] === '\t')) i--;
+  return text[i] === '(';
 }
 
 function isKeyChar(c: number): boolean {
@@ -96,6 +111,8 @@ const EMAIL = /^[^@\s]+@[\w-]+(?:\.[\w-]+)+$/;
 const FUNCTION_CALL = /[A-Za-z_]\(|\)$/;
 const IDENTIFIER_CHARS = /^[A-Za-z0-9_.-]+$/;
 const WORD_SEGMENT = /^[A-Za-z]+\d{0,2}$/;
+/** Printable ASCII without the backslash: escape sequences (`\n`) and non-ASCII text are not secrets. */
+const PRINTABLE_ASCII = /^[\x21-\x5b\x5d-\x7e]+$/;
 /** A dictionary default with digits or symbols tacked on: `admin123`, `Password1!`, `qwerty2024`. */
 const COMMON_WEAK = /^(?:admin|administrator|passw(?:or|0r)d|p@ssw(?:o|0)rd|pass|root|user|test|guest|qwerty|letmein|welcome|changeme|secret|s3cr3t|demo|default|hello|abc|dev|local)[\d!@#$%^&*._-]*$/i;
 /** Values that are public by design: Stripe publishable keys, Mapbox public tokens, PostHog project keys. */
@@ -118,6 +135,8 @@ export function isWordy(v: string): boolean {
 
 /** Shape checks for a generic value (the entropy gate is separate). */
 export function valueLooksSecret(v: string): boolean {
+  if (!PRINTABLE_ASCII.test(v)) return false;
+  if (v.endsWith(':')) return false;
   if (v.includes('://')) return false;
   if (NUMERIC.test(v)) return false;
   if (EMAIL.test(v)) return false;
@@ -139,6 +158,7 @@ export function valueLooksSecret(v: string): boolean {
 function genericValidator(kind: GenericKind) {
   return (value: string, ctx: RuleMatchContext): boolean => {
     if (!valueLooksSecret(value)) return false;
+    if (ctx.groups?.['comma'] !== undefined && !keyIsFirstArgument(ctx.text, ctx.matchStart)) return false;
     return keyIsSecret(keyWords(keyAround(ctx.text, ctx.matchStart)), kind);
   };
 }
@@ -146,7 +166,7 @@ function genericValidator(kind: GenericKind) {
 /** The value after `key = `, `key: `, `"key": `: quoted (anything but the quote and whitespace) or bare. */
 const VALUE = String.raw`(?<secret>(?<=")[^"\s]{8,200}(?=")|(?<=')[^'\s]{8,200}(?=')|(?<=\x60)[^\x60\s]{8,200}(?=\x60)|(?<![\w"'\x60])[^\s"'\x60,;&(){}\[\]<>]{8,200}(?![^\s,;)\]}"'\x60]))`;
 /** `key = `, `key: `, `"key": `, `key := `, `key => `, or `"KEY", ` (setenv-style arguments, quoted key only). */
-const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?[ \t]{0,4}(?:=|:=|=>|:|\?\?=)|["'][ \t]{0,4},)[ \t]{0,4}["'\x60]?`;
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?[ \t]{0,4}(?:=|:=|=>|:|\?\?=)[ \t]{0,4}["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
 
 function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
   return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {
@@ -214,7 +234,7 @@ export const GENERIC_RULES: readonly SecretRule[] = [
     'generic',
     'password / token / api_key in a URL query string',
     ['password=', 'passwd=', 'pwd=', 'secret=', 'token=', 'api_key=', 'apikey=', 'api-key='],
-    /[?&](?:password|passwd|pwd|client_secret|secret|access_token|auth_token|token|api_key|apikey|api-key)=(?<secret>[^&\s"'#<>]{8,256})/i,
+    /[?&](?:password|passwd|pwd|client_secret|secret|access_token|auth_token|token|api_key|apikey|api-key)=(?<secret>[^&\s"'#<>()[\]{}]{8,256})/i,
     256,
     { entropy: 3.0, validate: (v) => !v.includes('%7B') && !isDefaultPassword(v) },
   ),
