@@ -91,12 +91,21 @@ function cpAt(text: string, i: number): number | undefined {
 
 /**
  * Unicode-aware word boundaries: `text[start, end)` does not continue a word on either side. Only checked on
- * a side where the match itself has a word character (a term like `#secret` or `C++` has no boundary there).
+ * a side where the match itself has a word character (a term like `#secret` or `C++` has no boundary there),
+ * and not for scripts written without spaces (a Chinese or Japanese term matches inside a sentence).
  */
 function bounded(text: string, start: number, end: number): boolean {
-  if (isWordCp(cpAt(text, start)) && isWordCp(cpBefore(text, start))) return false;
-  if (isWordCp(cpBefore(text, end)) && isWordCp(cpAt(text, end))) return false;
+  const first = cpAt(text, start);
+  if (isWordCp(first) && !isUnspaced(first!) && isWordCp(cpBefore(text, start))) return false;
+  const last = cpBefore(text, end);
+  if (isWordCp(last) && !isUnspaced(last!) && isWordCp(cpAt(text, end))) return false;
   return true;
+}
+
+/** Scripts written without spaces between words: a term ending in one of them needs no boundary on that side. */
+const UNSPACED = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Thai}\p{Script=Lao}\p{Script=Khmer}\p{Script=Myanmar}]/u;
+function isUnspaced(cp: number): boolean {
+  return cp >= 0x0e00 && UNSPACED.test(String.fromCodePoint(cp));
 }
 
 /**

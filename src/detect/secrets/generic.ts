@@ -15,9 +15,9 @@ const EXCLUDED_KEY_WORDS: ReadonlySet<string> = new Set([
   'usage', 'kind', 'format', 'mode', 'enabled', 'enable', 'required', 'version', 'input', 'location', 'lifetime',
   'rotation', 'provider', 'store', 'manager', 'timeout', 'size', 'color', 'colour', 'icon', 'validator',
   'validation', 'error', 'errors', 'message', 'msg', 'text', 'title', 'hint', 'help', 'description', 'desc',
-  'display', 'strength', 'template', 'schema', 'column', 'table', 'prefix', 'suffix', 'selector', 'class', 'style',
+  'display', 'strength', 'template', 'schema', 'column', 'table', 'prefix', 'suffix', 'selector', 'style',
   'visible', 'show', 'toggle', 'button', 'btn', 'link', 'route', 'index', 'idx', 'bytes', 'bits', 'seconds',
-  'secs', 'ms', 'algorithm', 'alg', 'encoding', 'length', 'generator', 'generate', 'reset', 'forgot', 'page',
+  'secs', 'ms', 'algorithm', 'alg', 'encoding', 'generator', 'generate', 'reset', 'forgot', 'page',
   'view', 'form', 'component', 'handler', 'callback', 'fn', 'func', 'method',
   'module', 'public', 'pub', 'question', 'answer', 'status', 'state', 'source', 'sources', 'lookup', 'backend',
   'cache', 'keys',
@@ -110,7 +110,7 @@ const NUMERIC = /^[\d.,:_+-]+$/;
 const EMAIL = /^[^@\s]+@[\w-]+(?:\.[\w-]+)+$/;
 const FUNCTION_CALL = /[A-Za-z_]\(|\)$/;
 const IDENTIFIER_CHARS = /^[A-Za-z0-9_.-]+$/;
-const WORD_SEGMENT = /^[A-Za-z]+\d{0,2}$/;
+const WORD_SEGMENT = /^(?:[A-Za-z]+\d{0,2}|\d{1,2})$/;
 /** Printable ASCII without the backslash: escape sequences (`\n`) and non-ASCII text are not secrets. */
 const PRINTABLE_ASCII = /^[\x21-\x5b\x5d-\x7e]+$/;
 /** A dictionary default with digits or symbols tacked on: `admin123`, `Password1!`, `qwerty2024`. */
@@ -123,7 +123,7 @@ const SELF_DESCRIBING = /password|passwd|secret|apikey|api_key|api-key|token/;
 /** Looks like an identifier made of words (`newPassword`, `reset_token_value`, `SuperSecretKey`). */
 export function isWordy(v: string): boolean {
   if (!IDENTIFIER_CHARS.test(v)) return false;
-  const segs = v.replace(/([a-z])([A-Z])/g, '$1 $2').split(/[ _.\-]+/).filter((s) => s.length > 0);
+  const segs = v.replace(/([a-z0-9])([A-Z])/g, '$1 $2').split(/[ _.\-]+/).filter((s) => s.length > 0);
   if (segs.length === 0) return true;
   let total = 0;
   for (const s of segs) {
@@ -143,14 +143,16 @@ export function valueLooksSecret(v: string): boolean {
   if (HASHED.test(v)) return false;
   if (PATH_LIKE.test(v)) return false;
   if (FUNCTION_CALL.test(v)) return false;
-  if (DOTTED_REFERENCE.test(v)) return false;
-  if (ENV_NAME.test(v)) return false;
-  if (isWordy(v)) return false;
+  // `!this.ready`, `?Keyword`, `!!flag`: an operator in front of a reference.
+  const bare = v.replace(/^[!?~^*&@#%+:]+/, '');
+  if (DOTTED_REFERENCE.test(bare)) return false;
+  if (ENV_NAME.test(bare)) return false;
+  if (isWordy(bare)) return false;
   if (v.startsWith('-')) return false;
   if (COMMON_WEAK.test(v)) return false;
   if (PUBLIC_PREFIX.test(v)) return false;
   const lower = v.toLowerCase();
-  if (v.length < 20 && SELF_DESCRIBING.test(lower)) return false;
+  if (v.length < 24 && SELF_DESCRIBING.test(lower)) return false;
   if (lower === 'undefined' || lower === 'required' || lower === 'optional' || lower === 'nullable') return false;
   return true;
 }

@@ -148,7 +148,7 @@ const VCS: SecretRule[] = [
 const CHAT: SecretRule[] = [
   tok('slack-bot-token', 'chat', 'Slack bot token', ['xoxb-'], String.raw`xoxb-\d{8,14}-\d{8,14}(?:-[A-Za-z0-9]{18,34})?`, 70),
   tok('slack-user-token', 'chat', 'Slack user token', ['xoxp-', 'xoxe-'], String.raw`xox[pe]-\d{8,14}-\d{8,14}-\d{8,14}-[A-Za-z0-9]{28,34}`, 90),
-  tok('slack-app-token', 'chat', 'Slack app-level token', ['xapp-'], String.raw`xapp-\d-[A-Z0-9]{9,12}-\d{10,14}(?:-[a-z0-9]{64})?`, 100),
+  tok('slack-app-token', 'chat', 'Slack app-level token', ['xapp-'], String.raw`xapp-\d-[A-Z0-9]{9,12}-\d{10,14}(?:-[a-z0-9]{32,80})?`, 116),
   tok('slack-legacy-token', 'chat', 'Slack legacy / workspace token', ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[aors]-\d{8,14}-\d{8,14}(?:-[A-Za-z0-9-]{8,80})?`, 115),
   tok('slack-config-token', 'chat', 'Slack configuration (refresh) token', ['xoxe'], String.raw`xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,170}`, 185),
   custom(

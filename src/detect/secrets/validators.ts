@@ -60,8 +60,3 @@ export function inAdoConnectionString(value: string, ctx: RuleMatchContext): boo
   if (!before.includes(';')) return false;
   return !isDefaultPassword(value.trim());
 }
-
-/** A 32+ character value that is not a single repeated group or a run of sequential placeholder digits. */
-export function notSequential(value: string): boolean {
-  return !/0123456789|abcdefghij|ABCDEFGHIJ/.test(value);
-}
