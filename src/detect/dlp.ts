@@ -296,6 +296,8 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
     const starts: number[] = [];
     const ends: number[] = [];
     const masks: number[] = [];
+    /** Words with non-ASCII characters, whose lowercased NFC form may differ in length and letters. */
+    const wide: boolean[] = [];
     for (let i = 0, n = text.length; i < n; ) {
       let c = text.charCodeAt(i);
       if (!isWordUnit(c)) {
@@ -304,13 +306,16 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
       }
       const s = i;
       let mask = 0;
+      let high = false;
       do {
         mask |= charBit(c);
+        if (c >= 128) high = true;
         c = text.charCodeAt(++i);
       } while (i < n && isWordUnit(c));
       starts.push(s);
       ends.push(i);
       masks.push(mask);
+      wide.push(high);
     }
     const count = starts.length;
     const lower = new Array<string | undefined>(count);
@@ -320,16 +325,25 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
         // Cheap length bound before building the candidate (words joined by single spaces).
         let len = k - 1;
         let close = true;
+        let anyWide = false;
         for (let j = i; j < i + k; j++) {
           len += ends[j]! - starts[j]!;
           if (j > i && starts[j]! - ends[j - 1]! > MAX_GAP) close = false;
+          if (wide[j]) anyWide = true;
         }
-        if (!close || len < group.minLen - fuzzyBand || len > group.maxLen + fuzzyBand) continue;
+        if (!close) continue;
+        let candidate: string | undefined;
         // Which characters occur: each character a term has and the window lacks (or the reverse) costs at
         // least one edit, so most windows are rejected here without building a string.
         let mask = 0;
-        for (let j = i; j < i + k; j++) mask |= masks[j]!;
-        let candidate: string | undefined;
+        if (anyWide) {
+          // Lowercasing and NFC can change the length and the letters: measure the normalised candidate.
+          candidate = word(i);
+          for (let j = i + 1; j < i + k; j++) candidate += ' ' + word(j);
+          len = candidate.length;
+          mask = charMask(candidate);
+        } else for (let j = i; j < i + k; j++) mask |= masks[j]!;
+        if (len < group.minLen - fuzzyBand || len > group.maxLen + fuzzyBand) continue;
         let hit = false;
         const byLen = group.byLenArray;
         const lHi = Math.min(len + fuzzyBand, byLen.length - 1);

@@ -18,6 +18,12 @@ export interface Detector {
    * this many characters so that a value split across chunks is still caught.
    */
   readonly maxMatchLength: number;
+  /**
+   * The longest match that can contain whitespace, when smaller than `maxMatchLength`. Streaming holds a
+   * run without whitespace until it ends anyway (up to 16 KB), and private-key blocks until their END line,
+   * so only matches with whitespace in them set the ordinary window.
+   */
+  readonly maxSpacedMatchLength?: number;
   scan(text: string): DetectorMatch[];
 }
 

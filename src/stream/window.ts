@@ -1,15 +1,20 @@
 import type { DetectorMatch } from '../detect/types.js';
 import type { DetectionRule, Finding } from '../policy/types.js';
 
-/** Characters of already-released text re-scanned as left context, so word boundaries see what came before. */
-const LEFT_CONTEXT = 64;
+/**
+ * Characters of already-released text re-scanned as left context, so word boundaries and the key names that
+ * context rules look for (`password = `, `aws_secret_access_key:`) are seen when the value arrives later.
+ */
+const LEFT_CONTEXT = 256;
 /** Extra characters held after the longest match, for lookahead such as word boundaries. */
 const LOOKAHEAD = 32;
 /** Cap on the ordinary window; longer values are held by the token and key-block rules below. */
 const MAX_WINDOW = 1024;
 /** Longest run held for an unfinished token or private-key block. */
 const MAX_HOLD = 16_384;
-const KEY_BLOCK_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----/g;
+const KEY_BLOCK_BEGIN = /-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----|PuTTY-User-Key-File-[23]:/g;
+/** The end of a key block, followed by one more character so that a longer end line is not cut short. */
+const KEY_BLOCK_END = /-----END [A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-{4,5}[\s\S]|Private-MAC: [a-f0-9]{40,64}[^a-f0-9]/g;
 
 export interface RuleMatch {
   rule: DetectionRule;
@@ -31,11 +36,18 @@ export class TextWindow {
   /** Everything released so far, after redaction. */
   output = '';
 
+  /** Rules that change or stop the text; they are applied as text is released. */
+  private readonly rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>;
+  /** Rules that only record (flag); they read the whole text once, at the end, and hold nothing back. */
+  private readonly recordOnly: ReadonlyArray<{ policy: string; rule: DetectionRule }>;
+
   constructor(
-    private readonly rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>,
+    rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>,
     private readonly onFinding: (f: RuleMatch) => void,
   ) {
-    const longest = Math.max(0, ...rules.map((r) => r.rule.detector.maxMatchLength));
+    this.rules = rules.filter((r) => r.rule.action !== 'flag');
+    this.recordOnly = rules.filter((r) => r.rule.action === 'flag');
+    const longest = Math.max(0, ...this.rules.map((r) => r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength));
     this.window = Math.min(longest, MAX_WINDOW) + LOOKAHEAD;
   }
 
@@ -45,9 +57,13 @@ export class TextWindow {
     return this.advance(false);
   }
 
-  /** The stream of this text ended: release the rest. */
+  /** The stream of this text ended: release the rest, and let record-only rules read the whole text. */
   flush(): string {
-    return this.advance(true);
+    const out = this.advance(true);
+    for (const r of this.recordOnly) {
+      for (const match of r.rule.detector.scan(this.original)) this.onFinding({ rule: r.rule, policy: r.policy, match });
+    }
+    return out;
   }
 
   /** Whether a blocking rule has matched; the caller ends the stream. */
@@ -116,12 +132,16 @@ export class TextWindow {
     let i = len;
     while (i > 0 && len - i < MAX_HOLD && !isSpace(this.original.charCodeAt(i - 1))) i--;
     if (i < cut) cut = i;
-    // An unterminated private-key block.
-    const from = Math.max(0, len - MAX_HOLD);
-    KEY_BLOCK_BEGIN.lastIndex = from;
+    // A private-key block whose end has not arrived yet.
+    KEY_BLOCK_BEGIN.lastIndex = Math.max(0, this.released - LEFT_CONTEXT, len - MAX_HOLD);
     let begin: RegExpExecArray | null;
     while ((begin = KEY_BLOCK_BEGIN.exec(this.original)) !== null) {
-      if (!this.original.includes('-----END', begin.index + begin[0].length) && begin.index < cut) cut = begin.index;
+      if (begin.index >= cut) break;
+      KEY_BLOCK_END.lastIndex = begin.index + begin[0].length;
+      if (!KEY_BLOCK_END.test(this.original)) {
+        cut = begin.index;
+        break;
+      }
     }
     return Math.max(cut, 0);
   }

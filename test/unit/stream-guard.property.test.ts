@@ -9,18 +9,19 @@ import type { Family } from '../../src/providers/targets.js';
 import { StreamGuard } from '../../src/stream/guard.js';
 
 /** Stand-in detectors with the shapes real ones have: a prefixed token, an email, and a multi-line key block. */
-function regexDetector(type: string, re: RegExp, maxMatchLength: number): Detector {
+function regexDetector(type: string, re: RegExp, maxMatchLength: number, maxSpacedMatchLength?: number): Detector {
   return {
     maxMatchLength,
+    ...(maxSpacedMatchLength !== undefined ? { maxSpacedMatchLength } : {}),
     scan(text: string): DetectorMatch[] {
       return [...text.matchAll(re)].map((m) => ({ type, rule: type.toLowerCase(), start: m.index, end: m.index + m[0].length }));
     },
   };
 }
 const rules: DetectionRule[] = [
-  { name: 's', detector: regexDetector('SECRET', /\bsk-[A-Za-z0-9]{20,48}\b/g, 52), action: 'redact', phases: ['output'], marker: (m) => `[REDACTED:${m.type}]` },
+  { name: 's', detector: regexDetector('SECRET', /\bsk-[A-Za-z0-9]{20,48}\b/g, 52, 8), action: 'redact', phases: ['output'], marker: (m) => `[REDACTED:${m.type}]` },
   { name: 'e', detector: regexDetector('EMAIL', /\b[a-z0-9.]{1,20}@[a-z0-9-]{1,20}\.(?:com|org|io)\b/g, 64), action: 'redact', phases: ['output'], marker: (m) => `[REDACTED:${m.type}]` },
-  { name: 'k', detector: regexDetector('KEY', /-----BEGIN RSA PRIVATE KEY-----[\s\S]{1,3000}?-----END RSA PRIVATE KEY-----/g, 3100), action: 'redact', phases: ['output'], marker: () => '[REDACTED:KEY]' },
+  { name: 'k', detector: regexDetector('KEY', /-----BEGIN RSA PRIVATE KEY-----[\s\S]{1,3000}?-----END RSA PRIVATE KEY-----/g, 3100, 16), action: 'redact', phases: ['output'], marker: () => '[REDACTED:KEY]' },
 ];
 const chain = new PolicyChain([{ kind: 'test', rules } satisfies PolicyInstance], 'block');
 
@@ -153,5 +154,51 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
       else expect(out).toMatch(/event: error\ndata: /);
       expect(out).not.toContain('[DONE]');
     }
+  });
+});
+
+describe('StreamGuard with the real detectors and corpus secrets', () => {
+  it('streamed output equals the non-streamed redaction for any split, and leaks no secret that redaction removes', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { buildChain } = await import('../../src/policy/build.js');
+    const { documentSchema } = await import('../../src/config/schema.js');
+    const positives = readFileSync(new URL('../corpus/secrets/positives.jsonl', import.meta.url), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { text: string; secret: string });
+    const config = documentSchema().parse({
+      pack: { name: 't', version: '1' },
+      policies: { chain: ['pii-detector', 'code-sanitizer', 'dlp-filter'] },
+      policy: { 'dlp-filter': { sensitivity_level: 'restricted', blocked_terms: ['project nightingale'] } },
+      providers: { targets: [{ id: 'a', provider: 'openai' }] },
+    });
+    const real = buildChain(config, 'block', { markerSalt: 'x' });
+    const redactWith = (family: Family) => (body: Record<string, unknown>) => {
+      const segs = responseSegments(family, body);
+      writeBack(body, segs, real.run('output', segs).edits);
+    };
+    const piece = fc.oneof(
+      fc.constantFrom(...positives),
+      fc.constantFrom(
+        { text: 'write to dana.whitfield@northwind-labs.com today', secret: 'dana.whitfield@northwind-labs.com' },
+        { text: 'card 4539 1488 0343 6467 exp 04/29', secret: '4539 1488 0343 6467' },
+        { text: 'SSN: 512-44-7193', secret: '512-44-7193' },
+        { text: 'this is INTERNAL ONLY, about Project Nightingale', secret: 'Project Nightingale' },
+      ),
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(filler, piece), { minLength: 1, maxLength: 4 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 30 }), fc.constantFrom(...(['chat', 'messages', 'responses'] as const)), (parts, cuts, family) => {
+        const text = parts.map(([f, p]) => `${f}\n${p.text}\n`).join('');
+        const wire = sse(family, split(text, cuts));
+        const guard = new StreamGuard(family, real, redactWith(family));
+        const out = guard.push(wire) + guard.end();
+        const body: Record<string, any> = family === 'chat' ? { choices: [{ index: 0, message: { content: text } }] } : family === 'messages' ? { content: [{ type: 'text', text }] } : { output: [{ type: 'message', content: [{ type: 'output_text', text }] }] };
+        redactWith(family)(body);
+        const expected = family === 'chat' ? body.choices[0].message.content : family === 'messages' ? body.content[0].text : body.output[0].content[0].text;
+        expect(clientText(family, out).deltas).toBe(expected);
+        for (const [, p] of parts) if (!expected.includes(p.secret)) expect(out).not.toContain(p.secret);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

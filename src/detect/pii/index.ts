@@ -1,7 +1,7 @@
 import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
 import { cardBrand, ibanMod97, luhnValid, npiValid } from './checksums.js';
 import { IBAN_COUNTRIES, IBAN_MAX_LENGTH } from './iban-registry.js';
-import { compileKeywordFinder, type KeywordKind, type KeywordValue } from './keywords.js';
+import { compileKeywordFinder, type KeywordKind, keywordReach, type KeywordValue } from './keywords.js';
 import { type Candidate, compileCustomPatterns, CUSTOM_PATTERN_MAX_MATCH, resolveOverlaps, scanCustom } from './shared.js';
 
 export { customTypeName } from './shared.js';
@@ -69,6 +69,18 @@ const MAX_LEN: Record<string, number> = {
   NPI: 10,
   MRN: 20,
   INSURANCE_ID: 20,
+};
+
+/** Longest value each keyword kind yields (phoneLabel: the number before the label plus the label). */
+const CONTEXT_VALUE_MAX: Record<KeywordKind, number> = {
+  phone: 48,
+  phoneLabel: 48,
+  ssn: 11,
+  card: 12,
+  cvv: 4 + 64 + 25, // the CVV and a card up to 64 characters away
+  npi: 10,
+  mrn: 20,
+  insurance: 20,
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -171,8 +183,10 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
   if (on('INSURANCE_ID')) kinds.add('insurance');
   const findKeywords = compileKeywordFinder(kinds);
 
+  // A value found through a keyword needs the keyword in view too (see keywordReach).
   let maxMatchLength = 0;
   for (const t of enabled) maxMatchLength = Math.max(maxMatchLength, MAX_LEN[t] ?? 0);
+  for (const kind of kinds) maxMatchLength = Math.max(maxMatchLength, keywordReach(kind) + CONTEXT_VALUE_MAX[kind]);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_MATCH);
 
   function push(out: Candidate[], type: string, rule: string, start: number, end: number): void {

@@ -59,11 +59,23 @@ const SAME_LINE: Partial<Record<KeywordKind, { source: string; window: number }>
   npi: { source: '(?<![\\w\\-.])[12]\\d{9}(?![\\w\\-]|[.,]\\d)', window: 120 },
 };
 
+/**
+ * How far before the start of a value its keyword can begin: the longest phrase plus the longest gap (or, for
+ * same-line kinds, the line window). Streamed enforcement must hold this much besides the value itself, so a
+ * detector's `maxMatchLength` includes it.
+ */
+export function keywordReach(kind: KeywordKind): number {
+  const longestPhrase = Math.max(...KEYWORDS[kind].map((p) => p.length + p.split(' ').length - 1));
+  return longestPhrase + GAP_MAX + (SAME_LINE[kind]?.window ?? 0);
+}
+
 /** Between a keyword and its value: quotes, `:`/`=`/`#`/`,`, one line break, and filler words ("is", "number", …). */
 const GAP =
   '[ \\t"\'`\\]),:=#>|\\-]{0,8}(?:\\r?\\n[ \\t]{0,8})?' +
   '(?:(?:is|was|are|at|on|no\\.|no|nr|num|number|of)(?![A-Za-z])[ \\t:#.=]{1,3}){0,2}';
 // Compiled with `i` for the filler words; the value patterns list both cases where letters are allowed anyway.
+/** Longest text GAP can match: 8 punctuation/space, a line break with indentation, two filler words. */
+const GAP_MAX = 8 + 2 + 8 + 2 * ('number'.length + 3);
 
 export interface KeywordValue {
   kind: KeywordKind;
@@ -137,11 +149,15 @@ export function compileKeywordFinder(kinds: ReadonlySet<KeywordKind>): ((text: s
       keywordRe.lastIndex = 0;
       while ((m = keywordRe.exec(text)) !== null) {
         const start = m.index + (m[0].charCodeAt(0) === 95 ? 1 : 0);
-        const end = m.index + m[0].length;
-        if (end === start) continue;
-        const next = text.charCodeAt(end);
-        if (isLetter(next) && !(isLower(text.charCodeAt(end - 1)) && isUpper(next))) continue;
-        const kindsHere = byPhrase.get(norm(text.slice(start, end)));
+        // The longest phrase that ends at a word end ("phone" in "Phone Norway", where "phone no" does not).
+        let end = m.index + m[0].length;
+        let kindsHere: KeywordKind[] | undefined;
+        for (; end > start; end--) {
+          const next = text.charCodeAt(end);
+          if (isLetter(next) && !(isLower(text.charCodeAt(end - 1)) && isUpper(next))) continue;
+          kindsHere = byPhrase.get(norm(text.slice(start, end)));
+          if (kindsHere) break;
+        }
         if (!kindsHere) continue;
         for (const kind of kindsHere) {
           const v = valueRe.get(kind)!;

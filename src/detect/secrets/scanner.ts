@@ -80,6 +80,8 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
     return { rule, re, rank: 50_000 + i, allowRuns: false };
   });
 
+  /** Room for a value and the few characters around it that some rules inspect. */
+  const SPACED_CONTEXT = 64;
   let maxMatchLength = 0;
   for (const c of compiled) maxMatchLength = Math.max(maxMatchLength, c.rule.maxLength);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_LENGTH);
@@ -115,6 +117,8 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
 
   return {
     maxMatchLength,
+    // Built-in values never contain whitespace except private-key blocks, which streaming holds whole.
+    maxSpacedMatchLength: custom.length > 0 ? CUSTOM_PATTERN_MAX_LENGTH : SPACED_CONTEXT,
     scan(text: string): DetectorMatch[] {
       if (text.length === 0) return [];
       found.fill(0);
