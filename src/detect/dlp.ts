@@ -270,6 +270,18 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
   for (const m of markers) maxMatchLength = Math.max(maxMatchLength, m.phrase.length + (m.phrase.split(' ').length - 1) * (MAX_GAP + 1));
   if (bannerRe) maxMatchLength = Math.max(maxMatchLength, BANNER_MAX);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_MATCH);
+  // Only multi-word terms, markers and banners can contain whitespace (streaming holds a run without whitespace
+  // until it ends), so they alone size the ordinary stream window.
+  let maxSpacedMatchLength = 0;
+  for (const t of terms) if (t.includes(' ')) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, t.length + (t.split(' ').length - 1) * (MAX_GAP - 1));
+  for (const group of fuzzyByWords.entries()) {
+    if (group[0] > 1) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, group[1].maxLen + maxDistance + (group[0] - 1) * MAX_GAP);
+  }
+  for (const m of markers) {
+    if (m.phrase.includes(' ')) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, m.phrase.length + (m.phrase.split(' ').length - 1) * (MAX_GAP + 1));
+  }
+  if (bannerRe) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, BANNER_MAX);
+  if (custom.length > 0) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, CUSTOM_PATTERN_MAX_MATCH);
 
   function scanTerms(text: string, out: Candidate[]): void {
     if (!termRe) return;
@@ -395,6 +407,7 @@ export function createDlpScanner(opts: DlpScannerOptions = {}): Detector {
 
   return {
     maxMatchLength,
+    maxSpacedMatchLength,
     scan(text: string): DetectorMatch[] {
       const out: Candidate[] = [];
       if (custom.length > 0) scanCustom(custom, text, out, PRIORITY.custom);

@@ -221,6 +221,9 @@ describe('custom patterns and the detector contract', () => {
     const r = createDlpScanner({ sensitivityLevel: 'restricted' });
     const banner = 'TOP SECRET//SCI//REL TO USA, GBR';
     expect(r.maxMatchLength).toBeGreaterThanOrEqual(banner.length);
+    // Single words never contain whitespace: streaming holds them whole anyway.
+    expect(createDlpScanner({ blockedTerms: ['nightingale'] }).maxSpacedMatchLength).toBe(0);
+    expect(terms.maxSpacedMatchLength).toBe(terms.maxMatchLength);
   });
 
   it('the same scanner gives the same answer twice', () => {

@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { createDlpScanner } from '../../src/detect/dlp.js';
 import { cardBrand, ibanMod97, luhnValid, npiValid } from '../../src/detect/pii/checksums.js';
 import { createPiiScanner, PII_TYPES, type PiiScannerOptions } from '../../src/detect/pii/index.js';
-import type { DetectorMatch } from '../../src/detect/types.js';
+import type { Detector, DetectorMatch } from '../../src/detect/types.js';
+import type { DetectionRule } from '../../src/policy/types.js';
+import { TextWindow } from '../../src/stream/window.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -349,6 +352,14 @@ describe('options', () => {
     expect(ssn).toBeGreaterThanOrEqual('social security number'.length + 11);
     expect(createPiiScanner({ types: ['NPI'], healthcareMode: true }).maxMatchLength).toBeGreaterThan(120);
   });
+
+  it('maxSpacedMatchLength: only values and keyword spans with whitespace count', () => {
+    expect(createPiiScanner({ types: ['EMAIL', 'IP_ADDRESS'] }).maxSpacedMatchLength).toBe(0);
+    const all = createPiiScanner();
+    expect(all.maxSpacedMatchLength).toBeLessThan(all.maxMatchLength);
+    expect(all.maxSpacedMatchLength).toBeGreaterThanOrEqual('+1 (415) 555-0132 ext. 12345'.length);
+    expect(createPiiScanner({ types: ['IBAN'] }).maxSpacedMatchLength).toBe('DE89 3704 0044 0532 0130 00'.length + 14);
+  });
 });
 
 describe('scanner properties', () => {
@@ -388,6 +399,37 @@ describe('scanner properties', () => {
         const again = s.scan(window).map((x) => ({ ...x, start: x.start + from, end: x.end + from }));
         expect(again, `${m.type} ${JSON.stringify(text.slice(m.start, m.end))} with types ${types}`).toContainEqual(m);
       }
+    }
+  });
+
+  it('streamed redaction (TextWindow, random chunks) equals whole-text redaction: maxMatchLength and maxSpacedMatchLength are enough', () => {
+    let seed = 11;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+    const detectors: Detector[] = [
+      createPiiScanner({ healthcareMode: true }),
+      createPiiScanner({ types: ['SSN', 'PHONE', 'NPI'], healthcareMode: true }),
+      createDlpScanner({ blockedTerms: ['project phoenix', 'nightingale'], fuzzyMatching: true, maxDistance: 2, sensitivityLevel: 'restricted' }),
+    ];
+    const extra = ' PROJECT  phoenix launch, nightingle memo, TOP SECRET//NOFORN, Internal Use Only. ';
+    for (const detector of detectors) {
+      const rule: DetectionRule = { name: 'r', detector, action: 'redact', phases: ['output'], marker: (m) => `[${m.type}]` };
+      const text = cases.map((c) => c.text + (rnd() < 0.3 ? extra : '')).join('\n' + 'lorem ipsum '.repeat(Math.floor(rnd() * 6)) + '\n');
+      let expected = '';
+      let pos = 0;
+      for (const m of detector.scan(text)) {
+        expected += text.slice(pos, m.start) + `[${m.type}]`;
+        pos = m.end;
+      }
+      expected += text.slice(pos);
+      const window = new TextWindow([{ policy: 'p', rule }], () => {});
+      let streamed = '';
+      for (let i = 0; i < text.length; ) {
+        const n = 1 + Math.floor(rnd() * 40);
+        streamed += window.push(text.slice(i, i + n));
+        i += n;
+      }
+      streamed += window.flush();
+      expect(streamed === expected, 'streamed output differs from the whole-text redaction').toBe(true);
     }
   });
 

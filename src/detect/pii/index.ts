@@ -71,6 +71,13 @@ const MAX_LEN: Record<string, number> = {
   INSURANCE_ID: 20,
 };
 
+/** Longest value that can contain whitespace, per type (e-mail and IP addresses never do; SSNs only after a keyword). */
+const SPACED_MAX_LEN: Record<string, number> = {
+  PHONE: MAX_LEN.PHONE!,
+  CREDIT_CARD: MAX_LEN.CREDIT_CARD!,
+  IBAN: MAX_LEN.IBAN!,
+};
+
 /** Longest value each keyword kind yields (phoneLabel: the number before the label plus the label). */
 const CONTEXT_VALUE_MAX: Record<KeywordKind, number> = {
   phone: 48,
@@ -188,6 +195,13 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
   for (const t of enabled) maxMatchLength = Math.max(maxMatchLength, MAX_LEN[t] ?? 0);
   for (const kind of kinds) maxMatchLength = Math.max(maxMatchLength, keywordReach(kind) + CONTEXT_VALUE_MAX[kind]);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_MATCH);
+  // Streaming holds a run without whitespace until it ends, so only values that can contain whitespace (and
+  // keyword-to-value spans, which always do) size the ordinary window.
+  let maxSpacedMatchLength = 0;
+  for (const t of enabled) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, SPACED_MAX_LEN[t] ?? 0);
+  for (const kind of kinds) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, keywordReach(kind) + CONTEXT_VALUE_MAX[kind]);
+  if (custom.length > 0) maxSpacedMatchLength = Math.max(maxSpacedMatchLength, CUSTOM_PATTERN_MAX_MATCH);
+  maxSpacedMatchLength = Math.min(maxSpacedMatchLength, maxMatchLength);
 
   function push(out: Candidate[], type: string, rule: string, start: number, end: number): void {
     out.push({ type, rule, start, end, priority: PRIORITY[type] ?? 10 });
@@ -379,6 +393,14 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
   }
 
   // ---- IP_ADDRESS ---------------------------------------------------------------------------------------------
+  /**
+   * Which addresses count. Private and loopback addresses are PII-adjacent (they map a developer's network and
+   * end up next to user names in logs), so they are still reported, under their own rule ids so a policy can
+   * let them through: `ipv4-loopback` (127/8), `ipv4-private` (10/8, 172.16/12, 192.168/16, link-local
+   * 169.254/16, carrier-grade NAT 100.64/10); `ipv6-loopback` (::1), `ipv6-private` (fe80::/10, fc00::/7).
+   * Not reported at all, as they identify nobody: 0.0.0.0 and `::` (unspecified), 255.255.255.255 and netmasks
+   * (255.255.255.0, …). Everything else, documentation ranges included, is `ipv4` / `ipv6`.
+   */
   function ipv4Rule(v: string): string | undefined {
     const o = v.split('.').map(Number) as [number, number, number, number];
     const [a, b] = o;
@@ -554,6 +576,7 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
 
   return {
     maxMatchLength,
+    maxSpacedMatchLength,
     scan(text: string): DetectorMatch[] {
       const out: Candidate[] = [];
       if (custom.length > 0) scanCustom(custom, text, out, CUSTOM_PRIORITY);

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { createPiiScanner } from '../../detect/pii/index.js';
 import { markerFor, redactionSchema } from '../markers.js';
+import type { Detector } from '../../detect/types.js';
 import type { PolicyKindDefinition } from '../types.js';
 import { applyToSchema, namedPatternsSchema, phasesOf } from './common.js';
 
@@ -9,6 +10,10 @@ const schema = z.strictObject({
   pci_mode: z.boolean().default(true).describe('Detect payment card numbers (Luhn and brand checked).'),
   healthcare_mode: z.boolean().default(false).describe('Also detect NPI, medical record and insurance member numbers.'),
   detect_patterns: namedPatternsSchema.describe('Extra named regular expressions, redacted as [REDACTED:<NAME>].'),
+  ignore_rules: z
+    .array(z.string().min(1))
+    .default(['ipv4-loopback', 'ipv6-loopback'])
+    .describe('Rule ids never reported. Loopback addresses identify nobody and are everywhere in code, so they are skipped by default.'),
   redaction: redactionSchema,
   apply_to: applyToSchema,
 });
@@ -24,7 +29,7 @@ export const piiDetector: PolicyKindDefinition<z.output<typeof schema>> = {
       rules: [
         {
           name: 'pii',
-          detector: createPiiScanner({ pciMode: cfg.pci_mode, healthcareMode: cfg.healthcare_mode, detectPatterns: cfg.detect_patterns }),
+          detector: withoutRules(createPiiScanner({ pciMode: cfg.pci_mode, healthcareMode: cfg.healthcare_mode, detectPatterns: cfg.detect_patterns }), cfg.ignore_rules),
           action: cfg.action,
           phases: phasesOf(cfg.apply_to),
           marker: markerFor(cfg.redaction, env.markerSalt),
@@ -33,3 +38,13 @@ export const piiDetector: PolicyKindDefinition<z.output<typeof schema>> = {
     };
   },
 };
+
+function withoutRules(detector: Detector, ignored: readonly string[]): Detector {
+  if (ignored.length === 0) return detector;
+  const skip = new Set(ignored);
+  return {
+    maxMatchLength: detector.maxMatchLength,
+    ...(detector.maxSpacedMatchLength !== undefined ? { maxSpacedMatchLength: detector.maxSpacedMatchLength } : {}),
+    scan: (text) => detector.scan(text).filter((m) => !skip.has(m.rule)),
+  };
+}
