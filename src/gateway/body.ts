@@ -27,7 +27,7 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
 }
 
 /** Gather a stream into one buffer; event handlers, since this runs on every request. */
-function collect(source: Readable, limit: number, encoding: string | undefined): Promise<Buffer> {
+export function collect(source: Readable, limit: number, encoding: string | undefined): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let total = 0;

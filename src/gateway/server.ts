@@ -17,7 +17,7 @@ import { CredentialStore } from '../providers/credentials.js';
 import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, DROP_RESPONSE_HEADERS, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import { VERSION } from '../version.js';
-import { readBody } from './body.js';
+import { collect, readBody } from './body.js';
 import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -44,6 +44,8 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
+/** A reply larger than this cannot be checked whole; it fails rather than reaching the client unchecked. */
+const MAX_CHECKED_RESPONSE_BYTES = 64 * 1024 * 1024;
 const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -411,9 +413,7 @@ async function relayCheckedJson(
   inputVerdict: Verdict,
   requestId: string,
 ): Promise<void> {
-  const chunks: Buffer[] = [];
-  for await (const c of source) chunks.push(c as Buffer);
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await collect(source, MAX_CHECKED_RESPONSE_BYTES, undefined)).toString('utf8');
   let body: Record<string, unknown>;
   try {
     body = JSON.parse(text) as Record<string, unknown>;

@@ -33,10 +33,14 @@ export class PolicyChain {
   constructor(
     readonly policies: readonly PolicyInstance[],
     private readonly failMode: 'block' | 'allow',
-  ) {}
+  ) {
+    for (const p of policies) for (const r of p.rules) for (const ph of r.phases) this.phases.add(ph);
+  }
+
+  private readonly phases = new Set<PolicyPhase>();
 
   hasPhase(phase: PolicyPhase): boolean {
-    return this.policies.some((p) => p.rules.some((r) => r.phases.includes(phase)));
+    return this.phases.has(phase);
   }
 
   /** Detection rules that apply to a phase, with their policy, in chain order (used by StreamGuard). */
