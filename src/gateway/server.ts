@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/index.js';
@@ -335,10 +335,10 @@ async function relay(
   const length = up.headers['content-length'];
   if (!decoder && typeof length === 'string' && !(checked && isSse)) headers['content-length'] = length;
   res.writeHead(up.statusCode, headers);
-  if (checked && isSse) source = guarded(source, new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body)));
+  const guard = checked && isSse ? new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body)) : undefined;
 
   try {
-    await pump(source, res);
+    await pump(source, res, guard);
   } catch (err) {
     up.body.destroy();
     if (res.destroyed) return;
@@ -356,12 +356,23 @@ async function relay(
 /**
  * Copy a readable into the response with backpressure. Event handlers rather than `for await`: SSE
  * replies arrive as many small chunks, and the async iterator's per-chunk cost showed in the benchmark.
- * Resolves when the body is complete or the client has gone; rejects when the source fails.
+ * Resolves when the body is complete or the client has gone; rejects when the source fails. With a guard,
+ * SSE text goes through it and only what it releases is written; a block ends the response at once.
  */
-function pump(source: Readable, res: ServerResponse): Promise<void> {
+function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promise<void> {
+  const decoder = guard ? new TextDecoder() : undefined;
   return new Promise((resolve, reject) => {
+    const write = (data: Buffer | string): boolean => (typeof data === 'string' && data.length === 0 ? true : res.write(data));
     const onData = (chunk: Buffer) => {
-      if (!res.write(chunk)) {
+      const ok = guard ? write(guard.push(decoder!.decode(chunk, { stream: true }))) : write(chunk);
+      if (guard?.blocked) {
+        cleanup();
+        source.destroy();
+        res.end();
+        resolve();
+        return;
+      }
+      if (!ok) {
         source.pause();
         res.once('drain', onDrain);
       }
@@ -369,7 +380,8 @@ function pump(source: Readable, res: ServerResponse): Promise<void> {
     const onDrain = () => source.resume();
     const onEnd = () => {
       cleanup();
-      res.end();
+      if (guard) res.end(guard.push(decoder!.decode()) + guard.end());
+      else res.end();
       resolve();
     };
     const onError = (err: unknown) => {
@@ -436,23 +448,6 @@ async function relayCheckedJson(
   headers['x-keeptrusts-verdict'] = worstVerdict(inputVerdict, outcome.verdict);
   res.writeHead(up.statusCode, headers);
   res.end(out);
-}
-
-/** Pipe SSE text through a StreamGuard, as a readable of the frames that may be released. */
-function guarded(source: Readable, guard: StreamGuard): Readable {
-  const decoder = new TextDecoder();
-  return Readable.from(
-    (async function* () {
-      for await (const chunk of source) {
-        const out = guard.push(decoder.decode(chunk as Buffer, { stream: true }));
-        if (out) yield out;
-        if (guard.blocked) return;
-      }
-      const rest = guard.push(decoder.decode()) + guard.end();
-      if (rest) yield rest;
-    })(),
-    { objectMode: false },
-  );
 }
 
 function decoderFor(encoding: string) {

@@ -76,6 +76,10 @@ export class TextWindow {
       this.output += out;
       return out;
     }
+    const hold = final ? this.original.length : this.holdPoint();
+    // Nothing can be released yet: scanning now would only be repeated later. A block in held text is
+    // still found before any of it is released.
+    if (hold <= this.released) return '';
     const scanFrom = Math.max(0, this.released - LEFT_CONTEXT);
     const region = this.original.slice(scanFrom);
     const matches: RuleMatch[] = [];
@@ -88,7 +92,7 @@ export class TextWindow {
     }
     matches.sort((a, b) => a.match.start - b.match.start || b.match.end - a.match.end);
 
-    let cut = final ? this.original.length : this.holdPoint();
+    let cut = hold;
     // A match that crosses the cut may still grow: hold from its start (repeat, as that can expose another).
     for (let moved = true; moved && !final; ) {
       moved = false;
