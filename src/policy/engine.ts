@@ -1,5 +1,6 @@
 import type { DetectorMatch } from '../detect/types.js';
 import type { Edit, Segment } from '../protocol/content.js';
+import { ScanCache } from './scan-cache.js';
 import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type Verdict } from './types.js';
 
 /** One policy's part in a decision, kept for the decision event. */
@@ -34,10 +35,18 @@ export class PolicyChain {
     readonly policies: readonly PolicyInstance[],
     private readonly failMode: 'block' | 'allow',
   ) {
-    for (const p of policies) for (const r of p.rules) for (const ph of r.phases) this.phases.add(ph);
+    for (const p of policies) {
+      for (const r of p.rules) {
+        this.slots.set(r, this.slots.size);
+        for (const ph of r.phases) this.phases.add(ph);
+      }
+    }
   }
 
   private readonly phases = new Set<PolicyPhase>();
+  private readonly cache = new ScanCache();
+  /** A number per detection rule, so cached results of different rules never mix. */
+  private readonly slots = new Map<DetectionRule, number>();
 
   hasPhase(phase: PolicyPhase): boolean {
     return this.phases.has(phase);
@@ -62,7 +71,7 @@ export class PolicyChain {
         for (const rule of rules) {
           for (const seg of segments) {
             if (rule.sources && !rule.sources.has(seg.source)) continue;
-            const matches = rule.detector.scan(seg.text);
+            const matches = this.cache.scan(this.slots.get(rule)!, rule.detector, seg.text);
             if (matches.length === 0) continue;
             result.verdict = worstVerdict(result.verdict, rule.action);
             for (const m of matches) {

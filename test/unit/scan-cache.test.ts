@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import type { Detector } from '../../src/detect/types.js';
+import { ScanCache } from '../../src/policy/scan-cache.js';
+
+function counting(): Detector & { calls: number } {
+  const d = {
+    calls: 0,
+    maxMatchLength: 10,
+    scan(text: string) {
+      d.calls++;
+      const i = text.indexOf('KEY');
+      return i >= 0 ? [{ type: 'SECRET', rule: 'k', start: i, end: i + 3 }] : [];
+    },
+  };
+  return d;
+}
+
+describe('scan cache for repeated conversation history', () => {
+  const long = 'x'.repeat(600) + 'KEY' + 'y'.repeat(100);
+
+  it('scans a long text once and returns the same matches after', () => {
+    const c = new ScanCache();
+    const d = counting();
+    expect(c.scan(0, d, long)).toEqual([{ type: 'SECRET', rule: 'k', start: 600, end: 603 }]);
+    expect(c.scan(0, d, `${long}`)).toEqual([{ type: 'SECRET', rule: 'k', start: 600, end: 603 }]);
+    expect(d.calls).toBe(1);
+  });
+
+  it('keeps rules apart, never caches short texts, and evicts the least recently used', () => {
+    const c = new ScanCache(2);
+    const d = counting();
+    c.scan(0, d, long);
+    c.scan(1, d, long);
+    expect(d.calls).toBe(2);
+    c.scan(0, d, 'short KEY');
+    c.scan(0, d, 'short KEY');
+    expect(d.calls).toBe(4);
+    c.scan(0, d, long); // refresh slot 0
+    c.scan(2, d, long); // evicts slot 1
+    expect(c.size).toBe(2);
+    c.scan(1, d, long);
+    expect(d.calls).toBe(6);
+  });
+});
