@@ -323,7 +323,7 @@ async function relay(
   const checked = chain.hasPhase('output') && up.statusCode >= 200 && up.statusCode < 300;
   if (checked && !decoder && encoding !== 'identity') {
     // Output policies cannot read this body, so it must not reach the client unread.
-    up.body.destroy();
+    discard(up.body);
     throw new GatewayError(502, 'upstream_error', `the upstream answered with content-encoding "${encoding.slice(0, 20)}", which output policies cannot read`, {
       code: 'undecodable_response',
     });
@@ -338,9 +338,10 @@ async function relay(
   const guard = checked && isSse ? new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body)) : undefined;
 
   try {
-    await pump(source, res, guard);
+    const ended = await pump(source, res, guard);
+    if (ended !== 'complete') discard(up.body);
   } catch (err) {
-    up.body.destroy();
+    discard(up.body);
     if (res.destroyed) return;
     const failure = classifyUpstreamError(err);
     log.warn({ requestId, failure: failure.detail }, 'upstream response ended early');
@@ -359,7 +360,7 @@ async function relay(
  * Resolves when the body is complete or the client has gone; rejects when the source fails. With a guard,
  * SSE text goes through it and only what it releases is written; a block ends the response at once.
  */
-function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promise<void> {
+function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promise<'complete' | 'client-gone' | 'blocked'> {
   const decoder = guard ? new TextDecoder() : undefined;
   return new Promise((resolve, reject) => {
     const write = (data: Buffer | string): boolean => (typeof data === 'string' && data.length === 0 ? true : res.write(data));
@@ -367,9 +368,9 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
       const ok = guard ? write(guard.push(decoder!.decode(chunk, { stream: true }))) : write(chunk);
       if (guard?.blocked) {
         cleanup();
-        source.destroy();
+        discard(source);
         res.end();
-        resolve();
+        resolve('blocked');
         return;
       }
       if (!ok) {
@@ -382,7 +383,7 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
       cleanup();
       if (guard) res.end(guard.push(decoder!.decode()) + guard.end());
       else res.end();
-      resolve();
+      resolve('complete');
     };
     const onError = (err: unknown) => {
       cleanup();
@@ -390,8 +391,8 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
     };
     const onClientGone = () => {
       cleanup();
-      source.destroy();
-      resolve();
+      discard(source);
+      resolve('client-gone');
     };
     const cleanup = () => {
       source.off('data', onData);
@@ -448,6 +449,15 @@ async function relayCheckedJson(
   headers['x-keeptrusts-verdict'] = worstVerdict(inputVerdict, outcome.verdict);
   res.writeHead(up.statusCode, headers);
   res.end(out);
+}
+
+/**
+ * Stop reading an upstream body nobody will receive. Destroying it makes undici emit an abort error, which
+ * must have a listener: an unhandled 'error' event would take the whole gateway down.
+ */
+function discard(source: Readable): void {
+  source.on('error', () => undefined);
+  source.destroy();
 }
 
 function decoderFor(encoding: string) {

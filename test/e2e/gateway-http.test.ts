@@ -286,6 +286,39 @@ providers:
   });
 });
 
+describe('a client that leaves mid-stream', () => {
+  it('does not disturb the gateway, with or without output policies', async () => {
+    for (const config of [undefined, 'policies:\n  chain: [pii-detector]\n']) {
+      const local = await startStack(config ? { config: (await import('../helpers/stack.js')).DEFAULT_STACK_CONFIG.replace('policies:\n  chain: []\n', config) } : {});
+      local.fake.setReplyText('word '.repeat(400));
+      local.fake.setFault({ kind: 'slow', chunkDelayMs: 5 });
+      try {
+        for (const [path, body] of [
+          ['/v1/chat/completions', { model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }],
+          ['/v1/messages', { model: 'm', max_tokens: 9, stream: true, messages: [{ role: 'user', content: 'hi' }] }],
+          ['/v1/responses', { model: 'm', stream: true, input: 'hi' }],
+        ] as const) {
+          const ac = new AbortController();
+          const res = await request(`${local.gateway.url}${path}`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', authorization: 'Bearer k', 'x-api-key': 'k', 'anthropic-version': '2023-06-01' },
+            body: JSON.stringify(body),
+            signal: ac.signal,
+          });
+          expect(res.statusCode).toBe(200);
+          for await (const _chunk of res.body) break;
+          ac.abort();
+        }
+        await new Promise((r) => setTimeout(r, 100));
+        const health = (await (await request(`${local.gateway.url}/health`)).body.json()) as { in_flight: number };
+        expect(health.in_flight).toBe(0);
+      } finally {
+        await local.close();
+      }
+    }
+  });
+});
+
 describe('credentials', () => {
   it('uses the target key from secret_key_ref and never forwards the client key', async () => {
     const local = await startStack({

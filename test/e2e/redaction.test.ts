@@ -195,3 +195,55 @@ describe('tool calls in replies are guarded too, streamed or not', () => {
     expect(all).toContain('REDACTED');
   });
 });
+
+describe('an output block mid-stream ends the stream as the SDKs expect', () => {
+  let local: Stack;
+  beforeAll(async () => {
+    local = await startStack({
+      config: CONFIG.replace('policy:\n', 'policy:\n  code-sanitizer:\n    block_on_match: true\n    apply_to: output\n'),
+      fake: { replyText: `Here you go: ${STRIPE} and more text after it.`, chunkSize: 5 },
+    });
+  });
+  afterAll(() => local.close());
+
+  it('openai chat stream: iteration throws an APIError and the key never arrives', async () => {
+    const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const stream = await c.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    const err = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as Error).message).toMatch(/code-sanitizer blocked the response/);
+    expect(text).not.toContain('sk_live');
+  });
+
+  it('openai chat, not streamed: 409 output_blocked', async () => {
+    const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const err = await c.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.ConflictError);
+    expect((err as any).error).toMatchObject({ code: 'output_blocked', policy: 'code-sanitizer' });
+  });
+
+  it('anthropic stream: the SDK raises an error event and the key never arrives', async () => {
+    const a = new Anthropic({ baseURL: local.anthropicBase, apiKey: 'k', maxRetries: 0 });
+    let text = '';
+    const stream = a.messages.stream({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+    stream.on('text', (t) => (text += t));
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).toMatch(/code-sanitizer blocked the response/);
+    expect(text).not.toContain('sk_live');
+  });
+
+  it('responses stream: the SDK yields an error event, the stream ends, and the key never arrives', async () => {
+    const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const stream = await c.responses.create({ model: 'gpt-5', input: 'hi', stream: true });
+    const events: Array<{ type: string; message?: string; code?: string }> = [];
+    for await (const ev of stream) events.push(ev as never);
+    expect(JSON.stringify(events)).not.toContain('sk_live');
+    expect(events.at(-1)).toMatchObject({ type: 'error', code: 'policy_violation' });
+    expect(events.at(-1)!.message).toMatch(/code-sanitizer blocked the response/);
+    expect(events.some((e) => e.type === 'response.completed')).toBe(false);
+  });
+});

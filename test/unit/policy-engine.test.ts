@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { Detector } from '../../src/detect/types.js';
+import { PolicyChain } from '../../src/policy/engine.js';
+import type { DetectionRule, PolicyInstance } from '../../src/policy/types.js';
+import { requestSegments } from '../../src/protocol/families.js';
+
+const finds = (needle: string, type = 'X'): Detector => ({
+  maxMatchLength: needle.length,
+  scan: (t) => {
+    const out = [];
+    for (let i = t.indexOf(needle); i >= 0; i = t.indexOf(needle, i + 1)) out.push({ type, rule: type.toLowerCase(), start: i, end: i + needle.length });
+    return out;
+  },
+});
+const throwing: Detector = {
+  maxMatchLength: 1,
+  scan: () => {
+    throw new TypeError('boom with sk-live-secret in message');
+  },
+};
+const rule = (detector: Detector, action: DetectionRule['action']): DetectionRule => ({ name: 'r', detector, action, phases: ['input'], marker: (m) => `[${m.type}]` });
+const policy = (kind: string, ...rules: DetectionRule[]): PolicyInstance => ({ kind, rules });
+const segs = requestSegments('chat', { messages: [{ role: 'user', content: 'alpha beta gamma' }] });
+
+describe('policy chain', () => {
+  it('runs policies in order, merges redactions, and keeps per-policy verdicts, findings and durations', () => {
+    const chain = new PolicyChain([policy('a', rule(finds('alpha', 'A'), 'redact')), policy('b', rule(finds('gamma', 'G'), 'flag')), policy('c', rule(finds('beta', 'B'), 'redact'))], 'block');
+    const out = chain.run('input', segs);
+    expect(out.verdict).toBe('redact');
+    expect(out.results.map((r) => [r.kind, r.verdict, r.findings.map((f) => f.type)])).toEqual([
+      ['a', 'redact', ['A']],
+      ['b', 'flag', ['G']],
+      ['c', 'redact', ['B']],
+    ]);
+    expect(out.results.every((r) => r.durationUs >= 0)).toBe(true);
+    expect(out.edits.map((e) => e.replacement)).toEqual(['[A]', '[B]']);
+    expect(JSON.stringify(out.results)).not.toContain('alpha'); // findings carry no values
+  });
+
+  it('stops at a block and names the policy; later policies do not run', () => {
+    const chain = new PolicyChain([policy('a', rule(finds('beta'), 'block')), policy('b', rule(finds('alpha'), 'redact'))], 'block');
+    const out = chain.run('input', segs);
+    expect(out.stoppedBy).toEqual({ kind: 'a', verdict: 'block', message: 'a blocked the request: found X' });
+    expect(out.results.map((r) => r.kind)).toEqual(['a']);
+  });
+
+  it('escalate stops the chain too', () => {
+    const out = new PolicyChain([policy('h', rule(finds('gamma'), 'escalate'))], 'block').run('input', segs);
+    expect(out.stoppedBy?.verdict).toBe('escalate');
+  });
+
+  it('a policy that throws blocks under fail-mode block, and is skipped under allow; the error is a class name only', () => {
+    const blocked = new PolicyChain([policy('bad', rule(throwing, 'redact')), policy('b', rule(finds('alpha'), 'redact'))], 'block').run('input', segs);
+    expect(blocked.failed).toEqual({ kind: 'bad' });
+    expect(blocked.results[0]).toMatchObject({ kind: 'bad', verdict: 'block', error: 'TypeError' });
+    const allowed = new PolicyChain([policy('bad', rule(throwing, 'redact')), policy('b', rule(finds('alpha'), 'redact'))], 'allow').run('input', segs);
+    expect(allowed.failed).toBeUndefined();
+    expect(allowed.results.map((r) => [r.kind, r.verdict, r.error])).toEqual([
+      ['bad', 'allow', 'TypeError'],
+      ['b', 'redact', undefined],
+    ]);
+    expect(JSON.stringify(allowed)).not.toContain('sk-live-secret');
+  });
+});
