@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = fileURLToPath(new URL('node_modules/.bin/', import.meta.url));
 const { startFakeUpstream } = await import(`${ROOT}dist/testing/fake-upstream.js`);
+// A synthetic token the tools print, so the tool result carries a secret back through the gateway.
+const TOKEN = ['ghp', 'Zr4Kp8Wm2Qx6Tn0Vb3Hy7Lc1Jd5Fs9Ga4Ue2'].join('_');
 
 let failed = 0;
 let passed = 0;
@@ -50,8 +52,8 @@ function run(cmd, args, env, cwd) {
 
 // ---- Claude Code ----
 {
-  const fake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: 'echo claude-tool-ran', description: 'echo' } });
-  const gw = await gateway(`pack: {name: cc, version: "1"}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
+  const fake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: `echo claude-tool-ran ${TOKEN}`, description: 'echo' } });
+  const gw = await gateway(`pack: {name: cc, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, dlp-filter]}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
   const home = mkdtempSync(join(tmpdir(), 'kt-cc-home-'));
   const env = {
     HOME: home,
@@ -71,14 +73,15 @@ function run(cmd, args, env, cwd) {
   const last = fake.requests.filter((r) => r.family === 'messages').at(-1);
   const lastText = JSON.stringify(last?.body?.messages ?? []);
   check('claude tool loop: Bash ran and its tool_result went back through the gateway', tool.code === 0 && lastText.includes('tool_result') && lastText.includes('claude-tool-ran'), tool.out);
+  check('claude tool loop: the token in the tool result was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
   gw.kill('SIGTERM');
   await fake.close();
 }
 
 // ---- Codex ----
 {
-  const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: 'echo codex-tool-ran' } });
-  const gw = await gateway(`pack: {name: codex, version: "1"}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
+  const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `echo codex-tool-ran ${TOKEN}` } });
+  const gw = await gateway(`pack: {name: codex, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, dlp-filter]}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
   const home = mkdtempSync(join(tmpdir(), 'kt-codex-home-'));
   writeFileSync(
     join(home, 'config.toml'),
@@ -94,6 +97,7 @@ function run(cmd, args, env, cwd) {
   const tool = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'TOOLTEST run it'], env, home);
   const lastInput = JSON.stringify(fake.requests.filter((r) => r.family === 'responses').at(-1)?.body?.input ?? []);
   check('codex tool loop: exec_command ran and function_call_output went back through the gateway', lastInput.includes('function_call_output') && lastInput.includes('codex-tool-ran'), tool.out);
+  check('codex tool loop: the token in the tool output was redacted before it left', !lastInput.includes(TOKEN.slice(4)) && lastInput.includes('[REDACTED:SECRET]'), lastInput.slice(0, 500));
   gw.kill('SIGTERM');
   await fake.close();
 }
