@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { NamedPattern } from '../../detect/types.js';
-import type { PolicyPhase } from '../types.js';
+import type { Detector } from '../../detect/types.js';
+import { markerFor, type RedactionConfig } from '../markers.js';
+import type { PolicyEnvironment, PolicyInstance, PolicyPhase } from '../types.js';
 
 export const applyToSchema = z
   .enum(['input', 'output', 'both'])
@@ -40,3 +42,16 @@ export const namedPatternsSchema = z
   )
   .default([])
   .transform((items): NamedPattern[] => items.map((p, i) => (typeof p === 'string' ? { name: `CUSTOM_${i + 1}`, pattern: p } : p)));
+
+/** A policy that is one detector with one action, redacting with the configured markers. */
+export function singleDetectorPolicy(
+  kind: string,
+  detector: Detector,
+  cfg: { action: 'redact' | 'block' | 'flag'; apply_to: 'input' | 'output' | 'both'; redaction: RedactionConfig },
+  env: PolicyEnvironment,
+): PolicyInstance {
+  return {
+    kind,
+    rules: [{ name: kind, detector, action: cfg.action, phases: phasesOf(cfg.apply_to), marker: markerFor(cfg.redaction, env.markerSalt) }],
+  };
+}

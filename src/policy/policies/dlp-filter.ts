@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { createDlpScanner } from '../../detect/dlp.js';
-import { markerFor, redactionSchema } from '../markers.js';
+import { redactionSchema } from '../markers.js';
 import type { PolicyKindDefinition } from '../types.js';
-import { applyToSchema, namedPatternsSchema, phasesOf } from './common.js';
+import { applyToSchema, namedPatternsSchema, singleDetectorPolicy } from './common.js';
 
 const schema = z.strictObject({
   detect_patterns: namedPatternsSchema.describe('Named regular expressions for data that must not leave.'),
@@ -24,23 +24,13 @@ export const dlpFilter: PolicyKindDefinition<z.output<typeof schema>> = {
   phases: ['input', 'output'],
   schema,
   create(cfg, env) {
-    return {
-      kind: 'dlp-filter',
-      rules: [
-        {
-          name: 'dlp',
-          detector: createDlpScanner({
-            detectPatterns: cfg.detect_patterns,
-            blockedTerms: cfg.blocked_terms,
-            fuzzyMatching: cfg.fuzzy_matching,
-            maxDistance: cfg.max_distance,
-            sensitivityLevel: cfg.sensitivity_level,
-          }),
-          action: cfg.action,
-          phases: phasesOf(cfg.apply_to),
-          marker: markerFor(cfg.redaction, env.markerSalt),
-        },
-      ],
-    };
+    const detector = createDlpScanner({
+      detectPatterns: cfg.detect_patterns,
+      blockedTerms: cfg.blocked_terms,
+      fuzzyMatching: cfg.fuzzy_matching,
+      maxDistance: cfg.max_distance,
+      sensitivityLevel: cfg.sensitivity_level,
+    });
+    return singleDetectorPolicy('dlp-filter', detector, cfg, env);
   },
 };

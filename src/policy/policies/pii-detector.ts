@@ -1,9 +1,9 @@
 import { z } from 'zod';
 import { createPiiScanner } from '../../detect/pii/index.js';
-import { markerFor, redactionSchema } from '../markers.js';
+import { redactionSchema } from '../markers.js';
 import type { Detector } from '../../detect/types.js';
 import type { PolicyKindDefinition } from '../types.js';
-import { applyToSchema, namedPatternsSchema, phasesOf } from './common.js';
+import { applyToSchema, namedPatternsSchema, singleDetectorPolicy } from './common.js';
 
 const schema = z.strictObject({
   action: z.enum(['redact', 'block', 'flag']).default('redact'),
@@ -24,18 +24,8 @@ export const piiDetector: PolicyKindDefinition<z.output<typeof schema>> = {
   phases: ['input', 'output'],
   schema,
   create(cfg, env) {
-    return {
-      kind: 'pii-detector',
-      rules: [
-        {
-          name: 'pii',
-          detector: withoutRules(createPiiScanner({ pciMode: cfg.pci_mode, healthcareMode: cfg.healthcare_mode, detectPatterns: cfg.detect_patterns }), cfg.ignore_rules),
-          action: cfg.action,
-          phases: phasesOf(cfg.apply_to),
-          marker: markerFor(cfg.redaction, env.markerSalt),
-        },
-      ],
-    };
+    const scanner = createPiiScanner({ pciMode: cfg.pci_mode, healthcareMode: cfg.healthcare_mode, detectPatterns: cfg.detect_patterns });
+    return singleDetectorPolicy('pii-detector', withoutRules(scanner, cfg.ignore_rules), cfg, env);
   },
 };
 
