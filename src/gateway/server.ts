@@ -174,9 +174,9 @@ export class Gateway {
     res.once('close', onClose);
     const raw = await readBody(req, this.opts.maxBodyBytes);
     const ex = parseExchange(family, raw);
-    const inputVerdict = this.enforceInput(ex);
     const routed = this.router.route(family, ex.model);
     if (!routed.ok) throw routeError(family, ex.model, routed);
+    const inputVerdict = this.enforceInput(ex);
 
     const slot = await this.limiter.acquire(gone);
     if (!slot) {
