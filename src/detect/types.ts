@@ -10,6 +10,9 @@ export interface DetectorMatch {
   /** UTF-16 offsets into the scanned string; `text.slice(start, end)` is exactly the sensitive value. */
   start: number;
   end: number;
+  /** For scoring detectors (prompt injection): how strongly the region matched, 0..1, and why. */
+  score?: number;
+  signals?: string[];
 }
 
 export interface Detector {

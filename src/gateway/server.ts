@@ -10,7 +10,7 @@ import type { PolicyChain } from '../policy/engine.js';
 import { worstVerdict, type Verdict } from '../policy/types.js';
 import { writeBack } from '../protocol/content.js';
 import { parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
-import { requestSegments, responseSegments } from '../protocol/families.js';
+import { replyView, requestSegments, responseSegments } from '../protocol/families.js';
 import { StreamGuard } from '../stream/guard.js';
 import { terminalErrorFrame } from '../protocol/sse.js';
 import { CredentialStore } from '../providers/credentials.js';
@@ -409,9 +409,10 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
 }
 
 /** Apply output-phase redactions to a response object in place (non-streamed bodies, and final stream events). */
-function redactOutput(chain: PolicyChain, ex: Exchange, body: Record<string, unknown>) {
+function redactOutput(chain: PolicyChain, ex: Exchange, body: Record<string, unknown>, judge = false) {
   const segments = responseSegments(ex.family, body);
-  const outcome = chain.run('output', segments);
+  const reply = judge && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
+  const outcome = chain.run('output', segments, reply);
   if (outcome.edits.length > 0) writeBack(body, segments, outcome.edits);
   return outcome;
 }
@@ -436,7 +437,7 @@ async function relayCheckedJson(
     res.end(text);
     return;
   }
-  const outcome = redactOutput(chain, ex, body);
+  const outcome = redactOutput(chain, ex, body, true);
   if (outcome.failed) {
     throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
   }
@@ -447,6 +448,11 @@ async function relayCheckedJson(
   const out = outcome.edits.length > 0 ? JSON.stringify(body) : text;
   headers['content-length'] = String(Buffer.byteLength(out));
   headers['x-keeptrusts-verdict'] = worstVerdict(inputVerdict, outcome.verdict);
+  const scored = outcome.results.find((r) => r.score !== undefined);
+  if (scored) {
+    headers['x-keeptrusts-quality-score'] = scored.score!.toFixed(2);
+    if (scored.reasons?.length) headers['x-keeptrusts-quality-reasons'] = scored.reasons.join(',');
+  }
   res.writeHead(up.statusCode, headers);
   res.end(out);
 }

@@ -1,7 +1,7 @@
 import type { DetectorMatch } from '../detect/types.js';
 import type { Edit, Segment } from '../protocol/content.js';
 import { ScanCache } from './scan-cache.js';
-import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type Verdict } from './types.js';
+import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type ReplyView, type Verdict } from './types.js';
 
 /** One policy's part in a decision, kept for the decision event. */
 export interface PolicyResult {
@@ -12,6 +12,9 @@ export interface PolicyResult {
   durationUs: number;
   /** Set when the policy itself failed; the value is an error class name, never request data. */
   error?: string;
+  /** From policies that score (quality-scorer): the score and the ids of the checks that failed. */
+  score?: number;
+  reasons?: string[];
 }
 
 export interface ChainOutcome {
@@ -36,6 +39,7 @@ export class PolicyChain {
     private readonly failMode: 'block' | 'allow',
   ) {
     for (const p of policies) {
+      if (p.assessReply) this.phases.add('output');
       for (const r of p.rules) {
         this.slots.set(r, this.slots.size);
         for (const ph of r.phases) this.phases.add(ph);
@@ -52,6 +56,11 @@ export class PolicyChain {
     return this.phases.has(phase);
   }
 
+  /** Whether some policy judges whole replies (then non-streamed replies need a ReplyView). */
+  get assessesReplies(): boolean {
+    return this.policies.some((p) => p.assessReply);
+  }
+
   /** Detection rules that apply to a phase, with their policy, in chain order (used by StreamGuard). */
   rulesFor(phase: PolicyPhase): Array<{ policy: PolicyInstance; rule: DetectionRule }> {
     const out: Array<{ policy: PolicyInstance; rule: DetectionRule }> = [];
@@ -59,11 +68,16 @@ export class PolicyChain {
     return out;
   }
 
-  run(phase: PolicyPhase, segments: readonly Segment[]): ChainOutcome {
+  /**
+   * `reply` and `request` are given for the output phase of a non-streamed reply, so that policies which
+   * judge the reply as a whole can run.
+   */
+  run(phase: PolicyPhase, segments: readonly Segment[], reply?: { view: ReplyView; request: readonly Segment[] }): ChainOutcome {
     const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [] };
     for (const policy of this.policies) {
       const rules = policy.rules.filter((r) => r.phases.includes(phase));
-      if (rules.length === 0) continue;
+      const assess = phase === 'output' && reply && policy.assessReply;
+      if (rules.length === 0 && !assess) continue;
       const started = process.hrtime.bigint();
       const result: PolicyResult = { kind: policy.kind, phase, verdict: 'allow', findings: [], durationUs: 0 };
       let edits: Edit[] = [];
@@ -75,10 +89,26 @@ export class PolicyChain {
             if (matches.length === 0) continue;
             result.verdict = worstVerdict(result.verdict, rule.action);
             for (const m of matches) {
-              result.findings.push({ type: m.type, rule: m.rule, source: seg.source, segment: seg.id, start: m.start, end: m.end });
+              result.findings.push({
+                type: m.type,
+                rule: m.rule,
+                source: seg.source,
+                segment: seg.id,
+                start: m.start,
+                end: m.end,
+                ...(m.score !== undefined ? { score: m.score } : {}),
+                ...(m.signals ? { signals: m.signals } : {}),
+              });
               if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule));
             }
           }
+        }
+        if (assess) {
+          const a = assess(reply.view, reply.request);
+          result.verdict = worstVerdict(result.verdict, a.verdict);
+          result.findings.push(...a.findings);
+          if (a.score !== undefined) result.score = a.score;
+          if (a.reasons) result.reasons = a.reasons;
         }
       } catch (err) {
         result.error = err instanceof Error ? err.name : 'Error';

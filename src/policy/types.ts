@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { Detector, DetectorMatch } from '../detect/types.js';
-import type { SegmentSource } from '../protocol/content.js';
+import type { Segment, SegmentSource } from '../protocol/content.js';
 
 /** Where a policy runs: before the upstream call, on the response, or both. */
 export type PolicyPhase = 'input' | 'output';
@@ -21,6 +21,24 @@ export interface Finding {
   segment: number;
   start: number;
   end: number;
+  score?: number;
+  signals?: string[];
+}
+
+/** The reply as a whole, for policies that judge it rather than scan it (quality of code edits). */
+export interface ReplyView {
+  text: string;
+  toolCalls: Array<{ name: string; input: unknown }>;
+  /** Normalised: `stop`, `length` (cut by a token limit), `tool_calls`, or the provider's own value. */
+  finishReason?: string;
+}
+
+export interface Assessment {
+  verdict: Verdict;
+  findings: Finding[];
+  score?: number;
+  /** Short machine-readable reasons (check ids), safe for headers and logs: never content. */
+  reasons?: string[];
 }
 
 /**
@@ -41,6 +59,8 @@ export interface DetectionRule {
 export interface PolicyInstance {
   kind: string;
   rules: readonly DetectionRule[];
+  /** Judges a whole non-streamed reply, with the request's text segments as context. */
+  assessReply?: (reply: ReplyView, request: readonly Segment[]) => Assessment;
   /** Message sent to the client when this policy blocks; must not contain matched values. */
   blockMessage?: string;
 }

@@ -1,4 +1,5 @@
 import type { Family } from '../providers/targets.js';
+import type { ReplyView } from '../policy/types.js';
 import { SegmentCollector, type Segment, type SegmentSource } from './content.js';
 
 type Obj = Record<string, unknown>;
@@ -162,4 +163,47 @@ function responsesItem(c: SegmentCollector, item: unknown, p: (string | number)[
       });
     }
   }
+}
+
+/** The reply as a whole, whatever its family: its text, its tool calls and why it ended. */
+export function replyView(family: Family, body: Obj): ReplyView {
+  const toolCalls: ReplyView['toolCalls'] = [];
+  const parse = (args: unknown) => {
+    if (typeof args !== 'string') return args;
+    try {
+      return JSON.parse(args) as unknown;
+    } catch {
+      return args;
+    }
+  };
+  let text = '';
+  let finishReason: string | undefined;
+  if (family === 'chat') {
+    const choice = Array.isArray(body.choices) && isObj(body.choices[0]) ? body.choices[0] : undefined;
+    const m = choice && isObj(choice.message) ? choice.message : undefined;
+    text = typeof m?.content === 'string' ? m.content : '';
+    for (const tc of Array.isArray(m?.tool_calls) ? m.tool_calls : []) {
+      if (isObj(tc) && isObj(tc.function)) toolCalls.push({ name: String(tc.function.name ?? ''), input: parse(tc.function.arguments) });
+    }
+    finishReason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : undefined;
+  } else if (family === 'messages') {
+    for (const b of Array.isArray(body.content) ? body.content : []) {
+      if (isObj(b) && b.type === 'text' && typeof b.text === 'string') text += b.text;
+      if (isObj(b) && b.type === 'tool_use') toolCalls.push({ name: String(b.name ?? ''), input: b.input });
+    }
+    const stop = typeof body.stop_reason === 'string' ? body.stop_reason : undefined;
+    finishReason = stop === 'max_tokens' ? 'length' : stop === 'tool_use' ? 'tool_calls' : stop === 'end_turn' ? 'stop' : stop;
+  } else if (family === 'responses') {
+    for (const item of Array.isArray(body.output) ? body.output : []) {
+      if (!isObj(item)) continue;
+      if (item.type === 'message' && Array.isArray(item.content)) {
+        for (const part of item.content) if (isObj(part) && typeof part.text === 'string') text += part.text;
+      }
+      if (item.type === 'function_call') toolCalls.push({ name: String(item.name ?? ''), input: parse(item.arguments) });
+      if (item.type === 'custom_tool_call') toolCalls.push({ name: String(item.name ?? ''), input: item.input });
+    }
+    const incomplete = isObj(body.incomplete_details) ? body.incomplete_details.reason : undefined;
+    finishReason = incomplete === 'max_output_tokens' ? 'length' : body.status === 'completed' ? (toolCalls.length > 0 ? 'tool_calls' : 'stop') : undefined;
+  }
+  return { text, toolCalls, ...(finishReason !== undefined ? { finishReason } : {}) };
 }

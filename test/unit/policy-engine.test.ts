@@ -62,3 +62,39 @@ describe('policy chain', () => {
     expect(JSON.stringify(allowed)).not.toContain('sk-live-secret');
   });
 });
+
+describe('policies that judge a whole reply', () => {
+  it('run on the output phase of a non-streamed reply, with the request as context, and carry a score and reasons', async () => {
+    const { replyView, responseSegments } = await import('../../src/protocol/families.js');
+    const judge: PolicyInstance = {
+      kind: 'judge',
+      rules: [],
+      assessReply: (reply, request) => ({
+        verdict: reply.finishReason === 'length' ? 'flag' : 'allow',
+        findings: [],
+        score: request.length > 0 ? 0.4 : 1,
+        reasons: reply.toolCalls.map((t) => t.name),
+      }),
+    };
+    const chain = new PolicyChain([judge], 'block');
+    expect(chain.hasPhase('output')).toBe(true);
+    expect(chain.assessesReplies).toBe(true);
+    const body = { content: [{ type: 'text', text: 'partial' }, { type: 'tool_use', name: 'Edit', input: { file_path: 'a.ts' } }], stop_reason: 'max_tokens' };
+    const out = chain.run('output', responseSegments('messages', body), { view: replyView('messages', body), request: segs });
+    expect(out.verdict).toBe('flag');
+    expect(out.results[0]).toMatchObject({ kind: 'judge', verdict: 'flag', score: 0.4, reasons: ['Edit'] });
+    // Without a reply view (streams), judging policies do not run.
+    expect(chain.run('output', responseSegments('messages', body)).results).toEqual([]);
+  });
+
+  it('replyView normalises text, tool calls and finish reasons across families', async () => {
+    const { replyView } = await import('../../src/protocol/families.js');
+    expect(replyView('chat', { choices: [{ message: { content: 'hi', tool_calls: [{ function: { name: 'f', arguments: '{"a":1}' } }] }, finish_reason: 'length' }] })).toEqual({
+      text: 'hi',
+      toolCalls: [{ name: 'f', input: { a: 1 } }],
+      finishReason: 'length',
+    });
+    expect(replyView('responses', { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' }, output: [{ type: 'message', content: [{ type: 'output_text', text: 'x' }] }] })).toEqual({ text: 'x', toolCalls: [], finishReason: 'length' });
+    expect(replyView('messages', { content: [{ type: 'text', text: 'done' }], stop_reason: 'end_turn' }).finishReason).toBe('stop');
+  });
+});
