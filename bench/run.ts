@@ -9,14 +9,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { acceptedKindNames } from '../src/policy/registry.js';
+
+const KNOWN_KINDS = new Set(acceptedKindNames());
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
-const PORTS = { fake: 41190, passthrough: 41191, gateway: 41192, gatewayChain: 41193 };
+const PORTS = { fake: 41190, passthrough: 41191 };
+/** Gateway variants measured in the same run, each its own process, on ports from 41192. */
+const GATEWAYS: Array<{ name: string; chain: string[] }> = [
+  { name: 'gateway (empty chain)', chain: [] },
+  { name: 'gateway (pii-detector, code-sanitizer, dlp-filter)', chain: ['pii-detector', 'code-sanitizer', 'dlp-filter'] },
+  ...(process.env.BENCH_BRIEF_CHAIN === 'off' ? [] : [{ name: 'gateway (brief chain)', chain: briefChain() }]),
+];
+
+/** The product brief's chain plus its recommended extras, as far as this build has the kinds. */
+function briefChain(): string[] {
+  return ['pii-detector', 'code-sanitizer', 'prompt-injection', 'quality-scorer', 'audit-logger', 'dlp-filter', 'safety-filter'].filter((k) => KNOWN_KINDS.has(k));
+}
 
 interface Row {
   scenario: string;
+  payload: string;
   path: string;
   connections: number;
   stream: boolean;
@@ -79,6 +94,27 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, read
   });
 }
 
+/**
+ * A 200 KB Aider-style context where every request differs (a counter in the last line), so no cache helps:
+ * this measures the cost of scanning a whole coding-agent first turn.
+ */
+async function loadLarge(url: string, connections: number) {
+  const context = codeContext();
+  let n = 0;
+  const make = () => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant.' }, { role: 'user', content: `${context}\nrequest ${n++}: add a docstring` }] });
+  const run = (duration: number) =>
+    autocannon({
+      url,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+      connections,
+      duration,
+      requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: make() }) }],
+    });
+  await run(WARMUP);
+  return run(DURATION);
+}
+
 async function load(url: string, body: string, connections: number, duration: number) {
   return autocannon({
     url,
@@ -90,12 +126,12 @@ async function load(url: string, body: string, connections: number, duration: nu
   });
 }
 
-export async function measure(scenario: string, url: string, connections: number, stream: boolean): Promise<Row> {
+export async function measure(scenario: string, url: string, connections: number, stream: boolean, large = false): Promise<Row> {
   const body = payload(stream);
-  await load(url, body, connections, WARMUP);
-  const r = await load(url, body, connections, DURATION);
+  const r = large ? await loadLarge(url, connections) : (await load(url, body, connections, WARMUP), await load(url, body, connections, DURATION));
   return {
     scenario,
+    payload: large ? '200 KB, unique' : '5 KB',
     path: url,
     connections,
     stream,
@@ -129,40 +165,40 @@ async function main() {
     children.push(
       await startProcess('passthrough', ['--import', 'tsx', 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: `http://127.0.0.1:${PORTS.fake}` }, /listening/),
     );
-    children.push(
-      await startProcess(
-        'gateway',
-        ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir), '--listen', `127.0.0.1:${PORTS.gateway}`, '--log-level', 'error', '--max-concurrency', '256'],
-        {},
-        null,
-      ),
-    );
-    await waitReady(`http://127.0.0.1:${PORTS.gateway}/readyz`);
-    children.push(
-      await startProcess(
-        'gateway-chain',
-        ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, CHAIN), '--listen', `127.0.0.1:${PORTS.gatewayChain}`, '--log-level', 'error', '--max-concurrency', '256'],
-        {},
-        null,
-      ),
-    );
-    await waitReady(`http://127.0.0.1:${PORTS.gatewayChain}/readyz`);
-    const detectors = await measureDetectors();
-    const rows: Row[] = [];
-    const targets = [
+    const targets: Array<[string, number]> = [
       ['direct', PORTS.fake],
       ['passthrough', PORTS.passthrough],
-      ['gateway (empty chain)', PORTS.gateway],
-      [`gateway (${CHAIN.join(', ')})`, PORTS.gatewayChain],
-    ] as const;
+    ];
+    for (const [i, g] of GATEWAYS.entries()) {
+      const port = 41192 + i;
+      children.push(
+        await startProcess(
+          g.name,
+          ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256'],
+          {},
+          null,
+        ),
+      );
+      await waitReady(`http://127.0.0.1:${port}/readyz`);
+      targets.push([g.name, port]);
+    }
+    const detectors = await measureDetectors();
+    const rows: Row[] = [];
+    const log = (row: Row) =>
+      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(15)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
         for (const [scenario, port] of targets) {
           const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, connections, stream);
           rows.push(row);
-          process.stderr.write(`${scenario.padEnd(24)} c=${String(connections).padEnd(3)} ${stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
+          log(row);
         }
       }
+    }
+    for (const [scenario, port] of targets.filter(([name]) => name !== 'direct')) {
+      const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, 10, false, true);
+      rows.push(row);
+      log(row);
     }
     report(rows, detectors);
   } finally {
@@ -187,8 +223,8 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
   const ratios = rows
     .filter((r) => r.scenario.startsWith('gateway'))
     .map((g) => {
-      const base = rows.find((r) => r.scenario === 'passthrough' && r.connections === g.connections && r.stream === g.stream)!;
-      return { scenario: g.scenario, connections: g.connections, stream: g.stream, rps_ratio: round(g.rps / base.rps), p99_delta_ms: round(g.p99 - base.p99) };
+      const base = rows.find((r) => r.scenario === 'passthrough' && r.payload === g.payload && r.connections === g.connections && r.stream === g.stream)!;
+      return { scenario: g.scenario, payload: g.payload, connections: g.connections, stream: g.stream, rps_ratio: round(g.rps / base.rps), p99_delta_ms: round(g.p99 - base.p99) };
     });
   const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios, detectors };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
@@ -198,13 +234,13 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
     '',
     `Node ${process.version}, ${DURATION} s per run after ${WARMUP} s warm-up, ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
     '',
-    '| scenario | c | mode | req/s | p50 ms | p99 ms | errors |',
-    '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`),
+    '| scenario | request | c | mode | req/s | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`),
     '',
-    '| gateway vs pass-through | c | mode | throughput ratio | p99 added (ms) |',
-    '|---|---|---|---|---|',
-    ...ratios.map((r) => `| ${r.scenario} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
+    '| gateway vs pass-through | request | c | mode | throughput ratio | p99 added (ms) |',
+    '|---|---|---|---|---|---|',
+    ...ratios.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
     '',
     `Detector throughput on a ${Math.round(detectors[0]!.bytes / 1024)} KB source-code context (single thread, after warm-up):`,
     '',
@@ -217,7 +253,6 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
   process.stdout.write(`${md}\n`);
 }
 
-const CHAIN = ['pii-detector', 'code-sanitizer', 'dlp-filter'];
 
 interface DetectorSpeed {
   name: string;
