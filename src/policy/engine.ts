@@ -1,6 +1,6 @@
 import type { DetectorMatch } from '../detect/types.js';
 import type { Edit, Segment } from '../protocol/content.js';
-import { ScanCache } from './scan-cache.js';
+import { digestOf, ScanCache, worthCaching } from './scan-cache.js';
 import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type ReplyView, type Verdict } from './types.js';
 
 /** One policy's part in a decision, kept for the decision event. */
@@ -74,6 +74,14 @@ export class PolicyChain {
    */
   run(phase: PolicyPhase, segments: readonly Segment[], reply?: { view: ReplyView; request: readonly Segment[] }): ChainOutcome {
     const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [] };
+    // Each long segment is hashed once per run, however many detectors read it.
+    const digests = new Map<number, string>();
+    const digest = (seg: Segment) => {
+      if (!worthCaching(seg.text)) return undefined;
+      let d = digests.get(seg.id);
+      if (d === undefined) digests.set(seg.id, (d = digestOf(seg.text)));
+      return d;
+    };
     for (const policy of this.policies) {
       const rules = policy.rules.filter((r) => r.phases.includes(phase));
       const assess = phase === 'output' && reply && policy.assessReply;
@@ -85,7 +93,7 @@ export class PolicyChain {
         for (const rule of rules) {
           for (const seg of segments) {
             if (rule.sources && !rule.sources.has(seg.source)) continue;
-            const matches = this.cache.scan(this.slots.get(rule)!, rule.detector, seg.text);
+            const matches = this.cache.scan(this.slots.get(rule)!, rule.detector, seg.text, digest(seg));
             if (matches.length === 0) continue;
             result.verdict = worstVerdict(result.verdict, rule.action);
             for (const m of matches) {

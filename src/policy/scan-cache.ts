@@ -14,9 +14,10 @@ export class ScanCache {
 
   constructor(private readonly maxEntries = 50_000) {}
 
-  scan(slot: number, detector: Detector, text: string): readonly DetectorMatch[] {
+  /** `digest` lets a caller that scans one text with several detectors hash it once (see `digestOf`). */
+  scan(slot: number, detector: Detector, text: string, digest?: string): readonly DetectorMatch[] {
     if (text.length < MIN_CACHED_LENGTH) return detector.scan(text);
-    const key = `${slot}:${createHash('sha256').update(text).digest('base64')}`;
+    const key = `${slot}:${digest ?? digestOf(text)}`;
     const hit = this.entries.get(key);
     if (hit) {
       // Refresh its place: the map's insertion order is the eviction order.
@@ -33,4 +34,12 @@ export class ScanCache {
   get size(): number {
     return this.entries.size;
   }
+}
+
+export function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
+export function worthCaching(text: string): boolean {
+  return text.length >= MIN_CACHED_LENGTH;
 }
