@@ -40,12 +40,12 @@ function lineOps(a: string[], b: string[]): Op[] {
         ops.push([' ', am[i]!]);
         i++;
         j++;
-      } else if (j < m && (i >= n || dp[i * w + j + 1]! >= dp[(i + 1) * w + j]!)) {
-        ops.push(['+', bm[j]!]);
-        j++;
-      } else {
+      } else if (i < n && (j >= m || dp[(i + 1) * w + j]! >= dp[i * w + j + 1]!)) {
         ops.push(['-', am[i]!]);
         i++;
+      } else {
+        ops.push(['+', bm[j]!]);
+        j++;
       }
     }
   }

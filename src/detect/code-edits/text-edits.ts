@@ -207,7 +207,7 @@ export function parseTextEdits(text: string): ParsedEdits {
       floor = j;
     }
   }
-  if (fence) {
+  if (fence && !out.problems.some((p) => p.check === 'not_truncated')) {
     const editLike = fence.sr || isDiffFence(fence) || fence.path !== undefined;
     if (editLike) {
       const where = fence.path ? { file: fence.path } : {};
