@@ -53,7 +53,7 @@ function run(cmd, args, env, cwd) {
 // ---- Claude Code ----
 {
   const fake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: `echo claude-tool-ran ${TOKEN}`, description: 'echo' } });
-  const gw = await gateway(`pack: {name: cc, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, dlp-filter]}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
+  const gw = await gateway(`pack: {name: cc, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, prompt-injection, quality-scorer, dlp-filter, safety-filter]}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
   const home = mkdtempSync(join(tmpdir(), 'kt-cc-home-'));
   const env = {
     HOME: home,
@@ -81,7 +81,7 @@ function run(cmd, args, env, cwd) {
 // ---- Codex ----
 {
   const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `echo codex-tool-ran ${TOKEN}` } });
-  const gw = await gateway(`pack: {name: codex, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, dlp-filter]}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
+  const gw = await gateway(`pack: {name: codex, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, prompt-injection, quality-scorer, dlp-filter, safety-filter]}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
   const home = mkdtempSync(join(tmpdir(), 'kt-codex-home-'));
   writeFileSync(
     join(home, 'config.toml'),

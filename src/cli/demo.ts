@@ -30,6 +30,9 @@ export function demoCommand(): Command {
               `    -d '{"model":"gpt-4o","messages":[{"role":"user","content":"Say hello"}]}'\n` +
               `  curl -sN ${g.url}/v1/messages -H 'x-api-key: demo' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \\\n` +
               `    -d '{"model":"claude-sonnet-4-20250514","max_tokens":64,"stream":true,"messages":[{"role":"user","content":"Say hello"}]}'\n` +
+              `See redaction (the fake echoes what it received when the prompt contains ECHOTEST):\n` +
+              `  curl -s ${g.url}/v1/chat/completions -H 'authorization: Bearer demo' -H 'content-type: application/json' \\\n` +
+              `    -d '{"model":"gpt-4o","messages":[{"role":"user","content":"ECHOTEST mail ann@example.org, token ${['ghp', 'Q7xK2mP9vR4tL8nW3zC6bH1jF5dS0aY2eU7i'].join('_')}"}]}'\n` +
               `Press Ctrl+C to stop.\n\n`,
           );
         },

@@ -1,6 +1,7 @@
 import { codeSanitizer } from './policies/code-sanitizer.js';
 import { dlpFilter } from './policies/dlp-filter.js';
 import { piiDetector } from './policies/pii-detector.js';
+import { promptInjection } from './policies/prompt-injection.js';
 import { qualityScorer } from './policies/quality-scorer.js';
 import { safetyFilter } from './policies/safety-filter.js';
 import type { PolicyKindDefinition } from './types.js';
@@ -9,7 +10,7 @@ import type { PolicyKindDefinition } from './types.js';
  * The catalogue of policy kinds this build knows. Each kind lives in `policies/<kind>.ts` and is
  * listed here; the config schema, lint, the JSON Schema export and the chain engine all read this map.
  */
-const definitions = [piiDetector, codeSanitizer, dlpFilter, qualityScorer, safetyFilter] as unknown as PolicyKindDefinition[];
+const definitions = [piiDetector, codeSanitizer, promptInjection, qualityScorer, dlpFilter, safetyFilter] as unknown as PolicyKindDefinition[];
 
 const byName = new Map<string, PolicyKindDefinition>();
 for (const def of definitions) {

@@ -102,7 +102,7 @@ describe('kt as a user runs it', () => {
       const report = JSON.parse(r.stdout) as { ok: boolean; passed: number; failed: number };
       expect(r.code, r.stdout).toBe(0);
       expect(report).toMatchObject({ ok: true, failed: 0 });
-      expect(report.passed).toBeGreaterThanOrEqual(4);
+      expect(report.passed).toBeGreaterThanOrEqual(5);
     }
     const dir = mkdtempSync(join(tmpdir(), 'kt-init-fail-'));
     kt(['init', '--dir', dir]);
@@ -113,7 +113,7 @@ describe('kt as a user runs it', () => {
     const r = kt(['policy', 'test', '--pack-dir', dir]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL wrong\.json › expects allow for an email\n\s+verdict: expected allow, got redact/);
-    expect(r.stdout).toMatch(/4 passed, 1 failed/);
+    expect(r.stdout).toMatch(/5 passed, 1 failed/);
   });
 
   it('gateway run refuses a bad config with file:line:column and exit 1', () => {
@@ -131,7 +131,7 @@ describe('kt as a user runs it', () => {
     expect(r.stderr).toContain('target "openai": environment variable KT_TEST_MISSING_KEY');
   });
 
-  it('gateway run serves, warns about an empty chain, and stops cleanly on SIGTERM', async () => {
+  it('gateway run serves the quickstart config and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const child = spawn(process.execPath, [KT, 'gateway', 'run', '--policy-config', 'examples/quickstart/policy-config.yaml', '--listen', `127.0.0.1:${port}`, '--log-format', 'json'], {
       cwd: ROOT,
@@ -142,9 +142,9 @@ describe('kt as a user runs it', () => {
     try {
       for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(stderr).toContain(`keeptrusts gateway listening on http://127.0.0.1:${port}`);
-      expect(stderr).toContain('policies.chain is empty');
-      const health = (await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { config: { name: string } };
+      const health = (await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { config: { name: string }; policies_loaded: string[] };
       expect(health.config.name).toBe('quickstart');
+      expect(health.policies_loaded).toEqual(['pii-detector', 'code-sanitizer', 'prompt-injection', 'safety-filter']);
     } finally {
       child.kill('SIGTERM');
     }

@@ -1,0 +1,169 @@
+/**
+ * Encoded runs worth rescanning: base64 (standard and URL-safe), hex (plain and `\xNN` escapes) and
+ * percent-encoding, each at least 16 characters and decoding to readable text with spaces in it.
+ */
+
+export type EncodingKind = 'base64' | 'hex' | 'url';
+
+export interface EncodedRun {
+  start: number;
+  end: number;
+  kind: EncodingKind;
+  decoded: string;
+}
+
+/** Longest encoded run that is decoded (and so the longest span such a finding can have). */
+export const MAX_ENCODED_RUN = 2048;
+const MIN_RUN = 16;
+
+const HEX_ESCAPES = /(?:\\x[0-9a-fA-F]{2}){8,512}/g;
+const PERCENT = /%[0-9A-Fa-f]{2}/g;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Readable prose: valid, few control characters, mostly letters, and at least two spaces. */
+function readable(s: string): boolean {
+  if (s.length < 8) return false;
+  let letters = 0;
+  let spaces = 0;
+  let bad = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 32) spaces++;
+    else if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c >= 0x80) letters++;
+    else if (c < 32 && c !== 9 && c !== 10 && c !== 13) bad++;
+    else if (c === 0x7f || c === 0xfffd) bad++;
+  }
+  return bad === 0 && spaces >= 2 && letters >= s.length * 0.5;
+}
+
+function decodeBytes(bytes: Uint8Array): string | null {
+  // Quick reject: any C0 control other than whitespace means binary.
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b < 32 && b !== 9 && b !== 10 && b !== 13) return null;
+  }
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** Character classes: 1 = base64 (A-Z a-z 0-9 + /), 2 = hex digit, 4 = URL-safe base64 extra (- _), 8 = digit/+/. */
+const CLS = new Uint8Array(128);
+for (let c = 0; c < 128; c++) {
+  const ch = String.fromCharCode(c);
+  if (/[A-Za-z0-9+/]/.test(ch)) CLS[c]! |= 1;
+  if (/[0-9a-fA-F]/.test(ch)) CLS[c]! |= 2;
+  if (ch === '-' || ch === '_') CLS[c]! |= 4;
+  if (/[0-9+/]/.test(ch)) CLS[c]! |= 8;
+}
+/** Characters a percent-encoded run may contain besides `%XX`. */
+const URL_CHAR = new Uint8Array(128);
+for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~!*'(),;:@&=+$/?#-%") URL_CHAR[ch.charCodeAt(0)] = 1;
+
+function tryBase64(text: string, start: number, end: number, out: EncodedRun[]): void {
+  let e = end;
+  while (e < text.length && e - end < 2 && text.charCodeAt(e) === 61) e++; // '=' padding
+  const body = text.slice(start, end);
+  if (body.length % 4 === 1) return;
+  // Cheap early reject: random identifiers decode to control bytes within the first few bytes.
+  if (body.length > 24 && decodeBytesPrefix(Buffer.from(body.slice(0, 24), 'base64'))) return;
+  const d = decodeBytes(Buffer.from(body, 'base64'));
+  if (d !== null && readable(d)) out.push({ start, end: e, kind: 'base64', decoded: d });
+}
+
+/** True when the bytes contain a C0 control other than whitespace (binary). */
+function decodeBytesPrefix(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return true;
+  }
+  return false;
+}
+
+function tryHex(text: string, start: number, end: number, out: EncodedRun[]): void {
+  const len = (end - start) & ~1;
+  if (len < MIN_RUN) return;
+  if (decodeBytesPrefix(Buffer.from(text.slice(start, start + 16), 'hex'))) return;
+  const d = decodeBytes(Buffer.from(text.slice(start, start + len), 'hex'));
+  if (d !== null && readable(d)) out.push({ start, end: start + len, kind: 'hex', decoded: d });
+}
+
+/**
+ * One pass over the text finds base64 and hex runs (a table lookup per character); percent-encoded runs are
+ * grown around each `%XX`. Only runs that decode to readable text are returned.
+ */
+export function findEncodedRuns(text: string): EncodedRun[] {
+  const out: EncodedRun[] = [];
+  const n = text.length;
+  let b64Start = -1;
+  let b64Strong = false; // has a digit, '+' or '/': identifiers this long rarely qualify
+  let b64Url = false;
+  let hexStart = -1;
+  for (let i = 0; i <= n; i++) {
+    const c = i < n ? text.charCodeAt(i) : 0;
+    const k = c < 128 ? CLS[c]! : 0;
+    if ((k & 5) !== 0) {
+      if (b64Start < 0) {
+        b64Start = i;
+        b64Strong = false;
+        b64Url = false;
+      }
+      if ((k & 8) !== 0) b64Strong = true;
+      if ((k & 4) !== 0) b64Url = true;
+    } else if (b64Start >= 0) {
+      const len = i - b64Start;
+      if (len >= MIN_RUN && len <= MAX_ENCODED_RUN && (b64Strong || len >= 40) && !(b64Url && !b64Strong)) tryBase64(text, b64Start, i, out);
+      b64Start = -1;
+    }
+    if ((k & 2) !== 0) {
+      if (hexStart < 0) hexStart = i;
+    } else if (hexStart >= 0) {
+      const len = i - hexStart;
+      if (len >= MIN_RUN && len <= MAX_ENCODED_RUN) tryHex(text, hexStart, i, out);
+      hexStart = -1;
+    }
+  }
+
+  if (text.includes('\\x')) {
+    HEX_ESCAPES.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = HEX_ESCAPES.exec(text)) !== null) {
+      const s = m[0];
+      const d = decodeBytes(Buffer.from(s.replace(/\\x/g, ''), 'hex'));
+      if (d !== null && readable(d)) out.push({ start: m.index, end: m.index + s.length, kind: 'hex', decoded: d });
+    }
+  }
+
+  PERCENT.lastIndex = 0;
+  let pm: RegExpExecArray | null;
+  while ((pm = PERCENT.exec(text)) !== null) {
+    let s = pm.index;
+    let e = s;
+    while (s > 0 && pm.index - s < MAX_ENCODED_RUN) {
+      const c = text.charCodeAt(s - 1);
+      if (c < 128 && URL_CHAR[c] === 1) s--;
+      else break;
+    }
+    while (e < n && e - s < MAX_ENCODED_RUN) {
+      const c = text.charCodeAt(e);
+      if (c < 128 && URL_CHAR[c] === 1) e++;
+      else break;
+    }
+    PERCENT.lastIndex = Math.max(e, pm.index + 3);
+    if (e - s < MIN_RUN) continue;
+    const run = text.slice(s, e);
+    const pct = run.match(/%[0-9A-Fa-f]{2}/g);
+    if (pct === null || pct.length < 3) continue;
+    let d: string;
+    try {
+      d = decodeURIComponent(run.replace(/\+/g, ' '));
+    } catch {
+      continue;
+    }
+    if (readable(d)) out.push({ start: s, end: e, kind: 'url', decoded: d });
+  }
+  return out.sort((a, b) => a.start - b.start);
+}
