@@ -279,11 +279,15 @@ async function measureDetectors(): Promise<DetectorSpeed[]> {
   const { createSecretScanner } = await import('../src/detect/secrets/index.js');
   const { createPiiScanner } = await import('../src/detect/pii/index.js');
   const { createDlpScanner } = await import('../src/detect/dlp.js');
+  const { createInjectionScanner } = await import('../src/detect/injection/index.js');
+  const { createSafetyScanner } = await import('../src/detect/safety.js');
   const text = codeContext();
   const detectors = [
     ['secrets (code-sanitizer)', createSecretScanner()],
     ['pii (pii-detector)', createPiiScanner()],
     ['dlp (dlp-filter, high)', createDlpScanner({ sensitivityLevel: 'high', blockedTerms: ['project nightingale'] })],
+    ['injection (prompt-injection)', createInjectionScanner()],
+    ['safety (safety-filter, software)', createSafetyScanner({ mode: 'software' })],
   ] as const;
   const out: DetectorSpeed[] = [];
   for (const [name, d] of detectors) {
