@@ -340,6 +340,7 @@ async function relay(
   try {
     const ended = await pump(source, res, guard);
     if (ended !== 'complete') discard(up.body);
+    else if (guard && chain.assessesReplies) recordStreamAssessment(chain, ex, guard, requestId, log);
   } catch (err) {
     discard(up.body);
     if (res.destroyed) return;
@@ -406,6 +407,22 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
     source.on('error', onError);
     res.on('close', onClientGone);
   });
+}
+
+/**
+ * Judge a streamed reply once it has been delivered. Nothing can be blocked any more, so the result is only
+ * recorded (logged now; carried on the decision event once the audit trail exists).
+ */
+function recordStreamAssessment(chain: PolicyChain, ex: Exchange, guard: StreamGuard, requestId: string, log: Logger): void {
+  try {
+    const outcome = chain.run('output', [], { view: guard.reply(), request: requestSegments(ex.family, ex.body) });
+    for (const r of outcome.results) {
+      if (r.score === undefined) continue;
+      log.info({ requestId, policy: r.kind, verdict: r.verdict, score: Number(r.score.toFixed(3)), reasons: r.reasons ?? [] }, 'streamed reply scored');
+    }
+  } catch (err) {
+    log.warn({ requestId, err: err instanceof Error ? err.name : 'Error' }, 'scoring a streamed reply failed');
+  }
 }
 
 /** Apply output-phase redactions to a response object in place (non-streamed bodies, and final stream events). */

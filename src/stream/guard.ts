@@ -1,5 +1,6 @@
 import type { PolicyChain } from '../policy/engine.js';
-import type { DetectionRule, Finding, Verdict } from '../policy/types.js';
+import type { DetectionRule, Finding, ReplyView, Verdict } from '../policy/types.js';
+import { replyView } from '../protocol/families.js';
 import { worstVerdict } from '../policy/types.js';
 import type { Family } from '../providers/targets.js';
 import { terminalErrorFrame } from '../protocol/sse.js';
@@ -25,6 +26,10 @@ export class StreamGuard {
   /** Last chunk seen, as a template for frames the guard has to add (OpenAI chat). */
   private template: Obj | undefined;
   private done = false;
+  /** Tool names by stream key, and why the reply ended: enough to rebuild the reply for scoring. */
+  private readonly toolNames = new Map<string, string>();
+  private finishReason: string | undefined;
+  private finalReply: ReplyView | undefined;
   readonly findings: Finding[] = [];
   verdict: Verdict = 'allow';
   blocked: StreamBlock | undefined;
@@ -51,6 +56,26 @@ export class StreamGuard {
       if (this.done) break;
     }
     return out;
+  }
+
+  /** The reply as released to the client (redacted), for policies that judge whole replies. */
+  reply(): ReplyView {
+    if (this.finalReply) return this.finalReply;
+    let text = '';
+    const toolCalls: ReplyView['toolCalls'] = [];
+    for (const [key, w] of this.windows) {
+      if (key.startsWith('c:') || key.startsWith('o:')) text += w.output;
+      else {
+        let input: unknown = w.output;
+        try {
+          input = JSON.parse(w.output);
+        } catch {
+          // arguments that are not JSON stay text
+        }
+        toolCalls.push({ name: this.toolNames.get(key) ?? '', input });
+      }
+    }
+    return { text, toolCalls, ...(this.finishReason ? { finishReason: this.finishReason } : {}) };
   }
 
   /** Upstream ended: release what is held, redacted. */
@@ -165,6 +190,7 @@ export class StreamGuard {
       }
       if (delta && Array.isArray(delta.tool_calls)) {
         for (const tc of delta.tool_calls as Obj[]) {
+          if (typeof tc.function?.name === 'string') this.toolNames.set(`t:${i}:${tc.index ?? 0}`, tc.function.name);
           if (tc.function && typeof tc.function.arguments === 'string') {
             tc.function.arguments = this.feed(`t:${i}:${tc.index ?? 0}`, 'output_tool_call', tc.function.arguments);
             changed = true;
@@ -172,6 +198,7 @@ export class StreamGuard {
         }
       }
       if (ch.finish_reason) {
+        if (i === 0) this.finishReason = String(ch.finish_reason);
         // The choice is complete: what is still held goes out in this same chunk.
         const rest = this.flushKey(`c:${i}`);
         if (rest) {
@@ -212,6 +239,11 @@ export class StreamGuard {
         if (rest) out += this.syntheticDelta(key, rest);
       }
       return out ? `${out}${head}data: ${JSON.stringify(obj)}\n\n` : undefined;
+    }
+    if (name === 'content_block_start' && obj.content_block?.type === 'tool_use') this.toolNames.set(`t:${obj.index ?? 0}`, String(obj.content_block.name ?? ''));
+    if (name === 'message_delta' && typeof obj.delta?.stop_reason === 'string') {
+      const stop = obj.delta.stop_reason as string;
+      this.finishReason = stop === 'max_tokens' ? 'length' : stop === 'tool_use' ? 'tool_calls' : stop === 'end_turn' ? 'stop' : stop;
     }
     if (name === 'content_block_start' && obj.content_block?.type === 'text' && obj.content_block.text) {
       // Rare: a start block that already carries text. Treat it as the first delta.
@@ -260,8 +292,14 @@ export class StreamGuard {
       case 'response.completed':
       case 'response.incomplete':
       case 'response.failed':
-        if (obj.response) this.redactObject(obj.response);
+        if (obj.response) {
+          this.redactObject(obj.response);
+          this.finalReply = replyView('responses', obj.response);
+        }
         return emit();
+      case 'response.output_item.added':
+        if (obj.item?.type === 'function_call') this.toolNames.set(argsKey, String(obj.item.name ?? ''));
+        return undefined;
       default:
         return undefined;
     }

@@ -102,3 +102,33 @@ describe('the product brief chain with real SDKs', () => {
     expect((err as any).error).toMatchObject({ code: 'input_blocked', policy: 'safety-filter' });
   });
 });
+
+describe('streamed replies are scored at the end and the score is recorded', () => {
+  it('a streamed bad edit is delivered (nothing can be blocked) and recorded with its score and reasons', async () => {
+    const logs: Record<string, unknown>[] = [];
+    const local = await startStack({ config: CONFIG, onLog: (r) => logs.push(r) });
+    try {
+      local.fake.setReplyText('src/math.ts\n```ts\n<<<<<<< SEARCH\nexport function sub(a: number, b: number) {\n=======\nexport function sub() {\n  // ... rest of code unchanged ...\n>>>>>>> REPLACE\n```\n');
+      const a = new Anthropic({ baseURL: local.anthropicBase, apiKey: 'k', maxRetries: 0 });
+      const msg = await a.messages.stream({ model: 'm', max_tokens: 200, messages: [{ role: 'user', content: 'fix sub in src/math.ts' }] }).finalMessage();
+      expect(JSON.stringify(msg.content)).toContain('rest of code unchanged');
+      await new Promise((r) => setTimeout(r, 50));
+      const scored = logs.find((l) => l.msg === 'streamed reply scored');
+      expect(scored).toMatchObject({ policy: 'quality-scorer', verdict: 'flag' });
+      expect(scored!.reasons).toContain('no_lazy_placeholders');
+      expect(scored!.score as number).toBeLessThan(0.7);
+
+      const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+      logs.length = 0;
+      for await (const _ of await c.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'fix sub' }] })) void _;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(logs.find((l) => l.msg === 'streamed reply scored')).toMatchObject({ policy: 'quality-scorer', verdict: 'flag' });
+      logs.length = 0;
+      for await (const _ of await c.responses.create({ model: 'gpt-5', stream: true, input: 'fix sub' })) void _;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(logs.find((l) => l.msg === 'streamed reply scored')).toMatchObject({ policy: 'quality-scorer', verdict: 'flag' });
+    } finally {
+      await local.close();
+    }
+  });
+});

@@ -21,6 +21,8 @@ export interface StackOptions {
   fake?: FakeUpstreamOptions;
   maxBodyBytes?: number;
   maxConcurrency?: number;
+  /** Receives the gateway's log records (JSON objects), at info level and above. */
+  onLog?: (record: Record<string, unknown>) => void;
 }
 
 export const DEFAULT_STACK_CONFIG = `pack:
@@ -52,7 +54,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     loaded,
     host: '127.0.0.1',
     port: 0,
-    logger: pino({ level: 'silent' }),
+    logger: opts.onLog
+      ? pino({ level: 'info' }, { write: (line: string) => opts.onLog!(JSON.parse(line) as Record<string, unknown>) })
+      : pino({ level: 'silent' }),
     failMode: 'block',
     maxConcurrency: opts.maxConcurrency ?? 64,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
