@@ -275,7 +275,7 @@ describe('speed', () => {
       scanner.scan(text);
       const ms = performance.now() - t0;
       rows.push(`  ${name.padEnd(24)} ${(text.length / 1000).toFixed(0).padStart(4)} KB  ${ms.toFixed(1)} ms`);
-      expect(ms, name).toBeLessThan(5000); // exponential backtracking would take far longer
+      expect(ms, name).toBeLessThan(20_000); // a guard against catastrophic backtracking, not a speed target
     }
     console.log(`adversarial inputs:\n${rows.join('\n')}`);
   });
