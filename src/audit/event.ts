@@ -1,0 +1,135 @@
+import { monotonicFactory } from 'ulid';
+import type { PolicyPhase, Verdict } from '../policy/types.js';
+import type { SegmentSource } from '../protocol/content.js';
+
+/** The client program that sent a request, as far as its user agent tells. */
+export type ClientName =
+  | 'aider'
+  | 'claude-code'
+  | 'codex'
+  | 'cursor'
+  | 'continue'
+  | 'openai-sdk'
+  | 'anthropic-sdk'
+  | 'litellm'
+  | 'vercel-ai-sdk'
+  | 'langchain'
+  | 'curl'
+  | 'other';
+
+export interface EventIdentity {
+  developer: string | null;
+  repository: string | null;
+  team: string | null;
+  key_id: string | null;
+  client: ClientName;
+}
+
+export interface EventFindingSummary {
+  type: string;
+  rule: string;
+  source: SegmentSource;
+  count: number;
+}
+
+export interface EventPolicyResult {
+  kind: string;
+  phase: PolicyPhase;
+  verdict: Verdict;
+  duration_us: number;
+  findings: EventFindingSummary[];
+  /** Quality score of a reply (quality-scorer) and the ids of the checks that failed. */
+  score?: number;
+  reasons?: string[];
+  /** The policy itself failed: an error class name, never request data. */
+  error?: string;
+  /** Recorded while the reply streamed (output enforcement by StreamGuard, or scoring at the end). */
+  streamed?: boolean;
+}
+
+export interface EventRedaction {
+  type: string;
+  rule: string;
+  source: SegmentSource;
+  /** Where the value was: `input` or `output`, the JSON path of its text in the body, and the span in that text. */
+  location: { phase: PolicyPhase; path: string | null; start: number; end: number };
+  /** Salted, truncated HMAC-SHA256 of the value: equal values give equal hashes in one installation, never the value. */
+  value_hash: string | null;
+}
+
+export interface EventUsage {
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cached_input_tokens: number | null;
+  cache_write_tokens: number | null;
+  reasoning_tokens: number | null;
+  /** True when the counts were estimated (a stream that ended before the provider reported usage). */
+  estimated: boolean;
+}
+
+export interface EventCost {
+  currency: 'USD';
+  input: number | null;
+  output: number | null;
+  total: number | null;
+  priced: boolean;
+}
+
+export interface ProposedEdit {
+  file: string | null;
+  format: string;
+  diff: string;
+}
+
+export interface EventCapture {
+  mode: 'redacted';
+  /** The request's conversation after input redaction (messages / input / system), capped in size. */
+  request: unknown;
+  /** The reply as the client received it, after output redaction. */
+  completion: { text: string; tool_calls: Array<{ name: string; input: unknown }>; finish_reason: string | null } | null;
+  truncated: boolean;
+}
+
+/**
+ * One decision about one request. Built by the gateway, hashed into the chain as canonical JSON, and never
+ * changed afterwards. Holds types, rules, locations and salted hashes of what was found, never the values.
+ */
+export interface DecisionEvent {
+  id: string;
+  /** RFC 3339 UTC with microseconds. */
+  ts: string;
+  request_id: string;
+  gateway_id: string;
+  config: { name: string; version: string; sha256: string };
+  route: 'chat' | 'responses' | 'messages' | 'count_tokens' | 'models' | 'other';
+  stream: boolean;
+  identity: EventIdentity;
+  model_requested: string | null;
+  target: { id: string; provider: string; model: string | null } | null;
+  verdict: Verdict;
+  /** Why the request ended as it did when not a plain success: `input_blocked`, `output_blocked`, `upstream_error`, … */
+  reason_code: string | null;
+  policies: EventPolicyResult[];
+  redactions: EventRedaction[];
+  usage: EventUsage | null;
+  cost: EventCost | null;
+  latency: { total_ms: number; upstream_ms: number | null; ttft_ms: number | null; overhead_ms: number | null };
+  status: number;
+  error: { type: string; code: string | null; message: string } | null;
+  capture: EventCapture | null;
+  proposed_edits: ProposedEdit[];
+  /** Data categories touched (finding types), when `hipaa_audit_controls` is on. */
+  data_categories?: string[];
+}
+
+const ulid = monotonicFactory();
+
+export function newEventId(now = Date.now()): string {
+  return `evt_${ulid(now)}`;
+}
+
+/** RFC 3339 with microseconds, from wall-clock milliseconds plus the sub-millisecond part of a monotonic clock. */
+export function timestampMicros(ms = Date.now(), micros = Math.floor((performance.now() % 1) * 1000)): string {
+  const iso = new Date(ms).toISOString(); // 2026-11-27T05:06:47.123Z
+  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+}

@@ -1,0 +1,23 @@
+import { eventsDbFile } from './paths.js';
+import { SqliteEventStore } from './sqlite-store.js';
+import type { EventStore } from './store.js';
+
+export interface StoreLocation {
+  dataDir: string;
+  /** PostgreSQL URL (`--database-url` or KEEPTRUSTS_DATABASE_URL); the embedded SQLite file otherwise. */
+  databaseUrl?: string;
+  readonly?: boolean;
+}
+
+/** The store a gateway writes to, or `kt events` reads from. PostgreSQL is loaded only when asked for. */
+export async function openEventStore(loc: StoreLocation): Promise<EventStore> {
+  if (loc.databaseUrl) {
+    const { PostgresEventStore } = await import('./postgres-store.js');
+    return PostgresEventStore.connect(loc.databaseUrl);
+  }
+  return new SqliteEventStore(eventsDbFile(loc.dataDir), { readonly: loc.readonly ?? false });
+}
+
+export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag ?? (env.KEEPTRUSTS_DATABASE_URL || undefined);
+}

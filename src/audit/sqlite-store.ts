@@ -1,0 +1,254 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { linkEvents, type ChainedEvent, type Checkpoint } from './chain.js';
+import type { DecisionEvent } from './event.js';
+import { ChainConflictError, indexedColumns, type EventFilter, type IndexedColumns, type EventStore, type PublicKeyRecord, type StoredEvent } from './store.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  pos INTEGER PRIMARY KEY AUTOINCREMENT,
+  chain TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  id TEXT NOT NULL UNIQUE,
+  ts_ms INTEGER NOT NULL,
+  verdict TEXT NOT NULL,
+  developer TEXT,
+  repository TEXT,
+  team TEXT,
+  model TEXT,
+  client TEXT,
+  gateway TEXT NOT NULL,
+  policies TEXT NOT NULL,
+  body TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  UNIQUE (chain, seq)
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts_ms);
+CREATE INDEX IF NOT EXISTS events_verdict_pos ON events (verdict, pos);
+CREATE INDEX IF NOT EXISTS events_developer_pos ON events (developer, pos);
+CREATE INDEX IF NOT EXISTS events_repository_pos ON events (repository, pos);
+CREATE INDEX IF NOT EXISTS events_model_pos ON events (model, pos);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  chain TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (chain, seq)
+);
+CREATE TABLE IF NOT EXISTS signing_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- A row here, inside the pruning transaction only, is what lets retention pruning delete events.
+CREATE TABLE IF NOT EXISTS pruning (active INTEGER NOT NULL);
+CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts events are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events WHEN NOT EXISTS (SELECT 1 FROM pruning)
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts events are append-only; only retention pruning removes them'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts checkpoints are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts checkpoints are append-only'); END;
+`;
+
+interface Row {
+  pos: number;
+  chain: string;
+  seq: number;
+  id: string;
+  body: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode, so `kt events tail` in another process reads while the
+ * gateway writes. `synchronous = NORMAL` in WAL mode makes each commit durable against a crash of the
+ * process (the WAL is written before the commit returns); only a power loss can take the last commits.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly headStmt: Database.Statement;
+
+  constructor(
+    readonly file: string,
+    opts: { readonly?: boolean } = {},
+  ) {
+    if (!opts.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
+    this.db.pragma('busy_timeout = 5000');
+    if (!opts.readonly) {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      this.db.exec(SCHEMA);
+    }
+    this.insert = opts.readonly
+      ? (undefined as unknown as Database.Statement)
+      : this.db.prepare(
+          `INSERT INTO events (chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies, body, prev_hash, hash)
+           VALUES (@chain, @seq, @id, @ts_ms, @verdict, @developer, @repository, @team, @model, @client, @gateway, @policies, @body, @prev_hash, @hash)`,
+        );
+    this.headStmt = this.db.prepare('SELECT seq, hash FROM events WHERE chain = ? ORDER BY seq DESC LIMIT 1');
+  }
+
+  /** The underlying connection, for tests that play the attacker. */
+  get raw(): Database.Database {
+    return this.db;
+  }
+
+  async append(chain: string, events: readonly DecisionEvent[]): Promise<ChainedEvent[]> {
+    return this.appendSync(chain, events);
+  }
+
+  appendSync(chain: string, events: readonly DecisionEvent[]): ChainedEvent[] {
+    if (events.length === 0) return [];
+    return this.db.transaction(() => {
+      const head = this.headStmt.get(chain) as { seq: number; hash: string } | undefined;
+      const linked = linkEvents(chain, head ?? null, events);
+      for (let i = 0; i < linked.length; i++) this.insert.run({ ...linked[i]!, ...indexedColumns(events[i]!) });
+      return linked;
+    }).immediate();
+  }
+
+  async ingest(events: readonly ChainedEvent[]): Promise<{ inserted: number; duplicates: number }> {
+    const byId = this.db.prepare('SELECT chain, seq, hash FROM events WHERE id = ?');
+    const atPlace = this.db.prepare('SELECT id, hash FROM events WHERE chain = ? AND seq = ?');
+    return this.db.transaction(() => {
+      let inserted = 0;
+      let duplicates = 0;
+      for (const e of events) {
+        const existing = byId.get(e.id) as { chain: string; seq: number; hash: string } | undefined;
+        if (existing) {
+          if (existing.hash !== e.hash || existing.chain !== e.chain || existing.seq !== e.seq) {
+            throw new ChainConflictError(`event ${e.id} was already received with a different hash`);
+          }
+          duplicates++;
+          continue;
+        }
+        const other = atPlace.get(e.chain, e.seq) as { id: string } | undefined;
+        if (other) throw new ChainConflictError(`chain ${e.chain} already has event ${other.id} at seq ${e.seq}`);
+        this.insert.run({ ...e, ...indexedColumns(JSON.parse(e.body) as DecisionEvent) });
+        inserted++;
+      }
+      return { inserted, duplicates };
+    }).immediate();
+  }
+
+  async head(chain: string): Promise<{ seq: number; hash: string } | null> {
+    return (this.headStmt.get(chain) as { seq: number; hash: string } | undefined) ?? null;
+  }
+
+  async chains(): Promise<string[]> {
+    const rows = this.db.prepare('SELECT DISTINCT chain FROM events UNION SELECT DISTINCT chain FROM checkpoints ORDER BY 1').all() as { chain: string }[];
+    return rows.map((r) => r.chain);
+  }
+
+  async query(filter: EventFilter): Promise<StoredEvent[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...values: unknown[]) => {
+      where.push(sql);
+      params.push(...values);
+    };
+    if (filter.sinceMs !== undefined) add('ts_ms >= ?', filter.sinceMs);
+    if (filter.untilMs !== undefined) add('ts_ms < ?', filter.untilMs);
+    if (filter.verdict?.length) add(`verdict IN (${filter.verdict.map(() => '?').join(',')})`, ...filter.verdict);
+    if (filter.policy) add('policies LIKE ?', `%,${escapeLike(filter.policy)},%`);
+    for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
+      const v = filter[col];
+      if (v !== undefined) add(`${col} = ?`, v);
+    }
+    if (filter.afterPos !== undefined) add('pos > ?', filter.afterPos);
+    if (filter.beforePos !== undefined) add('pos < ?', filter.beforePos);
+    const order = filter.order === 'asc' ? 'ASC' : 'DESC';
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
+    const sql = `SELECT pos, chain, seq, id, body, prev_hash, hash FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pos ${order} LIMIT ${limit}`;
+    return (this.db.prepare(sql).all(...params) as Row[]).map(toStored);
+  }
+
+  async get(id: string): Promise<StoredEvent | null> {
+    const row = this.db.prepare('SELECT pos, chain, seq, id, body, prev_hash, hash FROM events WHERE id = ?').get(id) as Row | undefined;
+    return row ? toStored(row) : null;
+  }
+
+  async *scan(chain: string, fromSeq = 1, pageSize = 1000): AsyncIterable<StoredEvent> {
+    const page = this.db.prepare('SELECT * FROM events WHERE chain = ? AND seq >= ? ORDER BY seq LIMIT ?');
+    let next = fromSeq;
+    for (;;) {
+      const rows = page.all(chain, next, pageSize) as Array<Row & IndexedColumns>;
+      for (const r of rows) yield { ...toStored(r), columns: columnsOf(r) };
+      if (rows.length < pageSize) return;
+      next = rows[rows.length - 1]!.seq + 1;
+    }
+  }
+
+  async firstSeq(chain: string): Promise<number | null> {
+    const row = this.db.prepare('SELECT MIN(seq) AS seq FROM events WHERE chain = ?').get(chain) as { seq: number | null };
+    return row.seq;
+  }
+
+  async addCheckpoint(cp: Checkpoint): Promise<void> {
+    this.db
+      .prepare('INSERT OR IGNORE INTO checkpoints (chain, seq, hash, ts, key_id, signature) VALUES (@chain, @seq, @hash, @ts, @key_id, @signature)')
+      .run(cp);
+  }
+
+  async checkpoints(chain: string): Promise<Checkpoint[]> {
+    return this.db.prepare('SELECT chain, seq, hash, ts, key_id, signature FROM checkpoints WHERE chain = ? ORDER BY seq').all(chain) as Checkpoint[];
+  }
+
+  async registerKey(key: PublicKeyRecord): Promise<void> {
+    this.db.prepare('INSERT OR IGNORE INTO signing_keys (key_id, public_key, created_at) VALUES (@key_id, @public_key, @created_at)').run(key);
+  }
+
+  async keys(): Promise<PublicKeyRecord[]> {
+    return this.db.prepare('SELECT key_id, public_key, created_at FROM signing_keys ORDER BY created_at').all() as PublicKeyRecord[];
+  }
+
+  async prune(chain: string, beforeMs: number): Promise<{ removed: number }> {
+    return this.db.transaction(() => {
+      // The newest checkpoint whose events are all older than the cut-off ends the last removable segment.
+      const cps = this.db.prepare('SELECT seq FROM checkpoints WHERE chain = ? ORDER BY seq DESC').all(chain) as { seq: number }[];
+      const newestAt = this.db.prepare('SELECT MAX(ts_ms) AS ts FROM events WHERE chain = ? AND seq <= ?');
+      const cut = cps.find((cp) => {
+        const r = newestAt.get(chain, cp.seq) as { ts: number | null };
+        return r.ts !== null && r.ts < beforeMs;
+      });
+      if (!cut) return { removed: 0 };
+      this.db.prepare('INSERT INTO pruning (active) VALUES (1)').run();
+      const { changes } = this.db.prepare('DELETE FROM events WHERE chain = ? AND seq <= ?').run(chain, cut.seq);
+      this.db.prepare('DELETE FROM pruning').run();
+      return { removed: changes };
+    }).immediate();
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function toStored(r: Row): StoredEvent {
+  return { pos: r.pos, chain: r.chain, seq: r.seq, id: r.id, body: r.body, prev_hash: r.prev_hash, hash: r.hash, event: JSON.parse(r.body) as DecisionEvent };
+}
+
+function columnsOf(r: IndexedColumns): IndexedColumns {
+  const { ts_ms, verdict, developer, repository, team, model, client, gateway, policies } = r;
+  return { ts_ms, verdict, developer, repository, team, model, client, gateway, policies };
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[%_,]/g, '');
+}
