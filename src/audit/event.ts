@@ -78,13 +78,16 @@ export interface EventCost {
 export interface ProposedEdit {
   file: string | null;
   format: string;
+  added: number;
+  removed: number;
+  /** Unified diff after redaction; empty with `capture: metadata`. */
   diff: string;
 }
 
 export interface EventCapture {
   mode: 'redacted';
-  /** The request's conversation after input redaction (messages / input / system), capped in size. */
-  request: unknown;
+  /** The request's text segments in order (system, user, tool results, …), every finding masked as [TYPE]. */
+  request: Array<{ source: string; turn: number; text: string }> | null;
   /** The reply as the client received it, after output redaction. */
   completion: { text: string; tool_calls: Array<{ name: string; input: unknown }>; finish_reason: string | null } | null;
   truncated: boolean;

@@ -157,7 +157,8 @@ export class SqliteEventStore implements EventStore {
     if (filter.sinceMs !== undefined) add('ts_ms >= ?', filter.sinceMs);
     if (filter.untilMs !== undefined) add('ts_ms < ?', filter.untilMs);
     if (filter.verdict?.length) add(`verdict IN (${filter.verdict.map(() => '?').join(',')})`, ...filter.verdict);
-    if (filter.policy) add('policies LIKE ?', `%,${escapeLike(filter.policy)},%`);
+    // instr, not LIKE: LIKE would need `_` and `%` escaped (kinds may hold `_`) and ignores ASCII case.
+    if (filter.policy) add('instr(policies, ?) > 0', `,${filter.policy.replaceAll(',', '')},`);
     for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
       const v = filter[col];
       if (v !== undefined) add(`${col} = ?`, v);
@@ -212,7 +213,11 @@ export class SqliteEventStore implements EventStore {
   async prune(chain: string, beforeMs: number): Promise<{ removed: number }> {
     return this.db.transaction(() => {
       // The newest checkpoint whose events are all older than the cut-off ends the last removable segment.
-      const cps = this.db.prepare('SELECT seq FROM checkpoints WHERE chain = ? ORDER BY seq DESC').all(chain) as { seq: number }[];
+      // The cut stays below the chain's head: with no events left, the next append would start the chain
+      // again at seq 1, and verification would report the checkpoints beyond it as truncation.
+      const cps = this.db
+        .prepare('SELECT seq FROM checkpoints WHERE chain = ? AND seq < (SELECT MAX(seq) FROM events WHERE chain = ?) ORDER BY seq DESC')
+        .all(chain, chain) as { seq: number }[];
       const newestAt = this.db.prepare('SELECT MAX(ts_ms) AS ts FROM events WHERE chain = ? AND seq <= ?');
       const cut = cps.find((cp) => {
         const r = newestAt.get(chain, cp.seq) as { ts: number | null };
@@ -249,6 +254,3 @@ function columnsOf(r: IndexedColumns): IndexedColumns {
   return { ts_ms, verdict, developer, repository, team, model, client, gateway, policies };
 }
 
-function escapeLike(s: string): string {
-  return s.replace(/[%_,]/g, '');
-}

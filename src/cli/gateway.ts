@@ -5,6 +5,8 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway/logger.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { MissingSecretError } from '../providers/credentials.js';
+import { resolveDataDir } from '../audit/paths.js';
+import { startAuditTrail, type AuditTrail } from '../audit/setup.js';
 import { byteSize, collect, oneOf, positiveInt } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
@@ -19,6 +21,10 @@ export interface GatewayRunOptions {
   failMode: 'block' | 'allow';
   maxConcurrency: number;
   maxBodyBytes: number;
+  dataDir?: string;
+  databaseUrl?: string;
+  gatewayId?: string;
+  metrics?: boolean;
 }
 
 export function gatewayCommand(): Command {
@@ -43,6 +49,10 @@ export function gatewayCommand(): Command {
         .argParser(positiveInt('--max-concurrency')),
     )
     .option('--max-body-bytes <size>', 'largest request body accepted (e.g. 33554432, 32MiB)', byteSize, DEFAULT_MAX_BODY_BYTES)
+    .addOption(new Option('--data-dir <dir>', 'where the event store, signing key and spool live (default ~/.keeptrusts)').env('KEEPTRUSTS_DATA_DIR'))
+    .addOption(new Option('--database-url <url>', 'store events in PostgreSQL instead of the embedded SQLite file').env('KEEPTRUSTS_DATABASE_URL'))
+    .addOption(new Option('--gateway-id <name>', "this gateway's name in events and its chain (default: made on first start)").env('KEEPTRUSTS_GATEWAY_ID'))
+    .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
     .addHelpText(
       'after',
       `
@@ -81,9 +91,26 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
   }
   warnAboutConfig(logger, diagnostics);
 
+  let trail: AuditTrail | undefined;
+  try {
+    trail = await startAuditTrail({
+      loaded,
+      dataDir: resolveDataDir(opts.dataDir),
+      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+      ...(opts.gatewayId ? { gatewayId: opts.gatewayId } : {}),
+      failMode: opts.failMode,
+      logger,
+    });
+  } catch (err) {
+    process.stderr.write(`kt gateway run: the audit trail could not start: ${describeStartError(err)}\n`);
+    return 1;
+  }
+
   let running: RunningGateway;
   try {
     running = await startGateway({
+      ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+      metrics: opts.metrics,
       loaded,
       host: listen.host,
       port: listen.port,
@@ -103,6 +130,7 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
             ? `not allowed to listen on ${opts.listen}`
             : `could not start: ${e.message}`;
     process.stderr.write(`kt gateway run: ${message}\n`);
+    await trail?.close();
     return 1;
   }
 
@@ -122,6 +150,14 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
       'listening beyond loopback while targets hold provider keys: anyone who can reach this address can spend them',
     );
   }
+  if (trail) {
+    logger.info(
+      { store: trail.store.kind, gateway_id: trail.settings.gatewayId, capture: trail.settings.capture, shipping: trail.shipper ? 'on' : 'off' },
+      'audit trail on: one decision event per request (kt events tail)',
+    );
+  } else {
+    logger.info('audit trail off: add audit-logger to policies.chain to record decision events');
+  }
   onStarted?.(running);
 
   await new Promise<void>((resolve) => {
@@ -129,12 +165,25 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void running.close().then(resolve);
+      void running
+        .close()
+        .then(() => trail?.close())
+        .then(resolve, (err: unknown) => {
+          logger.error({ err: describeStartError(err) }, 'closing the audit trail failed');
+          resolve();
+        });
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+function describeStartError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  // Connection errors from pg can carry the URL; say what failed without it.
+  if (e?.code === 'ECONNREFUSED') return 'the database refused the connection';
+  return (e?.message ?? String(err)).replace(/postgres(ql)?:\/\/[^\s]+/g, 'postgres://…').slice(0, 300);
 }
 
 function printDiagnostics(diagnostics: readonly Diagnostic[]): void {

@@ -7,6 +7,7 @@ export type Route =
   | { kind: 'healthz' }
   | { kind: 'readyz' }
   | { kind: 'root' }
+  | { kind: 'metrics' }
   | { kind: 'unknown' };
 
 const INFERENCE: ReadonlyArray<[string, Family]> = [
@@ -32,6 +33,8 @@ export function matchRoute(pathname: string): Route {
       return { kind: 'readyz' };
     case '/':
       return { kind: 'root' };
+    case '/metrics':
+      return { kind: 'metrics' };
   }
   const v1 = path.indexOf('/v1/');
   const rest = v1 >= 0 ? path.slice(v1 + 3) : path;

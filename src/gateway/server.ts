@@ -17,6 +17,10 @@ import { CredentialStore } from '../providers/credentials.js';
 import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, DROP_RESPONSE_HEADERS, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import { VERSION } from '../version.js';
+import { DecisionContext, type AuditSettings } from '../audit/context.js';
+import type { AuditRecorder } from '../audit/recorder.js';
+import { GatewayMetrics } from './metrics.js';
+import { TailHold } from './tail-hold.js';
 import { collect, readBody } from './body.js';
 import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
@@ -34,6 +38,12 @@ export interface GatewayOptions {
   maxConcurrency: number;
   maxBodyBytes: number;
   env?: NodeJS.ProcessEnv;
+  /** The audit trail: present when `audit-logger` is in the chain. */
+  audit?: { recorder: AuditRecorder; settings: AuditSettings };
+  /** Serve Prometheus metrics at /metrics (default true). */
+  metrics?: boolean;
+  /** Salt for hash markers; stable per installation when the data dir is known. */
+  markerSalt?: string;
 }
 
 export interface RunningGateway {
@@ -66,6 +76,11 @@ export class Gateway {
   private readonly startedAt = Date.now();
   private ready = false;
   private requestsProcessed = 0;
+  private readonly auditSettings: AuditSettings;
+  /** The audit trail needs the reply's text (captured completion, proposed edits) even without output policies. */
+  private readonly needsReply: boolean;
+  private readonly needsRequestText: boolean;
+  private readonly metrics: GatewayMetrics | undefined;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
@@ -74,7 +89,26 @@ export class Gateway {
     this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
     this.upstream = new UpstreamClient(Math.max(opts.maxConcurrency, 8));
     this.limiter = new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16);
-    this.chain = buildChain(config, opts.failMode);
+    this.chain = buildChain(config, opts.failMode, opts.markerSalt ? { markerSalt: opts.markerSalt } : undefined);
+    this.auditSettings = opts.audit?.settings ?? {
+      gatewayId: '',
+      config: { name: config.pack.name, version: config.pack.version, sha256: opts.loaded.sha256 },
+      capture: 'none',
+      captureMaxBytes: 0,
+      logAllAccess: false,
+      hipaa: false,
+      salt: '',
+      defaults: {},
+    };
+    this.needsReply = opts.audit !== undefined && this.auditSettings.capture !== 'none';
+    this.needsRequestText = opts.audit !== undefined;
+    this.metrics =
+      opts.metrics === false
+        ? undefined
+        : new GatewayMetrics(
+            this.targets.map((t) => t.id),
+            opts.audit ? () => opts.audit!.recorder.stats() : undefined,
+          );
   }
 
   setReady(ready: boolean): void {
@@ -123,6 +157,13 @@ export class Gateway {
         return sendJson(res, 200, { status: 'ok' }, requestId);
       case 'readyz':
         return sendJson(res, this.ready ? 200 : 503, { ready: this.ready }, requestId);
+      case 'metrics': {
+        if (!this.metrics) throw notFound('metrics are turned off for this gateway', 'unknown_route');
+        const { contentType, body } = await this.metrics.render();
+        res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+        res.end(method === 'HEAD' ? undefined : body);
+        return;
+      }
       case 'root':
         // Claude Code probes `HEAD /` before its first call.
         return sendJson(res, 200, { name: 'keeptrusts gateway', version: VERSION, health: '/health' }, requestId, method === 'HEAD');
@@ -167,6 +208,23 @@ export class Gateway {
   }
 
   private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {
+    const ctx = new DecisionContext(this.auditSettings, requestId, family, req.headers);
+    if (this.opts.audit) res.setHeader('x-keeptrusts-event-id', ctx.id);
+    try {
+      await this.runInference(req, res, family, query, requestId, timing, ctx);
+    } catch (err) {
+      const gwErr = err instanceof GatewayError ? err : undefined;
+      ctx.status = gwErr?.status ?? 500;
+      ctx.reasonCode ??= gwErr?.extra.code ?? 'internal_error';
+      ctx.error = { type: gwErr?.type ?? 'api_error', code: gwErr?.extra.code ?? 'internal_error', message: (gwErr?.message ?? 'internal gateway error').slice(0, 500) };
+      if (!ctx.recorded) await this.commit(ctx);
+      throw err;
+    } finally {
+      this.metrics?.observe(ctx);
+    }
+  }
+
+  private async runInference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing, ctx: DecisionContext) {
     const gone = new ClientGone();
     const onClose = () => {
       if (!res.writableFinished) gone.abort();
@@ -174,13 +232,15 @@ export class Gateway {
     res.once('close', onClose);
     const raw = await readBody(req, this.opts.maxBodyBytes);
     const ex = parseExchange(family, raw);
+    ctx.stream = ex.stream;
+    ctx.modelRequested = ex.model ?? null;
     const routed = this.router.route(family, ex.model);
     if (!routed.ok) throw routeError(family, ex.model, routed);
-    const inputVerdict = this.enforceInput(ex);
+    const inputVerdict = this.enforceInput(ex, ctx);
 
     const slot = await this.limiter.acquire(gone);
     if (!slot) {
-      if (gone.aborted) return;
+      if (gone.aborted) return this.clientGone(ctx);
       throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', {
         code: 'overloaded',
         retryAfter: '1',
@@ -188,9 +248,13 @@ export class Gateway {
     }
     try {
       const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing);
-      if (!response) return; // the client went away
+      ctx.upstreamStart = timing.upstreamStart;
+      if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
-      await relay(res, response, ex, requestId, this.opts.logger, this.chain, inputVerdict);
+      ctx.upstreamHeaders = timing.upstreamHeaders;
+      ctx.target = { id: candidate.target.id, provider: candidate.target.provider, model: candidate.model || ex.model || null };
+      const outcome = await relay(res, response, ex, this.opts.logger, this.chain, inputVerdict, ctx, this.needsReply, () => this.commit(ctx));
+      if (outcome === 'client-gone') this.clientGone(ctx);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
     } finally {
       slot();
@@ -199,11 +263,39 @@ export class Gateway {
     }
   }
 
+  /** The client left before its response ended: recorded, with nobody to wait for the write. */
+  private clientGone(ctx: DecisionContext): void {
+    ctx.status = 499;
+    ctx.reasonCode ??= 'client_closed';
+    if (!ctx.recorded) this.commit(ctx).catch(() => undefined);
+  }
+
+  /**
+   * Make the request's decision event durable. Called before the client receives the end of its response;
+   * with fail-mode block a store failure fails the request, with allow the recorder spools the event.
+   */
+  private async commit(ctx: DecisionContext): Promise<void> {
+    ctx.recorded = true;
+    const audit = this.opts.audit;
+    if (!audit) return;
+    if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
+    try {
+      await audit.recorder.record(ctx.build());
+    } catch {
+      throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
+    }
+  }
+
   /** Run the input phase; a block or escalation ends the request here with 409, redactions edit the body. */
-  private enforceInput(ex: Exchange): Verdict {
-    if (!this.chain.hasPhase('input')) return 'allow';
+  private enforceInput(ex: Exchange, ctx: DecisionContext): Verdict {
+    if (!this.chain.hasPhase('input')) {
+      if (this.needsRequestText) ctx.setRequest(requestSegments(ex.family, ex.body), undefined);
+      return 'allow';
+    }
     const segments = requestSegments(ex.family, ex.body);
     const outcome = this.chain.run('input', segments);
+    ctx.addOutcome('input', outcome, segments);
+    if (this.needsRequestText) ctx.setRequest(segments, outcome);
     if (outcome.failed) {
       throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
     }
@@ -296,16 +388,19 @@ export class Gateway {
 /**
  * Send the upstream response to the client. Compressed bodies are decoded. With output policies, a JSON body
  * is read whole, checked and rewritten; an SSE body goes through StreamGuard; anything else is streamed as is.
+ * `finish` makes the decision event durable; the end of the response is held until it has.
  */
 async function relay(
   res: ServerResponse,
   up: Dispatcher.ResponseData,
   ex: Exchange,
-  requestId: string,
   log: Logger,
   chain: PolicyChain,
   inputVerdict: Verdict,
-): Promise<void> {
+  ctx: DecisionContext,
+  needsReply: boolean,
+  finish: () => Promise<void>,
+): Promise<'complete' | 'client-gone'> {
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(up.headers)) {
     if (value === undefined || DROP_RESPONSE_HEADERS.has(name)) continue;
@@ -316,65 +411,110 @@ async function relay(
   let source: Readable = up.body;
   if (decoder) source = up.body.pipe(decoder);
   else if (encoding !== 'identity') headers['content-encoding'] = encoding;
-  headers['x-keeptrusts-request-id'] = requestId;
+  headers['x-keeptrusts-request-id'] = ctx.requestId;
   headers['x-keeptrusts-verdict'] = inputVerdict;
   const contentType = String(up.headers['content-type'] ?? '');
   const isSse = contentType.includes('text/event-stream');
-  const checked = chain.hasPhase('output') && up.statusCode >= 200 && up.statusCode < 300;
-  if (checked && !decoder && encoding !== 'identity') {
+  const success = up.statusCode >= 200 && up.statusCode < 300;
+  const readable = decoder !== undefined || encoding === 'identity';
+  const checked = chain.hasPhase('output') && success;
+  ctx.status = up.statusCode;
+  if (!success) ctx.reasonCode = 'upstream_status';
+  if (checked && !readable) {
     // Output policies cannot read this body, so it must not reach the client unread.
     discard(up.body);
     throw new GatewayError(502, 'upstream_error', `the upstream answered with content-encoding "${encoding.slice(0, 20)}", which output policies cannot read`, {
       code: 'undecodable_response',
     });
   }
+  // The audit trail reads the reply (captured completion, proposed edits) even when no policy does.
+  const observed = (checked || (needsReply && success && readable));
 
-  if (checked && !isSse && contentType.includes('json')) {
-    return relayCheckedJson(res, up, source, ex, headers, chain, inputVerdict, requestId);
+  if (observed && !isSse && contentType.includes('json')) {
+    await relayCheckedJson(res, up, source, ex, headers, chain, inputVerdict, ctx, finish);
+    return 'complete';
   }
   const length = up.headers['content-length'];
-  if (!decoder && typeof length === 'string' && !(checked && isSse)) headers['content-length'] = length;
+  if (!decoder && typeof length === 'string' && !(observed && isSse)) headers['content-length'] = length;
   res.writeHead(up.statusCode, headers);
-  const guard = checked && isSse ? new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body)) : undefined;
+  const guard =
+    observed && isSse ? new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body), (value) => ctx.valueHash(value)) : undefined;
+  const hold = new TailHold(isSse);
 
+  let ended: 'complete' | 'client-gone' | 'blocked';
   try {
-    const ended = await pump(source, res, guard);
-    if (ended !== 'complete') discard(up.body);
-    else if (guard && chain.assessesReplies) recordStreamAssessment(chain, ex, guard, requestId, log);
+    ended = await pump(source, res, guard, hold, ctx);
   } catch (err) {
     discard(up.body);
-    if (res.destroyed) return;
+    if (res.destroyed) return 'client-gone';
     const failure = classifyUpstreamError(err);
-    log.warn({ requestId, failure: failure.detail }, 'upstream response ended early');
+    log.warn({ requestId: ctx.requestId, failure: failure.detail }, 'upstream response ended early');
+    ctx.reasonCode = 'upstream_cut';
+    ctx.error = { type: 'upstream_error', code: 'upstream_cut', message: 'the upstream response ended before completion' };
+    if (guard) ctx.addStreamFindings(guard.found, guard.verdict);
+    await finish().catch(() => undefined);
     if (isSse && ex.stream) {
       const type = ex.family === 'messages' ? 'api_error' : 'upstream_error';
       res.end(terminalErrorFrame(ex.family, type, 'the upstream stream ended before completion'));
     } else {
       res.destroy();
     }
+    return 'complete';
   }
+  if (ended === 'client-gone') {
+    discard(up.body);
+    if (guard) ctx.addStreamFindings(guard.found, guard.verdict);
+    return 'client-gone';
+  }
+  if (ended === 'blocked') discard(up.body);
+  if (guard) {
+    ctx.addStreamFindings(guard.found, guard.verdict);
+    if (guard.blocked) ctx.reasonCode = guard.blocked.verdict === 'block' ? 'output_blocked' : 'escalation_required';
+    ctx.setReply(guard.reply());
+    if (ended === 'complete' && chain.assessesReplies) assessStreamedReply(chain, ex, guard, ctx, log);
+  }
+  let tail = hold.release();
+  try {
+    await finish();
+  } catch {
+    // fail-mode block and the event could not be stored: the client gets an error instead of the end.
+    if (!(isSse && ex.stream)) {
+      res.destroy();
+      return 'complete';
+    }
+    tail = [terminalErrorFrame(ex.family, 'api_error', 'the audit trail could not record this request')];
+  }
+  for (const t of tail) res.write(t);
+  res.end();
+  return 'complete';
 }
 
 /**
  * Copy a readable into the response with backpressure. Event handlers rather than `for await`: SSE
  * replies arrive as many small chunks, and the async iterator's per-chunk cost showed in the benchmark.
  * Resolves when the body is complete or the client has gone; rejects when the source fails. With a guard,
- * SSE text goes through it and only what it releases is written; a block ends the response at once.
+ * SSE text goes through it and only what it releases is written; a block ends the response at once. The
+ * response is not ended here: `hold` keeps its last part until the caller has recorded the decision.
  */
-function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promise<'complete' | 'client-gone' | 'blocked'> {
+function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefined, hold: TailHold, ctx: DecisionContext): Promise<'complete' | 'client-gone' | 'blocked'> {
   const decoder = guard ? new TextDecoder() : undefined;
   return new Promise((resolve, reject) => {
-    const write = (data: Buffer | string): boolean => (typeof data === 'string' && data.length === 0 ? true : res.write(data));
+    const write = (data: Buffer | string): boolean => {
+      if (data.length === 0) return true;
+      const now = hold.pass(data);
+      if (now.length === 0) return true;
+      ctx.firstByte ??= performance.now();
+      return res.write(now);
+    };
     const onData = (chunk: Buffer) => {
-      const ok = guard ? write(guard.push(decoder!.decode(chunk, { stream: true }))) : write(chunk);
+      const out = guard ? guard.push(decoder!.decode(chunk, { stream: true })) : chunk;
       if (guard?.blocked) {
         cleanup();
-        discard(source);
-        res.end();
+        hold.keep(out);
         resolve('blocked');
         return;
       }
-      if (!ok) {
+      if (!write(out)) {
         source.pause();
         res.once('drain', onDrain);
       }
@@ -382,8 +522,11 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
     const onDrain = () => source.resume();
     const onEnd = () => {
       cleanup();
-      if (guard) res.end(guard.push(decoder!.decode()) + guard.end());
-      else res.end();
+      if (guard) {
+        const rest = guard.push(decoder!.decode()) + guard.end();
+        if (guard.blocked) hold.keep(rest);
+        else write(rest);
+      }
       resolve('complete');
     };
     const onError = (err: unknown) => {
@@ -392,7 +535,6 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
     };
     const onClientGone = () => {
       cleanup();
-      discard(source);
       resolve('client-gone');
     };
     const cleanup = () => {
@@ -410,18 +552,19 @@ function pump(source: Readable, res: ServerResponse, guard?: StreamGuard): Promi
 }
 
 /**
- * Judge a streamed reply once it has been delivered. Nothing can be blocked any more, so the result is only
- * recorded (logged now; carried on the decision event once the audit trail exists).
+ * Judge a streamed reply once it has been delivered. Nothing can be blocked any more, so the result is
+ * recorded on the decision event (and logged).
  */
-function recordStreamAssessment(chain: PolicyChain, ex: Exchange, guard: StreamGuard, requestId: string, log: Logger): void {
+function assessStreamedReply(chain: PolicyChain, ex: Exchange, guard: StreamGuard, ctx: DecisionContext, log: Logger): void {
   try {
     const outcome = chain.run('output', [], { view: guard.reply(), request: requestSegments(ex.family, ex.body) });
-    for (const r of outcome.results) {
-      if (r.score === undefined) continue;
-      log.info({ requestId, policy: r.kind, verdict: r.verdict, score: Number(r.score.toFixed(3)), reasons: r.reasons ?? [] }, 'streamed reply scored');
+    const scored = outcome.results.filter((r) => r.score !== undefined);
+    ctx.addStreamAssessment(scored);
+    for (const r of scored) {
+      log.info({ requestId: ctx.requestId, policy: r.kind, verdict: r.verdict, score: Number(r.score!.toFixed(3)), reasons: r.reasons ?? [] }, 'streamed reply scored');
     }
   } catch (err) {
-    log.warn({ requestId, err: err instanceof Error ? err.name : 'Error' }, 'scoring a streamed reply failed');
+    log.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.name : 'Error' }, 'scoring a streamed reply failed');
   }
 }
 
@@ -431,7 +574,7 @@ function redactOutput(chain: PolicyChain, ex: Exchange, body: Record<string, unk
   const reply = judge && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
   const outcome = chain.run('output', segments, reply);
   if (outcome.edits.length > 0) writeBack(body, segments, outcome.edits);
-  return outcome;
+  return { outcome, segments };
 }
 
 async function relayCheckedJson(
@@ -442,7 +585,8 @@ async function relayCheckedJson(
   headers: Record<string, string | string[]>,
   chain: PolicyChain,
   inputVerdict: Verdict,
-  requestId: string,
+  ctx: DecisionContext,
+  finish: () => Promise<void>,
 ): Promise<void> {
   const text = (await collect(source, MAX_CHECKED_RESPONSE_BYTES, undefined)).toString('utf8');
   let body: Record<string, unknown>;
@@ -450,18 +594,23 @@ async function relayCheckedJson(
     body = JSON.parse(text) as Record<string, unknown>;
   } catch {
     // Not JSON after all: nothing a policy can read, so nothing to hold back.
+    await finish();
     res.writeHead(up.statusCode, headers);
     res.end(text);
     return;
   }
-  const outcome = redactOutput(chain, ex, body, true);
+  const { outcome, segments } = redactOutput(chain, ex, body, true);
+  ctx.addOutcome('output', outcome, segments);
   if (outcome.failed) {
+    ctx.setReply(null, true);
     throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
   }
   if (outcome.stoppedBy) {
+    ctx.setReply(null, true);
     const { kind, verdict, message } = outcome.stoppedBy;
     throw new GatewayError(409, 'policy_violation', message, { code: verdict === 'block' ? 'output_blocked' : 'escalation_required', policy: kind });
   }
+  ctx.setReply(replyView(ex.family, body));
   const out = outcome.edits.length > 0 ? JSON.stringify(body) : text;
   headers['content-length'] = String(Buffer.byteLength(out));
   headers['x-keeptrusts-verdict'] = worstVerdict(inputVerdict, outcome.verdict);
@@ -470,6 +619,8 @@ async function relayCheckedJson(
     headers['x-keeptrusts-quality-score'] = scored.score!.toFixed(2);
     if (scored.reasons?.length) headers['x-keeptrusts-quality-reasons'] = scored.reasons.join(',');
   }
+  await finish();
+  ctx.firstByte = performance.now();
   res.writeHead(up.statusCode, headers);
   res.end(out);
 }

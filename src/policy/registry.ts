@@ -1,3 +1,4 @@
+import { auditLogger } from './policies/audit-logger.js';
 import { codeSanitizer } from './policies/code-sanitizer.js';
 import { dlpFilter } from './policies/dlp-filter.js';
 import { piiDetector } from './policies/pii-detector.js';
@@ -10,7 +11,7 @@ import type { PolicyKindDefinition } from './types.js';
  * The catalogue of policy kinds this build knows. Each kind lives in `policies/<kind>.ts` and is
  * listed here; the config schema, lint, the JSON Schema export and the chain engine all read this map.
  */
-const definitions = [piiDetector, codeSanitizer, promptInjection, qualityScorer, dlpFilter, safetyFilter] as unknown as PolicyKindDefinition[];
+const definitions = [piiDetector, codeSanitizer, promptInjection, qualityScorer, dlpFilter, safetyFilter, auditLogger] as unknown as PolicyKindDefinition[];
 
 const byName = new Map<string, PolicyKindDefinition>();
 for (const def of definitions) {

@@ -31,6 +31,8 @@ export class StreamGuard {
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
   readonly findings: Finding[] = [];
+  /** Each finding with the policy and action that produced it, and a hash of the value when one was asked for. */
+  readonly found: Array<{ policy: string; finding: Finding; action: DetectionRule['action']; valueHash?: string }> = [];
   verdict: Verdict = 'allow';
   blocked: StreamBlock | undefined;
 
@@ -38,6 +40,7 @@ export class StreamGuard {
     private readonly family: Family,
     chain: PolicyChain,
     private readonly redactObject: (body: Obj) => void,
+    private readonly hashValue?: (value: string) => string,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
   }
@@ -112,14 +115,17 @@ export class StreamGuard {
   private window(key: string, source: Finding['source']): TextWindow {
     let w = this.windows.get(key);
     if (!w) {
-      w = new TextWindow(this.rules, (rm: RuleMatch) => this.record(rm, source));
+      w = new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, source, value));
       this.windows.set(key, w);
     }
     return w;
   }
 
-  private record(rm: RuleMatch, source: Finding['source']): void {
-    this.findings.push(findingOf(rm, source, -1));
+  private record(rm: RuleMatch, source: Finding['source'], value: string): void {
+    const finding = findingOf(rm, source, -1);
+    this.findings.push(finding);
+    const valueHash = this.hashValue && rm.rule.action === 'redact' ? this.hashValue(value) : undefined;
+    this.found.push({ policy: rm.policy, finding, action: rm.rule.action, ...(valueHash ? { valueHash } : {}) });
     this.verdict = worstVerdict(this.verdict, rm.rule.action);
     if ((rm.rule.action === 'block' || rm.rule.action === 'escalate') && !this.blocked) {
       this.blocked = { policy: rm.policy, verdict: rm.rule.action };

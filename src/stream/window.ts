@@ -43,7 +43,7 @@ export class TextWindow {
 
   constructor(
     rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>,
-    private readonly onFinding: (f: RuleMatch) => void,
+    private readonly onFinding: (f: RuleMatch, value: string) => void,
   ) {
     this.rules = rules.filter((r) => r.rule.action !== 'flag');
     this.recordOnly = rules.filter((r) => r.rule.action === 'flag');
@@ -61,7 +61,7 @@ export class TextWindow {
   flush(): string {
     const out = this.advance(true);
     for (const r of this.recordOnly) {
-      for (const match of r.rule.detector.scan(this.original)) this.onFinding({ rule: r.rule, policy: r.policy, match });
+      for (const match of r.rule.detector.scan(this.original)) this.onFinding({ rule: r.rule, policy: r.policy, match }, this.original.slice(match.start, match.end));
     }
     return out;
   }
@@ -113,7 +113,7 @@ export class TextWindow {
       if (rule.action === 'block' || rule.action === 'escalate') {
         this.blocked ??= rm;
       }
-      this.onFinding(rm);
+      this.onFinding(rm, this.original.slice(match.start, match.end));
       if (rule.action !== 'redact' || match.start < pos) continue;
       out += this.original.slice(pos, match.start) + rule.marker(match, this.original.slice(match.start, match.end));
       pos = match.end;

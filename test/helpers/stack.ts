@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { startAuditTrail, type AuditTrail } from '../../src/audit/setup.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
 import { writeConfigs } from './config.js';
 
@@ -11,6 +12,7 @@ export interface Stack {
   openaiBase: string;
   /** Gateway base URL for Anthropic clients (without /v1). */
   anthropicBase: string;
+  trail: AuditTrail | undefined;
   close(): Promise<void>;
 }
 
@@ -23,6 +25,8 @@ export interface StackOptions {
   maxConcurrency?: number;
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
+  /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
+  audit?: { dataDir: string; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
 }
 
 export const DEFAULT_STACK_CONFIG = `pack:
@@ -50,14 +54,30 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     await fake.close();
     throw new Error(`test config invalid:\n${diagnostics.map(formatDiagnostic).join('\n')}`);
   }
+  const logger = opts.onLog
+    ? pino({ level: 'info' }, { write: (line: string) => opts.onLog!(JSON.parse(line) as Record<string, unknown>) })
+    : pino({ level: 'silent' });
+  const trail = opts.audit
+    ? await startAuditTrail({
+        loaded,
+        dataDir: opts.audit.dataDir,
+        ...(opts.audit.databaseUrl ? { databaseUrl: opts.audit.databaseUrl } : {}),
+        failMode: opts.audit.failMode ?? 'block',
+        logger,
+        gatewayId: opts.audit.gatewayId ?? 'test-gateway',
+        env: {},
+        ...(opts.audit.checkpointEvery !== undefined ? { checkpointEvery: opts.audit.checkpointEvery } : {}),
+        ...(opts.audit.checkpointMs !== undefined ? { checkpointMs: opts.audit.checkpointMs } : {}),
+      })
+    : undefined;
+  if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
   const gateway = await startGateway({
+    ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
     loaded,
     host: '127.0.0.1',
     port: 0,
-    logger: opts.onLog
-      ? pino({ level: 'info' }, { write: (line: string) => opts.onLog!(JSON.parse(line) as Record<string, unknown>) })
-      : pino({ level: 'silent' }),
-    failMode: 'block',
+    logger,
+    failMode: opts.audit?.failMode ?? 'block',
     maxConcurrency: opts.maxConcurrency ?? 64,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
     env: opts.env ?? {},
@@ -67,8 +87,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     gateway,
     openaiBase: `${gateway.url}/v1`,
     anthropicBase: gateway.url,
+    trail,
     async close() {
       await gateway.close();
+      await trail?.close();
       await fake.close();
     },
   };

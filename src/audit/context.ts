@@ -1,0 +1,317 @@
+import { createHmac } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { collectEdits } from '../detect/code-edits/index.js';
+import type { ChainOutcome, PolicyResult } from '../policy/engine.js';
+import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verdict } from '../policy/types.js';
+import type { JsonPath, Segment } from '../protocol/content.js';
+import { detectClient, header } from './client.js';
+import { newEventId, timestampMicros, type DecisionEvent, type EventCapture, type EventIdentity, type EventPolicyResult, type EventRedaction, type ProposedEdit } from './event.js';
+
+export interface AuditSettings {
+  gatewayId: string;
+  config: { name: string; version: string; sha256: string };
+  capture: 'none' | 'metadata' | 'redacted';
+  captureMaxBytes: number;
+  logAllAccess: boolean;
+  hipaa: boolean;
+  /** Installation secret for value hashes. */
+  salt: string;
+  /** Used when the request names no developer, repository or team. */
+  defaults: { developer?: string; repository?: string; team?: string };
+}
+
+type Route = DecisionEvent['route'];
+
+/**
+ * Everything one request contributes to its decision event, gathered as the request moves through the
+ * gateway. Values found by policies are hashed here, at the only point where they are in hand, and never kept.
+ */
+export class DecisionContext {
+  readonly id: string;
+  private readonly startedMs = Date.now();
+  private readonly started = performance.now();
+  /** Filled by metering (tokens and price); null until then. */
+  usage: DecisionEvent['usage'] = null;
+  cost: DecisionEvent['cost'] = null;
+  stream = false;
+  modelRequested: string | null = null;
+  target: DecisionEvent['target'] = null;
+  verdict: Verdict = 'allow';
+  reasonCode: string | null = null;
+  status = 0;
+  error: DecisionEvent['error'] = null;
+  upstreamStart: number | undefined;
+  upstreamHeaders: number | undefined;
+  firstByte: number | undefined;
+  /** Set once the event has been handed to the recorder, so no request is recorded twice. */
+  recorded = false;
+  private readonly policies: EventPolicyResult[] = [];
+  private readonly redactions: EventRedaction[] = [];
+  private requestText: Array<{ source: string; turn: number; text: string }> | null = null;
+  private reply: ReplyView | null = null;
+  private replyWithheld = false;
+  private systemText: string | undefined;
+  private readonly dataCategories = new Set<string>();
+
+  constructor(
+    private readonly settings: AuditSettings,
+    readonly requestId: string,
+    readonly route: Route,
+    private readonly headers: IncomingHttpHeaders,
+  ) {
+    this.id = newEventId(this.startedMs);
+  }
+
+  /** The request's text as the chain saw it; every finding's span is masked in the captured copy. */
+  setRequest(segments: readonly Segment[], outcome: ChainOutcome | undefined): void {
+    this.systemText = segments.find((s) => s.source === 'system')?.text;
+    if (this.settings.capture !== 'redacted') return;
+    const findings = outcome ? outcome.results.flatMap((r) => r.findings) : [];
+    this.requestText = maskSegments(segments, findings);
+  }
+
+  /** Results of one chain run, with the segments it read (for value hashes of what it redacted). */
+  addOutcome(phase: PolicyPhase, outcome: ChainOutcome, segments: readonly Segment[]): void {
+    const redacted = new Set(outcome.edits.map((e) => `${e.segment}:${e.start}:${e.end}`));
+    for (const r of outcome.results) {
+      this.policies.push(summarise(r));
+      for (const f of r.findings) {
+        this.dataCategories.add(f.type);
+        if (!redacted.has(`${f.segment}:${f.start}:${f.end}`)) continue;
+        const seg = segments[f.segment];
+        this.redactions.push({
+          type: f.type,
+          rule: f.rule,
+          source: f.source,
+          location: { phase, path: seg ? pathString(seg.path, seg.innerPath) : null, start: f.start, end: f.end },
+          value_hash: seg ? this.valueHash(seg.text.slice(f.start, f.end)) : null,
+        });
+      }
+    }
+    this.verdict = worstVerdict(this.verdict, outcome.verdict);
+  }
+
+  /** Findings of output policies on a streamed reply, grouped per policy (StreamGuard reports them one by one). */
+  addStreamFindings(found: ReadonlyArray<{ policy: string; finding: Finding; valueHash?: string; action: string }>, verdict: Verdict): void {
+    const byPolicy = new Map<string, { verdict: Verdict; findings: Finding[] }>();
+    for (const { policy, finding, valueHash, action } of found) {
+      let p = byPolicy.get(policy);
+      if (!p) byPolicy.set(policy, (p = { verdict: 'allow', findings: [] }));
+      p.findings.push(finding);
+      p.verdict = worstVerdict(p.verdict, action as Verdict);
+      this.dataCategories.add(finding.type);
+      if (action === 'redact') {
+        this.redactions.push({
+          type: finding.type,
+          rule: finding.rule,
+          source: finding.source,
+          location: { phase: 'output', path: null, start: finding.start, end: finding.end },
+          value_hash: valueHash ?? null,
+        });
+      }
+    }
+    for (const [kind, p] of byPolicy) {
+      this.policies.push({ ...summarise({ kind, phase: 'output', verdict: p.verdict, findings: p.findings, durationUs: 0 }), streamed: true });
+    }
+    this.verdict = worstVerdict(this.verdict, verdict);
+  }
+
+  /** Scores of a streamed reply, judged once it was delivered. */
+  addStreamAssessment(results: readonly PolicyResult[]): void {
+    for (const r of results) this.policies.push({ ...summarise(r), streamed: true });
+    for (const r of results) this.verdict = worstVerdict(this.verdict, r.verdict);
+  }
+
+  /** The reply as the client received it (after redaction); withheld replies are not captured. */
+  setReply(view: ReplyView | null, withheld = false): void {
+    this.reply = view;
+    this.replyWithheld = withheld;
+  }
+
+  /** Per-policy results so far (metrics read them whether or not events are stored). */
+  get policyResults(): readonly EventPolicyResult[] {
+    return this.policies;
+  }
+
+  get startedAt(): number {
+    return this.started;
+  }
+
+  get elapsedMs(): number {
+    return performance.now() - this.started;
+  }
+
+  valueHash(value: string): string {
+    return createHmac('sha256', this.settings.salt).update(value).digest('hex').slice(0, 16);
+  }
+
+  /** Whether this request's event is kept under `log_all_access: false`. */
+  get noteworthy(): boolean {
+    return this.verdict !== 'allow' || this.status >= 400 || this.error !== null;
+  }
+
+  build(): DecisionEvent {
+    const now = performance.now();
+    const s = this.settings;
+    const ms = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? round(b - a) : null);
+    const event: DecisionEvent = {
+      id: this.id,
+      ts: timestampMicros(this.startedMs),
+      request_id: this.requestId,
+      gateway_id: s.gatewayId,
+      config: s.config,
+      route: this.route,
+      stream: this.stream,
+      identity: this.identity(),
+      model_requested: this.modelRequested,
+      target: this.target,
+      verdict: this.verdict,
+      reason_code: this.reasonCode,
+      policies: this.policies,
+      redactions: this.redactions,
+      usage: this.usage,
+      cost: this.cost,
+      latency: {
+        total_ms: round(now - this.started),
+        upstream_ms: ms(this.upstreamStart, now),
+        ttft_ms: ms(this.started, this.firstByte),
+        overhead_ms: ms(this.started, this.upstreamStart),
+      },
+      status: this.status,
+      error: this.error,
+      capture: this.capture(),
+      proposed_edits: this.proposedEdits(),
+    };
+    if (s.hipaa) event.data_categories = [...this.dataCategories].sort();
+    return event;
+  }
+
+  private identity(): EventIdentity {
+    const h = this.headers;
+    const d = this.settings.defaults;
+    return {
+      developer: clean(header(h, 'x-keeptrusts-developer') ?? header(h, 'x-user-id')) ?? d.developer ?? null,
+      repository: clean(header(h, 'x-keeptrusts-repository')) ?? d.repository ?? null,
+      team: clean(header(h, 'x-keeptrusts-team') ?? header(h, 'x-team-id')) ?? d.team ?? null,
+      key_id: null,
+      client: detectClient(h, this.systemText),
+    };
+  }
+
+  private capture(): EventCapture | null {
+    if (this.settings.capture !== 'redacted') return null;
+    const budget = { left: this.settings.captureMaxBytes, truncated: false };
+    const request = this.requestText?.map((t) => ({ ...t, text: take(t.text, budget) })) ?? null;
+    const reply = this.reply && !this.replyWithheld ? this.reply : null;
+    const completion = reply
+      ? {
+          text: take(reply.text, budget),
+          tool_calls: reply.toolCalls.map((c) => ({ name: c.name, input: capJson(c.input, budget) })),
+          finish_reason: reply.finishReason ?? null,
+        }
+      : null;
+    return { mode: 'redacted', request, completion, truncated: budget.truncated };
+  }
+
+  private proposedEdits(): ProposedEdit[] {
+    if (this.settings.capture === 'none' || !this.reply || this.replyWithheld) return [];
+    let parsed;
+    try {
+      parsed = collectEdits({ text: this.reply.text, toolCalls: this.reply.toolCalls });
+    } catch {
+      return [];
+    }
+    const budget = { left: this.settings.captureMaxBytes, truncated: false };
+    return parsed.edits.map((e) => {
+      const diff = e.diff ?? '';
+      const lines = diff.split('\n');
+      return {
+        file: e.file ?? null,
+        format: e.format,
+        added: lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length,
+        removed: lines.filter((l) => l.startsWith('-') && !l.startsWith('---')).length,
+        diff: this.settings.capture === 'redacted' ? take(diff, budget) : '',
+      };
+    });
+  }
+}
+
+function summarise(r: PolicyResult): EventPolicyResult {
+  const groups = new Map<string, { type: string; rule: string; source: Finding['source']; count: number }>();
+  for (const f of r.findings) {
+    const key = `${f.type}\u0000${f.rule}\u0000${f.source}`;
+    const g = groups.get(key);
+    if (g) g.count++;
+    else groups.set(key, { type: f.type, rule: f.rule, source: f.source, count: 1 });
+  }
+  const out: EventPolicyResult = { kind: r.kind, phase: r.phase, verdict: r.verdict, duration_us: Math.round(r.durationUs), findings: [...groups.values()] };
+  if (r.score !== undefined) out.score = Math.round(r.score * 1000) / 1000;
+  if (r.reasons?.length) out.reasons = r.reasons;
+  if (r.error) out.error = r.error;
+  return out;
+}
+
+/** Segment texts with every finding's span replaced by `[TYPE]`, whatever the policy did with it. */
+export function maskSegments(segments: readonly Segment[], findings: readonly Finding[]): Array<{ source: string; turn: number; text: string }> {
+  const bySegment = new Map<number, Finding[]>();
+  for (const f of findings) {
+    if (f.segment < 0) continue;
+    const list = bySegment.get(f.segment) ?? [];
+    list.push(f);
+    bySegment.set(f.segment, list);
+  }
+  return segments.map((seg) => {
+    const fs = bySegment.get(seg.id);
+    return { source: seg.source, turn: seg.turn, text: fs ? maskSpans(seg.text, fs) : seg.text };
+  });
+}
+
+function maskSpans(text: string, findings: readonly Finding[]): string {
+  const spans = [...findings].sort((a, b) => a.start - b.start || b.end - a.end);
+  let out = '';
+  let pos = 0;
+  for (const f of spans) {
+    if (f.end <= pos) continue;
+    const start = Math.max(f.start, pos);
+    out += text.slice(pos, start) + `[${f.type}]`;
+    pos = f.end;
+  }
+  return out + text.slice(pos);
+}
+
+function take(text: string, budget: { left: number; truncated: boolean }): string {
+  if (text.length <= budget.left) {
+    budget.left -= text.length;
+    return text;
+  }
+  budget.truncated = true;
+  const kept = text.slice(0, Math.max(0, budget.left));
+  budget.left = 0;
+  return `${kept}…[truncated ${text.length - kept.length} chars]`;
+}
+
+function capJson(value: unknown, budget: { left: number; truncated: boolean }): unknown {
+  if (typeof value === 'string') return take(value, budget);
+  const text = JSON.stringify(value) ?? 'null';
+  if (text.length <= budget.left) {
+    budget.left -= text.length;
+    return value;
+  }
+  return take(text, budget);
+}
+
+function pathString(path: JsonPath, inner?: JsonPath): string {
+  const fmt = (p: JsonPath) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
+  return inner ? `${fmt(path)}#${fmt(inner)}` : fmt(path);
+}
+
+/** Identity values come from headers: printable, bounded, or not at all. */
+function clean(v: string | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const t = v.trim().slice(0, 200);
+  return t && !/[\u0000-\u001f\u007f]/.test(t) ? t : undefined;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

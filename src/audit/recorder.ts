@@ -1,0 +1,191 @@
+import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../gateway/logger.js';
+import type { DecisionEvent } from './event.js';
+import { signCheckpoint, type SigningKey } from './keys.js';
+import type { EventStore } from './store.js';
+
+export interface RecorderOptions {
+  store: EventStore;
+  /** This gateway's chain (its gateway id). */
+  chain: string;
+  key: SigningKey;
+  logger: Logger;
+  /** block: a store failure fails the request; allow: the event is spooled to a file and retried. */
+  failMode: 'block' | 'allow';
+  dataDir: string;
+  retentionDays: number;
+  /** Sign a checkpoint after this many events, or after `checkpointMs` with new events, whichever comes first. */
+  checkpointEvery?: number;
+  checkpointMs?: number;
+  /** Called after each commit (the shipper wakes up). */
+  onCommit?: () => void;
+}
+
+interface Pending {
+  event: DecisionEvent;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class AuditStoreError extends Error {
+  override name = 'AuditStoreError';
+}
+
+/**
+ * Writes decision events with group commit: events arriving while a batch is being written go into the next
+ * batch, so under load one transaction carries many events and each request still waits only until its own
+ * event is durable. Batches are written one at a time, which keeps the chain in commit order.
+ */
+export class AuditRecorder {
+  private queue: Pending[] = [];
+  private writing = false;
+  private scheduled = false;
+  private sinceCheckpoint = 0;
+  private lastCheckpointSeq = 0;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private readonly spoolFile: string;
+  private spooled = 0;
+  committed = 0;
+
+  constructor(private readonly opts: RecorderOptions) {
+    this.spoolFile = join(opts.dataDir, 'spool.ndjson');
+  }
+
+  async start(): Promise<void> {
+    const { store, key } = this.opts;
+    await store.registerKey({ key_id: key.keyId, public_key: key.publicKeyPem, created_at: new Date().toISOString() });
+    const cps = await store.checkpoints(this.opts.chain);
+    this.lastCheckpointSeq = cps.length ? cps[cps.length - 1]!.seq : 0;
+    await this.drainSpool();
+    // Events written by a previous run after its last checkpoint get signed now rather than waiting.
+    await this.checkpoint();
+    await this.prune();
+    const every = this.opts.checkpointMs ?? 10_000;
+    this.timers.push(setInterval(() => void this.checkpoint().catch((err) => this.warn('checkpoint failed', err)), every).unref());
+    this.timers.push(setInterval(() => void this.prune(), 3_600_000).unref());
+    this.timers.push(setInterval(() => void this.drainSpool(), 2_000).unref());
+  }
+
+  /** Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block. */
+  record(event: DecisionEvent): Promise<void> {
+    if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ event, resolve, reject });
+      if (!this.writing && !this.scheduled) {
+        this.scheduled = true;
+        // setImmediate lets every request finishing in this turn of the event loop join the batch.
+        setImmediate(() => {
+          this.scheduled = false;
+          void this.flush();
+        });
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    if (this.writing) return;
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          const linked = await this.opts.store.append(
+            this.opts.chain,
+            batch.map((p) => p.event),
+          );
+          this.committed += linked.length;
+          this.sinceCheckpoint += linked.length;
+          for (const p of batch) p.resolve();
+          this.opts.onCommit?.();
+          if (this.sinceCheckpoint >= (this.opts.checkpointEvery ?? 1000)) await this.checkpoint().catch((err) => this.warn('checkpoint failed', err));
+        } catch (err) {
+          this.failBatch(batch, err);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private failBatch(batch: Pending[], err: unknown): void {
+    this.warn('writing decision events failed', err);
+    if (this.opts.failMode === 'block') {
+      for (const p of batch) p.reject(new AuditStoreError('the decision event could not be stored'));
+      return;
+    }
+    try {
+      appendFileSync(this.spoolFile, batch.map((p) => `${JSON.stringify(p.event)}\n`).join(''), { mode: 0o600 });
+      this.spooled += batch.length;
+      for (const p of batch) p.resolve();
+    } catch (spoolErr) {
+      this.warn('spooling decision events failed', spoolErr);
+      // Nothing more can be done to keep them; the request still goes through, as fail-mode allow asks.
+      for (const p of batch) p.resolve();
+    }
+  }
+
+  /** Move spooled events (written while the store failed) into the chain, oldest first. */
+  private async drainSpool(): Promise<void> {
+    if (!existsSync(this.spoolFile) || this.writing) return;
+    const draining = `${this.spoolFile}.draining`;
+    try {
+      if (!existsSync(draining)) renameSync(this.spoolFile, draining);
+      const events = readFileSync(draining, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l) as DecisionEvent);
+      if (events.length > 0) await this.opts.store.append(this.opts.chain, events);
+      unlinkSync(draining);
+      if (events.length > 0) {
+        this.opts.logger.info({ events: events.length }, 'spooled decision events written to the store');
+        this.sinceCheckpoint += events.length;
+        this.opts.onCommit?.();
+      }
+    } catch (err) {
+      this.warn('spooled decision events could not be written yet', err);
+    }
+  }
+
+  /** Sign the chain's head if it moved since the last checkpoint. */
+  async checkpoint(): Promise<void> {
+    const head = await this.opts.store.head(this.opts.chain);
+    if (!head || head.seq <= this.lastCheckpointSeq) return;
+    const cp = signCheckpoint(this.opts.key, { chain: this.opts.chain, seq: head.seq, hash: head.hash, ts: new Date().toISOString() });
+    await this.opts.store.addCheckpoint(cp);
+    this.lastCheckpointSeq = head.seq;
+    this.sinceCheckpoint = 0;
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const before = Date.now() - this.opts.retentionDays * 86_400_000;
+      const { removed } = await this.opts.store.prune(this.opts.chain, before);
+      if (removed > 0) this.opts.logger.info({ removed, retention_days: this.opts.retentionDays }, 'pruned decision events past retention');
+    } catch (err) {
+      this.warn('retention pruning failed', err);
+    }
+  }
+
+  stats(): { committed: number; spooled: number; queued: number } {
+    return { committed: this.committed, spooled: this.spooled, queued: this.queue.length };
+  }
+
+  /** Write what is queued, sign the head, stop timers. The store is closed by its owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    while (this.writing || this.queue.length > 0) {
+      await this.flush();
+      await new Promise((r) => setImmediate(r));
+    }
+    await this.checkpoint().catch((err) => this.warn('final checkpoint failed', err));
+  }
+
+  private warn(message: string, err: unknown): void {
+    // Error classes and messages from the store name tables and constraints, never event content.
+    this.opts.logger.warn({ err: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'error' }, message);
+  }
+}

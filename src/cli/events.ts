@@ -1,0 +1,611 @@
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Writable } from 'node:stream';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parsePublicKeys } from '../audit/keys.js';
+import { openEventStore } from '../audit/open.js';
+import { eventsDbFile, resolveDataDir } from '../audit/paths.js';
+import { SqliteEventStore } from '../audit/sqlite-store.js';
+import type { EventFilter, EventStore, StoredEvent } from '../audit/store.js';
+import { verifyChain, type ChainReport } from '../audit/verify.js';
+import type { Verdict } from '../policy/types.js';
+import {
+  csvHeader,
+  csvRow,
+  eventJson,
+  formatDetailed,
+  formatEventDetail,
+  formatTableHeader,
+  formatTableRow,
+  ndjsonLine,
+  shouldColor,
+  VERDICTS,
+  type FormatOptions,
+} from './format/events.js';
+import { collect, oneOf } from './options.js';
+import { parseTimeSpec, TimeSpecError } from './time-range.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Where events are read from
+
+/** What the commands read: the read half of EventStore, which a control plane client offers as well. */
+export type ReadableEventStore = Pick<EventStore, 'query' | 'get' | 'scan' | 'firstSeq' | 'head' | 'chains' | 'checkpoints' | 'keys'>;
+
+/** The control plane client (src/audit/remote-store.ts), as far as these commands use it. */
+interface RemoteStore extends ReadableEventStore {
+  tail(filter: EventFilter, onEvent: (e: StoredEvent) => void, signal: AbortSignal): Promise<void>;
+  close?(): Promise<void> | void;
+}
+interface RemoteStoreModule {
+  RemoteEventStore: new (apiUrl: string, token: string) => RemoteStore;
+}
+
+export interface SourceFlags {
+  dataDir?: string;
+  databaseUrl?: string;
+  apiUrl?: string;
+  token?: string;
+}
+
+export type SourceChoice =
+  | { kind: 'remote'; apiUrl: string; token: string | undefined }
+  | { kind: 'postgres'; databaseUrl: string }
+  | { kind: 'sqlite'; dataDir: string; file: string };
+
+/**
+ * Flags beat environment variables: with KEEPTRUSTS_API_URL exported in a shell, `--data-dir ./x` still
+ * means the local store in ./x. Among flags, and then among variables: control plane, PostgreSQL, SQLite.
+ */
+export function chooseSource(flags: SourceFlags, env: NodeJS.ProcessEnv = process.env): SourceChoice {
+  const token = flags.token ?? (env.KEEPTRUSTS_API_TOKEN || env.KEEPTRUSTS_GATEWAY_TOKEN || undefined);
+  const sqlite = (): SourceChoice => {
+    const dataDir = resolveDataDir(flags.dataDir, env);
+    return { kind: 'sqlite', dataDir, file: eventsDbFile(dataDir) };
+  };
+  if (flags.apiUrl) return { kind: 'remote', apiUrl: flags.apiUrl, token };
+  if (flags.databaseUrl) return { kind: 'postgres', databaseUrl: flags.databaseUrl };
+  if (flags.dataDir) return sqlite();
+  if (env.KEEPTRUSTS_API_URL) return { kind: 'remote', apiUrl: env.KEEPTRUSTS_API_URL, token };
+  if (env.KEEPTRUSTS_DATABASE_URL) return { kind: 'postgres', databaseUrl: env.KEEPTRUSTS_DATABASE_URL };
+  return sqlite();
+}
+
+interface Source {
+  store: ReadableEventStore;
+  /** Set for a control plane: live tails follow its event stream instead of polling. */
+  remote?: RemoteStore;
+  close(): Promise<void>;
+}
+
+/** A failure the user can act on: printed as `kt events <cmd>: message`, no stack. */
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+// A variable specifier keeps the type checker from requiring the module at build time: the control plane
+// client is optional in a build, and a local-only install should still run every command.
+const REMOTE_STORE_MODULE = '../audit/remote-store.js';
+
+async function loadRemoteStore(): Promise<RemoteStoreModule> {
+  try {
+    return (await import(REMOTE_STORE_MODULE)) as RemoteStoreModule;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      throw new CliError('this build has no control plane client; read a local store with --data-dir or PostgreSQL with --database-url');
+    }
+    throw err;
+  }
+}
+
+function missingStoreMessage(choice: Extract<SourceChoice, { kind: 'sqlite' }>): string {
+  return [
+    `no event store at ${choice.file}.`,
+    'The gateway creates it on first start when audit-logger is in the policy chain (policies.chain in policy-config.yaml).',
+    'If the gateway keeps its data elsewhere, pass --data-dir DIR (or set KEEPTRUSTS_DATA_DIR); for a shared store use --database-url or --api-url.',
+  ].join('\n  ');
+}
+
+/**
+ * Open the store read-only. With `waitFor`, a SQLite file that does not exist yet is waited for (a tail
+ * started before the gateway); resolves null when the wait is interrupted.
+ */
+async function openSource(flags: SourceFlags, waitFor?: AbortSignal): Promise<Source | null> {
+  const choice = chooseSource(flags);
+  if (choice.kind === 'remote') {
+    if (!choice.token) throw new CliError(`${choice.apiUrl} needs a token: pass --token or set KEEPTRUSTS_API_TOKEN`);
+    const { RemoteEventStore } = await loadRemoteStore();
+    const remote = new RemoteEventStore(choice.apiUrl, choice.token);
+    return { store: remote, remote, close: async () => void (await remote.close?.()) };
+  }
+  if (choice.kind === 'postgres') {
+    const store = await openEventStore({ dataDir: resolveDataDir(flags.dataDir), databaseUrl: choice.databaseUrl, readonly: true });
+    return { store, close: () => store.close() };
+  }
+  let announced = false;
+  for (;;) {
+    if (existsSync(choice.file)) {
+      try {
+        const store = new SqliteEventStore(choice.file, { readonly: true });
+        return { store, close: () => store.close() };
+      } catch (err) {
+        // A gateway that is creating the file right now has not written the tables yet.
+        if (!waitFor || !/no such table/.test((err as Error).message)) throw new CliError(`cannot read ${choice.file}: ${(err as Error).message}`);
+      }
+    } else if (!waitFor) {
+      throw new CliError(missingStoreMessage(choice));
+    } else if (!announced) {
+      process.stderr.write(`waiting for ${choice.file} to appear (the gateway creates it on first start with audit-logger in the chain); Ctrl+C to stop\n`);
+      announced = true;
+    }
+    if (!(await pause(300, waitFor))) return null;
+  }
+}
+
+/** Wait, or stop early on abort; false when aborted. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The newest store position, or null for an empty store. */
+async function latestPos(store: ReadableEventStore): Promise<number | null> {
+  const [newest] = await store.query({ order: 'desc', limit: 1 });
+  return newest?.pos ?? null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Options shared by the subcommands
+
+interface FilterFlags {
+  since?: number;
+  until?: number;
+  verdict?: Verdict[];
+  policy?: string;
+  developer?: string;
+  repository?: string;
+  team?: string;
+  model?: string;
+  client?: string;
+  gateway?: string;
+}
+
+function addSourceOptions(cmd: Command): Command {
+  return cmd
+    .option('--data-dir <dir>', 'gateway data directory holding events.db (default: KEEPTRUSTS_DATA_DIR or ~/.keeptrusts)')
+    .option('--database-url <url>', 'read a PostgreSQL store (default: KEEPTRUSTS_DATABASE_URL)')
+    .option('--api-url <url>', 'read from a control plane (default: KEEPTRUSTS_API_URL)')
+    .option('--token <token>', 'control plane token (default: KEEPTRUSTS_API_TOKEN, then KEEPTRUSTS_GATEWAY_TOKEN)');
+}
+
+function timeArg(value: string): number {
+  try {
+    return parseTimeSpec(value, Date.now());
+  } catch (err) {
+    if (err instanceof TimeSpecError) throw new InvalidArgumentError(err.message);
+    throw err;
+  }
+}
+
+/** `--verdict block,redact --verdict flag`: commas and repeats both add. */
+function verdictList(value: string, previous: Verdict[] | undefined): Verdict[] {
+  const out = [...(previous ?? [])];
+  for (const v of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
+    if (!(VERDICTS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown verdict "${v}"; expected ${VERDICTS.join(', ')}`);
+    if (!out.includes(v as Verdict)) out.push(v as Verdict);
+  }
+  return out;
+}
+
+function nonNegativeInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number (0 or more).`);
+    return n;
+  };
+}
+
+function addFilterOptions(cmd: Command, range: 'since' | 'since-until'): Command {
+  cmd.option('--since <time>', 'only events at or after: 5m, 1h, 7d, 2w (ago), RFC 3339 (2026-11-27T09:00:00Z) or epoch ms', timeArg);
+  if (range === 'since-until') cmd.option('--until <time>', 'only events before this time (same forms as --since)', timeArg);
+  return cmd
+    .option('--verdict <list>', `only these verdicts, comma-separated (${VERDICTS.join(', ')})`, verdictList)
+    .option('--policy <kind>', 'only events in which this policy kind took part (e.g. pii-detector)')
+    .option('--developer <name>', 'only this developer')
+    .option('--repository <name>', 'only this repository')
+    .option('--team <name>', 'only this team')
+    .option('--model <name>', 'only this model (the target model, else the requested one)')
+    .option('--client <name>', 'only this client program (aider, claude-code, codex, …)')
+    .option('--gateway <id>', 'only events from this gateway');
+}
+
+function filterFrom(flags: FilterFlags): EventFilter {
+  if (flags.since !== undefined && flags.until !== undefined && flags.since >= flags.until) {
+    throw new CliError(`--since (${new Date(flags.since).toISOString()}) must be before --until (${new Date(flags.until).toISOString()})`);
+  }
+  const filter: EventFilter = {};
+  if (flags.since !== undefined) filter.sinceMs = flags.since;
+  if (flags.until !== undefined) filter.untilMs = flags.until;
+  if (flags.verdict?.length) filter.verdict = flags.verdict;
+  for (const key of ['policy', 'developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
+    if (flags[key] !== undefined) filter[key] = flags[key];
+  }
+  return filter;
+}
+
+/** Run an action: known failures print as one line and set the exit code; anything else too, without a stack. */
+function action<A extends unknown[]>(name: string, fn: (...args: A) => Promise<number>) {
+  return async (...args: A): Promise<void> => {
+    try {
+      process.exitCode = await fn(...args);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      process.stderr.write(`kt events ${name}: ${message}\n`);
+      process.exitCode = err instanceof CliError ? err.exitCode : 1;
+    }
+  };
+}
+
+/** Write with backpressure, so an export of 100k events never holds more than a page in memory. */
+async function writeOut(out: Writable, chunk: string): Promise<void> {
+  if (!out.write(chunk)) await once(out, 'drain');
+}
+
+/** `kt events … | head` closes the pipe early: stop quietly instead of dying with EPIPE. */
+function stopOnClosedPipe(controller: AbortController): () => void {
+  const onError = (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') controller.abort();
+    else throw err;
+  };
+  process.stdout.on('error', onError);
+  return () => process.stdout.off('error', onError);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// kt events tail
+
+interface TailFlags extends SourceFlags, FilterFlags {
+  follow: boolean;
+  limit: number;
+  json?: boolean;
+  format: 'table' | 'detailed';
+}
+
+const POLL_MS = 300;
+const PAGE = 1000;
+
+async function runTail(flags: TailFlags): Promise<number> {
+  const filter = filterFrom(flags);
+  const fmt: FormatOptions = { color: shouldColor(process.stdout.isTTY, process.env) };
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  const unpipe = stopOnClosedPipe(controller);
+  const print = (e: StoredEvent) => {
+    if (controller.signal.aborted) return;
+    const text = flags.json ? ndjsonLine(e) : `${flags.format === 'detailed' ? formatDetailed(e, fmt) : formatTableRow(e, fmt)}\n`;
+    process.stdout.write(text);
+  };
+
+  try {
+    const source = await openSource(flags, flags.follow ? controller.signal : undefined);
+    if (!source) return 0;
+    try {
+      const { store } = source;
+      // Read the head first and the backlog up to it, then follow from it: no event is missed or printed twice.
+      const head = await latestPos(store);
+      const backlog = flags.limit > 0 && head !== null ? await store.query({ ...filter, order: 'desc', limit: flags.limit, beforePos: head + 1 }) : [];
+      if (!flags.json) process.stdout.write(`${formatTableHeader(fmt)}\n`);
+      for (const e of backlog.reverse()) print(e);
+      if (!flags.follow || controller.signal.aborted) return 0;
+      if (process.stderr.isTTY) process.stderr.write('following new events; Ctrl+C to stop\n');
+
+      if (source.remote) {
+        try {
+          await source.remote.tail({ ...filter, afterPos: head ?? 0 }, print, controller.signal);
+        } catch (err) {
+          if (!controller.signal.aborted) throw err;
+        }
+        return 0;
+      }
+
+      let cursor = head ?? 0;
+      while (!controller.signal.aborted) {
+        const newest = await latestPos(store);
+        let rows: StoredEvent[];
+        do {
+          rows = await store.query({ ...filter, afterPos: cursor, order: 'asc', limit: PAGE });
+          for (const e of rows) print(e);
+          if (rows.length) cursor = rows[rows.length - 1]!.pos;
+        } while (rows.length === PAGE && !controller.signal.aborted);
+        // Every event up to `newest` was committed before the reads above, so those that did not match the
+        // filter need not be looked at again: skip past them rather than rescanning them every poll.
+        if (newest !== null && newest > cursor) cursor = newest;
+        await pause(POLL_MS, controller.signal);
+      }
+      return 0;
+    } finally {
+      await source.close();
+    }
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    unpipe();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// kt events show
+
+const LOOKUP_LIMIT = 10_000;
+
+/**
+ * An event by its id; otherwise by request id or by the short id the table prints, among the newest
+ * LOOKUP_LIMIT events (the store indexes neither, and a lookup should not read a whole store).
+ */
+async function findEvent(store: ReadableEventStore, ref: string): Promise<StoredEvent | null> {
+  if (ref.startsWith('evt_')) return store.get(ref);
+  const suffix = ref.toUpperCase();
+  let before: number | undefined;
+  for (let seen = 0; seen < LOOKUP_LIMIT; ) {
+    const page = await store.query({ order: 'desc', limit: PAGE, ...(before !== undefined ? { beforePos: before } : {}) });
+    const hit = page.find((e) => e.event.request_id === ref || (ref.length >= 6 && e.id.endsWith(suffix)));
+    if (hit) return hit;
+    if (page.length < PAGE) return null;
+    seen += page.length;
+    before = page[page.length - 1]!.pos;
+  }
+  return null;
+}
+
+async function runShow(ref: string, flags: SourceFlags & { json?: boolean }): Promise<number> {
+  const source = await openSource(flags);
+  if (!source) return 1;
+  try {
+    const found = await findEvent(source.store, ref);
+    if (!found) {
+      throw new CliError(ref.startsWith('evt_') ? `no event ${ref}` : `no event ${ref}: no event id, short id or request id matches among the newest ${LOOKUP_LIMIT} events`);
+    }
+    if (flags.json) process.stdout.write(`${JSON.stringify(eventJson(found), null, 2)}\n`);
+    else process.stdout.write(formatEventDetail(found, { color: shouldColor(process.stdout.isTTY, process.env) }));
+    return 0;
+  } finally {
+    await source.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// kt events export
+
+interface ExportFlags extends SourceFlags, FilterFlags {
+  format: 'json' | 'ndjson' | 'csv';
+  output?: string;
+}
+
+async function runExport(flags: ExportFlags): Promise<number> {
+  const filter = filterFrom(flags);
+  const source = await openSource(flags);
+  if (!source) return 1;
+  const controller = new AbortController();
+  const unpipe = stopOnClosedPipe(controller);
+  const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
+  const failed = flags.output ? new Promise<never>((_, reject) => out.once('error', reject)) : null;
+  failed?.catch(() => undefined);
+  let count = 0;
+  try {
+    const write = (chunk: string) => (failed ? Promise.race([writeOut(out, chunk), failed]) : writeOut(out, chunk));
+    // Export up to the head as it was at the start: events arriving meanwhile belong to the next export.
+    const head = await latestPos(source.store);
+    if (flags.format === 'csv') await write(csvHeader());
+    if (flags.format === 'json') await write('[');
+    let cursor = 0;
+    while (head !== null && !controller.signal.aborted) {
+      const page = await source.store.query({ ...filter, order: 'asc', afterPos: cursor, beforePos: head + 1, limit: PAGE });
+      let chunk = '';
+      for (const e of page) {
+        if (flags.format === 'csv') chunk += csvRow(e);
+        else if (flags.format === 'ndjson') chunk += ndjsonLine(e);
+        else chunk += `${count > 0 ? ',' : ''}\n${JSON.stringify(eventJson(e))}`;
+        count++;
+      }
+      if (chunk) await write(chunk);
+      if (page.length < PAGE) break;
+      cursor = page[page.length - 1]!.pos;
+    }
+    if (flags.format === 'json') await write(count ? '\n]\n' : ']\n');
+    if (flags.output) {
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      process.stderr.write(`exported ${count} event${count === 1 ? '' : 's'} to ${flags.output}\n`);
+    }
+    return 0;
+  } finally {
+    unpipe();
+    if (flags.output && !out.writableFinished) out.destroy();
+    await source.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// kt events verify
+
+interface VerifyFlags extends SourceFlags {
+  publicKey?: string[];
+  chain?: string;
+  json?: boolean;
+}
+
+async function runVerify(flags: VerifyFlags): Promise<number> {
+  let trusted = new Map<string, string>();
+  if (flags.publicKey?.length) {
+    for (const file of flags.publicKey) {
+      let text: string;
+      try {
+        text = readFileSync(file, 'utf8');
+      } catch (err) {
+        throw new CliError(`cannot read --public-key ${file}: ${(err as Error).message}`);
+      }
+      const keys = parsePublicKeys(text);
+      if (keys.size === 0) throw new CliError(`${file} holds no PEM public key (-----BEGIN PUBLIC KEY-----); export one with kt keys export-public`);
+      for (const [id, pem] of keys) trusted.set(id, pem);
+    }
+  }
+  const keysFrom: 'file' | 'store' = flags.publicKey?.length ? 'file' : 'store';
+
+  const source = await openSource(flags);
+  if (!source) return 1;
+  try {
+    if (keysFrom === 'store') trusted = new Map((await source.store.keys()).map((k) => [k.key_id, k.public_key]));
+    const all = await source.store.chains();
+    if (flags.chain && !all.includes(flags.chain)) {
+      throw new CliError(`no chain ${flags.chain} in the store${all.length ? ` (chains: ${all.join(', ')})` : ''}`);
+    }
+    const chains = flags.chain ? [flags.chain] : all;
+    const reports: ChainReport[] = [];
+    // verifyChain reads checkpoints, firstSeq and scan only: the read half every source offers.
+    for (const chain of chains) reports.push(await verifyChain(source.store as EventStore, chain, trusted));
+    const failed = reports.filter((r) => r.problem);
+
+    if (flags.json) {
+      const body = { ok: failed.length === 0, keys: { source: keysFrom, key_ids: [...trusted.keys()] }, chains: reports };
+      process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
+    } else {
+      if (chains.length === 0) process.stdout.write('no events in the store: nothing to verify\n');
+      for (const r of reports) process.stdout.write(`${chainLine(r)}\n`);
+      const keyList = trusted.size ? [...trusted.keys()].join(', ') : 'none';
+      const first = failed[0]?.problem;
+      if (first) {
+        process.stdout.write(
+          `verification FAILED: ${first.eventId ? `first bad event ${first.eventId} (chain ${first.chain}, seq ${first.seq})` : `chain ${first.chain} at seq ${first.seq}`}: ${first.message}\n`,
+        );
+      } else if (chains.length) {
+        process.stdout.write(`verified ${chains.length} chain${chains.length === 1 ? '' : 's'}: OK (trusted keys from ${keysFrom === 'file' ? '--public-key' : 'the store'}: ${keyList})\n`);
+      }
+      if (keysFrom === 'store' && chains.length) {
+        process.stderr.write(
+          'note: the signing keys were read from the store itself, so a rewritten store could carry its own keys. Pass --public-key FILE\n' +
+            '      (from kt keys export-public, kept outside the store) to make this check independent of the store.\n',
+        );
+      }
+    }
+    return failed.length ? 1 : 0;
+  } finally {
+    await source.close();
+  }
+}
+
+function chainLine(r: ChainReport): string {
+  const range = r.firstSeq !== null ? ` (seq ${r.firstSeq}–${r.lastSeq})` : '';
+  const facts = `${r.events} event${r.events === 1 ? '' : 's'}${range}, ${r.checkpoints} checkpoint${r.checkpoints === 1 ? '' : 's'}`;
+  if (r.problem) {
+    const where = r.problem.eventId ? `event ${r.problem.eventId}, seq ${r.problem.seq}` : `seq ${r.problem.seq}`;
+    return `chain ${r.chain}: ${facts}: FAILED (${r.problem.kind}, ${where}): ${r.problem.message}`;
+  }
+  const unsigned = r.unsignedTail ? `, ${r.unsignedTail} after the newest checkpoint not signed yet` : '';
+  return `chain ${r.chain}: ${facts}${unsigned}: OK`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export function eventsCommand(): Command {
+  const events = new Command('events').description('Read, export and verify the decision events the gateway records (audit-logger)');
+
+  addFilterOptions(
+    addSourceOptions(
+      events
+        .command('tail')
+        .description('Print the latest events, then follow new ones live until Ctrl+C')
+        .option('-f, --follow', 'keep printing new events as they arrive (the default)', true)
+        .option('--no-follow', 'print the latest events and exit')
+        .option('-n, --limit <n>', 'how many of the latest events to print first (0: only new ones)', nonNegativeInt('--limit'), 20)
+        .option('--json', 'one JSON object per line (NDJSON): the event plus _chain {chain, seq, hash}')
+        .addOption(new Option('--format <format>', 'table, or detailed with the per-policy trace').choices(['table', 'detailed']).default('table')),
+    ),
+    'since',
+  )
+    .addHelpText(
+      'after',
+      `
+Reads the gateway's store (events.db in the data dir) unless --database-url or --api-url says otherwise.
+
+Examples:
+  $ kt events tail
+  $ kt events tail --verdict block,redact --since 1h --format detailed
+  $ kt events tail --no-follow --limit 100 --json | jq .verdict`,
+    )
+    .action(action('tail', runTail));
+
+  addSourceOptions(
+    events
+      .command('show')
+      .description('Print one event in full: the per-policy trace, redactions, the captured (redacted) content, proposed edits as diffs')
+      .argument('<id>', 'event id (evt_…), the short id from the table, or a request id')
+      .option('--json', 'print the stored event as JSON (with _chain)'),
+  )
+    .addHelpText(
+      'after',
+      `
+A short id or a request id is looked up among the newest ${LOOKUP_LIMIT} events; several events can share a
+request id (the client chooses it), and the newest is shown.
+
+Examples:
+  $ kt events show evt_01JDQ7K9X2M4V6B8N0P2R4T6W8
+  $ kt events show req_4f1c2a --json`,
+    )
+    .action(action('show', runShow));
+
+  addFilterOptions(
+    addSourceOptions(
+      events
+        .command('export')
+        .description('Write events to a file or standard output as NDJSON, JSON or CSV, oldest first')
+        .addOption(new Option('--format <format>', 'output format').choices(['json', 'ndjson', 'csv']).default('ndjson').argParser(oneOf(['json', 'ndjson', 'csv'] as const)))
+        .option('-o, --output <file>', 'write to a file instead of standard output'),
+    ),
+    'since-until',
+  )
+    .addHelpText(
+      'after',
+      `
+Events are read page by page, so exports of any size run in constant memory. CSV cells that a spreadsheet
+would run as a formula (starting with = + - @) are prefixed with an apostrophe.
+
+Examples:
+  $ kt events export --since 7d --format csv --output last-week.csv
+  $ kt events export --since 2026-11-01T00:00:00Z --until 2026-12-01T00:00:00Z --verdict block > november-blocks.ndjson`,
+    )
+    .action(action('export', runExport));
+
+  addSourceOptions(
+    events
+      .command('verify')
+      .description("Check the hash chains and signed checkpoints: exit 1 naming the first event altered, removed or reordered")
+      .option('--public-key <file>', 'trust only the keys in this PEM file (repeatable); default: the keys registered in the store', collect)
+      .option('--chain <name>', 'verify only this chain (a gateway id); default: every chain in the store')
+      .option('--json', 'print the reports as JSON'),
+  )
+    .addHelpText(
+      'after',
+      `
+Exit codes:
+  0  every chain verified
+  1  a chain failed (the first bad event is named), or the store could not be read
+
+Keep the gateway's public key outside the store so the check does not trust what it checks:
+  $ kt keys export-public --output gateway-key.pem
+  $ kt events verify --public-key gateway-key.pem`,
+    )
+    .action(action('verify', runVerify));
+
+  return events;
+}

@@ -1,0 +1,517 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/audit/canonical.js';
+import { GENESIS_HASH, linkEvents, linkHash, type ChainedEvent } from '../../src/audit/chain.js';
+import type { DecisionEvent } from '../../src/audit/event.js';
+import { loadOrCreateSigningKey, signCheckpoint } from '../../src/audit/keys.js';
+import { PostgresEventStore } from '../../src/audit/postgres-store.js';
+import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
+import { ChainConflictError, indexedColumns, type EventFilter, type EventStore } from '../../src/audit/store.js';
+import { verifyChain } from '../../src/audit/verify.js';
+import type { Verdict } from '../../src/policy/types.js';
+import { makeEvent, makePolicyResult, type EventOverrides } from '../helpers/events.js';
+
+const PG_URL = process.env.KEEPTRUSTS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const PG_SCHEMA = `kt_test_${randomBytes(6).toString('hex')}`;
+const DAY = 86_400_000;
+
+type Sql = [sql: string, params?: unknown[]];
+
+/**
+ * One store kind under test. Statements use `?` placeholders and unqualified table names, so the same
+ * attack reads the same on both databases.
+ */
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  open(): Promise<EventStore>;
+  /** Statements as an ordinary client would send them, with the append-only triggers in force. */
+  exec(store: EventStore, ...statements: Sql[]): Promise<void>;
+  /** Statements as an attacker with write access sends them, after switching the triggers off. */
+  tamper(store: EventStore, ...statements: Sql[]): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-store-'));
+  const file = join(dir, 'events.db');
+  const run = (store: EventStore, statements: Sql[]) => {
+    const db = (store as SqliteEventStore).raw;
+    db.transaction(() => {
+      for (const [sql, params = []] of statements) db.prepare(sql).run(...params);
+    })();
+  };
+  return {
+    name: 'sqlite',
+    open: async () => new SqliteEventStore(file),
+    exec: async (store, ...statements) => run(store, statements),
+    tamper: async (store, ...statements) => {
+      const db = (store as SqliteEventStore).raw;
+      for (const t of ['events_no_update', 'events_no_delete', 'checkpoints_no_update', 'checkpoints_no_delete']) db.exec(`DROP TRIGGER IF EXISTS ${t}`);
+      try {
+        run(store, statements);
+      } finally {
+        // Opening the file again creates the missing triggers, so later tests see a guarded store.
+        await new SqliteEventStore(file).close();
+      }
+    },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgresBackend(schema = PG_SCHEMA): Backend {
+  const run = async (store: EventStore, statements: Sql[], disableTriggers: boolean) => {
+    const client = await (store as PostgresEventStore).pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`SET LOCAL search_path TO "${schema}"`);
+      if (disableTriggers) await client.query('ALTER TABLE events DISABLE TRIGGER ALL; ALTER TABLE checkpoints DISABLE TRIGGER ALL');
+      for (const [sql, params = []] of statements) {
+        let n = 0;
+        await client.query(
+          sql.replace(/\?/g, () => `$${++n}`),
+          params,
+        );
+      }
+      // Inside the transaction: whatever happens, the triggers are back when it ends.
+      if (disableTriggers) await client.query('ALTER TABLE events ENABLE TRIGGER ALL; ALTER TABLE checkpoints ENABLE TRIGGER ALL');
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK');
+      throw err;
+    } finally {
+      client.release();
+    }
+  };
+  return {
+    name: 'postgres',
+    open: () => PostgresEventStore.connect(PG_URL, { schema }),
+    exec: (store, ...statements) => run(store, statements, false),
+    tamper: (store, ...statements) => run(store, statements, true),
+    cleanup: () => PostgresEventStore.dropSchema(PG_URL, schema),
+  };
+}
+
+const key = loadOrCreateSigningKey(mkdtempSync(join(tmpdir(), 'kt-key-')));
+let chainCounter = 0;
+
+/** Each test writes its own chain (and gateway id), so tests sharing a store do not see each other's events. */
+function newChain(): string {
+  return `gw-${++chainCounter}-${randomBytes(3).toString('hex')}`;
+}
+
+function eventsFor(chain: string, n: number, vary: (i: number) => EventOverrides = () => ({}), atMs: (i: number) => number = () => Date.now()): DecisionEvent[] {
+  return Array.from({ length: n }, (_, i) => makeEvent({ gateway_id: chain, ...vary(i) }, atMs(i)));
+}
+
+async function sign(store: EventStore, chain: string, at: { seq: number; hash: string }): Promise<void> {
+  await store.registerKey({ key_id: key.keyId, public_key: key.publicKeyPem, created_at: new Date().toISOString() });
+  await store.addCheckpoint(signCheckpoint(key, { chain, seq: at.seq, hash: at.hash, ts: new Date().toISOString() }));
+}
+
+async function trusted(store: EventStore): Promise<Map<string, string>> {
+  return new Map((await store.keys()).map((k) => [k.key_id, k.public_key]));
+}
+
+async function verify(store: EventStore, chain: string) {
+  return verifyChain(store, chain, await trusted(store));
+}
+
+async function seqsOf(store: EventStore, chain: string): Promise<number[]> {
+  const seqs: number[] = [];
+  for await (const e of store.scan(chain)) seqs.push(e.seq);
+  return seqs;
+}
+
+const VERDICTS: Verdict[] = ['allow', 'block', 'redact', 'flag', 'allow', 'block', 'allow', 'escalate', 'allow', 'redact', 'block', 'allow'];
+
+/** A chain of 12 varied events with signed checkpoints at the given seqs, for the tampering tests. */
+async function signedChain(store: EventStore, checkpointsAt: number[]): Promise<{ chain: string; linked: ChainedEvent[]; events: DecisionEvent[] }> {
+  const chain = newChain();
+  const events = eventsFor(chain, 12, (i) => ({ verdict: VERDICTS[i]!, policies: [makePolicyResult('pii-detector', VERDICTS[i]!)] }));
+  const linked = await store.append(chain, events);
+  for (const seq of checkpointsAt) await sign(store, chain, linked[seq - 1]!);
+  expect((await verify(store, chain)).problem).toBeNull();
+  return { chain, linked, events };
+}
+
+describe.each([
+  { name: 'sqlite', make: sqliteBackend },
+  { name: 'postgres', make: () => postgresBackend() },
+])('$name event store', ({ make }) => {
+  const backend = make();
+  let store: EventStore;
+
+  beforeAll(async () => {
+    store = await backend.open();
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await backend.cleanup();
+  });
+
+  it('appends batches as one contiguous chain that verifies against signed checkpoints', async () => {
+    const chain = newChain();
+    const batches = [eventsFor(chain, 4), eventsFor(chain, 1), eventsFor(chain, 5)];
+    const linked: ChainedEvent[] = [];
+    for (const batch of batches) linked.push(...(await store.append(chain, batch)));
+    expect(await store.append(chain, [])).toEqual([]);
+
+    expect(linked.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(linked.map((e) => e.id)).toEqual(batches.flat().map((e) => e.id));
+    linked.forEach((e, i) => {
+      expect(e.prev_hash).toBe(i === 0 ? GENESIS_HASH : linked[i - 1]!.hash);
+      expect(e.hash).toBe(linkHash(chain, e.seq, e.prev_hash, e.body));
+      expect(e.body).toBe(canonicalJson(batches.flat()[i]));
+    });
+    expect(await store.head(chain)).toEqual({ seq: 10, hash: linked[9]!.hash });
+
+    await sign(store, chain, linked[4]!);
+    await sign(store, chain, linked[9]!);
+    const report = await verify(store, chain);
+    expect(report).toEqual({ chain, events: 10, firstSeq: 1, lastSeq: 10, checkpoints: 2, unsignedTail: 0, problem: null });
+
+    await store.append(chain, eventsFor(chain, 2));
+    expect((await verify(store, chain)).unsignedTail).toBe(2);
+    // A checkpoint is only as good as the key that signed it.
+    expect((await verifyChain(store, chain, new Map())).problem).toMatchObject({ kind: 'bad-checkpoint', seq: 5 });
+  });
+
+  it('scans a chain in pages, in seq order, with its filter columns', async () => {
+    const chain = newChain();
+    const events = eventsFor(chain, 7, (i) => ({ verdict: VERDICTS[i]! }));
+    await store.append(chain, events);
+
+    const all = [];
+    for await (const e of store.scan(chain, 1, 3)) all.push(e);
+    expect(all.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    all.forEach((e, i) => {
+      expect(e.event).toEqual(events[i]);
+      expect(e.columns).toEqual(indexedColumns(events[i]!));
+      expect(typeof e.pos).toBe('number');
+      expect(typeof e.seq).toBe('number');
+      expect(typeof e.columns!.ts_ms).toBe('number');
+    });
+    expect(all.map((e) => e.pos)).toEqual([...all.map((e) => e.pos)].sort((a, b) => a - b));
+
+    const tail = [];
+    for await (const e of store.scan(chain, 5, 2)) tail.push(e.seq);
+    expect(tail).toEqual([5, 6, 7]);
+    expect(await store.firstSeq(chain)).toBe(1);
+    expect(await store.firstSeq('no-such-chain')).toBeNull();
+    expect(await store.head('no-such-chain')).toBeNull();
+  });
+
+  it('queries with every filter, in either order, with a limit', async () => {
+    const chain = newChain();
+    const base = Math.floor(Date.now() / 1000) * 1000 - 60_000;
+    const events = eventsFor(
+      chain,
+      12,
+      (i) => {
+        const model = i < 6 ? 'gpt-4o' : 'claude-sonnet';
+        return {
+          verdict: VERDICTS[i]!,
+          identity: { developer: i % 2 ? 'bob' : 'alice', repository: i % 3 === 0 ? 'acme/web' : 'acme/api' },
+          model_requested: model,
+          target: { id: 'up', provider: 'openai', model },
+          policies:
+            i % 4 === 0
+              ? [makePolicyResult('pii-detector'), makePolicyResult('pii-detector', 'redact', { phase: 'output' })]
+              : i % 4 === 1
+                ? [makePolicyResult('custom_rule', 'flag'), makePolicyResult('secrets')]
+                : [],
+        };
+      },
+      (i) => base + i * 1000,
+    );
+    await store.append(chain, events);
+
+    const ids = async (filter: EventFilter) => (await store.query({ gateway: chain, ...filter })).map((e) => e.id);
+    const expected = (pick: (e: DecisionEvent, i: number) => boolean, order: 'asc' | 'desc' = 'desc') => {
+      const picked = events.filter(pick).map((e) => e.id);
+      return order === 'desc' ? picked.reverse() : picked;
+    };
+
+    expect(await ids({})).toEqual(expected(() => true));
+    expect(await ids({ order: 'asc' })).toEqual(expected(() => true, 'asc'));
+    expect(await ids({ verdict: ['block', 'escalate'] })).toEqual(expected((e) => e.verdict === 'block' || e.verdict === 'escalate'));
+    expect(await ids({ verdict: [] })).toEqual(expected(() => true));
+    expect(await ids({ policy: 'pii-detector' })).toEqual(expected((_, i) => i % 4 === 0));
+    expect(await ids({ policy: 'custom_rule' })).toEqual(expected((_, i) => i % 4 === 1));
+    expect(await ids({ policy: 'secrets' })).toEqual(expected((_, i) => i % 4 === 1));
+    // Exact kinds: no wildcard, no prefix match, case counts.
+    expect(await ids({ policy: 'custom%' })).toEqual([]);
+    expect(await ids({ policy: 'custom' })).toEqual([]);
+    expect(await ids({ policy: 'PII-DETECTOR' })).toEqual([]);
+    expect(await ids({ developer: 'bob' })).toEqual(expected((e) => e.identity.developer === 'bob'));
+    expect(await ids({ repository: 'acme/web' })).toEqual(expected((e) => e.identity.repository === 'acme/web'));
+    expect(await ids({ model: 'claude-sonnet' })).toEqual(expected((e) => e.target?.model === 'claude-sonnet'));
+    expect(await ids({ team: 'platform', client: 'curl' })).toEqual(expected(() => true));
+    expect(await ids({ team: 'nobody' })).toEqual([]);
+    expect(await ids({ developer: 'alice', verdict: ['allow'] })).toEqual(expected((e) => e.identity.developer === 'alice' && e.verdict === 'allow'));
+    expect(await ids({ sinceMs: base + 3000, untilMs: base + 6000 })).toEqual(expected((_, i) => i >= 3 && i < 6));
+    expect(await ids({ sinceMs: base + 10_000 })).toEqual(expected((_, i) => i >= 10));
+    expect(await ids({ untilMs: base + 1000, order: 'asc' })).toEqual([events[0]!.id]);
+    expect(await ids({ order: 'asc', limit: 3 })).toEqual(expected(() => true, 'asc').slice(0, 3));
+    expect(await ids({ limit: 2 })).toEqual(expected(() => true).slice(0, 2));
+    expect(await ids({ limit: 0 })).toHaveLength(1);
+
+    const asc = await store.query({ gateway: chain, order: 'asc' });
+    expect(await ids({ afterPos: asc[2]!.pos, beforePos: asc[7]!.pos, order: 'asc' })).toEqual(asc.slice(3, 7).map((e) => e.id));
+    expect(await ids({ afterPos: asc[9]!.pos, order: 'asc' })).toEqual(asc.slice(10).map((e) => e.id));
+    // Paging back in time: each page starts before the oldest event of the last.
+    const page1 = await store.query({ gateway: chain, limit: 5 });
+    const page2 = await store.query({ gateway: chain, limit: 5, beforePos: page1[4]!.pos });
+    expect([...page1, ...page2].map((e) => e.id)).toEqual(expected(() => true).slice(0, 10));
+
+    const row = asc[4]!;
+    expect(row).toMatchObject({ chain, seq: 5, id: events[4]!.id, event: events[4] });
+    expect(typeof row.pos).toBe('number');
+    expect(await store.get(row.id)).toEqual(row);
+    expect(await store.get('evt_missing')).toBeNull();
+  });
+
+  it('ingests linked events idempotently and refuses events that would fork a chain', async () => {
+    const chain = newChain();
+    const linked = linkEvents(chain, null, eventsFor(chain, 6));
+
+    expect(await store.ingest(linked.slice(0, 4))).toEqual({ inserted: 4, duplicates: 0 });
+    expect(await store.ingest(linked)).toEqual({ inserted: 2, duplicates: 4 });
+    expect(await store.ingest(linked)).toEqual({ inserted: 0, duplicates: 6 });
+    expect(await store.ingest([])).toEqual({ inserted: 0, duplicates: 0 });
+
+    const other = newChain();
+    const [a, b] = linkEvents(other, null, eventsFor(other, 2));
+    expect(await store.ingest([a!, a!, b!])).toEqual({ inserted: 2, duplicates: 1 });
+
+    // The same id with another hash, or at another place.
+    await expect(store.ingest([{ ...linked[2]!, hash: 'f'.repeat(64) }])).rejects.toThrow(ChainConflictError);
+    await expect(store.ingest([{ ...linked[2]!, seq: 9 }])).rejects.toThrow(ChainConflictError);
+    // Another event at a taken place.
+    const [fork] = linkEvents(chain, { seq: 2, hash: linked[1]!.hash }, eventsFor(chain, 1));
+    await expect(store.ingest([fork!])).rejects.toThrow(/already has event/);
+    // A refused batch is refused whole.
+    const [next] = linkEvents(chain, { seq: 6, hash: linked[5]!.hash }, eventsFor(chain, 1));
+    await expect(store.ingest([next!, fork!])).rejects.toThrow(ChainConflictError);
+    expect(await store.get(next!.id)).toBeNull();
+    expect(await store.get(fork!.id)).toBeNull();
+
+    expect(await store.head(chain)).toEqual({ seq: 6, hash: linked[5]!.hash });
+    expect((await verify(store, chain)).problem).toBeNull();
+    const chains = await store.chains();
+    expect(chains).toEqual(expect.arrayContaining([chain, other]));
+    expect(chains).toEqual([...chains].sort());
+    // Stored columns are derived from the body, as for appended events.
+    for await (const e of store.scan(chain)) expect(e.columns).toEqual(indexedColumns(e.event));
+  });
+
+  it('refuses updates and deletes of events and checkpoints', async () => {
+    const chain = newChain();
+    const linked = await store.append(chain, eventsFor(chain, 3));
+    await sign(store, chain, linked[2]!);
+
+    await expect(backend.exec(store, ['UPDATE events SET verdict = ? WHERE chain = ?', ['block', chain]])).rejects.toThrow(/append-only/);
+    await expect(backend.exec(store, ['DELETE FROM events WHERE chain = ? AND seq = ?', [chain, 3]])).rejects.toThrow(/append-only/);
+    await expect(backend.exec(store, ['UPDATE checkpoints SET seq = ? WHERE chain = ?', [2, chain]])).rejects.toThrow(/append-only/);
+    await expect(backend.exec(store, ['DELETE FROM checkpoints WHERE chain = ?', [chain]])).rejects.toThrow(/append-only/);
+    // Inserting stays possible, which is all appending needs.
+    await backend.exec(store, ['INSERT INTO meta (key, value) VALUES (?, ?)', [`k-${chain}`, 'v']]);
+
+    expect(await verify(store, chain)).toMatchObject({ events: 3, checkpoints: 1, problem: null });
+  });
+
+  it('prunes whole checkpoint segments past retention and still verifies from the anchor', async () => {
+    const chain = newChain();
+    const old = Date.now() - 10 * DAY;
+    const linked = await store.append(chain, eventsFor(chain, 12, undefined, (i) => old + i));
+    await sign(store, chain, linked[4]!);
+    await sign(store, chain, linked[9]!);
+    linked.push(...(await store.append(chain, eventsFor(chain, 3))));
+    await sign(store, chain, linked[14]!);
+
+    // Events 11 and 12 are old too, but the segment they are in (11..15) is not.
+    expect(await store.prune(chain, Date.now() - DAY)).toEqual({ removed: 10 });
+    expect(await store.firstSeq(chain)).toBe(11);
+    expect(await seqsOf(store, chain)).toEqual([11, 12, 13, 14, 15]);
+    expect(await verify(store, chain)).toMatchObject({ events: 5, firstSeq: 11, lastSeq: 15, checkpoints: 3, problem: null });
+    expect(await store.prune(chain, Date.now() - DAY)).toEqual({ removed: 0 });
+    expect(await store.checkpoints(chain)).toHaveLength(3);
+
+    // Pruning opens no door for other deletes, on this connection or any other.
+    await expect(backend.exec(store, ['DELETE FROM events WHERE chain = ?', [chain]])).rejects.toThrow(/append-only/);
+    expect(await store.firstSeq(chain)).toBe(11);
+
+    // A chain with no checkpoint has no segment to remove.
+    const bare = newChain();
+    await store.append(chain, []);
+    await store.append(bare, eventsFor(bare, 3, undefined, () => old));
+    expect(await store.prune(bare, Date.now())).toEqual({ removed: 0 });
+  });
+
+  it('prunes up to the head but keeps it, so the chain carries on from its seq', async () => {
+    const chain = newChain();
+    const old = Date.now() - 10 * DAY;
+    const linked = await store.append(chain, eventsFor(chain, 6, undefined, () => old));
+    await sign(store, chain, linked[2]!);
+    await sign(store, chain, linked[5]!);
+
+    expect(await store.prune(chain, Date.now())).toEqual({ removed: 3 });
+    expect(await store.head(chain)).toEqual({ seq: 6, hash: linked[5]!.hash });
+
+    const more = await store.append(chain, eventsFor(chain, 2));
+    expect(more.map((e) => e.seq)).toEqual([7, 8]);
+    expect(more[0]!.prev_hash).toBe(linked[5]!.hash);
+    await sign(store, chain, more[1]!);
+    expect(await store.prune(chain, Date.now() + DAY)).toEqual({ removed: 3 });
+    expect(await seqsOf(store, chain)).toEqual([7, 8]);
+    expect(await verify(store, chain)).toMatchObject({ events: 2, firstSeq: 7, problem: null });
+  });
+
+  describe('verification finds tampering', () => {
+    it('an edited body', async () => {
+      const { chain, events } = await signedChain(store, [6, 12]);
+      const forged = canonicalJson({ ...events[3]!, verdict: 'allow', policies: [] });
+      await backend.tamper(store, ['UPDATE events SET body = ? WHERE id = ?', [forged, events[3]!.id]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'altered', eventId: events[3]!.id, seq: 4, message: expect.stringMatching(/does not match its hash/) });
+    });
+
+    it('a body no longer in canonical form', async () => {
+      const { chain, events, linked } = await signedChain(store, [12]);
+      await backend.tamper(store, ['UPDATE events SET body = ? WHERE id = ?', [JSON.stringify(events[8], null, 1), linked[8]!.id]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'altered', eventId: events[8]!.id, seq: 9, message: expect.stringMatching(/body was edited/) });
+    });
+
+    it('an event removed from the middle', async () => {
+      const { chain, events } = await signedChain(store, [6, 12]);
+      await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq = ?', [chain, 5]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'removed', eventId: events[5]!.id, seq: 6 });
+    });
+
+    it('two events swapped', async () => {
+      const { chain, events } = await signedChain(store, [6, 12]);
+      // Through a free seq, since (chain, seq) stays unique at every step.
+      await backend.tamper(
+        store,
+        ['UPDATE events SET seq = ? WHERE chain = ? AND seq = ?', [-1, chain, 7]],
+        ['UPDATE events SET seq = ? WHERE chain = ? AND seq = ?', [7, chain, 8]],
+        ['UPDATE events SET seq = ? WHERE chain = ? AND seq = ?', [8, chain, -1]],
+      );
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'reordered', eventId: events[7]!.id, seq: 7 });
+    });
+
+    it('events removed from the end under a checkpoint', async () => {
+      const { chain } = await signedChain(store, [6, 12]);
+      await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq >= ?', [chain, 10]]);
+      const report = await verify(store, chain);
+      expect(report.problem).toMatchObject({ kind: 'truncated', eventId: null, seq: 10 });
+      expect(report.lastSeq).toBe(9);
+    });
+
+    it('an edited filter column', async () => {
+      const { chain, events } = await signedChain(store, [12]);
+      expect(events[2]!.verdict).toBe('redact');
+      await backend.tamper(store, ['UPDATE events SET verdict = ? WHERE id = ?', ['allow', events[2]!.id]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'altered', eventId: events[2]!.id, seq: 3, message: expect.stringMatching(/verdict column/) });
+    });
+
+    it('a chain rewritten from one event on, hashes and all', async () => {
+      const { chain, events, linked } = await signedChain(store, [6, 10]);
+      const rewritten = linkEvents(
+        chain,
+        { seq: 7, hash: linked[6]!.hash },
+        events.slice(7).map((e) => ({ ...e, verdict: 'allow' as const, policies: [] })),
+      );
+      await backend.tamper(
+        store,
+        ...rewritten.map((e): Sql => ['UPDATE events SET body = ?, prev_hash = ?, hash = ?, verdict = ? WHERE id = ?', [e.body, e.prev_hash, e.hash, 'allow', e.id]]),
+      );
+      // Every link checks out; only the signature over seq 10 tells.
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'altered', eventId: events[9]!.id, seq: 10, message: expect.stringMatching(/signed checkpoint/) });
+    });
+
+    it('events removed from the start with no checkpoint to anchor the rest', async () => {
+      const { chain, events } = await signedChain(store, [12]);
+      await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq <= ?', [chain, 3]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'unanchored', eventId: events[3]!.id, seq: 4 });
+    });
+  });
+
+  it('keeps checkpoints, keys and metadata', async () => {
+    const chain = newChain();
+    const linked = await store.append(chain, eventsFor(chain, 10));
+    const at = (seq: number, ts = new Date().toISOString()) => signCheckpoint(key, { chain, seq, hash: linked[seq - 1]!.hash, ts });
+    const cp10 = at(10);
+    await store.addCheckpoint(cp10);
+    await store.addCheckpoint(at(9));
+    await store.addCheckpoint(at(10, '2000-01-01T00:00:00.000Z')); // a duplicate place is ignored
+    expect(await store.checkpoints(chain)).toEqual([at(9, (await store.checkpoints(chain))[0]!.ts), cp10]);
+    expect((await store.checkpoints(chain)).map((c) => c.seq)).toEqual([9, 10]);
+
+    const cpOnly = newChain();
+    await store.addCheckpoint(signCheckpoint(key, { chain: cpOnly, seq: 3, hash: 'a'.repeat(64), ts: new Date().toISOString() }));
+    expect(await store.chains()).toEqual(expect.arrayContaining([chain, cpOnly]));
+
+    const record = { key_id: `ed25519:${chain}`, public_key: 'pem', created_at: '2020-01-01T00:00:00.000Z' };
+    await store.registerKey(record);
+    await store.registerKey({ ...record, public_key: 'other' });
+    const keys = await store.keys();
+    expect(keys.filter((k) => k.key_id === record.key_id)).toEqual([record]);
+    expect(keys.map((k) => k.created_at)).toEqual([...keys.map((k) => k.created_at)].sort());
+
+    expect(await store.getMeta(`cursor-${chain}`)).toBeNull();
+    await store.setMeta(`cursor-${chain}`, '1');
+    await store.setMeta(`cursor-${chain}`, '2');
+    expect(await store.getMeta(`cursor-${chain}`)).toBe('2');
+  });
+});
+
+describe('postgres event store across processes', () => {
+  const schema = `${PG_SCHEMA}_shared`;
+  const stores: PostgresEventStore[] = [];
+
+  afterAll(async () => {
+    await Promise.all(stores.map((s) => s.close()));
+    await PostgresEventStore.dropSchema(PG_URL, schema);
+  });
+
+  it('creates its schema once when several processes connect at the same time', async () => {
+    stores.push(...(await Promise.all([0, 1, 2, 3].map(() => PostgresEventStore.connect(PG_URL, { schema })))));
+    expect(stores.map((s) => s.kind)).toEqual(['postgres', 'postgres', 'postgres', 'postgres']);
+    await Promise.all(stores.slice(2).map((s) => s.close()));
+    stores.length = 2;
+  });
+
+  it('keeps seqs contiguous when two pools append to one chain at once', async () => {
+    const [a, b] = stores as [PostgresEventStore, PostgresEventStore];
+    const chain = newChain();
+    const batches = (n: number) => Array.from({ length: 200 / n }, () => eventsFor(chain, n));
+    const results = await Promise.all([...batches(5).map((batch) => a.append(chain, batch)), ...batches(4).map((batch) => b.append(chain, batch))]);
+
+    // Each batch lands as one contiguous run.
+    for (const linked of results) expect(linked.map((e) => e.seq)).toEqual(linked.map((_, i) => linked[0]!.seq + i));
+    const seqs = results.flat().map((e) => e.seq);
+    expect(new Set(seqs).size).toBe(400);
+    expect(await seqsOf(a, chain)).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    const head = (await b.head(chain))!;
+    expect(head.seq).toBe(400);
+    await sign(a, chain, head);
+    expect(await verifyChain(b, chain, await trusted(b))).toMatchObject({ events: 400, problem: null });
+  });
+
+  it('refuses TRUNCATE, which skips row triggers', async () => {
+    const [a] = stores as [PostgresEventStore];
+    const chain = newChain();
+    await a.append(chain, eventsFor(chain, 1));
+    await expect(a.pool.query(`TRUNCATE "${schema}".events`)).rejects.toThrow(/append-only/);
+    await expect(a.pool.query(`TRUNCATE "${schema}".checkpoints`)).rejects.toThrow(/append-only/);
+    expect(await a.head(chain)).toMatchObject({ seq: 1 });
+  });
+
+  it('refuses schema names it would have to quote', async () => {
+    await expect(PostgresEventStore.connect(PG_URL, { schema: 'x"; DROP TABLE y; --' })).rejects.toThrow(/invalid PostgreSQL schema name/);
+  });
+});
