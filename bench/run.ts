@@ -18,10 +18,16 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 const PORTS = { fake: 41190, passthrough: 41191 };
 /** Gateway variants measured in the same run, each its own process, on ports from 41192. */
-const GATEWAYS: Array<{ name: string; chain: string[] }> = [
+const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
   { name: 'gateway (empty chain)', chain: [] },
+  { name: 'gateway (audit-logger only)', chain: ['audit-logger'], auditOf: 'gateway (empty chain)' },
   { name: 'gateway (pii-detector, code-sanitizer, dlp-filter)', chain: ['pii-detector', 'code-sanitizer', 'dlp-filter'] },
-  ...(process.env.BENCH_BRIEF_CHAIN === 'off' ? [] : [{ name: 'gateway (brief chain)', chain: briefChain() }]),
+  ...(process.env.BENCH_BRIEF_CHAIN === 'off'
+    ? []
+    : [
+        { name: 'gateway (brief chain without audit-logger)', chain: briefChain().filter((k) => k !== 'audit-logger') },
+        { name: 'gateway (brief chain)', chain: briefChain(), auditOf: 'gateway (brief chain without audit-logger)' },
+      ]),
 ];
 
 /** The product brief's chain plus its recommended extras, as far as this build has the kinds. */
@@ -144,7 +150,7 @@ export async function measure(scenario: string, url: string, connections: number
 }
 
 function gatewayConfig(dir: string, chain: string[] = []): string {
-  const file = join(dir, `bench-${chain.length}.yaml`);
+  const file = join(dir, `bench-${chain.join('_') || 'empty'}.yaml`);
   writeFileSync(
     file,
     `pack: {name: bench, version: "1"}
@@ -174,7 +180,7 @@ async function main() {
       children.push(
         await startProcess(
           g.name,
-          ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256'],
+          ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}`)],
           {},
           null,
         ),
@@ -226,7 +232,16 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
       const base = rows.find((r) => r.scenario === 'passthrough' && r.payload === g.payload && r.connections === g.connections && r.stream === g.stream)!;
       return { scenario: g.scenario, payload: g.payload, connections: g.connections, stream: g.stream, rps_ratio: round(g.rps / base.rps), p99_delta_ms: round(g.p99 - base.p99) };
     });
-  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios, detectors };
+  // The audit trail's own cost: the same chain with and without audit-logger writing to SQLite.
+  const audit = GATEWAYS.filter((g) => g.auditOf).flatMap((g) =>
+    rows
+      .filter((r) => r.scenario === g.name)
+      .map((r) => {
+        const base = rows.find((b) => b.scenario === g.auditOf && b.payload === r.payload && b.connections === r.connections && b.stream === r.stream)!;
+        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps) };
+      }),
+  );
+  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios, audit, detectors };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [
@@ -241,6 +256,10 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
     '| gateway vs pass-through | request | c | mode | throughput ratio | p99 added (ms) |',
     '|---|---|---|---|---|---|',
     ...ratios.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
+    '',
+    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio |',
+    '|---|---|---|---|---|---|',
+    ...audit.map((r) => `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} |`),
     '',
     `Detector throughput on a ${Math.round(detectors[0]!.bytes / 1024)} KB source-code context (single thread, after warm-up):`,
     '',

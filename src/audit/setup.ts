@@ -18,6 +18,8 @@ export interface AuditTrailOptions {
   gatewayId?: string;
   env?: NodeJS.ProcessEnv;
   defaults?: AuditSettings['defaults'];
+  /** Use this store instead of opening one from dataDir/databaseUrl (embedding, tests). */
+  store?: EventStore;
   /** Checkpoint cadence, for tests. */
   checkpointEvery?: number;
   checkpointMs?: number;
@@ -52,7 +54,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
   const key = loadOrCreateSigningKey(opts.dataDir);
   const salt = auditSalt(opts.dataDir);
   const chain = gatewayId(opts.dataDir, opts.gatewayId, env);
-  const store = await openEventStore({ dataDir: opts.dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+  const store = opts.store ?? await openEventStore({ dataDir: opts.dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
   const { config, sha256 } = opts.loaded;
   const settings: AuditSettings = {
     gatewayId: chain,

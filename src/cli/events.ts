@@ -7,6 +7,7 @@ import { parsePublicKeys } from '../audit/keys.js';
 import { openEventStore } from '../audit/open.js';
 import { eventsDbFile, resolveDataDir } from '../audit/paths.js';
 import { SqliteEventStore } from '../audit/sqlite-store.js';
+import type { RemoteEventStore } from '../audit/remote-store.js';
 import type { EventFilter, EventStore, StoredEvent } from '../audit/store.js';
 import { verifyChain, type ChainReport } from '../audit/verify.js';
 import type { Verdict } from '../policy/types.js';
@@ -31,15 +32,6 @@ import { parseTimeSpec, TimeSpecError } from './time-range.js';
 
 /** What the commands read: the read half of EventStore, which a control plane client offers as well. */
 export type ReadableEventStore = Pick<EventStore, 'query' | 'get' | 'scan' | 'firstSeq' | 'head' | 'chains' | 'checkpoints' | 'keys'>;
-
-/** The control plane client (src/audit/remote-store.ts), as far as these commands use it. */
-interface RemoteStore extends ReadableEventStore {
-  tail(filter: EventFilter, onEvent: (e: StoredEvent) => void, signal: AbortSignal): Promise<void>;
-  close?(): Promise<void> | void;
-}
-interface RemoteStoreModule {
-  RemoteEventStore: new (apiUrl: string, token: string) => RemoteStore;
-}
 
 export interface SourceFlags {
   dataDir?: string;
@@ -74,7 +66,7 @@ export function chooseSource(flags: SourceFlags, env: NodeJS.ProcessEnv = proces
 interface Source {
   store: ReadableEventStore;
   /** Set for a control plane: live tails follow its event stream instead of polling. */
-  remote?: RemoteStore;
+  remote?: RemoteEventStore;
   close(): Promise<void>;
 }
 
@@ -85,21 +77,6 @@ class CliError extends Error {
     readonly exitCode = 1,
   ) {
     super(message);
-  }
-}
-
-// A variable specifier keeps the type checker from requiring the module at build time: the control plane
-// client is optional in a build, and a local-only install should still run every command.
-const REMOTE_STORE_MODULE = '../audit/remote-store.js';
-
-async function loadRemoteStore(): Promise<RemoteStoreModule> {
-  try {
-    return (await import(REMOTE_STORE_MODULE)) as RemoteStoreModule;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new CliError('this build has no control plane client; read a local store with --data-dir or PostgreSQL with --database-url');
-    }
-    throw err;
   }
 }
 
@@ -119,9 +96,10 @@ async function openSource(flags: SourceFlags, waitFor?: AbortSignal): Promise<So
   const choice = chooseSource(flags);
   if (choice.kind === 'remote') {
     if (!choice.token) throw new CliError(`${choice.apiUrl} needs a token: pass --token or set KEEPTRUSTS_API_TOKEN`);
-    const { RemoteEventStore } = await loadRemoteStore();
+    // Loaded on demand: a local tail should not pay for the HTTP client.
+    const { RemoteEventStore } = await import('../audit/remote-store.js');
     const remote = new RemoteEventStore(choice.apiUrl, choice.token);
-    return { store: remote, remote, close: async () => void (await remote.close?.()) };
+    return { store: remote, remote, close: () => remote.close() };
   }
   if (choice.kind === 'postgres') {
     const store = await openEventStore({ dataDir: resolveDataDir(flags.dataDir), databaseUrl: choice.databaseUrl, readonly: true });

@@ -50,6 +50,7 @@ policies:
     - quality-scorer
     - dlp-filter
     - safety-filter
+    - audit-logger
 
 policy:
   pii-detector:
@@ -69,6 +70,9 @@ policy:
     # blocked_terms: [project codename]
   safety-filter:
     mode: software
+  audit-logger:
+    capture: redacted      # none | metadata | redacted
+    retention_days: 365
 
 providers:
   strategy: single

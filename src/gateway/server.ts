@@ -190,6 +190,9 @@ export class Gateway {
         models: [...t.aliases],
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
       })),
+      audit: this.opts.audit
+        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats() }
+        : { enabled: false },
       requests_processed: this.requestsProcessed,
       in_flight: this.limiter.inFlight,
       queued: this.limiter.queued,

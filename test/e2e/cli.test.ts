@@ -133,8 +133,10 @@ describe('kt as a user runs it', () => {
 
   it('gateway run serves the quickstart config and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'kt-quickstart-'));
     const child = spawn(process.execPath, [KT, 'gateway', 'run', '--policy-config', 'examples/quickstart/policy-config.yaml', '--listen', `127.0.0.1:${port}`, '--log-format', 'json'], {
       cwd: ROOT,
+      env: { ...process.env, KEEPTRUSTS_DATA_DIR: dataDir },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -144,7 +146,9 @@ describe('kt as a user runs it', () => {
       expect(stderr).toContain(`keeptrusts gateway listening on http://127.0.0.1:${port}`);
       const health = (await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { config: { name: string }; policies_loaded: string[] };
       expect(health.config.name).toBe('quickstart');
-      expect(health.policies_loaded).toEqual(['pii-detector', 'code-sanitizer', 'prompt-injection', 'safety-filter']);
+      expect(health.policies_loaded).toEqual(['pii-detector', 'code-sanitizer', 'prompt-injection', 'safety-filter', 'audit-logger']);
+      expect(existsSync(join(dataDir, 'events.db'))).toBe(true);
+      expect(existsSync(join(dataDir, 'signing-key.pem'))).toBe(true);
     } finally {
       child.kill('SIGTERM');
     }

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
 import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
 import { startAuditTrail, type AuditTrail } from '../../src/audit/setup.js';
+import type { EventStore } from '../../src/audit/store.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
 import { writeConfigs } from './config.js';
 
@@ -26,7 +27,7 @@ export interface StackOptions {
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
-  audit?: { dataDir: string; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
+  audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
 }
 
 export const DEFAULT_STACK_CONFIG = `pack:
@@ -62,6 +63,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         loaded,
         dataDir: opts.audit.dataDir,
         ...(opts.audit.databaseUrl ? { databaseUrl: opts.audit.databaseUrl } : {}),
+        ...(opts.audit.store ? { store: opts.audit.store } : {}),
         failMode: opts.audit.failMode ?? 'block',
         logger,
         gatewayId: opts.audit.gatewayId ?? 'test-gateway',

@@ -347,7 +347,6 @@ describe.each([
 
     // A chain with no checkpoint has no segment to remove.
     const bare = newChain();
-    await store.append(chain, []);
     await store.append(bare, eventsFor(bare, 3, undefined, () => old));
     expect(await store.prune(bare, Date.now())).toEqual({ removed: 0 });
   });
@@ -427,7 +426,11 @@ describe.each([
       );
       await backend.tamper(
         store,
-        ...rewritten.map((e): Sql => ['UPDATE events SET body = ?, prev_hash = ?, hash = ?, verdict = ? WHERE id = ?', [e.body, e.prev_hash, e.hash, 'allow', e.id]]),
+        ...rewritten.map((e): Sql => {
+          // A careful attacker keeps the filter columns in step with the forged bodies.
+          const cols = indexedColumns(JSON.parse(e.body) as DecisionEvent);
+          return ['UPDATE events SET body = ?, prev_hash = ?, hash = ?, verdict = ?, policies = ? WHERE id = ?', [e.body, e.prev_hash, e.hash, cols.verdict, cols.policies, e.id]];
+        }),
       );
       // Every link checks out; only the signature over seq 10 tells.
       expect((await verify(store, chain)).problem).toMatchObject({ kind: 'altered', eventId: events[9]!.id, seq: 10, message: expect.stringMatching(/signed checkpoint/) });
@@ -438,6 +441,11 @@ describe.each([
       await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq <= ?', [chain, 3]]);
       expect((await verify(store, chain)).problem).toMatchObject({ kind: 'unanchored', eventId: events[3]!.id, seq: 4 });
     });
+
+    it('(the attacks above left the store guarded again)', async () => {
+      await expect(backend.exec(store, ['DELETE FROM events'])).rejects.toThrow(/append-only/);
+      await expect(backend.exec(store, ['UPDATE checkpoints SET ts = ?', ['x']])).rejects.toThrow(/append-only/);
+    });
   });
 
   it('keeps checkpoints, keys and metadata', async () => {
@@ -445,11 +453,11 @@ describe.each([
     const linked = await store.append(chain, eventsFor(chain, 10));
     const at = (seq: number, ts = new Date().toISOString()) => signCheckpoint(key, { chain, seq, hash: linked[seq - 1]!.hash, ts });
     const cp10 = at(10);
+    const cp9 = at(9);
     await store.addCheckpoint(cp10);
-    await store.addCheckpoint(at(9));
-    await store.addCheckpoint(at(10, '2000-01-01T00:00:00.000Z')); // a duplicate place is ignored
-    expect(await store.checkpoints(chain)).toEqual([at(9, (await store.checkpoints(chain))[0]!.ts), cp10]);
-    expect((await store.checkpoints(chain)).map((c) => c.seq)).toEqual([9, 10]);
+    await store.addCheckpoint(cp9);
+    await store.addCheckpoint(at(10, '2000-01-01T00:00:00.000Z')); // a second checkpoint at a place is ignored
+    expect(await store.checkpoints(chain)).toEqual([cp9, cp10]);
 
     const cpOnly = newChain();
     await store.addCheckpoint(signCheckpoint(key, { chain: cpOnly, seq: 3, hash: 'a'.repeat(64), ts: new Date().toISOString() }));
@@ -471,22 +479,33 @@ describe.each([
 
 describe('postgres event store across processes', () => {
   const schema = `${PG_SCHEMA}_shared`;
-  const stores: PostgresEventStore[] = [];
+  let a: PostgresEventStore;
+  let b: PostgresEventStore;
+
+  beforeAll(async () => {
+    // Two pools stand for two gateway processes; they connect at once to a schema neither has created.
+    [a, b] = await Promise.all([PostgresEventStore.connect(PG_URL, { schema }), PostgresEventStore.connect(PG_URL, { schema })]);
+  });
 
   afterAll(async () => {
-    await Promise.all(stores.map((s) => s.close()));
+    await Promise.all([a?.close(), b?.close()]);
     await PostgresEventStore.dropSchema(PG_URL, schema);
   });
 
   it('creates its schema once when several processes connect at the same time', async () => {
-    stores.push(...(await Promise.all([0, 1, 2, 3].map(() => PostgresEventStore.connect(PG_URL, { schema })))));
-    expect(stores.map((s) => s.kind)).toEqual(['postgres', 'postgres', 'postgres', 'postgres']);
-    await Promise.all(stores.slice(2).map((s) => s.close()));
-    stores.length = 2;
+    const ddlSchema = `${PG_SCHEMA}_ddl`;
+    try {
+      const stores = await Promise.all([0, 1, 2, 3, 4, 5].map(() => PostgresEventStore.connect(PG_URL, { schema: ddlSchema })));
+      const chain = newChain();
+      await Promise.all(stores.map((s) => s.append(chain, eventsFor(chain, 1))));
+      expect(await seqsOf(stores[0]!, chain)).toEqual([1, 2, 3, 4, 5, 6]);
+      await Promise.all(stores.map((s) => s.close()));
+    } finally {
+      await PostgresEventStore.dropSchema(PG_URL, ddlSchema);
+    }
   });
 
   it('keeps seqs contiguous when two pools append to one chain at once', async () => {
-    const [a, b] = stores as [PostgresEventStore, PostgresEventStore];
     const chain = newChain();
     const batches = (n: number) => Array.from({ length: 200 / n }, () => eventsFor(chain, n));
     const results = await Promise.all([...batches(5).map((batch) => a.append(chain, batch)), ...batches(4).map((batch) => b.append(chain, batch))]);
@@ -503,7 +522,6 @@ describe('postgres event store across processes', () => {
   });
 
   it('refuses TRUNCATE, which skips row triggers', async () => {
-    const [a] = stores as [PostgresEventStore];
     const chain = newChain();
     await a.append(chain, eventsFor(chain, 1));
     await expect(a.pool.query(`TRUNCATE "${schema}".events`)).rejects.toThrow(/append-only/);

@@ -294,7 +294,8 @@ export function formatEventDetail(stored: StoredEvent, opts: FormatOptions): str
   const target = e.target ? `${e.target.id} (${e.target.provider}) model ${dash(e.target.model)}` : '-';
   out.push(field('model', `requested ${dash(e.model_requested)} → target ${target}`));
   const l = e.latency;
-  out.push(field('latency', `total ${l.total_ms} ms, upstream ${dash(l.upstream_ms)} ms, first token ${dash(l.ttft_ms)} ms, gateway overhead ${dash(l.overhead_ms)} ms`));
+  const ms = (v: number | null) => (v === null ? '-' : `${v} ms`);
+  out.push(field('latency', `total ${ms(l.total_ms)}, upstream ${ms(l.upstream_ms)}, first token ${ms(l.ttft_ms)}, gateway overhead ${ms(l.overhead_ms)}`));
   if (e.usage) {
     const u = e.usage;
     const extra = [u.cached_input_tokens ? `cached ${u.cached_input_tokens}` : '', u.cache_write_tokens ? `cache write ${u.cache_write_tokens}` : '', u.reasoning_tokens ? `reasoning ${u.reasoning_tokens}` : '']

@@ -1,0 +1,213 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import { openEventStore } from '../audit/open.js';
+import { resolveDataDir } from '../audit/paths.js';
+import type { EventStore } from '../audit/store.js';
+import { isLoopback, parseListen } from '../gateway/listen.js';
+import { createLogger, LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
+import { DEFAULT_CONTROL_PLANE_LISTEN, startControlPlane, type RunningControlPlane } from '../server/app.js';
+import { openTokenStore, TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from '../server/tokens.js';
+import { oneOf } from './options.js';
+
+export interface ServerOptions {
+  listen: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  logLevel: LogLevel;
+  logFormat?: 'text' | 'json';
+}
+
+/**
+ * The control plane's data dir. Not the gateway's own (~/.keeptrusts): a gateway and a control plane on one
+ * machine would otherwise share events.db, and the gateway's retention pruning would prune the copy.
+ */
+export function serverDataDir(flag?: string, env: NodeJS.ProcessEnv = process.env): string {
+  return flag ? resolveDataDir(flag, env) : join(resolveDataDir(undefined, env), 'control-plane');
+}
+
+export function serverCommand(): Command {
+  const server = new Command('server')
+    .description('Run the control plane that gateways ship their decision events to, and manage its tokens')
+    .option('--listen <host:port>', 'address to listen on; put TLS in front when listening beyond loopback', DEFAULT_CONTROL_PLANE_LISTEN)
+    .addOption(new Option('--data-dir <dir>', 'where the SQLite store lives (default: <KEEPTRUSTS_DATA_DIR or ~/.keeptrusts>/control-plane)').env('KEEPTRUSTS_SERVER_DATA_DIR'))
+    .addOption(new Option('--database-url <url>', 'keep events and tokens in PostgreSQL instead of SQLite').env('KEEPTRUSTS_DATABASE_URL'))
+    .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
+    .addHelpText(
+      'after',
+      `
+API (every route but /health needs Authorization: Bearer <token>):
+  POST /v1/events                  gateways ship their chains here (gateway tokens only)
+  GET  /v1/events                  filters: since until verdict policy developer repository team model client gateway;
+                                   limit (<= 1000), cursor, order=asc|desc, after, before
+  GET  /v1/events/:id              one event
+  GET  /v1/events/stream           live tail (server-sent events); same filters, ?after= or Last-Event-ID
+  GET  /v1/chains, /v1/chains/:chain, /v1/chains/:chain/events, /v1/chains/:chain/checkpoints, /v1/keys
+
+Examples:
+  $ kt server
+  $ kt server token create --gateway build-box-1
+  $ kt server --listen 0.0.0.0:41003 --database-url postgres://keeptrusts@db/keeptrusts`,
+    )
+    .action(async (opts: ServerOptions) => {
+      process.exitCode = await runServer(opts);
+    });
+  server.addCommand(tokenCommand());
+  return server;
+}
+
+/** Open the stores, start the control plane and run until SIGINT/SIGTERM. Resolves with the exit code. */
+export async function runServer(opts: ServerOptions, onStarted?: (p: RunningControlPlane) => void): Promise<number> {
+  const logger = createLogger(opts.logLevel, opts.logFormat);
+  let listen: { host: string; port: number };
+  try {
+    listen = parseListen(opts.listen);
+  } catch (err) {
+    process.stderr.write(`kt server: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const dataDir = serverDataDir(opts.dataDir);
+  const databaseUrl = opts.databaseUrl || undefined;
+  let store: EventStore | undefined;
+  let tokens: TokenStore | undefined;
+  let plane: RunningControlPlane;
+  try {
+    store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger });
+  } catch (err) {
+    await tokens?.close().catch(() => {});
+    await store?.close().catch(() => {});
+    const e = err as NodeJS.ErrnoException;
+    const message =
+      e.code === 'EADDRINUSE'
+        ? `${opts.listen} is already in use (another control plane running?); choose another address with --listen`
+        : e.code === 'EACCES'
+          ? `not allowed to listen on ${opts.listen}`
+          : `could not start: ${redactUrls(e.message)}`;
+    process.stderr.write(`kt server: ${message}\n`);
+    return 1;
+  }
+
+  const active = (await tokens.list()).filter((t) => !t.revoked_at);
+  logger.info(
+    { url: plane.url, store: store.kind, ...(databaseUrl ? { database: redactUrls(databaseUrl) } : { data_dir: dataDir }), tokens: active.length },
+    `keeptrusts control plane listening on ${plane.url}`,
+  );
+  if (active.length === 0) logger.warn('no tokens yet: create one per gateway with kt server token create --gateway NAME');
+  if (!isLoopback(listen.host)) {
+    logger.warn({ listen: opts.listen }, 'listening beyond loopback over plain HTTP: put TLS in front so tokens and events cannot be read on the network');
+  }
+  onStarted?.(plane);
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'shutting down');
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await plane.close();
+  await tokens.close();
+  await store.close();
+  return 0;
+}
+
+// ---- kt server token ------------------------------------------------------------------------------------------
+
+interface StoreFlags {
+  listen: string;
+  dataDir?: string;
+  databaseUrl?: string;
+}
+
+function tokenCommand(): Command {
+  const token = new Command('token').description('Tokens gateways and readers present to the control plane (stored hashed)');
+  token.configureHelp({ showGlobalOptions: true });
+  token
+    .command('create')
+    .description('Create a token and print it once')
+    .requiredOption('--gateway <name>', "the gateway's id (its --gateway-id / KEEPTRUSTS_GATEWAY_ID): the one chain a gateway token may write; a label for a reader")
+    .addOption(new Option('--role <role>', 'gateway: ship events and read; reader: read only').choices(TOKEN_ROLES).default('gateway').argParser(oneOf(TOKEN_ROLES)))
+    .configureHelp({ showGlobalOptions: true })
+    .action(async (opts: { gateway: string; role: TokenRole }, cmd: Command) => {
+      process.exitCode = await withTokens(cmd, 'token create', async (tokens, flags) => {
+        const { token: secret, record } = await tokens.create({ gateway: opts.gateway, role: opts.role });
+        process.stdout.write(`${secret}\n`);
+        const api = apiUrlHint(flags.listen);
+        const hint =
+          record.role === 'gateway'
+            ? `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_GATEWAY_ID=${record.gateway} KEEPTRUSTS_GATEWAY_TOKEN=<the token above> kt gateway run`
+            : `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_API_TOKEN=<the token above> kt events tail`;
+        process.stderr.write(`created ${record.id} for ${record.gateway} (role ${record.role}); the token is shown only this once.\n  ${hint}\n`);
+      });
+    });
+  token
+    .command('list')
+    .description('List tokens (never the tokens themselves)')
+    .option('--json', 'one JSON array')
+    .configureHelp({ showGlobalOptions: true })
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      process.exitCode = await withTokens(cmd, 'token list', async (tokens) => {
+        const list = await tokens.list();
+        process.stdout.write(opts.json ? `${JSON.stringify(list, null, 2)}\n` : formatTokens(list));
+      });
+    });
+  token
+    .command('revoke')
+    .description('Revoke a token by id (tok_...); the control plane refuses it from the next request on')
+    .argument('<id>', 'token id, from kt server token list')
+    .configureHelp({ showGlobalOptions: true })
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
+      process.exitCode = await withTokens(cmd, 'token revoke', async (tokens) => {
+        if (!(await tokens.revoke(id))) throw new TokenInputError(`no token with id ${id} (see kt server token list)`);
+        const record = (await tokens.list()).find((t) => t.id === id);
+        process.stderr.write(`revoked ${id}${record ? ` (${record.gateway}, ${record.role})` : ''}\n`);
+      });
+    });
+  return token;
+}
+
+async function withTokens(cmd: Command, name: string, fn: (tokens: TokenStore, flags: StoreFlags) => Promise<void>): Promise<number> {
+  // --data-dir and --database-url belong to `kt server`; commander hands them to the parent wherever they appear.
+  const flags = cmd.optsWithGlobals<StoreFlags>();
+  let tokens: TokenStore | undefined;
+  try {
+    const databaseUrl = flags.databaseUrl || undefined;
+    tokens = await openTokenStore({ dataDir: serverDataDir(flags.dataDir), ...(databaseUrl ? { databaseUrl } : {}) });
+    await fn(tokens, flags);
+    return 0;
+  } catch (err) {
+    process.stderr.write(`kt server ${name}: ${redactUrls((err as Error).message)}\n`);
+    return 1;
+  } finally {
+    await tokens?.close().catch(() => {});
+  }
+}
+
+function formatTokens(list: readonly TokenRecord[]): string {
+  if (list.length === 0) return 'no tokens; create one with kt server token create --gateway NAME\n';
+  const rows = [['ID', 'GATEWAY', 'ROLE', 'CREATED', 'REVOKED'], ...list.map((t) => [t.id, t.gateway, t.role, t.created_at, t.revoked_at ?? '-'])];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => `${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`).join('');
+}
+
+/** The URL gateways would use, from --listen: a wildcard address means this host's name. */
+function apiUrlHint(listen: string): string {
+  try {
+    const { host, port } = parseListen(listen);
+    const shown = host === '0.0.0.0' || host === '::' ? hostname() : host.includes(':') ? `[${host}]` : host;
+    return `http://${shown}:${port}`;
+  } catch {
+    return `http://${DEFAULT_CONTROL_PLANE_LISTEN}`;
+  }
+}
+
+/** Database URLs in messages lose their password. */
+function redactUrls(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1***@');
+}
