@@ -140,6 +140,7 @@ export class PostgresEventStore implements EventStore {
     if (events.length === 0) return [];
     return this.tx(async (c) => {
       await lockChains(c, this.schema, [chain]);
+      await lockInsertOrder(c, this.schema);
       const head = await this.headOn(c, chain);
       const linked = linkEvents(chain, head, events);
       await this.insertRows(
@@ -156,6 +157,7 @@ export class PostgresEventStore implements EventStore {
     return this.tx(async (c) => {
       // The same locks as append: an ingest never interleaves with an append or another ingest of the chain.
       await lockChains(c, this.schema, events.map((e) => e.chain));
+      await lockInsertOrder(c, this.schema);
       let inserted = 0;
       let duplicates = 0;
       for (let i = 0; i < events.length; i += INSERT_CHUNK) {
@@ -397,6 +399,16 @@ async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Pr
 async function lockChains(c: PoolClient, schema: string, chains: readonly string[]): Promise<void> {
   const keys = [...new Set(chains)].map((chain) => lockKey(`keeptrusts-chain\n${schema}\n${chain}`)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const key of [...new Set(keys)]) await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [key.toString()]);
+}
+
+/**
+ * Inserts into one schema also take one shared lock, always after the chain locks (so no deadlock): then
+ * `pos` values are handed out in commit order, and a live tail reading `pos > last` cannot skip a row that a
+ * slower transaction on another chain commits later with a lower `pos`. Writes are batched (group commit),
+ * so serialising them costs little.
+ */
+async function lockInsertOrder(c: PoolClient, schema: string): Promise<void> {
+  await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(`keeptrusts-pos\n${schema}`).toString()]);
 }
 
 function lockKey(name: string): bigint {

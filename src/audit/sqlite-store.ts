@@ -166,7 +166,7 @@ export class SqliteEventStore implements EventStore {
     if (filter.afterPos !== undefined) add('pos > ?', filter.afterPos);
     if (filter.beforePos !== undefined) add('pos < ?', filter.beforePos);
     const order = filter.order === 'asc' ? 'ASC' : 'DESC';
-    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 10_000);
+    const limit = Number.isFinite(filter.limit) ? Math.min(Math.max(Math.floor(filter.limit!), 1), 10_000) : 100;
     const sql = `SELECT pos, chain, seq, id, body, prev_hash, hash FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pos ${order} LIMIT ${limit}`;
     return (this.db.prepare(sql).all(...params) as Row[]).map(toStored);
   }

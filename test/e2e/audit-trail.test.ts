@@ -202,3 +202,58 @@ describe('decision events after a mixed run', () => {
     for (const secret of SECRETS) expect(text).not.toContain(secret);
   });
 });
+
+describe('two gateways writing to one PostgreSQL database at once', () => {
+  const PG = 'postgres://postgres@127.0.0.1:5432/test';
+  const schema = `kt_e2e_${Math.random().toString(36).slice(2, 10)}`;
+  afterAll(async () => {
+    const { PostgresEventStore } = await import('../../src/audit/postgres-store.js');
+    await PostgresEventStore.dropSchema(PG, schema);
+  });
+
+  it('each keeps a contiguous, verifiable chain', async () => {
+    const url = `${PG}?schema=${schema}`;
+    const config = `pack: {name: pg, version: "1"}
+policies: {chain: [code-sanitizer, audit-logger]}
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "FAKE_URL/v1"}
+`;
+    const stacks = await Promise.all(
+      ['gw-a', 'gw-b'].map((id) => startStack({ config, audit: { dataDir: mkdtempSync(join(tmpdir(), 'kt-pg-')), databaseUrl: url, gatewayId: id } })),
+    );
+    try {
+      await Promise.all(
+        stacks.flatMap((s, g) =>
+          Array.from({ length: 40 }, (_, i) =>
+            new OpenAI({ baseURL: s.openaiBase, apiKey: 'k', maxRetries: 0 }).chat.completions.create({
+              model: 'gpt-4o',
+              stream: i % 2 === 0,
+              messages: [{ role: 'user', content: `request ${g}-${i} token ${GH}` }],
+            }).then(async (r) => {
+              if (Symbol.asyncIterator in r) for await (const _ of r as AsyncIterable<unknown>) void _;
+            }),
+          ),
+        ),
+      );
+      for (const s of stacks) await s.trail!.recorder.checkpoint();
+      const { PostgresEventStore } = await import('../../src/audit/postgres-store.js');
+      const store = await PostgresEventStore.connect(PG, { schema });
+      try {
+        expect(await store.chains()).toEqual(['gw-a', 'gw-b']);
+        const keys = new Map((await store.keys()).map((k) => [k.key_id, k.public_key]));
+        for (const chain of ['gw-a', 'gw-b']) {
+          const report = await verifyChain(store, chain, keys);
+          expect(report.problem).toBeNull();
+          expect(report.events).toBe(40);
+        }
+        const rows = await store.query({ limit: 1000 });
+        expect(JSON.stringify(rows)).not.toContain(GH);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await Promise.all(stacks.map((s) => s.close()));
+    }
+  }, 30_000);
+});
