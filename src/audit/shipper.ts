@@ -148,7 +148,11 @@ export class EventShipper {
         logger.error({ chain, api_url: this.safeUrl, shipped_seq: this.shippedSeq }, `event shipping stopped: ${outcome.error}; events stay in the local store and ship after a restart`);
         return;
       }
-      if (this.stopping) return;
+      if (this.stopping) {
+        // Events committed while the last read ran (notify() since) still go out before stopping.
+        if (outcome.kind === 'idle' && this.notified) continue;
+        return;
+      }
       if (outcome.kind === 'idle') {
         this.current.state = 'idle';
         await this.wait(this.opts.pollMs ?? 3_000, true);

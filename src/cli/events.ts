@@ -224,9 +224,12 @@ function filterFrom(flags: FilterFlags): EventFilter {
 /** Run an action: known failures print as one line and set the exit code; anything else too, without a stack. */
 function action<A extends unknown[]>(name: string, fn: (...args: A) => Promise<number>) {
   return async (...args: A): Promise<void> => {
+    watchStdout();
     try {
       process.exitCode = await fn(...args);
     } catch (err) {
+      // The reader went away (`| head`): what it wanted was printed, so this is no failure.
+      if ((err as NodeJS.ErrnoException).code === 'EPIPE') return;
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(`kt events ${name}: ${message}\n`);
       process.exitCode = err instanceof CliError ? err.exitCode : 1;
@@ -239,14 +242,22 @@ async function writeOut(out: Writable, chunk: string): Promise<void> {
   if (!out.write(chunk)) await once(out, 'drain');
 }
 
-/** `kt events … | head` closes the pipe early: stop quietly instead of dying with EPIPE. */
-function stopOnClosedPipe(controller: AbortController): () => void {
-  const onError = (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') controller.abort();
-    else throw err;
-  };
-  process.stdout.on('error', onError);
-  return () => process.stdout.off('error', onError);
+const stdoutClosed = new AbortController();
+let watchingStdout = false;
+
+/**
+ * `kt events … | head` closes the pipe early: stop quietly instead of dying with EPIPE. The listener stays
+ * for the life of the process, since the error can arrive after the command has finished writing.
+ */
+function watchStdout(): AbortSignal {
+  if (!watchingStdout) {
+    watchingStdout = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      stdoutClosed.abort();
+    });
+  }
+  return stdoutClosed.signal;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -269,7 +280,7 @@ async function runTail(flags: TailFlags): Promise<number> {
   const stop = () => controller.abort();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  const unpipe = stopOnClosedPipe(controller);
+  watchStdout().addEventListener('abort', stop, { once: true });
   const print = (e: StoredEvent) => {
     if (controller.signal.aborted) return;
     const text = flags.json ? ndjsonLine(e) : `${flags.format === 'detailed' ? formatDetailed(e, fmt) : formatTableRow(e, fmt)}\n`;
@@ -319,7 +330,7 @@ async function runTail(flags: TailFlags): Promise<number> {
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
-    unpipe();
+    watchStdout().removeEventListener('abort', stop);
   }
 }
 
@@ -375,8 +386,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
   const filter = filterFrom(flags);
   const source = await openSource(flags);
   if (!source) return 1;
-  const controller = new AbortController();
-  const unpipe = stopOnClosedPipe(controller);
+  const closed = watchStdout();
   const out: Writable = flags.output ? createWriteStream(flags.output) : process.stdout;
   const failed = flags.output ? new Promise<never>((_, reject) => out.once('error', reject)) : null;
   failed?.catch(() => undefined);
@@ -388,7 +398,7 @@ async function runExport(flags: ExportFlags): Promise<number> {
     if (flags.format === 'csv') await write(csvHeader());
     if (flags.format === 'json') await write('[');
     let cursor = 0;
-    while (head !== null && !controller.signal.aborted) {
+    while (head !== null && !(closed.aborted && !flags.output)) {
       const page = await source.store.query({ ...filter, order: 'asc', afterPos: cursor, beforePos: head + 1, limit: PAGE });
       let chunk = '';
       for (const e of page) {
@@ -408,7 +418,6 @@ async function runExport(flags: ExportFlags): Promise<number> {
     }
     return 0;
   } finally {
-    unpipe();
     if (flags.output && !out.writableFinished) out.destroy();
     await source.close();
   }
@@ -503,9 +512,9 @@ export function eventsCommand(): Command {
       events
         .command('tail')
         .description('Print the latest events, then follow new ones live until Ctrl+C')
-        .option('-f, --follow', 'keep printing new events as they arrive (the default)', true)
+        .option('-f, --follow', 'keep printing new events as they arrive', true)
         .option('--no-follow', 'print the latest events and exit')
-        .option('-n, --limit <n>', 'how many of the latest events to print first (0: only new ones)', nonNegativeInt('--limit'), 20)
+        .option('-n, --limit <n>', 'how many of the latest events to print first (0: only new ones; at most 10000)', nonNegativeInt('--limit'), 20)
         .option('--json', 'one JSON object per line (NDJSON): the event plus _chain {chain, seq, hash}')
         .addOption(new Option('--format <format>', 'table, or detailed with the per-policy trace').choices(['table', 'detailed']).default('table')),
     ),

@@ -2,8 +2,10 @@
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { demoCommand } from './demo.js';
+import { eventsCommand } from './events.js';
 import { gatewayCommand } from './gateway.js';
 import { initCommand } from './init.js';
+import { keysCommand } from './keys.js';
 import { policyCommand } from './policy.js';
 
 const program = new Command('kt')
@@ -13,6 +15,8 @@ const program = new Command('kt')
   .showSuggestionAfterError()
   .addCommand(gatewayCommand())
   .addCommand(policyCommand())
+  .addCommand(eventsCommand())
+  .addCommand(keysCommand())
   .addCommand(initCommand())
   .addCommand(demoCommand())
   .addHelpText(
@@ -23,6 +27,7 @@ Quick start:
   $ kt policy lint --file policy-config.yaml && kt policy test
   $ kt gateway run --policy-config policy-config.yaml
   $ OPENAI_API_BASE=http://localhost:41002/v1 aider --model gpt-4o
+  $ kt events tail                      (in another terminal: one decision event per request)
 
 Documentation: docs/cli.md and docs/configuration.md in the project.`,
   );

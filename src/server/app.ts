@@ -688,10 +688,19 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const plane = new ControlPlane(opts);
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000, headersTimeout: 60_000 }, plane.handle);
-  const sockets = new Set<Socket>();
+  // Sockets and how many requests each has in flight: on close, sockets with none are ended at once. Node's
+  // closeIdleConnections() skips connections that never sent a request, which clients open ahead of time.
+  const sockets = new Map<Socket, number>();
   server.on('connection', (s: Socket) => {
-    sockets.add(s);
+    sockets.set(s, 0);
     s.on('close', () => sockets.delete(s));
+  });
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const s = req.socket;
+    sockets.set(s, (sockets.get(s) ?? 0) + 1);
+    res.once('close', () => {
+      if (sockets.has(s)) sockets.set(s, Math.max(0, sockets.get(s)! - 1));
+    });
   });
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -715,8 +724,9 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         await plane.close();
         server.closeIdleConnections();
+        for (const [s, active] of sockets) if (active === 0) s.destroy();
         const timer = setTimeout(() => {
-          for (const s of sockets) s.destroy();
+          for (const s of sockets.keys()) s.destroy();
         }, 5_000);
         await closed;
         clearTimeout(timer);
