@@ -28,7 +28,7 @@ const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
         { name: 'gateway (brief chain without audit-logger)', chain: briefChain().filter((k) => k !== 'audit-logger') },
         { name: 'gateway (brief chain)', chain: briefChain(), auditOf: 'gateway (brief chain without audit-logger)' },
       ]),
-];
+].filter((g) => !process.env.BENCH_ONLY || new RegExp(process.env.BENCH_ONLY).test(g.name));
 
 /** The product brief's chain plus its recommended extras, as far as this build has the kinds. */
 function briefChain(): string[] {

@@ -16,7 +16,7 @@ export async function openEventStore(loc: StoreLocation): Promise<EventStore> {
     const { url, schema } = splitSchema(loc.databaseUrl);
     return PostgresEventStore.connect(url, schema ? { schema } : {});
   }
-  return new SqliteEventStore(eventsDbFile(loc.dataDir), { readonly: loc.readonly ?? false });
+  return new SqliteEventStore(eventsDbFile(loc.dataDir), { readonly: loc.readonly ?? false, backgroundCheckpoints: !loc.readonly });
 }
 
 export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { linkEvents, type ChainedEvent, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
 import { ChainConflictError, indexedColumns, type EventFilter, type IndexedColumns, type EventStore, type PublicKeyRecord, type StoredEvent } from './store.js';
@@ -73,10 +74,11 @@ export class SqliteEventStore implements EventStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly headStmt: Database.Statement;
+  private checkpointer: SqliteCheckpointer | undefined;
 
   constructor(
     readonly file: string,
-    opts: { readonly?: boolean } = {},
+    opts: { readonly?: boolean; backgroundCheckpoints?: boolean } = {},
   ) {
     if (!opts.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
@@ -85,12 +87,17 @@ export class SqliteEventStore implements EventStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
+      if (opts.backgroundCheckpoints && file !== ':memory:') {
+        // Checkpoints (and their fsync) happen in a worker; commits here only append to the WAL.
+        this.db.pragma('wal_autocheckpoint = 0');
+        this.checkpointer = new SqliteCheckpointer(file);
+      }
     }
     this.insert = opts.readonly
       ? (undefined as unknown as Database.Statement)
       : this.db.prepare(
           `INSERT INTO events (chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies, body, prev_hash, hash)
-           VALUES (@chain, @seq, @id, @ts_ms, @verdict, @developer, @repository, @team, @model, @client, @gateway, @policies, @body, @prev_hash, @hash)`,
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events WHERE chain = ? ORDER BY seq DESC LIMIT 1');
   }
@@ -109,9 +116,14 @@ export class SqliteEventStore implements EventStore {
     return this.db.transaction(() => {
       const head = this.headStmt.get(chain) as { seq: number; hash: string } | undefined;
       const linked = linkEvents(chain, head ?? null, events);
-      for (let i = 0; i < linked.length; i++) this.insert.run({ ...linked[i]!, ...indexedColumns(events[i]!) });
+      for (let i = 0; i < linked.length; i++) this.insertRow(linked[i]!, indexedColumns(events[i]!));
       return linked;
     }).immediate();
+  }
+
+  /** Positional parameters: binding by name cost a measurable share of each append. */
+  private insertRow(e: ChainedEvent, c: IndexedColumns): void {
+    this.insert.run(e.chain, e.seq, e.id, c.ts_ms, c.verdict, c.developer, c.repository, c.team, c.model, c.client, c.gateway, c.policies, e.body, e.prev_hash, e.hash);
   }
 
   async ingest(events: readonly ChainedEvent[]): Promise<{ inserted: number; duplicates: number }> {
@@ -131,7 +143,7 @@ export class SqliteEventStore implements EventStore {
         }
         const other = atPlace.get(e.chain, e.seq) as { id: string } | undefined;
         if (other) throw new ChainConflictError(`chain ${e.chain} already has event ${other.id} at seq ${e.seq}`);
-        this.insert.run({ ...e, ...indexedColumns(JSON.parse(e.body) as DecisionEvent) });
+        this.insertRow(e, indexedColumns(JSON.parse(e.body) as DecisionEvent));
         inserted++;
       }
       return { inserted, duplicates };
@@ -241,7 +253,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   async close(): Promise<void> {
-    if (this.db.open) this.db.close();
+    await this.checkpointer?.stop();
+    if (this.db.open) {
+      if (this.checkpointer) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
   }
 }
 

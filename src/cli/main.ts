@@ -7,6 +7,7 @@ import { gatewayCommand } from './gateway.js';
 import { initCommand } from './init.js';
 import { keysCommand } from './keys.js';
 import { policyCommand } from './policy.js';
+import { serverCommand } from './server.js';
 
 const program = new Command('kt')
   .description('keeptrusts: a governance gateway for AI coding agents (Aider, Claude Code, Codex, SDKs)')
@@ -17,6 +18,7 @@ const program = new Command('kt')
   .addCommand(policyCommand())
   .addCommand(eventsCommand())
   .addCommand(keysCommand())
+  .addCommand(serverCommand())
   .addCommand(initCommand())
   .addCommand(demoCommand())
   .addHelpText(

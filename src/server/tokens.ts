@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { ulid } from 'ulid';
+import { splitSchema } from '../audit/open.js';
 import { eventsDbFile } from '../audit/paths.js';
 
 /** `gateway` tokens may post their own chain and read; `reader` tokens (consoles, `kt events --api-url`) only read. */
@@ -208,8 +209,14 @@ export class PostgresTokenStore implements TokenStore {
   }
 }
 
-/** The token store beside the control plane's events: the same SQLite file, or the same PostgreSQL database. */
-export async function openTokenStore(loc: { dataDir: string; databaseUrl?: string; schema?: string }): Promise<TokenStore> {
-  if (loc.databaseUrl) return PostgresTokenStore.connect(loc.databaseUrl, loc.schema ? { schema: loc.schema } : {});
+/**
+ * The token store beside the control plane's events: the same SQLite file, or the same PostgreSQL database and
+ * schema (`?schema=NAME` on the URL, as openEventStore reads it).
+ */
+export async function openTokenStore(loc: { dataDir: string; databaseUrl?: string }): Promise<TokenStore> {
+  if (loc.databaseUrl) {
+    const { url, schema } = splitSchema(loc.databaseUrl);
+    return PostgresTokenStore.connect(url, schema ? { schema } : {});
+  }
   return new SqliteTokenStore(eventsDbFile(loc.dataDir));
 }

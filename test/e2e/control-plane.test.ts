@@ -11,6 +11,7 @@ import { canonicalJson } from '../../src/audit/canonical.js';
 import { linkHash, type ChainedEvent, type Checkpoint } from '../../src/audit/chain.js';
 import type { DecisionEvent } from '../../src/audit/event.js';
 import { loadOrCreateSigningKey, signCheckpoint, type SigningKey } from '../../src/audit/keys.js';
+import { openEventStore } from '../../src/audit/open.js';
 import { eventsDbFile } from '../../src/audit/paths.js';
 import { RemoteEventStore, sseFrames } from '../../src/audit/remote-store.js';
 import { EventShipper } from '../../src/audit/shipper.js';
@@ -18,7 +19,7 @@ import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import type { EventStore, PublicKeyRecord } from '../../src/audit/store.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { startControlPlane, type RunningControlPlane } from '../../src/server/app.js';
-import { PostgresTokenStore, SqliteTokenStore, type TokenStore } from '../../src/server/tokens.js';
+import { openTokenStore, SqliteTokenStore, type TokenStore } from '../../src/server/tokens.js';
 import { makeEvent, makePolicyResult } from '../helpers/events.js';
 
 const PG_URL = process.env.KEEPTRUSTS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -642,9 +643,11 @@ describe.skipIf(!pgReachable)('control plane (PostgreSQL)', () => {
   });
 
   it('round trip: tokens, shipping, reads, stream and remote verification on PostgreSQL', async () => {
-    const { PostgresEventStore } = await import('../../src/audit/postgres-store.js');
-    const store = await PostgresEventStore.connect(PG_URL, { schema });
-    const tokens = await PostgresTokenStore.connect(PG_URL, { schema });
+    // As `kt server --database-url URL?schema=NAME` opens them: events and tokens in one schema.
+    const databaseUrl = `${PG_URL}?schema=${schema}`;
+    const store = await openEventStore({ dataDir: tempDir('pg'), databaseUrl });
+    const tokens = await openTokenStore({ dataDir: tempDir('pg'), databaseUrl });
+    expect([store.kind, tokens.kind]).toEqual(['postgres', 'postgres']);
     const { logger } = captureLogger('info');
     const plane = await startControlPlane({ host: '127.0.0.1', port: 0, store, tokens, logger });
     const gw = new FakeGateway('gw-pg');
@@ -674,6 +677,13 @@ describe.skipIf(!pgReachable)('control plane (PostgreSQL)', () => {
       await remote.close();
       expect(report.problem).toBeNull();
       expect(report.events).toBe(130);
+
+      const { default: pg } = await import('pg');
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      const rows = await client.query(`SELECT token_sha256 FROM "${schema}".api_tokens`).finally(() => client.end());
+      expect(rows.rowCount).toBe(2);
+      expect(JSON.stringify(rows.rows)).not.toContain(token);
 
       expect(await tokens.revoke(record.id)).toBe(true);
       expect((await api(plane.url, 'GET', '/v1/events', { token: readerToken })).status).toBe(401);
