@@ -1,6 +1,8 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
+import { IngestThread } from './ingest-thread.js';
+import { JOURNAL_DIR, JournalWriter } from './journal.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
 import type { EventStore } from './store.js';
@@ -20,6 +22,11 @@ export interface RecorderOptions {
   checkpointMs?: number;
   /** Called after each commit (the shipper wakes up). */
   onCommit?: () => void;
+  /**
+   * SQLite only: journal events and ingest them into the chain on a worker thread (the store's file). A
+   * request then waits for one journal write instead of a SQLite transaction.
+   */
+  journal?: { file: string };
 }
 
 interface Pending {
@@ -49,6 +56,10 @@ export class AuditRecorder {
   private spooled = 0;
   committed = 0;
 
+  private journal: JournalWriter | undefined;
+  private ingest: IngestThread | undefined;
+  private ingestWaiters: Array<() => void> = [];
+
   constructor(private readonly opts: RecorderOptions) {
     this.spoolFile = join(opts.dataDir, 'spool.ndjson');
   }
@@ -58,6 +69,27 @@ export class AuditRecorder {
     await store.registerKey({ key_id: key.keyId, public_key: key.publicKeyPem, created_at: new Date().toISOString() });
     const cps = await store.checkpoints(this.opts.chain);
     this.lastCheckpointSeq = cps.length ? cps[cps.length - 1]!.seq : 0;
+    if (this.opts.journal) {
+      const dir = join(this.opts.dataDir, JOURNAL_DIR);
+      this.journal = new JournalWriter(dir);
+      this.ingest = new IngestThread(
+        { file: this.opts.journal.file, dir, chain: this.opts.chain, active: this.journal.current },
+        {
+          ingested: (count, torn) => {
+            for (const w of this.ingestWaiters.splice(0)) w();
+            if (count === 0 && torn === 0) return;
+            this.committed += count;
+            this.sinceCheckpoint += count;
+            if (torn > 0) this.opts.logger.warn({ lines: torn }, 'skipped journal lines torn by a crash (their requests never completed)');
+            this.opts.onCommit?.();
+            if (this.sinceCheckpoint >= (this.opts.checkpointEvery ?? 1000)) void this.checkpoint().catch((err) => this.warn('checkpoint failed', err));
+          },
+          error: (message) => this.opts.logger.warn({ err: message }, 'moving journaled events into the chain failed; retrying'),
+        },
+      );
+      // Whatever a previous run journaled but did not ingest goes in first.
+      await this.caughtUp();
+    }
     await this.drainSpool();
     // Events written by a previous run after its last checkpoint get signed now rather than waiting.
     await this.checkpoint();
@@ -91,6 +123,10 @@ export class AuditRecorder {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
+        if (this.journal) {
+          this.journalBatch(batch);
+          continue;
+        }
         try {
           const linked = await this.opts.store.append(
             this.opts.chain,
@@ -108,6 +144,32 @@ export class AuditRecorder {
     } finally {
       this.writing = false;
     }
+  }
+
+  private journalBatch(batch: Pending[]): void {
+    try {
+      this.journal!.append(batch.map((p) => p.event));
+    } catch (err) {
+      this.warn('writing to the audit journal failed', err);
+      const fail = this.opts.failMode === 'block';
+      for (const p of batch) fail ? p.reject(new AuditStoreError('the decision event could not be stored')) : p.resolve();
+      return;
+    }
+    for (const p of batch) p.resolve();
+    this.ingest!.wake(this.journal!.current);
+  }
+
+  /** Resolves once the ingest thread has gone through what is journaled (or after a short wait). */
+  caughtUp(timeoutMs = 2000): Promise<void> {
+    if (!this.ingest) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.ingestWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.ingest!.wake(this.journal!.current);
+    });
   }
 
   private failBatch(batch: Pending[], err: unknown): void {
@@ -180,6 +242,11 @@ export class AuditRecorder {
     while (this.writing || this.queue.length > 0) {
       await this.flush();
       await new Promise((r) => setImmediate(r));
+    }
+    if (this.ingest) {
+      this.journal!.close();
+      await this.ingest.stop();
+      this.ingest = undefined;
     }
     await this.checkpoint().catch((err) => this.warn('final checkpoint failed', err));
   }

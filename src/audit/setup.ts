@@ -7,6 +7,7 @@ import { openEventStore } from './open.js';
 import { auditSalt, gatewayId } from './paths.js';
 import { AuditRecorder } from './recorder.js';
 import type { EventShipper } from './shipper.js';
+import { SqliteEventStore } from './sqlite-store.js';
 import type { EventStore } from './store.js';
 
 export interface AuditTrailOptions {
@@ -93,6 +94,9 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
     ...(opts.checkpointMs !== undefined ? { checkpointMs: opts.checkpointMs } : {}),
     ...(shipper ? { onCommit: () => shipper.notify() } : {}),
+    // The embedded store gets the journal and its ingest thread; a store given by the caller or PostgreSQL
+    // (network I/O, already off this thread's CPU) is written directly.
+    ...(!opts.store && store instanceof SqliteEventStore ? { journal: { file: store.file } } : {}),
   });
   await recorder.start();
   shipper?.start();

@@ -111,12 +111,14 @@ export class SqliteEventStore implements EventStore {
     return this.appendSync(chain, events);
   }
 
-  appendSync(chain: string, events: readonly DecisionEvent[]): ChainedEvent[] {
-    if (events.length === 0) return [];
+  /** `meta` is written in the same transaction (the journal ingester's read position: exactly-once). */
+  appendSync(chain: string, events: readonly DecisionEvent[], meta?: { key: string; value: string }): ChainedEvent[] {
+    if (events.length === 0 && !meta) return [];
     return this.db.transaction(() => {
       const head = this.headStmt.get(chain) as { seq: number; hash: string } | undefined;
       const linked = linkEvents(chain, head ?? null, events);
       for (let i = 0; i < linked.length; i++) this.insertRow(linked[i]!, indexedColumns(events[i]!));
+      if (meta) this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(meta.key, meta.value);
       return linked;
     }).immediate();
   }
@@ -241,6 +243,11 @@ export class SqliteEventStore implements EventStore {
       this.db.prepare('DELETE FROM pruning').run();
       return { removed: changes };
     }).immediate();
+  }
+
+  getMetaSync(key: string): string | null {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+    return row?.value ?? null;
   }
 
   async getMeta(key: string): Promise<string | null> {

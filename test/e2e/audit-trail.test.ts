@@ -42,6 +42,7 @@ function anthropic(requestId: string) {
 }
 
 async function allEvents(): Promise<DecisionEvent[]> {
+  await stack.trail!.recorder.caughtUp();
   const store = new SqliteEventStore(join(dataDir, 'events.db'), { readonly: true });
   try {
     return (await store.query({ order: 'asc', limit: 1000 })).map((e) => e.event);
@@ -171,15 +172,18 @@ describe('decision events after a mixed run', () => {
     expect(edit.policies.find((p) => p.kind === 'quality-scorer' && p.streamed)).toBeDefined();
   });
 
-  it('stores no raw secret anywhere in the database files', () => {
-    for (const f of readdirSync(dataDir)) {
-      if (!f.startsWith('events.db')) continue;
-      const bytes = readFileSync(join(dataDir, f)).toString('latin1');
+  it('stores no raw secret anywhere in the data dir (database, WAL, journal)', async () => {
+    await stack.trail!.recorder.caughtUp();
+    const files = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+    expect(files.some((f) => f.endsWith('events.db'))).toBe(true);
+    for (const f of files) {
+      const bytes = readFileSync(f).toString('latin1');
       for (const secret of SECRETS) expect(bytes.includes(secret), `${f} holds ${secret.slice(0, 6)}…`).toBe(false);
     }
   });
 
   it('verifies, and every event is signed once the recorder checkpoints', async () => {
+    await stack.trail!.recorder.caughtUp();
     await stack.trail!.recorder.checkpoint();
     const store = new SqliteEventStore(join(dataDir, 'events.db'), { readonly: true });
     try {
@@ -236,7 +240,7 @@ providers:
           ),
         ),
       );
-      for (const s of stacks) await s.trail!.recorder.checkpoint();
+      for (const s of stacks) await s.trail!.recorder.checkpoint();  // PostgreSQL: written directly, no journal
       const { PostgresEventStore } = await import('../../src/audit/postgres-store.js');
       const store = await PostgresEventStore.connect(PG, { schema });
       try {
