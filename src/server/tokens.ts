@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
-import { ulid } from 'ulid';
+import { newEventId } from '../audit/event.js';
 import { splitSchema } from '../audit/open.js';
 import { eventsDbFile } from '../audit/paths.js';
 
@@ -95,7 +95,7 @@ export class SqliteTokenStore implements TokenStore {
   async create(input: { gateway: string; role?: TokenRole }): Promise<{ token: string; record: TokenRecord }> {
     const { gateway, role } = checkInput(input);
     const token = newToken();
-    const record: TokenRecord = { id: `tok_${ulid()}`, gateway, role, created_at: new Date().toISOString(), revoked_at: null };
+    const record: TokenRecord = { id: newEventId().replace('evt_', 'tok_'), gateway, role, created_at: new Date().toISOString(), revoked_at: null };
     this.db
       .prepare('INSERT INTO api_tokens (id, token_sha256, gateway, role, created_at) VALUES (?, ?, ?, ?, ?)')
       .run(record.id, hashToken(token), gateway, role, record.created_at);
@@ -172,7 +172,7 @@ export class PostgresTokenStore implements TokenStore {
   async create(input: { gateway: string; role?: TokenRole }): Promise<{ token: string; record: TokenRecord }> {
     const { gateway, role } = checkInput(input);
     const token = newToken();
-    const record: TokenRecord = { id: `tok_${ulid()}`, gateway, role, created_at: new Date().toISOString(), revoked_at: null };
+    const record: TokenRecord = { id: newEventId().replace('evt_', 'tok_'), gateway, role, created_at: new Date().toISOString(), revoked_at: null };
     await this.pool.query(`INSERT INTO ${this.table} (id, token_sha256, gateway, role, created_at) VALUES ($1, $2, $3, $4, $5)`, [
       record.id,
       hashToken(token),

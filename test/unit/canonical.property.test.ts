@@ -55,3 +55,16 @@ describe('chain links', () => {
     );
   });
 });
+
+describe('event ids', () => {
+  it('are evt_ + 26 Crockford base32 characters, sort by time, and do not repeat', async () => {
+    const { newEventId } = await import('../../src/audit/event.js');
+    const ids = Array.from({ length: 5000 }, (_, i) => newEventId(1_700_000_000_000 + Math.floor(i / 10)));
+    for (const id of ids) expect(id).toMatch(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/);
+    expect(new Set(ids).size).toBe(ids.length);
+    const times = ids.map((id) => id.slice(4, 14));
+    expect([...times].sort()).toEqual(times);
+    expect([...ids].sort()).toEqual(ids);
+    expect(newEventId(0).slice(4, 14)).toBe('0000000000');
+  });
+});
