@@ -2,7 +2,8 @@
 // loop through `kt gateway run` to the project's fake upstream. Run after `npm run build` in the project root:
 //   npm --prefix e2e-clients ci && node e2e-clients/run.mjs
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,9 @@ async function gateway(config, port) {
   const dir = mkdtempSync(join(tmpdir(), 'kt-e2e-clients-'));
   const file = join(dir, 'policy-config.yaml');
   writeFileSync(file, config);
-  const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'gateway', 'run', '-c', file, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const dataDir = join(dir, 'data');
+  const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'gateway', 'run', '-c', file, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', '--data-dir', dataDir], { stdio: ['ignore', 'inherit', 'inherit'] });
+  child.dataDir = dataDir;
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) return child;
@@ -33,6 +36,22 @@ async function gateway(config, port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('gateway did not start');
+}
+
+/** Stop the gateway, then read its decision events and verify its chain with the real CLI, as a user would. */
+async function checkEvents(gw, client, upstreamCalls) {
+  gw.kill('SIGTERM');
+  await new Promise((r) => gw.once('exit', r));
+  const kt = (...args) => spawnSync(process.execPath, [`${ROOT}dist/cli/main.js`, ...args, '--data-dir', gw.dataDir], { encoding: 'utf8' });
+  const tail = kt('events', 'tail', '--no-follow', '--json', '--limit', '1000');
+  const events = tail.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  const inference = events.filter((e) => e.route !== 'count_tokens');
+  check(`${client}: one decision event per upstream call (${inference.length} events, ${upstreamCalls} calls)`, inference.length === upstreamCalls, tail.stderr + tail.stdout.slice(0, 500));
+  check(`${client}: events name the client and the redaction`, inference.every((e) => e.identity.client === client) && events.some((e) => e.redactions.length > 0), JSON.stringify(events.map((e) => [e.identity.client, e.verdict])));
+  const files = readdirSync(gw.dataDir, { recursive: true }).map((f) => join(gw.dataDir, f)).filter((f) => { try { return readFileSync(f) && true; } catch { return false; } });
+  check(`${client}: no raw token anywhere in the data dir`, files.every((f) => !readFileSync(f).toString('latin1').includes(TOKEN)));
+  const verify = kt('events', 'verify');
+  check(`${client}: kt events verify passes`, verify.status === 0, verify.stdout + verify.stderr);
 }
 
 // Asynchronous on purpose: the fake upstream lives in this process, so a blocking spawn would starve it.
@@ -53,7 +72,7 @@ function run(cmd, args, env, cwd) {
 // ---- Claude Code ----
 {
   const fake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: `echo claude-tool-ran ${TOKEN}`, description: 'echo' } });
-  const gw = await gateway(`pack: {name: cc, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, prompt-injection, quality-scorer, dlp-filter, safety-filter]}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
+  const gw = await gateway(`pack: {name: cc, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, prompt-injection, quality-scorer, dlp-filter, safety-filter, audit-logger]}\nproviders:\n  targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]\n`, 41301);
   const home = mkdtempSync(join(tmpdir(), 'kt-cc-home-'));
   const env = {
     HOME: home,
@@ -66,6 +85,7 @@ function run(cmd, args, env, cwd) {
   const hi = await run(`${BIN}claude`, ['-p', 'say hi', '--output-format', 'json'], env, home);
   check('claude -p answers through the gateway', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out);
   const msgs = fake.requests.filter((r) => r.family === 'messages');
+  let calls = fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
   check('claude used /v1/messages?beta=true with streaming and event lines kept (no non-streaming retry)', msgs.length > 0 && msgs.every((r) => r.query.beta === 'true' && r.body.stream === true), JSON.stringify(msgs.map((r) => [r.url, r.body.stream])));
   check('claude x-api-key reached the upstream', msgs.every((r) => r.headers['x-api-key'] === 'sk-ant-e2e-dummy'));
   fake.reset();
@@ -74,14 +94,15 @@ function run(cmd, args, env, cwd) {
   const lastText = JSON.stringify(last?.body?.messages ?? []);
   check('claude tool loop: Bash ran and its tool_result went back through the gateway', tool.code === 0 && lastText.includes('tool_result') && lastText.includes('claude-tool-ran'), tool.out);
   check('claude tool loop: the token in the tool result was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
-  gw.kill('SIGTERM');
+  calls += fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
+  await checkEvents(gw, 'claude-code', calls);
   await fake.close();
 }
 
 // ---- Codex ----
 {
   const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `echo codex-tool-ran ${TOKEN}` } });
-  const gw = await gateway(`pack: {name: codex, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, prompt-injection, quality-scorer, dlp-filter, safety-filter]}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
+  const gw = await gateway(`pack: {name: codex, version: "1"}\npolicies: {chain: [pii-detector, code-sanitizer, prompt-injection, quality-scorer, dlp-filter, safety-filter, audit-logger]}\nproviders:\n  targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]\n`, 41302);
   const home = mkdtempSync(join(tmpdir(), 'kt-codex-home-'));
   writeFileSync(
     join(home, 'config.toml'),
@@ -91,6 +112,7 @@ function run(cmd, args, env, cwd) {
   const hi = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], env, home);
   check('codex exec answers through the gateway', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out);
   const reqs = fake.requests.filter((r) => r.family === 'responses');
+  let calls = fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
   check('codex streamed /v1/responses with its Bearer key', reqs.length > 0 && reqs.every((r) => r.body.stream === true && r.headers.authorization === 'Bearer sk-codex-e2e'));
   check('codex namespace tools and developer input passed through', reqs.some((r) => JSON.stringify(r.body.tools ?? []).includes('"namespace"') || JSON.stringify(r.body.input ?? []).includes('"developer"')));
   fake.reset();
@@ -98,7 +120,8 @@ function run(cmd, args, env, cwd) {
   const lastInput = JSON.stringify(fake.requests.filter((r) => r.family === 'responses').at(-1)?.body?.input ?? []);
   check('codex tool loop: exec_command ran and function_call_output went back through the gateway', lastInput.includes('function_call_output') && lastInput.includes('codex-tool-ran'), tool.out);
   check('codex tool loop: the token in the tool output was redacted before it left', !lastInput.includes(TOKEN.slice(4)) && lastInput.includes('[REDACTED:SECRET]'), lastInput.slice(0, 500));
-  gw.kill('SIGTERM');
+  calls += fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
+  await checkEvents(gw, 'codex', calls);
   await fake.close();
 }
 
