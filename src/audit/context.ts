@@ -4,7 +4,12 @@ import { collectEdits } from '../detect/code-edits/index.js';
 import type { ChainOutcome, PolicyResult } from '../policy/engine.js';
 import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verdict } from '../policy/types.js';
 import type { JsonPath, Segment } from '../protocol/content.js';
-import { detectClient, header } from './client.js';
+import { detectClient } from './client.js';
+import type { StreamMeter } from '../usage/meter.js';
+import type { BudgetAlert, Lease } from '../usage/limits/types.js';
+import type { Attribution } from '../usage/types.js';
+import { resolveAttribution } from '../usage/identity.js';
+import type { VirtualKeyRecord } from '../usage/keys.js';
 import { newEventId, timestampMicros, type DecisionEvent, type EventCapture, type EventIdentity, type EventPolicyResult, type EventRedaction, type ProposedEdit } from './event.js';
 
 export interface AuditSettings {
@@ -16,8 +21,9 @@ export interface AuditSettings {
   hipaa: boolean;
   /** Installation secret for value hashes. */
   salt: string;
-  /** Used when the request names no developer, repository or team. */
+  /** Used when the request names no developer, repository or team: the gateway's flags, then git. */
   defaults: { developer?: string; repository?: string; team?: string };
+  git?: { developer: string | null; repository: string | null } | null;
 }
 
 type Route = DecisionEvent['route'];
@@ -33,6 +39,17 @@ export class DecisionContext {
   /** Filled by metering (tokens and price); null until then. */
   usage: DecisionEvent['usage'] = null;
   cost: DecisionEvent['cost'] = null;
+  meter: StreamMeter | undefined;
+  /** The gateway asked upstream for a usage chunk the client did not ask for: keep it from the client. */
+  dropUsageChunks = false;
+  /** The request's text, for estimating input tokens of a stream that ended before its usage arrived. */
+  estimateText: (() => string) | undefined;
+  lease: Lease | undefined;
+  /** The client authenticated with a gateway virtual key (whose record is in `attribution`). */
+  virtualKey = false;
+  budgetAlerts: BudgetAlert[] = [];
+  attribution: Attribution;
+  private readonly flags: string[] = [];
   stream = false;
   modelRequested: string | null = null;
   target: DecisionEvent['target'] = null;
@@ -60,6 +77,18 @@ export class DecisionContext {
     private readonly headers: IncomingHttpHeaders,
   ) {
     this.id = newEventId(this.startedMs);
+    this.attribution = resolveAttribution({ headers, defaults: settings.defaults, git: settings.git ?? null });
+  }
+
+  /** The client authenticated with a gateway virtual key: it comes first in attribution. */
+  useVirtualKey(key: VirtualKeyRecord): void {
+    this.attribution = resolveAttribution({ key, headers: this.headers, defaults: this.settings.defaults, git: this.settings.git ?? null });
+  }
+
+  /** Something worth a look that did not stop the request (a soft budget already spent, limits unavailable). */
+  addFlag(flag: string): void {
+    this.flags.push(flag);
+    this.verdict = worstVerdict(this.verdict, 'flag');
   }
 
   /** The request's text as the chain saw it; every finding's span is masked in the captured copy. */
@@ -183,18 +212,30 @@ export class DecisionContext {
       proposed_edits: this.proposedEdits(),
     };
     if (s.hipaa) event.data_categories = [...this.dataCategories].sort();
+    if (this.flags.length > 0) event.flags = this.flags;
+    if (this.budgetAlerts.length > 0) {
+      event.budget_alerts = this.budgetAlerts.map((a) => ({
+        scope: a.scope,
+        value: a.value,
+        period: a.period,
+        mode: a.mode,
+        threshold: a.threshold,
+        spent_usd: a.spentUsd,
+        limit_usd: a.limitUsd,
+      }));
+    }
     return event;
   }
 
   private identity(): EventIdentity {
-    const h = this.headers;
-    const d = this.settings.defaults;
+    const a = this.attribution;
     return {
-      developer: clean(header(h, 'x-keeptrusts-developer') ?? header(h, 'x-user-id')) ?? d.developer ?? null,
-      repository: clean(header(h, 'x-keeptrusts-repository')) ?? d.repository ?? null,
-      team: clean(header(h, 'x-keeptrusts-team') ?? header(h, 'x-team-id')) ?? d.team ?? null,
-      key_id: null,
-      client: detectClient(h, this.systemText),
+      developer: a.developer,
+      repository: a.repository,
+      team: a.team,
+      key_id: a.key_id,
+      client: detectClient(this.headers, this.systemText),
+      source: a.source,
     };
   }
 
@@ -303,13 +344,6 @@ function capJson(value: unknown, budget: { left: number; truncated: boolean }): 
 function pathString(path: JsonPath, inner?: JsonPath): string {
   const fmt = (p: JsonPath) => p.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? k : `.${k}`)).join('');
   return inner ? `${fmt(path)}#${fmt(inner)}` : fmt(path);
-}
-
-/** Identity values come from headers: printable, bounded, or not at all. */
-function clean(v: string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const t = v.trim().slice(0, 200);
-  return t && !/[\u0000-\u001f\u007f]/.test(t) ? t : undefined;
 }
 
 function round(ms: number): number {

@@ -23,6 +23,8 @@ export interface EventIdentity {
   team: string | null;
   key_id: string | null;
   client: ClientName;
+  /** Where each of developer, repository and team came from: key, header, default (gateway flag) or git. */
+  source?: { developer: 'key' | 'header' | 'default' | 'git' | null; repository: 'key' | 'header' | 'default' | 'git' | null; team: 'key' | 'header' | 'default' | 'git' | null };
 }
 
 export interface EventFindingSummary {
@@ -62,6 +64,8 @@ export interface EventUsage {
   output_tokens: number | null;
   cached_input_tokens: number | null;
   cache_write_tokens: number | null;
+  /** Of cache_write_tokens, those written with the 1-hour TTL (Anthropic bills them at 2× input, not 1.25×). Absent when none. */
+  cache_write_1h_tokens?: number;
   reasoning_tokens: number | null;
   /** True when the counts were estimated (a stream that ended before the provider reported usage). */
   estimated: boolean;
@@ -123,6 +127,10 @@ export interface DecisionEvent {
   proposed_edits: ProposedEdit[];
   /** Data categories touched (finding types), when `hipaa_audit_controls` is on. */
   data_categories?: string[];
+  /** Reasons for a flag that no policy gave: `budget_soft_exceeded:<scope>/<period>`, `limits_unavailable`. */
+  flags?: string[];
+  /** Budget thresholds this request's cost crossed (each reported once per period). */
+  budget_alerts?: Array<{ scope: string; value: string | null; period: string; mode: string; threshold: number; spent_usd: number; limit_usd: number }>;
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

@@ -129,3 +129,58 @@ export function removeSegments(dir: string, segments: readonly number[]): void {
     }
   }
 }
+
+/**
+ * One process owns a journal directory: its writer picks segment numbers and its ingest thread moves lines
+ * into the chain. A second gateway on the same data dir writes to the store directly instead. The lock file
+ * holds the owner's pid; a lock whose process is gone is taken over.
+ */
+export function acquireJournalLock(dir: string): (() => void) | undefined {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, 'LOCK');
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(file, 'wx', 0o600);
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => {
+        try {
+          unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (ownerAlive(file)) return undefined;
+      try {
+        unlinkSync(file);
+      } catch {
+        // another process took it over first; the next attempt tells
+      }
+    }
+  }
+  return undefined;
+}
+
+function ownerAlive(file: string): boolean {
+  let pid: number;
+  try {
+    const fd = openSync(file, 'r');
+    const buf = Buffer.alloc(32);
+    const n = readSync(fd, buf, 0, 32, 0);
+    closeSync(fd);
+    pid = Number(buf.subarray(0, n).toString().trim());
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  // Our own pid in a lock we have not taken yet: a previous process that had the same pid (containers reuse them).
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -7,6 +7,8 @@ export interface StoreLocation {
   /** PostgreSQL URL (`--database-url` or KEEPTRUSTS_DATABASE_URL); the embedded SQLite file otherwise. */
   databaseUrl?: string;
   readonly?: boolean;
+  /** SQLite: run WAL checkpoints on their own thread (default for writable stores). */
+  writerThread?: boolean;
 }
 
 /** The store a gateway writes to, or `kt events` reads from. PostgreSQL is loaded only when asked for. */
@@ -16,7 +18,7 @@ export async function openEventStore(loc: StoreLocation): Promise<EventStore> {
     const { url, schema } = splitSchema(loc.databaseUrl);
     return PostgresEventStore.connect(url, schema ? { schema } : {});
   }
-  return new SqliteEventStore(eventsDbFile(loc.dataDir), { readonly: loc.readonly ?? false, backgroundCheckpoints: !loc.readonly });
+  return new SqliteEventStore(eventsDbFile(loc.dataDir), { readonly: loc.readonly ?? false, backgroundCheckpoints: !loc.readonly && loc.writerThread !== false });
 }
 
 export function databaseUrlFrom(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {

@@ -2,7 +2,20 @@ import { createHash } from 'node:crypto';
 import { Client, Pool, escapeIdentifier, type PoolClient } from 'pg';
 import { linkEvents, type ChainedEvent, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
-import { ChainConflictError, indexedColumns, type EventFilter, type EventStore, type IndexedColumns, type PublicKeyRecord, type StoredEvent } from './store.js';
+import {
+  ChainConflictError,
+  indexedColumns,
+  REPORT_COLUMNS,
+  sortUsageRows,
+  usageDayKey,
+  type EventFilter,
+  type EventStore,
+  type IndexedColumns,
+  type PublicKeyRecord,
+  type StoredEvent,
+  type UsageGroupBy,
+  type UsageRow,
+} from './store.js';
 
 const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta'] as const;
 const INDEXES = ['events_ts', 'events_verdict_pos', 'events_developer_pos', 'events_repository_pos', 'events_model_pos'] as const;
@@ -35,6 +48,10 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
   client TEXT,
   gateway TEXT NOT NULL,
   policies TEXT NOT NULL,
+  provider TEXT,
+  cost_usd DOUBLE PRECISION,
+  input_tokens BIGINT,
+  output_tokens BIGINT,
   body TEXT NOT NULL,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
@@ -78,10 +95,34 @@ interface Row {
   hash: string;
 }
 
-type FullRow = Row & Omit<IndexedColumns, 'ts_ms'> & { ts_ms: string | number };
+type FullRow = Row &
+  Omit<IndexedColumns, 'ts_ms' | 'input_tokens' | 'output_tokens'> & { ts_ms: string | number; input_tokens: string | number | null; output_tokens: string | number | null };
 
-const EVENT_COLUMNS = ['chain', 'seq', 'id', 'ts_ms', 'verdict', 'developer', 'repository', 'team', 'model', 'client', 'gateway', 'policies', 'body', 'prev_hash', 'hash'] as const;
-/** 15 parameters a row; PostgreSQL allows 65535 parameters a statement. */
+/** Types of the report columns, for tables created before them (ALTER TABLE … ADD COLUMN IF NOT EXISTS). */
+const REPORT_COLUMN_TYPES: Record<(typeof REPORT_COLUMNS)[number], string> = { provider: 'TEXT', cost_usd: 'DOUBLE PRECISION', input_tokens: 'BIGINT', output_tokens: 'BIGINT' };
+
+const EVENT_COLUMNS = [
+  'chain',
+  'seq',
+  'id',
+  'ts_ms',
+  'verdict',
+  'developer',
+  'repository',
+  'team',
+  'model',
+  'client',
+  'gateway',
+  'policies',
+  'provider',
+  'cost_usd',
+  'input_tokens',
+  'output_tokens',
+  'body',
+  'prev_hash',
+  'hash',
+] as const;
+/** 19 parameters a row; PostgreSQL allows 65535 parameters a statement. */
 const INSERT_CHUNK = 1000;
 
 /**
@@ -250,29 +291,34 @@ export class PostgresEventStore implements EventStore {
   }
 
   async query(filter: EventFilter): Promise<StoredEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: (p: string) => string, value: unknown) => {
-      params.push(value);
-      where.push(sql(`$${params.length}`));
-    };
-    // Whole numbers only reach BIGINT comparisons; rounding each bound the right way keeps its meaning.
-    if (filter.sinceMs !== undefined) add((p) => `ts_ms >= ${p}`, Math.ceil(filter.sinceMs));
-    if (filter.untilMs !== undefined) add((p) => `ts_ms < ${p}`, Math.ceil(filter.untilMs));
-    if (filter.verdict?.length) add((p) => `verdict = ANY(${p}::text[])`, filter.verdict);
-    if (filter.policy) add((p) => `strpos(policies, ${p}) > 0`, `,${filter.policy.replaceAll(',', '')},`);
-    for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
-      const v = filter[col];
-      if (v !== undefined) add((p) => `${col} = ${p}`, v);
-    }
-    if (filter.afterPos !== undefined) add((p) => `pos > ${p}`, Math.floor(filter.afterPos));
-    if (filter.beforePos !== undefined) add((p) => `pos < ${p}`, Math.ceil(filter.beforePos));
+    const { where, params } = whereClause(filter);
     const order = filter.order === 'asc' ? 'ASC' : 'DESC';
     const requested = Number.isFinite(filter.limit) ? Math.trunc(filter.limit!) : 100;
     params.push(Math.min(Math.max(requested, 1), 10_000));
-    const sql = `SELECT pos, chain, seq, id, body, prev_hash, hash FROM ${this.t('events')} ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pos ${order} LIMIT $${params.length}`;
+    const sql = `SELECT pos, chain, seq, id, body, prev_hash, hash FROM ${this.t('events')} ${where} ORDER BY pos ${order} LIMIT $${params.length}`;
     const res = await this.db.query<Row>(sql, params);
     return res.rows.map(toStored);
+  }
+
+  async usageReport(filter: EventFilter, by: UsageGroupBy): Promise<UsageRow[]> {
+    const { where, params } = whereClause(filter);
+    const key = by === 'day' ? 'ts_ms / 86400000' : by;
+    const sql = `SELECT ${key} AS k, COUNT(*) AS requests, COALESCE(SUM(input_tokens), 0) AS input_tokens, COALESCE(SUM(output_tokens), 0) AS output_tokens,
+                        SUM(cost_usd) AS cost_usd, COUNT(*) FILTER (WHERE cost_usd IS NULL AND (input_tokens IS NOT NULL OR output_tokens IS NOT NULL)) AS unpriced
+                 FROM ${this.t('events')} ${where} GROUP BY 1`;
+    const res = await this.db.query<{ k: string | null; requests: string; input_tokens: string; output_tokens: string; cost_usd: number | null; unpriced: string }>(sql, params);
+    return sortUsageRows(
+      res.rows.map((r) => ({
+        key: r.k === null ? null : by === 'day' ? usageDayKey(int(r.k)) : r.k,
+        requests: int(r.requests),
+        // SUM of BIGINT is NUMERIC, which pg hands over as text.
+        input_tokens: Number(r.input_tokens),
+        output_tokens: Number(r.output_tokens),
+        cost_usd: r.cost_usd === null ? null : Number(r.cost_usd),
+        unpriced_requests: int(r.unpriced),
+      })),
+      by,
+    );
   }
 
   async get(id: string): Promise<StoredEvent | null> {
@@ -281,7 +327,8 @@ export class PostgresEventStore implements EventStore {
   }
 
   async *scan(chain: string, fromSeq = 1, pageSize = 1000): AsyncIterable<StoredEvent> {
-    const sql = `SELECT pos, chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies, body, prev_hash, hash
+    const sql = `SELECT pos, chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies,
+                        provider, cost_usd, input_tokens, output_tokens, body, prev_hash, hash
                  FROM ${this.t('events')} WHERE chain = $1 AND seq >= $2 ORDER BY seq LIMIT $3`;
     let next = fromSeq;
     for (;;) {
@@ -370,6 +417,28 @@ export class PostgresEventStore implements EventStore {
   }
 }
 
+/** The WHERE clause for a filter (empty when it filters nothing) and its parameters, for queries and reports. */
+function whereClause(filter: EventFilter): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: (p: string) => string, value: unknown) => {
+    params.push(value);
+    where.push(sql(`$${params.length}`));
+  };
+  // Whole numbers only reach BIGINT comparisons; rounding each bound the right way keeps its meaning.
+  if (filter.sinceMs !== undefined) add((p) => `ts_ms >= ${p}`, Math.ceil(filter.sinceMs));
+  if (filter.untilMs !== undefined) add((p) => `ts_ms < ${p}`, Math.ceil(filter.untilMs));
+  if (filter.verdict?.length) add((p) => `verdict = ANY(${p}::text[])`, filter.verdict);
+  if (filter.policy) add((p) => `strpos(policies, ${p}) > 0`, `,${filter.policy.replaceAll(',', '')},`);
+  for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
+    const v = filter[col];
+    if (v !== undefined) add((p) => `${col} = ${p}`, v);
+  }
+  if (filter.afterPos !== undefined) add((p) => `pos > ${p}`, Math.floor(filter.afterPos));
+  if (filter.beforePos !== undefined) add((p) => `pos < ${p}`, Math.ceil(filter.beforePos));
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
 async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
   const c = await pool.connect();
   let broken: Error | undefined;
@@ -435,19 +504,68 @@ async function ensureSchema(pool: Pool, schema: string): Promise<void> {
       if (have.has(name)) continue;
       await c.query(`CREATE TRIGGER ${name} ${when} ON ${s}.${table} FOR EACH ${level} EXECUTE FUNCTION ${s}.keeptrusts_refuse(${quoteLiteral(message)})`);
     }
+    // After the triggers, so the one it lifts for the backfill is there to lift.
+    await upgradeReportColumns(c, schema);
   });
 }
 
 async function schemaReady(pool: Pool, schema: string): Promise<boolean> {
-  const res = await pool.query<{ relations: string; triggers: string }>(
+  const res = await pool.query<{ relations: string; triggers: string; columns: string }>(
     `SELECT
        (SELECT count(*) FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE n.nspname = $1 AND r.relname = ANY($2::text[])) AS relations,
        (SELECT count(*) FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid JOIN pg_namespace n ON n.oid = r.relnamespace
-          WHERE n.nspname = $1 AND t.tgname = ANY($3::text[]) AND NOT t.tgisinternal) AS triggers`,
-    [schema, [...TABLES, ...INDEXES], TRIGGERS.map((t) => t[0])],
+          WHERE n.nspname = $1 AND t.tgname = ANY($3::text[]) AND NOT t.tgisinternal) AS triggers,
+       (SELECT count(*) FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+          WHERE n.nspname = $1 AND r.relname = 'events' AND a.attname = ANY($4::text[]) AND NOT a.attisdropped) AS columns`,
+    [schema, [...TABLES, ...INDEXES], TRIGGERS.map((t) => t[0]), [...REPORT_COLUMNS]],
   );
   const row = res.rows[0];
-  return !!row && int(row.relations) === TABLES.length + INDEXES.length && int(row.triggers) === TRIGGERS.length;
+  return (
+    !!row && int(row.relations) === TABLES.length + INDEXES.length && int(row.triggers) === TRIGGERS.length && int(row.columns) === REPORT_COLUMNS.length
+  );
+}
+
+/**
+ * An events table created before the report columns gets them, filled from each event's body; called under
+ * the DDL lock, inside its transaction. Only the derived columns are written (never a body or hash), with the
+ * table's triggers off for the length of this transaction: ALTER TABLE holds the table exclusively until the
+ * commit, so no other session sees them off. On a fresh table (created with the columns) this does nothing.
+ */
+async function upgradeReportColumns(c: PoolClient, schema: string): Promise<void> {
+  const s = escapeIdentifier(schema);
+  const have = await c.query<{ attname: string }>(
+    `SELECT a.attname FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace
+     WHERE n.nspname = $1 AND r.relname = 'events' AND a.attname = ANY($2::text[]) AND NOT a.attisdropped`,
+    [schema, [...REPORT_COLUMNS]],
+  );
+  const missing = REPORT_COLUMNS.filter((col) => !have.rows.some((r) => r.attname === col));
+  if (missing.length === 0) return;
+  for (const col of missing) await c.query(`ALTER TABLE ${s}.events ADD COLUMN IF NOT EXISTS ${col} ${REPORT_COLUMN_TYPES[col]}`);
+  // The row triggers only: the TRUNCATE guard has nothing to do with this and stays on.
+  await c.query(`ALTER TABLE ${s}.events DISABLE TRIGGER events_no_update`);
+  for (let after = 0; ; ) {
+    const { rows } = await c.query<{ pos: string; body: string }>(`SELECT pos, body FROM ${s}.events WHERE pos > $1 ORDER BY pos LIMIT 1000`, [after]);
+    const updates: Array<[number, IndexedColumns]> = [];
+    for (const row of rows) {
+      try {
+        const cols = indexedColumns(JSON.parse(row.body) as DecisionEvent);
+        if (cols.provider !== null || cols.cost_usd !== null || cols.input_tokens !== null || cols.output_tokens !== null) updates.push([int(row.pos), cols]);
+      } catch {
+        // not an event any more: verification reports the body itself
+      }
+    }
+    if (updates.length) {
+      await c.query(
+        `UPDATE ${s}.events e SET provider = u.provider, cost_usd = u.cost_usd, input_tokens = u.input_tokens, output_tokens = u.output_tokens
+         FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::bigint[], $5::bigint[]) AS u (pos, provider, cost_usd, input_tokens, output_tokens)
+         WHERE e.pos = u.pos`,
+        [updates.map((u) => u[0]), updates.map((u) => u[1].provider), updates.map((u) => u[1].cost_usd), updates.map((u) => u[1].input_tokens), updates.map((u) => u[1].output_tokens)],
+      );
+    }
+    if (rows.length < 1000) break;
+    after = int(rows[rows.length - 1]!.pos);
+  }
+  await c.query(`ALTER TABLE ${s}.events ENABLE TRIGGER events_no_update`);
 }
 
 function checkSchemaName(schema: string): string {
@@ -476,6 +594,21 @@ function toStored(r: Row): StoredEvent {
 }
 
 function columnsOf(r: FullRow): IndexedColumns {
-  const { verdict, developer, repository, team, model, client, gateway, policies } = r;
-  return { ts_ms: int(r.ts_ms), verdict, developer, repository, team, model, client, gateway, policies };
+  const { verdict, developer, repository, team, model, client, gateway, policies, provider, cost_usd } = r;
+  const n = (v: string | number | null) => (v === null ? null : int(v));
+  return {
+    ts_ms: int(r.ts_ms),
+    verdict,
+    developer,
+    repository,
+    team,
+    model,
+    client,
+    gateway,
+    policies,
+    provider,
+    cost_usd: cost_usd === null ? null : Number(cost_usd),
+    input_tokens: n(r.input_tokens),
+    output_tokens: n(r.output_tokens),
+  };
 }

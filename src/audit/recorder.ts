@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
 import { IngestThread } from './ingest-thread.js';
-import { JOURNAL_DIR, JournalWriter } from './journal.js';
+import { acquireJournalLock, JOURNAL_DIR, JournalWriter } from './journal.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
 import type { EventStore } from './store.js';
@@ -59,6 +59,9 @@ export class AuditRecorder {
   private journal: JournalWriter | undefined;
   private ingest: IngestThread | undefined;
   private ingestWaiters: Array<() => void> = [];
+  private wakePending = false;
+  private releaseJournal: (() => void) | undefined;
+  private journaledSinceWake = false;
 
   constructor(private readonly opts: RecorderOptions) {
     this.spoolFile = join(opts.dataDir, 'spool.ndjson');
@@ -69,13 +72,24 @@ export class AuditRecorder {
     await store.registerKey({ key_id: key.keyId, public_key: key.publicKeyPem, created_at: new Date().toISOString() });
     const cps = await store.checkpoints(this.opts.chain);
     this.lastCheckpointSeq = cps.length ? cps[cps.length - 1]!.seq : 0;
-    if (this.opts.journal) {
-      const dir = join(this.opts.dataDir, JOURNAL_DIR);
+    const dir = join(this.opts.dataDir, JOURNAL_DIR);
+    this.releaseJournal = this.opts.journal ? acquireJournalLock(dir) : undefined;
+    if (this.opts.journal && !this.releaseJournal) {
+      this.opts.logger.info('another gateway owns the journal in this data dir: writing events to the store directly');
+    }
+    if (this.opts.journal && this.releaseJournal) {
       this.journal = new JournalWriter(dir);
       this.ingest = new IngestThread(
         { file: this.opts.journal.file, dir, chain: this.opts.chain, active: this.journal.current },
         {
           ingested: (count, torn) => {
+            this.wakePending = false;
+            if (this.journaledSinceWake) {
+              // Lines written while the worker was reading may not have been seen: go again.
+              this.journaledSinceWake = false;
+              this.wakePending = true;
+              this.ingest?.wake(this.journal!.current);
+            }
             for (const w of this.ingestWaiters.splice(0)) w();
             if (count === 0 && torn === 0) return;
             this.committed += count;
@@ -156,7 +170,13 @@ export class AuditRecorder {
       return;
     }
     for (const p of batch) p.resolve();
-    this.ingest!.wake(this.journal!.current);
+    // One wake-up per ingest round is enough: the worker reads everything journaled when it runs.
+    if (!this.wakePending) {
+      this.wakePending = true;
+      this.ingest!.wake(this.journal!.current);
+    } else {
+      this.journaledSinceWake = true;
+    }
   }
 
   /** Resolves once the ingest thread has gone through what is journaled (or after a short wait). */
@@ -248,6 +268,7 @@ export class AuditRecorder {
       await this.ingest.stop();
       this.ingest = undefined;
     }
+    this.releaseJournal?.();
     await this.checkpoint().catch((err) => this.warn('final checkpoint failed', err));
   }
 

@@ -3,7 +3,7 @@ import { canonicalJson } from './canonical.js';
 import type { ChainedEvent, Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
 import { apiBase } from './shipper.js';
-import type { EventFilter, EventStore, IndexedColumns, PublicKeyRecord, StoredEvent } from './store.js';
+import type { EventFilter, EventStore, IndexedColumns, PublicKeyRecord, StoredEvent, UsageGroupBy, UsageRow } from './store.js';
 
 /** An event as the control plane's API returns it (src/server/app.ts EventJson). */
 interface EventJson {
@@ -110,6 +110,13 @@ export class RemoteEventStore implements EventStore {
 
   async keys(): Promise<PublicKeyRecord[]> {
     return ((await this.getJson('/v1/keys')) as { data: PublicKeyRecord[] }).data;
+  }
+
+  /** `GET /v1/usage`: the control plane groups; positions in the filter are not sent (a report ignores them). */
+  async usageReport(filter: EventFilter, by: UsageGroupBy): Promise<UsageRow[]> {
+    const params = filterParams({ ...filter, afterPos: undefined, beforePos: undefined });
+    params.set('by', by);
+    return ((await this.getJson('/v1/usage', params)) as { data: UsageRow[] }).data;
   }
 
   private async chain(chain: string): Promise<ChainJson | null> {

@@ -19,6 +19,7 @@ export interface AuditTrailOptions {
   gatewayId?: string;
   env?: NodeJS.ProcessEnv;
   defaults?: AuditSettings['defaults'];
+  git?: AuditSettings['git'];
   /** Use this store instead of opening one from dataDir/databaseUrl (embedding, tests). */
   store?: EventStore;
   /** Checkpoint cadence, for tests. */
@@ -66,6 +67,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     hipaa: cfg.hipaa_audit_controls,
     salt,
     defaults: opts.defaults ?? {},
+    git: opts.git ?? null,
   };
   const apiUrl = env.KEEPTRUSTS_API_URL;
   const token = env.KEEPTRUSTS_GATEWAY_TOKEN;

@@ -4,7 +4,26 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { linkEvents, type ChainedEvent, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
-import { ChainConflictError, indexedColumns, type EventFilter, type IndexedColumns, type EventStore, type PublicKeyRecord, type StoredEvent } from './store.js';
+import {
+  ChainConflictError,
+  indexedColumns,
+  REPORT_COLUMNS,
+  sortUsageRows,
+  usageDayKey,
+  type EventFilter,
+  type IndexedColumns,
+  type EventStore,
+  type PublicKeyRecord,
+  type StoredEvent,
+  type UsageGroupBy,
+  type UsageRow,
+} from './store.js';
+
+const NO_UPDATE_TRIGGER = `CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts events are append-only'); END;`;
+
+/** Types of the report columns, for tables created before them (ALTER TABLE … ADD COLUMN). */
+const REPORT_COLUMN_TYPES: Record<(typeof REPORT_COLUMNS)[number], string> = { provider: 'TEXT', cost_usd: 'REAL', input_tokens: 'INTEGER', output_tokens: 'INTEGER' };
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS events (
@@ -21,6 +40,10 @@ CREATE TABLE IF NOT EXISTS events (
   client TEXT,
   gateway TEXT NOT NULL,
   policies TEXT NOT NULL,
+  provider TEXT,
+  cost_usd REAL,
+  input_tokens INTEGER,
+  output_tokens INTEGER,
   body TEXT NOT NULL,
   prev_hash TEXT NOT NULL,
   hash TEXT NOT NULL,
@@ -44,8 +67,7 @@ CREATE TABLE IF NOT EXISTS signing_keys (key_id TEXT PRIMARY KEY, public_key TEX
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- A row here, inside the pruning transaction only, is what lets retention pruning delete events.
 CREATE TABLE IF NOT EXISTS pruning (active INTEGER NOT NULL);
-CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-  BEGIN SELECT RAISE(ABORT, 'keeptrusts events are append-only'); END;
+${NO_UPDATE_TRIGGER}
 CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events WHEN NOT EXISTS (SELECT 1 FROM pruning)
   BEGIN SELECT RAISE(ABORT, 'keeptrusts events are append-only; only retention pruning removes them'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
@@ -87,6 +109,7 @@ export class SqliteEventStore implements EventStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
       this.db.exec(SCHEMA);
+      upgradeReportColumns(this.db);
       if (opts.backgroundCheckpoints && file !== ':memory:') {
         // Checkpoints (and their fsync) happen in a worker; commits here only append to the WAL.
         this.db.pragma('wal_autocheckpoint = 0');
@@ -96,8 +119,8 @@ export class SqliteEventStore implements EventStore {
     this.insert = opts.readonly
       ? (undefined as unknown as Database.Statement)
       : this.db.prepare(
-          `INSERT INTO events (chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies, body, prev_hash, hash)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO events (chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies, provider, cost_usd, input_tokens, output_tokens, body, prev_hash, hash)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         );
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events WHERE chain = ? ORDER BY seq DESC LIMIT 1');
   }
@@ -125,7 +148,27 @@ export class SqliteEventStore implements EventStore {
 
   /** Positional parameters: binding by name cost a measurable share of each append. */
   private insertRow(e: ChainedEvent, c: IndexedColumns): void {
-    this.insert.run(e.chain, e.seq, e.id, c.ts_ms, c.verdict, c.developer, c.repository, c.team, c.model, c.client, c.gateway, c.policies, e.body, e.prev_hash, e.hash);
+    this.insert.run(
+      e.chain,
+      e.seq,
+      e.id,
+      c.ts_ms,
+      c.verdict,
+      c.developer,
+      c.repository,
+      c.team,
+      c.model,
+      c.client,
+      c.gateway,
+      c.policies,
+      c.provider,
+      c.cost_usd,
+      c.input_tokens,
+      c.output_tokens,
+      e.body,
+      e.prev_hash,
+      e.hash,
+    );
   }
 
   async ingest(events: readonly ChainedEvent[]): Promise<{ inserted: number; duplicates: number }> {
@@ -162,27 +205,36 @@ export class SqliteEventStore implements EventStore {
   }
 
   async query(filter: EventFilter): Promise<StoredEvent[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, ...values: unknown[]) => {
-      where.push(sql);
-      params.push(...values);
-    };
-    if (filter.sinceMs !== undefined) add('ts_ms >= ?', filter.sinceMs);
-    if (filter.untilMs !== undefined) add('ts_ms < ?', filter.untilMs);
-    if (filter.verdict?.length) add(`verdict IN (${filter.verdict.map(() => '?').join(',')})`, ...filter.verdict);
-    // instr, not LIKE: LIKE would need `_` and `%` escaped (kinds may hold `_`) and ignores ASCII case.
-    if (filter.policy) add('instr(policies, ?) > 0', `,${filter.policy.replaceAll(',', '')},`);
-    for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
-      const v = filter[col];
-      if (v !== undefined) add(`${col} = ?`, v);
-    }
-    if (filter.afterPos !== undefined) add('pos > ?', filter.afterPos);
-    if (filter.beforePos !== undefined) add('pos < ?', filter.beforePos);
+    const { where, params } = whereClause(filter);
     const order = filter.order === 'asc' ? 'ASC' : 'DESC';
     const limit = Number.isFinite(filter.limit) ? Math.min(Math.max(Math.floor(filter.limit!), 1), 10_000) : 100;
-    const sql = `SELECT pos, chain, seq, id, body, prev_hash, hash FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY pos ${order} LIMIT ${limit}`;
+    const sql = `SELECT pos, chain, seq, id, body, prev_hash, hash FROM events ${where} ORDER BY pos ${order} LIMIT ${limit}`;
     return (this.db.prepare(sql).all(...params) as Row[]).map(toStored);
+  }
+
+  async usageReport(filter: EventFilter, by: UsageGroupBy): Promise<UsageRow[]> {
+    const { where, params } = whereClause(filter);
+    // A file opened read-only that no gateway of this version has opened yet lacks the report columns. Its
+    // events were all recorded before usage was metered: no counts, no cost, and the provider is in the body.
+    const upgraded = hasReportColumns(this.db);
+    const provider = upgraded ? 'provider' : "json_extract(body, '$.target.provider')";
+    const [cost, input, output] = upgraded ? ['cost_usd', 'input_tokens', 'output_tokens'] : ['NULL', 'NULL', 'NULL'];
+    const key = by === 'day' ? 'ts_ms / 86400000' : by === 'provider' ? provider : by;
+    const sql = `SELECT ${key} AS k, COUNT(*) AS requests, COALESCE(SUM(${input}), 0) AS input_tokens, COALESCE(SUM(${output}), 0) AS output_tokens,
+                        SUM(${cost}) AS cost_usd, SUM(CASE WHEN ${cost} IS NULL AND (${input} IS NOT NULL OR ${output} IS NOT NULL) THEN 1 ELSE 0 END) AS unpriced
+                 FROM events ${where} GROUP BY 1`;
+    const rows = this.db.prepare(sql).all(...params) as Array<{ k: string | number | null; requests: number; input_tokens: number; output_tokens: number; cost_usd: number | null; unpriced: number }>;
+    return sortUsageRows(
+      rows.map((r) => ({
+        key: r.k === null ? null : by === 'day' ? usageDayKey(Number(r.k)) : String(r.k),
+        requests: r.requests,
+        input_tokens: r.input_tokens,
+        output_tokens: r.output_tokens,
+        cost_usd: r.cost_usd,
+        unpriced_requests: r.unpriced,
+      })),
+      by,
+    );
   }
 
   async get(id: string): Promise<StoredEvent | null> {
@@ -268,12 +320,85 @@ export class SqliteEventStore implements EventStore {
   }
 }
 
+/** The WHERE clause for a filter (empty when it filters nothing), shared by queries and reports. */
+function whereClause(filter: EventFilter): { where: string; params: unknown[] } {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const add = (sql: string, ...values: unknown[]) => {
+    where.push(sql);
+    params.push(...values);
+  };
+  if (filter.sinceMs !== undefined) add('ts_ms >= ?', filter.sinceMs);
+  if (filter.untilMs !== undefined) add('ts_ms < ?', filter.untilMs);
+  if (filter.verdict?.length) add(`verdict IN (${filter.verdict.map(() => '?').join(',')})`, ...filter.verdict);
+  // instr, not LIKE: LIKE would need `_` and `%` escaped (kinds may hold `_`) and ignores ASCII case.
+  if (filter.policy) add('instr(policies, ?) > 0', `,${filter.policy.replaceAll(',', '')},`);
+  for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
+    const v = filter[col];
+    if (v !== undefined) add(`${col} = ?`, v);
+  }
+  if (filter.afterPos !== undefined) add('pos > ?', filter.afterPos);
+  if (filter.beforePos !== undefined) add('pos < ?', filter.beforePos);
+  return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
+}
+
+function existingColumns(db: Database.Database): Set<string> {
+  return new Set((db.prepare('PRAGMA table_info(events)').all() as { name: string }[]).map((c) => c.name));
+}
+
+function hasReportColumns(db: Database.Database): boolean {
+  const have = existingColumns(db);
+  return REPORT_COLUMNS.every((c) => have.has(c));
+}
+
+/**
+ * A table created before the report columns gets them, filled from each event's body, in one transaction.
+ * Only the derived columns are written (never a body or hash); the no-update trigger is lifted for that
+ * statement alone and put back before the transaction commits, so no other writer ever sees it gone.
+ */
+function upgradeReportColumns(db: Database.Database): void {
+  if (hasReportColumns(db)) return;
+  db.transaction(() => {
+    const have = existingColumns(db); // again, under the write lock: another process may have just done it
+    const missing = REPORT_COLUMNS.filter((c) => !have.has(c));
+    if (missing.length === 0) return;
+    for (const c of missing) db.exec(`ALTER TABLE events ADD COLUMN ${c} ${REPORT_COLUMN_TYPES[c]}`);
+    db.exec('DROP TRIGGER IF EXISTS events_no_update');
+    const update = db.prepare('UPDATE events SET provider = ?, cost_usd = ?, input_tokens = ?, output_tokens = ? WHERE pos = ?');
+    // In pages: better-sqlite3 runs no other statement on a connection while an iterator is open.
+    const page = db.prepare('SELECT pos, body FROM events WHERE pos > ? ORDER BY pos LIMIT 1000');
+    for (let after = 0; ; ) {
+      const rows = page.all(after) as { pos: number; body: string }[];
+      for (const row of rows) {
+        let c: IndexedColumns;
+        try {
+          c = indexedColumns(JSON.parse(row.body) as DecisionEvent);
+        } catch {
+          continue; // not an event any more: verification reports the body itself
+        }
+        if (c.provider !== null || c.cost_usd !== null || c.input_tokens !== null || c.output_tokens !== null) {
+          update.run(c.provider, c.cost_usd, c.input_tokens, c.output_tokens, row.pos);
+        }
+      }
+      if (rows.length < 1000) break;
+      after = rows[rows.length - 1]!.pos;
+    }
+    db.exec(NO_UPDATE_TRIGGER);
+  }).immediate();
+}
+
 function toStored(r: Row): StoredEvent {
   return { pos: r.pos, chain: r.chain, seq: r.seq, id: r.id, body: r.body, prev_hash: r.prev_hash, hash: r.hash, event: JSON.parse(r.body) as DecisionEvent };
 }
 
+/**
+ * The stored filter columns. A report column the table does not have (a file read before its upgrade) is left
+ * out, so verification does not compare it; one the table has is compared, NULL included.
+ */
 function columnsOf(r: IndexedColumns): IndexedColumns {
   const { ts_ms, verdict, developer, repository, team, model, client, gateway, policies } = r;
-  return { ts_ms, verdict, developer, repository, team, model, client, gateway, policies };
+  const out = { ts_ms, verdict, developer, repository, team, model, client, gateway, policies } as IndexedColumns;
+  for (const c of REPORT_COLUMNS) if (c in r) (out as unknown as Record<string, unknown>)[c] = r[c];
+  return out;
 }
 

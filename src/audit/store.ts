@@ -72,7 +72,42 @@ export interface EventStore {
   prune(chain: string, beforeMs: number): Promise<{ removed: number }>;
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /**
+   * Requests, tokens and cost of the events matching `filter` (positions, order and limit are ignored), one row
+   * per value of `by`; `day` is the UTC date of the event. Rows are sorted by sortUsageRows.
+   */
+  usageReport(filter: EventFilter, by: UsageGroupBy): Promise<UsageRow[]>;
   close(): Promise<void>;
+}
+
+export const USAGE_GROUP_BY = ['developer', 'repository', 'team', 'model', 'provider', 'day'] as const;
+export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
+
+/** One group of a usage report. */
+export interface UsageRow {
+  /** The developer, repository, team, model, provider or UTC date (YYYY-MM-DD); null for events without one. */
+  key: string | null;
+  /** Decision events in the group (with `log_all_access: false`, only those a policy acted on). */
+  requests: number;
+  /** Sums over the events that carry counts; 0 when none does. */
+  input_tokens: number;
+  output_tokens: number;
+  /** Sum of the priced events' cost; null when no event in the group was priced. */
+  cost_usd: number | null;
+  /** Events with token counts but no price (an unknown model): their cost is missing from cost_usd. */
+  unpriced_requests: number;
+}
+
+/** Days first to last; otherwise most expensive first, then most requests, then by key (no key last). */
+export function sortUsageRows(rows: UsageRow[], by: UsageGroupBy): UsageRow[] {
+  const byKey = (a: UsageRow, b: UsageRow) => (a.key === b.key ? 0 : a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : 1);
+  if (by === 'day') return rows.sort(byKey);
+  return rows.sort((a, b) => (b.cost_usd ?? 0) - (a.cost_usd ?? 0) || b.requests - a.requests || byKey(a, b));
+}
+
+/** The UTC date of a day number (epoch milliseconds / 86,400,000, as the stores group by). */
+export function usageDayKey(dayNumber: number): string {
+  return new Date(dayNumber * 86_400_000).toISOString().slice(0, 10);
 }
 
 /** Columns kept beside the body for filtering; verification checks them against the body. */
@@ -87,7 +122,19 @@ export interface IndexedColumns {
   gateway: string;
   /** `,kind,kind,` so a LIKE '%,kind,%' finds events in which a policy took part. */
   policies: string;
+  /**
+   * Report columns (added with usage reports; a store written before then gains them when a gateway or
+   * control plane of this version opens it, filled from the bodies). The target's provider, the priced
+   * cost (null when unpriced) and the token counts (null when absent).
+   */
+  provider: string | null;
+  cost_usd: number | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
 }
+
+/** The report columns, in the order the stores add them to older tables. */
+export const REPORT_COLUMNS = ['provider', 'cost_usd', 'input_tokens', 'output_tokens'] as const;
 
 export function indexedColumns(event: DecisionEvent): IndexedColumns {
   return {
@@ -100,7 +147,21 @@ export function indexedColumns(event: DecisionEvent): IndexedColumns {
     client: event.identity.client,
     gateway: event.gateway_id,
     policies: `,${[...new Set(event.policies.map((p) => p.kind))].join(',')},`,
+    // Checked by type: the control plane derives these from bodies that gateways sent, and a value the column
+    // cannot hold as given (a number in a text column, a fraction in an integer one) would read back different.
+    provider: typeof event.target?.provider === 'string' ? event.target.provider : null,
+    cost_usd: event.cost?.priced === true && isFiniteNumber(event.cost.total) ? event.cost.total : null,
+    input_tokens: tokenCount(event.usage?.input_tokens),
+    output_tokens: tokenCount(event.usage?.output_tokens),
   };
+}
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function tokenCount(v: unknown): number | null {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
 }
 
 /** An ingested event would fork a chain: same place, different event. */

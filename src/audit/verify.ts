@@ -2,7 +2,7 @@ import { canonicalJson } from './canonical.js';
 import { GENESIS_HASH, linkHash, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
 import { verifyCheckpoint } from './keys.js';
-import { indexedColumns, type EventStore, type IndexedColumns, type StoredEvent } from './store.js';
+import { indexedColumns, REPORT_COLUMNS, type EventStore, type IndexedColumns, type StoredEvent } from './store.js';
 
 export type ProblemKind = 'altered' | 'removed' | 'reordered' | 'truncated' | 'bad-checkpoint' | 'unanchored';
 
@@ -104,6 +104,9 @@ function checkRow(row: StoredEvent, prevHash: string): { kind: ProblemKind; mess
   if (row.columns) {
     const expected = indexedColumns(event);
     for (const [name, value] of Object.entries(expected)) {
+      // A report column the store does not have yet (a SQLite file read before its upgrade, an older control plane)
+      // cannot be compared. One it has must equal the body's value exactly: NULL matches only a null.
+      if (!(name in row.columns) && (REPORT_COLUMNS as readonly string[]).includes(name)) continue;
       if (row.columns[name as keyof IndexedColumns] !== value) return { kind: 'altered', message: `${row.id}: stored ${name} column was edited` };
     }
   }

@@ -6,7 +6,12 @@ import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { MissingSecretError } from '../providers/credentials.js';
 import { resolveDataDir } from '../audit/paths.js';
-import { startAuditTrail, type AuditTrail } from '../audit/setup.js';
+import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
+import { openEventStore } from '../audit/open.js';
+import type { EventStore } from '../audit/store.js';
+import { detectGitIdentity } from '../usage/identity.js';
+import { openVirtualKeyStore } from '../usage/keys.js';
+import { createLimitEngine } from '../usage/limits/index.js';
 import { byteSize, collect, oneOf, positiveInt } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
@@ -25,6 +30,10 @@ export interface GatewayRunOptions {
   databaseUrl?: string;
   gatewayId?: string;
   metrics?: boolean;
+  redisUrl?: string;
+  developer?: string;
+  repository?: string;
+  team?: string;
 }
 
 export function gatewayCommand(): Command {
@@ -53,6 +62,10 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--database-url <url>', 'store events in PostgreSQL instead of the embedded SQLite file').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--gateway-id <name>', "this gateway's name in events and its chain (default: made on first start)").env('KEEPTRUSTS_GATEWAY_ID'))
     .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
+    .addOption(new Option('--redis-url <url>', 'share budgets and rate limits between gateways through Redis (default: in memory)').env('KEEPTRUSTS_REDIS_URL'))
+    .option('--developer <name>', 'attribute requests that name no developer to this one (default: git config user.email)')
+    .option('--repository <name>', 'attribute requests that name no repository to this one (default: the origin remote)')
+    .option('--team <name>', 'attribute requests that name no team to this one')
     .addHelpText(
       'after',
       `
@@ -74,109 +87,165 @@ Examples:
 
 /** Load the config, start the gateway, and run until SIGINT/SIGTERM. Resolves with the process exit code. */
 export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: RunningGateway) => void): Promise<number> {
-  const logger = createLogger(opts.logLevel, opts.logFormat);
-  const files = opts.policyConfig ?? (existsSync('policy-config.yaml') ? ['policy-config.yaml'] : []);
-  let listen: { host: string; port: number };
+  let embedded: EmbeddedGateway;
   try {
-    listen = parseListen(opts.listen);
+    embedded = await startGatewayFromOptions(opts);
   } catch (err) {
     process.stderr.write(`kt gateway run: ${(err as Error).message}\n`);
     return 1;
   }
-  const { loaded, diagnostics } = await loadConfig(files);
-  if (!loaded) {
-    printDiagnostics(diagnostics);
-    process.stderr.write(`kt gateway run: the config has ${countBySeverity(diagnostics).errors} error(s); the gateway did not start\n`);
-    return 1;
-  }
-  warnAboutConfig(logger, diagnostics);
-
-  let trail: AuditTrail | undefined;
-  try {
-    trail = await startAuditTrail({
-      loaded,
-      dataDir: resolveDataDir(opts.dataDir),
-      ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
-      ...(opts.gatewayId ? { gatewayId: opts.gatewayId } : {}),
-      failMode: opts.failMode,
-      logger,
-    });
-  } catch (err) {
-    process.stderr.write(`kt gateway run: the audit trail could not start: ${describeStartError(err)}\n`);
-    return 1;
-  }
-
-  let running: RunningGateway;
-  try {
-    running = await startGateway({
-      ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
-      metrics: opts.metrics,
-      loaded,
-      host: listen.host,
-      port: listen.port,
-      logger,
-      failMode: opts.failMode,
-      maxConcurrency: opts.maxConcurrency,
-      maxBodyBytes: opts.maxBodyBytes,
-    });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const message =
-      err instanceof MissingSecretError
-        ? err.message
-        : e.code === 'EADDRINUSE'
-          ? `${opts.listen} is already in use (another gateway running?); choose another address with --listen`
-          : e.code === 'EACCES'
-            ? `not allowed to listen on ${opts.listen}`
-            : `could not start: ${e.message}`;
-    process.stderr.write(`kt gateway run: ${message}\n`);
-    await trail?.close();
-    return 1;
-  }
-
-  const { config } = loaded;
-  logger.info(
-    {
-      url: running.url,
-      config: `${config.pack.name}@${config.pack.version}`,
-      policies: config.pack.enabled ? config.policies.chain : [],
-      targets: config.providers.targets.map((t) => t.id),
-    },
-    `keeptrusts gateway listening on ${running.url}`,
-  );
-  if (!isLoopback(listen.host) && config.providers.targets.some((t) => t.secret_key_ref)) {
-    logger.warn(
-      { listen: opts.listen },
-      'listening beyond loopback while targets hold provider keys: anyone who can reach this address can spend them',
-    );
-  }
-  if (trail) {
-    logger.info(
-      { store: trail.store.kind, gateway_id: trail.settings.gatewayId, capture: trail.settings.capture, shipping: trail.shipper ? 'on' : 'off' },
-      'audit trail on: one decision event per request (kt events tail)',
-    );
-  } else {
-    logger.info('audit trail off: add audit-logger to policies.chain to record decision events');
-  }
+  const { running, logger } = embedded;
   onStarted?.(running);
-
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      void running
-        .close()
-        .then(() => trail?.close())
-        .then(resolve, (err: unknown) => {
-          logger.error({ err: describeStartError(err) }, 'closing the audit trail failed');
-          resolve();
-        });
+      void embedded.close().then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
   return 0;
+}
+
+export interface EmbeddedGatewayOptions extends GatewayRunOptions {
+  /**
+   * false: write decision events straight to the store instead of through the data dir's journal and its
+   * ingest thread (`kt run` does this, so it can share a data dir with a running `kt gateway run`).
+   */
+  journal?: boolean;
+}
+
+export interface EmbeddedGateway {
+  running: RunningGateway;
+  logger: Logger;
+  /** Stop listening, finish in-flight requests, then close the audit trail and the other stores. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Load the config and start a gateway with everything it uses (audit trail, budgets and rate limits, virtual
+ * keys, attribution defaults), without waiting for signals. Rejects with a one-line message (config errors
+ * are printed to stderr first) when it cannot start; whatever was opened is closed again.
+ */
+export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Promise<EmbeddedGateway> {
+  const logger = createLogger(opts.logLevel, opts.logFormat);
+  const files = opts.policyConfig ?? (existsSync('policy-config.yaml') ? ['policy-config.yaml'] : []);
+  const listen = parseListen(opts.listen);
+  const { loaded, diagnostics } = await loadConfig(files);
+  if (!loaded) {
+    printDiagnostics(diagnostics);
+    throw new Error(`the config has ${countBySeverity(diagnostics).errors} error(s); the gateway did not start`);
+  }
+  warnAboutConfig(logger, diagnostics);
+  const { config } = loaded;
+  const dataDir = resolveDataDir(opts.dataDir);
+  const closers: Array<() => Promise<void>> = [];
+  const closeAll = async () => {
+    for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error({ err: describeStartError(err) }, 'closing failed'));
+  };
+  try {
+    // Attribution defaults: the flags, then the git identity of the directory the gateway starts in.
+    const git = await detectGitIdentity(process.cwd());
+    const defaults = {
+      ...(opts.developer ? { developer: opts.developer } : {}),
+      ...(opts.repository ? { repository: opts.repository } : {}),
+      ...(opts.team ? { team: opts.team } : {}),
+    };
+
+    let directStore: EventStore | undefined;
+    if (opts.journal === false && auditConfigOf(loaded)) {
+      directStore = await openEventStore({ dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}), writerThread: false });
+    }
+    let trail: AuditTrail | undefined;
+    try {
+      trail = await startAuditTrail({
+        loaded,
+        dataDir,
+        ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
+        ...(opts.gatewayId ? { gatewayId: opts.gatewayId } : {}),
+        ...(directStore ? { store: directStore } : {}),
+        defaults,
+        git,
+        failMode: opts.failMode,
+        logger,
+      });
+    } catch (err) {
+      await directStore?.close().catch(() => undefined);
+      throw new Error(`the audit trail could not start: ${describeStartError(err)}`);
+    }
+    if (trail) closers.push(() => trail.close());
+
+    const limits = createLimitEngine(config, { ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), onBackendError: opts.failMode, onError: (message) => logger.warn({ err: message }, 'budgets and rate limits: backend error') });
+    if (limits) closers.push(() => limits.close());
+    const virtualKeys = await openVirtualKeyStore({ dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
+    closers.push(() => virtualKeys.close());
+
+    let running: RunningGateway;
+    try {
+      running = await startGateway({
+        ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+        ...(limits ? { limits } : {}),
+        virtualKeys,
+        attribution: { defaults, git },
+        metrics: opts.metrics,
+        loaded,
+        host: listen.host,
+        port: listen.port,
+        logger,
+        failMode: opts.failMode,
+        maxConcurrency: opts.maxConcurrency,
+        maxBodyBytes: opts.maxBodyBytes,
+      });
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new Error(
+        err instanceof MissingSecretError
+          ? err.message
+          : e.code === 'EADDRINUSE'
+            ? `${opts.listen} is already in use (another gateway running?); choose another address with --listen`
+            : e.code === 'EACCES'
+              ? `not allowed to listen on ${opts.listen}`
+              : `could not start: ${e.message}`,
+      );
+    }
+
+    logger.info(
+      { url: running.url, config: `${config.pack.name}@${config.pack.version}`, policies: config.pack.enabled ? config.policies.chain : [], targets: config.providers.targets.map((t) => t.id) },
+      `keeptrusts gateway listening on ${running.url}`,
+    );
+    if (!isLoopback(listen.host) && config.providers.targets.some((t) => t.secret_key_ref)) {
+      logger.warn({ listen: opts.listen }, 'listening beyond loopback while targets hold provider keys: anyone who can reach this address can spend them');
+    }
+    if (trail) {
+      logger.info(
+        { store: trail.store.kind, gateway_id: trail.settings.gatewayId, capture: trail.settings.capture, shipping: trail.shipper ? 'on' : 'off' },
+        'audit trail on: one decision event per request (kt events tail)',
+      );
+    } else {
+      logger.info('audit trail off: add audit-logger to policies.chain to record decision events');
+    }
+    if (limits) logger.info({ backend: opts.redisUrl ? 'redis' : 'memory', budgets: config.budgets.length, rate_limits: config.rate_limits.length }, 'budgets and rate limits on');
+    const attributed = { developer: defaults.developer ?? git.developer, repository: defaults.repository ?? git.repository };
+    if (attributed.developer || attributed.repository) logger.info(attributed, 'requests that name nobody are attributed to');
+
+    let closing: Promise<void> | undefined;
+    return {
+      running,
+      logger,
+      close() {
+        closing ??= (async () => {
+          await running.close();
+          await closeAll();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 }
 
 function describeStartError(err: unknown): string {
@@ -196,3 +265,7 @@ function warnAboutConfig(logger: Logger, diagnostics: readonly Diagnostic[]): vo
     if (d.severity === 'warning') logger.warn({ code: d.code, at: d.file ? `${d.file}:${d.line ?? 1}` : undefined }, d.message);
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// An embedded gateway (kt run): started like `kt gateway run`, stopped by the caller instead of by signals.
+

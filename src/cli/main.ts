@@ -7,7 +7,9 @@ import { gatewayCommand } from './gateway.js';
 import { initCommand } from './init.js';
 import { keysCommand } from './keys.js';
 import { policyCommand } from './policy.js';
+import { runCommand } from './run.js';
 import { serverCommand } from './server.js';
+import { usageCommand } from './usage.js';
 
 const program = new Command('kt')
   .description('keeptrusts: a governance gateway for AI coding agents (Aider, Claude Code, Codex, SDKs)')
@@ -18,6 +20,8 @@ const program = new Command('kt')
   .addCommand(policyCommand())
   .addCommand(eventsCommand())
   .addCommand(keysCommand())
+  .addCommand(usageCommand())
+  .addCommand(runCommand())
   .addCommand(serverCommand())
   .addCommand(initCommand())
   .addCommand(demoCommand())
@@ -30,6 +34,8 @@ Quick start:
   $ kt gateway run --policy-config policy-config.yaml
   $ OPENAI_API_BASE=http://localhost:41002/v1 aider --model gpt-4o
   $ kt events tail                      (in another terminal: one decision event per request)
+  $ kt run -- aider --model gpt-4o      (or: an embedded gateway for one session, attributed to your git identity)
+  $ kt usage --by repository --since 7d
 
 Documentation: docs/cli.md and docs/configuration.md in the project.`,
   );

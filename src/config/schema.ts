@@ -80,6 +80,106 @@ export const providersSchema = z.strictObject({
   targets: z.array(targetSchema).min(1, 'needs at least one target'),
 });
 
+export const LIMIT_SCOPES = ['developer', 'repository', 'team', 'key', 'global'] as const;
+
+const limitScopeSchema = z
+  .enum(LIMIT_SCOPES)
+  .describe('Who the rule counts: each developer, repository, team or virtual key separately, or all traffic together (global).');
+const limitMatchSchema = z
+  .string()
+  .min(1)
+  .optional()
+  .describe('Only this developer / repository / team / key id (exact match). Absent: every value of the scope gets its own counter.');
+const globalHasNoMatch = { message: 'must not be set when scope is global', path: ['match'] };
+
+export const budgetSchema = z
+  .strictObject({
+    scope: limitScopeSchema,
+    match: limitMatchSchema,
+    limit_usd: z.number().positive().describe('Spend allowed per period, in USD.'),
+    period: z
+      .enum(['day', 'week', 'month'])
+      .describe('Calendar period in UTC: day from 00:00, week from Monday 00:00, month from the 1st.'),
+    mode: z
+      .enum(['soft', 'hard'])
+      .describe('hard: once spent reaches the limit, requests get 429 budget_exceeded until the period resets. soft: requests go on, flagged, with alerts.'),
+    alert_at: z
+      .array(z.number().gt(0).lte(1))
+      .transform((xs) => [...new Set(xs)].sort((a, b) => a - b))
+      .default([0.5, 0.8])
+      .describe('Fractions of limit_usd at which an alert event is emitted, once per period (1.0, exceeded, is always added).'),
+  })
+  .refine((b) => b.scope !== 'global' || b.match === undefined, globalHasNoMatch)
+  .describe('A spending limit per calendar period.');
+
+export const rateLimitSchema = z
+  .strictObject({
+    scope: limitScopeSchema,
+    match: limitMatchSchema,
+    rpm: z.int().positive().optional().describe('Requests per minute (sliding 60 s window).'),
+    tpm: z.int().positive().optional().describe('Tokens per minute (sliding 60 s window; estimated at admission, corrected when the response ends).'),
+    max_parallel: z.int().positive().optional().describe('Requests with an upstream at the same time.'),
+  })
+  .refine((r) => r.scope !== 'global' || r.match === undefined, globalHasNoMatch)
+  .refine((r) => r.rpm !== undefined || r.tpm !== undefined || r.max_parallel !== undefined, {
+    message: 'needs at least one of rpm, tpm or max_parallel',
+  })
+  .describe('Request, token and concurrency limits.');
+
+/** Report the second of two rules with the same identity: they would share counters and only confuse. */
+function uniqueRules<T extends { scope: string; match?: string | undefined }>(identity: (r: T) => string, what: string) {
+  return (rules: T[], ctx: z.core.$RefinementCtx<T[]>) => {
+    const seen = new Map<string, number>();
+    rules.forEach((r, i) => {
+      const id = identity(r);
+      const first = seen.get(id);
+      if (first === undefined) return void seen.set(id, i);
+      ctx.addIssue({ code: 'custom', path: [i], message: `repeats entry [${first}] (same ${what})`, input: r });
+    });
+  };
+}
+
+export const budgetsSchema = z
+  .array(budgetSchema)
+  .superRefine(uniqueRules((b) => JSON.stringify([b.scope, b.match ?? null, b.period, b.mode]), 'scope, match, period and mode'))
+  .default([])
+  .describe('Spending limits; hard ones answer 429 budget_exceeded before any upstream call. See docs/limits.md.');
+
+export const rateLimitsSchema = z
+  .array(rateLimitSchema)
+  .superRefine(uniqueRules((r) => JSON.stringify([r.scope, r.match ?? null]), 'scope and match; put rpm, tpm and max_parallel in one entry'))
+  .default([])
+  .describe('Rate limits; they answer 429 rate_limited with Retry-After before any upstream call. See docs/limits.md.');
+
+const usdPerMillion = (what: string, fallback?: string) =>
+  z
+    .number()
+    .min(0)
+    .describe(`USD per one million ${what}.${fallback ? ` Absent: billed at ${fallback}.` : ''}`);
+
+export const modelPriceSchema = z
+  .strictObject({
+    input: usdPerMillion('prompt tokens not read from or written to the cache'),
+    output: usdPerMillion('generated tokens, reasoning included unless `reasoning` is set'),
+    cached_input: usdPerMillion('prompt tokens read from the cache', 'input').optional(),
+    cache_write: usdPerMillion('prompt tokens written to the cache (5-minute TTL)', 'input').optional(),
+    cache_write_1h: usdPerMillion('prompt tokens written to the cache with the 1-hour TTL', 'cache_write').optional(),
+    reasoning: usdPerMillion('reasoning tokens, when billed apart from output', 'output').optional(),
+  })
+  .describe('Prices of one model, USD per 1M tokens.');
+
+export const pricingSchema = z
+  .strictObject({
+    models: z
+      .record(z.string().min(1), modelPriceSchema)
+      .default({})
+      .describe(
+        'Model id → price. Adds models the built-in catalogue lacks, or replaces a catalogue entry entirely (negotiated rates, Azure, a proxy). ' +
+          'Ids match exactly first, then after normalisation (no provider prefix, date or -latest suffix), then by longest prefix.',
+      ),
+  })
+  .describe('Price overrides for cost in events and budgets. See docs/usage.md.');
+
 function policyBlocksSchema() {
   const shape: Record<string, z.ZodType> = {};
   for (const def of registeredKinds()) {
@@ -95,9 +195,16 @@ export function documentSchema() {
     policies: policiesSchema.default({ chain: [] }),
     policy: policyBlocksSchema().default({}),
     providers: providersSchema,
+    budgets: budgetsSchema,
+    rate_limits: rateLimitsSchema,
+    pricing: pricingSchema.optional(),
   });
 }
 
 export type PolicyConfig = z.output<ReturnType<typeof documentSchema>>;
 export type TargetConfig = z.output<typeof targetSchema>;
+export type PricingConfig = z.output<typeof pricingSchema>;
 export type Strategy = PolicyConfig['providers']['strategy'];
+export type BudgetRule = z.output<typeof budgetSchema>;
+export type RateLimitRule = z.output<typeof rateLimitSchema>;
+export type LimitScope = (typeof LIMIT_SCOPES)[number];

@@ -66,6 +66,8 @@ function describeIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.ZodTyp
     }
     case 'invalid_value': {
       const actual = valueAt(input, path);
+      // zod reports a missing value of a fixed set of choices as a wrong value; say it is missing.
+      if (actual === undefined) return [{ severity: 'error', code: 'missing-key', message: `missing required key ${where}; expected one of ${issue.values.map(String).join(', ')}`, path }];
       const allowed = issue.values.map(String);
       const guess = typeof actual === 'string' ? didYouMean(actual, allowed) : undefined;
       return [

@@ -13,7 +13,8 @@ import { parseExchange, requestBytes, type Exchange } from '../protocol/exchange
 import { replyView, requestSegments, responseSegments } from '../protocol/families.js';
 import { StreamGuard } from '../stream/guard.js';
 import { terminalErrorFrame } from '../protocol/sse.js';
-import { CredentialStore } from '../providers/credentials.js';
+import { clientKey, CredentialStore } from '../providers/credentials.js';
+import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
 import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, DROP_RESPONSE_HEADERS, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import { VERSION } from '../version.js';
@@ -21,6 +22,11 @@ import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { GatewayMetrics } from './metrics.js';
 import { TailHold } from './tail-hold.js';
+import { costOf, priceFor, type PriceOverrides } from '../usage/pricing.js';
+import { dropUsageChunks, StreamMeter, usageFromBody, wantsIncludeUsage } from '../usage/meter.js';
+import { warmTokenizer } from '../usage/tokens.js';
+import { limitError, scopeValuesFromAttribution } from '../usage/limits/index.js';
+import type { LimitEngine } from '../usage/limits/types.js';
 import { collect, readBody } from './body.js';
 import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
@@ -44,6 +50,12 @@ export interface GatewayOptions {
   metrics?: boolean;
   /** Salt for hash markers; stable per installation when the data dir is known. */
   markerSalt?: string;
+  /** Budgets and rate limits (admitted before the upstream call, settled with the metered cost). */
+  limits?: LimitEngine;
+  /** Gateway virtual keys (`kt keys create`): clients use one as their API key; the target's own key goes upstream. */
+  virtualKeys?: VirtualKeyStore;
+  /** Attribution when a request names nobody: the gateway's --developer/--repository/--team, then git. */
+  attribution?: { defaults: AuditSettings['defaults']; git: AuditSettings['git'] };
 }
 
 export interface RunningGateway {
@@ -76,11 +88,14 @@ export class Gateway {
   private readonly startedAt = Date.now();
   private ready = false;
   private requestsProcessed = 0;
-  private readonly auditSettings: AuditSettings;
+  private auditSettings: AuditSettings;
   /** The audit trail needs the reply's text (captured completion, proposed edits) even without output policies. */
   private readonly needsReply: boolean;
   private readonly needsRequestText: boolean;
   private readonly metrics: GatewayMetrics | undefined;
+  /** Tokens and cost are metered when something records or limits them. */
+  private readonly needsUsage: boolean;
+  private readonly priceOverrides: PriceOverrides | undefined;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
@@ -100,8 +115,12 @@ export class Gateway {
       salt: '',
       defaults: {},
     };
+    if (opts.attribution) this.auditSettings = { ...this.auditSettings, defaults: opts.attribution.defaults, git: opts.attribution.git ?? null };
     this.needsReply = opts.audit !== undefined && this.auditSettings.capture !== 'none';
     this.needsRequestText = opts.audit !== undefined;
+    this.needsUsage = opts.audit !== undefined || opts.limits !== undefined;
+    this.priceOverrides = config.pricing?.models;
+    if (this.needsUsage) warmTokenizer();
     this.metrics =
       opts.metrics === false
         ? undefined
@@ -233,6 +252,7 @@ export class Gateway {
       if (!res.writableFinished) gone.abort();
     };
     res.once('close', onClose);
+    await this.authenticate(req, ctx);
     const raw = await readBody(req, this.opts.maxBodyBytes);
     const ex = parseExchange(family, raw);
     ctx.stream = ex.stream;
@@ -240,6 +260,17 @@ export class Gateway {
     const routed = this.router.route(family, ex.model);
     if (!routed.ok) throw routeError(family, ex.model, routed);
     const inputVerdict = this.enforceInput(ex, ctx);
+    if (this.needsUsage && family !== 'count_tokens') {
+      ctx.meter = new StreamMeter(family);
+      ctx.estimateText = () => requestSegments(ex.family, ex.body).map((seg) => seg.text).join('\n');
+      // Streamed chat replies carry usage only when asked; ask, and keep the extra chunk from the client.
+      if (family === 'chat' && wantsIncludeUsage(ex.body)) {
+        ex.body.stream_options = { ...(isPlainObject(ex.body.stream_options) ? ex.body.stream_options : {}), include_usage: true };
+        ex.modified = true;
+        ctx.dropUsageChunks = true;
+      }
+    }
+    await this.admit(ctx, ex);
 
     const slot = await this.limiter.acquire(gone);
     if (!slot) {
@@ -250,7 +281,7 @@ export class Gateway {
       });
     }
     try {
-      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing);
+      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing, ctx.virtualKey);
       ctx.upstreamStart = timing.upstreamStart;
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
@@ -279,6 +310,8 @@ export class Gateway {
    */
   private async commit(ctx: DecisionContext): Promise<void> {
     ctx.recorded = true;
+    this.meterUsage(ctx);
+    await this.settle(ctx);
     const audit = this.opts.audit;
     if (!audit) return;
     if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
@@ -286,6 +319,63 @@ export class Gateway {
       await audit.recorder.record(ctx.build());
     } catch {
       throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
+    }
+  }
+
+  /** A gateway virtual key (kt-vk-…) must be known and not revoked; it then decides attribution. */
+  private async authenticate(req: IncomingMessage, ctx: DecisionContext): Promise<void> {
+    const presented = clientKey(req.headers);
+    if (!presented || !isVirtualKey(presented.key)) return;
+    ctx.virtualKey = true;
+    const store = this.opts.virtualKeys;
+    const record = store ? await store.lookup(presented.key) : null;
+    if (!record) {
+      throw new GatewayError(401, 'authentication_error', store ? 'the gateway key is unknown or revoked' : 'this gateway has no virtual keys (kt keys create)', {
+        code: 'invalid_api_key',
+      });
+    }
+    ctx.useVirtualKey(record);
+  }
+
+  /** Budgets and rate limits, before any upstream call: a hard limit answers 429 in the client's shape. */
+  private async admit(ctx: DecisionContext, ex: Exchange): Promise<void> {
+    const limits = this.opts.limits;
+    if (!limits) return;
+    // Four bytes a token is a fair guess for JSON bodies, and costs nothing; settle corrects it.
+    const admission = await limits.admit(scopeValuesFromAttribution(ctx.attribution), Math.ceil(ex.raw.length / 4));
+    if (!admission.ok) {
+      ctx.reasonCode = admission.code;
+      throw limitError(admission);
+    }
+    ctx.lease = admission.lease;
+    for (const flag of admission.flags) ctx.addFlag(flag);
+  }
+
+  /** Tokens from the provider's usage (or estimated for a cut stream), and their price. */
+  private meterUsage(ctx: DecisionContext): void {
+    // Only a request that reached a provider has usage (a blocked or refused one has none, not an estimate).
+    if (!this.needsUsage || !ctx.meter || !ctx.target) return;
+    try {
+      if (!ctx.usage) ctx.usage = ctx.meter.result(ctx.meter.complete ? undefined : ctx.estimateText?.());
+      if (ctx.usage) {
+        const model = ctx.target?.model ?? ctx.modelRequested;
+        ctx.cost = costOf(ctx.usage, priceFor(model, this.priceOverrides));
+      }
+    } catch (err) {
+      this.opts.logger.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.name : 'Error' }, 'metering failed');
+    }
+  }
+
+  /** Give back the rate-limit slot and add the real cost to budgets; alerts go on the event. */
+  private async settle(ctx: DecisionContext): Promise<void> {
+    const lease = ctx.lease;
+    if (!lease || !this.opts.limits) return;
+    ctx.lease = undefined;
+    const tokens = (ctx.usage?.input_tokens ?? 0) + (ctx.usage?.output_tokens ?? 0);
+    const { alerts } = await this.opts.limits.settle(lease, { costUsd: ctx.cost?.total ?? null, tokens });
+    if (alerts.length > 0) {
+      ctx.budgetAlerts = alerts;
+      this.opts.logger.warn({ requestId: ctx.requestId, alerts: alerts.map((a) => `${a.scope}:${Math.round(a.threshold * 100)}%`) }, 'budget threshold crossed');
     }
   }
 
@@ -321,19 +411,24 @@ export class Gateway {
     query: string,
     signal: ClientGone,
     timing: Timing,
+    virtualKey = false,
   ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate }> {
     let lastError: GatewayError | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i]!;
       const last = i === candidates.length - 1;
-      const auth = this.credentials.upstreamAuth(candidate.target, req.headers);
+      const auth = this.credentials.upstreamAuth(candidate.target, req.headers, virtualKey);
       if (!auth) {
-        lastError = new GatewayError(
-          401,
-          'authentication_error',
-          `no API key for target "${candidate.target.id}": send your provider key (Authorization: Bearer or x-api-key), or set secret_key_ref on the target`,
-          { code: 'missing_api_key' },
-        );
+        lastError = virtualKey
+          ? new GatewayError(401, 'authentication_error', `target "${candidate.target.id}" has no secret_key_ref, so a gateway key cannot be used with it`, {
+              code: 'missing_api_key',
+            })
+          : new GatewayError(
+              401,
+              'authentication_error',
+              `no API key for target "${candidate.target.id}": send your provider key (Authorization: Bearer or x-api-key), or set secret_key_ref on the target`,
+              { code: 'missing_api_key' },
+            );
         continue;
       }
       const body = requestBytes(ex, candidate.model || undefined);
@@ -431,7 +526,7 @@ async function relay(
     });
   }
   // The audit trail reads the reply (captured completion, proposed edits) even when no policy does.
-  const observed = (checked || (needsReply && success && readable));
+  const observed = checked || ((needsReply || ctx.meter !== undefined) && success && readable);
 
   if (observed && !isSse && contentType.includes('json')) {
     await relayCheckedJson(res, up, source, ex, headers, chain, inputVerdict, ctx, finish);
@@ -510,7 +605,13 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
       return res.write(now);
     };
     const onData = (chunk: Buffer) => {
-      const out = guard ? guard.push(decoder!.decode(chunk, { stream: true })) : chunk;
+      let out: Buffer | string = chunk;
+      if (guard) {
+        const text = decoder!.decode(chunk, { stream: true });
+        ctx.meter?.push(text);
+        out = guard.push(text);
+        if (ctx.dropUsageChunks && out.length > 0) out = dropUsageChunks(out);
+      }
       if (guard?.blocked) {
         cleanup();
         hold.keep(out);
@@ -526,7 +627,11 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
     const onEnd = () => {
       cleanup();
       if (guard) {
-        const rest = guard.push(decoder!.decode()) + guard.end();
+        const last = decoder!.decode();
+        ctx.meter?.push(last);
+        ctx.meter?.end();
+        let rest = guard.push(last) + guard.end();
+        if (ctx.dropUsageChunks && rest.length > 0) rest = dropUsageChunks(rest);
         if (guard.blocked) hold.keep(rest);
         else write(rest);
       }
@@ -602,6 +707,7 @@ async function relayCheckedJson(
     res.end(text);
     return;
   }
+  if (ctx.meter) ctx.usage = usageFromBody(ex.family, body);
   const { outcome, segments } = redactOutput(chain, ex, body, true);
   ctx.addOutcome('output', outcome, segments);
   if (outcome.failed) {
@@ -635,6 +741,10 @@ async function relayCheckedJson(
 function discard(source: Readable): void {
   source.on('error', () => undefined);
   source.destroy();
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function joinChunks(chunks: ReadonlyArray<Buffer | string>): Buffer | string {

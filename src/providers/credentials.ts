@@ -29,9 +29,11 @@ export class CredentialStore {
    * The auth header to send upstream, or undefined when there is no key at all. A target with its own key
    * never forwards the client's; otherwise the client's key is re-sent in the header form the target needs.
    */
-  upstreamAuth(target: Target, clientHeaders: IncomingHttpHeaders): { name: string; value: string } | undefined {
+  upstreamAuth(target: Target, clientHeaders: IncomingHttpHeaders, clientKeyIsGatewayKey = false): { name: string; value: string } | undefined {
     const own = this.keys.get(target.id);
     if (own !== undefined) return { name: target.apiKeyHeader, value: target.apiKeyPrefix + own };
+    // A gateway virtual key means nothing to a provider and must never reach one.
+    if (clientKeyIsGatewayKey) return undefined;
     const client = clientKey(clientHeaders);
     if (!client) return undefined;
     // Anthropic OAuth tokens (Claude Code with ANTHROPIC_AUTH_TOKEN) only work as Bearer tokens.

@@ -6,7 +6,16 @@ import { canonicalJson } from '../audit/canonical.js';
 import { GENESIS_HASH, linkHash, type ChainedEvent, type Checkpoint } from '../audit/chain.js';
 import type { DecisionEvent } from '../audit/event.js';
 import { keyIdOf, verifyCheckpoint } from '../audit/keys.js';
-import { ChainConflictError, type EventFilter, type EventStore, type IndexedColumns, type PublicKeyRecord, type StoredEvent } from '../audit/store.js';
+import {
+  ChainConflictError,
+  USAGE_GROUP_BY,
+  type EventFilter,
+  type EventStore,
+  type IndexedColumns,
+  type PublicKeyRecord,
+  type StoredEvent,
+  type UsageGroupBy,
+} from '../audit/store.js';
 import { parseTimeSpec } from '../cli/time-range.js';
 import { readBody } from '../gateway/body.js';
 import { GatewayError } from '../gateway/errors.js';
@@ -145,6 +154,7 @@ function describeZod(err: z.ZodError, what: string): string {
 const FILTER_PARAMS = ['since', 'until', 'verdict', 'policy', 'developer', 'repository', 'team', 'model', 'client', 'gateway', 'after', 'before'] as const;
 const LIST_PARAMS = new Set<string>([...FILTER_PARAMS, 'limit', 'cursor', 'order']);
 const STREAM_PARAMS = new Set<string>(FILTER_PARAMS.filter((p) => p !== 'before'));
+const USAGE_PARAMS = new Set<string>([...FILTER_PARAMS.filter((p) => p !== 'after' && p !== 'before'), 'by']);
 
 function nonNegativeInt(value: string, param: string): number {
   const n = Number(value);
@@ -204,6 +214,15 @@ export function parseListQuery(params: URLSearchParams, nowMs = Date.now()): Eve
     else filter.beforePos = Math.min(filter.beforePos ?? Number.MAX_SAFE_INTEGER, cursor);
   }
   return { ...filter, order: orderText, limit };
+}
+
+/** `GET /v1/usage`: the event filters (no positions) and `by`, which is required. */
+export function parseUsageQuery(params: URLSearchParams, nowMs = Date.now()): { filter: EventFilter; by: UsageGroupBy } {
+  const filter = parseFilter(params, USAGE_PARAMS, nowMs);
+  const by = params.get('by');
+  if (by === null) throw bad(`by is required: one of ${USAGE_GROUP_BY.join(', ')}`);
+  if (!(USAGE_GROUP_BY as readonly string[]).includes(by)) throw bad(`by must be one of ${USAGE_GROUP_BY.join(', ')}`);
+  return { filter, by: by as UsageGroupBy };
 }
 
 export function eventJson(e: StoredEvent, withColumns = false): EventJson {
@@ -315,6 +334,7 @@ class ControlPlane {
       { pattern: /^\/v1\/chains\/([^/]+)\/events$/, methods: { GET: this.authed((c) => this.scanChain(c)) } },
       { pattern: /^\/v1\/chains\/([^/]+)\/checkpoints$/, methods: { GET: this.authed(async (c) => ({ data: await opts.store.checkpoints(c.params[0]!) })) } },
       { pattern: /^\/v1\/keys$/, methods: { GET: this.authed(async () => ({ data: await opts.store.keys() })) } },
+      { pattern: /^\/v1\/usage$/, methods: { GET: this.authed((c) => this.usage(c)) } },
     ];
   }
 
@@ -492,6 +512,12 @@ class ControlPlane {
     const rows = await this.opts.store.query({ ...filter, limit: filter.limit + 1 });
     const page = rows.slice(0, filter.limit);
     return { data: page.map((e) => eventJson(e)), next_cursor: rows.length > filter.limit ? String(page[page.length - 1]!.pos) : null };
+  }
+
+  /** `GET /v1/usage?by=…&<filters>`: requests, tokens and cost per group (any token may read it). */
+  private async usage(ctx: Context): Promise<unknown> {
+    const { filter, by } = parseUsageQuery(ctx.url.searchParams);
+    return { by, data: await this.opts.store.usageReport(filter, by) };
   }
 
   private async getEvent(ctx: Context): Promise<unknown> {

@@ -72,6 +72,24 @@ export interface FakeUpstreamOptions {
   chunkSize?: number;
   /** Called with every recorded request (only when `record` is on). */
   onRequest?: (req: RecordedRequest) => void;
+  /** Cache and reasoning tokens to report on top of the estimates (default: none, all details 0). */
+  usage?: FakeUsage;
+}
+
+/**
+ * Token counts the fake adds to its usage, each reported the way that family's real API reports it, so tests can
+ * check usage normalisation. OpenAI (chat, responses) counts cached tokens inside the prompt and reasoning inside
+ * the completion; Anthropic reports cache reads and writes beside `input_tokens` and thinking inside `output_tokens`.
+ */
+export interface FakeUsage {
+  /** chat/responses: added to prompt/input tokens and reported as `cached_tokens`; messages: `cache_read_input_tokens`. */
+  cachedTokens?: number;
+  /** messages only (`cache_creation_input_tokens`); OpenAI does not report cache writes. */
+  cacheWriteTokens?: number;
+  /** messages only: of cacheWriteTokens, the 1-hour TTL part (`cache_creation.ephemeral_1h_input_tokens`). */
+  cacheWrite1hTokens?: number;
+  /** chat/responses: added to completion/output tokens and reported as `reasoning_tokens`; messages: added to `output_tokens`. */
+  reasoningTokens?: number;
 }
 
 export interface FakeUpstream {
@@ -80,9 +98,11 @@ export interface FakeUpstream {
   port: number;
   requests: RecordedRequest[];
   setReplyText(text: string): void;
+  /** Cache/reasoning tokens to report from now on; null goes back to the `usage` option. */
+  setUsage(usage: FakeUsage | null): void;
   /** `times`: apply to the next N matching requests only, then clear (default: until cleared). `family`: only requests of that family. */
   setFault(fault: FakeFault | null, opts?: { times?: number; family?: FakeFamily }): void;
-  /** Clears requests and the fault, restores the reply text. */
+  /** Clears requests and the fault, restores the reply text and the usage extras. */
   reset(): void;
   /** Stops listening and destroys open sockets (keep-alive, hung requests). */
   close(): Promise<void>;
@@ -315,7 +335,35 @@ function sse(name: string, data: Json): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Response builders. Each returns either a JSON object or the list of SSE frames.
 
-function chatJson(model: string, reply: Reply, promptTokens: number, completionTokens: number): Json {
+interface Extra {
+  cached: number;
+  write: number;
+  write1h: number;
+  reasoning: number;
+}
+
+const NO_EXTRA: Extra = { cached: 0, write: 0, write1h: 0, reasoning: 0 };
+
+function toExtra(u: FakeUsage | undefined): Extra {
+  if (!u) return NO_EXTRA;
+  const n = (v: number | undefined) => Math.max(0, Math.floor(v ?? 0));
+  const write = n(u.cacheWriteTokens);
+  return { cached: n(u.cachedTokens), write, write1h: Math.min(write, n(u.cacheWrite1hTokens)), reasoning: n(u.reasoningTokens) };
+}
+
+function chatUsage(promptTokens: number, completionTokens: number, x: Extra): Json {
+  const prompt = promptTokens + x.cached;
+  const completion = completionTokens + x.reasoning;
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    prompt_tokens_details: { cached_tokens: x.cached, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: x.reasoning, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+}
+
+function chatJson(model: string, reply: Reply, promptTokens: number, completionTokens: number, x: Extra): Json {
   const message: Json =
     reply.kind === 'tool'
       ? {
@@ -332,19 +380,13 @@ function chatJson(model: string, reply: Reply, promptTokens: number, completionT
     created: Math.floor(Date.now() / 1000),
     model,
     choices: [{ index: 0, message, logprobs: null, finish_reason: reply.kind === 'tool' ? 'tool_calls' : 'stop' }],
-    usage: {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-    },
+    usage: chatUsage(promptTokens, completionTokens, x),
     service_tier: 'default',
     system_fingerprint: 'fp_fake',
   };
 }
 
-function chatFrames(model: string, reply: Reply, promptTokens: number, completionTokens: number, includeUsage: boolean, size: number): string[] {
+function chatFrames(model: string, reply: Reply, promptTokens: number, completionTokens: number, includeUsage: boolean, size: number, x: Extra): string[] {
   const head =
     'data: {"id":"chatcmpl-' +
     hexId(29) +
@@ -370,13 +412,7 @@ function chatFrames(model: string, reply: Reply, promptTokens: number, completio
     frames.push(head + '{}' + mid + '"stop"' + tail);
   }
   if (includeUsage) {
-    const usage = {
-      prompt_tokens: promptTokens,
-      completion_tokens: completionTokens,
-      total_tokens: promptTokens + completionTokens,
-      prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
-    };
+    const usage = chatUsage(promptTokens, completionTokens, x);
     // Same id/created/model as the other chunks, but no choices.
     frames.push(head.slice(0, head.indexOf(',"choices":[')) + ',"choices":[],"usage":' + JSON.stringify(usage) + '}\n\n');
   }
@@ -384,11 +420,13 @@ function chatFrames(model: string, reply: Reply, promptTokens: number, completio
   return frames;
 }
 
-function anthropicUsage(input: number, output: number): Json {
-  return { input_tokens: input, output_tokens: output, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 };
+function anthropicUsage(input: number, output: number, x: Extra): Json {
+  const u: Json = { input_tokens: input, output_tokens: output, cache_creation_input_tokens: x.write, cache_read_input_tokens: x.cached };
+  if (x.write1h > 0) u.cache_creation = { ephemeral_5m_input_tokens: x.write - x.write1h, ephemeral_1h_input_tokens: x.write1h };
+  return u;
 }
 
-function messagesJson(model: string, reply: Reply, inputTokens: number, outputTokens: number): Json {
+function messagesJson(model: string, reply: Reply, inputTokens: number, outputTokens: number, x: Extra): Json {
   const content =
     reply.kind === 'tool'
       ? [{ type: 'tool_use', id: 'toolu_' + hexId(24), name: reply.toolName, input: reply.toolInput }]
@@ -401,16 +439,16 @@ function messagesJson(model: string, reply: Reply, inputTokens: number, outputTo
     content,
     stop_reason: reply.kind === 'tool' ? 'tool_use' : 'end_turn',
     stop_sequence: null,
-    usage: anthropicUsage(inputTokens, outputTokens),
+    usage: anthropicUsage(inputTokens, outputTokens + x.reasoning, x),
   };
 }
 
-function messagesFrames(model: string, reply: Reply, inputTokens: number, outputTokens: number, size: number): string[] {
+function messagesFrames(model: string, reply: Reply, inputTokens: number, outputTokens: number, size: number, x: Extra): string[] {
   const frames: string[] = [];
   frames.push(
     sse('message_start', {
       type: 'message_start',
-      message: { id: 'msg_' + hexId(24), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(inputTokens, 1) },
+      message: { id: 'msg_' + hexId(24), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: anthropicUsage(inputTokens, 1, x) },
     }),
   );
   if (reply.kind === 'tool') {
@@ -431,7 +469,7 @@ function messagesFrames(model: string, reply: Reply, inputTokens: number, output
     'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":' +
       (reply.kind === 'tool' ? '"tool_use"' : '"end_turn"') +
       ',"stop_sequence":null},"usage":{"output_tokens":' +
-      outputTokens +
+      (outputTokens + x.reasoning) +
       '}}\n\n',
   );
   frames.push('event: message_stop\ndata: {"type":"message_stop"}\n\n');
@@ -473,8 +511,10 @@ function responseObject(ctx: ResponsesCtx, status: 'in_progress' | 'completed', 
   };
 }
 
-function responsesUsage(input: number, output: number): Json {
-  return { input_tokens: input, input_tokens_details: { cached_tokens: 0 }, output_tokens: output, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: input + output };
+function responsesUsage(inputTokens: number, outputTokens: number, x: Extra): Json {
+  const input = inputTokens + x.cached;
+  const output = outputTokens + x.reasoning;
+  return { input_tokens: input, input_tokens_details: { cached_tokens: x.cached }, output_tokens: output, output_tokens_details: { reasoning_tokens: x.reasoning }, total_tokens: input + output };
 }
 
 function responsesOutputItem(reply: Reply, itemId: string, callId: string, done: boolean): Json {
@@ -494,12 +534,12 @@ function newResponsesIds(reply: Reply): { itemId: string; callId: string } {
   return reply.kind === 'tool' ? { itemId: 'fc_' + hexId(32), callId: 'call_' + hexId(24) } : { itemId: 'msg_' + hexId(32), callId: '' };
 }
 
-function responsesJson(ctx: ResponsesCtx, reply: Reply, inputTokens: number, outputTokens: number): Json {
+function responsesJson(ctx: ResponsesCtx, reply: Reply, inputTokens: number, outputTokens: number, x: Extra): Json {
   const { itemId, callId } = newResponsesIds(reply);
-  return responseObject(ctx, 'completed', [responsesOutputItem(reply, itemId, callId, true)], responsesUsage(inputTokens, outputTokens));
+  return responseObject(ctx, 'completed', [responsesOutputItem(reply, itemId, callId, true)], responsesUsage(inputTokens, outputTokens, x));
 }
 
-function responsesFrames(ctx: ResponsesCtx, reply: Reply, inputTokens: number, outputTokens: number, size: number): string[] {
+function responsesFrames(ctx: ResponsesCtx, reply: Reply, inputTokens: number, outputTokens: number, size: number, x: Extra): string[] {
   const { itemId, callId } = newResponsesIds(reply);
   const frames: string[] = [];
   let seq = 0;
@@ -526,7 +566,7 @@ function responsesFrames(ctx: ResponsesCtx, reply: Reply, inputTokens: number, o
   }
   const doneItem = responsesOutputItem(reply, itemId, callId, true);
   push('response.output_item.done', { output_index: 0, item: doneItem });
-  push('response.completed', { response: responseObject(ctx, 'completed', [doneItem], responsesUsage(inputTokens, outputTokens)) });
+  push('response.completed', { response: responseObject(ctx, 'completed', [doneItem], responsesUsage(inputTokens, outputTokens, x)) });
   return frames;
 }
 
@@ -568,6 +608,8 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
   const onRequest = opts.onRequest;
 
   let replyText = defaultReply;
+  const defaultExtra = toExtra(opts.usage);
+  let extra = defaultExtra;
   let active: ActiveFault | null = null;
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
@@ -767,16 +809,16 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         const reply = makeReply(chatTurn(body));
         const promptTokens = estimateTokens(body.messages ?? []);
         const completionTokens = estimateTokens(reply.kind === 'tool' ? reply.toolArgs : reply.text);
-        if (!stream) return sendJson(res, 200, chatJson(model, reply, promptTokens, completionTokens), fault);
+        if (!stream) return sendJson(res, 200, chatJson(model, reply, promptTokens, completionTokens, extra), fault);
         const includeUsage = isObj(body.stream_options) && body.stream_options.include_usage === true;
-        return sendFrames(res, chatFrames(model, reply, promptTokens, completionTokens, includeUsage, chunkSize), fault);
+        return sendFrames(res, chatFrames(model, reply, promptTokens, completionTokens, includeUsage, chunkSize, extra), fault);
       }
       case 'messages': {
         const reply = makeReply(messagesTurn(body));
         const inputTokens = estimateTokens([body.system ?? null, body.messages ?? [], body.tools ?? null]);
         const outputTokens = estimateTokens(reply.kind === 'tool' ? reply.toolArgs : reply.text);
-        if (!stream) return sendJson(res, 200, messagesJson(model, reply, inputTokens, outputTokens), fault);
-        return sendFrames(res, messagesFrames(model, reply, inputTokens, outputTokens, chunkSize), fault);
+        if (!stream) return sendJson(res, 200, messagesJson(model, reply, inputTokens, outputTokens, extra), fault);
+        return sendFrames(res, messagesFrames(model, reply, inputTokens, outputTokens, chunkSize, extra), fault);
       }
       case 'count_tokens':
         return sendJson(res, 200, { input_tokens: estimateTokens([body.system ?? null, body.messages ?? [], body.tools ?? null]) }, fault);
@@ -785,8 +827,8 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         const inputTokens = estimateTokens([body.instructions ?? null, body.input ?? '']);
         const outputTokens = estimateTokens(reply.kind === 'tool' ? reply.toolArgs : reply.text);
         const ctx: ResponsesCtx = { id: 'resp_' + hexId(32), createdAt: Math.floor(Date.now() / 1000), model, body };
-        if (!stream) return sendJson(res, 200, responsesJson(ctx, reply, inputTokens, outputTokens), fault);
-        return sendFrames(res, responsesFrames(ctx, reply, inputTokens, outputTokens, chunkSize), fault);
+        if (!stream) return sendJson(res, 200, responsesJson(ctx, reply, inputTokens, outputTokens, extra), fault);
+        return sendFrames(res, responsesFrames(ctx, reply, inputTokens, outputTokens, chunkSize, extra), fault);
       }
     }
   };
@@ -830,6 +872,9 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         setReplyText(text: string) {
           replyText = text;
         },
+        setUsage(usage: FakeUsage | null) {
+          extra = usage === null ? defaultExtra : toExtra(usage);
+        },
         setFault(fault: FakeFault | null, o?: { times?: number; family?: FakeFamily }) {
           if (fault === null || (o?.times !== undefined && o.times <= 0)) {
             active = null;
@@ -841,6 +886,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
           requests.length = 0;
           active = null;
           replyText = defaultReply;
+          extra = defaultExtra;
         },
         close() {
           if (closed) return Promise.resolve();

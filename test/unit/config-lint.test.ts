@@ -159,6 +159,118 @@ const INVALID: Array<{ name: string; text: string; code: string; message: RegExp
     code: 'not-a-mapping',
     message: /must be a mapping/,
   },
+  {
+    name: 'negative model price',
+    text: MINIMAL + 'pricing:\n  models:\n    my-model:\n      input: -1\n      output: 2\n',
+    code: 'invalid-value',
+    message: /^pricing\.models\.my-model\.input must be at least 0$/,
+    at: '13:14',
+  },
+  {
+    name: 'misspelt model price field',
+    text: MINIMAL + 'pricing:\n  models:\n    gpt-4o:\n      input: 2.5\n      output: 10\n      cached_imput: 1.25\n',
+    code: 'unknown-key',
+    message: /^unknown key "cached_imput" in pricing\.models\.gpt-4o$/,
+    at: '15:7',
+    hint: /did you mean "cached_input"/,
+  },
+  {
+    name: 'model price without output',
+    text: MINIMAL + 'pricing:\n  models:\n    gpt-4o: {input: 2.5}\n',
+    code: 'missing-key',
+    message: /^missing required key pricing\.models\.gpt-4o\.output$/,
+  },
+  {
+    name: 'budget with an unknown scope',
+    text: MINIMAL + 'budgets:\n  - scope: user\n    limit_usd: 5\n    period: day\n    mode: hard\n',
+    code: 'invalid-value',
+    message: /^budgets\[0\]\.scope is "user"; expected one of developer, repository, team, key, global$/,
+    at: '11:12',
+  },
+  {
+    name: 'budget with an unknown period',
+    text: MINIMAL + 'budgets:\n  - {scope: team, limit_usd: 5, period: year, mode: soft}\n',
+    code: 'invalid-value',
+    message: /^budgets\[0\]\.period is "year"; expected one of day, week, month$/,
+    at: '11:41',
+  },
+  {
+    name: 'budget limit that is not positive',
+    text: MINIMAL + 'budgets:\n  - scope: global\n    limit_usd: -5\n    period: month\n    mode: soft\n',
+    code: 'invalid-value',
+    message: /^budgets\[0\]\.limit_usd must be greater than 0$/,
+    at: '12:16',
+  },
+  {
+    name: 'budget limit written as a string',
+    text: MINIMAL + 'budgets:\n  - scope: global\n    limit_usd: "$5"\n    period: month\n    mode: soft\n',
+    code: 'invalid-type',
+    message: /^budgets\[0\]\.limit_usd must be a number, not string "\$5"$/,
+    at: '12:16',
+  },
+  {
+    name: 'alert_at fraction above 1',
+    text: MINIMAL + 'budgets:\n  - scope: global\n    limit_usd: 100\n    period: month\n    mode: soft\n    alert_at: [0.5, 1.5]\n',
+    code: 'invalid-value',
+    message: /^budgets\[0\]\.alert_at\[1\] must be at most 1$/,
+    at: '15:21',
+  },
+  {
+    name: 'alert_at fraction of 0',
+    text: MINIMAL + 'budgets:\n  - scope: global\n    limit_usd: 100\n    period: month\n    mode: soft\n    alert_at: [0, 0.5]\n',
+    code: 'invalid-value',
+    message: /^budgets\[0\]\.alert_at\[0\] must be greater than 0$/,
+    at: '15:16',
+  },
+  {
+    name: 'match on a global budget',
+    text: MINIMAL + 'budgets:\n  - scope: global\n    match: alice\n    limit_usd: 5\n    period: week\n    mode: hard\n',
+    code: 'invalid-value',
+    message: /^budgets\[0\]\.match must not be set when scope is global$/,
+    at: '12:12',
+  },
+  {
+    name: 'two budgets with the same scope, match, period and mode',
+    text: MINIMAL + 'budgets:\n  - {scope: developer, limit_usd: 5, period: day, mode: hard}\n  - {scope: developer, limit_usd: 9, period: day, mode: hard}\n',
+    code: 'invalid-value',
+    message: /^budgets\[1\] repeats entry \[0\] \(same scope, match, period and mode\)$/,
+    at: '12:5',
+  },
+  {
+    name: 'budgets as a mapping',
+    text: MINIMAL + 'budgets:\n  scope: developer\n',
+    code: 'invalid-type',
+    message: /^budgets must be a list, not a mapping$/,
+  },
+  {
+    name: 'rate limit with none of rpm, tpm, max_parallel',
+    text: MINIMAL + 'rate_limits:\n  - scope: developer\n    match: alice\n',
+    code: 'invalid-value',
+    message: /^rate_limits\[0\] needs at least one of rpm, tpm or max_parallel$/,
+    at: '11:5',
+  },
+  {
+    name: 'misspelt rate limit key',
+    text: MINIMAL + 'rate_limits:\n  - scope: developer\n    tmp: 1000\n',
+    code: 'unknown-key',
+    message: /^unknown key "tmp" in rate_limits\[0\]$/,
+    at: '12:5',
+    hint: /did you mean "tpm"\?/,
+  },
+  {
+    name: 'rpm of 0',
+    text: MINIMAL + 'rate_limits:\n  - scope: key\n    rpm: 0\n',
+    code: 'invalid-value',
+    message: /^rate_limits\[0\]\.rpm must be greater than 0$/,
+    at: '12:10',
+  },
+  {
+    name: 'two rate limits for the same scope and match',
+    text: MINIMAL + 'rate_limits:\n  - scope: developer\n    rpm: 10\n  - scope: developer\n    tpm: 1000\n',
+    code: 'invalid-value',
+    message: /^rate_limits\[1\] repeats entry \[0\] \(same scope and match; put rpm, tpm and max_parallel in one entry\)$/,
+    at: '13:5',
+  },
 ];
 
 describe('kt policy lint: invalid configs', () => {
@@ -237,6 +349,25 @@ describe('kt policy lint: warnings', () => {
     expect(msgs).toContainEqual(expect.stringMatching(/^8:5 unknown key "acton" in policy\.pii-detector did you mean "action"\?/));
     expect(msgs).toContainEqual(expect.stringMatching(/^10:22 policy\.pii-detector\.redaction\.marker_format is "stars"; expected one of label, hash, mask/));
     expect(msgs).toContainEqual(expect.stringMatching(/policy\.dlp-filter\.detect_patterns\[0\]\.pattern is not a valid JavaScript regular expression/));
+  });
+
+  it('accepts budgets and rate limits, with alert_at defaulting to [0.5, 0.8] and sorted when given', async () => {
+    const text =
+      MINIMAL +
+      'budgets:\n  - {scope: developer, limit_usd: 5, period: day, mode: hard}\n  - {scope: team, match: core, limit_usd: 500, period: month, mode: soft, alert_at: [0.9, 0.25, 0.9]}\n' +
+      'rate_limits:\n  - {scope: global, rpm: 600, max_parallel: 20}\n  - {scope: key, tpm: 200000}\n';
+    const { diagnostics, ok, files } = await lintText(text);
+    expect(ok, diagnostics.map(formatDiagnostic).join('\n')).toBe(true);
+    const { loadConfig } = await import('../../src/config/index.js');
+    const { loaded } = await loadConfig(files);
+    expect(loaded!.config.budgets.map((b) => b.alert_at)).toEqual([
+      [0.5, 0.8],
+      [0.25, 0.9],
+    ]);
+    expect(loaded!.config.rate_limits).toEqual([
+      { scope: 'global', rpm: 600, max_parallel: 20 },
+      { scope: 'key', tpm: 200000 },
+    ]);
   });
 
   it('warns about a policy block whose kind is not in the chain', async () => {

@@ -448,6 +448,108 @@ describe.each([
     });
   });
 
+  describe('usage reports', () => {
+    const D1 = Date.UTC(2026, 0, 10, 23, 30);
+    const usage = (input: number | null, output: number | null) => ({ input_tokens: input, output_tokens: output, cached_input_tokens: null, cache_write_tokens: null, reasoning_tokens: null, estimated: false });
+    const priced = (total: number) => ({ currency: 'USD' as const, input: null, output: null, total, priced: true });
+    const openai = { id: 'oa', provider: 'openai', model: 'gpt-4o' };
+    let chain: string;
+
+    beforeAll(async () => {
+      chain = newChain();
+      await store.append(chain, [
+        makeEvent({ gateway_id: chain, identity: { developer: 'alice', repository: 'acme/api', team: 'core' }, target: openai, usage: usage(100, 10), cost: priced(0.5) }, D1),
+        makeEvent(
+          {
+            gateway_id: chain,
+            identity: { developer: 'alice', repository: 'acme/web', team: 'core' },
+            target: { id: 'an', provider: 'anthropic', model: 'claude-sonnet-4-5' },
+            usage: usage(200, 20),
+            cost: priced(1.25),
+          },
+          D1 + 40 * 60_000, // the next UTC day
+        ),
+        // Counted tokens, no price: an unknown model.
+        makeEvent(
+          { gateway_id: chain, identity: { developer: 'bob', repository: 'acme/api', team: 'core' }, target: openai, usage: usage(50, 5), cost: { currency: 'USD', input: null, output: null, total: null, priced: false } },
+          D1 + DAY,
+        ),
+        // Blocked before any upstream call: no target, no tokens, no cost, and not "unpriced" either.
+        makeEvent({ gateway_id: chain, verdict: 'block', identity: { developer: 'bob', repository: 'acme/api', team: 'core' }, model_requested: 'gpt-4o', target: null, usage: null, cost: null }, D1 + DAY + 1000),
+        makeEvent({ gateway_id: chain, identity: { developer: 'carol', repository: null, team: null }, target: openai, usage: usage(1, null), cost: priced(0.25) }, D1 + 3 * DAY),
+      ]);
+    });
+
+    const report = async (by: Parameters<EventStore['usageReport']>[1], filter: EventFilter = {}) =>
+      (await store.usageReport({ gateway: chain, ...filter }, by)).map((r) => ({ ...r, cost_usd: r.cost_usd === null ? null : Math.round(r.cost_usd * 1e6) / 1e6 }));
+    const row = (key: string | null, requests: number, input: number, output: number, cost: number | null, unpriced = 0) => ({
+      key,
+      requests,
+      input_tokens: input,
+      output_tokens: output,
+      cost_usd: cost,
+      unpriced_requests: unpriced,
+    });
+
+    it('groups by developer, repository, team, model and provider, most expensive first', async () => {
+      expect(await report('developer')).toEqual([row('alice', 2, 300, 30, 1.75), row('carol', 1, 1, 0, 0.25), row('bob', 2, 50, 5, null, 1)]);
+      expect(await report('repository')).toEqual([row('acme/web', 1, 200, 20, 1.25), row('acme/api', 3, 150, 15, 0.5, 1), row(null, 1, 1, 0, 0.25)]);
+      expect(await report('team')).toEqual([row('core', 4, 350, 35, 1.75, 1), row(null, 1, 1, 0, 0.25)]);
+      expect(await report('model')).toEqual([row('claude-sonnet-4-5', 1, 200, 20, 1.25), row('gpt-4o', 4, 151, 15, 0.75, 1)]);
+      expect(await report('provider')).toEqual([row('anthropic', 1, 200, 20, 1.25), row('openai', 3, 151, 15, 0.75, 1), row(null, 1, 0, 0, null)]);
+    });
+
+    it('groups by UTC day, oldest first, and applies the event filters', async () => {
+      expect(await report('day')).toEqual([row('2026-01-10', 1, 100, 10, 0.5), row('2026-01-11', 3, 250, 25, 1.25, 1), row('2026-01-13', 1, 1, 0, 0.25)]);
+      expect(await report('developer', { sinceMs: D1 + DAY, untilMs: D1 + 2 * DAY })).toEqual([row('bob', 2, 50, 5, null, 1)]);
+      expect(await report('provider', { verdict: ['block'] })).toEqual([row(null, 1, 0, 0, null)]);
+      expect(await report('model', { developer: 'alice', repository: 'acme/web' })).toEqual([row('claude-sonnet-4-5', 1, 200, 20, 1.25)]);
+      expect(await store.usageReport({ gateway: `${chain}-none` }, 'developer')).toEqual([]);
+    });
+
+    it('stores the report columns, which verification checks against the body', async () => {
+      const rows = [];
+      for await (const e of store.scan(chain)) rows.push(e);
+      expect(rows.map((e) => [e.columns!.provider, e.columns!.cost_usd, e.columns!.input_tokens, e.columns!.output_tokens])).toEqual([
+        ['openai', 0.5, 100, 10],
+        ['anthropic', 1.25, 200, 20],
+        ['openai', null, 50, 5],
+        [null, null, null, null],
+        ['openai', 0.25, 1, null],
+      ]);
+      const edited = newChain();
+      const events = eventsFor(edited, 3, () => ({ usage: usage(10, 20), cost: priced(0.125) }));
+      await store.append(edited, events);
+      await backend.tamper(store, ['UPDATE events SET cost_usd = NULL WHERE id = ?', [events[1]!.id]]);
+      expect((await verify(store, edited)).problem).toMatchObject({ kind: 'altered', eventId: events[1]!.id, message: expect.stringMatching(/cost_usd column/) });
+    });
+
+    it('upgrades a table made before the report columns, filling them from the bodies', async () => {
+      const old = newChain();
+      const events = eventsFor(old, 4, (i) => ({ usage: i % 2 ? usage(7, 3) : null, cost: i === 1 ? priced(0.02) : null }));
+      await store.append(old, events);
+      await backend.tamper(
+        store,
+        ...(backend.name === 'postgres'
+          ? [['ALTER TABLE events DROP COLUMN provider, DROP COLUMN cost_usd, DROP COLUMN input_tokens, DROP COLUMN output_tokens'] as Sql]
+          : (['provider', 'cost_usd', 'input_tokens', 'output_tokens'].map((c) => [`ALTER TABLE events DROP COLUMN ${c}`]) as Sql[])),
+      );
+      // A process of this version opening the store adds the columns back and fills them.
+      const reopened = await backend.open();
+      try {
+        for await (const e of reopened.scan(old)) expect(e.columns).toEqual(indexedColumns(e.event));
+        expect((await verify(reopened, old)).problem).toBeNull();
+        expect((await reopened.usageReport({ gateway: old }, 'provider')).map((r) => [r.key, r.requests, r.input_tokens, r.output_tokens, r.unpriced_requests])).toEqual([
+          ['openai', 4, 14, 6, 1],
+        ]);
+        await expect(backend.exec(reopened, ['UPDATE events SET provider = ? WHERE chain = ?', ['x', old]])).rejects.toThrow(/append-only/);
+      } finally {
+        await reopened.close();
+      }
+      expect((await verify(store, old)).problem).toBeNull();
+    });
+  });
+
   it('keeps checkpoints, keys and metadata', async () => {
     const chain = newChain();
     const linked = await store.append(chain, eventsFor(chain, 10));
@@ -474,6 +576,35 @@ describe.each([
     await store.setMeta(`cursor-${chain}`, '1');
     await store.setMeta(`cursor-${chain}`, '2');
     expect(await store.getMeta(`cursor-${chain}`)).toBe('2');
+  });
+});
+
+describe('sqlite event store read before its upgrade', () => {
+  it('leaves the missing report columns out of verification and reads the provider from the bodies', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-store-old-'));
+    try {
+      const file = join(dir, 'events.db');
+      const writer = new SqliteEventStore(file);
+      const events = eventsFor('gw-old', 3);
+      await writer.append('gw-old', events);
+      await writer.close();
+      // The table as it was before usage reports.
+      const Database = (await import('better-sqlite3')).default;
+      const raw = new Database(file);
+      for (const c of ['provider', 'cost_usd', 'input_tokens', 'output_tokens']) raw.exec(`ALTER TABLE events DROP COLUMN ${c}`);
+      raw.close();
+
+      const reader = new SqliteEventStore(file, { readonly: true });
+      try {
+        for await (const e of reader.scan('gw-old')) expect(Object.keys(e.columns!)).not.toContain('provider');
+        expect((await verifyChain(reader, 'gw-old', new Map())).problem).toBeNull();
+        expect(await reader.usageReport({}, 'provider')).toEqual([{ key: 'openai', requests: 3, input_tokens: 0, output_tokens: 0, cost_usd: null, unpriced_requests: 0 }]);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

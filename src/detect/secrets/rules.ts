@@ -257,6 +257,8 @@ const AI: SecretRule[] = [
   ctx('google-gemini-api-key', 'ai', 'Gemini API key named as such (AIza… is caught anyway)', ['gemini'], 'gemini', 'AIza[0-9A-Za-z_-]{35}', 39),
   ctx('stability-api-key', 'ai', 'Stability AI API key', ['stability'], 'stability', 'sk-[A-Za-z0-9]{48}', 51),
   ctx('anyscale-api-key', 'ai', 'Anyscale endpoint API key', ['anyscale'], 'anyscale', 'esecret_[A-Za-z0-9]{26}', 34),
+  // Issued by `kt keys create` (src/usage/keys.ts): the gateway's own virtual keys for developers.
+  tok('keeptrusts-virtual-key', 'ai', 'Keeptrusts gateway virtual key (kt-vk-)', ['kt-vk-'], 'kt-vk-[A-Za-z0-9_-]{32}', 38),
 ];
 
 // ---------------------------------------------------------------- package registries
