@@ -345,6 +345,7 @@ export class Gateway {
     const admission = await limits.admit(scopeValuesFromAttribution(ctx.attribution), Math.ceil(ex.raw.length / 4));
     if (!admission.ok) {
       ctx.reasonCode = admission.code;
+      ctx.verdict = 'block';
       throw limitError(admission);
     }
     ctx.lease = admission.lease;

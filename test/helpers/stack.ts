@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
-import { startGateway, type RunningGateway } from '../../src/gateway/server.js';
+import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/server.js';
 import { startAuditTrail, type AuditTrail } from '../../src/audit/setup.js';
 import type { EventStore } from '../../src/audit/store.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
@@ -26,6 +26,8 @@ export interface StackOptions {
   maxConcurrency?: number;
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
+  /** Extra gateway options (limits, virtual keys, attribution defaults). */
+  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution'>>;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
   audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
 }
@@ -75,6 +77,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
   const gateway = await startGateway({
     ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+    ...(opts.gateway ?? {}),
     loaded,
     host: '127.0.0.1',
     port: 0,
@@ -93,6 +96,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     async close() {
       await gateway.close();
       await trail?.close();
+      await opts.gateway?.limits?.close();
+      await opts.gateway?.virtualKeys?.close();
       await fake.close();
     },
   };

@@ -1,0 +1,110 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
+import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
+import { writeConfigs } from '../helpers/config.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const KT = `${ROOT}dist/cli/main.js`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function gateway(config: string, dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [KT, 'gateway', 'run', '-c', config, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--redis-url', 'redis://127.0.0.1:6379', '--log-format', 'json'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('listening on')) resolve(child);
+    });
+    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${stderr.slice(0, 2000)}`)));
+  });
+}
+
+let fake: FakeUpstream;
+beforeAll(async () => {
+  if (!existsSync(KT)) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  fake = await startFakeUpstream({ record: false });
+});
+afterAll(() => fake.close());
+
+describe('two gateways sharing one hard budget through Redis', () => {
+  it('never overspend by more than one in-flight request each', async () => {
+    // A developer name of its own per run: Redis keeps today's spend between runs.
+    const dev = `dev-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+    const limit = 0.001;
+    const [config] = writeConfigs(`pack: {name: shared-budget, version: "1"}
+policies: {chain: [audit-logger]}
+budgets:
+  - {scope: developer, match: ${dev}, limit_usd: ${limit}, period: day, mode: hard}
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "${fake.url}/v1"}
+`);
+    const dirs = [mkdtempSync(join(tmpdir(), 'kt-shared-a-')), mkdtempSync(join(tmpdir(), 'kt-shared-b-'))];
+    const ports = [await freePort(), await freePort()];
+    const gws = await Promise.all(dirs.map((d, i) => gateway(config!, d, ports[i]!)));
+    let admitted = 0;
+    let refused = 0;
+    try {
+      // Two clients, one per gateway, each with one request in flight at a time, until both are refused.
+      await Promise.all(
+        ports.flatMap((port) =>
+          Array.from({ length: 1 }, async () => {
+            for (;;) {
+              const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json', authorization: 'Bearer k', 'x-keeptrusts-developer': dev },
+                body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'a request that costs a little' }] }),
+              });
+              const body = (await res.body.json()) as { error?: { code?: string } };
+              if (res.statusCode === 429) {
+                expect(body.error?.code).toBe('budget_exceeded');
+                expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+                refused++;
+                return;
+              }
+              expect(res.statusCode).toBe(200);
+              admitted++;
+            }
+          }),
+        ),
+      );
+    } finally {
+      for (const g of gws) g.kill('SIGTERM');
+      await Promise.all(gws.map((g) => new Promise((r) => g.once('exit', r))));
+    }
+    let spent = 0;
+    let perRequest = 0;
+    for (const d of dirs) {
+      const store = new SqliteEventStore(join(d, 'events.db'), { readonly: true });
+      for (const e of await store.query({ limit: 10_000 })) {
+        if (e.event.status !== 200) continue;
+        spent += e.event.cost!.total!;
+        perRequest = Math.max(perRequest, e.event.cost!.total!);
+      }
+      await store.close();
+    }
+    const inFlightBound = 2; // one per gateway
+    console.log(`shared budget: ${admitted} admitted, ${refused} refused, spent $${spent.toFixed(6)} of $${limit} (per request $${perRequest.toFixed(6)})`);
+    expect(admitted).toBeGreaterThan(3);
+    expect(spent).toBeGreaterThanOrEqual(limit);
+    expect(spent).toBeLessThanOrEqual(limit + inFlightBound * perRequest + 1e-12);
+  }, 60_000);
+});
