@@ -39,7 +39,7 @@ async function gateway(config, port) {
 }
 
 /** Stop the gateway, then read its decision events and verify its chain with the real CLI, as a user would. */
-async function checkEvents(gw, client, upstreamCalls) {
+async function checkEvents(gw, client, upstreamCalls, who) {
   gw.kill('SIGTERM');
   await new Promise((r) => gw.once('exit', r));
   const kt = (...args) => spawnSync(process.execPath, [`${ROOT}dist/cli/main.js`, ...args, '--data-dir', gw.dataDir], { encoding: 'utf8' });
@@ -47,6 +47,8 @@ async function checkEvents(gw, client, upstreamCalls) {
   const events = tail.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
   const inference = events.filter((e) => e.route !== 'count_tokens');
   check(`${client}: one decision event per upstream call (${inference.length} events, ${upstreamCalls} calls)`, inference.length === upstreamCalls, tail.stderr + tail.stdout.slice(0, 500));
+  check(`${client}: attribution headers arrived (${who.developer}, ${who.repository})`, inference.every((e) => e.identity.developer === who.developer && e.identity.repository === who.repository && e.identity.source.developer === 'header'), JSON.stringify(inference.map((e) => e.identity)));
+  check(`${client}: usage and cost metered on every event`, inference.every((e) => e.usage && e.usage.output_tokens > 0), JSON.stringify(inference.map((e) => e.usage)));
   check(`${client}: events name the client and the redaction`, inference.every((e) => e.identity.client === client) && events.some((e) => e.redactions.length > 0), JSON.stringify(events.map((e) => [e.identity.client, e.verdict])));
   const files = readdirSync(gw.dataDir, { recursive: true }).map((f) => join(gw.dataDir, f)).filter((f) => { try { return readFileSync(f) && true; } catch { return false; } });
   check(`${client}: no raw token anywhere in the data dir`, files.every((f) => !readFileSync(f).toString('latin1').includes(TOKEN)));
@@ -81,6 +83,8 @@ function run(cmd, args, env, cwd) {
     CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
     CLAUDE_CODE_MAX_RETRIES: '1',
     DISABLE_TELEMETRY: '1',
+    // Attribution as docs/attribution.md tells Claude Code users to send it.
+    ANTHROPIC_CUSTOM_HEADERS: 'x-keeptrusts-developer: cc-dev\nx-keeptrusts-repository: acme/claude',
   };
   const hi = await run(`${BIN}claude`, ['-p', 'say hi', '--output-format', 'json'], env, home);
   check('claude -p answers through the gateway', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out);
@@ -95,7 +99,7 @@ function run(cmd, args, env, cwd) {
   check('claude tool loop: Bash ran and its tool_result went back through the gateway', tool.code === 0 && lastText.includes('tool_result') && lastText.includes('claude-tool-ran'), tool.out);
   check('claude tool loop: the token in the tool result was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
   calls += fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
-  await checkEvents(gw, 'claude-code', calls);
+  await checkEvents(gw, 'claude-code', calls, { developer: 'cc-dev', repository: 'acme/claude' });
   await fake.close();
 }
 
@@ -106,7 +110,7 @@ function run(cmd, args, env, cwd) {
   const home = mkdtempSync(join(tmpdir(), 'kt-codex-home-'));
   writeFileSync(
     join(home, 'config.toml'),
-    `model = "gpt-5"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41302/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n`,
+    `model = "gpt-5"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41302/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\nhttp_headers = { "x-keeptrusts-developer" = "codex-dev", "x-keeptrusts-repository" = "acme/codex" }\n`,
   );
   const env = { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-codex-e2e' };
   const hi = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], env, home);
@@ -121,7 +125,7 @@ function run(cmd, args, env, cwd) {
   check('codex tool loop: exec_command ran and function_call_output went back through the gateway', lastInput.includes('function_call_output') && lastInput.includes('codex-tool-ran'), tool.out);
   check('codex tool loop: the token in the tool output was redacted before it left', !lastInput.includes(TOKEN.slice(4)) && lastInput.includes('[REDACTED:SECRET]'), lastInput.slice(0, 500));
   calls += fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
-  await checkEvents(gw, 'codex', calls);
+  await checkEvents(gw, 'codex', calls, { developer: 'codex-dev', repository: 'acme/codex' });
   await fake.close();
 }
 
