@@ -4,6 +4,7 @@ import { collectEdits } from '../detect/code-edits/index.js';
 import type { ChainOutcome, PolicyResult } from '../policy/engine.js';
 import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verdict } from '../policy/types.js';
 import type { JsonPath, Segment } from '../protocol/content.js';
+import { BLOB_MIN_CHARS, blobHash } from './blobs.js';
 import { detectClient } from './client.js';
 import type { StreamMeter } from '../usage/meter.js';
 import type { BudgetAlert, Lease } from '../usage/limits/types.js';
@@ -64,7 +65,9 @@ export class DecisionContext {
   recorded = false;
   private readonly policies: EventPolicyResult[] = [];
   private readonly redactions: EventRedaction[] = [];
-  private requestText: Array<{ source: string; turn: number; text: string }> | null = null;
+  private requestText: Array<{ source: string; turn: number; text: string; digest?: string }> | null = null;
+  /** Long captured texts by SHA-256 (hex), stored once beside the chain; the event refers to them by hash. */
+  readonly blobs = new Map<string, string>();
   private reply: ReplyView | null = null;
   private replyWithheld = false;
   private systemText: string | undefined;
@@ -96,7 +99,14 @@ export class DecisionContext {
     this.systemText = segments.find((s) => s.source === 'system')?.text;
     if (this.settings.capture !== 'redacted') return;
     const findings = outcome ? outcome.results.flatMap((r) => r.findings) : [];
-    this.requestText = maskSegments(segments, findings);
+    const masked = maskSegments(segments, findings);
+    // The chain already hashed long segments for its scan cache; an unmasked one keeps that digest.
+    const digests = outcome?.digests;
+    this.requestText = masked.map((m, i) => {
+      const seg = segments[i]!;
+      const d = digests?.get(seg.id);
+      return d && m.text === seg.text ? { ...m, digest: d } : m;
+    });
   }
 
   /** Results of one chain run, with the segments it read (for value hashes of what it redacted). */
@@ -242,7 +252,14 @@ export class DecisionContext {
   private capture(): EventCapture | null {
     if (this.settings.capture !== 'redacted') return null;
     const budget = { left: this.settings.captureMaxBytes, truncated: false };
-    const request = this.requestText?.map((t) => ({ ...t, text: take(t.text, budget) })) ?? null;
+    const request =
+      this.requestText?.map((t) => {
+        const text = take(t.text, budget);
+        if (text.length < BLOB_MIN_CHARS) return { source: t.source, turn: t.turn, text };
+        const sha256 = text === t.text && t.digest ? Buffer.from(t.digest, 'base64').toString('hex') : blobHash(text);
+        this.blobs.set(sha256, text);
+        return { source: t.source, turn: t.turn, sha256, chars: text.length };
+      }) ?? null;
     const reply = this.reply && !this.replyWithheld ? this.reply : null;
     const completion = reply
       ? {

@@ -90,8 +90,13 @@ export interface ProposedEdit {
 
 export interface EventCapture {
   mode: 'redacted';
-  /** The request's text segments in order (system, user, tool results, …), every finding masked as [TYPE]. */
-  request: Array<{ source: string; turn: number; text: string }> | null;
+  /**
+   * The request's text segments in order (system, user, tool results, …), every finding masked as [TYPE].
+   * A long segment is stored once by content: `sha256` (hex) and `chars` instead of `text`; readers resolve it
+   * from the store (`resolveCapture`). Coding agents resend the whole conversation every turn, so this keeps
+   * captured history linear in its length instead of quadratic.
+   */
+  request: Array<{ source: string; turn: number; text?: string; sha256?: string; chars?: number }> | null;
   /** The reply as the client received it, after output redaction. */
   completion: { text: string; tool_calls: Array<{ name: string; input: unknown }>; finish_reason: string | null } | null;
   truncated: boolean;

@@ -1,5 +1,4 @@
-import type { DecisionEvent } from './event.js';
-import { readJournal, removeSegments, type JournalPosition } from './journal.js';
+import { parseJournalLine, readJournal, removeSegments, type JournalPosition } from './journal.js';
 import type { SqliteEventStore } from './sqlite-store.js';
 
 /**
@@ -33,8 +32,15 @@ export class JournalIngester {
       torn += r.torn;
       const moved = r.next.segment !== pos.segment || r.next.offset !== pos.offset;
       if (r.lines.length === 0 && !moved) break;
-      const events = r.lines.map((l) => JSON.parse(l) as DecisionEvent);
-      const linked = this.store.appendSync(this.chain, events, { key: this.metaKey, value: JSON.stringify(r.next) });
+      const entries = r.lines.map(parseJournalLine);
+      const blobs = new Map<string, string>();
+      for (const e of entries) for (const [h, t] of Object.entries(e.blobs ?? {})) blobs.set(h, t);
+      const linked = this.store.appendSync(
+        this.chain,
+        entries.map((e) => e.event),
+        { key: this.metaKey, value: JSON.stringify(r.next) },
+        blobs,
+      );
       if (linked.length > 0) head = { seq: linked[linked.length - 1]!.seq, hash: linked[linked.length - 1]!.hash };
       ingested += linked.length;
       removeSegments(this.dir, r.finished);

@@ -41,9 +41,9 @@ export class JournalWriter {
     return this.segment;
   }
 
-  append(events: readonly DecisionEvent[]): void {
+  append(entries: readonly JournalEntry[]): void {
     let text = '';
-    for (const e of events) text += `${JSON.stringify(e)}\n`;
+    for (const e of entries) text += `${JSON.stringify(e.blobs ? e : { event: e.event })}\n`;
     const buf = Buffer.from(text);
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off);
@@ -61,6 +61,17 @@ export class JournalWriter {
   close(): void {
     closeSync(this.fd);
   }
+}
+
+/** One journal line: an event, and the captured texts it refers to that this process had not written yet. */
+export interface JournalEntry {
+  event: DecisionEvent;
+  blobs?: Record<string, string> | undefined;
+}
+
+export function parseJournalLine(line: string): JournalEntry {
+  const parsed = JSON.parse(line) as JournalEntry;
+  return { event: parsed.event, ...(parsed.blobs ? { blobs: parsed.blobs } : {}) };
 }
 
 export interface JournalPosition {

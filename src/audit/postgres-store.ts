@@ -6,6 +6,8 @@ import {
   ChainConflictError,
   indexedColumns,
   REPORT_COLUMNS,
+  SEARCH_COLUMNS,
+  searchPattern,
   sortUsageRows,
   usageDayKey,
   type EventFilter,
@@ -17,7 +19,7 @@ import {
   type UsageRow,
 } from './store.js';
 
-const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta'] as const;
+const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta', 'blobs'] as const;
 const INDEXES = ['events_ts', 'events_verdict_pos', 'events_developer_pos', 'events_repository_pos', 'events_model_pos'] as const;
 
 /** Append-only guards: [name, table, timing and event, level, message]. */
@@ -29,6 +31,7 @@ const TRIGGERS = [
   ['checkpoints_no_update', 'checkpoints', 'BEFORE UPDATE', 'ROW', 'keeptrusts checkpoints are append-only'],
   ['checkpoints_no_delete', 'checkpoints', 'BEFORE DELETE', 'ROW', 'keeptrusts checkpoints are append-only'],
   ['checkpoints_no_truncate', 'checkpoints', 'BEFORE TRUNCATE', 'STATEMENT', 'keeptrusts checkpoints are append-only'],
+  ['blobs_no_update', 'blobs', 'BEFORE UPDATE', 'ROW', 'keeptrusts captured texts are append-only'],
 ] as const;
 
 function ddl(s: string): string {
@@ -73,6 +76,7 @@ CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
 );
 CREATE TABLE IF NOT EXISTS ${s}.signing_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.blobs (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
 CREATE OR REPLACE FUNCTION ${s}.keeptrusts_refuse() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   -- Only prune() turns this on, with SET LOCAL, so it ends with the pruning transaction.
@@ -177,9 +181,24 @@ export class PostgresEventStore implements EventStore {
     return `${this.s}.${table}`;
   }
 
-  async append(chain: string, events: readonly DecisionEvent[]): Promise<ChainedEvent[]> {
+  async getBlobs(sha256s: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const wanted = [...new Set(sha256s)];
+    if (wanted.length === 0) return out;
+    const { rows } = await this.pool.query<{ sha256: string; text: string }>(`SELECT sha256, text FROM ${this.t('blobs')} WHERE sha256 = ANY($1::text[])`, [wanted]);
+    for (const r of rows) out.set(r.sha256, r.text);
+    return out;
+  }
+
+  private async putBlobs(c: PoolClient, blobs: ReadonlyMap<string, string> | undefined): Promise<void> {
+    if (!blobs || blobs.size === 0) return;
+    await c.query(`INSERT INTO ${this.t('blobs')} (sha256, text) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, [[...blobs.keys()], [...blobs.values()]]);
+  }
+
+  async append(chain: string, events: readonly DecisionEvent[], blobs?: ReadonlyMap<string, string>): Promise<ChainedEvent[]> {
     if (events.length === 0) return [];
     return this.tx(async (c) => {
+      await this.putBlobs(c, blobs);
       await lockChains(c, this.schema, [chain]);
       await lockInsertOrder(c, this.schema);
       const head = await this.headOn(c, chain);
@@ -193,9 +212,10 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
-  async ingest(events: readonly ChainedEvent[]): Promise<{ inserted: number; duplicates: number }> {
+  async ingest(events: readonly ChainedEvent[], blobs?: ReadonlyMap<string, string>): Promise<{ inserted: number; duplicates: number }> {
     if (events.length === 0) return { inserted: 0, duplicates: 0 };
     return this.tx(async (c) => {
+      await this.putBlobs(c, blobs);
       // The same locks as append: an ingest never interleaves with an append or another ingest of the chain.
       await lockChains(c, this.schema, events.map((e) => e.chain));
       await lockInsertOrder(c, this.schema);
@@ -434,6 +454,7 @@ function whereClause(filter: EventFilter): { where: string; params: unknown[] } 
     const v = filter[col];
     if (v !== undefined) add((p) => `${col} = ${p}`, v);
   }
+  if (filter.q) add((p) => `(${SEARCH_COLUMNS.map((c) => `${c} ILIKE ${p}`).join(' OR ')})`, searchPattern(filter.q));
   if (filter.afterPos !== undefined) add((p) => `pos > ${p}`, Math.floor(filter.afterPos));
   if (filter.beforePos !== undefined) add((p) => `pos < ${p}`, Math.ceil(filter.beforePos));
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };

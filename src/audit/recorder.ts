@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
 import { IngestThread } from './ingest-thread.js';
-import { acquireJournalLock, JOURNAL_DIR, JournalWriter } from './journal.js';
+import { acquireJournalLock, JOURNAL_DIR, JournalWriter, parseJournalLine } from './journal.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
 import type { EventStore } from './store.js';
@@ -31,8 +31,15 @@ export interface RecorderOptions {
 
 interface Pending {
   event: DecisionEvent;
+  blobs: ReadonlyMap<string, string> | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+function mergeBlobs(batch: readonly Pending[]): Map<string, string> | undefined {
+  let out: Map<string, string> | undefined;
+  for (const p of batch) if (p.blobs) for (const [h, t] of p.blobs) (out ??= new Map()).set(h, t);
+  return out;
 }
 
 export class AuditStoreError extends Error {
@@ -60,6 +67,7 @@ export class AuditRecorder {
   private ingest: IngestThread | undefined;
   private ingestWaiters: Array<() => void> = [];
   private wakePending = false;
+  private readonly journaledBlobs = new Set<string>();
   private releaseJournal: (() => void) | undefined;
   private journaledSinceWake = false;
 
@@ -115,10 +123,10 @@ export class AuditRecorder {
   }
 
   /** Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block. */
-  record(event: DecisionEvent): Promise<void> {
+  record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      this.queue.push({ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject });
       if (!this.writing && !this.scheduled) {
         this.scheduled = true;
         // setImmediate lets every request finishing in this turn of the event loop join the batch.
@@ -145,6 +153,7 @@ export class AuditRecorder {
           const linked = await this.opts.store.append(
             this.opts.chain,
             batch.map((p) => p.event),
+            mergeBlobs(batch),
           );
           this.committed += linked.length;
           this.sinceCheckpoint += linked.length;
@@ -162,9 +171,11 @@ export class AuditRecorder {
 
   private journalBatch(batch: Pending[]): void {
     try {
-      this.journal!.append(batch.map((p) => p.event));
+      this.journal!.append(batch.map((p) => ({ event: p.event, blobs: this.unseenBlobs(p.blobs) })));
     } catch (err) {
       this.warn('writing to the audit journal failed', err);
+      // Those texts did not reach the journal: the next event that captures them must carry them.
+      for (const p of batch) for (const h of p.blobs?.keys() ?? []) this.journaledBlobs.delete(h);
       const fail = this.opts.failMode === 'block';
       for (const p of batch) fail ? p.reject(new AuditStoreError('the decision event could not be stored')) : p.resolve();
       return;
@@ -177,6 +188,22 @@ export class AuditRecorder {
     } else {
       this.journaledSinceWake = true;
     }
+  }
+
+  /**
+   * Blobs this process has not journaled lately: a conversation's history is captured every turn, and its
+   * text needs to reach the store only once (the store ignores duplicates anyway).
+   */
+  private unseenBlobs(blobs: ReadonlyMap<string, string> | undefined): Record<string, string> | undefined {
+    if (!blobs) return undefined;
+    let out: Record<string, string> | undefined;
+    for (const [h, text] of blobs) {
+      if (this.journaledBlobs.has(h)) continue;
+      this.journaledBlobs.add(h);
+      if (this.journaledBlobs.size > 20_000) this.journaledBlobs.delete(this.journaledBlobs.values().next().value!);
+      (out ??= {})[h] = text;
+    }
+    return out;
   }
 
   /** Resolves once the ingest thread has gone through what is journaled (or after a short wait). */
@@ -199,7 +226,7 @@ export class AuditRecorder {
       return;
     }
     try {
-      appendFileSync(this.spoolFile, batch.map((p) => `${JSON.stringify(p.event)}\n`).join(''), { mode: 0o600 });
+      appendFileSync(this.spoolFile, batch.map((p) => `${JSON.stringify({ event: p.event, blobs: p.blobs ? Object.fromEntries(p.blobs) : undefined })}\n`).join(''), { mode: 0o600 });
       this.spooled += batch.length;
       for (const p of batch) p.resolve();
     } catch (spoolErr) {
@@ -215,11 +242,14 @@ export class AuditRecorder {
     const draining = `${this.spoolFile}.draining`;
     try {
       if (!existsSync(draining)) renameSync(this.spoolFile, draining);
-      const events = readFileSync(draining, 'utf8')
+      const entries = readFileSync(draining, 'utf8')
         .split('\n')
         .filter((l) => l.trim())
-        .map((l) => JSON.parse(l) as DecisionEvent);
-      if (events.length > 0) await this.opts.store.append(this.opts.chain, events);
+        .map((l) => parseJournalLine(l));
+      const events = entries.map((e) => e.event);
+      const blobs = new Map<string, string>();
+      for (const e of entries) for (const [h, t] of Object.entries(e.blobs ?? {})) blobs.set(h, t);
+      if (events.length > 0) await this.opts.store.append(this.opts.chain, events, blobs);
       unlinkSync(draining);
       if (events.length > 0) {
         this.opts.logger.info({ events: events.length }, 'spooled decision events written to the store');

@@ -108,6 +108,16 @@ export class RemoteEventStore implements EventStore {
     return ((await this.getJson(`/v1/chains/${encodeURIComponent(chain)}/checkpoints`)) as { data: Checkpoint[] }).data;
   }
 
+  async getBlobs(sha256s: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const wanted = [...new Set(sha256s)];
+    for (let i = 0; i < wanted.length; i += 100) {
+      const body = (await this.getJson('/v1/blobs', new URLSearchParams({ sha256: wanted.slice(i, i + 100).join(',') }))) as { data: Record<string, string> };
+      for (const [h, text] of Object.entries(body.data)) out.set(h, text);
+    }
+    return out;
+  }
+
   async keys(): Promise<PublicKeyRecord[]> {
     return ((await this.getJson('/v1/keys')) as { data: PublicKeyRecord[] }).data;
   }
@@ -234,6 +244,7 @@ function filterParams(filter: EventFilter): URLSearchParams {
     const v = filter[col];
     if (v !== undefined) p.set(col, v);
   }
+  if (filter.q) p.set('q', filter.q);
   if (filter.afterPos !== undefined) p.set('after', String(Math.floor(filter.afterPos)));
   if (filter.beforePos !== undefined) p.set('before', String(Math.ceil(filter.beforePos)));
   return p;

@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Logger } from '../gateway/logger.js';
+import { blobRefs } from './blobs.js';
 import type { ChainedEvent, Checkpoint } from './chain.js';
 import type { EventStore, PublicKeyRecord } from './store.js';
 
@@ -176,11 +177,13 @@ export class EventShipper {
     // Cleared before reading: a notify() from here on means events this read may have missed.
     this.notified = false;
     const events: ChainedEvent[] = [];
+    const refs: string[] = [];
     const maxBytes = this.opts.maxBatchBytes ?? 8 * 1024 * 1024;
     let bytes = 0;
     for await (const e of store.scan(chain, this.shippedSeq + 1, this.batchSize)) {
       if (events.length > 0 && bytes + e.body.length > maxBytes) break;
       events.push({ chain: e.chain, seq: e.seq, id: e.id, body: e.body, prev_hash: e.prev_hash, hash: e.hash });
+      refs.push(...blobRefs(e.event));
       bytes += e.body.length + 300;
       if (events.length >= this.batchSize) break;
     }
@@ -193,11 +196,13 @@ export class EventShipper {
     if (events[0] && events[0].seq > this.shippedSeq + 1) {
       this.opts.logger.warn({ chain, from_seq: this.shippedSeq + 1, to_seq: events[0].seq - 1 }, 'events were pruned locally before they were shipped');
     }
-    return this.post(events, checkpoints);
+    // The captured texts these events refer to travel with them (the control plane ignores ones it has).
+    const blobs = refs.length > 0 ? Object.fromEntries(await store.getBlobs(refs)) : undefined;
+    return this.post(events, checkpoints, blobs);
   }
 
-  private async post(events: ChainedEvent[], checkpoints: Checkpoint[]): Promise<Outcome> {
-    const body = await gzip(JSON.stringify({ events, checkpoints, keys: [this.opts.publicKey] }));
+  private async post(events: ChainedEvent[], checkpoints: Checkpoint[], blobs?: Record<string, string>): Promise<Outcome> {
+    const body = await gzip(JSON.stringify({ events, checkpoints, keys: [this.opts.publicKey], ...(blobs ? { blobs } : {}) }));
     const timeout = this.opts.requestTimeoutMs ?? 30_000;
     const res = await request(this.endpoint, {
       method: 'POST',

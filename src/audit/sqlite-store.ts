@@ -8,6 +8,8 @@ import {
   ChainConflictError,
   indexedColumns,
   REPORT_COLUMNS,
+  SEARCH_COLUMNS,
+  searchPattern,
   sortUsageRows,
   usageDayKey,
   type EventFilter,
@@ -65,6 +67,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 );
 CREATE TABLE IF NOT EXISTS signing_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS blobs_no_update BEFORE UPDATE ON blobs
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts captured texts are append-only'); END;
 -- A row here, inside the pruning transaction only, is what lets retention pruning delete events.
 CREATE TABLE IF NOT EXISTS pruning (active INTEGER NOT NULL);
 ${NO_UPDATE_TRIGGER}
@@ -130,14 +135,31 @@ export class SqliteEventStore implements EventStore {
     return this.db;
   }
 
-  async append(chain: string, events: readonly DecisionEvent[]): Promise<ChainedEvent[]> {
-    return this.appendSync(chain, events);
+  async append(chain: string, events: readonly DecisionEvent[], blobs?: ReadonlyMap<string, string>): Promise<ChainedEvent[]> {
+    return this.appendSync(chain, events, undefined, blobs);
+  }
+
+  async getBlobs(sha256s: readonly string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const stmt = this.db.prepare('SELECT text FROM blobs WHERE sha256 = ?');
+    for (const h of new Set(sha256s)) {
+      const row = stmt.get(h) as { text: string } | undefined;
+      if (row) out.set(h, row.text);
+    }
+    return out;
+  }
+
+  private putBlobs(blobs: ReadonlyMap<string, string> | undefined): void {
+    if (!blobs || blobs.size === 0) return;
+    const stmt = this.db.prepare('INSERT OR IGNORE INTO blobs (sha256, text) VALUES (?, ?)');
+    for (const [h, text] of blobs) stmt.run(h, text);
   }
 
   /** `meta` is written in the same transaction (the journal ingester's read position: exactly-once). */
-  appendSync(chain: string, events: readonly DecisionEvent[], meta?: { key: string; value: string }): ChainedEvent[] {
+  appendSync(chain: string, events: readonly DecisionEvent[], meta?: { key: string; value: string }, blobs?: ReadonlyMap<string, string>): ChainedEvent[] {
     if (events.length === 0 && !meta) return [];
     return this.db.transaction(() => {
+      this.putBlobs(blobs);
       const head = this.headStmt.get(chain) as { seq: number; hash: string } | undefined;
       const linked = linkEvents(chain, head ?? null, events);
       for (let i = 0; i < linked.length; i++) this.insertRow(linked[i]!, indexedColumns(events[i]!));
@@ -171,10 +193,11 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  async ingest(events: readonly ChainedEvent[]): Promise<{ inserted: number; duplicates: number }> {
+  async ingest(events: readonly ChainedEvent[], blobs?: ReadonlyMap<string, string>): Promise<{ inserted: number; duplicates: number }> {
     const byId = this.db.prepare('SELECT chain, seq, hash FROM events WHERE id = ?');
     const atPlace = this.db.prepare('SELECT id, hash FROM events WHERE chain = ? AND seq = ?');
     return this.db.transaction(() => {
+      this.putBlobs(blobs);
       let inserted = 0;
       let duplicates = 0;
       for (const e of events) {
@@ -336,6 +359,11 @@ function whereClause(filter: EventFilter): { where: string; params: unknown[] } 
   for (const col of ['developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
     const v = filter[col];
     if (v !== undefined) add(`${col} = ?`, v);
+  }
+  if (filter.q) {
+    // LIKE ignores ASCII case. Without an index this reads the small columns of each row it passes, never a body.
+    const pattern = searchPattern(filter.q);
+    add(`(${SEARCH_COLUMNS.map((c) => `${c} LIKE ? ESCAPE '\\'`).join(' OR ')})`, ...SEARCH_COLUMNS.map(() => pattern));
   }
   if (filter.afterPos !== undefined) add('pos > ?', filter.afterPos);
   if (filter.beforePos !== undefined) add('pos < ?', filter.beforePos);

@@ -25,6 +25,11 @@ export interface EventFilter {
   model?: string;
   client?: string;
   gateway?: string;
+  /**
+   * Free-text search: a case-insensitive substring of the event id or one of the small filter columns (verdict,
+   * developer, repository, team, model, client, gateway, policy kinds). Bodies are never scanned.
+   */
+  q?: string;
   /** Only events after this store position (live tails), or before it (pages going back in time). */
   afterPos?: number;
   beforePos?: number;
@@ -47,12 +52,17 @@ export interface PublicKeyRecord {
 export interface EventStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Link events after the chain's head and commit them in one transaction; resolves once they are durable. */
-  append(chain: string, events: readonly DecisionEvent[]): Promise<ChainedEvent[]>;
+  append(chain: string, events: readonly DecisionEvent[], blobs?: ReadonlyMap<string, string>): Promise<ChainedEvent[]>;
+  /**
+   * Captured texts by SHA-256 (hex). Long captured segments are stored once, however many events (turns of
+   * one conversation) capture them; events refer to them by hash, so the chain still covers their content.
+   */
+  getBlobs(sha256s: readonly string[]): Promise<Map<string, string>>;
   /**
    * Store events that another process already linked (the control plane receiving a gateway's chain).
    * Idempotent on event id; an event that would fork the chain (same place, other hash) is refused.
    */
-  ingest(events: readonly ChainedEvent[]): Promise<{ inserted: number; duplicates: number }>;
+  ingest(events: readonly ChainedEvent[], blobs?: ReadonlyMap<string, string>): Promise<{ inserted: number; duplicates: number }>;
   head(chain: string): Promise<{ seq: number; hash: string } | null>;
   chains(): Promise<string[]>;
   query(filter: EventFilter): Promise<StoredEvent[]>;
@@ -80,7 +90,7 @@ export interface EventStore {
   close(): Promise<void>;
 }
 
-export const USAGE_GROUP_BY = ['developer', 'repository', 'team', 'model', 'provider', 'day'] as const;
+export const USAGE_GROUP_BY = ['developer', 'repository', 'team', 'model', 'provider', 'day', 'verdict'] as const;
 export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
 
 /** One group of a usage report. */
@@ -96,6 +106,14 @@ export interface UsageRow {
   cost_usd: number | null;
   /** Events with token counts but no price (an unknown model): their cost is missing from cost_usd. */
   unpriced_requests: number;
+}
+
+/** The columns free-text search (`EventFilter.q`) looks in. */
+export const SEARCH_COLUMNS = ['id', 'verdict', 'developer', 'repository', 'team', 'model', 'client', 'gateway', 'policies'] as const;
+
+/** A LIKE pattern matching `q` anywhere; `%`, `_` and backslashes in `q` are escaped with a backslash. */
+export function searchPattern(q: string): string {
+  return `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
 /** Days first to last; otherwise most expensive first, then most requests, then by key (no key last). */

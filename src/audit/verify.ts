@@ -1,3 +1,4 @@
+import { blobHash, blobRefs } from './blobs.js';
 import { canonicalJson } from './canonical.js';
 import { GENESIS_HASH, linkHash, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
@@ -69,7 +70,7 @@ export async function verifyChain(store: EventStore, chain: string, trustedKeys:
     if (row.seq !== expectedSeq) {
       return fail('removed', row.id, row.seq, `${row.id} is at seq ${row.seq} but seq ${expectedSeq} is missing: ${row.seq - expectedSeq} event(s) before it were removed`);
     }
-    const problem = checkRow(row, prevHash);
+    const problem = checkRow(row, prevHash) ?? (await checkBlobs(store, row));
     if (problem) return fail(problem.kind, row.id, row.seq, problem.message);
     const cp = bySeq.get(row.seq);
     if (cp && cp.hash !== row.hash) {
@@ -89,7 +90,7 @@ export async function verifyChain(store: EventStore, chain: string, trustedKeys:
   return report;
 }
 
-function checkRow(row: StoredEvent, prevHash: string): { kind: ProblemKind; message: string } | null {
+export function checkRow(row: StoredEvent, prevHash: string): { kind: ProblemKind; message: string } | null {
   let event: DecisionEvent;
   try {
     event = JSON.parse(row.body) as DecisionEvent;
@@ -109,6 +110,19 @@ function checkRow(row: StoredEvent, prevHash: string): { kind: ProblemKind; mess
       if (!(name in row.columns) && (REPORT_COLUMNS as readonly string[]).includes(name)) continue;
       if (row.columns[name as keyof IndexedColumns] !== value) return { kind: 'altered', message: `${row.id}: stored ${name} column was edited` };
     }
+  }
+  return null;
+}
+
+/** Captured texts stored by hash must still be there and still hash to what the (hashed) event says. */
+async function checkBlobs(store: EventStore, row: StoredEvent): Promise<{ kind: ProblemKind; message: string } | null> {
+  const refs = blobRefs(row.event);
+  if (refs.length === 0) return null;
+  const texts = await store.getBlobs(refs);
+  for (const h of refs) {
+    const text = texts.get(h);
+    if (text === undefined) return { kind: 'altered', message: `${row.id}: a captured text it refers to (${h.slice(0, 12)}…) was removed` };
+    if (blobHash(text) !== h) return { kind: 'altered', message: `${row.id}: a captured text it refers to (${h.slice(0, 12)}…) was edited` };
   }
   return null;
 }

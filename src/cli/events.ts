@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { resolveCapture } from '../audit/blobs.js';
 import { parsePublicKeys } from '../audit/keys.js';
 import { openEventStore } from '../audit/open.js';
 import { eventsDbFile, resolveDataDir } from '../audit/paths.js';
@@ -31,7 +32,7 @@ import { parseTimeSpec, TimeSpecError } from './time-range.js';
 // Where events are read from
 
 /** What the commands read: the read half of EventStore, which a control plane client offers as well. */
-export type ReadableEventStore = Pick<EventStore, 'query' | 'get' | 'scan' | 'firstSeq' | 'head' | 'chains' | 'checkpoints' | 'keys'>;
+export type ReadableEventStore = Pick<EventStore, 'query' | 'get' | 'scan' | 'firstSeq' | 'head' | 'chains' | 'checkpoints' | 'keys' | 'getBlobs'>;
 
 export interface SourceFlags {
   dataDir?: string;
@@ -362,10 +363,12 @@ async function runShow(ref: string, flags: SourceFlags & { json?: boolean }): Pr
   const source = await openSource(flags);
   if (!source) return 1;
   try {
-    const found = await findEvent(source.store, ref);
-    if (!found) {
+    const stored = await findEvent(source.store, ref);
+    if (!stored) {
       throw new CliError(ref.startsWith('evt_') ? `no event ${ref}` : `no event ${ref}: no event id, short id or request id matches among the newest ${LOOKUP_LIMIT} events`);
     }
+    // Long captured texts are stored once by hash; show them in full.
+    const found = { ...stored, event: await resolveCapture(stored.event, (h) => source.store.getBlobs(h)) };
     if (flags.json) process.stdout.write(`${JSON.stringify(eventJson(found), null, 2)}\n`);
     else process.stdout.write(formatEventDetail(found, { color: shouldColor(process.stdout.isTTY, process.env) }));
     return 0;

@@ -316,7 +316,7 @@ export class Gateway {
     if (!audit) return;
     if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
     try {
-      await audit.recorder.record(ctx.build());
+      await audit.recorder.record(ctx.build(), ctx.blobs);
     } catch {
       throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
     }

@@ -25,6 +25,8 @@ export interface ChainOutcome {
   stoppedBy?: { kind: string; verdict: 'block' | 'escalate'; message: string };
   /** A policy failed and fail-mode is block. */
   failed?: { kind: string };
+  /** SHA-256 (base64) of the long segments this run hashed, by segment id: reused by the audit trail. */
+  digests?: ReadonlyMap<number, string>;
 }
 
 /**
@@ -73,9 +75,9 @@ export class PolicyChain {
    * judge the reply as a whole can run.
    */
   run(phase: PolicyPhase, segments: readonly Segment[], reply?: { view: ReplyView; request: readonly Segment[] }): ChainOutcome {
-    const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [] };
     // Each long segment is hashed once per run, however many detectors read it.
     const digests = new Map<number, string>();
+    const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [], digests };
     const digest = (seg: Segment) => {
       if (!worthCaching(seg.text)) return undefined;
       let d = digests.get(seg.id);

@@ -263,3 +263,36 @@ providers:
     }
   }, 30_000);
 });
+
+describe('captured history is stored once, however many turns resend it', () => {
+  it('long segments become blobs shared by events; editing or removing one makes verify name the event', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-blobs-'));
+    const local = await startStack({ config: CONFIG, audit: { dataDir: dir } });
+    try {
+      const file = `src/big.ts\n\`\`\`ts\n${Array.from({ length: 80 }, (_, i) => `export const value${i} = ${i};`).join('\n')}\n\`\`\``;
+      const history: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: file }];
+      const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+      for (let turn = 0; turn < 3; turn++) {
+        history.push({ role: 'user', content: `turn ${turn}: rename value${turn}` });
+        await c.chat.completions.create({ model: 'gpt-4o', messages: history });
+      }
+      await local.trail!.recorder.caughtUp();
+      const store = local.trail!.store as SqliteEventStore;
+      const events = await store.query({ order: 'asc' });
+      expect(events).toHaveLength(3);
+      const refs = events.map((e) => e.event.capture!.request![0]!.sha256);
+      expect(new Set(refs).size).toBe(1);
+      expect((store.raw.prepare('SELECT COUNT(*) AS n FROM blobs').get() as { n: number }).n).toBe(1);
+      const keys = new Map((await store.keys()).map((k) => [k.key_id, k.public_key]));
+      expect((await verifyChain(store, 'test-gateway', keys)).problem).toBeNull();
+      // An attacker edits the stored text of the file.
+      store.raw.exec('DROP TRIGGER blobs_no_update');
+      store.raw.prepare('UPDATE blobs SET text = ?').run(`${file} // backdoor`);
+      const report = await verifyChain(store, 'test-gateway', keys);
+      expect(report.problem).toMatchObject({ kind: 'altered', eventId: events[0]!.id });
+      expect(report.problem!.message).toMatch(/captured text .* was edited/);
+    } finally {
+      await local.close();
+    }
+  });
+});

@@ -24,7 +24,7 @@ describe('audit journal', () => {
         let writer = new JournalWriter(dir);
         for (const [i, n] of batches.entries()) {
           const events = Array.from({ length: n }, (_, k) => makeEvent({ request_id: `r${i}-${k}` }));
-          writer.append(events);
+          writer.append(events.map((event) => ({ event })));
           ids.push(...events.map((e) => e.id));
           // Ingest sometimes in the middle, as the ingest thread would.
           if (i % 2 === 0) ingester().drain(writer.current);
@@ -53,11 +53,11 @@ describe('audit journal', () => {
   it('reports a torn line in a finished segment and skips it', async () => {
     const { dir, store, ingester } = setup();
     const w1 = new JournalWriter(dir);
-    w1.append([makeEvent({ request_id: 'a' })]);
+    w1.append([{ event: makeEvent({ request_id: 'a' }) }]);
     appendFileSync(join(dir, segmentName(w1.current)), '{"partial');
     w1.close();
     const w2 = new JournalWriter(dir);
-    w2.append([makeEvent({ request_id: 'b' })]);
+    w2.append([{ event: makeEvent({ request_id: 'b' }) }]);
     const r = ingester().drain(w2.current);
     expect(r).toMatchObject({ ingested: 2, torn: 1 });
     expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['a', 'b']);
