@@ -537,7 +537,15 @@ async function relay(
   if (!decoder && typeof length === 'string' && !(observed && isSse)) headers['content-length'] = length;
   res.writeHead(up.statusCode, headers);
   const guard =
-    observed && isSse ? new StreamGuard(ex.family, chain, (body) => redactOutput(chain, ex, body), (value) => ctx.valueHash(value)) : undefined;
+    observed && isSse
+      ? new StreamGuard(
+          ex.family,
+          chain,
+          (body) => redactOutput(chain, ex, body),
+          (value) => ctx.valueHash(value),
+          ctx.meter ? (event, data) => ctx.meter!.onFrame(event, data) : undefined,
+        )
+      : undefined;
   const hold = new TailHold(isSse);
 
   let ended: 'complete' | 'client-gone' | 'blocked';
@@ -608,10 +616,8 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
     const onData = (chunk: Buffer) => {
       let out: Buffer | string = chunk;
       if (guard) {
-        const text = decoder!.decode(chunk, { stream: true });
-        ctx.meter?.push(text);
-        out = guard.push(text);
-        if (ctx.dropUsageChunks && out.length > 0) out = dropUsageChunks(out);
+        out = guard.push(decoder!.decode(chunk, { stream: true }));
+        if (ctx.dropUsageChunks && out.includes('"usage"')) out = dropUsageChunks(out);
       }
       if (guard?.blocked) {
         cleanup();
@@ -628,11 +634,9 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
     const onEnd = () => {
       cleanup();
       if (guard) {
-        const last = decoder!.decode();
-        ctx.meter?.push(last);
+        let rest = guard.push(decoder!.decode()) + guard.end();
         ctx.meter?.end();
-        let rest = guard.push(last) + guard.end();
-        if (ctx.dropUsageChunks && rest.length > 0) rest = dropUsageChunks(rest);
+        if (ctx.dropUsageChunks && rest.includes('"usage"')) rest = dropUsageChunks(rest);
         if (guard.blocked) hold.keep(rest);
         else write(rest);
       }

@@ -41,6 +41,8 @@ export class StreamGuard {
     chain: PolicyChain,
     private readonly redactObject: (body: Obj) => void,
     private readonly hashValue?: (value: string) => string,
+    /** Sees every parsed JSON frame (metering reads usage from them without parsing again). */
+    private readonly onFrame?: (event: string | undefined, data: Obj) => void,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
   }
@@ -107,6 +109,7 @@ export class StreamGuard {
     } catch {
       return `${raw}\n\n`;
     }
+    this.onFrame?.(event, obj);
     const out = this.family === 'chat' ? this.chat(obj) : this.family === 'messages' ? this.anthropic(event, obj) : this.responses(event, obj);
     if (this.blocked) return this.stop();
     return out === undefined ? `${raw}\n\n` : out;
