@@ -167,7 +167,7 @@ function addSourceOptions(cmd: Command): Command {
     .option('--token <token>', 'control plane token (default: KEEPTRUSTS_API_TOKEN, then KEEPTRUSTS_GATEWAY_TOKEN)');
 }
 
-function timeArg(value: string): number {
+export function timeArg(value: string): number {
   try {
     return parseTimeSpec(value, Date.now());
   } catch (err) {
@@ -177,7 +177,7 @@ function timeArg(value: string): number {
 }
 
 /** `--verdict block,redact --verdict flag`: commas and repeats both add. */
-function verdictList(value: string, previous: Verdict[] | undefined): Verdict[] {
+export function verdictList(value: string, previous: Verdict[] | undefined): Verdict[] {
   const out = [...(previous ?? [])];
   for (const v of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
     if (!(VERDICTS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown verdict "${v}"; expected ${VERDICTS.join(', ')}`);

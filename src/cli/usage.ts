@@ -1,14 +1,13 @@
 import { existsSync } from 'node:fs';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { openEventStore } from '../audit/open.js';
 import { resolveDataDir } from '../audit/paths.js';
 import { SqliteEventStore } from '../audit/sqlite-store.js';
 import { USAGE_GROUP_BY, type EventFilter, type EventStore, type UsageGroupBy, type UsageRow } from '../audit/store.js';
 import type { Verdict } from '../policy/types.js';
-import { chooseSource, type SourceFlags } from './events.js';
+import { chooseSource, timeArg, verdictList, type SourceFlags } from './events.js';
 import { csvCell, VERDICTS } from './format/events.js';
 import { oneOf } from './options.js';
-import { parseTimeSpec, TimeSpecError } from './time-range.js';
 
 /**
  * `kt usage --by developer|repository|team|model|provider|day`: requests, tokens and cost from the decision
@@ -89,23 +88,6 @@ export function unpricedNote(t: UsageTotals): string | null {
   return `note: ${t.unpriced_requests} request${t.unpriced_requests === 1 ? '' : 's'} had token counts but no price (a model without a known price): the costs shown leave them out`;
 }
 
-function timeArg(value: string): number {
-  try {
-    return parseTimeSpec(value, Date.now());
-  } catch (err) {
-    if (err instanceof TimeSpecError) throw new InvalidArgumentError(err.message);
-    throw err;
-  }
-}
-
-function verdictList(value: string, previous: Verdict[] | undefined): Verdict[] {
-  const out = [...(previous ?? [])];
-  for (const v of value.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)) {
-    if (!(VERDICTS as readonly string[]).includes(v)) throw new InvalidArgumentError(`unknown verdict "${v}"; expected ${VERDICTS.join(', ')}`);
-    if (!out.includes(v as Verdict)) out.push(v as Verdict);
-  }
-  return out;
-}
 
 function filterFrom(flags: UsageFlags): EventFilter {
   if (flags.since !== undefined && flags.until !== undefined && flags.since >= flags.until) {

@@ -1,41 +1,17 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
 import { writeConfigs } from '../helpers/config.js';
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const KT = `${ROOT}dist/cli/main.js`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort, KT, ROOT, spawnGateway } from '../helpers/processes.js';
 
 function startGateway(config: string, dataDir: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [KT, 'gateway', 'run', '-c', config, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--gateway-id', 'gw-kill', '--log-format', 'json'], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (stderr.includes('listening on')) resolve(child);
-    });
-    child.on('exit', (code) => reject(new Error(`gateway exited with ${code}: ${stderr.slice(0, 2000)}`)));
-  });
+  return spawnGateway(['-c', config, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--gateway-id', 'gw-kill']);
 }
 
 let fake: FakeUpstream;
