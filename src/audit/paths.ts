@@ -37,3 +37,8 @@ export function gatewayId(dataDir: string, flag?: string, env: NodeJS.ProcessEnv
   const host = hostname().replace(/[^A-Za-z0-9.-]/g, '').slice(0, 40) || 'gateway';
   return persistent(dataDir, 'gateway-id', () => `${host}-${randomBytes(3).toString('hex')}`);
 }
+
+/** The local console's sign-in token (kt gateway run): kept in the data dir, readable by its owner only. */
+export function consoleToken(dataDir: string): string {
+  return persistent(dataDir, 'console-token', () => `ktgw_${randomBytes(24).toString('base64url')}`);
+}

@@ -20,7 +20,7 @@ import {
 } from './store.js';
 
 const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta', 'blobs'] as const;
-const INDEXES = ['events_ts', 'events_verdict_pos', 'events_developer_pos', 'events_repository_pos', 'events_model_pos'] as const;
+const INDEXES = ['events_ts', 'events_verdict_pos', 'events_developer_pos', 'events_repository_pos', 'events_model_pos', 'events_report'] as const;
 
 /** Append-only guards: [name, table, timing and event, level, message]. */
 const TRIGGERS = [
@@ -527,6 +527,8 @@ async function ensureSchema(pool: Pool, schema: string): Promise<void> {
     }
     // After the triggers, so the one it lifts for the backfill is there to lift.
     await upgradeReportColumns(c, schema);
+    // After the report columns: usage reports and the console's stats over a time range read this index only.
+    await c.query(`CREATE INDEX IF NOT EXISTS events_report ON ${s}.events (ts_ms) INCLUDE (verdict, developer, repository, model, provider, cost_usd, input_tokens, output_tokens)`);
   });
 }
 

@@ -1,17 +1,19 @@
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { countBySeverity, formatDiagnostic, loadConfig, type Diagnostic } from '../config/index.js';
 import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway/logger.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { MissingSecretError } from '../providers/credentials.js';
-import { resolveDataDir } from '../audit/paths.js';
+import { consoleToken, resolveDataDir } from '../audit/paths.js';
 import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
 import { openEventStore } from '../audit/open.js';
 import type { EventStore } from '../audit/store.js';
 import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
 import { createLimitEngine } from '../usage/limits/index.js';
+import { createLocalConsole } from '../server/local-console.js';
 import { byteSize, collect, oneOf, positiveInt } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
@@ -179,6 +181,9 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
 
     const limits = createLimitEngine(config, { ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), onBackendError: opts.failMode, onError: (message) => logger.warn({ err: message }, 'budgets and rate limits: backend error') });
     if (limits) closers.push(() => limits.close());
+    // The console reads the gateway's own store; its sign-in token lives in memory and is printed once.
+    // The token is a file in the data dir (mode 0600), never a log line: `kt console url` prints a sign-in link.
+    const localConsole = trail ? createLocalConsole({ store: trail.store, logger, token: consoleToken(dataDir), ...(limits ? { limits } : {}) }) : undefined;
     const virtualKeys = await openVirtualKeyStore({ dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     closers.push(() => virtualKeys.close());
 
@@ -188,6 +193,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
         ...(limits ? { limits } : {}),
         virtualKeys,
+        ...(localConsole ? { console: localConsole } : {}),
         attribution: { defaults, git },
         metrics: opts.metrics,
         loaded,
@@ -226,6 +232,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     } else {
       logger.info('audit trail off: add audit-logger to policies.chain to record decision events');
     }
+    if (localConsole) logger.info({ url: `${running.url}/console`, token_file: join(dataDir, 'console-token') }, 'console ready: open it with a sign-in link from `kt console url`');
     if (limits) logger.info({ backend: opts.redisUrl ? 'redis' : 'memory', budgets: config.budgets.length, rate_limits: config.rate_limits.length }, 'budgets and rate limits on');
     const attributed = { developer: defaults.developer ?? git.developer, repository: defaults.repository ?? git.repository };
     if (attributed.developer || attributed.repository) logger.info(attributed, 'requests that name nobody are attributed to');

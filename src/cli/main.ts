@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../version.js';
+import { consoleCommand } from './console.js';
 import { demoCommand } from './demo.js';
 import { eventsCommand } from './events.js';
 import { gatewayCommand } from './gateway.js';
@@ -23,6 +24,7 @@ const program = new Command('kt')
   .addCommand(usageCommand())
   .addCommand(runCommand())
   .addCommand(serverCommand())
+  .addCommand(consoleCommand())
   .addCommand(initCommand())
   .addCommand(demoCommand())
   .addHelpText(

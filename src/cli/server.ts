@@ -44,6 +44,8 @@ API (every route but /health needs Authorization: Bearer <token>):
   GET  /v1/events/:id              one event
   GET  /v1/events/stream           live tail (server-sent events); same filters, ?after= or Last-Event-ID
   GET  /v1/chains, /v1/chains/:chain, /v1/chains/:chain/events, /v1/chains/:chain/checkpoints, /v1/keys
+  GET  /v1/stats, /v1/usage, /v1/events/:id/verify, /v1/budgets
+  GET  /console                    the web console (sign in with a reader token; docs/console.md)
 
 Examples:
   $ kt server
@@ -95,6 +97,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
     { url: plane.url, store: store.kind, ...(databaseUrl ? { database: redactUrls(databaseUrl) } : { data_dir: dataDir }), tokens: active.length },
     `keeptrusts control plane listening on ${plane.url}`,
   );
+  logger.info({ console: `${plane.url}/console/` }, `web console at ${plane.url}/console/ (sign in with a reader token: kt server token create --role reader --gateway NAME)`);
   if (active.length === 0) logger.warn('no tokens yet: create one per gateway with kt server token create --gateway NAME');
   if (!isLoopback(listen.host)) {
     logger.warn({ listen: opts.listen }, 'listening beyond loopback over plain HTTP: put TLS in front so tokens and events cannot be read on the network');

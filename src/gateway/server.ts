@@ -22,6 +22,7 @@ import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { GatewayMetrics } from './metrics.js';
 import { TailHold } from './tail-hold.js';
+import type { LocalConsole } from '../server/local-console.js';
 import { costOf, priceFor, type PriceOverrides } from '../usage/pricing.js';
 import { dropUsageChunks, StreamMeter, usageFromBody, wantsIncludeUsage } from '../usage/meter.js';
 import { warmTokenizer } from '../usage/tokens.js';
@@ -54,6 +55,8 @@ export interface GatewayOptions {
   limits?: LimitEngine;
   /** Gateway virtual keys (`kt keys create`): clients use one as their API key; the target's own key goes upstream. */
   virtualKeys?: VirtualKeyStore;
+  /** The web console and its read API over the gateway's store (kt gateway run). */
+  console?: LocalConsole;
   /** Attribution when a request names nobody: the gateway's --developer/--repository/--team, then git. */
   attribution?: { defaults: AuditSettings['defaults']; git: AuditSettings['git'] };
 }
@@ -136,6 +139,7 @@ export class Gateway {
 
   async close(): Promise<void> {
     this.ready = false;
+    await this.opts.console?.close();
     await this.upstream.close();
   }
 
@@ -147,6 +151,10 @@ export class Gateway {
     const q = url.indexOf('?');
     const pathname = q >= 0 ? url.slice(0, q) : url;
     const query = q >= 0 ? url.slice(q + 1) : '';
+    if (this.opts.console?.handles(pathname)) {
+      this.opts.console.handle(req, res);
+      return;
+    }
     const route = safeMatch(pathname);
     const shape = errorShapeFor(req, route);
     this.dispatch(req, res, route, query, requestId, timing).catch((err: unknown) => {

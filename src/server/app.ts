@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonical.js';
 import { GENESIS_HASH, linkHash, type ChainedEvent, type Checkpoint } from '../audit/chain.js';
+import { blobsValid } from '../audit/blobs.js';
 import type { DecisionEvent } from '../audit/event.js';
 import { keyIdOf, verifyCheckpoint } from '../audit/keys.js';
 import {
@@ -21,6 +22,8 @@ import { readBody } from '../gateway/body.js';
 import { GatewayError } from '../gateway/errors.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Verdict } from '../policy/types.js';
+import type { LimitEngine } from '../usage/limits/types.js';
+import { budgetsReport, CONSOLE_PATH, serveConsole, statsReport, verifyEventReport } from './console.js';
 import type { TokenRecord, TokenStore } from './tokens.js';
 
 export const DEFAULT_CONTROL_PLANE_LISTEN = '127.0.0.1:41003';
@@ -38,6 +41,8 @@ export interface ControlPlaneOptions {
   /** How often live tails look for events other processes wrote (another control plane on the same PostgreSQL). */
   pollMs?: number;
   keepAliveMs?: number;
+  /** Budgets as the limit engine keeps them, for `GET /v1/budgets` (the console's costs page); absent on a control plane. */
+  limits?: Pick<LimitEngine, 'status'>;
 }
 
 export interface RunningControlPlane {
@@ -122,6 +127,8 @@ const PostBodySchema = z.object({
   events: z.array(ChainedEventSchema).max(MAX_POST_EVENTS),
   checkpoints: z.array(CheckpointSchema).max(MAX_POST_EVENTS).optional(),
   keys: z.array(KeySchema).max(16).optional(),
+  /** Captured texts the events refer to by SHA-256 (hex). */
+  blobs: z.record(z.string().regex(/^[0-9a-f]{64}$/), z.string()).optional(),
 });
 
 const VERDICTS: readonly Verdict[] = ['allow', 'flag', 'redact', 'block', 'escalate'];
@@ -151,10 +158,11 @@ function describeZod(err: z.ZodError, what: string): string {
 
 // ---- query parameters -----------------------------------------------------------------------------------------
 
-const FILTER_PARAMS = ['since', 'until', 'verdict', 'policy', 'developer', 'repository', 'team', 'model', 'client', 'gateway', 'after', 'before'] as const;
+const FILTER_PARAMS = ['since', 'until', 'verdict', 'policy', 'developer', 'repository', 'team', 'model', 'client', 'gateway', 'q', 'after', 'before'] as const;
 const LIST_PARAMS = new Set<string>([...FILTER_PARAMS, 'limit', 'cursor', 'order']);
 const STREAM_PARAMS = new Set<string>(FILTER_PARAMS.filter((p) => p !== 'before'));
 const USAGE_PARAMS = new Set<string>([...FILTER_PARAMS.filter((p) => p !== 'after' && p !== 'before'), 'by']);
+const STATS_PARAMS = new Set<string>(FILTER_PARAMS.filter((p) => p !== 'after' && p !== 'before'));
 
 function nonNegativeInt(value: string, param: string): number {
   const n = Number(value);
@@ -191,6 +199,11 @@ export function parseFilter(params: URLSearchParams, allowed: ReadonlySet<string
   for (const col of ['policy', 'developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
     const v = params.get(col);
     if (v !== null) filter[col] = v;
+  }
+  const q = params.get('q')?.trim();
+  if (q) {
+    if (q.length > 200) throw bad('q must be at most 200 characters');
+    filter.q = q;
   }
   const after = params.get('after');
   if (after !== null) filter.afterPos = nonNegativeInt(after, 'after');
@@ -326,6 +339,7 @@ class ControlPlane {
     // Order matters: `/v1/events/stream` before `/v1/events/:id`.
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: async () => ({ status: 'ok', store: opts.store.kind }) } },
+      { pattern: /^\/v1\/blobs$/, methods: { GET: this.authed((c) => this.getBlobs(c)) } },
       { pattern: /^\/v1\/events$/, methods: { GET: this.authed((c) => this.listEvents(c)), POST: this.authed((c) => this.postEvents(c)) } },
       { pattern: /^\/v1\/events\/stream$/, methods: { GET: this.authed((c) => this.stream(c)) } },
       { pattern: /^\/v1\/events\/([^/]+)$/, methods: { GET: this.authed((c) => this.getEvent(c)) } },
@@ -335,6 +349,20 @@ class ControlPlane {
       { pattern: /^\/v1\/chains\/([^/]+)\/checkpoints$/, methods: { GET: this.authed(async (c) => ({ data: await opts.store.checkpoints(c.params[0]!) })) } },
       { pattern: /^\/v1\/keys$/, methods: { GET: this.authed(async () => ({ data: await opts.store.keys() })) } },
       { pattern: /^\/v1\/usage$/, methods: { GET: this.authed((c) => this.usage(c)) } },
+      // The console (src/server/console.ts): its static files are public; every API call it makes carries a token.
+      { pattern: new RegExp(`^${CONSOLE_PATH}(?:/.*)?$`), methods: { GET: (c) => serveConsole(c.req, c.res, c.url.pathname) } },
+      { pattern: /^\/v1\/stats$/, methods: { GET: this.authed((c) => statsReport(opts.store, parseFilter(c.url.searchParams, STATS_PARAMS))) } },
+      { pattern: /^\/v1\/budgets$/, methods: { GET: this.authed(() => budgetsReport(opts.limits)) } },
+      {
+        pattern: /^\/v1\/events\/([^/]+)\/verify$/,
+        methods: {
+          GET: this.authed(async (c) => {
+            const report = await verifyEventReport(opts.store, c.params[0]!);
+            if (!report) throw new ApiError(404, 'not_found', 'no event with this id');
+            return report;
+          }),
+        },
+      },
     ];
   }
 
@@ -432,20 +460,23 @@ class ControlPlane {
     if (!parsed.success) throw bad(describeZod(parsed.error, 'body'));
     const batch = parsed.data;
     // One ingest at a time per chain, so the check against the stored head still holds when the events land.
-    const result = await this.withChainLock(principal.gateway, () => this.ingest(principal.gateway, batch.events, batch.checkpoints ?? [], batch.keys ?? []));
+    const blobs = new Map(Object.entries(batch.blobs ?? {}));
+    const badBlob = blobsValid(blobs);
+    if (badBlob) throw bad(`blob ${badBlob.slice(0, 16)}… does not match its SHA-256`);
+    const result = await this.withChainLock(principal.gateway, () => this.ingest(principal.gateway, batch.events, batch.checkpoints ?? [], batch.keys ?? [], blobs));
     if (result.inserted > 0 || (batch.checkpoints?.length ?? 0) > 0) this.hub.notify();
     this.opts.logger.debug({ gateway: principal.gateway, ...result, checkpoints: batch.checkpoints?.length ?? 0 }, 'events received');
     return result;
   }
 
-  private async ingest(gateway: string, events: ChainedEvent[], checkpoints: Checkpoint[], keys: PublicKeyRecord[]): Promise<{ inserted: number; duplicates: number }> {
+  private async ingest(gateway: string, events: ChainedEvent[], checkpoints: Checkpoint[], keys: PublicKeyRecord[], blobs?: ReadonlyMap<string, string>): Promise<{ inserted: number; duplicates: number }> {
     const { store } = this.opts;
     for (const key of keys) checkKey(key);
     checkEvents(gateway, events);
     await this.checkAgainstHead(gateway, events);
     await this.checkCheckpoints(gateway, checkpoints, events, keys);
     for (const key of keys) await store.registerKey(key);
-    const result = events.length ? await store.ingest(events) : { inserted: 0, duplicates: 0 };
+    const result = events.length ? await store.ingest(events, blobs) : { inserted: 0, duplicates: 0 };
     // After the events, so a checkpoint never stands beyond the end of the stored chain.
     for (const cp of checkpoints) await store.addCheckpoint(cp);
     return result;
@@ -518,6 +549,13 @@ class ControlPlane {
   private async usage(ctx: Context): Promise<unknown> {
     const { filter, by } = parseUsageQuery(ctx.url.searchParams);
     return { by, data: await this.opts.store.usageReport(filter, by) };
+  }
+
+  /** `GET /v1/blobs?sha256=a,b`: captured texts by hash (≤ 100 a request). */
+  private async getBlobs(ctx: Context): Promise<unknown> {
+    const hashes = (ctx.url.searchParams.get('sha256') ?? '').split(',').filter(Boolean);
+    if (hashes.length === 0 || hashes.length > 100 || hashes.some((h) => !/^[0-9a-f]{64}$/.test(h))) throw bad('sha256 must be 1 to 100 comma-separated SHA-256 hex hashes');
+    return { data: Object.fromEntries(await this.opts.store.getBlobs(hashes)) };
   }
 
   private async getEvent(ctx: Context): Promise<unknown> {
@@ -708,6 +746,15 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headers: R
     ...headers,
   });
   res.end(text);
+}
+
+/**
+ * The control plane's request handler without a listening server, for mounting its API and the console inside
+ * another server (the gateway's local console, src/server/local-console.ts). `close()` ends live tails.
+ */
+export function createControlPlaneHandler(opts: Omit<ControlPlaneOptions, 'host' | 'port'>): { handle: (req: IncomingMessage, res: ServerResponse) => void; close(): Promise<void> } {
+  const plane = new ControlPlane({ ...opts, host: '', port: 0 });
+  return { handle: plane.handle, close: () => plane.close() };
 }
 
 /** Listen on host:port. Resolves once bound. */

@@ -149,6 +149,18 @@ describe('kt as a user runs it', () => {
       expect(health.policies_loaded).toEqual(['pii-detector', 'code-sanitizer', 'prompt-injection', 'safety-filter', 'audit-logger']);
       expect(existsSync(join(dataDir, 'events.db'))).toBe(true);
       expect(existsSync(join(dataDir, 'signing-key.pem'))).toBe(true);
+      // The console and its read API on the gateway itself, signed in with the token from `kt console url`.
+      const page = await request(`http://127.0.0.1:${port}/console`);
+      expect(page.statusCode).toBe(200);
+      expect(await page.body.text()).toContain('<div id="app"');
+      const link = kt(['console', 'url', '--data-dir', dataDir, '--gateway', `http://127.0.0.1:${port}`]);
+      expect(link.code).toBe(0);
+      const token = decodeURIComponent(/#token=(\S+)/.exec(link.stdout)![1]!);
+      expect(stderr).not.toContain(token);
+      expect((await request(`http://127.0.0.1:${port}/v1/stats`)).statusCode).toBe(401);
+      const stats = await request(`http://127.0.0.1:${port}/v1/stats`, { headers: { authorization: `Bearer ${token}` } });
+      expect(stats.statusCode).toBe(200);
+      await stats.body.dump();
     } finally {
       child.kill('SIGTERM');
     }

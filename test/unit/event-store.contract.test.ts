@@ -532,7 +532,7 @@ describe.each([
         store,
         ...(backend.name === 'postgres'
           ? [['ALTER TABLE events DROP COLUMN provider, DROP COLUMN cost_usd, DROP COLUMN input_tokens, DROP COLUMN output_tokens'] as Sql]
-          : (['provider', 'cost_usd', 'input_tokens', 'output_tokens'].map((c) => [`ALTER TABLE events DROP COLUMN ${c}`]) as Sql[])),
+          : ([['DROP INDEX IF EXISTS events_report'], ...['provider', 'cost_usd', 'input_tokens', 'output_tokens'].map((c) => [`ALTER TABLE events DROP COLUMN ${c}`])] as Sql[])),
       );
       // A process of this version opening the store adds the columns back and fills them.
       const reopened = await backend.open();
@@ -591,6 +591,7 @@ describe('sqlite event store read before its upgrade', () => {
       // The table as it was before usage reports.
       const Database = (await import('better-sqlite3')).default;
       const raw = new Database(file);
+      raw.exec('DROP INDEX IF EXISTS events_report'); // it came with the report columns
       for (const c of ['provider', 'cost_usd', 'input_tokens', 'output_tokens']) raw.exec(`ALTER TABLE events DROP COLUMN ${c}`);
       raw.close();
 

@@ -1,0 +1,231 @@
+// The console's view of the control plane API (src/server/app.ts, src/server/console.ts). Same origin; every
+// call carries the token the user signed in with, kept in sessionStorage (gone when the tab closes).
+
+export type Verdict = 'allow' | 'flag' | 'redact' | 'block' | 'escalate';
+export const VERDICTS: Verdict[] = ['allow', 'flag', 'redact', 'block', 'escalate'];
+
+export interface PolicyResult {
+  kind: string;
+  phase: string;
+  verdict: Verdict;
+  duration_us: number;
+  findings: Array<{ type: string; rule: string; source: string; count: number }>;
+  score?: number;
+  reasons?: string[];
+  error?: string;
+  streamed?: boolean;
+}
+
+export interface DecisionEvent {
+  id: string;
+  ts: string;
+  request_id: string;
+  gateway_id: string;
+  config: { name: string; version: string; sha256: string };
+  route: string;
+  stream: boolean;
+  identity: { developer: string | null; repository: string | null; team: string | null; key_id: string | null; client: string };
+  model_requested: string | null;
+  target: { id: string; provider: string; model: string | null } | null;
+  verdict: Verdict;
+  reason_code: string | null;
+  policies: PolicyResult[];
+  redactions: Array<{ type: string; rule: string; source: string; location: { phase: string; path: string | null; start: number; end: number } }>;
+  usage: { input_tokens: number | null; output_tokens: number | null; cached_input_tokens: number | null; cache_write_tokens: number | null; reasoning_tokens: number | null; estimated: boolean } | null;
+  cost: { currency: 'USD'; input: number | null; output: number | null; total: number | null; priced: boolean } | null;
+  latency: { total_ms: number; upstream_ms: number | null; ttft_ms: number | null; overhead_ms: number | null };
+  status: number;
+  error: { type: string; code: string | null; message: string } | null;
+  capture: {
+    mode: string;
+    request: Array<{ source: string; turn: number; text?: string; sha256?: string; chars?: number }> | null;
+    completion: { text: string; tool_calls: Array<{ name: string; input: unknown }>; finish_reason: string | null } | null;
+    truncated: boolean;
+  } | null;
+  proposed_edits: Array<{ file: string | null; format: string; added: number; removed: number; diff: string }>;
+  flags?: string[];
+  budget_alerts?: Array<{ scope: string; value: string | null; period: string; mode: string; threshold: number; spent_usd: number; limit_usd: number }>;
+}
+
+export interface EventJson {
+  pos: number;
+  chain: string;
+  seq: number;
+  id: string;
+  prev_hash: string;
+  hash: string;
+  event: DecisionEvent;
+}
+
+export interface UsageRow {
+  key: string | null;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_usd: number | null;
+  unpriced_requests: number;
+}
+
+export interface Stats {
+  requests: number;
+  verdicts: Record<string, number>;
+  block_rate: number;
+  redaction_rate: number;
+  spend: { window_usd: number | null; today_usd: number; week_usd: number; unpriced_requests: number };
+  top_developers: UsageRow[];
+  top_repositories: UsageRow[];
+  top_models: UsageRow[];
+}
+
+export interface VerifyReport {
+  status: 'verified' | 'linked' | 'failed';
+  seq: number;
+  chain: string;
+  body_ok: boolean;
+  prev: string;
+  next: string;
+  checkpoint: { seq: number; key_id: string; ts: string; signature_ok: boolean; covers: boolean | null } | null;
+  problems: string[];
+}
+
+export interface BudgetStatus {
+  scope: string;
+  match: string | null;
+  value: string | null;
+  period: string;
+  mode: string;
+  limitUsd: number;
+  spentUsd: number;
+  periodStart: string;
+  periodEnd: string;
+}
+
+export type Budgets = { available: true; data: BudgetStatus[] } | { available: false; message: string };
+
+const TOKEN_KEY = 'keeptrusts.console.token';
+
+export function getToken(): string | null {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+export function setToken(token: string | null): void {
+  if (token) sessionStorage.setItem(TOKEN_KEY, token);
+  else sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Listeners told when the token is refused (revoked, or the gateway restarted with a new one). */
+const onUnauthorized = new Set<() => void>();
+export function whenUnauthorized(fn: () => void): () => void {
+  onUnauthorized.add(fn);
+  return () => onUnauthorized.delete(fn);
+}
+
+export type Params = Record<string, string | number | undefined | null | false>;
+
+export function query(params: Params = {}): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== false && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+export async function api<T>(path: string, params: Params = {}, token = getToken(), signal?: AbortSignal): Promise<T> {
+  const res = await fetch(`${path}${query(params)}`, { headers: { authorization: `Bearer ${token ?? ''}`, accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const body = (await res.json()) as { error?: { message?: string } };
+      if (body.error?.message) message = body.error.message;
+    } catch {
+      // not JSON
+    }
+    if (res.status === 401) for (const fn of onUnauthorized) fn();
+    throw new ApiError(res.status, message);
+  }
+  return (await res.json()) as T;
+}
+
+/**
+ * Follow `GET /v1/events/stream` with the token in a header (EventSource cannot send one): read the response
+ * as a stream, split server-sent events, and reconnect from the last position after a drop.
+ */
+export function tail(params: Params, onEvent: (e: EventJson) => void, onState: (state: 'live' | 'reconnecting' | 'error', message?: string) => void): () => void {
+  const controller = new AbortController();
+  let last: string | null = null;
+  const run = async (): Promise<void> => {
+    while (!controller.signal.aborted) {
+      try {
+        const res = await fetch(`/v1/events/stream${query({ ...params, after: last ?? undefined })}`, {
+          headers: { authorization: `Bearer ${getToken() ?? ''}`, accept: 'text/event-stream' },
+          signal: controller.signal,
+        });
+        if (!res.ok || !res.body) {
+          if (res.status === 401) for (const fn of onUnauthorized) fn();
+          onState('error', `live tail refused: ${res.status}`);
+          return;
+        }
+        onState('live');
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = '';
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let cut: number;
+          while ((cut = buffer.indexOf('\n\n')) >= 0) {
+            const frame = buffer.slice(0, cut);
+            buffer = buffer.slice(cut + 2);
+            let event = 'message';
+            let id: string | null = null;
+            const data: string[] = [];
+            for (const line of frame.split('\n')) {
+              if (line.startsWith('event:')) event = line.slice(6).trim();
+              else if (line.startsWith('id:')) id = line.slice(3).trim();
+              else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+            }
+            if (event === 'decision' && data.length) {
+              if (id) last = id;
+              onEvent(JSON.parse(data.join('\n')) as EventJson);
+            }
+          }
+        }
+      } catch (err) {
+        if (controller.signal.aborted) return;
+        onState('reconnecting', (err as Error).message);
+      }
+      if (controller.signal.aborted) return;
+      onState('reconnecting');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  };
+  void run();
+  return () => controller.abort();
+}
+
+export function usd(v: number | null | undefined, digits = 2): string {
+  if (v === null || v === undefined) return '—';
+  if (v !== 0 && Math.abs(v) < 0.01) return `$${v.toFixed(4)}`;
+  return `$${v.toFixed(digits)}`;
+}
+
+export function pct(v: number): string {
+  return `${(v * 100).toFixed(1)}%`;
+}
+
+export function num(v: number | null | undefined): string {
+  return v === null || v === undefined ? '—' : v.toLocaleString('en-US');
+}
+
+export function shortTime(ts: string): string {
+  const d = new Date(ts);
+  return `${d.toISOString().slice(0, 10)} ${d.toISOString().slice(11, 19)}Z`;
+}
