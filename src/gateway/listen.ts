@@ -1,3 +1,5 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 /** Parse `--listen`: `host:port`, `:port`, `port`, or `[::1]:port`. */
 export function parseListen(value: string): { host: string; port: number } {
   const v = value.trim();
@@ -21,4 +23,25 @@ export function parseListen(value: string): { host: string; port: number } {
 
 export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/**
+ * Answer unparsable requests with a bare 400 instead of a reset, bind, and resolve with the URL clients use.
+ * Shared by the gateway and the control plane.
+ */
+export async function listenHttp(server: Server, host: string, port: number): Promise<{ url: string; host: string; port: number }> {
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return { url: `http://${hostForUrl}:${address.port}`, host: address.address, port: address.port };
 }

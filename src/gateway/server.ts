@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
@@ -35,6 +35,7 @@ import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
 import { matchRoute, type Route } from './routes.js';
+import { listenHttp } from './listen.js';
 
 export interface GatewayOptions {
   loaded: LoadedConfig;
@@ -842,25 +843,13 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const bound = await listenHttp(server, opts.host, opts.port);
   gateway.setReady(true);
-  const address = server.address() as AddressInfo;
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostForUrl}:${address.port}`,
-    host: address.address,
-    port: address.port,
+    url: bound.url,
+    host: bound.host,
+    port: bound.port,
     server,
     close() {
       closing ??= (async () => {

@@ -1,10 +1,11 @@
 import { createPublicKey } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonical.js';
 import { GENESIS_HASH, linkHash, type ChainedEvent, type Checkpoint } from '../audit/chain.js';
 import { blobsValid } from '../audit/blobs.js';
+import { listenHttp } from '../gateway/listen.js';
 import type { DecisionEvent } from '../audit/event.js';
 import { keyIdOf, verifyCheckpoint } from '../audit/keys.js';
 import {
@@ -775,23 +776,11 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
       if (sockets.has(s)) sockets.set(s, Math.max(0, sockets.get(s)! - 1));
     });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const bound = await listenHttp(server, opts.host, opts.port);
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${hostForUrl}:${address.port}`,
-    port: address.port,
+    url: bound.url,
+    port: bound.port,
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
