@@ -125,6 +125,11 @@ export class AuditRecorder {
   /** Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block. */
   record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
+    if (this.journal) {
+      // A journal append is one small write: do it now rather than a turn of the event loop later, which
+      // showed as latency when requests come one at a time. The ingest thread does the batching.
+      return new Promise((resolve, reject) => this.journalBatch([{ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject }]));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject });
       if (!this.writing && !this.scheduled) {
