@@ -67,6 +67,7 @@ export class AuditRecorder {
   private ingest: IngestThread | undefined;
   private ingestWaiters: Array<() => void> = [];
   private wakePending = false;
+  private tickBusy = false;
   private readonly journaledBlobs = new Set<string>();
   private releaseJournal: (() => void) | undefined;
   private journaledSinceWake = false;
@@ -125,9 +126,11 @@ export class AuditRecorder {
   /** Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block. */
   record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
-    if (this.journal) {
-      // A journal append is one small write: do it now rather than a turn of the event loop later, which
-      // showed as latency when requests come one at a time. The ingest thread does the batching.
+    if (this.journal && !this.tickBusy) {
+      // The first event of a turn of the event loop is written at once (a request that comes alone waits for
+      // no loop turn); events finishing later in the same turn share one write (group commit).
+      this.tickBusy = true;
+      setImmediate(() => (this.tickBusy = false));
       return new Promise((resolve, reject) => this.journalBatch([{ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject }]));
     }
     return new Promise((resolve, reject) => {
