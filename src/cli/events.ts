@@ -146,7 +146,7 @@ async function latestPos(store: ReadableEventStore): Promise<number | null> {
 // ---------------------------------------------------------------------------------------------------------
 // Options shared by the subcommands
 
-interface FilterFlags {
+export interface FilterFlags {
   since?: number;
   until?: number;
   verdict?: Verdict[];
@@ -208,9 +208,10 @@ function addFilterOptions(cmd: Command, range: 'since' | 'since-until'): Command
     .option('--gateway <id>', 'only events from this gateway');
 }
 
-function filterFrom(flags: FilterFlags): EventFilter {
+/** The store filter for --since/--until/--verdict/… (shared with kt usage); a reversed range is the user's error. */
+export function filterFrom(flags: FilterFlags, fail: (message: string) => Error = (m) => new CliError(m)): EventFilter {
   if (flags.since !== undefined && flags.until !== undefined && flags.since >= flags.until) {
-    throw new CliError(`--since (${new Date(flags.since).toISOString()}) must be before --until (${new Date(flags.until).toISOString()})`);
+    throw fail(`--since (${new Date(flags.since).toISOString()}) must be before --until (${new Date(flags.until).toISOString()})`);
   }
   const filter: EventFilter = {};
   if (flags.since !== undefined) filter.sinceMs = flags.since;

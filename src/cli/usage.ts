@@ -5,7 +5,7 @@ import { resolveDataDir } from '../audit/paths.js';
 import { SqliteEventStore } from '../audit/sqlite-store.js';
 import { USAGE_GROUP_BY, type EventFilter, type EventStore, type UsageGroupBy, type UsageRow } from '../audit/store.js';
 import type { Verdict } from '../policy/types.js';
-import { chooseSource, timeArg, verdictList, type SourceFlags } from './events.js';
+import { chooseSource, filterFrom, timeArg, verdictList, type SourceFlags } from './events.js';
 import { csvCell, VERDICTS } from './format/events.js';
 import { oneOf } from './options.js';
 
@@ -89,18 +89,8 @@ export function unpricedNote(t: UsageTotals): string | null {
 }
 
 
-function filterFrom(flags: UsageFlags): EventFilter {
-  if (flags.since !== undefined && flags.until !== undefined && flags.since >= flags.until) {
-    throw new UsageCliError(`--since (${new Date(flags.since).toISOString()}) must be before --until (${new Date(flags.until).toISOString()})`);
-  }
-  const filter: EventFilter = {};
-  if (flags.since !== undefined) filter.sinceMs = flags.since;
-  if (flags.until !== undefined) filter.untilMs = flags.until;
-  if (flags.verdict?.length) filter.verdict = flags.verdict;
-  for (const key of ['policy', 'developer', 'repository', 'team', 'model', 'client', 'gateway'] as const) {
-    if (flags[key] !== undefined) filter[key] = flags[key];
-  }
-  return filter;
+function usageFilter(flags: UsageFlags): EventFilter {
+  return filterFrom(flags, (message) => new UsageCliError(message));
 }
 
 /** The store to report from, read-only: the same choice of source as `kt events`. */
@@ -129,7 +119,7 @@ async function openReportStore(flags: SourceFlags): Promise<Pick<EventStore, 'us
 }
 
 export async function runUsage(flags: UsageFlags): Promise<number> {
-  const filter = filterFrom(flags);
+  const filter = usageFilter(flags);
   const store = await openReportStore(flags);
   let rows: UsageRow[];
   try {
