@@ -4,8 +4,7 @@ import { openEventStore } from '../audit/open.js';
 import { resolveDataDir } from '../audit/paths.js';
 import { SqliteEventStore } from '../audit/sqlite-store.js';
 import { USAGE_GROUP_BY, type EventFilter, type EventStore, type UsageGroupBy, type UsageRow } from '../audit/store.js';
-import type { Verdict } from '../policy/types.js';
-import { chooseSource, filterFrom, timeArg, verdictList, type SourceFlags } from './events.js';
+import { chooseSource, filterFrom, timeArg, verdictList, type FilterFlags, type SourceFlags } from './events.js';
 import { csvCell, VERDICTS } from './format/events.js';
 import { oneOf } from './options.js';
 
@@ -17,19 +16,9 @@ import { oneOf } from './options.js';
 export const USAGE_FORMATS = ['table', 'json', 'csv'] as const;
 export type UsageFormat = (typeof USAGE_FORMATS)[number];
 
-interface UsageFlags extends SourceFlags {
+interface UsageFlags extends SourceFlags, FilterFlags {
   by: UsageGroupBy;
   format: UsageFormat;
-  since?: number;
-  until?: number;
-  verdict?: Verdict[];
-  policy?: string;
-  developer?: string;
-  repository?: string;
-  team?: string;
-  model?: string;
-  client?: string;
-  gateway?: string;
 }
 
 export interface UsageTotals {

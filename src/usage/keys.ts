@@ -51,6 +51,17 @@ export interface VirtualKeyStore {
 export const VIRTUAL_KEY_PREFIX = 'kt-vk-';
 const KEY_SHAPE = /^kt-vk-[A-Za-z0-9_-]{32}$/;
 export const DEFAULT_LOOKUP_CACHE_MS = 5_000;
+/** The table's columns, the same SQL for SQLite and PostgreSQL. */
+const VIRTUAL_KEY_TABLE = `(
+  id TEXT PRIMARY KEY,
+  key_sha256 TEXT NOT NULL UNIQUE,
+  developer TEXT NOT NULL,
+  team TEXT,
+  repository TEXT,
+  name TEXT,
+  created_at TEXT NOT NULL,
+  revoked_at TEXT
+)`;
 /** Distinct keys cached at once; unknown keys are cached too, so a flood of random keys must not grow it unbounded. */
 const CACHE_MAX = 10_000;
 const FIELD_MAX = 200;
@@ -169,16 +180,7 @@ export class SqliteVirtualKeyStore implements VirtualKeyStore {
     this.db = new Database(file);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS virtual_keys (
-      id TEXT PRIMARY KEY,
-      key_sha256 TEXT NOT NULL UNIQUE,
-      developer TEXT NOT NULL,
-      team TEXT,
-      repository TEXT,
-      name TEXT,
-      created_at TEXT NOT NULL,
-      revoked_at TEXT
-    )`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS virtual_keys ${VIRTUAL_KEY_TABLE}`);
     this.cache = new LookupCache(opts.cacheTtlMs ?? DEFAULT_LOOKUP_CACHE_MS);
   }
 
@@ -250,16 +252,7 @@ export class PostgresVirtualKeyStore implements VirtualKeyStore {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-virtual-keys\n${schema}`]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.virtual_keys (
-        id TEXT PRIMARY KEY,
-        key_sha256 TEXT NOT NULL UNIQUE,
-        developer TEXT NOT NULL,
-        team TEXT,
-        repository TEXT,
-        name TEXT,
-        created_at TEXT NOT NULL,
-        revoked_at TEXT
-      )`);
+      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.virtual_keys ${VIRTUAL_KEY_TABLE}`);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
