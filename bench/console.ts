@@ -145,6 +145,8 @@ async function main(): Promise<void> {
       { name: 'search: q=repo-13 (24h)', paths: ['/v1/events?since=24h&q=repo-13&limit=51'] },
       { name: 'search: q=repo-13 (all time)', paths: ['/v1/events?q=repo-13&limit=51'] },
       { name: 'search: q=no-such-thing (all time, reads every row)', paths: ['/v1/events?q=no-such-thing&limit=51'] },
+      { name: 'filter: developer with no events (all time, reads every row)', paths: ['/v1/events?developer=nobody&limit=51'] },
+      { name: 'filter: verdict=block (all time)', paths: ['/v1/events?verdict=block&limit=51'] },
       { name: 'next page: cursor in the middle, verdict=redact', paths: [`/v1/events?verdict=redact&limit=51&cursor=${Math.floor(EVENTS / 2)}`] },
       { name: 'costs page: /v1/usage?by=developer&since=30d', paths: ['/v1/usage?by=developer&since=30d'] },
     ];

@@ -4,7 +4,7 @@
  * Only ratios measured in the same run are meaningful on a shared 2-core machine.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,6 +46,20 @@ interface Row {
   p99: number;
   errors: number;
   non2xx: number;
+  /** CPU time of the serving process (all its threads) per request during the measured run; null off Linux. */
+  cpu_us_per_req: number | null;
+}
+
+/**
+ * User plus system CPU of a whole process (every thread), in microseconds, from /proc (Linux; null elsewhere).
+ * Throughput on a shared machine moves with whatever else runs; the CPU a process spends per request moves less.
+ */
+function processCpuMicros(pid: number | undefined): number | null {
+  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
 function payload(stream: boolean): string {
@@ -104,7 +118,7 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, read
  * A 200 KB Aider-style context where every request differs (a counter in the last line), so no cache helps:
  * this measures the cost of scanning a whole coding-agent first turn.
  */
-async function loadLarge(url: string, connections: number) {
+async function loadLarge(url: string, connections: number, afterWarmup: () => void) {
   const context = codeContext();
   let n = 0;
   const make = () => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant.' }, { role: 'user', content: `${context}\nrequest ${n++}: add a docstring` }] });
@@ -118,6 +132,7 @@ async function loadLarge(url: string, connections: number) {
       requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: make() }) }],
     });
   await run(WARMUP);
+  afterWarmup();
   return run(DURATION);
 }
 
@@ -132,10 +147,15 @@ async function load(url: string, body: string, connections: number, duration: nu
   });
 }
 
-export async function measure(scenario: string, url: string, connections: number, stream: boolean, large = false): Promise<Row> {
+export async function measure(scenario: string, url: string, connections: number, stream: boolean, large = false, pid?: number): Promise<Row> {
   const body = payload(stream);
-  const r = large ? await loadLarge(url, connections) : (await load(url, body, connections, WARMUP), await load(url, body, connections, DURATION));
+  let cpuBefore: number | null = null;
+  const r = large
+    ? await loadLarge(url, connections, () => (cpuBefore = processCpuMicros(pid)))
+    : (await load(url, body, connections, WARMUP), (cpuBefore = processCpuMicros(pid)), await load(url, body, connections, DURATION));
+  const cpuAfter = processCpuMicros(pid);
   return {
+    cpu_us_per_req: cpuBefore !== null && cpuAfter !== null && r.requests.total > 0 ? Math.round((cpuAfter - cpuBefore) / r.requests.total) : null,
     scenario,
     payload: large ? '200 KB, unique' : '5 KB',
     path: url,
@@ -171,9 +191,9 @@ async function main() {
     children.push(
       await startProcess('passthrough', ['--import', 'tsx', 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: `http://127.0.0.1:${PORTS.fake}` }, /listening/),
     );
-    const targets: Array<[string, number]> = [
-      ['direct', PORTS.fake],
-      ['passthrough', PORTS.passthrough],
+    const targets: Array<[string, number, number | undefined]> = [
+      ['direct', PORTS.fake, children[0]!.pid],
+      ['passthrough', PORTS.passthrough, children[1]!.pid],
     ];
     for (const [i, g] of GATEWAYS.entries()) {
       const port = 41192 + i;
@@ -186,23 +206,23 @@ async function main() {
         ),
       );
       await waitReady(`http://127.0.0.1:${port}/readyz`);
-      targets.push([g.name, port]);
+      targets.push([g.name, port, children.at(-1)!.pid]);
     }
     const detectors = await measureDetectors();
     const rows: Row[] = [];
     const log = (row: Row) =>
-      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(15)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
+      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(15)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
-        for (const [scenario, port] of targets) {
-          const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, connections, stream);
+        for (const [scenario, port, pid] of targets) {
+          const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, connections, stream, false, pid);
           rows.push(row);
           log(row);
         }
       }
     }
-    for (const [scenario, port] of targets.filter(([name]) => name !== 'direct')) {
-      const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, 10, false, true);
+    for (const [scenario, port, pid] of targets.filter(([name]) => name !== 'direct')) {
+      const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, 10, false, true, pid);
       rows.push(row);
       log(row);
     }
@@ -238,7 +258,8 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
       .filter((r) => r.scenario === g.name)
       .map((r) => {
         const base = rows.find((b) => b.scenario === g.auditOf && b.payload === r.payload && b.connections === r.connections && b.stream === r.stream)!;
-        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps) };
+        const cpu = r.cpu_us_per_req !== null && base.cpu_us_per_req !== null ? { cpu_us_added: r.cpu_us_per_req - base.cpu_us_per_req, cpu_ratio: round(base.cpu_us_per_req / r.cpu_us_per_req) } : { cpu_us_added: null, cpu_ratio: null };
+        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), ...cpu };
       }),
   );
   const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios, audit, detectors };
@@ -249,17 +270,19 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
     '',
     `Node ${process.version}, ${DURATION} s per run after ${WARMUP} s warm-up, ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
     '',
-    '| scenario | request | c | mode | req/s | p50 ms | p99 ms | errors |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`),
+    '| scenario | request | c | mode | req/s | CPU µs/req | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.cpu_us_per_req ?? '-'} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`),
     '',
     '| gateway vs pass-through | request | c | mode | throughput ratio | p99 added (ms) |',
     '|---|---|---|---|---|---|',
     ...ratios.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
     '',
-    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio |',
-    '|---|---|---|---|---|---|',
-    ...audit.map((r) => `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} |`),
+    'CPU µs/req: user and system time of the serving process, all threads, divided by the requests it served in the measured run. CPU ratio: without ÷ with (what throughput would be if the process had cores of its own).',
+    '',
+    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio | CPU ratio | CPU µs added per request |',
+    '|---|---|---|---|---|---|---|---|',
+    ...audit.map((r) => `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.cpu_ratio ?? '-'} | ${r.cpu_us_added ?? '-'} |`),
     '',
     `Detector throughput on a ${Math.round(detectors[0]!.bytes / 1024)} KB source-code context (single thread, after warm-up):`,
     '',

@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DecisionEvent } from './event.js';
 
 /** Captured segments at least this long are stored once by content hash instead of in every event. */
 export const BLOB_MIN_CHARS = 1024;
 
 export function blobHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+  return hash('sha256', text, 'hex');
 }
 
 /** The hashes of the captured texts an event refers to. */

@@ -111,18 +111,22 @@ export class DecisionContext {
 
   /** Results of one chain run, with the segments it read (for value hashes of what it redacted). */
   addOutcome(phase: PolicyPhase, outcome: ChainOutcome, segments: readonly Segment[]): void {
-    const redacted = new Set(outcome.edits.map((e) => `${e.segment}:${e.start}:${e.end}`));
+    const redacted = outcome.edits.length > 0 ? new Set(outcome.edits.map((e) => `${e.segment}:${e.start}:${e.end}`)) : undefined;
     for (const r of outcome.results) {
       this.policies.push(summarise(r));
+      if (!redacted) {
+        for (const f of r.findings) this.dataCategories.add(f.type);
+        continue;
+      }
       for (const f of r.findings) {
         this.dataCategories.add(f.type);
         if (!redacted.has(`${f.segment}:${f.start}:${f.end}`)) continue;
         const seg = segments[f.segment];
         this.redactions.push({
-          type: f.type,
+          location: { end: f.end, path: seg ? pathString(seg.path, seg.innerPath) : null, phase, start: f.start },
           rule: f.rule,
           source: f.source,
-          location: { phase, path: seg ? pathString(seg.path, seg.innerPath) : null, start: f.start, end: f.end },
+          type: f.type,
           value_hash: seg ? this.valueHash(seg.text.slice(f.start, f.end)) : null,
         });
       }
@@ -141,23 +145,23 @@ export class DecisionContext {
       this.dataCategories.add(finding.type);
       if (action === 'redact') {
         this.redactions.push({
-          type: finding.type,
+          location: { end: finding.end, path: null, phase: 'output', start: finding.start },
           rule: finding.rule,
           source: finding.source,
-          location: { phase: 'output', path: null, start: finding.start, end: finding.end },
+          type: finding.type,
           value_hash: valueHash ?? null,
         });
       }
     }
     for (const [kind, p] of byPolicy) {
-      this.policies.push({ ...summarise({ kind, phase: 'output', verdict: p.verdict, findings: p.findings, durationUs: 0 }), streamed: true });
+      this.policies.push(summarise({ kind, phase: 'output', verdict: p.verdict, findings: p.findings, durationUs: 0 }, true));
     }
     this.verdict = worstVerdict(this.verdict, verdict);
   }
 
   /** Scores of a streamed reply, judged once it was delivered. */
   addStreamAssessment(results: readonly PolicyResult[]): void {
-    for (const r of results) this.policies.push({ ...summarise(r), streamed: true });
+    for (const r of results) this.policies.push(summarise(r, true));
     for (const r of results) this.verdict = worstVerdict(this.verdict, r.verdict);
   }
 
@@ -189,63 +193,68 @@ export class DecisionContext {
     return this.verdict !== 'allow' || this.status >= 400 || this.error !== null;
   }
 
+  /**
+   * Members are written in sorted key order, the order canonical JSON puts them in, so serializing the event
+   * for the chain copies nothing (see canonical.ts); absent optional members are undefined, which JSON drops.
+   */
   build(): DecisionEvent {
     const now = performance.now();
     const s = this.settings;
     const ms = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? round(b - a) : null);
     const event: DecisionEvent = {
-      id: this.id,
-      ts: timestampMicros(this.startedMs),
-      request_id: this.requestId,
-      gateway_id: s.gatewayId,
-      config: s.config,
-      route: this.route,
-      stream: this.stream,
-      identity: this.identity(),
-      model_requested: this.modelRequested,
-      target: this.target,
-      verdict: this.verdict,
-      reason_code: this.reasonCode,
-      policies: this.policies,
-      redactions: this.redactions,
-      usage: this.usage,
-      cost: this.cost,
-      latency: {
-        total_ms: round(now - this.started),
-        upstream_ms: ms(this.upstreamStart, now),
-        ttft_ms: ms(this.started, this.firstByte),
-        overhead_ms: ms(this.started, this.upstreamStart),
-      },
-      status: this.status,
-      error: this.error,
+      budget_alerts:
+        this.budgetAlerts.length > 0
+          ? this.budgetAlerts.map((a) => ({
+              limit_usd: a.limitUsd,
+              mode: a.mode,
+              period: a.period,
+              scope: a.scope,
+              spent_usd: a.spentUsd,
+              threshold: a.threshold,
+              value: a.value,
+            }))
+          : undefined,
       capture: this.capture(),
+      config: s.config,
+      cost: this.cost,
+      data_categories: s.hipaa ? [...this.dataCategories].sort() : undefined,
+      error: this.error,
+      flags: this.flags.length > 0 ? this.flags : undefined,
+      gateway_id: s.gatewayId,
+      id: this.id,
+      identity: this.identity(),
+      latency: {
+        overhead_ms: ms(this.started, this.upstreamStart),
+        total_ms: round(now - this.started),
+        ttft_ms: ms(this.started, this.firstByte),
+        upstream_ms: ms(this.upstreamStart, now),
+      },
+      model_requested: this.modelRequested,
+      policies: this.policies,
       proposed_edits: this.proposedEdits(),
+      reason_code: this.reasonCode,
+      redactions: this.redactions,
+      request_id: this.requestId,
+      route: this.route,
+      status: this.status,
+      stream: this.stream,
+      target: this.target,
+      ts: timestampMicros(this.startedMs),
+      usage: this.usage,
+      verdict: this.verdict,
     };
-    if (s.hipaa) event.data_categories = [...this.dataCategories].sort();
-    if (this.flags.length > 0) event.flags = this.flags;
-    if (this.budgetAlerts.length > 0) {
-      event.budget_alerts = this.budgetAlerts.map((a) => ({
-        scope: a.scope,
-        value: a.value,
-        period: a.period,
-        mode: a.mode,
-        threshold: a.threshold,
-        spent_usd: a.spentUsd,
-        limit_usd: a.limitUsd,
-      }));
-    }
     return event;
   }
 
   private identity(): EventIdentity {
     const a = this.attribution;
     return {
-      developer: a.developer,
-      repository: a.repository,
-      team: a.team,
-      key_id: a.key_id,
       client: detectClient(this.headers, this.systemText),
+      developer: a.developer,
+      key_id: a.key_id,
+      repository: a.repository,
       source: a.source,
+      team: a.team,
     };
   }
 
@@ -255,20 +264,20 @@ export class DecisionContext {
     const request =
       this.requestText?.map((t) => {
         const text = take(t.text, budget);
-        if (text.length < BLOB_MIN_CHARS) return { source: t.source, turn: t.turn, text };
+        if (text.length < BLOB_MIN_CHARS) return { source: t.source, text, turn: t.turn };
         const sha256 = text === t.text && t.digest ? Buffer.from(t.digest, 'base64').toString('hex') : blobHash(text);
         this.blobs.set(sha256, text);
-        return { source: t.source, turn: t.turn, sha256, chars: text.length };
+        return { chars: text.length, sha256, source: t.source, turn: t.turn };
       }) ?? null;
     const reply = this.reply && !this.replyWithheld ? this.reply : null;
     const completion = reply
       ? {
-          text: take(reply.text, budget),
-          tool_calls: reply.toolCalls.map((c) => ({ name: c.name, input: capJson(c.input, budget) })),
           finish_reason: reply.finishReason ?? null,
+          text: take(reply.text, budget),
+          tool_calls: reply.toolCalls.map((c) => ({ input: capJson(c.input, budget), name: c.name })),
         }
       : null;
-    return { mode: 'redacted', request, completion, truncated: budget.truncated };
+    return { completion, mode: 'redacted', request, truncated: budget.truncated };
   }
 
   private proposedEdits(): ProposedEdit[] {
@@ -284,29 +293,42 @@ export class DecisionContext {
       const diff = e.diff ?? '';
       const lines = diff.split('\n');
       return {
+        added: lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length,
+        diff: this.settings.capture === 'redacted' ? take(diff, budget) : '',
         file: e.file ?? null,
         format: e.format,
-        added: lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length,
         removed: lines.filter((l) => l.startsWith('-') && !l.startsWith('---')).length,
-        diff: this.settings.capture === 'redacted' ? take(diff, budget) : '',
       };
     });
   }
 }
 
-function summarise(r: PolicyResult): EventPolicyResult {
-  const groups = new Map<string, { type: string; rule: string; source: Finding['source']; count: number }>();
-  for (const f of r.findings) {
+function summarise(r: PolicyResult, streamed?: true): EventPolicyResult {
+  // Sorted key order, as build() explains; absent members are undefined.
+  return {
+    duration_us: Math.round(r.durationUs),
+    error: r.error || undefined,
+    // Most policies find nothing in most requests: nothing to group.
+    findings: r.findings.length === 0 ? [] : groupFindings(r.findings),
+    kind: r.kind,
+    phase: r.phase,
+    reasons: r.reasons?.length ? r.reasons : undefined,
+    score: r.score !== undefined ? Math.round(r.score * 1000) / 1000 : undefined,
+    streamed,
+    verdict: r.verdict,
+  };
+}
+
+/** Findings counted per type, rule and source (the event never holds their values or places). */
+function groupFindings(findings: readonly Finding[]): EventPolicyResult['findings'] {
+  const groups = new Map<string, { count: number; rule: string; source: Finding['source']; type: string }>();
+  for (const f of findings) {
     const key = `${f.type}\u0000${f.rule}\u0000${f.source}`;
     const g = groups.get(key);
     if (g) g.count++;
-    else groups.set(key, { type: f.type, rule: f.rule, source: f.source, count: 1 });
+    else groups.set(key, { count: 1, rule: f.rule, source: f.source, type: f.type });
   }
-  const out: EventPolicyResult = { kind: r.kind, phase: r.phase, verdict: r.verdict, duration_us: Math.round(r.durationUs), findings: [...groups.values()] };
-  if (r.score !== undefined) out.score = Math.round(r.score * 1000) / 1000;
-  if (r.reasons?.length) out.reasons = r.reasons;
-  if (r.error) out.error = r.error;
-  return out;
+  return [...groups.values()];
 }
 
 /** Segment texts with every finding's span replaced by `[TYPE]`, whatever the policy did with it. */

@@ -203,6 +203,14 @@ function increment(base32: string): string {
 
 /** RFC 3339 with microseconds, from wall-clock milliseconds plus the sub-millisecond part of a monotonic clock. */
 export function timestampMicros(ms = Date.now(), micros = Math.floor((performance.now() % 1) * 1000)): string {
-  const iso = new Date(ms).toISOString(); // 2026-11-27T05:06:47.123Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  // Formatting a Date showed in profiles (one per request); the part up to the second is shared by every event
+  // of that second.
+  const second = Math.floor(ms / 1000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20); // 2026-11-27T05:06:47.
+  }
+  return `${cachedPrefix}${String(ms - second * 1000).padStart(3, '0')}${String(micros).padStart(3, '0')}Z`;
 }
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';

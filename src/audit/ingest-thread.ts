@@ -38,8 +38,9 @@ export class IngestThread {
     this.worker.on('error', (err) => this.on.error(`${err.name}: ${err.message}`.slice(0, 300)));
   }
 
-  wake(active: number): void {
-    this.worker.postMessage({ type: 'wake', active });
+  /** New lines are journaled: ingest them after the gathering delay, or `now` (someone is waiting to read them). */
+  wake(active: number, now = false): void {
+    this.worker.postMessage({ type: 'wake', active, now });
   }
 
   /** Ingest everything journaled, then stop. */

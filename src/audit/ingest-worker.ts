@@ -11,15 +11,17 @@ const store = new SqliteEventStore(file);
 const ingester = new JournalIngester(store, dir, chain);
 let active = initial;
 /**
- * How long to gather journaled events before one transaction takes them. Per-transaction costs dominate small
- * batches (a one-event transaction cost about three times a batched event's share); the events are durable in
- * the journal meanwhile, and `kt events tail` sees them this much later.
+ * How long to gather journaled events before one transaction takes them. Each transaction rewrites the pages
+ * it touched (the tail of the table and of each index) into the WAL, so small batches multiply the bytes
+ * written per event: 100 ms instead of 25 ms wrote a fifth less under load. The events are durable in the
+ * journal meanwhile; `kt events tail` sees them this much later, and a reader that asks (caughtUp) at once.
  */
-const INGEST_DELAY_MS = 25;
-let scheduled = false;
+const INGEST_DELAY_MS = 100;
+let scheduled: NodeJS.Timeout | undefined;
 
 function run(): void {
-  scheduled = false;
+  clearTimeout(scheduled);
+  scheduled = undefined;
   try {
     const r = ingester.drain(active);
     // Posted even when nothing moved: the main thread's waiters (caughtUp) count on the answer.
@@ -31,15 +33,11 @@ function run(): void {
 }
 
 const poll = setInterval(run, 1000);
-parentPort!.on('message', (m: { type: 'wake'; active: number } | { type: 'stop' }) => {
+parentPort!.on('message', (m: { type: 'wake'; active: number; now: boolean } | { type: 'stop' }) => {
   if (m.type === 'wake') {
     active = m.active;
-    if (!scheduled) {
-      scheduled = true;
-      // Gather a few milliseconds of events into one transaction: the requests are already durable in the
-      // journal, and per-transaction costs dominated when every small batch was ingested on its own.
-      setTimeout(run, INGEST_DELAY_MS);
-    }
+    if (m.now) run();
+    else scheduled ??= setTimeout(run, INGEST_DELAY_MS);
     return;
   }
   clearInterval(poll);

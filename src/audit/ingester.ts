@@ -1,4 +1,4 @@
-import { parseJournalLine, readJournal, removeSegments, type JournalPosition } from './journal.js';
+import { readJournal, removeSegments, type JournalPosition } from './journal.js';
 import type { SqliteEventStore } from './sqlite-store.js';
 
 /**
@@ -31,16 +31,11 @@ export class JournalIngester {
       const r = readJournal(this.dir, pos, active);
       torn += r.torn;
       const moved = r.next.segment !== pos.segment || r.next.offset !== pos.offset;
-      if (r.lines.length === 0 && !moved) break;
-      const entries = r.lines.map(parseJournalLine);
+      if (r.records.length === 0 && !moved) break;
+      const records = r.records;
       const blobs = new Map<string, string>();
-      for (const e of entries) for (const [h, t] of Object.entries(e.blobs ?? {})) blobs.set(h, t);
-      const linked = this.store.appendSync(
-        this.chain,
-        entries.map((e) => e.event),
-        { key: this.metaKey, value: JSON.stringify(r.next) },
-        blobs,
-      );
+      for (const e of records) if (e.blobs) for (const h in e.blobs) blobs.set(h, e.blobs[h]!);
+      const linked = this.store.appendRecordsSync(this.chain, records, { key: this.metaKey, value: JSON.stringify(r.next) }, blobs);
       if (linked.length > 0) head = { seq: linked[linked.length - 1]!.seq, hash: linked[linked.length - 1]!.hash };
       ingested += linked.length;
       removeSegments(this.dir, r.finished);

@@ -1,6 +1,8 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { canonicalJson } from './canonical.js';
 import type { DecisionEvent } from './event.js';
+import { indexedColumns, type IndexedColumns } from './store.js';
 
 /**
  * The audit journal: decision events appended as JSON lines to segment files in `<data dir>/journal`, one
@@ -41,9 +43,9 @@ export class JournalWriter {
     return this.segment;
   }
 
-  append(entries: readonly JournalEntry[]): void {
+  append(records: readonly JournalRecord[]): void {
     let text = '';
-    for (const e of entries) text += `${JSON.stringify(e.blobs ? e : { event: e.event })}\n`;
+    for (const r of records) text += journalLine(r);
     const buf = Buffer.from(text);
     let off = 0;
     while (off < buf.length) off += writeSync(this.fd, buf, off);
@@ -63,14 +65,49 @@ export class JournalWriter {
   }
 }
 
-/** One journal line: an event, and the captured texts it refers to that this process had not written yet. */
-export interface JournalEntry {
-  event: DecisionEvent;
+/**
+ * One journaled event, already in the form the chain stores: its canonical JSON (the hashed bytes) and the
+ * filter columns derived from it, plus the captured texts it refers to that this process had not journaled
+ * yet. The request's own thread serializes the event once; the ingest thread hashes and inserts the text as
+ * it is, without parsing it again.
+ */
+export interface JournalRecord {
+  id: string;
+  body: string;
+  columns: IndexedColumns;
   blobs?: Record<string, string> | undefined;
 }
 
-export function parseJournalLine(line: string): JournalEntry {
-  const parsed = JSON.parse(line) as JournalEntry;
+export function journalRecord(event: DecisionEvent, blobs?: Record<string, string>): JournalRecord {
+  return { id: event.id, body: canonicalJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
+}
+
+/**
+ * `<header JSON>\t<canonical event JSON>\n`. JSON text never holds a raw tab or newline (both are escaped
+ * inside strings), so the first tab ends the small header and the body needs no parsing to be found.
+ */
+function journalLine(r: JournalRecord): string {
+  return `${JSON.stringify({ id: r.id, c: r.columns, ...(r.blobs ? { b: r.blobs } : {}) })}\t${r.body}\n`;
+}
+
+export function parseJournalLine(line: string): JournalRecord {
+  const tab = line.indexOf('\t');
+  if (tab < 0) {
+    // A journal left by a version that wrote `{"event": …, "blobs": …}` lines.
+    const { event, blobs } = parseEventLine(line);
+    return journalRecord(event, blobs);
+  }
+  const header = JSON.parse(line.slice(0, tab)) as { id: string; c: IndexedColumns; b?: Record<string, string> };
+  return { id: header.id, body: line.slice(tab + 1), columns: header.c, ...(header.b ? { blobs: header.b } : {}) };
+}
+
+/** An event with its captured texts as one JSON line (the fail-mode allow spool). */
+export function eventLine(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): string {
+  return `${JSON.stringify({ event, blobs: blobs ? Object.fromEntries(blobs) : undefined })}\n`;
+}
+
+export function parseEventLine(line: string): { event: DecisionEvent; blobs?: Record<string, string> } {
+  const parsed = JSON.parse(line) as { event: DecisionEvent; blobs?: Record<string, string> };
   return { event: parsed.event, ...(parsed.blobs ? { blobs: parsed.blobs } : {}) };
 }
 
@@ -79,9 +116,13 @@ export interface JournalPosition {
   offset: number;
 }
 
+/** The read buffer, kept between reads: allocating (and zeroing) megabytes per ingest round showed as GC work. */
+let readBuffer = Buffer.allocUnsafe(0);
+
 /**
- * Read complete lines from `pos` on: the rest of that segment, then later segments. A finished segment that
- * ends without a newline ends with a line torn by a crash (its request never completed): it is skipped.
+ * Read complete journal records from `pos` on: the rest of that segment, then later segments. A finished
+ * segment that ends without a newline ends with a line torn by a crash (its request never completed): it is
+ * skipped. Records are cut straight out of the bytes read, without making one string of the whole read.
  */
 export function readJournal(
   dir: string,
@@ -89,8 +130,8 @@ export function readJournal(
   /** The segment a writer still appends to; -1 when none does. */
   active: number,
   maxBytes = 4 * 1024 * 1024,
-): { lines: string[]; next: JournalPosition; finished: number[]; torn: number } {
-  const lines: string[] = [];
+): { records: JournalRecord[]; next: JournalPosition; finished: number[]; torn: number } {
+  const records: JournalRecord[] = [];
   const finished: number[] = [];
   let torn = 0;
   let next = { ...pos };
@@ -107,16 +148,19 @@ export function readJournal(
       size = fstatSync(fd).size;
       const start = seg === next.segment ? next.offset : 0;
       const length = Math.max(0, Math.min(size - start, maxBytes));
-      const buf = Buffer.alloc(length);
+      if (readBuffer.length < length) readBuffer = Buffer.allocUnsafe(Math.max(length, readBuffer.length * 2));
       let read = 0;
       while (read < length) {
-        const n = readSync(fd, buf, read, length - read, start + read);
+        const n = readSync(fd, readBuffer, read, length - read, start + read);
         if (n === 0) break;
         read += n;
       }
-      const lastNewline = read > 0 ? buf.lastIndexOf(0x0a, read - 1) : -1;
-      if (lastNewline >= 0) for (const line of buf.subarray(0, lastNewline).toString('utf8').split('\n')) if (line) lines.push(line);
-      consumed = start + lastNewline + 1;
+      let lineStart = 0;
+      for (let nl = readBuffer.indexOf(0x0a, 0); nl >= 0 && nl < read; nl = readBuffer.indexOf(0x0a, lineStart)) {
+        if (nl > lineStart) records.push(parseJournalBytes(readBuffer, lineStart, nl));
+        lineStart = nl + 1;
+      }
+      consumed = start + lineStart;
       reachedEnd = start + read >= size;
     } finally {
       closeSync(fd);
@@ -128,7 +172,15 @@ export function readJournal(
     finished.push(seg);
     next = { segment: seg + 1, offset: 0 };
   }
-  return { lines, next, finished, torn };
+  return { records, next, finished, torn };
+}
+
+/** One line (without its newline) of `buf` from `start` to `end`. */
+function parseJournalBytes(buf: Buffer, start: number, end: number): JournalRecord {
+  const tab = buf.indexOf(0x09, start);
+  if (tab < 0 || tab >= end) return parseJournalLine(buf.toString('utf8', start, end));
+  const header = JSON.parse(buf.toString('utf8', start, tab)) as { id: string; c: IndexedColumns; b?: Record<string, string> };
+  return { id: header.id, body: buf.toString('utf8', tab + 1, end), columns: header.c, ...(header.b ? { blobs: header.b } : {}) };
 }
 
 export function removeSegments(dir: string, segments: readonly number[]): void {

@@ -2,7 +2,7 @@ import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
 import { IngestThread } from './ingest-thread.js';
-import { acquireJournalLock, JOURNAL_DIR, JournalWriter, parseJournalLine } from './journal.js';
+import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine } from './journal.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
 import type { EventStore } from './store.js';
@@ -179,7 +179,7 @@ export class AuditRecorder {
 
   private journalBatch(batch: Pending[]): void {
     try {
-      this.journal!.append(batch.map((p) => ({ event: p.event, blobs: this.unseenBlobs(p.blobs) })));
+      this.journal!.append(batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs))));
     } catch (err) {
       this.warn('writing to the audit journal failed', err);
       // Those texts did not reach the journal: the next event that captures them must carry them.
@@ -223,7 +223,7 @@ export class AuditRecorder {
         clearTimeout(timer);
         resolve();
       });
-      this.ingest!.wake(this.journal!.current);
+      this.ingest!.wake(this.journal!.current, true);
     });
   }
 
@@ -234,7 +234,7 @@ export class AuditRecorder {
       return;
     }
     try {
-      appendFileSync(this.spoolFile, batch.map((p) => `${JSON.stringify({ event: p.event, blobs: p.blobs ? Object.fromEntries(p.blobs) : undefined })}\n`).join(''), { mode: 0o600 });
+      appendFileSync(this.spoolFile, batch.map((p) => eventLine(p.event, p.blobs)).join(''), { mode: 0o600 });
       this.spooled += batch.length;
       for (const p of batch) p.resolve();
     } catch (spoolErr) {
@@ -253,7 +253,7 @@ export class AuditRecorder {
       const entries = readFileSync(draining, 'utf8')
         .split('\n')
         .filter((l) => l.trim())
-        .map((l) => parseJournalLine(l));
+        .map((l) => parseEventLine(l));
       const events = entries.map((e) => e.event);
       const blobs = new Map<string, string>();
       for (const e of entries) for (const [h, t] of Object.entries(e.blobs ?? {})) blobs.set(h, t);

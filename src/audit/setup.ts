@@ -60,7 +60,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
   const { config, sha256 } = opts.loaded;
   const settings: AuditSettings = {
     gatewayId: chain,
-    config: { name: config.pack.name, version: config.pack.version, sha256 },
+    config: { name: config.pack.name, sha256, version: config.pack.version },
     capture: cfg.capture,
     captureMaxBytes: cfg.capture_max_bytes,
     logAllAccess: cfg.log_all_access,

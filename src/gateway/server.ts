@@ -9,7 +9,7 @@ import { buildChain } from '../policy/build.js';
 import type { PolicyChain } from '../policy/engine.js';
 import { worstVerdict, type Verdict } from '../policy/types.js';
 import { writeBack } from '../protocol/content.js';
-import { parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
+import { addMember, parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
 import { replyView, requestSegments, responseSegments } from '../protocol/families.js';
 import { StreamGuard } from '../stream/guard.js';
 import { terminalErrorFrame } from '../protocol/sse.js';
@@ -247,7 +247,7 @@ export class Gateway {
       const gwErr = err instanceof GatewayError ? err : undefined;
       ctx.status = gwErr?.status ?? 500;
       ctx.reasonCode ??= gwErr?.extra.code ?? 'internal_error';
-      ctx.error = { type: gwErr?.type ?? 'api_error', code: gwErr?.extra.code ?? 'internal_error', message: (gwErr?.message ?? 'internal gateway error').slice(0, 500) };
+      ctx.error = { code: gwErr?.extra.code ?? 'internal_error', message: (gwErr?.message ?? 'internal gateway error').slice(0, 500), type: gwErr?.type ?? 'api_error' };
       if (!ctx.recorded) await this.commit(ctx);
       throw err;
     } finally {
@@ -274,8 +274,12 @@ export class Gateway {
       ctx.estimateText = () => requestSegments(ex.family, ex.body).map((seg) => seg.text).join('\n');
       // Streamed chat replies carry usage only when asked; ask, and keep the extra chunk from the client.
       if (family === 'chat' && wantsIncludeUsage(ex.body)) {
-        ex.body.stream_options = { ...(isPlainObject(ex.body.stream_options) ? ex.body.stream_options : {}), include_usage: true };
-        ex.modified = true;
+        if (ex.body.stream_options === undefined) {
+          addMember(ex, 'stream_options', { include_usage: true });
+        } else {
+          ex.body.stream_options = { ...(isPlainObject(ex.body.stream_options) ? ex.body.stream_options : {}), include_usage: true };
+          ex.modified = true;
+        }
         ctx.dropUsageChunks = true;
       }
     }
@@ -295,7 +299,7 @@ export class Gateway {
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
       ctx.upstreamHeaders = timing.upstreamHeaders;
-      ctx.target = { id: candidate.target.id, provider: candidate.target.provider, model: candidate.model || ex.model || null };
+      ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider };
       const outcome = await relay(res, response, ex, this.opts.logger, this.chain, inputVerdict, ctx, this.needsReply, () => this.commit(ctx));
       if (outcome === 'client-gone') this.clientGone(ctx);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
@@ -566,7 +570,7 @@ async function relay(
     const failure = classifyUpstreamError(err);
     log.warn({ requestId: ctx.requestId, failure: failure.detail }, 'upstream response ended early');
     ctx.reasonCode = 'upstream_cut';
-    ctx.error = { type: 'upstream_error', code: 'upstream_cut', message: 'the upstream response ended before completion' };
+    ctx.error = { code: 'upstream_cut', message: 'the upstream response ended before completion', type: 'upstream_error' };
     if (guard) ctx.addStreamFindings(guard.found, guard.verdict);
     await finish().catch(() => undefined);
     if (isSse && ex.stream) {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Detector, DetectorMatch } from '../detect/types.js';
 
 /** Below this length scanning is cheaper than hashing, so short texts are never cached. */
@@ -37,7 +37,7 @@ export class ScanCache {
 }
 
 export function digestOf(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
+  return hash('sha256', text, 'base64');
 }
 
 export function worthCaching(text: string): boolean {

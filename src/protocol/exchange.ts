@@ -46,6 +46,26 @@ export function parseExchange(family: Family, raw: Buffer): Exchange {
   };
 }
 
+/**
+ * Add a member the body does not have yet. While nothing else has edited the body, the member is spliced in
+ * after the opening brace of the client's bytes, which then still go upstream as sent apart from it:
+ * serializing a coding agent's whole context again for one small member showed in profiles.
+ */
+export function addMember(ex: Exchange, key: string, value: unknown): void {
+  if (Object.hasOwn(ex.body, key)) throw new Error(`addMember: the body already has "${key}"`);
+  ex.body[key] = value;
+  if (ex.modified) return;
+  // JSON.parse took these bytes as an object: only whitespace can come before its opening brace.
+  const open = ex.raw.indexOf(0x7b);
+  let next = open + 1;
+  while (next < ex.raw.length && JSON_WHITESPACE.has(ex.raw[next]!)) next++;
+  const empty = ex.raw[next] === 0x7d;
+  const member = Buffer.from(`${JSON.stringify(key)}:${JSON.stringify(value)}${empty ? '' : ','}`);
+  ex.raw = Buffer.concat([ex.raw.subarray(0, open + 1), member, ex.raw.subarray(open + 1)]);
+}
+
+const JSON_WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+
 /** Serialise the body again only when something changed it; otherwise the client's bytes go upstream as sent. */
 export function requestBytes(ex: Exchange, modelOverride: string | undefined): Buffer {
   const newModel = modelOverride !== undefined && modelOverride !== ex.model;

@@ -24,10 +24,10 @@ function makeUsage(
   estimated: boolean,
   write1h?: number | null,
 ): Usage {
-  const u: Usage = { input_tokens: input, output_tokens: output, cached_input_tokens: cached, cache_write_tokens: write, reasoning_tokens: reasoning, estimated };
-  // Only present when there is something to say: events stay the same shape for everyone not on 1-hour caching.
-  if (write1h) u.cache_write_1h_tokens = write1h;
-  return u;
+  // Keys in sorted order, as decision events are built (see DecisionContext.build). The 1-hour count is only
+  // present when there is something to say: events stay the same shape for everyone not on 1-hour caching.
+  const u: Usage = { cache_write_tokens: write, cached_input_tokens: cached, estimated, input_tokens: input, output_tokens: output, reasoning_tokens: reasoning };
+  return write1h ? { cache_write_1h_tokens: write1h, ...u } : u;
 }
 
 /**

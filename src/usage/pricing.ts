@@ -360,7 +360,7 @@ function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }
 
-const UNPRICED: Cost = Object.freeze({ currency: 'USD', input: null, output: null, total: null, priced: false });
+const UNPRICED: Cost = Object.freeze({ currency: 'USD', input: null, output: null, priced: false, total: null });
 
 /**
  * What a request cost, from normalised usage and a price. No price, or no token counts at all, gives
@@ -386,7 +386,7 @@ export function costOf(usage: Usage | null | undefined, price: Price | ModelPric
   const outputUsd = ((output - reasoning) * p.output + reasoning * (p.reasoning ?? p.output)) / 1e6;
   const inRounded = round8(inputUsd);
   const outRounded = round8(outputUsd);
-  return { currency: 'USD', input: inRounded, output: outRounded, total: round8(inRounded + outRounded), priced: true };
+  return { currency: 'USD', input: inRounded, output: outRounded, priced: true, total: round8(inRounded + outRounded) };
 }
 
 function deepFreeze<T extends object>(o: T): T {

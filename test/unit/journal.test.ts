@@ -1,10 +1,12 @@
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { JournalIngester } from '../../src/audit/ingester.js';
-import { JournalWriter, listSegments, segmentName } from '../../src/audit/journal.js';
+import { journalRecord, JournalWriter, listSegments, parseJournalLine, segmentName } from '../../src/audit/journal.js';
+import { canonicalJson } from '../../src/audit/canonical.js';
+import { indexedColumns } from '../../src/audit/store.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { makeEvent } from '../helpers/events.js';
@@ -24,7 +26,7 @@ describe('audit journal', () => {
         let writer = new JournalWriter(dir);
         for (const [i, n] of batches.entries()) {
           const events = Array.from({ length: n }, (_, k) => makeEvent({ request_id: `r${i}-${k}` }));
-          writer.append(events.map((event) => ({ event })));
+          writer.append(events.map((event) => journalRecord(event)));
           ids.push(...events.map((e) => e.id));
           // Ingest sometimes in the middle, as the ingest thread would.
           if (i % 2 === 0) ingester().drain(writer.current);
@@ -53,15 +55,44 @@ describe('audit journal', () => {
   it('reports a torn line in a finished segment and skips it', async () => {
     const { dir, store, ingester } = setup();
     const w1 = new JournalWriter(dir);
-    w1.append([{ event: makeEvent({ request_id: 'a' }) }]);
+    w1.append([journalRecord(makeEvent({ request_id: 'a' }))]);
     appendFileSync(join(dir, segmentName(w1.current)), '{"partial');
     w1.close();
     const w2 = new JournalWriter(dir);
-    w2.append([{ event: makeEvent({ request_id: 'b' }) }]);
+    w2.append([journalRecord(makeEvent({ request_id: 'b' }))]);
     const r = ingester().drain(w2.current);
     expect(r).toMatchObject({ ingested: 2, torn: 1 });
     expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['a', 'b']);
     w2.close();
+    await store.close();
+  });
+
+  it('journals the canonical body and its columns, and parses them back without touching the body', () => {
+    const event = makeEvent({ request_id: 'tab\there', capture: { mode: 'redacted', request: [{ source: 'user', turn: 0, text: 'a\tb\nc' }], completion: null, truncated: false } });
+    const dir = mkdtempSync(join(tmpdir(), 'kt-journal-'));
+    const w = new JournalWriter(dir);
+    w.append([journalRecord(event, { ['ab'.repeat(32)]: 'long\ttext' })]);
+    w.close();
+    const line = readFileSync(join(dir, segmentName(w.current)), 'utf8').trimEnd();
+    expect(line.split('\n')).toHaveLength(1);
+    const back = parseJournalLine(line);
+    expect(back.body).toBe(canonicalJson(event));
+    expect(back.columns).toEqual(indexedColumns(event));
+    expect(back.blobs).toEqual({ ['ab'.repeat(32)]: 'long\ttext' });
+  });
+
+  it('ingests a journal written in the earlier one-JSON-object-per-line format', async () => {
+    const { dir, store, ingester } = setup();
+    const events = [makeEvent({ request_id: 'old-1' }), makeEvent({ request_id: 'old-2' })];
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, segmentName(1)), events.map((event, i) => `${JSON.stringify(i === 0 ? { event, blobs: { ['cd'.repeat(32)]: 'x' } } : { event })}\n`).join(''));
+    const w = new JournalWriter(dir);
+    w.append([journalRecord(makeEvent({ request_id: 'new-1' }))]);
+    expect(ingester().drain(w.current).ingested).toBe(3);
+    expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['old-1', 'old-2', 'new-1']);
+    expect((await store.getBlobs(['cd'.repeat(32)])).get('cd'.repeat(32))).toBe('x');
+    expect((await verifyChain(store, 'c', new Map())).problem).toBeNull();
+    w.close();
     await store.close();
   });
 });
