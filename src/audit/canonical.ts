@@ -5,7 +5,7 @@
  *
  * It runs once per decision event. The fast path hands V8's native JSON.stringify a value whose objects
  * already enumerate their keys in sorted order (the value itself when it was built that way, else a sorted
- * copy of just the objects that need it); building the text by concatenation in JavaScript cost about four
+ * copy of just the objects that need it); building the text by concatenation in JavaScript cost two to five
  * times as much. Values the native serializer would write differently (objects whose integer-like keys
  * cannot be reordered, or with a toJSON method) take the reference path, which gives the same bytes.
  */
