@@ -97,8 +97,12 @@ export function parseJournalLine(line: string): JournalRecord {
     const { event, blobs } = parseEventLine(line);
     return journalRecord(event, blobs);
   }
-  const header = JSON.parse(line.slice(0, tab)) as { id: string; c: IndexedColumns; b?: Record<string, string> };
-  return { id: header.id, body: line.slice(tab + 1), columns: header.c, ...(header.b ? { blobs: header.b } : {}) };
+  return fromHeader(line.slice(0, tab), line.slice(tab + 1));
+}
+
+function fromHeader(headerJson: string, body: string): JournalRecord {
+  const header = JSON.parse(headerJson) as { id: string; c: IndexedColumns; b?: Record<string, string> };
+  return { id: header.id, body, columns: header.c, ...(header.b ? { blobs: header.b } : {}) };
 }
 
 /** An event with its captured texts as one JSON line (the fail-mode allow spool). */
@@ -179,8 +183,7 @@ export function readJournal(
 function parseJournalBytes(buf: Buffer, start: number, end: number): JournalRecord {
   const tab = buf.indexOf(0x09, start);
   if (tab < 0 || tab >= end) return parseJournalLine(buf.toString('utf8', start, end));
-  const header = JSON.parse(buf.toString('utf8', start, tab)) as { id: string; c: IndexedColumns; b?: Record<string, string> };
-  return { id: header.id, body: buf.toString('utf8', tab + 1, end), columns: header.c, ...(header.b ? { blobs: header.b } : {}) };
+  return fromHeader(buf.toString('utf8', start, tab), buf.toString('utf8', tab + 1, end));
 }
 
 export function removeSegments(dir: string, segments: readonly number[]): void {

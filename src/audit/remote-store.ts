@@ -1,28 +1,9 @@
 import { Agent, request } from 'undici';
 import { canonicalJson } from './canonical.js';
 import type { ChainedEvent, Checkpoint } from './chain.js';
-import type { DecisionEvent } from './event.js';
 import { apiBase } from './shipper.js';
-import type { EventFilter, EventStore, IndexedColumns, PublicKeyRecord, StoredEvent, UsageGroupBy, UsageRow } from './store.js';
-
-/** An event as the control plane's API returns it (src/server/app.ts EventJson). */
-interface EventJson {
-  pos: number;
-  chain: string;
-  seq: number;
-  id: string;
-  prev_hash: string;
-  hash: string;
-  event: DecisionEvent;
-  columns?: IndexedColumns;
-}
-
-interface ChainJson {
-  chain: string;
-  head_seq: number | null;
-  head_hash: string | null;
-  first_seq: number | null;
-}
+import type { ChainJson, EventJson } from '../server/app.js';
+import type { EventFilter, EventStore, PublicKeyRecord, StoredEvent, UsageGroupBy, UsageRow } from './store.js';
 
 /** The control plane answered with an error: its status, error type and message (never the token). */
 export class RemoteStoreError extends Error {
