@@ -1,5 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
-import { canonicalJson } from './canonical.js';
+import { eventJson } from './event-json.js';
 import type { DecisionEvent } from './event.js';
 
 /** The previous hash of a chain's first event. */
@@ -40,12 +40,12 @@ export function checkpointMessage(cp: Pick<Checkpoint, 'chain' | 'seq' | 'hash' 
   return `keeptrusts-checkpoint/v1\n${cp.chain}\n${cp.seq}\n${cp.hash}\n${cp.ts}`;
 }
 
-/** Link a batch of new events after the chain's head. */
+/** Link a batch of new events (as DecisionContext builds them: see eventJson) after the chain's head. */
 export function linkEvents(chain: string, head: { seq: number; hash: string } | null, events: readonly DecisionEvent[]): ChainedEvent[] {
   return linkBodies(
     chain,
     head,
-    events.map((event) => ({ id: event.id, body: canonicalJson(event) })),
+    events.map((event) => ({ id: event.id, body: eventJson(event) })),
   );
 }
 

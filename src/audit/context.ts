@@ -265,7 +265,7 @@ export class DecisionContext {
       this.requestText?.map((t) => {
         const text = take(t.text, budget);
         if (text.length < BLOB_MIN_CHARS) return { source: t.source, text, turn: t.turn };
-        const sha256 = text === t.text && t.digest ? Buffer.from(t.digest, 'base64').toString('hex') : blobHash(text);
+        const sha256 = text === t.text && t.digest ? t.digest : blobHash(text);
         this.blobs.set(sha256, text);
         return { chars: text.length, sha256, source: t.source, turn: t.turn };
       }) ?? null;

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalJson } from './canonical.js';
+import { eventJson, journalHeaderJson } from './event-json.js';
 import type { DecisionEvent } from './event.js';
 import { indexedColumns, type IndexedColumns } from './store.js';
 
@@ -78,7 +79,13 @@ export interface JournalRecord {
   blobs?: Record<string, string> | undefined;
 }
 
+/** The record of an event the gateway built (DecisionContext.build), serialized by the schema's writer. */
 export function journalRecord(event: DecisionEvent, blobs?: Record<string, string>): JournalRecord {
+  return { id: event.id, body: eventJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
+}
+
+/** The record of an event read back from elsewhere (an older journal line), serialized by the generic path. */
+function recordOf(event: DecisionEvent, blobs?: Record<string, string>): JournalRecord {
   return { id: event.id, body: canonicalJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
 }
 
@@ -87,7 +94,7 @@ export function journalRecord(event: DecisionEvent, blobs?: Record<string, strin
  * inside strings), so the first tab ends the small header and the body needs no parsing to be found.
  */
 function journalLine(r: JournalRecord): string {
-  return `${JSON.stringify({ id: r.id, c: r.columns, ...(r.blobs ? { b: r.blobs } : {}) })}\t${r.body}\n`;
+  return `${journalHeaderJson(r.id, r.columns, r.blobs)}\t${r.body}\n`;
 }
 
 export function parseJournalLine(line: string): JournalRecord {
@@ -95,7 +102,7 @@ export function parseJournalLine(line: string): JournalRecord {
   if (tab < 0) {
     // A journal left by a version that wrote `{"event": …, "blobs": …}` lines.
     const { event, blobs } = parseEventLine(line);
-    return journalRecord(event, blobs);
+    return recordOf(event, blobs);
   }
   return fromHeader(line.slice(0, tab), line.slice(tab + 1));
 }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { canonicalJson } from './canonical.js';
+import { eventJson } from './event-json.js';
 import { linkBodies, type ChainedEvent, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
 import {
@@ -174,7 +175,7 @@ export class SqliteEventStore implements EventStore {
   appendSync(chain: string, events: readonly DecisionEvent[], meta?: { key: string; value: string }, blobs?: ReadonlyMap<string, string>): ChainedEvent[] {
     return this.appendRecordsSync(
       chain,
-      events.map((e) => ({ id: e.id, body: canonicalJson(e), columns: indexedColumns(e) })),
+      events.map((e) => ({ id: e.id, body: eventJson(e), columns: indexedColumns(e) })),
       meta,
       blobs,
     );

@@ -164,7 +164,7 @@ export function indexedColumns(event: DecisionEvent): IndexedColumns {
     model: event.target?.model ?? event.model_requested,
     client: event.identity.client,
     gateway: event.gateway_id,
-    policies: `,${[...new Set(event.policies.map((p) => p.kind))].join(',')},`,
+    policies: policyKinds(event.policies),
     // Checked by type: the control plane derives these from bodies that gateways sent, and a value the column
     // cannot hold as given (a number in a text column, a fraction in an integer one) would read back different.
     provider: typeof event.target?.provider === 'string' ? event.target.provider : null,
@@ -172,6 +172,13 @@ export function indexedColumns(event: DecisionEvent): IndexedColumns {
     input_tokens: tokenCount(event.usage?.input_tokens),
     output_tokens: tokenCount(event.usage?.output_tokens),
   };
+}
+
+/** `,kind,kind,`: each kind once, in the order the trace first has it. */
+function policyKinds(policies: DecisionEvent['policies']): string {
+  const kinds: string[] = [];
+  for (const p of policies) if (!kinds.includes(p.kind)) kinds.push(p.kind);
+  return `,${kinds.join(',')},`;
 }
 
 function isFiniteNumber(v: unknown): v is number {

@@ -271,7 +271,7 @@ export class Gateway {
     const inputVerdict = this.enforceInput(ex, ctx);
     if (this.needsUsage && family !== 'count_tokens') {
       ctx.meter = new StreamMeter(family);
-      ctx.estimateText = () => requestSegments(ex.family, ex.body).map((seg) => seg.text).join('\n');
+      ctx.estimateText = requestTextOf(ex);
       // Streamed chat replies carry usage only when asked; ask, and keep the extra chunk from the client.
       if (family === 'chat' && wantsIncludeUsage(ex.body)) {
         if (ex.body.stream_options === undefined) {
@@ -692,6 +692,16 @@ function assessStreamedReply(chain: PolicyChain, ex: Exchange, guard: StreamGuar
   } catch (err) {
     log.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.name : 'Error' }, 'scoring a streamed reply failed');
   }
+}
+
+/**
+ * The request's text for a token estimate, read only if a stream is cut. Made here rather than as an arrow
+ * function inside runInference: a closure there shares that call's context with every other closure of it,
+ * which kept each request's parsed body reachable long enough for V8 to pretenure its allocation sites, and
+ * the old generation then filled with request garbage (measured: 1.2 MB promoted per scavenge instead of 0.1).
+ */
+function requestTextOf(ex: Exchange): () => string {
+  return () => requestSegments(ex.family, ex.body).map((seg) => seg.text).join('\n');
 }
 
 /** Apply output-phase redactions to a response object in place (non-streamed bodies, and final stream events). */

@@ -36,8 +36,9 @@ export class ScanCache {
   }
 }
 
+/** SHA-256 of the text in hex: the audit trail stores long captured texts under this same digest. */
 export function digestOf(text: string): string {
-  return hash('sha256', text, 'base64');
+  return hash('sha256', text, 'hex');
 }
 
 export function worthCaching(text: string): boolean {

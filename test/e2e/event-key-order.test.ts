@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import type { ChainedEvent } from '../../src/audit/chain.js';
 import type { DecisionEvent } from '../../src/audit/event.js';
+import { eventJson } from '../../src/audit/event-json.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
@@ -67,6 +68,10 @@ describe('decision events as built', () => {
     expect(events.some((e) => e.policies.some((p) => p.streamed && p.score !== undefined))).toBe(true);
     expect(events.some((e) => e.verdict === 'block')).toBe(true);
     expect(events.some((e) => e.error !== null)).toBe(true);
-    for (const e of events) expect(JSON.stringify(e), e.request_id).toBe(canonicalJson(e));
+    for (const e of events) {
+      expect(JSON.stringify(e), e.request_id).toBe(canonicalJson(e));
+      // The chain's writer (src/audit/event-json.ts) gives the same bytes for every real shape.
+      expect(eventJson(e), e.request_id).toBe(canonicalJson(e));
+    }
   });
 });
