@@ -24,7 +24,7 @@ import { GatewayMetrics } from './metrics.js';
 import { TailHold } from './tail-hold.js';
 import type { LocalConsole } from '../server/local-console.js';
 import { costOf, priceFor, type PriceOverrides } from '../usage/pricing.js';
-import { dropUsageChunks, StreamMeter, usageFromBody, wantsIncludeUsage } from '../usage/meter.js';
+import { isUsageOnlyChunk, StreamMeter, usageFromBody, wantsIncludeUsage } from '../usage/meter.js';
 import { warmTokenizer } from '../usage/tokens.js';
 import { limitError, scopeValuesFromAttribution } from '../usage/limits/index.js';
 import type { LimitEngine } from '../usage/limits/types.js';
@@ -556,7 +556,7 @@ async function relay(
           chain,
           (body) => redactOutput(chain, ex, body),
           (value) => ctx.valueHash(value),
-          ctx.meter ? (event, data) => ctx.meter!.onFrame(event, data) : undefined,
+          ctx.meter ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined,
         )
       : undefined;
   const hold = new TailHold(isSse);
@@ -630,7 +630,6 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
       let out: Buffer | string = chunk;
       if (guard) {
         out = guard.push(decoder!.decode(chunk, { stream: true }));
-        if (ctx.dropUsageChunks && out.includes('"usage"')) out = dropUsageChunks(out);
       }
       if (guard?.blocked) {
         cleanup();
@@ -647,9 +646,8 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
     const onEnd = () => {
       cleanup();
       if (guard) {
-        let rest = guard.push(decoder!.decode()) + guard.end();
+        const rest = guard.push(decoder!.decode()) + guard.end();
         ctx.meter?.end();
-        if (ctx.dropUsageChunks && rest.includes('"usage"')) rest = dropUsageChunks(rest);
         if (guard.blocked) hold.keep(rest);
         else write(rest);
       }
@@ -692,6 +690,18 @@ function assessStreamedReply(chain: PolicyChain, ex: Exchange, guard: StreamGuar
   } catch (err) {
     log.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.name : 'Error' }, 'scoring a streamed reply failed');
   }
+}
+
+/**
+ * StreamGuard's frame hook while metering: every parsed frame goes to the meter, and when the gateway asked
+ * for usage the client did not ask for, the usage-only chunk is dropped there, already parsed (filtering the
+ * released text again meant a regular expression over every chunk and a second parse of that frame).
+ */
+function meterFrames(meter: StreamMeter, dropUsage: boolean): (event: string | undefined, data: Record<string, unknown>) => boolean {
+  return (event, data) => {
+    meter.onFrame(event, data);
+    return dropUsage && isUsageOnlyChunk(data);
+  };
 }
 
 /**

@@ -41,8 +41,11 @@ export class StreamGuard {
     chain: PolicyChain,
     private readonly redactObject: (body: Obj) => void,
     private readonly hashValue?: (value: string) => string,
-    /** Sees every parsed JSON frame (metering reads usage from them without parsing again). */
-    private readonly onFrame?: (event: string | undefined, data: Obj) => void,
+    /**
+     * Sees every parsed JSON frame (metering reads usage from them without parsing again). Returning true drops
+     * the frame: the usage chunk the gateway asked for on the client's behalf never reaches the client.
+     */
+    private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
   }
@@ -109,7 +112,7 @@ export class StreamGuard {
     } catch {
       return `${raw}\n\n`;
     }
-    this.onFrame?.(event, obj);
+    if (this.onFrame?.(event, obj) === true) return '';
     const out = this.family === 'chat' ? this.chat(obj) : this.family === 'messages' ? this.anthropic(event, obj) : this.responses(event, obj);
     if (this.blocked) return this.stop();
     return out === undefined ? `${raw}\n\n` : out;

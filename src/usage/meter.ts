@@ -343,7 +343,7 @@ export class StreamMeter {
 /**
  * True for an OpenAI chat request that streams without `stream_options.include_usage: true` (aider, LangChain,
  * most hand-written clients). Such a stream carries no usage at all, so the gateway asks upstream for it
- * (`addIncludeUsage`) and removes the extra chunk before the client sees it (`dropUsageChunks`).
+ * (`addIncludeUsage`) and StreamGuard drops the extra chunk before the client sees it (`isUsageOnlyChunk`).
  */
 export function wantsIncludeUsage(body: unknown): boolean {
   if (!isObj(body) || body.stream !== true) return false;
@@ -362,39 +362,4 @@ export function addIncludeUsage<T extends Obj>(body: T): T & { stream_options: O
  */
 export function isUsageOnlyChunk(obj: unknown): boolean {
   return isObj(obj) && Array.isArray(obj.choices) && obj.choices.length === 0 && isObj(obj.usage);
-}
-
-/** A frame worth parsing: it has a usage object (with include_usage every chunk has `"usage":null`). */
-const USAGE_OBJECT = /"usage"\s*:\s*\{/;
-
-/**
- * `sseText` (whole SSE frames) without the usage-only chunks, every other byte unchanged. Runs on every chunk of
- * an OpenAI chat stream, so text without a usage object goes back untouched without being parsed.
- */
-export function dropUsageChunks(sseText: string): string {
-  if (!USAGE_OBJECT.test(sseText)) return sseText;
-  let out = '';
-  let start = 0;
-  const sep = new RegExp(FRAME_END.source, 'g');
-  for (let m = sep.exec(sseText); m !== null; m = sep.exec(sseText)) {
-    const end = m.index + m[0].length;
-    const frame = sseText.slice(start, m.index);
-    if (!(USAGE_OBJECT.test(frame) && isUsageOnlyChunk(frameData(frame)))) out += sseText.slice(start, end);
-    start = end;
-  }
-  return start === 0 ? sseText : out + sseText.slice(start);
-}
-
-/** The JSON of a frame's data lines, or undefined. */
-function frameData(frame: string): unknown {
-  const data: string[] = [];
-  for (const line of frame.split(LINE_END)) {
-    if (line.startsWith('data:')) data.push(line.charCodeAt(5) === 32 ? line.slice(6) : line.slice(5));
-  }
-  if (data.length === 0) return undefined;
-  try {
-    return JSON.parse(data.join('\n'));
-  } catch {
-    return undefined;
-  }
 }

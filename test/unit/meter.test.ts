@@ -3,7 +3,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Family } from '../../src/providers/targets.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
-import { addIncludeUsage, dropUsageChunks, isUsageOnlyChunk, StreamMeter, usageFromBody, wantsIncludeUsage } from '../../src/usage/meter.js';
+import { PolicyChain } from '../../src/policy/engine.js';
+import { StreamGuard } from '../../src/stream/guard.js';
+import { addIncludeUsage, isUsageOnlyChunk, StreamMeter, usageFromBody, wantsIncludeUsage } from '../../src/usage/meter.js';
 import { estimateTokens } from '../../src/usage/tokens.js';
 import type { Usage } from '../../src/usage/types.js';
 
@@ -350,47 +352,58 @@ describe('include_usage for OpenAI chat streams', () => {
     expect(isUsageOnlyChunk(null)).toBe(false);
   });
 
-  it('dropUsageChunks removes exactly the usage-only frame, however the frames are grouped', async () => {
+  it('StreamGuard with the metering hook drops exactly the usage-only frame, however the bytes are split', async () => {
     const aider = body('chat', true);
     delete aider.stream_options;
     const sse = await call('chat', addIncludeUsage(aider));
     const all = frames(sse);
     const usageIdx = all.findIndex((f) => /"choices":\[\],"usage":\{/.test(f));
     expect(usageIdx).toBe(all.length - 2); // just before [DONE]
-    const expected = all.filter((_, i) => i !== usageIdx).join('');
-    expect(dropUsageChunks(sse)).toBe(expected);
+    // What the client gets is what it would get from the same stream without that frame.
+    const expected = throughGuard([all.filter((_, i) => i !== usageIdx).join('')], false).out;
+    const whole = throughGuard([sse], true);
+    expect(whole.out).toBe(expected);
+    expect(whole.out).not.toContain('"usage":{');
     // The gateway still metered it: usage came from the chunk the client never sees.
-    expect(feed('chat', [sse]).usage!.estimated).toBe(false);
+    expect(whole.meter.result()!.estimated).toBe(false);
     fc.assert(
-      fc.property(fc.array(fc.nat({ max: all.length }), { maxLength: all.length }), (cuts) => {
-        const points = [...new Set([0, ...cuts, all.length])].sort((a, b) => a - b);
-        let out = '';
-        for (let i = 1; i < points.length; i++) out += dropUsageChunks(all.slice(points[i - 1], points[i]).join(''));
-        expect(out).toBe(expected);
+      fc.property(fc.array(fc.nat({ max: sse.length }), { maxLength: 12 }), (cuts) => {
+        const points = [...new Set([0, ...cuts, sse.length])].sort((a, b) => a - b);
+        const pieces = points.slice(1).map((p, i) => sse.slice(points[i], p));
+        expect(throughGuard(pieces, true).out).toBe(expected);
       }),
       { numRuns: 100 },
     );
   });
 
-  it('dropUsageChunks leaves everything else untouched, byte for byte', async () => {
-    const plain = await call('chat', body('chat', true));
-    const noUsage = plain.split(/(?<=\n\n)/).filter((f) => !/"choices":\[\],"usage":\{/.test(f)).join('');
-    // Text without a usage object comes back as the very same string.
-    expect(dropUsageChunks(noUsage)).toBe(noUsage);
+  it('the metering hook keeps every other frame: comments, Azure filter results, broken JSON, usage on a real chunk', () => {
     const kept = [
       ': keep-alive comment\n\n',
       'data: {"id":"a","choices":[],"prompt_filter_results":[{"prompt_index":0}]}\n\n',
-      'data: {"id":"b","choices":[{"index":0,"delta":{"content":"usage: {not json"},"finish_reason":null}],"usage":null}\n\n',
       'data: {"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}\n\n',
       'data: {"id":"d", "choices": [], "usage": {broken json\n\n',
     ];
-    const usageFrame = 'data: {"id":"e","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}\r\n\r\n';
-    const text = kept.slice(0, 3).join('') + usageFrame + kept.slice(3).join('') + 'data: [DONE]\n\n';
-    expect(dropUsageChunks(text)).toBe(kept.join('') + 'data: [DONE]\n\n');
-    // A spaced-out usage-only chunk (other OpenAI-compatible servers) is recognised too.
-    expect(dropUsageChunks('data: {"choices": [], "usage": {"prompt_tokens": 5}}\n\ndata: [DONE]\n\n')).toBe('data: [DONE]\n\n');
+    const usageFrames = [
+      'data: {"id":"e","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}\r\n\r\n',
+      // A spaced-out usage-only chunk (other OpenAI-compatible servers) is recognised too.
+      'data: {"choices": [], "usage": {"prompt_tokens": 5}}\n\n',
+    ];
+    const text = kept.slice(0, 2).join('') + usageFrames[0] + kept.slice(2).join('') + usageFrames[1] + 'data: [DONE]\n\n';
+    expect(throughGuard([text], true).out).toBe(kept.join('') + 'data: [DONE]\n\n');
   });
 });
+
+/** An OpenAI chat stream through a StreamGuard without rules, metered as the gateway meters it. */
+function throughGuard(pieces: string[], dropUsage: boolean): { out: string; meter: StreamMeter } {
+  const meter = new StreamMeter('chat');
+  const guard = new StreamGuard('chat', new PolicyChain([], 'block'), () => undefined, undefined, (event, data) => {
+    meter.onFrame(event, data);
+    return dropUsage && isUsageOnlyChunk(data);
+  });
+  let out = '';
+  for (const p of pieces) out += guard.push(p);
+  return { out: out + guard.end(), meter };
+}
 
 describe('estimateTokens', () => {
   it('counts o200k tokens, 0 for empty text, and special-token strings as plain text', () => {
