@@ -1,11 +1,15 @@
-import { hash } from 'node:crypto';
+import { digestOf } from '../policy/scan-cache.js';
 import type { DecisionEvent } from './event.js';
 
 /** Captured segments at least this long are stored once by content hash instead of in every event. */
 export const BLOB_MIN_CHARS = 1024;
 
+/**
+ * SHA-256 (hex) of a captured text. The same function as the scan cache's digest, so a segment the policy
+ * chain already hashed is captured under that digest without hashing it again (DecisionContext.capture).
+ */
 export function blobHash(text: string): string {
-  return hash('sha256', text, 'hex');
+  return digestOf(text);
 }
 
 /** The hashes of the captured texts an event refers to. */

@@ -36,7 +36,7 @@ export class ScanCache {
   }
 }
 
-/** SHA-256 of the text in hex: the audit trail stores long captured texts under this same digest. */
+/** SHA-256 of the text in hex: the audit trail names long captured texts by it too (audit/blobs.ts). */
 export function digestOf(text: string): string {
   return hash('sha256', text, 'hex');
 }
