@@ -14,6 +14,8 @@ import { indexedColumns, type IndexedColumns } from './store.js';
  */
 export const JOURNAL_DIR = 'journal';
 const SEGMENT_BYTES = 16 * 1024 * 1024;
+/** The write buffer kept between appends; a bigger one (a batch with long captured texts) is let go after use. */
+const RETAINED_BUFFER_BYTES = 256 * 1024;
 
 export function segmentName(n: number): string {
   return `seg-${String(n).padStart(9, '0')}.ndjson`;
@@ -32,6 +34,7 @@ export class JournalWriter {
   private fd: number;
   private segment: number;
   private size = 0;
+  private buffer = Buffer.allocUnsafe(RETAINED_BUFFER_BYTES);
 
   constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -45,13 +48,36 @@ export class JournalWriter {
   }
 
   append(records: readonly JournalRecord[]): void {
-    let text = '';
-    for (const r of records) text += journalLine(r);
-    const buf = Buffer.from(text);
+    // Encoded piece by piece into one reused buffer: joining the line into one string and Buffer.from-ing it
+    // flattened the string, measured its UTF-8 length and allocated a buffer per write (2–4 µs an event
+    // against 0.4–0.9, measured on 2,000 real events).
+    let length = 0;
+    for (const r of records) length = this.encode(journalHeaderJson(r.id, r.columns, r.blobs), r.body, length);
     let off = 0;
-    while (off < buf.length) off += writeSync(this.fd, buf, off);
-    this.size += buf.length;
+    while (off < length) off += writeSync(this.fd, this.buffer, off, length - off);
+    this.size += length;
+    if (this.buffer.length > RETAINED_BUFFER_BYTES) this.buffer = Buffer.allocUnsafe(RETAINED_BUFFER_BYTES);
     if (this.size >= SEGMENT_BYTES) this.rotate();
+  }
+
+  /**
+   * Writes the line `<header JSON>\t<canonical event JSON>\n` at `at`, growing the buffer when it may not fit;
+   * returns its end. JSON text never holds a raw tab or newline (both are escaped inside strings), so the
+   * first tab ends the small header and the reader finds the body without parsing it.
+   */
+  private encode(header: string, body: string, at: number): number {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const worst = at + 3 * (header.length + body.length) + 2;
+    if (worst > this.buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(worst, this.buffer.length * 2));
+      this.buffer.copy(grown, 0, 0, at);
+      this.buffer = grown;
+    }
+    let n = at + this.buffer.write(header, at);
+    this.buffer[n++] = 0x09;
+    n += this.buffer.write(body, n);
+    this.buffer[n++] = 0x0a;
+    return n;
   }
 
   private rotate(): void {
@@ -87,14 +113,6 @@ export function journalRecord(event: DecisionEvent, blobs?: Record<string, strin
 /** The record of an event read back from elsewhere (an older journal line), serialized by the generic path. */
 function recordOf(event: DecisionEvent, blobs?: Record<string, string>): JournalRecord {
   return { id: event.id, body: canonicalJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
-}
-
-/**
- * `<header JSON>\t<canonical event JSON>\n`. JSON text never holds a raw tab or newline (both are escaped
- * inside strings), so the first tab ends the small header and the body needs no parsing to be found.
- */
-function journalLine(r: JournalRecord): string {
-  return `${journalHeaderJson(r.id, r.columns, r.blobs)}\t${r.body}\n`;
 }
 
 export function parseJournalLine(line: string): JournalRecord {
