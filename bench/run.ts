@@ -16,6 +16,8 @@ const KNOWN_KINDS = new Set(acceptedKindNames());
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
+/** Each target's DURATION seconds are split into this many interleaved runs (measureScenario). */
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
 const PORTS = { fake: 41190, passthrough: 41191 };
 /** Gateway variants measured in the same run, each its own process, on ports from 41192. */
 const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
@@ -42,6 +44,9 @@ interface Row {
   connections: number;
   stream: boolean;
   rps: number;
+  /** Throughput of each interleaved round (see measureScenario). */
+  rps_rounds: number[];
+  /** Medians over the rounds. */
   p50: number;
   p99: number;
   errors: number;
@@ -118,25 +123,22 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, read
  * A 200 KB Aider-style context where every request differs (a counter in the last line), so no cache helps:
  * this measures the cost of scanning a whole coding-agent first turn.
  */
-async function loadLarge(url: string, connections: number, afterWarmup: () => void) {
-  const context = codeContext();
-  let n = 0;
-  const make = () => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant.' }, { role: 'user', content: `${context}\nrequest ${n++}: add a docstring` }] });
-  const run = (duration: number) =>
-    autocannon({
-      url,
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
-      connections,
-      duration,
-      requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: make() }) }],
-    });
-  await run(WARMUP);
-  afterWarmup();
-  return run(DURATION);
+let largeCounter = 0;
+let largeContext: string | undefined;
+function loadLarge(url: string, connections: number, duration: number) {
+  const context = (largeContext ??= codeContext());
+  const make = () => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant.' }, { role: 'user', content: `${context}\nrequest ${largeCounter++}: add a docstring` }] });
+  return autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+    connections,
+    duration,
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: make() }) }],
+  });
 }
 
-async function load(url: string, body: string, connections: number, duration: number) {
+function load(url: string, body: string, connections: number, duration: number) {
   return autocannon({
     url,
     method: 'POST',
@@ -147,26 +149,67 @@ async function load(url: string, body: string, connections: number, duration: nu
   });
 }
 
-export async function measure(scenario: string, url: string, connections: number, stream: boolean, large = false, pid?: number): Promise<Row> {
+interface Target {
+  scenario: string;
+  port: number;
+  pid: number | undefined;
+}
+
+/**
+ * One scenario on every target: each is warmed up, then measured in ROUNDS short runs taken in turn, the
+ * order rotating each round. A shared machine drifts (other tenants, page cache, CPU boost) over the minutes
+ * a scenario takes; run back to back in one long run each, the targets measured later carried that drift
+ * into their ratios. Interleaved, every target sees it alike, and the rounds show how far a ratio moves.
+ */
+async function measureScenario(targets: readonly Target[], connections: number, stream: boolean, large: boolean): Promise<Row[]> {
   const body = payload(stream);
-  let cpuBefore: number | null = null;
-  const r = large
-    ? await loadLarge(url, connections, () => (cpuBefore = processCpuMicros(pid)))
-    : (await load(url, body, connections, WARMUP), (cpuBefore = processCpuMicros(pid)), await load(url, body, connections, DURATION));
-  const cpuAfter = processCpuMicros(pid);
-  return {
-    cpu_us_per_req: cpuBefore !== null && cpuAfter !== null && r.requests.total > 0 ? Math.round((cpuAfter - cpuBefore) / r.requests.total) : null,
-    scenario,
-    payload: large ? '200 KB, unique' : '5 KB',
-    path: url,
-    connections,
-    stream,
-    rps: Math.round(r.requests.average),
-    p50: r.latency.p50,
-    p99: r.latency.p99,
-    errors: r.errors + r.timeouts,
-    non2xx: r.non2xx,
+  const run = (t: Target, duration: number) => {
+    const url = `http://127.0.0.1:${t.port}/v1/chat/completions`;
+    return large ? loadLarge(url, connections, duration) : load(url, body, connections, duration);
   };
+  const acc = targets.map(() => ({ requests: 0, seconds: 0, cpu: 0 as number | null, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0, rounds: [] as number[] }));
+  for (const t of targets) await run(t, WARMUP);
+  for (let round = 0; round < ROUNDS; round++) {
+    for (let k = 0; k < targets.length; k++) {
+      const i = (k + round) % targets.length;
+      const t = targets[i]!;
+      const a = acc[i]!;
+      const before = processCpuMicros(t.pid);
+      const r = await run(t, DURATION / ROUNDS);
+      const after = processCpuMicros(t.pid);
+      a.cpu = a.cpu !== null && before !== null && after !== null ? a.cpu + (after - before) : null;
+      a.requests += r.requests.total;
+      a.seconds += r.duration;
+      a.rounds.push(r.requests.total / r.duration);
+      a.p50.push(r.latency.p50);
+      a.p99.push(r.latency.p99);
+      a.errors += r.errors + r.timeouts;
+      a.non2xx += r.non2xx;
+    }
+  }
+  return targets.map((t, i) => {
+    const a = acc[i]!;
+    return {
+      scenario: t.scenario,
+      payload: large ? '200 KB, unique' : '5 KB',
+      path: `http://127.0.0.1:${t.port}/v1/chat/completions`,
+      connections,
+      stream,
+      rps: Math.round(a.requests / a.seconds),
+      rps_rounds: a.rounds.map(Math.round),
+      p50: median(a.p50),
+      p99: median(a.p99),
+      errors: a.errors,
+      non2xx: a.non2xx,
+      cpu_us_per_req: a.cpu !== null && a.requests > 0 ? Math.round(a.cpu / a.requests) : null,
+    };
+  });
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 function gatewayConfig(dir: string, chain: string[] = []): string {
@@ -191,9 +234,9 @@ async function main() {
     children.push(
       await startProcess('passthrough', ['--import', 'tsx', 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: `http://127.0.0.1:${PORTS.fake}` }, /listening/),
     );
-    const targets: Array<[string, number, number | undefined]> = [
-      ['direct', PORTS.fake, children[0]!.pid],
-      ['passthrough', PORTS.passthrough, children[1]!.pid],
+    const targets: Target[] = [
+      { scenario: 'direct', port: PORTS.fake, pid: children[0]!.pid },
+      { scenario: 'passthrough', port: PORTS.passthrough, pid: children[1]!.pid },
     ];
     for (const [i, g] of GATEWAYS.entries()) {
       const port = 41192 + i;
@@ -206,7 +249,7 @@ async function main() {
         ),
       );
       await waitReady(`http://127.0.0.1:${port}/readyz`);
-      targets.push([g.name, port, children.at(-1)!.pid]);
+      targets.push({ scenario: g.name, port, pid: children.at(-1)!.pid });
     }
     const detectors = await measureDetectors();
     const rows: Row[] = [];
@@ -214,15 +257,13 @@ async function main() {
       process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(15)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
-        for (const [scenario, port, pid] of targets) {
-          const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, connections, stream, false, pid);
+        for (const row of await measureScenario(targets, connections, stream, false)) {
           rows.push(row);
           log(row);
         }
       }
     }
-    for (const [scenario, port, pid] of targets.filter(([name]) => name !== 'direct')) {
-      const row = await measure(scenario, `http://127.0.0.1:${port}/v1/chat/completions`, 10, false, true, pid);
+    for (const row of await measureScenario(targets.filter((t) => t.scenario !== 'direct'), 10, false, true)) {
       rows.push(row);
       log(row);
     }
@@ -259,16 +300,18 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
       .map((r) => {
         const base = rows.find((b) => b.scenario === g.auditOf && b.payload === r.payload && b.connections === r.connections && b.stream === r.stream)!;
         const cpu = r.cpu_us_per_req !== null && base.cpu_us_per_req !== null ? { cpu_us_added: r.cpu_us_per_req - base.cpu_us_per_req, cpu_ratio: round(base.cpu_us_per_req / r.cpu_us_per_req) } : { cpu_us_added: null, cpu_ratio: null };
-        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), ...cpu };
+        // Round k of both ran in the same round of the interleaving: their ratio is a paired measurement.
+        const roundRatios = r.rps_rounds.map((x, k) => round(x / base.rps_rounds[k]!));
+        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), rps_ratio_rounds: roundRatios, ...cpu };
       }),
   );
-  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, request_bytes: payload(false).length, rows, ratios, audit, detectors };
+  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, rounds: ROUNDS, request_bytes: payload(false).length, rows, ratios, audit, detectors };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [
     `# Benchmark (${result.date})`,
     '',
-    `Node ${process.version}, ${DURATION} s per run after ${WARMUP} s warm-up, ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
+    `Node ${process.version}, ${DURATION} s per target and scenario in ${ROUNDS} interleaved runs after ${WARMUP} s warm-up, ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
     '',
     '| scenario | request | c | mode | req/s | CPU µs/req | p50 ms | p99 ms | errors |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -278,11 +321,11 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
     '|---|---|---|---|---|---|',
     ...ratios.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
     '',
-    'CPU µs/req: user and system time of the serving process, all threads, divided by the requests it served in the measured run. CPU ratio: without ÷ with (what throughput would be if the process had cores of its own).',
+    'CPU µs/req: user and system time of the serving process, all threads, divided by the requests it served in the measured runs. CPU ratio: without ÷ with (what throughput would be if the process had cores of its own).',
     '',
-    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio | CPU ratio | CPU µs added per request |',
-    '|---|---|---|---|---|---|---|---|',
-    ...audit.map((r) => `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.cpu_ratio ?? '-'} | ${r.cpu_us_added ?? '-'} |`),
+    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio | … in each round | CPU ratio | CPU µs added per request |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...audit.map((r) => `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.rps_ratio_rounds.join(' ')} | ${r.cpu_ratio ?? '-'} | ${r.cpu_us_added ?? '-'} |`),
     '',
     `Detector throughput on a ${Math.round(detectors[0]!.bytes / 1024)} KB source-code context (single thread, after warm-up):`,
     '',
