@@ -5,6 +5,7 @@ import type { ChainOutcome, PolicyResult } from '../policy/engine.js';
 import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verdict } from '../policy/types.js';
 import type { JsonPath, Segment } from '../protocol/content.js';
 import { BLOB_MIN_CHARS, blobHash } from './blobs.js';
+import { CaptureMemo, captureMemoFor } from './capture-memo.js';
 import { detectClient } from './client.js';
 import type { StreamMeter } from '../usage/meter.js';
 import type { BudgetAlert, Lease } from '../usage/limits/types.js';
@@ -22,6 +23,11 @@ export interface AuditSettings {
   hipaa: boolean;
   /** Installation secret for value hashes. */
   salt: string;
+  /**
+   * False when no decision event is recorded (no audit-logger in the chain): the context then serves metrics
+   * and logs only, and values found are not hashed (that cost 20 µs a request on an agent's later turns).
+   */
+  recordsEvents?: boolean;
   /** Used when the request names no developer, repository or team: the gateway's flags, then git. */
   defaults: { developer?: string; repository?: string; team?: string };
   git?: { developer: string | null; repository: string | null } | null;
@@ -65,13 +71,15 @@ export class DecisionContext {
   recorded = false;
   private readonly policies: EventPolicyResult[] = [];
   private readonly redactions: EventRedaction[] = [];
-  private requestText: Array<{ source: string; turn: number; text: string; digest?: string }> | null = null;
+  /** `digest`: the SHA-256 of `text` when already known; `digestKey`: where the memo keeps it once hashed. */
+  private requestText: Array<{ source: string; turn: number; text: string; digest?: string | undefined; digestKey?: string }> | null = null;
   /** Long captured texts by SHA-256 (hex), stored once beside the chain; the event refers to them by hash. */
   readonly blobs = new Map<string, string>();
   private reply: ReplyView | null = null;
   private replyWithheld = false;
   private systemText: string | undefined;
   private readonly dataCategories = new Set<string>();
+  private readonly memo: CaptureMemo;
 
   constructor(
     private readonly settings: AuditSettings,
@@ -80,6 +88,7 @@ export class DecisionContext {
     private readonly headers: IncomingHttpHeaders,
   ) {
     this.id = newEventId(this.startedMs);
+    this.memo = captureMemoFor(settings);
     this.attribution = resolveAttribution({ headers, defaults: settings.defaults, git: settings.git ?? null });
   }
 
@@ -98,20 +107,26 @@ export class DecisionContext {
   setRequest(segments: readonly Segment[], outcome: ChainOutcome | undefined): void {
     this.systemText = segments.find((s) => s.source === 'system')?.text;
     if (this.settings.capture !== 'redacted') return;
-    const findings = outcome ? outcome.results.flatMap((r) => r.findings) : [];
-    const masked = maskSegments(segments, findings);
-    // The chain already hashed long segments for its scan cache; an unmasked one keeps that digest.
+    const bySegment = findingsBySegment(outcome ? outcome.results.flatMap((r) => r.findings) : []);
+    // The chain already hashed long segments for its scan cache: an unmasked one keeps that digest, and a
+    // masked one is found in the memo by that digest and the masked spans (capture() fills it on a miss).
     const digests = outcome?.digests;
-    this.requestText = masked.map((m, i) => {
-      const seg = segments[i]!;
-      const d = digests?.get(seg.id);
-      return d && m.text === seg.text ? { ...m, digest: d } : m;
+    this.requestText = segments.map((seg) => {
+      const found = bySegment.get(seg.id);
+      const digest = digests?.get(seg.id);
+      if (!found) return { source: seg.source, turn: seg.turn, text: seg.text, digest };
+      const text = maskSpans(seg.text, found);
+      if (digest === undefined) return { source: seg.source, turn: seg.turn, text };
+      const digestKey = CaptureMemo.maskedKey(digest, found);
+      return { source: seg.source, turn: seg.turn, text, digest: this.memo.get(digestKey), digestKey };
     });
   }
 
   /** Results of one chain run, with the segments it read (for value hashes of what it redacted). */
   addOutcome(phase: PolicyPhase, outcome: ChainOutcome, segments: readonly Segment[]): void {
-    const redacted = outcome.edits.length > 0 ? new Set(outcome.edits.map((e) => `${e.segment}:${e.start}:${e.end}`)) : undefined;
+    // Redactions are listed (with a salted hash of each value) for the decision event only.
+    const redacted = outcome.edits.length > 0 && this.recordsEvent ? new Set(outcome.edits.map((e) => `${e.segment}:${e.start}:${e.end}`)) : undefined;
+    const digests = outcome.digests;
     for (const r of outcome.results) {
       this.policies.push(summarise(r));
       if (!redacted) {
@@ -127,7 +142,7 @@ export class DecisionContext {
           rule: f.rule,
           source: f.source,
           type: f.type,
-          value_hash: seg ? this.valueHash(seg.text.slice(f.start, f.end)) : null,
+          value_hash: seg ? this.segmentValueHash(seg, digests?.get(seg.id), f.start, f.end) : null,
         });
       }
     }
@@ -184,8 +199,20 @@ export class DecisionContext {
     return performance.now() - this.started;
   }
 
+  /** The value hash of a span of a segment; for a segment the chain hashed, remembered by that digest. */
+  private segmentValueHash(seg: Segment, digest: string | undefined, start: number, end: number): string {
+    if (digest === undefined) return this.valueHash(seg.text.slice(start, end));
+    const key = CaptureMemo.valueKey(digest, start, end);
+    return this.memo.get(key) ?? this.memo.remember(key, this.valueHash(seg.text.slice(start, end)));
+  }
+
   valueHash(value: string): string {
     return createHmac('sha256', this.settings.salt).update(value).digest('hex').slice(0, 16);
+  }
+
+  /** Whether a decision event is recorded at all (see AuditSettings.recordsEvents). */
+  get recordsEvent(): boolean {
+    return this.settings.recordsEvents !== false;
   }
 
   /** Whether this request's event is kept under `log_all_access: false`. */
@@ -265,7 +292,9 @@ export class DecisionContext {
       this.requestText?.map((t) => {
         const text = take(t.text, budget);
         if (text.length < BLOB_MIN_CHARS) return { source: t.source, text, turn: t.turn };
-        const sha256 = text === t.text && t.digest ? t.digest : blobHash(text);
+        const whole = text === t.text;
+        const sha256 = whole && t.digest ? t.digest : blobHash(text);
+        if (whole && t.digestKey && !t.digest) this.memo.remember(t.digestKey, sha256);
         this.blobs.set(sha256, text);
         return { chars: text.length, sha256, source: t.source, turn: t.turn };
       }) ?? null;
@@ -331,21 +360,19 @@ function groupFindings(findings: readonly Finding[]): EventPolicyResult['finding
   return [...groups.values()];
 }
 
-/** Segment texts with every finding's span replaced by `[TYPE]`, whatever the policy did with it. */
-export function maskSegments(segments: readonly Segment[], findings: readonly Finding[]): Array<{ source: string; turn: number; text: string }> {
+/** Findings by the segment they are in. */
+function findingsBySegment(findings: readonly Finding[]): Map<number, Finding[]> {
   const bySegment = new Map<number, Finding[]>();
   for (const f of findings) {
     if (f.segment < 0) continue;
-    const list = bySegment.get(f.segment) ?? [];
-    list.push(f);
-    bySegment.set(f.segment, list);
+    const list = bySegment.get(f.segment);
+    if (list) list.push(f);
+    else bySegment.set(f.segment, [f]);
   }
-  return segments.map((seg) => {
-    const fs = bySegment.get(seg.id);
-    return { source: seg.source, turn: seg.turn, text: fs ? maskSpans(seg.text, fs) : seg.text };
-  });
+  return bySegment;
 }
 
+/** The text with every finding's span replaced by `[TYPE]`, whatever the policy did with it. */
 function maskSpans(text: string, findings: readonly Finding[]): string {
   const spans = [...findings].sort((a, b) => a.start - b.start || b.end - a.end);
   let out = '';

@@ -118,6 +118,7 @@ export class Gateway {
       hipaa: false,
       salt: '',
       defaults: {},
+      recordsEvents: false,
     };
     if (opts.attribution) this.auditSettings = { ...this.auditSettings, defaults: opts.attribution.defaults, git: opts.attribution.git ?? null };
     this.needsReply = opts.audit !== undefined && this.auditSettings.capture !== 'none';
@@ -555,7 +556,7 @@ async function relay(
           ex.family,
           chain,
           (body) => redactOutput(chain, ex, body),
-          (value) => ctx.valueHash(value),
+          ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
           ctx.meter ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined,
         )
       : undefined;

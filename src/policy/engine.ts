@@ -25,7 +25,7 @@ export interface ChainOutcome {
   stoppedBy?: { kind: string; verdict: 'block' | 'escalate'; message: string };
   /** A policy failed and fail-mode is block. */
   failed?: { kind: string };
-  /** SHA-256 (base64) of the long segments this run hashed, by segment id: reused by the audit trail. */
+  /** SHA-256 (hex) of the long segments this run hashed, by segment id: reused by the audit trail. */
   digests?: ReadonlyMap<number, string>;
 }
 
