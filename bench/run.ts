@@ -119,22 +119,51 @@ function startProcess(name: string, args: string[], env: NodeJS.ProcessEnv, read
   });
 }
 
+/** Requests that all differ, made one by one as autocannon sends them, so no cache can answer for the chain. */
+interface Workload {
+  label: string;
+  make: () => string;
+}
+
+let unique = 0;
+let context: string | undefined;
+const codeContextOnce = () => (context ??= codeContext());
+
+/** A coding agent's first turn: a 200 KB Aider-style context, different in its last line every time. */
+const FIRST_TURN: Workload = {
+  label: '200 KB, unique',
+  make: () => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant.' }, { role: 'user', content: `${codeContextOnce()}\nrequest ${unique++}: add a docstring` }] }),
+};
+
 /**
- * A 200 KB Aider-style context where every request differs (a counter in the last line), so no cache helps:
- * this measures the cost of scanning a whole coding-agent first turn.
+ * A later turn of the same session, which is most of what an agent sends: the history (40 KB of files and
+ * earlier replies) is the same as last time, and one new message (3 KB of test output and code) is not. The
+ * chain's scan cache answers for the history; the new message is scanned, and the audit trail captures it.
  */
-let largeCounter = 0;
-let largeContext: string | undefined;
-function loadLarge(url: string, connections: number, duration: number) {
-  const context = (largeContext ??= codeContext());
-  const make = () => JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant.' }, { role: 'user', content: `${context}\nrequest ${largeCounter++}: add a docstring` }] });
+const LATER_TURN: Workload = {
+  label: 'agent turn: 40 KB seen + 3 KB new',
+  make: () => {
+    const ctx = codeContextOnce();
+    const history: Array<{ role: string; content: string }> = [];
+    for (let t = 0; t < 6; t++) {
+      history.push({ role: 'user', content: ctx.slice(t * 5500, (t + 1) * 5500) });
+      history.push({ role: 'assistant', content: `src/module${t}.ts\n<<<<<<< SEARCH\nexport async function handler${t}_1(req: Request) {\n=======\n/** Handles ${t}. */\nexport async function handler${t}_1(req: Request) {\n>>>>>>> REPLACE\n`.repeat(8) });
+    }
+    const n = unique++;
+    const lines = Array.from({ length: 40 }, (_, i) => `  ✗ handler${n % 97}_${i} returns ${n + i} rows for tenant t${(n * 7 + i) % 1000} (expected ${i}) at src/module${i % 9}.ts:${10 + i}:${n % 80}`);
+    history.push({ role: 'user', content: `The tests fail after that change (run ${n}):\n${lines.join('\n')}\nFix handler${n % 97}_3 so they pass.` });
+    return JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant. Reply with SEARCH/REPLACE blocks.' }, ...history] });
+  },
+};
+
+function loadWorkload(url: string, workload: Workload, connections: number, duration: number) {
   return autocannon({
     url,
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
     connections,
     duration,
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: make() }) }],
+    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: workload.make() }) }],
   });
 }
 
@@ -161,11 +190,11 @@ interface Target {
  * a scenario takes; run back to back in one long run each, the targets measured later carried that drift
  * into their ratios. Interleaved, every target sees it alike, and the rounds show how far a ratio moves.
  */
-async function measureScenario(targets: readonly Target[], connections: number, stream: boolean, large: boolean): Promise<Row[]> {
+async function measureScenario(targets: readonly Target[], connections: number, stream: boolean, workload?: Workload): Promise<Row[]> {
   const body = payload(stream);
   const run = (t: Target, duration: number) => {
     const url = `http://127.0.0.1:${t.port}/v1/chat/completions`;
-    return large ? loadLarge(url, connections, duration) : load(url, body, connections, duration);
+    return workload ? loadWorkload(url, workload, connections, duration) : load(url, body, connections, duration);
   };
   const acc = targets.map(() => ({ requests: 0, seconds: 0, cpu: 0 as number | null, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0, rounds: [] as number[] }));
   for (const t of targets) await run(t, WARMUP);
@@ -191,7 +220,7 @@ async function measureScenario(targets: readonly Target[], connections: number, 
     const a = acc[i]!;
     return {
       scenario: t.scenario,
-      payload: large ? '200 KB, unique' : '5 KB',
+      payload: workload?.label ?? '5 KB',
       path: `http://127.0.0.1:${t.port}/v1/chat/completions`,
       connections,
       stream,
@@ -254,18 +283,20 @@ async function main() {
     const detectors = await measureDetectors();
     const rows: Row[] = [];
     const log = (row: Row) =>
-      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(15)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
+      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(34)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
-        for (const row of await measureScenario(targets, connections, stream, false)) {
+        for (const row of await measureScenario(targets, connections, stream)) {
           rows.push(row);
           log(row);
         }
       }
     }
-    for (const row of await measureScenario(targets.filter((t) => t.scenario !== 'direct'), 10, false, true)) {
-      rows.push(row);
-      log(row);
+    for (const workload of [FIRST_TURN, LATER_TURN]) {
+      for (const row of await measureScenario(targets.filter((t) => t.scenario !== 'direct'), 10, false, workload)) {
+        rows.push(row);
+        log(row);
+      }
     }
     report(rows, detectors);
   } finally {
