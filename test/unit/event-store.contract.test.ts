@@ -609,6 +609,44 @@ describe('sqlite event store read before its upgrade', () => {
   });
 });
 
+describe('sqlite captured texts made by an earlier version', () => {
+  it('moves them into the appended table once, keeping every text, dedup and the append-only trigger', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-store-blobs-'));
+    try {
+      const file = join(dir, 'events.db');
+      const texts = new Map(Array.from({ length: 50 }, (_, i) => [`${String(i).padStart(2, '0')}${'c'.repeat(62)}`, `captured text ${i} ${'x'.repeat(i * 40)}`]));
+      // The table as versions before this one made it: keyed by the hash, without a rowid.
+      const Database = (await import('better-sqlite3')).default;
+      const raw = new Database(file);
+      raw.exec('CREATE TABLE blobs (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL) WITHOUT ROWID');
+      raw.exec("CREATE TRIGGER blobs_no_update BEFORE UPDATE ON blobs BEGIN SELECT RAISE(ABORT, 'keeptrusts captured texts are append-only'); END");
+      const put = raw.prepare('INSERT INTO blobs (sha256, text) VALUES (?, ?)');
+      for (const [h, t] of texts) put.run(h, t);
+      raw.close();
+
+      const store = new SqliteEventStore(file);
+      try {
+        expect((store.raw.prepare("SELECT sql FROM sqlite_master WHERE name = 'blobs'").get() as { sql: string }).sql).not.toMatch(/WITHOUT ROWID/i);
+        expect(await store.getBlobs([...texts.keys()])).toEqual(texts);
+        const chain = newChain();
+        const again = [...texts.keys()][7]!;
+        await store.append(chain, eventsFor(chain, 1), new Map([[again, 'a different text under a known hash'], ['ee'.repeat(32), 'new']]));
+        expect((await store.getBlobs([again])).get(again)).toBe(texts.get(again));
+        expect((await store.getBlobs(['ee'.repeat(32)])).get('ee'.repeat(32))).toBe('new');
+        expect(() => store.raw.prepare('UPDATE blobs SET text = ?').run('backdoor')).toThrow(/append-only/);
+      } finally {
+        await store.close();
+      }
+      // A second open finds nothing to upgrade.
+      const reopened = new SqliteEventStore(file);
+      expect((await reopened.getBlobs([...texts.keys()])).size).toBe(50);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('postgres event store across processes', () => {
   const schema = `${PG_SCHEMA}_shared`;
   let a: PostgresEventStore;
