@@ -156,26 +156,10 @@ const LATER_TURN: Workload = {
   },
 };
 
-function loadWorkload(url: string, workload: Workload, connections: number, duration: number) {
-  return autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
-    connections,
-    duration,
-    requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: workload.make() }) }],
-  });
-}
-
-function load(url: string, body: string, connections: number, duration: number) {
-  return autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
-    body,
-    connections,
-    duration,
-  });
+/** One autocannon run: the same body every time, or one made per request by a workload. */
+function load(url: string, request: string | Workload, connections: number, duration: number) {
+  const body = typeof request === 'string' ? { body: request } : { requests: [{ setupRequest: (req: autocannon.Request) => ({ ...req, body: request.make() }) }] };
+  return autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' }, connections, duration, ...body });
 }
 
 interface Target {
@@ -194,7 +178,7 @@ async function measureScenario(targets: readonly Target[], connections: number, 
   const body = payload(stream);
   const run = (t: Target, duration: number) => {
     const url = `http://127.0.0.1:${t.port}/v1/chat/completions`;
-    return workload ? loadWorkload(url, workload, connections, duration) : load(url, body, connections, duration);
+    return load(url, workload ?? body, connections, duration);
   };
   const acc = targets.map(() => ({ requests: 0, seconds: 0, cpu: 0 as number | null, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0, rounds: [] as number[] }));
   for (const t of targets) await run(t, WARMUP);

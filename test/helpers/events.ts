@@ -1,3 +1,4 @@
+import type { AuditSettings } from '../../src/audit/context.js';
 import { newEventId, timestampMicros, type DecisionEvent, type EventIdentity, type EventPolicyResult } from '../../src/audit/event.js';
 import type { Verdict } from '../../src/policy/types.js';
 
@@ -39,4 +40,20 @@ export function makeEvent(overrides: EventOverrides = {}, atMs = Date.now()): De
 /** One policy's part in a decision, with no findings unless given. */
 export function makePolicyResult(kind: string, verdict: Verdict = 'allow', overrides: Partial<EventPolicyResult> = {}): EventPolicyResult {
   return { kind, phase: 'input', verdict, duration_us: 50, findings: [], ...overrides };
+}
+
+/** Audit settings for building decision events in unit tests (capture `redacted`, a fixed salt). */
+export function auditSettings(overrides: Partial<AuditSettings> = {}): AuditSettings {
+  return {
+    gatewayId: 'gw-test',
+    config: { name: 'pack', sha256: 'ab'.repeat(32), version: '1' },
+    capture: 'redacted',
+    captureMaxBytes: 65_536,
+    logAllAccess: true,
+    hipaa: false,
+    salt: 'salt',
+    defaults: {},
+    git: null,
+    ...overrides,
+  };
 }

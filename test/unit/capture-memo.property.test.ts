@@ -4,18 +4,9 @@ import { DecisionContext, type AuditSettings } from '../../src/audit/context.js'
 import { digestOf, worthCaching } from '../../src/policy/scan-cache.js';
 import type { Finding } from '../../src/policy/types.js';
 import type { Segment } from '../../src/protocol/content.js';
+import { auditSettings } from '../helpers/events.js';
 
-const base: AuditSettings = {
-  gatewayId: 'gw-test',
-  config: { name: 'pack', sha256: 'ab'.repeat(32), version: '1' },
-  capture: 'redacted',
-  captureMaxBytes: 1_000_000,
-  logAllAccess: true,
-  hipaa: false,
-  salt: 'salt',
-  defaults: {},
-  git: null,
-};
+const base = auditSettings({ captureMaxBytes: 1_000_000 });
 
 /** What the engine gives the audit trail: findings, redaction edits for them, and digests of long segments. */
 function outcomeFor(segments: readonly Segment[], findings: readonly Finding[], withDigests: boolean) {

@@ -1,21 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
-import { DecisionContext, type AuditSettings } from '../../src/audit/context.js';
+import { DecisionContext } from '../../src/audit/context.js';
 import type { Segment } from '../../src/protocol/content.js';
 import { usageFromBody } from '../../src/usage/meter.js';
 import { costOf, priceFor } from '../../src/usage/pricing.js';
+import { auditSettings } from '../helpers/events.js';
 
-const settings: AuditSettings = {
-  gatewayId: 'gw-test',
-  config: { name: 'pack', sha256: 'ab'.repeat(32), version: '1' },
-  capture: 'redacted',
-  captureMaxBytes: 65_536,
-  logAllAccess: true,
-  hipaa: true,
-  salt: 'salt',
-  defaults: {},
-  git: null,
-};
+const settings = auditSettings({ hipaa: true });
 
 describe('decision event', () => {
   it('is built in canonical key order, so the chain serializes it without reordering a copy', () => {
