@@ -26,13 +26,19 @@ export class CaptureMemo {
   }
 
   get(key: string): string | undefined {
-    return this.entries.get(key);
+    const value = this.entries.get(key);
+    if (value !== undefined) {
+      // Refresh its place: the map's insertion order is the eviction order, so a conversation still going on
+      // keeps its entries however many one-off texts pass through meanwhile.
+      this.entries.delete(key);
+      this.entries.set(key, value);
+    }
+    return value;
   }
 
   remember(key: string, value: string): string {
     if (!this.entries.has(key)) {
       this.entries.set(key, value);
-      // The map's insertion order is the eviction order: the oldest entry goes first.
       if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     }
     return value;

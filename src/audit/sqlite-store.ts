@@ -415,11 +415,6 @@ function hasReportColumns(db: Database.Database): boolean {
 }
 
 /**
- * A table created before the report columns gets them, filled from each event's body, in one transaction.
- * Only the derived columns are written (never a body or hash); the no-update trigger is lifted for that
- * statement alone and put back before the transaction commits, so no other writer ever sees it gone.
- */
-/**
  * Captured texts used to live in a WITHOUT ROWID table keyed by their SHA-256, so each new text (an agent's new
  * message, every turn) went into a random leaf holding four or five texts, which split often: about 40 KB of
  * WAL per 3.5 KB text, and ~38 µs an insert. In a rowid table the texts are appended in order and only the
@@ -440,6 +435,11 @@ function upgradeBlobsTable(db: Database.Database): void {
   }).immediate();
 }
 
+/**
+ * A table created before the report columns gets them, filled from each event's body, in one transaction.
+ * Only the derived columns are written (never a body or hash); the no-update trigger is lifted for that
+ * statement alone and put back before the transaction commits, so no other writer ever sees it gone.
+ */
 function upgradeReportColumns(db: Database.Database): void {
   if (hasReportColumns(db)) return;
   db.transaction(() => {
