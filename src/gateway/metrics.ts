@@ -5,6 +5,40 @@ import type { DecisionContext } from '../audit/context.js';
 const MAX_MODELS = 100;
 
 /**
+ * Counter increments gathered in a plain map and handed to prom-client when Prometheus scrapes. prom-client
+ * validates and hashes the label set on every `inc` (a few tenths of a µs each), and a request made about
+ * eighteen of them, one per policy evaluation among them; here a request costs a map update per series.
+ */
+class Tally<L extends string> {
+  private readonly pending = new Map<string, { labels: Partial<Record<L, string>>; value: number }>();
+
+  constructor(private readonly counter: Counter<L>) {}
+
+  /**
+   * Adds to the series `key` names (the caller joins its label values); false when that series is new, and
+   * then the caller `open`s it with its labels: no label object is made on the hot path.
+   */
+  add(key: string, value: number): boolean {
+    const entry = this.pending.get(key);
+    if (!entry) return false;
+    entry.value += value;
+    return true;
+  }
+
+  open(key: string, labels: Partial<Record<L, string>>, value: number): void {
+    this.pending.set(key, { labels, value });
+  }
+
+  /** Called from the counter's collect(), right before prom-client reads it. */
+  flush(): void {
+    for (const entry of this.pending.values()) {
+      if (entry.value !== 0) this.counter.inc(entry.labels, entry.value);
+      entry.value = 0;
+    }
+  }
+}
+
+/**
  * Prometheus metrics for one gateway. Labels come only from the config (target ids, policy kinds), from small
  * fixed sets (families, verdicts, HTTP statuses) or from a capped set of model names: never from content,
  * keys or identities.
@@ -18,11 +52,17 @@ export class GatewayMetrics {
   private readonly tokens: Counter<'direction' | 'model'>;
   private readonly cost: Counter<'model'>;
   private readonly models = new Set<string>();
+  private readonly requestTally: Tally<'family' | 'target' | 'status'>;
+  private readonly evaluationTally: Tally<'kind' | 'phase' | 'verdict'>;
+  private readonly tokenTally: Tally<'direction' | 'model'>;
+  private readonly costTally: Tally<'model'>;
 
   constructor(targets: readonly string[], auditStats?: () => { committed: number; spooled: number; queued: number }) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keeptrusts_process_' });
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'keeptrusts_requests_total', help: 'Inference requests by API family, target and HTTP status', labelNames: ['family', 'target', 'status'], registers });
+    // Each counter takes what its tally gathered since the last scrape when the registry reads it.
+    const flushing = (tally: () => { flush(): void }) => ({ collect: () => tally().flush() });
+    this.requests = new Counter({ name: 'keeptrusts_requests_total', help: 'Inference requests by API family, target and HTTP status', labelNames: ['family', 'target', 'status'], registers, ...flushing(() => this.requestTally) });
     this.duration = new Histogram({
       name: 'keeptrusts_request_duration_seconds',
       help: 'Time from request to the end of the response',
@@ -37,9 +77,13 @@ export class GatewayMetrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
       registers,
     });
-    this.evaluations = new Counter({ name: 'keeptrusts_policy_evaluations_total', help: 'Policy evaluations by kind, phase and verdict', labelNames: ['kind', 'phase', 'verdict'], registers });
-    this.tokens = new Counter({ name: 'keeptrusts_tokens_total', help: 'Tokens reported by providers, by direction and model', labelNames: ['direction', 'model'], registers });
-    this.cost = new Counter({ name: 'keeptrusts_cost_usd_total', help: 'Priced cost in US dollars by model', labelNames: ['model'], registers });
+    this.evaluations = new Counter({ name: 'keeptrusts_policy_evaluations_total', help: 'Policy evaluations by kind, phase and verdict', labelNames: ['kind', 'phase', 'verdict'], registers, ...flushing(() => this.evaluationTally) });
+    this.tokens = new Counter({ name: 'keeptrusts_tokens_total', help: 'Tokens reported by providers, by direction and model', labelNames: ['direction', 'model'], registers, ...flushing(() => this.tokenTally) });
+    this.cost = new Counter({ name: 'keeptrusts_cost_usd_total', help: 'Priced cost in US dollars by model', labelNames: ['model'], registers, ...flushing(() => this.costTally) });
+    this.requestTally = new Tally(this.requests);
+    this.evaluationTally = new Tally(this.evaluations);
+    this.tokenTally = new Tally(this.tokens);
+    this.costTally = new Tally(this.cost);
     // Zero series for every configured target, so dashboards show them before the first request.
     for (const t of targets) this.requests.inc({ family: 'chat', target: t, status: '200' }, 0);
     if (auditStats) {
@@ -50,17 +94,26 @@ export class GatewayMetrics {
 
   observe(ctx: DecisionContext): void {
     const family = ctx.route;
-    this.requests.inc({ family, target: ctx.target?.id ?? 'none', status: String(ctx.status || 0) });
+    const target = ctx.target?.id ?? 'none';
+    const status = String(ctx.status || 0);
+    const requestKey = `${family}\u0000${target}\u0000${status}`;
+    if (!this.requestTally.add(requestKey, 1)) this.requestTally.open(requestKey, { family, target, status }, 1);
     this.duration.observe({ family }, ctx.elapsedMs / 1000);
     if (ctx.upstreamStart !== undefined) this.overhead.observe({ family }, Math.max(0, ctx.upstreamStart - ctx.startedAt) / 1000);
-    for (const p of ctx.policyResults) this.evaluations.inc({ kind: p.kind, phase: p.phase, verdict: p.verdict });
+    for (const p of ctx.policyResults) {
+      const key = `${p.kind}\u0000${p.phase}\u0000${p.verdict}`;
+      if (!this.evaluationTally.add(key, 1)) this.evaluationTally.open(key, { kind: p.kind, phase: p.phase, verdict: p.verdict }, 1);
+    }
     const usage = ctx.usage;
     if (usage) {
       const model = this.modelLabel(ctx.target?.model ?? ctx.modelRequested);
-      if (usage.input_tokens) this.tokens.inc({ direction: 'input', model }, usage.input_tokens);
-      if (usage.output_tokens) this.tokens.inc({ direction: 'output', model }, usage.output_tokens);
-      if (usage.cached_input_tokens) this.tokens.inc({ direction: 'cached_input', model }, usage.cached_input_tokens);
-      if (ctx.cost?.total) this.cost.inc({ model }, ctx.cost.total);
+      for (const [direction, n] of [['input', usage.input_tokens], ['output', usage.output_tokens], ['cached_input', usage.cached_input_tokens]] as const) {
+        if (!n) continue;
+        const key = `${direction}\u0000${model}`;
+        if (!this.tokenTally.add(key, n)) this.tokenTally.open(key, { direction, model }, n);
+      }
+      const cost = ctx.cost?.total;
+      if (cost && !this.costTally.add(model, cost)) this.costTally.open(model, { model }, cost);
     }
   }
 
