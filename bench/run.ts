@@ -18,8 +18,14 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 8);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 2);
 /** Each target's DURATION seconds are split into this many interleaved runs (measureScenario). */
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
+/**
+ * Gateway processes per chain, measured in turn, one per round. Two processes of one build under the same load
+ * differed by up to 4 % in throughput here (how V8 happened to compile and lay them out), which no amount of
+ * interleaving removes; averaging over processes does.
+ */
+const INSTANCES = Math.max(1, Number(process.env.BENCH_INSTANCES ?? 2));
 const PORTS = { fake: 41190, passthrough: 41191 };
-/** Gateway variants measured in the same run, each its own process, on ports from 41192. */
+/** Gateway variants measured in the same run, each in INSTANCES processes of its own, on ports from 41192. */
 const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
   { name: 'gateway (empty chain)', chain: [] },
   { name: 'gateway (audit-logger only)', chain: ['audit-logger'], auditOf: 'gateway (empty chain)' },
@@ -162,10 +168,10 @@ function load(url: string, request: string | Workload, connections: number, dura
   return autocannon({ url, method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' }, connections, duration, ...body });
 }
 
+/** A measured target: one process, or several alike (gateways: BENCH_INSTANCES), taken in turn by round. */
 interface Target {
   scenario: string;
-  port: number;
-  pid: number | undefined;
+  instances: Array<{ port: number; pid: number | undefined }>;
 }
 
 /**
@@ -176,20 +182,18 @@ interface Target {
  */
 async function measureScenario(targets: readonly Target[], connections: number, stream: boolean, workload?: Workload): Promise<Row[]> {
   const body = payload(stream);
-  const run = (t: Target, duration: number) => {
-    const url = `http://127.0.0.1:${t.port}/v1/chat/completions`;
-    return load(url, workload ?? body, connections, duration);
-  };
+  const run = (port: number, duration: number) => load(`http://127.0.0.1:${port}/v1/chat/completions`, workload ?? body, connections, duration);
   const acc = targets.map(() => ({ requests: 0, seconds: 0, cpu: 0 as number | null, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0, rounds: [] as number[] }));
-  for (const t of targets) await run(t, WARMUP);
+  for (const t of targets) for (const { port } of t.instances) await run(port, WARMUP);
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < targets.length; k++) {
       const i = (k + round) % targets.length;
       const t = targets[i]!;
       const a = acc[i]!;
-      const before = processCpuMicros(t.pid);
-      const r = await run(t, DURATION / ROUNDS);
-      const after = processCpuMicros(t.pid);
+      const { port, pid } = t.instances[round % t.instances.length]!;
+      const before = processCpuMicros(pid);
+      const r = await run(port, DURATION / ROUNDS);
+      const after = processCpuMicros(pid);
       a.cpu = a.cpu !== null && before !== null && after !== null ? a.cpu + (after - before) : null;
       a.requests += r.requests.total;
       a.seconds += r.duration;
@@ -205,7 +209,7 @@ async function measureScenario(targets: readonly Target[], connections: number, 
     return {
       scenario: t.scenario,
       payload: workload?.label ?? '5 KB',
-      path: `http://127.0.0.1:${t.port}/v1/chat/completions`,
+      path: t.instances.map(({ port }) => `http://127.0.0.1:${port}/v1/chat/completions`).join(' '),
       connections,
       stream,
       rps: Math.round(a.requests / a.seconds),
@@ -248,21 +252,25 @@ async function main() {
       await startProcess('passthrough', ['--import', 'tsx', 'bench/passthrough.ts'], { PORT: String(PORTS.passthrough), UPSTREAM: `http://127.0.0.1:${PORTS.fake}` }, /listening/),
     );
     const targets: Target[] = [
-      { scenario: 'direct', port: PORTS.fake, pid: children[0]!.pid },
-      { scenario: 'passthrough', port: PORTS.passthrough, pid: children[1]!.pid },
+      { scenario: 'direct', instances: [{ port: PORTS.fake, pid: children[0]!.pid }] },
+      { scenario: 'passthrough', instances: [{ port: PORTS.passthrough, pid: children[1]!.pid }] },
     ];
     for (const [i, g] of GATEWAYS.entries()) {
-      const port = 41192 + i;
-      children.push(
-        await startProcess(
-          g.name,
-          ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}`)],
-          {},
-          null,
-        ),
-      );
-      await waitReady(`http://127.0.0.1:${port}/readyz`);
-      targets.push({ scenario: g.name, port, pid: children.at(-1)!.pid });
+      const target: Target = { scenario: g.name, instances: [] };
+      for (let k = 0; k < INSTANCES; k++) {
+        const port = 41192 + i * INSTANCES + k;
+        children.push(
+          await startProcess(
+            g.name,
+            ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`)],
+            {},
+            null,
+          ),
+        );
+        await waitReady(`http://127.0.0.1:${port}/readyz`);
+        target.instances.push({ port, pid: children.at(-1)!.pid });
+      }
+      targets.push(target);
     }
     const detectors = await measureDetectors();
     const rows: Row[] = [];
@@ -320,13 +328,13 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
         return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), rps_ratio_rounds: roundRatios, ...cpu };
       }),
   );
-  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, rounds: ROUNDS, request_bytes: payload(false).length, rows, ratios, audit, detectors };
+  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, rounds: ROUNDS, gateway_instances: INSTANCES, request_bytes: payload(false).length, rows, ratios, audit, detectors };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [
     `# Benchmark (${result.date})`,
     '',
-    `Node ${process.version}, ${DURATION} s per target and scenario in ${ROUNDS} interleaved runs after ${WARMUP} s warm-up, ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
+    `Node ${process.version}, ${DURATION} s per target and scenario in ${ROUNDS} interleaved runs after ${WARMUP} s warm-up (each gateway chain: ${INSTANCES} processes, one per round), ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
     '',
     '| scenario | request | c | mode | req/s | CPU µs/req | p50 ms | p99 ms | errors |',
     '|---|---|---|---|---|---|---|---|---|',
