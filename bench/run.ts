@@ -149,18 +149,25 @@ const FIRST_TURN: Workload = {
 const LATER_TURN: Workload = {
   label: 'agent turn: 40 KB seen + 3 KB new',
   make: () => {
-    const ctx = codeContextOnce();
-    const history: Array<{ role: string; content: string }> = [];
-    for (let t = 0; t < 6; t++) {
-      history.push({ role: 'user', content: ctx.slice(t * 5500, (t + 1) * 5500) });
-      history.push({ role: 'assistant', content: `src/module${t}.ts\n<<<<<<< SEARCH\nexport async function handler${t}_1(req: Request) {\n=======\n/** Handles ${t}. */\nexport async function handler${t}_1(req: Request) {\n>>>>>>> REPLACE\n`.repeat(8) });
-    }
     const n = unique++;
     const lines = Array.from({ length: 40 }, (_, i) => `  ✗ handler${n % 97}_${i} returns ${n + i} rows for tenant t${(n * 7 + i) % 1000} (expected ${i}) at src/module${i % 9}.ts:${10 + i}:${n % 80}`);
-    history.push({ role: 'user', content: `The tests fail after that change (run ${n}):\n${lines.join('\n')}\nFix handler${n % 97}_3 so they pass.` });
-    return JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant. Reply with SEARCH/REPLACE blocks.' }, ...history] });
+    const latest = { role: 'user', content: `The tests fail after that change (run ${n}):\n${lines.join('\n')}\nFix handler${n % 97}_3 so they pass.` };
+    return JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'system', content: 'You are a coding assistant. Reply with SEARCH/REPLACE blocks.' }, ...sessionHistory(), latest] });
   },
 };
+
+/** The later turn's history, the same on every request: made once (autocannon's process shares the cores). */
+let history: Array<{ role: string; content: string }> | undefined;
+function sessionHistory(): Array<{ role: string; content: string }> {
+  if (history) return history;
+  const ctx = codeContextOnce();
+  history = [];
+  for (let t = 0; t < 6; t++) {
+    history.push({ role: 'user', content: ctx.slice(t * 5500, (t + 1) * 5500) });
+    history.push({ role: 'assistant', content: `src/module${t}.ts\n<<<<<<< SEARCH\nexport async function handler${t}_1(req: Request) {\n=======\n/** Handles ${t}. */\nexport async function handler${t}_1(req: Request) {\n>>>>>>> REPLACE\n`.repeat(8) });
+  }
+  return history;
+}
 
 /** One autocannon run: the same body every time, or one made per request by a workload. */
 function load(url: string, request: string | Workload, connections: number, duration: number) {

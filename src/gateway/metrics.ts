@@ -107,14 +107,18 @@ export class GatewayMetrics {
     const usage = ctx.usage;
     if (usage) {
       const model = this.modelLabel(ctx.target?.model ?? ctx.modelRequested);
-      for (const [direction, n] of [['input', usage.input_tokens], ['output', usage.output_tokens], ['cached_input', usage.cached_input_tokens]] as const) {
-        if (!n) continue;
-        const key = `${direction}\u0000${model}`;
-        if (!this.tokenTally.add(key, n)) this.tokenTally.open(key, { direction, model }, n);
-      }
+      this.countTokens('input', model, usage.input_tokens);
+      this.countTokens('output', model, usage.output_tokens);
+      this.countTokens('cached_input', model, usage.cached_input_tokens);
       const cost = ctx.cost?.total;
       if (cost && !this.costTally.add(model, cost)) this.costTally.open(model, { model }, cost);
     }
+  }
+
+  private countTokens(direction: string, model: string, n: number | null | undefined): void {
+    if (!n) return;
+    const key = `${direction}\u0000${model}`;
+    if (!this.tokenTally.add(key, n)) this.tokenTally.open(key, { direction, model }, n);
   }
 
   private modelLabel(model: string | null): string {
