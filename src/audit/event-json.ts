@@ -49,11 +49,18 @@ function writeEvent(e: DecisionEvent): string {
  * The filter columns of an event as the journal header carries them, `{"id":…,"c":{…}}` plus captured texts,
  * written the same way; `columns` is what indexedColumns gives for the event.
  */
-export function journalHeaderJson(id: string, c: IndexedColumns, blobs: Record<string, string> | undefined): string {
+export function journalHeaderJson(id: string, c: IndexedColumns, blobs: ReadonlyMap<string, string> | undefined): string {
   let o = `{"id":${str(id)},"c":{"ts_ms":${num(c.ts_ms)},"verdict":${str(c.verdict)},"developer":${nstr(c.developer)},"repository":${nstr(c.repository)}`;
   o += `,"team":${nstr(c.team)},"model":${nstr(c.model)},"client":${nstr(c.client)},"gateway":${str(c.gateway)},"policies":${str(c.policies)}`;
   o += `,"provider":${nstr(c.provider)},"cost_usd":${nnum(c.cost_usd)},"input_tokens":${nnum(c.input_tokens)},"output_tokens":${nnum(c.output_tokens)}}`;
-  return blobs ? `${o},"b":${JSON.stringify(blobs)}}` : `${o}}`;
+  if (!blobs || blobs.size === 0) return `${o}}`;
+  // Written from the map: an object keyed by hashes made V8 intern a new 64-character key for every new text.
+  let sep = ',"b":{';
+  for (const [h, text] of blobs) {
+    o += `${sep}${str(h)}:${JSON.stringify(text)}`;
+    sep = ',';
+  }
+  return `${o}}}`;
 }
 
 /** Strings without a character JSON escapes (quote, backslash, controls, surrogates) are written as they are. */

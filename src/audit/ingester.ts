@@ -34,7 +34,7 @@ export class JournalIngester {
       if (r.records.length === 0 && !moved) break;
       const records = r.records;
       const blobs = new Map<string, string>();
-      for (const e of records) if (e.blobs) for (const h in e.blobs) blobs.set(h, e.blobs[h]!);
+      for (const e of records) if (e.blobs) for (const [h, text] of e.blobs) blobs.set(h, text);
       const linked = this.store.appendRecordsSync(this.chain, records, { key: this.metaKey, value: JSON.stringify(r.next) }, blobs);
       if (linked.length > 0) head = { seq: linked[linked.length - 1]!.seq, hash: linked[linked.length - 1]!.hash };
       ingested += linked.length;

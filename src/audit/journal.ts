@@ -102,17 +102,18 @@ export interface JournalRecord {
   id: string;
   body: string;
   columns: IndexedColumns;
-  blobs?: Record<string, string> | undefined;
+  /** Captured texts by SHA-256 (hex), in the order they were captured. */
+  blobs?: ReadonlyMap<string, string> | undefined;
 }
 
 /** The record of an event the gateway built (DecisionContext.build), serialized by the schema's writer. */
-export function journalRecord(event: DecisionEvent, blobs?: Record<string, string>): JournalRecord {
+export function journalRecord(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): JournalRecord {
   return { id: event.id, body: eventJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
 }
 
 /** The record of an event read back from elsewhere (an older journal line), serialized by the generic path. */
 function recordOf(event: DecisionEvent, blobs?: Record<string, string>): JournalRecord {
-  return { id: event.id, body: canonicalJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
+  return { id: event.id, body: canonicalJson(event), columns: indexedColumns(event), ...(blobs ? { blobs: new Map(Object.entries(blobs)) } : {}) };
 }
 
 export function parseJournalLine(line: string): JournalRecord {
@@ -127,7 +128,7 @@ export function parseJournalLine(line: string): JournalRecord {
 
 function fromHeader(headerJson: string, body: string): JournalRecord {
   const header = JSON.parse(headerJson) as { id: string; c: IndexedColumns; b?: Record<string, string> };
-  return { id: header.id, body, columns: header.c, ...(header.b ? { blobs: header.b } : {}) };
+  return { id: header.id, body, columns: header.c, ...(header.b ? { blobs: new Map(Object.entries(header.b)) } : {}) };
 }
 
 /** An event with its captured texts as one JSON line (the fail-mode allow spool). */

@@ -202,14 +202,14 @@ export class AuditRecorder {
    * Blobs this process has not journaled lately: a conversation's history is captured every turn, and its
    * text needs to reach the store only once (the store ignores duplicates anyway).
    */
-  private unseenBlobs(blobs: ReadonlyMap<string, string> | undefined): Record<string, string> | undefined {
+  private unseenBlobs(blobs: ReadonlyMap<string, string> | undefined): Map<string, string> | undefined {
     if (!blobs) return undefined;
-    let out: Record<string, string> | undefined;
+    let out: Map<string, string> | undefined;
     for (const [h, text] of blobs) {
       if (this.journaledBlobs.has(h)) continue;
       this.journaledBlobs.add(h);
       if (this.journaledBlobs.size > 20_000) this.journaledBlobs.delete(this.journaledBlobs.values().next().value!);
-      (out ??= {})[h] = text;
+      (out ??= new Map()).set(h, text);
     }
     return out;
   }

@@ -64,7 +64,7 @@ describe('audit journal', () => {
         const written = batches.map((batch, b) =>
           batch.map((r, i) => {
             const base = journalRecord(makeEvent({ request_id: `r${b}-${i}` }));
-            return { ...base, body: r.body, ...(r.blob !== undefined ? { blobs: { ['ef'.repeat(32)]: r.blob } } : {}) };
+            return { ...base, body: r.body, ...(r.blob !== undefined ? { blobs: new Map([['ef'.repeat(32), r.blob]]) } : {}) };
           }),
         );
         for (const batch of written) w.append(batch);
@@ -95,14 +95,14 @@ describe('audit journal', () => {
     const event = makeEvent({ request_id: 'tab\there', capture: { mode: 'redacted', request: [{ source: 'user', turn: 0, text: 'a\tb\nc' }], completion: null, truncated: false } });
     const dir = mkdtempSync(join(tmpdir(), 'kt-journal-'));
     const w = new JournalWriter(dir);
-    w.append([journalRecord(event, { ['ab'.repeat(32)]: 'long\ttext' })]);
+    w.append([journalRecord(event, new Map([['ab'.repeat(32), 'long\ttext']]))]);
     w.close();
     const line = readFileSync(join(dir, segmentName(w.current)), 'utf8').trimEnd();
     expect(line.split('\n')).toHaveLength(1);
     const back = parseJournalLine(line);
     expect(back.body).toBe(canonicalJson(event));
     expect(back.columns).toEqual(indexedColumns(event));
-    expect(back.blobs).toEqual({ ['ab'.repeat(32)]: 'long\ttext' });
+    expect(back.blobs).toEqual(new Map([['ab'.repeat(32), 'long\ttext']]));
   });
 
   it('ingests a journal written in the earlier one-JSON-object-per-line format', async () => {
