@@ -59,6 +59,10 @@ interface Row {
   non2xx: number;
   /** CPU time of the serving process (all its threads) per request during the measured run; null off Linux. */
   cpu_us_per_req: number | null;
+  /** … of its main thread alone (the event loop that serves every request). */
+  main_cpu_us_per_req: number | null;
+  /** Share of the machine's CPU time left idle while this target was measured, in percent. */
+  idle_pct: number | null;
 }
 
 /**
@@ -66,11 +70,30 @@ interface Row {
  * Throughput on a shared machine moves with whatever else runs; the CPU a process spends per request moves less.
  */
 function processCpuMicros(pid: number | undefined): number | null {
-  if (pid === undefined || !existsSync(`/proc/${pid}/stat`)) return null;
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return pid === undefined ? null : cpuMicrosOf(`/proc/${pid}/stat`);
+}
+
+/**
+ * The same for the process's main thread (its thread id is the process id). Node serves every request on that
+ * one thread, so when it is busy all the time it bounds throughput whatever the other threads and cores do.
+ */
+function mainThreadCpuMicros(pid: number | undefined): number | null {
+  return pid === undefined ? null : cpuMicrosOf(`/proc/${pid}/task/${pid}/stat`);
+}
+
+function cpuMicrosOf(statFile: string): number | null {
+  if (!existsSync(statFile)) return null;
+  const stat = readFileSync(statFile, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // utime and stime are fields 14 and 15 of the line, in clock ticks (100 a second on Linux).
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+/** Idle and total CPU time of the whole machine so far (the first line of /proc/stat), in clock ticks. */
+function machineTicks(): { idle: number; total: number } | null {
+  if (!existsSync('/proc/stat')) return null;
+  const ticks = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: ticks[3]! + (ticks[4] ?? 0), total: ticks.reduce((a, b) => a + b, 0) };
 }
 
 function payload(stream: boolean): string {
@@ -190,7 +213,7 @@ interface Target {
 async function measureScenario(targets: readonly Target[], connections: number, stream: boolean, workload?: Workload): Promise<Row[]> {
   const body = payload(stream);
   const run = (port: number, duration: number) => load(`http://127.0.0.1:${port}/v1/chat/completions`, workload ?? body, connections, duration);
-  const acc = targets.map(() => ({ requests: 0, seconds: 0, cpu: 0 as number | null, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0, rounds: [] as number[] }));
+  const acc = targets.map(() => ({ requests: 0, seconds: 0, cpu: 0 as number | null, main: 0 as number | null, idle: 0, ticks: 0, p50: [] as number[], p99: [] as number[], errors: 0, non2xx: 0, rounds: [] as number[] }));
   for (const t of targets) for (const { port } of t.instances) await run(port, WARMUP);
   for (let round = 0; round < ROUNDS; round++) {
     for (let k = 0; k < targets.length; k++) {
@@ -198,10 +221,15 @@ async function measureScenario(targets: readonly Target[], connections: number, 
       const t = targets[i]!;
       const a = acc[i]!;
       const { port, pid } = t.instances[round % t.instances.length]!;
-      const before = processCpuMicros(pid);
+      const before = { all: processCpuMicros(pid), main: mainThreadCpuMicros(pid), machine: machineTicks() };
       const r = await run(port, DURATION / ROUNDS);
-      const after = processCpuMicros(pid);
-      a.cpu = a.cpu !== null && before !== null && after !== null ? a.cpu + (after - before) : null;
+      const after = { all: processCpuMicros(pid), main: mainThreadCpuMicros(pid), machine: machineTicks() };
+      a.cpu = a.cpu !== null && before.all !== null && after.all !== null ? a.cpu + (after.all - before.all) : null;
+      a.main = a.main !== null && before.main !== null && after.main !== null ? a.main + (after.main - before.main) : null;
+      if (before.machine && after.machine) {
+        a.idle += after.machine.idle - before.machine.idle;
+        a.ticks += after.machine.total - before.machine.total;
+      }
       a.requests += r.requests.total;
       a.seconds += r.duration;
       a.rounds.push(r.requests.total / r.duration);
@@ -226,6 +254,8 @@ async function measureScenario(targets: readonly Target[], connections: number, 
       errors: a.errors,
       non2xx: a.non2xx,
       cpu_us_per_req: a.cpu !== null && a.requests > 0 ? Math.round(a.cpu / a.requests) : null,
+      main_cpu_us_per_req: a.main !== null && a.requests > 0 ? Math.round(a.main / a.requests) : null,
+      idle_pct: a.ticks > 0 ? Math.round((100 * a.idle) / a.ticks) : null,
     };
   });
 }
@@ -282,7 +312,7 @@ async function main() {
     const detectors = await measureDetectors();
     const rows: Row[] = [];
     const log = (row: Row) =>
-      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(34)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
+      process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(34)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req (main ${row.main_cpu_us_per_req ?? '-'})  idle ${row.idle_pct ?? '-'} %  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
         for (const row of await measureScenario(targets, connections, stream)) {
@@ -330,9 +360,13 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
       .map((r) => {
         const base = rows.find((b) => b.scenario === g.auditOf && b.payload === r.payload && b.connections === r.connections && b.stream === r.stream)!;
         const cpu = r.cpu_us_per_req !== null && base.cpu_us_per_req !== null ? { cpu_us_added: r.cpu_us_per_req - base.cpu_us_per_req, cpu_ratio: round(base.cpu_us_per_req / r.cpu_us_per_req) } : { cpu_us_added: null, cpu_ratio: null };
+        const main =
+          r.main_cpu_us_per_req !== null && base.main_cpu_us_per_req !== null
+            ? { main_cpu_us_added: r.main_cpu_us_per_req - base.main_cpu_us_per_req, main_cpu_ratio: round(base.main_cpu_us_per_req / r.main_cpu_us_per_req) }
+            : { main_cpu_us_added: null, main_cpu_ratio: null };
         // Round k of both ran in the same round of the interleaving: their ratio is a paired measurement.
         const roundRatios = r.rps_rounds.map((x, k) => round(x / base.rps_rounds[k]!));
-        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), rps_ratio_rounds: roundRatios, ...cpu };
+        return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), rps_ratio_rounds: roundRatios, ...cpu, ...main };
       }),
   );
   const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, rounds: ROUNDS, gateway_instances: INSTANCES, request_bytes: payload(false).length, rows, ratios, audit, detectors };
@@ -343,19 +377,25 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
     '',
     `Node ${process.version}, ${DURATION} s per target and scenario in ${ROUNDS} interleaved runs after ${WARMUP} s warm-up (each gateway chain: ${INSTANCES} processes, one per round), ${result.request_bytes}-byte chat request. Fake upstream, pass-through and gateway in separate processes on the same 2-core machine as autocannon.`,
     '',
-    '| scenario | request | c | mode | req/s | CPU µs/req | p50 ms | p99 ms | errors |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.cpu_us_per_req ?? '-'} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`),
+    '| scenario | request | c | mode | req/s | CPU µs/req | main thread µs/req | machine idle % | p50 ms | p99 ms | errors |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps} | ${r.cpu_us_per_req ?? '-'} | ${r.main_cpu_us_per_req ?? '-'} | ${r.idle_pct ?? '-'} | ${r.p50} | ${r.p99} | ${r.errors + r.non2xx} |`,
+    ),
     '',
     '| gateway vs pass-through | request | c | mode | throughput ratio | p99 added (ms) |',
     '|---|---|---|---|---|---|',
     ...ratios.map((r) => `| ${r.scenario} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.p99_delta_ms} |`),
     '',
-    'CPU µs/req: user and system time of the serving process, all threads, divided by the requests it served in the measured runs. CPU ratio: without ÷ with (what throughput would be if the process had cores of its own).',
+    'CPU µs/req: user and system time of the serving process, all threads, divided by the requests it served in the measured runs; main thread: the same for its event loop alone. CPU ratios: without ÷ with. When the main thread is busy all the time and the machine still has idle time, the main-thread ratio is what bounds throughput.',
     '',
-    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio | … in each round | CPU ratio | CPU µs added per request |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...audit.map((r) => `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.rps_ratio_rounds.join(' ')} | ${r.cpu_ratio ?? '-'} | ${r.cpu_us_added ?? '-'} |`),
+    '| with audit-logger (SQLite) | vs the same chain without | request | c | mode | throughput ratio | … in each round | CPU ratio | CPU µs added per request | main-thread ratio | main-thread µs added |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...audit.map(
+      (r) =>
+        `| ${r.scenario} | ${r.baseline} | ${r.payload} | ${r.connections} | ${r.stream ? 'SSE' : 'JSON'} | ${r.rps_ratio} | ${r.rps_ratio_rounds.join(' ')} | ${r.cpu_ratio ?? '-'} | ${r.cpu_us_added ?? '-'} | ${r.main_cpu_ratio ?? '-'} | ${r.main_cpu_us_added ?? '-'} |`,
+    ),
     '',
     `Detector throughput on a ${Math.round(detectors[0]!.bytes / 1024)} KB source-code context (single thread, after warm-up):`,
     '',
