@@ -142,6 +142,8 @@ describe('eventJson', () => {
         const header = journalHeaderJson(e.id, c, blobs ? new Map(Object.entries(blobs)) : undefined);
         // What the header was before it had a writer of its own, byte for byte (texts in capture order).
         expect(header).toBe(JSON.stringify({ id: e.id, c, ...(blobs ? { b: blobs } : {}) }));
+        // No texts to carry, no member: the reader treats both alike.
+        expect(journalHeaderJson(e.id, c, new Map())).toBe(journalHeaderJson(e.id, c, undefined));
       }),
       { numRuns: 300 },
     );
