@@ -1,3 +1,4 @@
+import { RecentMap } from '../policy/recent-map.js';
 import type { Finding } from '../policy/types.js';
 
 /**
@@ -9,9 +10,12 @@ import type { Finding } from '../policy/types.js';
  * holds neither request text nor found values; what it returns is what hashing again would give.
  */
 export class CaptureMemo {
-  private readonly entries = new Map<string, string>();
+  private readonly entries: RecentMap<string, string>;
 
-  constructor(private readonly maxEntries = 20_000) {}
+  constructor(maxEntries = 20_000) {
+    // A conversation still going on keeps its entries however many one-off texts pass through meanwhile.
+    this.entries = new RecentMap(maxEntries);
+  }
 
   /** The masked copy of the segment with this digest, masked at these findings' spans. */
   static maskedKey(digest: string, findings: readonly Pick<Finding, 'start' | 'end' | 'type'>[]): string {
@@ -26,21 +30,11 @@ export class CaptureMemo {
   }
 
   get(key: string): string | undefined {
-    const value = this.entries.get(key);
-    if (value !== undefined) {
-      // Refresh its place: the map's insertion order is the eviction order, so a conversation still going on
-      // keeps its entries however many one-off texts pass through meanwhile.
-      this.entries.delete(key);
-      this.entries.set(key, value);
-    }
-    return value;
+    return this.entries.get(key);
   }
 
   remember(key: string, value: string): string {
-    if (!this.entries.has(key)) {
-      this.entries.set(key, value);
-      if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
-    }
+    if (!this.entries.has(key)) this.entries.set(key, value);
     return value;
   }
 

@@ -1,6 +1,7 @@
 import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
+import { RecentMap } from '../policy/recent-map.js';
 import { IngestThread } from './ingest-thread.js';
 import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine } from './journal.js';
 import type { DecisionEvent } from './event.js';
@@ -68,7 +69,8 @@ export class AuditRecorder {
   private ingestWaiters: Array<() => void> = [];
   private wakePending = false;
   private tickBusy = false;
-  private readonly journaledBlobs = new Set<string>();
+  /** Hashes of the captured texts journaled lately (true: present). */
+  private readonly journaledBlobs = new RecentMap<string, true>(20_000);
   private releaseJournal: (() => void) | undefined;
   private journaledSinceWake = false;
 
@@ -207,8 +209,7 @@ export class AuditRecorder {
     let out: Map<string, string> | undefined;
     for (const [h, text] of blobs) {
       if (this.journaledBlobs.has(h)) continue;
-      this.journaledBlobs.add(h);
-      if (this.journaledBlobs.size > 20_000) this.journaledBlobs.delete(this.journaledBlobs.values().next().value!);
+      this.journaledBlobs.set(h, true);
       (out ??= new Map()).set(h, text);
     }
     return out;

@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { Detector, DetectorMatch } from '../detect/types.js';
+import { RecentMap } from './recent-map.js';
 
 /** Below this length scanning is cheaper than hashing, so short texts are never cached. */
 const MIN_CACHED_LENGTH = 512;
@@ -10,24 +11,20 @@ const MIN_CACHED_LENGTH = 512;
  * were already scanned a moment ago. Keys are SHA-256 digests, so the cache holds no request text.
  */
 export class ScanCache {
-  private readonly entries = new Map<string, readonly DetectorMatch[]>();
+  private readonly entries: RecentMap<string, readonly DetectorMatch[]>;
 
-  constructor(private readonly maxEntries = 50_000) {}
+  constructor(maxEntries = 50_000) {
+    this.entries = new RecentMap(maxEntries);
+  }
 
   /** `digest` lets a caller that scans one text with several detectors hash it once (see `digestOf`). */
   scan(slot: number, detector: Detector, text: string, digest?: string): readonly DetectorMatch[] {
     if (text.length < MIN_CACHED_LENGTH) return detector.scan(text);
     const key = `${slot}:${digest ?? digestOf(text)}`;
     const hit = this.entries.get(key);
-    if (hit) {
-      // Refresh its place: the map's insertion order is the eviction order.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
-    }
+    if (hit) return hit;
     const found = detector.scan(text);
     this.entries.set(key, found);
-    if (this.entries.size > this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
     return found;
   }
 
