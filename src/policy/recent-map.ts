@@ -7,7 +7,8 @@
  *
  * Not one Map kept in LRU order (delete and set again on a hit, delete the first key to evict): V8 leaves a
  * hole for every deleted entry until it rebuilds the table, and finding the first key walks every hole before
- * it. Full at 20,000 entries, each insertion that evicted cost 8–12 µs that way, against under 1 µs here.
+ * it. Full at 20,000 entries, each insertion that evicted cost 8–12 µs that way, against under 1 µs here; an
+ * agent's later turn (72 scan-cache hits and 6 new entries) took 180 µs of map work, against 6–9 here.
  */
 export class RecentMap<K, V> {
   private young = new Map<K, V>();
