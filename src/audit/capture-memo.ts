@@ -33,13 +33,10 @@ export class CaptureMemo {
     return this.entries.get(key);
   }
 
+  /** Keeps `value` (what hashing gives for `key`, so setting it again changes nothing) and returns it. */
   remember(key: string, value: string): string {
-    if (!this.entries.has(key)) this.entries.set(key, value);
+    this.entries.set(key, value);
     return value;
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 }
 
