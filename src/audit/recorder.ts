@@ -125,15 +125,20 @@ export class AuditRecorder {
     this.timers.push(setInterval(() => void this.drainSpool(), 2_000).unref());
   }
 
-  /** Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block. */
-  record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): Promise<void> {
+  /**
+   * Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block.
+   * `alone`: no other request is being served, so nothing else could use this thread while a journal write
+   * is handed to the thread pool.
+   */
+  record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>, alone = true): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
-    if (this.journal && !this.tickBusy) {
-      // The first event of a turn of the event loop is written at once (a request that comes alone waits for
-      // no loop turn); events finishing later in the same turn share one write (group commit).
+    if (this.journal && alone && !this.tickBusy && !this.writing) {
+      // A request that comes alone is written at once, on this thread: handing the write to the pool and
+      // back would only add to its latency. Events finishing later in the same turn of the event loop
+      // share the next write (group commit).
       this.tickBusy = true;
       setImmediate(() => (this.tickBusy = false));
-      return new Promise((resolve, reject) => this.journalBatch([{ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject }]));
+      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject }]));
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject });
@@ -150,15 +155,12 @@ export class AuditRecorder {
 
   private async flush(): Promise<void> {
     if (this.writing) return;
+    if (this.journal) return this.journalQueued();
     this.writing = true;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue;
         this.queue = [];
-        if (this.journal) {
-          this.journalBatch(batch);
-          continue;
-        }
         try {
           const linked = await this.opts.store.append(
             this.opts.chain,
@@ -179,17 +181,50 @@ export class AuditRecorder {
     }
   }
 
+  /** Journals a batch with one write on this thread. */
   private journalBatch(batch: Pending[]): void {
     try {
       this.journal!.append(batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs))));
     } catch (err) {
-      this.warn('writing to the audit journal failed', err);
-      // Those texts did not reach the journal: the next event that captures them must carry them.
-      for (const p of batch) for (const h of p.blobs?.keys() ?? []) this.journaledBlobs.delete(h);
-      const fail = this.opts.failMode === 'block';
-      for (const p of batch) fail ? p.reject(new AuditStoreError('the decision event could not be stored')) : p.resolve();
-      return;
+      return this.journalFailed(batch, err);
     }
+    this.journaled(batch);
+  }
+
+  /**
+   * Journals everything queued with one write on the thread pool, while this thread serves other requests;
+   * events queued meanwhile go in the next write, as soon as this one is done (one write at a time keeps
+   * the journal in commit order).
+   */
+  private journalQueued(): void {
+    if (this.writing || this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    this.writing = true;
+    let records;
+    try {
+      records = batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs)));
+    } catch (err) {
+      this.writing = false;
+      return this.journalFailed(batch, err);
+    }
+    this.journal!.appendAsync(records, (err) => {
+      this.writing = false;
+      if (err) this.journalFailed(batch, err);
+      else this.journaled(batch);
+      this.journalQueued();
+    });
+  }
+
+  private journalFailed(batch: Pending[], err: unknown): void {
+    this.warn('writing to the audit journal failed', err);
+    // Those texts did not reach the journal: the next event that captures them must carry them.
+    for (const p of batch) for (const h of p.blobs?.keys() ?? []) this.journaledBlobs.delete(h);
+    const fail = this.opts.failMode === 'block';
+    for (const p of batch) fail ? p.reject(new AuditStoreError('the decision event could not be stored')) : p.resolve();
+  }
+
+  private journaled(batch: Pending[]): void {
     for (const p of batch) p.resolve();
     // One wake-up per ingest round is enough: the worker reads everything journaled when it runs.
     if (!this.wakePending) {

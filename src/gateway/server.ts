@@ -330,7 +330,8 @@ export class Gateway {
     if (!audit) return;
     if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
     try {
-      await audit.recorder.record(ctx.build(), ctx.blobs);
+      // With other requests in flight the journal write goes to the thread pool while this thread serves them.
+      await audit.recorder.record(ctx.build(), ctx.blobs, this.limiter.inFlight <= 1);
     } catch {
       throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
     }
