@@ -216,12 +216,11 @@ export class AuditRecorder {
     });
   }
 
+  /** Fail-mode block fails the batch's requests; allow spools their events, as when the store fails. */
   private journalFailed(batch: Pending[], err: unknown): void {
-    this.warn('writing to the audit journal failed', err);
     // Those texts did not reach the journal: the next event that captures them must carry them.
     for (const p of batch) for (const h of p.blobs?.keys() ?? []) this.journaledBlobs.delete(h);
-    const fail = this.opts.failMode === 'block';
-    for (const p of batch) fail ? p.reject(new AuditStoreError('the decision event could not be stored')) : p.resolve();
+    this.failBatch(batch, err);
   }
 
   private journaled(batch: Pending[]): void {
@@ -282,7 +281,8 @@ export class AuditRecorder {
 
   /** Move spooled events (written while the store failed) into the chain, oldest first. */
   private async drainSpool(): Promise<void> {
-    if (!existsSync(this.spoolFile) || this.writing) return;
+    // Direct to the store, batches and the spool take turns; the journal's writes never touch the store.
+    if (!existsSync(this.spoolFile) || (this.writing && !this.journal)) return;
     const draining = `${this.spoolFile}.draining`;
     try {
       if (!existsSync(draining)) renameSync(this.spoolFile, draining);

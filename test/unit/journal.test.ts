@@ -52,22 +52,26 @@ describe('audit journal', () => {
     );
   });
 
-  it('reads back every record byte for byte: any text, any batch sizes, lines bigger than the write buffer', () => {
+  it('reads back every record byte for byte: any text, any batch sizes, lines bigger than the write buffer, written here or on the pool', async () => {
     // Bodies are raw strings here (the writer never parses them): astral characters, lone surrogates,
     // tabs and newlines escaped as JSON does, and now and then a captured text of a few hundred KB.
     const text = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), fc.constant('x'.repeat(300_000)));
     const record = fc.record({ body: text.map((t) => JSON.stringify({ t })), blob: fc.option(text, { nil: undefined }) });
-    fc.assert(
-      fc.property(fc.array(fc.array(record, { maxLength: 4 }), { minLength: 1, maxLength: 5 }), (batches) => {
+    const batchWith = fc.record({ records: fc.array(record, { maxLength: 4 }), onPool: fc.boolean() });
+    await fc.assert(
+      fc.asyncProperty(fc.array(batchWith, { minLength: 1, maxLength: 5 }), async (batches) => {
         const dir = mkdtempSync(join(tmpdir(), 'kt-journal-'));
         const w = new JournalWriter(dir);
-        const written = batches.map((batch, b) =>
-          batch.map((r, i) => {
+        const written = batches.map(({ records }, b) =>
+          records.map((r, i) => {
             const base = journalRecord(makeEvent({ request_id: `r${b}-${i}` }));
             return { ...base, body: r.body, ...(r.blob !== undefined ? { blobs: new Map([['ef'.repeat(32), r.blob]]) } : {}) };
           }),
         );
-        for (const batch of written) w.append(batch);
+        for (const [b, batch] of written.entries()) {
+          if (!batches[b]!.onPool) w.append(batch);
+          else await new Promise<void>((resolve, reject) => w.appendAsync(batch, (err) => (err ? reject(err) : resolve())));
+        }
         w.close();
         const back = readJournal(dir, { segment: 0, offset: 0 }, -1, 64 * 1024 * 1024).records;
         expect(back).toEqual(written.flat());

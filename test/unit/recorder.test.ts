@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -13,14 +13,13 @@ import { makeEvent } from '../helpers/events.js';
 
 const quiet = createLogger('error', 'json', new Writable({ write: (_c, _e, done) => done() }));
 
-async function started(failMode: 'block' | 'allow' = 'block') {
-  const dataDir = mkdtempSync(join(tmpdir(), 'kt-recorder-'));
+async function started(failMode: 'block' | 'allow' = 'block', dataDir = mkdtempSync(join(tmpdir(), 'kt-recorder-'))) {
   const store = new SqliteEventStore(join(dataDir, 'events.db'));
   const key = loadOrCreateSigningKey(dataDir);
   const recorder = new AuditRecorder({ store, chain: 'c', key, logger: quiet, failMode, dataDir, retentionDays: 30, journal: { file: store.file } });
   await recorder.start();
   const journaled = () => new Set(readJournal(join(dataDir, JOURNAL_DIR), { segment: 0, offset: 0 }, -1, 64 * 1024 * 1024).records.map((r) => r.id));
-  return { store, recorder, journaled, trusted: new Map([[key.keyId, key.publicKeyPem]]) };
+  return { dataDir, store, recorder, journaled, trusted: new Map([[key.keyId, key.publicKeyPem]]) };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -69,5 +68,21 @@ describe('audit recorder with the journal', () => {
     expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['kept']);
     expect((await store.getBlobs([hash])).get(hash)).toBe(text);
     await store.close();
+  });
+
+  it('under fail-mode allow a failed journal write spools the events, and they reach the chain after a restart', async () => {
+    const first = await started('allow');
+    vi.spyOn(JournalWriter.prototype, 'appendAsync').mockImplementationOnce((_records, done) => setImmediate(() => done(new Error('EIO'))));
+    const spooled = makeEvent({ request_id: 'spooled' });
+    await first.recorder.record(spooled, undefined, false);
+    expect(first.journaled().has(spooled.id)).toBe(false);
+    expect(readFileSync(join(first.dataDir, 'spool.ndjson'), 'utf8')).toContain(spooled.id);
+    await first.recorder.close();
+    await first.store.close();
+    const again = await started('allow', first.dataDir);
+    expect((await again.store.query({ order: 'asc' })).map((e) => e.id)).toEqual([spooled.id]);
+    await again.recorder.close();
+    expect((await verifyChain(again.store, 'c', again.trusted)).problem).toBeNull();
+    await again.store.close();
   });
 });
