@@ -132,16 +132,17 @@ export class AuditRecorder {
    */
   record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>, alone = true): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
+    const texts = blobs && blobs.size > 0 ? blobs : undefined;
     if (this.journal && alone && !this.tickBusy && !this.writing) {
       // A request that comes alone is written at once, on this thread: handing the write to the pool and
       // back would only add to its latency. Events finishing later in the same turn of the event loop
       // share the next write (group commit).
       this.tickBusy = true;
       setImmediate(() => (this.tickBusy = false));
-      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject }]));
+      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, blobs: texts, resolve, reject }]));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, blobs: blobs && blobs.size > 0 ? blobs : undefined, resolve, reject });
+      this.queue.push({ event, blobs: texts, resolve, reject });
       if (!this.writing && !this.scheduled) {
         this.scheduled = true;
         // setImmediate lets every request finishing in this turn of the event loop join the batch.
