@@ -24,8 +24,14 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 4));
  * interleaving removes; averaging over processes does.
  */
 const INSTANCES = Math.max(1, Number(process.env.BENCH_INSTANCES ?? 2));
-const PORTS = { fake: 41190, passthrough: 41191 };
-/** Gateway variants measured in the same run, each in INSTANCES processes of its own, on ports from 41192. */
+/**
+ * Below Linux's ephemeral range (32768–60999) and everyone else's (49152–65535): a port inside it can be held
+ * by some outgoing connection's source port, or, polled before anything listens, connect to itself and sit in
+ * TIME-WAIT; either way the gateway then cannot bind it and the whole run fails (seen here with 41198).
+ */
+const PORT_BASE = 21190;
+const PORTS = { fake: PORT_BASE, passthrough: PORT_BASE + 1 };
+/** Gateway variants measured in the same run, each in INSTANCES processes of its own, on ports from PORT_BASE + 2. */
 const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
   { name: 'gateway (empty chain)', chain: [] },
   { name: 'gateway (audit-logger only)', chain: ['audit-logger'], auditOf: 'gateway (empty chain)' },
@@ -295,7 +301,7 @@ async function main() {
     for (const [i, g] of GATEWAYS.entries()) {
       const target: Target = { scenario: g.name, instances: [] };
       for (let k = 0; k < INSTANCES; k++) {
-        const port = 41192 + i * INSTANCES + k;
+        const port = PORT_BASE + 2 + i * INSTANCES + k;
         children.push(
           await startProcess(
             g.name,
