@@ -111,7 +111,7 @@ export class DecisionContext {
     // The chain already hashed long segments for its scan cache: an unmasked one keeps that digest, and a
     // masked one is found in the memo by that digest and the masked spans (capture() fills it on a miss).
     const digests = outcome?.digests;
-    this.requestText = segments.map((seg) => {
+    this.requestText = segments.filter(isConversation).map((seg) => {
       const found = bySegment.get(seg.id);
       const digest = digests?.get(seg.id);
       if (!found) return { source: seg.source, turn: seg.turn, text: seg.text, digest };
@@ -330,6 +330,15 @@ export class DecisionContext {
       };
     });
   }
+}
+
+/**
+ * What a captured conversation shows: the turns, tool calls and their results. Parameters, tool declarations,
+ * member names and numbers are scanned like everything else, and their findings recorded, but a person reading
+ * the conversation does not need them in every event.
+ */
+function isConversation(seg: Segment): boolean {
+  return seg.source !== 'other' && seg.source !== 'tool_definition' && !seg.key && !seg.numeric;
 }
 
 function summarise(r: PolicyResult, streamed?: true): EventPolicyResult {

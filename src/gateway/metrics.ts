@@ -1,8 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DecisionContext } from '../audit/context.js';
+import { catalogueId } from '../usage/pricing.js';
 
-/** More distinct models than this are reported as `other`, so a client cannot grow the label set without bound. */
-const MAX_MODELS = 100;
 
 /**
  * Counter increments gathered in a plain map and handed to prom-client when Prometheus scrapes. prom-client
@@ -51,13 +50,21 @@ export class GatewayMetrics {
   private readonly evaluations: Counter<'kind' | 'phase' | 'verdict'>;
   private readonly tokens: Counter<'direction' | 'model'>;
   private readonly cost: Counter<'model'>;
-  private readonly models = new Set<string>();
   private readonly requestTally: Tally<'family' | 'target' | 'status'>;
   private readonly evaluationTally: Tally<'kind' | 'phase' | 'verdict'>;
   private readonly tokenTally: Tally<'direction' | 'model'>;
   private readonly costTally: Tally<'model'>;
 
-  constructor(targets: readonly string[], auditStats?: () => { committed: number; spooled: number; queued: number }) {
+  /**
+   * `knownModels`: the names the config itself gives (target models and aliases). A model label is one of those
+   * or a price catalogue id, else `other`: a client's model name is content (it can hold a pasted token), and a
+   * label set a client chooses would grow without bound.
+   */
+  constructor(
+    targets: readonly string[],
+    auditStats?: () => { committed: number; spooled: number; queued: number },
+    private readonly knownModels: ReadonlySet<string> = new Set(),
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keeptrusts_process_' });
     const registers = [this.registry];
     // Each counter takes what its tally gathered since the last scrape when the registry reads it.
@@ -123,10 +130,8 @@ export class GatewayMetrics {
 
   private modelLabel(model: string | null): string {
     if (!model) return 'unknown';
-    if (this.models.has(model)) return model;
-    if (this.models.size >= MAX_MODELS || !/^[\w.:/@-]{1,100}$/.test(model)) return 'other';
-    this.models.add(model);
-    return model;
+    if (this.knownModels.has(model)) return model;
+    return catalogueId(model) ?? 'other';
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -1,34 +1,30 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/index.js';
 import { buildChain } from '../policy/build.js';
 import type { PolicyChain } from '../policy/engine.js';
-import { worstVerdict, type Verdict } from '../policy/types.js';
+import type { Verdict } from '../policy/types.js';
 import { writeBack } from '../protocol/content.js';
-import { addMember, parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
-import { replyView, requestSegments, responseSegments } from '../protocol/families.js';
-import { StreamGuard } from '../stream/guard.js';
-import { terminalErrorFrame } from '../protocol/sse.js';
+import { addMember, normalise, parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
+import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
 import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
-import { classifyUpstreamError, DROP_RESPONSE_HEADERS, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
+import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { GatewayMetrics } from './metrics.js';
-import { TailHold } from './tail-hold.js';
+import { relay } from './reply/relay.js';
 import type { LocalConsole } from '../server/local-console.js';
 import { costOf, priceFor, type PriceOverrides } from '../usage/pricing.js';
-import { isUsageOnlyChunk, StreamMeter, usageFromBody, wantsIncludeUsage } from '../usage/meter.js';
+import { StreamMeter, wantsIncludeUsage } from '../usage/meter.js';
 import { warmTokenizer } from '../usage/tokens.js';
 import { limitError, scopeValuesFromAttribution } from '../usage/limits/index.js';
 import type { LimitEngine } from '../usage/limits/types.js';
-import { collect, readBody } from './body.js';
+import { readBody } from './body.js';
 import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -45,6 +41,8 @@ export interface GatewayOptions {
   failMode: 'block' | 'allow';
   maxConcurrency: number;
   maxBodyBytes: number;
+  /** The reply budget (default 64 MiB): the most bytes of one reply the gateway holds to check it. */
+  maxResponseBytes?: number;
   env?: NodeJS.ProcessEnv;
   /** The audit trail: present when `audit-logger` is in the chain. */
   audit?: { recorder: AuditRecorder; settings: AuditSettings };
@@ -70,8 +68,8 @@ export interface RunningGateway {
   close(): Promise<void>;
 }
 
-/** A reply larger than this cannot be checked whole; it fails rather than reaching the client unchecked. */
-const MAX_CHECKED_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** The reply budget: the most bytes of one reply held to check it; over it the reply fails rather than passing unchecked. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -132,6 +130,7 @@ export class Gateway {
         : new GatewayMetrics(
             this.targets.map((t) => t.id),
             opts.audit ? () => opts.audit!.recorder.stats() : undefined,
+            new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
           );
   }
 
@@ -266,10 +265,13 @@ export class Gateway {
     const raw = await readBody(req, this.opts.maxBodyBytes);
     const ex = parseExchange(family, raw);
     ctx.stream = ex.stream;
+    const inputVerdict = this.enforceInput(ex, ctx);
+    // Routed, forwarded, recorded and quoted as the policies left it: a token pasted into the model name is
+    // redacted like any other text.
+    ex.model = typeof ex.body.model === 'string' ? ex.body.model : undefined;
     ctx.modelRequested = ex.model ?? null;
     const routed = this.router.route(family, ex.model);
     if (!routed.ok) throw routeError(family, ex.model, routed);
-    const inputVerdict = this.enforceInput(ex, ctx);
     if (this.needsUsage && family !== 'count_tokens') {
       ctx.meter = new StreamMeter(family);
       ctx.estimateText = requestTextOf(ex);
@@ -301,7 +303,19 @@ export class Gateway {
       timing.upstreamHeaders = performance.now();
       ctx.upstreamHeaders = timing.upstreamHeaders;
       ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider };
-      const outcome = await relay(res, response, ex, this.opts.logger, this.chain, inputVerdict, ctx, this.needsReply, () => this.commit(ctx));
+      const outcome = await relay({
+        res,
+        up: response,
+        ex,
+        log: this.opts.logger,
+        chain: this.chain,
+        inputVerdict,
+        ctx,
+        needsReply: this.needsReply,
+        failMode: this.opts.failMode,
+        maxReplyBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+        finish: () => this.commit(ctx),
+      });
       if (outcome === 'client-gone') this.clientGone(ctx);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
     } finally {
@@ -395,13 +409,26 @@ export class Gateway {
     }
   }
 
-  /** Run the input phase; a block or escalation ends the request here with 409, redactions edit the body. */
+  /**
+   * Run the input phase over the request's complete content view; a block or escalation ends the request here
+   * with 409, redactions edit the body. Also refused here: asking for a reply the output policies could not read.
+   */
   private enforceInput(ex: Exchange, ctx: DecisionContext): Verdict {
+    const view = requestView(ex.family, ex.body);
+    normalise(ex, view.normalised);
+    if (view.opaque.count > 0) ctx.addFlag('unscanned_attachments');
+    const segments = view.segments;
+    const option = this.chain.hasPhase('output') ? uncheckableReplyOption(ex.family, ex.body) : undefined;
+    if (option) {
+      if (this.opts.failMode === 'block') {
+        throw new GatewayError(400, 'invalid_request_error', `this gateway's output policies cannot check ${option}; ask without it`, { code: 'uncheckable_reply_option' });
+      }
+      ctx.addFlag('output_unchecked:reply_option');
+    }
     if (!this.chain.hasPhase('input')) {
-      if (this.needsRequestText) ctx.setRequest(requestSegments(ex.family, ex.body), undefined);
+      if (this.needsRequestText) ctx.setRequest(segments, undefined);
       return 'allow';
     }
-    const segments = requestSegments(ex.family, ex.body);
     const outcome = this.chain.run('input', segments);
     ctx.addOutcome('input', outcome, segments);
     if (this.needsRequestText) ctx.setRequest(segments, outcome);
@@ -500,213 +527,6 @@ export class Gateway {
 }
 
 /**
- * Send the upstream response to the client. Compressed bodies are decoded. With output policies, a JSON body
- * is read whole, checked and rewritten; an SSE body goes through StreamGuard; anything else is streamed as is.
- * `finish` makes the decision event durable; the end of the response is held until it has.
- */
-async function relay(
-  res: ServerResponse,
-  up: Dispatcher.ResponseData,
-  ex: Exchange,
-  log: Logger,
-  chain: PolicyChain,
-  inputVerdict: Verdict,
-  ctx: DecisionContext,
-  needsReply: boolean,
-  finish: () => Promise<void>,
-): Promise<'complete' | 'client-gone'> {
-  const headers: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(up.headers)) {
-    if (value === undefined || DROP_RESPONSE_HEADERS.has(name)) continue;
-    headers[name] = value;
-  }
-  const encoding = String(up.headers['content-encoding'] ?? 'identity').toLowerCase();
-  const decoder = decoderFor(encoding);
-  let source: Readable = up.body;
-  if (decoder) source = up.body.pipe(decoder);
-  else if (encoding !== 'identity') headers['content-encoding'] = encoding;
-  headers['x-keeptrusts-request-id'] = ctx.requestId;
-  headers['x-keeptrusts-verdict'] = inputVerdict;
-  const contentType = String(up.headers['content-type'] ?? '');
-  const isSse = contentType.includes('text/event-stream');
-  const success = up.statusCode >= 200 && up.statusCode < 300;
-  const readable = decoder !== undefined || encoding === 'identity';
-  const checked = chain.hasPhase('output') && success;
-  ctx.status = up.statusCode;
-  if (!success) ctx.reasonCode = 'upstream_status';
-  if (checked && !readable) {
-    // Output policies cannot read this body, so it must not reach the client unread.
-    discard(up.body);
-    throw new GatewayError(502, 'upstream_error', `the upstream answered with content-encoding "${encoding.slice(0, 20)}", which output policies cannot read`, {
-      code: 'undecodable_response',
-    });
-  }
-  // The audit trail reads the reply (captured completion, proposed edits) even when no policy does.
-  const observed = checked || ((needsReply || ctx.meter !== undefined) && success && readable);
-
-  if (observed && !isSse && contentType.includes('json')) {
-    await relayCheckedJson(res, up, source, ex, headers, chain, inputVerdict, ctx, finish);
-    return 'complete';
-  }
-  const length = up.headers['content-length'];
-  if (!decoder && typeof length === 'string' && !(observed && isSse)) headers['content-length'] = length;
-  res.writeHead(up.statusCode, headers);
-  const guard =
-    observed && isSse
-      ? new StreamGuard(
-          ex.family,
-          chain,
-          (body) => redactOutput(chain, ex, body),
-          ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
-          ctx.meter ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined,
-        )
-      : undefined;
-  const hold = new TailHold(isSse);
-
-  let ended: 'complete' | 'client-gone' | 'blocked';
-  try {
-    ended = await pump(source, res, guard, hold, ctx);
-  } catch (err) {
-    discard(up.body);
-    if (res.destroyed) return 'client-gone';
-    const failure = classifyUpstreamError(err);
-    log.warn({ requestId: ctx.requestId, failure: failure.detail }, 'upstream response ended early');
-    ctx.reasonCode = 'upstream_cut';
-    ctx.error = { code: 'upstream_cut', message: 'the upstream response ended before completion', type: 'upstream_error' };
-    if (guard) ctx.addStreamFindings(guard.found, guard.verdict);
-    await finish().catch(() => undefined);
-    if (isSse && ex.stream) {
-      const type = ex.family === 'messages' ? 'api_error' : 'upstream_error';
-      res.end(terminalErrorFrame(ex.family, type, 'the upstream stream ended before completion'));
-    } else {
-      res.destroy();
-    }
-    return 'complete';
-  }
-  if (ended === 'client-gone') {
-    discard(up.body);
-    if (guard) ctx.addStreamFindings(guard.found, guard.verdict);
-    return 'client-gone';
-  }
-  if (ended === 'blocked') discard(up.body);
-  if (guard) {
-    ctx.addStreamFindings(guard.found, guard.verdict);
-    if (guard.blocked) ctx.reasonCode = guard.blocked.verdict === 'block' ? 'output_blocked' : 'escalation_required';
-    ctx.setReply(guard.reply());
-    if (ended === 'complete' && chain.assessesReplies) assessStreamedReply(chain, ex, guard, ctx, log);
-  }
-  let tail = hold.release();
-  try {
-    await finish();
-  } catch {
-    // fail-mode block and the event could not be stored: the client gets an error instead of the end.
-    if (!(isSse && ex.stream)) {
-      res.destroy();
-      return 'complete';
-    }
-    tail = [terminalErrorFrame(ex.family, 'api_error', 'the audit trail could not record this request')];
-  }
-  // One write for the held tail and the end of the body: a separate final chunk costs a round of syscalls.
-  res.end(tail.length === 1 ? tail[0] : tail.length > 1 ? joinChunks(tail) : undefined);
-  return 'complete';
-}
-
-/**
- * Copy a readable into the response with backpressure. Event handlers rather than `for await`: SSE
- * replies arrive as many small chunks, and the async iterator's per-chunk cost showed in the benchmark.
- * Resolves when the body is complete or the client has gone; rejects when the source fails. With a guard,
- * SSE text goes through it and only what it releases is written; a block ends the response at once. The
- * response is not ended here: `hold` keeps its last part until the caller has recorded the decision.
- */
-function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefined, hold: TailHold, ctx: DecisionContext): Promise<'complete' | 'client-gone' | 'blocked'> {
-  const decoder = guard ? new TextDecoder() : undefined;
-  return new Promise((resolve, reject) => {
-    const write = (data: Buffer | string): boolean => {
-      if (data.length === 0) return true;
-      const now = hold.pass(data);
-      if (now.length === 0) return true;
-      ctx.firstByte ??= performance.now();
-      return res.write(now);
-    };
-    const onData = (chunk: Buffer) => {
-      let out: Buffer | string = chunk;
-      if (guard) {
-        out = guard.push(decoder!.decode(chunk, { stream: true }));
-      }
-      if (guard?.blocked) {
-        cleanup();
-        hold.keep(out);
-        resolve('blocked');
-        return;
-      }
-      if (!write(out)) {
-        source.pause();
-        res.once('drain', onDrain);
-      }
-    };
-    const onDrain = () => source.resume();
-    const onEnd = () => {
-      cleanup();
-      if (guard) {
-        const rest = guard.push(decoder!.decode()) + guard.end();
-        ctx.meter?.end();
-        if (guard.blocked) hold.keep(rest);
-        else write(rest);
-      }
-      resolve('complete');
-    };
-    const onError = (err: unknown) => {
-      cleanup();
-      reject(err);
-    };
-    const onClientGone = () => {
-      cleanup();
-      resolve('client-gone');
-    };
-    const cleanup = () => {
-      source.off('data', onData);
-      source.off('end', onEnd);
-      source.off('error', onError);
-      res.off('close', onClientGone);
-      res.off('drain', onDrain);
-    };
-    source.on('data', onData);
-    source.on('end', onEnd);
-    source.on('error', onError);
-    res.on('close', onClientGone);
-  });
-}
-
-/**
- * Judge a streamed reply once it has been delivered. Nothing can be blocked any more, so the result is
- * recorded on the decision event (and logged).
- */
-function assessStreamedReply(chain: PolicyChain, ex: Exchange, guard: StreamGuard, ctx: DecisionContext, log: Logger): void {
-  try {
-    const outcome = chain.run('output', [], { view: guard.reply(), request: requestSegments(ex.family, ex.body) });
-    const scored = outcome.results.filter((r) => r.score !== undefined);
-    ctx.addStreamAssessment(scored);
-    for (const r of scored) {
-      log.info({ requestId: ctx.requestId, policy: r.kind, verdict: r.verdict, score: Number(r.score!.toFixed(3)), reasons: r.reasons ?? [] }, 'streamed reply scored');
-    }
-  } catch (err) {
-    log.warn({ requestId: ctx.requestId, err: err instanceof Error ? err.name : 'Error' }, 'scoring a streamed reply failed');
-  }
-}
-
-/**
- * StreamGuard's frame hook while metering: every parsed frame goes to the meter, and when the gateway asked
- * for usage the client did not ask for, the usage-only chunk is dropped there, already parsed (filtering the
- * released text again meant a regular expression over every chunk and a second parse of that frame).
- */
-function meterFrames(meter: StreamMeter, dropUsage: boolean): (event: string | undefined, data: Record<string, unknown>) => boolean {
-  return (event, data) => {
-    meter.onFrame(event, data);
-    return dropUsage && isUsageOnlyChunk(data);
-  };
-}
-
-/**
  * The request's text for a token estimate, read only if a stream is cut. Made here rather than as an arrow
  * function inside runInference: a closure there shares that call's context with every other closure of it,
  * which kept each request's parsed body reachable long enough for V8 to pretenure its allocation sites, and
@@ -716,87 +536,8 @@ function requestTextOf(ex: Exchange): () => string {
   return () => requestSegments(ex.family, ex.body).map((seg) => seg.text).join('\n');
 }
 
-/** Apply output-phase redactions to a response object in place (non-streamed bodies, and final stream events). */
-function redactOutput(chain: PolicyChain, ex: Exchange, body: Record<string, unknown>, judge = false) {
-  const segments = responseSegments(ex.family, body);
-  const reply = judge && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
-  const outcome = chain.run('output', segments, reply);
-  if (outcome.edits.length > 0) writeBack(body, segments, outcome.edits);
-  return { outcome, segments };
-}
-
-async function relayCheckedJson(
-  res: ServerResponse,
-  up: Dispatcher.ResponseData,
-  source: Readable,
-  ex: Exchange,
-  headers: Record<string, string | string[]>,
-  chain: PolicyChain,
-  inputVerdict: Verdict,
-  ctx: DecisionContext,
-  finish: () => Promise<void>,
-): Promise<void> {
-  const text = (await collect(source, MAX_CHECKED_RESPONSE_BYTES, undefined)).toString('utf8');
-  let body: Record<string, unknown>;
-  try {
-    body = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // Not JSON after all: nothing a policy can read, so nothing to hold back.
-    await finish();
-    res.writeHead(up.statusCode, headers);
-    res.end(text);
-    return;
-  }
-  if (ctx.meter) ctx.usage = usageFromBody(ex.family, body);
-  const { outcome, segments } = redactOutput(chain, ex, body, true);
-  ctx.addOutcome('output', outcome, segments);
-  if (outcome.failed) {
-    ctx.setReply(null, true);
-    throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
-  }
-  if (outcome.stoppedBy) {
-    ctx.setReply(null, true);
-    const { kind, verdict, message } = outcome.stoppedBy;
-    throw new GatewayError(409, 'policy_violation', message, { code: verdict === 'block' ? 'output_blocked' : 'escalation_required', policy: kind });
-  }
-  ctx.setReply(replyView(ex.family, body));
-  const out = outcome.edits.length > 0 ? JSON.stringify(body) : text;
-  headers['content-length'] = String(Buffer.byteLength(out));
-  headers['x-keeptrusts-verdict'] = worstVerdict(inputVerdict, outcome.verdict);
-  const scored = outcome.results.find((r) => r.score !== undefined);
-  if (scored) {
-    headers['x-keeptrusts-quality-score'] = scored.score!.toFixed(2);
-    if (scored.reasons?.length) headers['x-keeptrusts-quality-reasons'] = scored.reasons.join(',');
-  }
-  await finish();
-  ctx.firstByte = performance.now();
-  res.writeHead(up.statusCode, headers);
-  res.end(out);
-}
-
-/**
- * Stop reading an upstream body nobody will receive. Destroying it makes undici emit an abort error, which
- * must have a listener: an unhandled 'error' event would take the whole gateway down.
- */
-function discard(source: Readable): void {
-  source.on('error', () => undefined);
-  source.destroy();
-}
-
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function joinChunks(chunks: ReadonlyArray<Buffer | string>): Buffer | string {
-  if (chunks.every((c) => typeof c === 'string')) return chunks.join('');
-  return Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
-}
-
-function decoderFor(encoding: string) {
-  if (encoding === 'gzip' || encoding === 'x-gzip') return createGunzip();
-  if (encoding === 'deflate') return createInflate();
-  if (encoding === 'br') return createBrotliDecompress();
-  return undefined;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string, headOnly = false): void {

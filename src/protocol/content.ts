@@ -1,7 +1,7 @@
 /**
- * The content view: every piece of text the model sees (request) or produces (response), each with where
- * it came from and a pointer back into the body, so policies never read wire formats and edits land in
- * place while everything else in the body keeps its meaning.
+ * The content view: every piece of text in a body, each with where it came from and a pointer back into the
+ * body, so policies never read wire formats and edits land in place while everything else keeps its meaning.
+ * The view is complete: every string leaf is in it unless it is known to be opaque (see view.ts).
  */
 export type SegmentSource =
   | 'system'
@@ -11,8 +11,14 @@ export type SegmentSource =
   | 'tool_result'
   | 'tool_call'
   | 'document'
+  /** Tool and output-format declarations (names, descriptions, JSON schemas): seen by the model, written by the client program. */
+  | 'tool_definition'
+  /** Anything else in a request: parameters, metadata, fields of formats this version does not know. */
+  | 'other'
   | 'output_text'
-  | 'output_tool_call';
+  | 'output_tool_call'
+  /** Anything else in a reply: reasoning, thinking, citations, ids and fields this version does not know. */
+  | 'output_other';
 
 export type JsonPath = (string | number)[];
 
@@ -24,10 +30,16 @@ export interface Segment {
   /** Where the text lives in the body. */
   path: JsonPath;
   /**
-   * Set when the text is a string leaf inside JSON that is itself stored as a string (OpenAI tool-call
-   * `arguments`): `path` points at that string, `innerPath` at the leaf inside it.
+   * Set when the text is inside JSON that is itself stored as a string (OpenAI tool-call `arguments`):
+   * `path` points at that string, `innerPath` at the place inside it.
    */
   innerPath?: JsonPath;
+  /** The text is the member name at the end of the path, not a value. */
+  key?: true;
+  /** The value is a JSON number (its decimal text here); an edit turns it into a string. */
+  numeric?: true;
+  /** The value holds the text base64-encoded after this prefix (a text document, a text `data:` URL). */
+  base64Prefix?: string;
   text: string;
 }
 
@@ -36,42 +48,6 @@ export interface Edit {
   start: number;
   end: number;
   replacement: string;
-}
-
-/** Collects segments while a family walks its body. */
-export class SegmentCollector {
-  readonly segments: Segment[] = [];
-
-  add(source: SegmentSource, turn: number, path: JsonPath, text: unknown): void {
-    if (typeof text !== 'string' || text.length === 0) return;
-    this.segments.push({ id: this.segments.length, source, turn, path, text });
-  }
-
-  /** Every string leaf of a JSON value (tool inputs), as segments. */
-  addLeaves(source: SegmentSource, turn: number, path: JsonPath, value: unknown): void {
-    walkLeaves(value, [], (leafPath, text) => this.add(source, turn, [...path, ...leafPath], text));
-  }
-
-  /** Every string leaf of JSON held in a string (OpenAI `arguments`); unparsable text is one segment. */
-  addEmbeddedJson(source: SegmentSource, turn: number, path: JsonPath, json: unknown): void {
-    if (typeof json !== 'string' || json.length === 0) return;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(json);
-    } catch {
-      this.add(source, turn, path, json);
-      return;
-    }
-    walkLeaves(parsed, [], (innerPath, text) => {
-      if (text.length > 0) this.segments.push({ id: this.segments.length, source, turn, path, innerPath, text });
-    });
-  }
-}
-
-function walkLeaves(value: unknown, path: JsonPath, visit: (path: JsonPath, text: string) => void): void {
-  if (typeof value === 'string') visit(path, value);
-  else if (Array.isArray(value)) value.forEach((v, i) => walkLeaves(v, [...path, i], visit));
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) walkLeaves(v, [...path, k], visit);
 }
 
 /**
@@ -91,6 +67,12 @@ export function applyEditsToText(text: string, edits: readonly Edit[]): string {
   return out + text.slice(pos);
 }
 
+interface Change {
+  seg: Segment;
+  path: JsonPath;
+  text: string;
+}
+
 /** Write edited segment texts back into the body, in place. Returns true when anything changed. */
 export function writeBack(body: unknown, segments: readonly Segment[], edits: readonly Edit[]): boolean {
   const bySegment = new Map<number, Edit[]>();
@@ -99,29 +81,60 @@ export function writeBack(body: unknown, segments: readonly Segment[], edits: re
     if (list) list.push(e);
     else bySegment.set(e.segment, [e]);
   }
-  if (bySegment.size === 0) return false;
-  const embedded = new Map<string, { path: JsonPath; value: unknown; changed: boolean }>();
+  const direct: Change[] = [];
+  // Changes inside JSON held in a string, by the path of that string.
+  const embedded = new Map<string, { path: JsonPath; changes: Change[] }>();
   for (const [id, list] of bySegment) {
     const seg = segments[id];
     if (!seg) continue;
-    const newText = applyEditsToText(seg.text, list);
-    if (newText === seg.text) continue;
+    const text = applyEditsToText(seg.text, list);
+    if (text === seg.text) continue;
     if (!seg.innerPath) {
-      setAt(body, seg.path, newText);
+      direct.push({ seg, path: seg.path, text });
       continue;
     }
     const key = JSON.stringify(seg.path);
     let holder = embedded.get(key);
-    if (!holder) {
-      holder = { path: seg.path, value: JSON.parse(getAt(body, seg.path) as string), changed: false };
-      embedded.set(key, holder);
-    }
-    if (seg.innerPath.length === 0) holder.value = newText;
-    else setAt(holder.value, seg.innerPath, newText);
-    holder.changed = true;
+    if (!holder) embedded.set(key, (holder = { path: seg.path, changes: [] }));
+    holder.changes.push({ seg, path: seg.innerPath, text });
   }
-  for (const h of embedded.values()) if (h.changed) setAt(body, h.path, JSON.stringify(h.value));
+  if (direct.length === 0 && embedded.size === 0) return false;
+  for (const h of embedded.values()) {
+    let value = JSON.parse(getAt(body, h.path) as string) as unknown;
+    // The whole embedded document is the text (a bare JSON string): replace it.
+    const whole = h.changes.find((c) => c.path.length === 0 && !c.seg.key);
+    if (whole) value = whole.text;
+    else applyChanges(value, h.changes);
+    direct.push({ seg: { id: -1, source: 'other', turn: -1, path: h.path, text: '' }, path: h.path, text: JSON.stringify(value) });
+  }
+  applyChanges(body, direct);
   return true;
+}
+
+/**
+ * Values first, then member names from the deepest up: a renamed member would otherwise break the paths of
+ * the changes beneath it.
+ */
+function applyChanges(root: unknown, changes: readonly Change[]): void {
+  for (const c of changes) if (!c.seg.key) setValueAt(root, c.path, c.seg.base64Prefix !== undefined ? c.seg.base64Prefix + Buffer.from(c.text, 'utf8').toString('base64') : c.text);
+  const renames = changes.filter((c) => c.seg.key).sort((a, b) => b.path.length - a.path.length);
+  for (const c of renames) renameMember(getAt(root, c.path.slice(0, -1)), String(c.path[c.path.length - 1]), c.text);
+}
+
+/** Rename a member in place, keeping the order of members; a name already taken gets a numbered suffix. */
+function renameMember(holder: unknown, from: string, to: string): void {
+  if (holder === null || typeof holder !== 'object' || Array.isArray(holder) || !Object.hasOwn(holder, from)) return;
+  const obj = holder as Record<string, unknown>;
+  let name = to;
+  for (let n = 2; name !== from && Object.hasOwn(obj, name); n++) name = `${to}~${n}`;
+  const entries = Object.entries(obj);
+  for (const [k] of entries) delete obj[k];
+  for (const [k, v] of entries) defineMember(obj, k === from ? name : k, v);
+}
+
+/** An own data member even for the name `__proto__` (plain assignment would set the prototype). */
+function defineMember(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
 }
 
 export function getAt(root: unknown, path: JsonPath): unknown {
@@ -133,8 +146,12 @@ export function getAt(root: unknown, path: JsonPath): unknown {
   return v;
 }
 
-function setAt(root: unknown, path: JsonPath, value: unknown): void {
-  let v = root as Record<string | number, unknown>;
-  for (let i = 0; i < path.length - 1; i++) v = v[path[i]!] as Record<string | number, unknown>;
-  v[path[path.length - 1]!] = value;
+/** Set the value at `path` (an own data member, whatever its name). */
+export function setValueAt(root: unknown, path: JsonPath, value: unknown): void {
+  if (path.length === 0) return;
+  const holder = getAt(root, path.slice(0, -1));
+  if (holder === null || typeof holder !== 'object') return;
+  const last = path[path.length - 1]!;
+  if (Array.isArray(holder)) holder[last as number] = value;
+  else defineMember(holder as Record<string, unknown>, String(last), value);
 }

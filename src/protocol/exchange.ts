@@ -1,5 +1,8 @@
 import type { Family } from '../providers/targets.js';
+import { isUtf8 } from 'node:buffer';
 import { badRequest } from '../gateway/errors.js';
+import { setValueAt, type JsonPath } from './content.js';
+import { parseStrictJson, StrictJsonError } from './strict-json.js';
 
 /**
  * One request as the gateway holds it: the original bytes (forwarded untouched unless something edits
@@ -18,12 +21,15 @@ export interface Exchange {
 
 export function parseExchange(family: Family, raw: Buffer): Exchange {
   if (raw.length === 0) throw badRequest('the request body is empty; expected a JSON object');
+  // Invalid bytes would be read as U+FFFD here and as something else upstream: what is scanned must be what is sent.
+  if (!isUtf8(raw)) throw badRequest('the request body is not valid UTF-8');
+  if (raw[0] === 0xef && raw[1] === 0xbb && raw[2] === 0xbf) throw badRequest('the request body starts with a byte order mark; send plain UTF-8 JSON');
   let body: unknown;
   try {
-    body = JSON.parse(raw.toString('utf8'));
+    body = parseStrictJson(raw.toString('utf8'));
   } catch (err) {
-    const where = err instanceof SyntaxError ? `: ${err.message.replace(/^.*?JSON[^:]*:\s*/, '')}` : '';
-    throw badRequest(`the request body is not valid JSON${where.slice(0, 120)}`);
+    if (err instanceof StrictJsonError) throw badRequest(`the request body ${err.message}`);
+    throw err;
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw badRequest('the request body must be a JSON object');
@@ -44,6 +50,15 @@ export function parseExchange(family: Family, raw: Buffer): Exchange {
     stream: family !== 'count_tokens' && obj.stream === true,
     modified: false,
   };
+}
+
+/**
+ * JSON held in strings that had duplicate member names (tool-call arguments) is forwarded as it was read and
+ * scanned: re-serialised without the duplicates.
+ */
+export function normalise(ex: Exchange, normalised: ReadonlyArray<{ path: JsonPath; text: string }>): void {
+  for (const n of normalised) setValueAt(ex.body, n.path, n.text);
+  if (normalised.length > 0) ex.modified = true;
 }
 
 /**

@@ -1,27 +1,67 @@
 import type { Family } from '../providers/targets.js';
 import type { ReplyView } from '../policy/types.js';
-import { SegmentCollector, type Segment, type SegmentSource } from './content.js';
+import type { JsonPath, Segment, SegmentSource } from './content.js';
+import { fields, isObj, isTextMime, ViewBuilder, type Fields, type Visit } from './view.js';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Every text segment of a request body, for the family's wire format. */
+/** The content view of a body, with what was left out of it. */
+export interface ContentView {
+  segments: Segment[];
+  /** Binary payloads (images, audio, PDFs) no policy could read. */
+  opaque: { count: number; chars: number };
+  /** Strings holding JSON with duplicate member names: to be forwarded as these re-serialised texts. */
+  normalised: Array<{ path: JsonPath; text: string }>;
+}
+
+/** The complete content view of a request body, for the family's wire format. */
+export function requestView(family: Family, body: Obj): ContentView {
+  const b = new ViewBuilder();
+  const root = family === 'chat' ? CHAT_REQUEST : family === 'responses' ? RESPONSES_REQUEST : ANTHROPIC_REQUEST;
+  b.object(body, -1, 'other', root);
+  return { segments: b.segments, opaque: b.opaque, normalised: b.normalised };
+}
+
+/** Every text segment of a request body. */
 export function requestSegments(family: Family, body: Obj): Segment[] {
-  const c = new SegmentCollector();
-  if (family === 'chat') chatRequest(c, body);
-  else if (family === 'responses') responsesRequest(c, body);
-  else anthropicRequest(c, body);
-  return c.segments;
+  return requestView(family, body).segments;
 }
 
-/** Every text segment of a non-streamed response body. */
-export function responseSegments(family: Family, body: Obj): Segment[] {
-  const c = new SegmentCollector();
-  if (family === 'chat') chatResponse(c, body);
-  else if (family === 'responses') responsesOutput(c, body.output, ['output']);
-  else if (family === 'messages') anthropicBlocks(c, body.content, ['content'], -1, 'output_text', 'output_tool_call');
-  return c.segments;
+/** The complete content view of a reply body (an error body included), for the family's wire format. */
+export function responseView(family: Family, body: unknown): ContentView {
+  const b = new ViewBuilder();
+  if (!isObj(body)) b.any(body, -1, 'output_other');
+  else if (family === 'chat') b.object(body, -1, 'output_other', CHAT_RESPONSE);
+  else if (family === 'responses') b.object(body, -1, 'output_other', RESPONSES_RESPONSE);
+  else if (family === 'messages') b.object(body, -1, 'output_other', ANTHROPIC_RESPONSE);
+  else b.any(body, -1, 'output_other');
+  return { segments: b.segments, opaque: b.opaque, normalised: b.normalised };
 }
+
+/** Every text segment of a reply body. */
+export function responseSegments(family: Family, body: Obj): Segment[] {
+  return responseView(family, body).segments;
+}
+
+/** Walks a reply's parts one by one (streamed frames), with the same field tables as whole replies. */
+export const replyParts = {
+  /** An Anthropic content block (content_block_start). */
+  anthropicBlock(b: ViewBuilder, block: unknown, turn: number): void {
+    b.field(ANTHROPIC_OUTPUT_BLOCK, block, turn, 'output_text');
+  },
+  /** An Anthropic message (message_start). */
+  anthropicMessage(b: ViewBuilder, message: unknown): void {
+    b.object(message, -1, 'output_other', ANTHROPIC_RESPONSE);
+  },
+  /** An OpenAI Responses output item (output_item.added / done). */
+  responsesItem(b: ViewBuilder, item: unknown, turn: number): void {
+    b.field(RESPONSES_OUTPUT_ITEM, item, turn, 'output_text');
+  },
+  /** An OpenAI Responses response object (response.created, completed, …). */
+  responsesResponse(b: ViewBuilder, response: unknown): void {
+    b.object(response, -1, 'output_other', RESPONSES_RESPONSE);
+  },
+};
 
 const ROLE_SOURCE: Record<string, SegmentSource> = {
   system: 'system',
@@ -32,138 +72,249 @@ const ROLE_SOURCE: Record<string, SegmentSource> = {
   function: 'tool_result',
 };
 
+function roleSource(m: unknown): SegmentSource {
+  const role = isObj(m) ? m.role : undefined;
+  return (typeof role === 'string' && Object.hasOwn(ROLE_SOURCE, role) ? ROLE_SOURCE[role] : undefined) ?? 'user';
+}
+
+/** A value walked generically with a fixed source, whatever the caller's. */
+const as =
+  (source: SegmentSource): Visit =>
+  (b, v, turn) =>
+    b.any(v, turn, source);
+
+/** An object with known members, read with a fixed source. */
+const objectAs =
+  (source: SegmentSource, table: Fields): Visit =>
+  (b, v, turn) =>
+    b.object(v, turn, source, table);
+
 // ---- OpenAI Chat Completions ----
 
-function chatRequest(c: SegmentCollector, body: Obj): void {
-  const messages = Array.isArray(body.messages) ? body.messages : [];
-  messages.forEach((m, i) => {
-    if (!isObj(m)) return;
-    const source = ROLE_SOURCE[String(m.role)] ?? 'user';
-    chatContent(c, m.content, ['messages', i, 'content'], i, source);
-    if (Array.isArray(m.tool_calls)) {
-      m.tool_calls.forEach((tc, k) => {
-        if (isObj(tc) && isObj(tc.function)) c.addEmbeddedJson('tool_call', i, ['messages', i, 'tool_calls', k, 'function', 'arguments'], tc.function.arguments);
-      });
-    }
-    if (isObj(m.function_call)) c.addEmbeddedJson('tool_call', i, ['messages', i, 'function_call', 'arguments'], m.function_call.arguments);
-  });
-}
+const CHAT_FUNCTION: Fields = fields({ name: as('tool_call'), arguments: 'json' });
+const CHAT_TOOL_CALL: Fields = fields({
+  id: 'id',
+  type: 'enum',
+  index: 'enum',
+  function: objectAs('tool_call', CHAT_FUNCTION),
+});
+const CHAT_PART: Fields = fields({
+  type: 'enum',
+  // `text`, `refusal`: the part's own source (the caller's).
+  image_url: (b, v, turn, source) => b.object(v, turn, source, fields({ detail: 'enum' })),
+  input_audio: (b, v, turn, source) => b.object(v, turn, source, fields({ format: 'enum' })),
+  file: (b, v, turn, source) => b.object(v, turn, source, fields({ file_id: 'id' })),
+});
+const chatContent: Visit = (b, v, turn, source) => {
+  if (Array.isArray(v)) b.each(v, (part) => b.object(part, turn, source, CHAT_PART), turn, source);
+  else b.any(v, turn, source);
+};
+const chatMessage = (b: ViewBuilder, m: unknown, turn: number): void => {
+  const source = roleSource(m);
+  b.object(m, turn, source, CHAT_MESSAGE);
+};
+const CHAT_MESSAGE: Fields = fields({
+  role: 'enum',
+  content: chatContent,
+  tool_calls: (b, v, turn) => b.each(v, (tc) => b.object(tc, turn, 'tool_call', CHAT_TOOL_CALL), turn, 'tool_call'),
+  function_call: objectAs('tool_call', CHAT_FUNCTION),
+  tool_call_id: 'id',
+  audio: (b, v, turn, source) => b.object(v, turn, source, fields({ id: 'id' })),
+});
+const CHAT_REQUEST: Fields = fields({
+  messages: (b, v) => b.each(v, (m, i) => chatMessage(b, m, i), -1, 'user'),
+  tools: as('tool_definition'),
+  functions: as('tool_definition'),
+  response_format: as('tool_definition'),
+  prediction: as('user'),
+  modalities: 'enum',
+  reasoning_effort: 'enum',
+  service_tier: 'enum',
+  verbosity: 'enum',
+});
 
-function chatContent(c: SegmentCollector, content: unknown, path: (string | number)[], turn: number, source: SegmentSource): void {
-  if (typeof content === 'string') c.add(source, turn, path, content);
-  else if (Array.isArray(content)) {
-    content.forEach((part, j) => {
-      if (isObj(part) && typeof part.text === 'string') c.add(source, turn, [...path, j, 'text'], part.text);
-    });
-  }
-}
-
-function chatResponse(c: SegmentCollector, body: Obj): void {
-  const choices = Array.isArray(body.choices) ? body.choices : [];
-  choices.forEach((ch, i) => {
-    if (!isObj(ch) || !isObj(ch.message)) return;
-    const m = ch.message;
-    c.add('output_text', i, ['choices', i, 'message', 'content'], m.content);
-    if (typeof m.refusal === 'string') c.add('output_text', i, ['choices', i, 'message', 'refusal'], m.refusal);
-    if (Array.isArray(m.tool_calls)) {
-      m.tool_calls.forEach((tc, k) => {
-        if (isObj(tc) && isObj(tc.function)) c.addEmbeddedJson('output_tool_call', i, ['choices', i, 'message', 'tool_calls', k, 'function', 'arguments'], tc.function.arguments);
-      });
-    }
-  });
-}
+const CHAT_RESPONSE_MESSAGE: Fields = fields({
+  role: 'enum',
+  content: as('output_text'),
+  refusal: as('output_text'),
+  tool_calls: (b, v, turn) => b.each(v, (tc) => b.object(tc, turn, 'output_tool_call', CHAT_OUTPUT_TOOL_CALL), turn, 'output_tool_call'),
+  function_call: objectAs('output_tool_call', fields({ name: as('output_tool_call'), arguments: 'json' })),
+  audio: (b, v, turn) => b.object(v, turn, 'output_other', fields({ id: 'id', transcript: as('output_text') })),
+});
+const CHAT_OUTPUT_TOOL_CALL: Fields = fields({
+  id: 'id',
+  type: 'enum',
+  index: 'enum',
+  function: objectAs('output_tool_call', fields({ name: as('output_tool_call'), arguments: 'json' })),
+});
+const CHAT_RESPONSE: Fields = fields({
+  id: 'id',
+  object: 'enum',
+  system_fingerprint: 'id',
+  choices: (b, v) =>
+    b.each(
+      v,
+      (ch, i) =>
+        b.object(ch, i, 'output_other', fields({ finish_reason: 'enum', message: (bb, m) => bb.object(m, i, 'output_other', CHAT_RESPONSE_MESSAGE) })),
+      -1,
+      'output_other',
+    ),
+});
 
 // ---- Anthropic Messages ----
 
-function anthropicRequest(c: SegmentCollector, body: Obj): void {
-  if (typeof body.system === 'string') c.add('system', -1, ['system'], body.system);
-  else anthropicBlocks(c, body.system, ['system'], -1, 'system', 'tool_call');
-  const messages = Array.isArray(body.messages) ? body.messages : [];
-  messages.forEach((m, i) => {
-    if (!isObj(m)) return;
-    const source = ROLE_SOURCE[String(m.role)] ?? 'user';
-    if (typeof m.content === 'string') c.add(source, i, ['messages', i, 'content'], m.content);
-    else anthropicBlocks(c, m.content, ['messages', i, 'content'], i, source, 'tool_call');
-  });
+/** A document or image `source`: base64 of a text type is read decoded; other base64 by its value (binary is left out). */
+const anthropicSource: Visit = (b, v, turn, source) => {
+  if (!isObj(v)) return b.any(v, turn, source);
+  const textBase64 = v.type === 'base64' && typeof v.media_type === 'string' && isTextMime(v.media_type);
+  b.object(v, turn, source, fields({
+    type: 'enum',
+    media_type: 'enum',
+    file_id: 'id',
+    data: textBase64 ? (bb, d, t, s) => bb.base64Text(d, t, s) : (bb, d, t, s) => bb.text(d, t, s),
+    content: (bb, c, t) => anthropicBlocks(bb, c, t, 'document', 'tool_call'),
+  }));
+};
+
+function anthropicBlocks(b: ViewBuilder, blocks: unknown, turn: number, textSource: SegmentSource, toolSource: SegmentSource): void {
+  if (typeof blocks === 'string') return b.text(blocks, turn, textSource);
+  b.each(blocks, (block) => anthropicBlock(b, block, turn, textSource, toolSource), turn, textSource);
 }
 
-/**
- * Content blocks: text, tool_use inputs, tool_result content (nested blocks too), documents and search
- * results. Thinking blocks are skipped: they are signed by the provider, and an edited one is rejected.
- */
-function anthropicBlocks(c: SegmentCollector, blocks: unknown, path: (string | number)[], turn: number, textSource: SegmentSource, toolSource: SegmentSource): void {
-  if (!Array.isArray(blocks)) return;
-  blocks.forEach((b, j) => {
-    if (!isObj(b)) return;
-    const p = [...path, j];
-    switch (b.type) {
-      case 'text':
-        c.add(textSource, turn, [...p, 'text'], b.text);
-        break;
-      case 'tool_use':
-      case 'server_tool_use':
-        c.addLeaves(toolSource, turn, [...p, 'input'], b.input);
-        break;
-      case 'tool_result':
-        if (typeof b.content === 'string') c.add('tool_result', turn, [...p, 'content'], b.content);
-        else anthropicBlocks(c, b.content, [...p, 'content'], turn, 'tool_result', 'tool_call');
-        break;
-      case 'document':
-        if (isObj(b.source) && b.source.type === 'text') c.add('document', turn, [...p, 'source', 'data'], b.source.data);
-        else if (isObj(b.source) && b.source.type === 'content') anthropicBlocks(c, b.source.content, [...p, 'source', 'content'], turn, 'document', 'tool_call');
-        if (typeof b.context === 'string') c.add('document', turn, [...p, 'context'], b.context);
-        break;
-      case 'search_result':
-        anthropicBlocks(c, b.content, [...p, 'content'], turn, 'document', 'tool_call');
-        break;
-      default:
-        break;
+/** One content block. Types this version does not know are walked whole with the turn's source. */
+function anthropicBlock(b: ViewBuilder, block: unknown, turn: number, textSource: SegmentSource, toolSource: SegmentSource): void {
+  const type = isObj(block) ? block.type : undefined;
+  const common = { type: 'enum', cache_control: 'enum', id: 'id', tool_use_id: 'id', signature: 'opaque' } as const;
+  switch (type) {
+    case 'image':
+      return b.object(block, turn, textSource, fields({ ...common, source: anthropicSource }));
+    case 'document':
+    case 'search_result':
+      return b.object(block, turn, 'document', fields({ ...common, source: anthropicSource, content: (bb, c, t) => anthropicBlocks(bb, c, t, 'document', toolSource) }));
+    case 'tool_use':
+    case 'server_tool_use':
+    case 'mcp_tool_use':
+      return b.object(block, turn, toolSource, fields(common));
+    case 'tool_result':
+    case 'mcp_tool_result':
+    case 'web_search_tool_result':
+    case 'web_fetch_tool_result':
+    case 'code_execution_tool_result':
+    case 'bash_code_execution_tool_result':
+    case 'text_editor_code_execution_tool_result': {
+      const resultSource: SegmentSource = textSource.startsWith('output') ? 'output_other' : 'tool_result';
+      return b.object(block, turn, resultSource, fields({ ...common, encrypted_content: 'opaque', content: (bb, c, t) => anthropicBlocks(bb, c, t, resultSource, toolSource) }));
     }
-  });
+    case 'web_search_result':
+      return b.object(block, turn, textSource, fields({ ...common, encrypted_content: 'opaque' }));
+    case 'thinking':
+      // Signed by the provider: an edited thinking block is refused upstream, which is the safe failure.
+      return b.object(block, turn, textSource.startsWith('output') ? 'output_other' : textSource, fields(common));
+    case 'redacted_thinking':
+      // Encrypted by the provider.
+      return b.object(block, turn, textSource, fields({ ...common, data: 'opaque' }));
+    default:
+      return b.object(block, turn, textSource, fields(common));
+  }
 }
+
+const ANTHROPIC_MCP_SERVER: Fields = fields({
+  type: 'enum',
+  // A credential the client deliberately gives the provider to call its MCP server, like the API key header.
+  authorization_token: 'opaque',
+});
+const ANTHROPIC_REQUEST: Fields = fields({
+  system: (b, v) => anthropicBlocks(b, v, -1, 'system', 'tool_call'),
+  messages: (b, v) =>
+    b.each(
+      v,
+      (m, i) => {
+        const source = roleSource(m);
+        const toolSource: SegmentSource = 'tool_call';
+        b.object(m, i, source, fields({ role: 'enum', content: (bb, c) => anthropicBlocks(bb, c, i, source, toolSource) }));
+      },
+      -1,
+      'user',
+    ),
+  tools: as('tool_definition'),
+  output_config: as('tool_definition'),
+  output_format: as('tool_definition'),
+  mcp_servers: (b, v) => b.each(v, (s) => b.object(s, -1, 'other', ANTHROPIC_MCP_SERVER), -1, 'other'),
+  container: 'id',
+});
+
+const ANTHROPIC_OUTPUT_BLOCK: Visit = (b, block, turn) => anthropicBlock(b, block, turn, 'output_text', 'output_tool_call');
+const ANTHROPIC_RESPONSE: Fields = fields({
+  id: 'id',
+  type: 'enum',
+  role: 'enum',
+  stop_reason: 'enum',
+  content: (b, v) => b.each(v, (block, j) => anthropicBlock(b, block, j, 'output_text', 'output_tool_call'), -1, 'output_text'),
+});
 
 // ---- OpenAI Responses ----
 
-function responsesRequest(c: SegmentCollector, body: Obj): void {
-  if (typeof body.instructions === 'string') c.add('system', -1, ['instructions'], body.instructions);
-  if (typeof body.input === 'string') {
-    c.add('user', 0, ['input'], body.input);
-    return;
-  }
-  const items = Array.isArray(body.input) ? body.input : [];
-  items.forEach((item, i) => responsesItem(c, item, ['input', i], i, false));
+const RESPONSES_PART: Fields = fields({
+  type: 'enum',
+  file_id: 'id',
+  detail: 'enum',
+});
+
+/** The source of an input item by its type: results of tools are tool results, calls are tool calls. */
+function itemSource(type: unknown, role: SegmentSource, output: boolean): SegmentSource {
+  if (type === undefined || type === 'message') return output ? 'output_text' : role;
+  const t = String(type);
+  if (t === 'reasoning') return output ? 'output_other' : 'assistant';
+  if (t.endsWith('_output') || t === 'mcp_list_tools' || t === 'mcp_approval_response') return output ? 'output_other' : 'tool_result';
+  if (t.endsWith('_call') || t === 'mcp_approval_request') return output ? 'output_tool_call' : 'tool_call';
+  return output ? 'output_other' : role;
 }
 
-function responsesOutput(c: SegmentCollector, output: unknown, path: (string | number)[]): void {
-  if (!Array.isArray(output)) return;
-  output.forEach((item, i) => responsesItem(c, item, [...path, i], i, true));
+function responsesItem(b: ViewBuilder, item: unknown, turn: number, output: boolean): void {
+  if (!isObj(item)) return b.any(item, turn, output ? 'output_text' : 'user');
+  const source = itemSource(item.type ?? (item.role !== undefined ? 'message' : undefined), roleSource(item), output);
+  const content: Visit = (bb, c, t, s) => {
+    if (Array.isArray(c)) bb.each(c, (part) => bb.object(part, t, s, RESPONSES_PART), t, s);
+    else bb.any(c, t, s);
+  };
+  b.object(item, turn, source, fields({
+    type: 'enum',
+    role: 'enum',
+    status: 'enum',
+    id: 'id',
+    call_id: 'id',
+    item_id: 'id',
+    approval_request_id: 'id',
+    encrypted_content: 'opaque',
+    arguments: 'json',
+    content,
+    output: (bb, o, t) => content(bb, o, t, source === 'tool_call' ? 'tool_result' : source),
+    tools: as(output ? 'output_other' : 'tool_definition'),
+  }));
 }
 
-function responsesItem(c: SegmentCollector, item: unknown, p: (string | number)[], turn: number, isOutput: boolean): void {
-  if (!isObj(item)) return;
-  const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
-  if (type === 'message') {
-    const source: SegmentSource = isOutput ? 'output_text' : (ROLE_SOURCE[String(item.role)] ?? 'user');
-    if (typeof item.content === 'string') c.add(source, turn, [...p, 'content'], item.content);
-    else if (Array.isArray(item.content)) {
-      item.content.forEach((part, j) => {
-        if (isObj(part) && typeof part.text === 'string') c.add(source, turn, [...p, 'content', j, 'text'], part.text);
-        if (isObj(part) && typeof part.refusal === 'string') c.add(source, turn, [...p, 'content', j, 'refusal'], part.refusal);
-      });
-    }
-  } else if (type === 'function_call') {
-    c.addEmbeddedJson(isOutput ? 'output_tool_call' : 'tool_call', turn, [...p, 'arguments'], item.arguments);
-  } else if (type === 'custom_tool_call') {
-    c.add(isOutput ? 'output_tool_call' : 'tool_call', turn, [...p, 'input'], item.input);
-  } else if (type === 'function_call_output' || type === 'custom_tool_call_output') {
-    if (typeof item.output === 'string') c.add('tool_result', turn, [...p, 'output'], item.output);
-    else if (Array.isArray(item.output)) {
-      item.output.forEach((part, j) => {
-        if (isObj(part) && typeof part.text === 'string') c.add('tool_result', turn, [...p, 'output', j, 'text'], part.text);
-      });
-    }
-  }
-}
+const RESPONSES_OUTPUT_ITEM: Visit = (b, item, turn) => responsesItem(b, item, turn, true);
+const RESPONSES_REQUEST: Fields = fields({
+  instructions: (b, v) => (Array.isArray(v) ? b.each(v, (item, i) => responsesItem(b, item, i, false), -1, 'system') : b.any(v, -1, 'system')),
+  input: (b, v) => (Array.isArray(v) ? b.each(v, (item, i) => responsesItem(b, item, i, false), -1, 'user') : b.any(v, 0, 'user')),
+  tools: as('tool_definition'),
+  text: as('tool_definition'),
+  prompt: (b, v) => b.object(v, -1, 'other', fields({ id: 'id', variables: as('user') })),
+  previous_response_id: 'id',
+  conversation: 'id',
+  service_tier: 'enum',
+  truncation: 'enum',
+});
+const RESPONSES_RESPONSE: Fields = fields({
+  id: 'id',
+  object: 'enum',
+  status: 'enum',
+  previous_response_id: 'id',
+  output: (b, v) => b.each(v, (item, i) => responsesItem(b, item, i, true), -1, 'output_text'),
+  output_text: as('output_text'),
+  instructions: as('output_other'),
+  tools: as('output_other'),
+});
 
 /** The reply as a whole, whatever its family: its text, its tool calls and why it ended. */
 export function replyView(family: Family, body: Obj): ReplyView {
@@ -206,4 +357,21 @@ export function replyView(family: Family, body: Obj): ReplyView {
     finishReason = incomplete === 'max_output_tokens' ? 'length' : body.status === 'completed' ? (toolCalls.length > 0 ? 'tool_calls' : 'stop') : undefined;
   }
   return { text, toolCalls, ...(finishReason !== undefined ? { finishReason } : {}) };
+}
+
+/**
+ * A request option whose reply output policies could not read, or undefined. Log probabilities repeat the
+ * reply token by token (a value split over tokens is in no single one) and audio speaks it.
+ */
+export function uncheckableReplyOption(family: Family, body: Obj): string | undefined {
+  const topLogprobs = typeof body.top_logprobs === 'number' && body.top_logprobs > 0;
+  if (family === 'chat') {
+    if (body.logprobs === true || topLogprobs) return 'log probabilities (logprobs, top_logprobs)';
+    if ((Array.isArray(body.modalities) && body.modalities.includes('audio')) || isObj(body.audio)) return 'audio output (modalities: audio)';
+  }
+  if (family === 'responses') {
+    const include = Array.isArray(body.include) ? body.include : [];
+    if (topLogprobs || include.some((i) => typeof i === 'string' && i.includes('logprobs'))) return 'log probabilities (include: *.logprobs, top_logprobs)';
+  }
+  return undefined;
 }

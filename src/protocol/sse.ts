@@ -15,3 +15,100 @@ export function terminalErrorFrame(family: Family, type: string, message: string
   // The openai SDK raises an APIError for a chunk that carries `error`; no [DONE] follows.
   return `data: ${JSON.stringify({ error: { message, type, code: type, param: null } })}\n\n`;
 }
+
+/** A reply grew past what the gateway will hold to check it (`--max-response-bytes`). */
+export class ReplyTooLarge extends Error {
+  override name = 'ReplyTooLarge';
+  constructor(readonly limit: number) {
+    super(`the reply is larger than the gateway's limit of ${limit} bytes for replies it checks (--max-response-bytes)`);
+  }
+}
+
+/**
+ * Splits an SSE byte stream (decoded to text) into frames. Line endings are normalised to `\n` as they arrive
+ * (the format allows CRLF, LF and a lone CR, and a frame ends at the first blank line whichever is used). Each
+ * character is looked at once: an unfinished frame is kept as a list of pieces and only the new piece is
+ * searched, so a huge frame arriving in small chunks costs linear time. A frame longer than `maxFrame`
+ * characters throws ReplyTooLarge.
+ */
+export class SseSplitter {
+  private pieces: string[] = [];
+  private pending = 0;
+  /** The last character of the pending text was a newline. */
+  private newlineAtEnd = false;
+  /** The last chunk ended with a CR: a LF starting the next one belongs to it. */
+  private cr = false;
+
+  constructor(private readonly maxFrame: number) {}
+
+  /** Complete frames (without their blank line) found with this chunk. */
+  push(chunk: string): string[] {
+    let text = chunk;
+    if (this.cr && text.startsWith('\n')) text = text.slice(1);
+    this.cr = text.endsWith('\r');
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    const frames: string[] = [];
+    let from = 0;
+    if (this.newlineAtEnd && text.startsWith('\n')) {
+      // The blank line began in the pending text.
+      const frame = this.take();
+      frames.push(frame.slice(0, -1));
+      from = 1;
+    }
+    for (let at = text.indexOf('\n\n', from); at >= 0; at = text.indexOf('\n\n', from)) {
+      frames.push(this.take() + text.slice(from, at));
+      from = at + 2;
+    }
+    const rest = text.slice(from);
+    if (rest.length > 0) {
+      this.pieces.push(rest);
+      this.pending += rest.length;
+      this.newlineAtEnd = rest.endsWith('\n');
+      if (this.pending > this.maxFrame) throw new ReplyTooLarge(this.maxFrame);
+    }
+    return frames.filter((f) => f.length > 0 && f !== '\n');
+  }
+
+  /** The stream ended: whatever is pending, as a last frame ('' when nothing). */
+  end(): string {
+    const rest = this.take();
+    return rest.trim() ? rest.replace(/\n+$/, '') : '';
+  }
+
+  private take(): string {
+    const text = this.pieces.length === 1 ? this.pieces[0]! : this.pieces.join('');
+    this.pieces = [];
+    this.pending = 0;
+    this.newlineAtEnd = false;
+    return text;
+  }
+}
+
+/** One parsed frame: its event name, its data (lines joined with `\n`), and its other lines as they came. */
+export interface SseFrame {
+  event: string | undefined;
+  data: string | undefined;
+  /** Comment and `id:`/`retry:`/unknown lines, in order. */
+  other: string[];
+}
+
+export function parseFrame(raw: string): SseFrame {
+  let event: string | undefined;
+  let data: string[] | undefined;
+  const other: string[] = [];
+  for (const line of raw.split('\n')) {
+    if (line.startsWith('data:')) (data ??= []).push(line.charCodeAt(5) === 0x20 ? line.slice(6) : line.slice(5));
+    else if (line.startsWith('event:')) event = line.slice(6).trim();
+    else if (line.length > 0) other.push(line);
+  }
+  return { event, data: data?.join('\n'), other };
+}
+
+/** A frame written back: other lines first, then `event:`, then the data, one `data:` line per line of it. */
+export function formatFrame(event: string | undefined, data: string | undefined, other: readonly string[] = []): string {
+  let out = '';
+  for (const line of other) out += `${line}\n`;
+  if (event !== undefined) out += `event: ${event}\n`;
+  if (data !== undefined) for (const line of data.split('\n')) out += `data: ${line}\n`;
+  return `${out}\n`;
+}

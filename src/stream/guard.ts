@@ -1,35 +1,53 @@
 import type { PolicyChain } from '../policy/engine.js';
 import type { DetectionRule, Finding, ReplyView, Verdict } from '../policy/types.js';
-import { replyView } from '../protocol/families.js';
 import { worstVerdict } from '../policy/types.js';
+import { writeBack, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
+import { replyView } from '../protocol/families.js';
+import { formatFrame, parseFrame, SseSplitter, terminalErrorFrame } from '../protocol/sse.js';
+import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
+import { isObj, ViewBuilder } from '../protocol/view.js';
 import type { Family } from '../providers/targets.js';
-import { terminalErrorFrame } from '../protocol/sse.js';
+import { JsonTextWindows } from './json-text.js';
 import { findingOf, TextWindow, type RuleMatch } from './window.js';
+import type { ReplyBudget } from './budget.js';
 
-type Obj = Record<string, any>;
+type Obj = Record<string, unknown>;
 
 export interface StreamBlock {
   policy: string;
   verdict: 'block' | 'escalate';
 }
 
+interface Held {
+  window: TextWindow | JsonTextWindows;
+  part: Fragment['part'];
+  /** Writes a late release of this window as a frame of its own. */
+  synth: (text: string) => string;
+  ended: boolean;
+}
+
+/** Short values seen in every frame (ids, model names) are scanned once per stream. */
+const CLEAN_MEMO_ENTRIES = 512;
+const CLEAN_MEMO_CHARS = 256;
+
 /**
- * StreamGuard: output policies on SSE for all three families. Frames are parsed as they arrive; the text of
- * each message, content block and tool call goes through a TextWindow, and the frame is re-emitted with only
- * the text that is safe to release. Frames that carry no text pass through byte for byte. When a blocking
- * rule matches, the stream ends with the protocol's own error frame and nothing of the match is released.
+ * StreamGuard: output policies on SSE for all three families. Frames are split and parsed as they arrive
+ * (bounded by the reply budget, each character looked at once). What each family's frames hold is described
+ * in protocol/stream-frames.ts: text arriving in pieces goes through a TextWindow per text (tool-call arguments
+ * through JsonTextWindows, which scan the decoded values), and everything else in a frame is scanned as
+ * complete values, so a field this version does not know is checked, never passed blind. A frame nothing
+ * changed goes out as it came. When a blocking rule matches, the stream ends with the protocol's own error
+ * frame and nothing of the match is released.
  */
 export class StreamGuard {
-  private buffer = '';
-  private readonly windows = new Map<string, TextWindow>();
+  private readonly splitter: SseSplitter;
+  private readonly windows = new Map<string, Held>();
   private readonly rules: Array<{ policy: string; rule: DetectionRule }>;
-  /** Last chunk seen, as a template for frames the guard has to add (OpenAI chat). */
-  private template: Obj | undefined;
-  private done = false;
-  /** Tool names by stream key, and why the reply ended: enough to rebuild the reply for scoring. */
   private readonly toolNames = new Map<string, string>();
+  private readonly clean = new Set<string>();
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
+  private done = false;
   readonly findings: Finding[] = [];
   /** Each finding with the policy and action that produced it, and a hash of the value when one was asked for. */
   readonly found: Array<{ policy: string; finding: Finding; action: DetectionRule['action']; valueHash?: string }> = [];
@@ -39,7 +57,7 @@ export class StreamGuard {
   constructor(
     private readonly family: Family,
     chain: PolicyChain,
-    private readonly redactObject: (body: Obj) => void,
+    private readonly budget: ReplyBudget,
     private readonly hashValue?: (value: string) => string,
     /**
      * Sees every parsed JSON frame (metering reads usage from them without parsing again). Returning true drops
@@ -48,21 +66,28 @@ export class StreamGuard {
     private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
+    this.splitter = new SseSplitter(budget.limit);
   }
 
-  /** Feed raw bytes from upstream; returns the bytes to send to the client now. */
+  /** Feed text from upstream; returns the text to send to the client now. Throws ReplyTooLarge over the budget. */
   push(chunk: string): string {
     if (this.done) return '';
-    this.buffer += chunk;
+    this.budget.charge(chunk.length);
     let out = '';
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.buffer);
-      if (!m) break;
-      const frame = this.buffer.slice(0, m.index);
-      this.buffer = this.buffer.slice(m.index + m[0].length);
-      out += this.frame(frame);
+    for (const raw of this.splitter.push(chunk)) {
+      out += this.frame(raw);
       if (this.done) break;
     }
+    return out;
+  }
+
+  /** Upstream ended: the last frame, then everything held, released. */
+  end(): string {
+    if (this.done) return '';
+    const rest = this.splitter.end();
+    let out = rest ? this.frame(rest) : '';
+    if (!this.done) out += this.flushAll();
+    this.done = true;
     return out;
   }
 
@@ -71,12 +96,12 @@ export class StreamGuard {
     if (this.finalReply) return this.finalReply;
     let text = '';
     const toolCalls: ReplyView['toolCalls'] = [];
-    for (const [key, w] of this.windows) {
-      if (key.startsWith('c:') || key.startsWith('o:')) text += w.output;
-      else {
-        let input: unknown = w.output;
+    for (const [key, held] of this.windows) {
+      if (held.part === 'text') text += held.window.output;
+      else if (held.part === 'tool') {
+        let input: unknown = held.window.output;
         try {
-          input = JSON.parse(w.output);
+          input = JSON.parse(held.window.output);
         } catch {
           // arguments that are not JSON stay text
         }
@@ -86,45 +111,174 @@ export class StreamGuard {
     return { text, toolCalls, ...(this.finishReason ? { finishReason: this.finishReason } : {}) };
   }
 
-  /** Upstream ended: release what is held, redacted. */
-  end(): string {
-    if (this.done) return '';
-    let out = this.buffer.trim() ? this.frame(this.buffer) : '';
-    this.buffer = '';
-    if (!this.done) out += this.flushAll();
+  private frame(raw: string): string {
+    const { event, data, other } = parseFrame(raw);
+    const lines = this.checkLines(other);
+    if (this.blocked) return this.stop();
+    if (data === undefined) return lines === other ? `${raw}\n\n` : formatFrame(event, undefined, lines);
+    if (data === '[DONE]') {
+      const rest = this.flushAll();
+      return this.blocked ? this.stop() : rest + (lines === other ? `${raw}\n\n` : formatFrame(event, data, lines));
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      // Not JSON: its text is one complete value.
+      const checked = this.checkText(data, 'output_other');
+      if (this.blocked) return this.stop();
+      return checked === data && lines === other ? `${raw}\n\n` : formatFrame(event, checked, lines);
+    }
+    if (!isObj(value)) {
+      const b = new ViewBuilder();
+      b.any(value, -1, 'output_other');
+      const holder = { value };
+      const changed = this.checkSegments(holder, b.segments.map((s) => ({ ...s, path: ['value', ...s.path] })));
+      if (this.blocked) return this.stop();
+      return !changed && lines === other ? `${raw}\n\n` : formatFrame(event, JSON.stringify(holder.value), lines);
+    }
+    if (this.onFrame?.(event, value) === true) return '';
+    const out = this.planned(planFrame(this.family, event, value), value);
+    if (this.blocked) return this.stop();
+    return out.prefix + (out.changed || lines !== other ? formatFrame(event, JSON.stringify(value), lines) : `${raw}\n\n`);
+  }
+
+  private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean } {
+    for (const { key, name } of plan.toolNames) this.toolNames.set(key, name);
+    if (plan.finishReason !== undefined) this.finishReason = plan.finishReason;
+    // Pieces and repeated wholes are taken out while the rest of the frame is scanned as complete values.
+    const pieces = plan.fragments.map((f) => {
+      const text = String(f.holder[f.field]);
+      f.holder[f.field] = '';
+      return text;
+    });
+    const wholes = plan.wholes.filter((w) => this.windows.has(w.key));
+    for (const w of wholes) w.holder[w.field] = '';
+    const b = new ViewBuilder();
+    plan.rest(b);
+    let changed = this.checkSegments(obj, b.segments);
+    if (this.blocked) return { prefix: '', changed };
+
+    plan.fragments.forEach((f, n) => {
+      if (this.blocked) return;
+      const held = this.held(f);
+      const released = held.window.push(pieces[n]!);
+      if (this.isBlocked(held)) return;
+      f.holder[f.field] = released;
+      if (released !== pieces[n]) changed = true;
+    });
+    if (this.blocked) return { prefix: '', changed };
+
+    let prefix = '';
+    for (const [key, held] of this.windows) {
+      if (held.ended || !plan.complete.some((p) => key.startsWith(p))) continue;
+      const rest = this.endWindow(held);
+      if (this.blocked) return { prefix: '', changed };
+      if (!rest) continue;
+      // A piece of the same text in this frame takes the rest with it; otherwise it goes out just before.
+      const own = plan.fragments.find((f) => f.key === key);
+      if (own) {
+        own.holder[own.field] = String(own.holder[own.field]) + rest;
+        changed = true;
+      } else prefix += held.synth(rest);
+    }
+    for (const w of wholes) {
+      const held = this.windows.get(w.key)!;
+      if (!held.ended) {
+        const rest = this.endWindow(held);
+        if (this.blocked) return { prefix: '', changed };
+        if (rest) prefix += held.synth(rest);
+      }
+      w.holder[w.field] = held.window.output;
+      changed = true;
+    }
+    if (plan.finalResponse) this.finalReply = replyView('responses', plan.finalResponse);
+    return { prefix, changed };
+  }
+
+  private held(f: Fragment): Held {
+    let held = this.windows.get(f.key);
+    if (!held) {
+      const newWindow = () => new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, f.source, value));
+      held = { window: f.json ? new JsonTextWindows(newWindow) : newWindow(), part: f.part, synth: f.synth, ended: false };
+      this.windows.set(f.key, held);
+    }
+    return held;
+  }
+
+  private endWindow(held: Held): string {
+    held.ended = true;
+    const w = held.window;
+    const rest = w instanceof JsonTextWindows ? w.end() : w.flush();
+    this.isBlocked(held);
+    return rest;
+  }
+
+  private isBlocked(held: Held): boolean {
+    const b = held.window.blocked;
+    if (b && !this.blocked) this.blocked = { policy: b.policy, verdict: b.rule.action as 'block' | 'escalate' };
+    return this.blocked !== undefined;
+  }
+
+  /** Release every held text, as extra frames in the family's format. */
+  private flushAll(): string {
+    let out = '';
+    for (const held of this.windows.values()) {
+      if (held.ended) continue;
+      const rest = this.endWindow(held);
+      if (this.blocked) return this.stop();
+      if (rest) out += held.synth(rest);
+    }
     return out;
   }
 
-  private frame(raw: string): string {
-    let event: string | undefined;
-    const data: string[] = [];
-    for (const line of raw.split(/\r?\n/)) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
+  /** Complete values: scanned whole, redacted in place. Returns true when an edit changed the object. */
+  private checkSegments(root: unknown, segments: readonly Segment[]): boolean {
+    if (this.rules.length === 0 || segments.length === 0) return false;
+    const edits: Edit[] = [];
+    for (const seg of segments) {
+      if (this.clean.has(seg.text)) continue;
+      let found = false;
+      for (const r of this.rules) {
+        if (r.rule.sources && !r.rule.sources.has(seg.source)) continue;
+        for (const match of r.rule.detector.scan(seg.text)) {
+          found = true;
+          const rm: RuleMatch = { rule: r.rule, policy: r.policy, match };
+          const value = seg.text.slice(match.start, match.end);
+          this.record(rm, seg.source, value);
+          if (r.rule.action === 'block' || r.rule.action === 'escalate') {
+            this.blocked ??= { policy: r.policy, verdict: r.rule.action };
+          }
+          if (r.rule.action === 'redact') edits.push({ segment: seg.id, start: match.start, end: match.end, replacement: r.rule.marker(match, value) });
+        }
+      }
+      if (!found && seg.text.length <= CLEAN_MEMO_CHARS && this.clean.size < CLEAN_MEMO_ENTRIES) this.clean.add(seg.text);
     }
-    const text = data.join('\n');
-    // Comments and keep-alives carry no text and must not release what is held.
-    if (data.length === 0) return `${raw}\n\n`;
-    if (text === '[DONE]') return this.flushAll() + `${raw}\n\n`;
-    let obj: Obj;
-    try {
-      obj = JSON.parse(text) as Obj;
-    } catch {
-      return `${raw}\n\n`;
-    }
-    if (this.onFrame?.(event, obj) === true) return '';
-    const out = this.family === 'chat' ? this.chat(obj) : this.family === 'messages' ? this.anthropic(event, obj) : this.responses(event, obj);
-    if (this.blocked) return this.stop();
-    return out === undefined ? `${raw}\n\n` : out;
+    return edits.length > 0 && writeBack(root, segments, edits);
   }
 
-  private window(key: string, source: Finding['source']): TextWindow {
-    let w = this.windows.get(key);
-    if (!w) {
-      w = new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, source, value));
-      this.windows.set(key, w);
-    }
-    return w;
+  /** A text outside JSON (a data line that is not JSON, a comment): one complete value. */
+  private checkText(text: string, source: SegmentSource): string {
+    if (text.length === 0) return text;
+    const holder = { text };
+    this.checkSegments(holder, [{ id: 0, source, turn: -1, path: ['text'], text }]);
+    return holder.text;
+  }
+
+  /** Comment, `id:`, `retry:` and unknown lines: their values are complete values too. */
+  private checkLines(lines: string[]): string[] {
+    let out = lines;
+    lines.forEach((line, i) => {
+      const colon = line.indexOf(':');
+      const name = colon >= 0 ? line.slice(0, colon) : line;
+      const value = colon >= 0 ? line.slice(colon + 1) : '';
+      const checked = this.checkText(value, 'output_other');
+      if (checked !== value) {
+        if (out === lines) out = [...lines];
+        out[i] = `${name}:${checked}`;
+      }
+    });
+    return out;
   }
 
   private record(rm: RuleMatch, source: Finding['source'], value: string): void {
@@ -138,182 +292,10 @@ export class StreamGuard {
     }
   }
 
-  private feed(key: string, source: Finding['source'], text: string): string {
-    const w = this.window(key, source);
-    const out = w.push(text);
-    if (w.blocked && !this.blocked) this.blocked = { policy: w.blocked.policy, verdict: w.blocked.rule.action as 'block' | 'escalate' };
-    return out;
-  }
-
-  private flushKey(key: string): string {
-    const w = this.windows.get(key);
-    if (!w) return '';
-    const out = w.flush();
-    if (w.blocked && !this.blocked) this.blocked = { policy: w.blocked.policy, verdict: w.blocked.rule.action as 'block' | 'escalate' };
-    return out;
-  }
-
   private stop(): string {
     this.done = true;
     const b = this.blocked!;
     const code = b.verdict === 'block' ? 'output_blocked' : 'escalation_required';
     return terminalErrorFrame(this.family, 'policy_violation', `${b.policy} blocked the response (${code})`);
-  }
-
-  /** Release every held text, as extra frames in the family's format. */
-  private flushAll(): string {
-    let out = '';
-    for (const key of [...this.windows.keys()]) {
-      const rest = this.flushKey(key);
-      if (this.blocked) return this.stop();
-      if (rest) out += this.syntheticDelta(key, rest);
-    }
-    return out;
-  }
-
-  private syntheticDelta(key: string, text: string): string {
-    const [kind, a, b] = key.split(':');
-    if (this.family === 'chat') {
-      const base = this.template ?? { object: 'chat.completion.chunk' };
-      const delta = kind === 'c' ? { content: text } : { tool_calls: [{ index: Number(b), function: { arguments: text } }] };
-      return `data: ${JSON.stringify({ ...base, choices: [{ index: Number(a), delta, finish_reason: null }], usage: undefined })}\n\n`;
-    }
-    if (this.family === 'messages') {
-      const delta = kind === 'c' ? { type: 'text_delta', text } : { type: 'input_json_delta', partial_json: text };
-      return `event: content_block_delta\ndata: ${JSON.stringify({ type: 'content_block_delta', index: Number(a), delta })}\n\n`;
-    }
-    if (kind === 'o') {
-      return `event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', output_index: Number(a), content_index: Number(b), delta: text })}\n\n`;
-    }
-    return `event: response.function_call_arguments.delta\ndata: ${JSON.stringify({ type: 'response.function_call_arguments.delta', output_index: Number(a), delta: text })}\n\n`;
-  }
-
-  // ---- OpenAI Chat Completions: `data: {chunk}` ----
-  private chat(obj: Obj): string | undefined {
-    if (!Array.isArray(obj.choices)) return undefined;
-    this.template = { id: obj.id, object: obj.object, created: obj.created, model: obj.model };
-    let changed = false;
-    for (const ch of obj.choices as Obj[]) {
-      const i = ch.index ?? 0;
-      const delta = ch.delta as Obj | undefined;
-      if (delta && typeof delta.content === 'string') {
-        delta.content = this.feed(`c:${i}`, 'output_text', delta.content);
-        changed = true;
-      }
-      if (delta && Array.isArray(delta.tool_calls)) {
-        for (const tc of delta.tool_calls as Obj[]) {
-          if (typeof tc.function?.name === 'string') this.toolNames.set(`t:${i}:${tc.index ?? 0}`, tc.function.name);
-          if (tc.function && typeof tc.function.arguments === 'string') {
-            tc.function.arguments = this.feed(`t:${i}:${tc.index ?? 0}`, 'output_tool_call', tc.function.arguments);
-            changed = true;
-          }
-        }
-      }
-      if (ch.finish_reason) {
-        if (i === 0) this.finishReason = String(ch.finish_reason);
-        // The choice is complete: what is still held goes out in this same chunk.
-        const rest = this.flushKey(`c:${i}`);
-        if (rest) {
-          ch.delta = { ...(ch.delta ?? {}), content: ((ch.delta?.content as string) ?? '') + rest };
-          changed = true;
-        }
-        for (const key of [...this.windows.keys()].filter((k) => k.startsWith(`t:${i}:`))) {
-          const restArgs = this.flushKey(key);
-          if (!restArgs) continue;
-          const index = Number(key.split(':')[2]);
-          ch.delta = { ...(ch.delta ?? {}), tool_calls: [...((ch.delta?.tool_calls as Obj[]) ?? []), { index, function: { arguments: restArgs } }] };
-          changed = true;
-        }
-      }
-    }
-    return changed ? `data: ${JSON.stringify(obj)}\n\n` : undefined;
-  }
-
-  // ---- Anthropic Messages: `event: NAME` + `data: {…}` ----
-  private anthropic(event: string | undefined, obj: Obj): string | undefined {
-    const name = event ?? obj.type;
-    const head = event ? `event: ${event}\n` : '';
-    if (name === 'content_block_delta' && obj.delta) {
-      const i = obj.index ?? 0;
-      if (obj.delta.type === 'text_delta' && typeof obj.delta.text === 'string') {
-        obj.delta.text = this.feed(`c:${i}`, 'output_text', obj.delta.text);
-      } else if (obj.delta.type === 'input_json_delta' && typeof obj.delta.partial_json === 'string') {
-        obj.delta.partial_json = this.feed(`t:${i}`, 'output_tool_call', obj.delta.partial_json);
-      } else return undefined;
-      return `${head}data: ${JSON.stringify(obj)}\n\n`;
-    }
-    if (name === 'content_block_stop') {
-      const i = obj.index ?? 0;
-      let out = '';
-      for (const key of [`c:${i}`, `t:${i}`]) {
-        const rest = this.flushKey(key);
-        if (this.blocked) return this.stop();
-        if (rest) out += this.syntheticDelta(key, rest);
-      }
-      return out ? `${out}${head}data: ${JSON.stringify(obj)}\n\n` : undefined;
-    }
-    if (name === 'content_block_start' && obj.content_block?.type === 'tool_use') this.toolNames.set(`t:${obj.index ?? 0}`, String(obj.content_block.name ?? ''));
-    if (name === 'message_delta' && typeof obj.delta?.stop_reason === 'string') {
-      const stop = obj.delta.stop_reason as string;
-      this.finishReason = stop === 'max_tokens' ? 'length' : stop === 'tool_use' ? 'tool_calls' : stop === 'end_turn' ? 'stop' : stop;
-    }
-    if (name === 'content_block_start' && obj.content_block?.type === 'text' && obj.content_block.text) {
-      // Rare: a start block that already carries text. Treat it as the first delta.
-      const i = obj.index ?? 0;
-      obj.content_block.text = this.feed(`c:${i}`, 'output_text', obj.content_block.text);
-      return `${head}data: ${JSON.stringify(obj)}\n\n`;
-    }
-    return undefined;
-  }
-
-  // ---- OpenAI Responses: `event: response.*` + `data: {…}` ----
-  private responses(event: string | undefined, obj: Obj): string | undefined {
-    const name = event ?? obj.type;
-    const head = event ? `event: ${event}\n` : '';
-    const emit = () => `${head}data: ${JSON.stringify(obj)}\n\n`;
-    const textKey = `o:${obj.output_index ?? 0}:${obj.content_index ?? 0}`;
-    const argsKey = `f:${obj.output_index ?? 0}`;
-    switch (name) {
-      case 'response.output_text.delta':
-        obj.delta = this.feed(textKey, 'output_text', String(obj.delta ?? ''));
-        return emit();
-      case 'response.function_call_arguments.delta':
-        obj.delta = this.feed(argsKey, 'output_tool_call', String(obj.delta ?? ''));
-        return emit();
-      case 'response.output_text.done':
-      case 'response.function_call_arguments.done': {
-        const key = name === 'response.output_text.done' ? textKey : argsKey;
-        const rest = this.flushKey(key);
-        if (this.blocked) return this.stop();
-        const full = this.windows.get(key)?.output;
-        if (full !== undefined) {
-          if (name === 'response.output_text.done') obj.text = full;
-          else obj.arguments = full;
-        }
-        return (rest ? this.syntheticDelta(key, rest) : '') + emit();
-      }
-      case 'response.content_part.done':
-        if (obj.part && typeof obj.part.text === 'string') {
-          const full = this.windows.get(textKey)?.output;
-          obj.part.text = full ?? obj.part.text;
-        }
-        return emit();
-      case 'response.output_item.done':
-        if (obj.item) this.redactObject({ output: [obj.item] });
-        return emit();
-      case 'response.completed':
-      case 'response.incomplete':
-      case 'response.failed':
-        if (obj.response) {
-          this.redactObject(obj.response);
-          this.finalReply = replyView('responses', obj.response);
-        }
-        return emit();
-      case 'response.output_item.added':
-        if (obj.item?.type === 'function_call') this.toolNames.set(argsKey, String(obj.item.name ?? ''));
-        return undefined;
-      default:
-        return undefined;
-    }
   }
 }

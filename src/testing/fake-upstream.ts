@@ -53,7 +53,13 @@ export type FakeFault =
   | { kind: 'cut'; afterFrames: number }
   | { kind: 'hang' }
   | { kind: 'gzip' }
-  | { kind: 'br' };
+  | { kind: 'br' }
+  /**
+   * Exactly these bytes, for replies no real provider should send: odd content types, frames of unknown shapes,
+   * compressed bodies cut at a given byte. `ending`: end the response (default), or destroy the socket after the
+   * last chunk (a cut). `gapMs` between chunks.
+   */
+  | { kind: 'raw'; status?: number; headers?: Record<string, string>; chunks: Array<string | Buffer>; ending?: 'end' | 'destroy'; gapMs?: number };
 
 export interface FakeUpstreamOptions {
   /** Default '127.0.0.1'. */
@@ -732,6 +738,22 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
     }
   };
 
+  const sendRaw = (res: ServerResponse, fault: Extract<FakeFault, { kind: 'raw' }>): void => {
+    res.writeHead(fault.status ?? 200, fault.headers ?? {});
+    res.flushHeaders();
+    let i = 0;
+    const next = (): void => {
+      if (res.destroyed) return;
+      if (i >= fault.chunks.length) {
+        if (fault.ending === 'destroy') destroyAfterFlush(res);
+        else res.end();
+        return;
+      }
+      res.write(fault.chunks[i++]!, () => (fault.gapMs ? later(fault.gapMs, next) : next()));
+    };
+    next();
+  };
+
   const makeReply = (turn: Turn): Reply => {
     const tooltest = turn.userText.includes('TOOLTEST');
     const name = opts.toolName ?? turn.firstTool;
@@ -771,6 +793,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
     const fault = takeFault(family, method, path);
     if (fault !== null) {
       if (fault.kind === 'hang') return;
+      if (fault.kind === 'raw') return sendRaw(res, fault);
       if (fault.kind === 'status') {
         const extra: Record<string, string> | undefined = fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : undefined;
         sendJson(res, fault.status, fault.body !== undefined ? fault.body : errorBody(fault.status, shape), null, extra);

@@ -249,6 +249,19 @@ for (const table of Object.values(BY_PROVIDER)) {
   for (const [id, price] of Object.entries(table)) CATALOGUE.set(id, deepFreeze(price));
 }
 
+/**
+ * The catalogue's own id for `model` when the catalogue (or `overrides`) names it exactly or after
+ * normalisation, else undefined. Unlike priceFor, no prefix match: the answer is always one of a fixed set of
+ * names, safe as a metric label whatever the client sent.
+ */
+export function catalogueId(model: string, overrides?: PriceOverrides): string | undefined {
+  const book = bookFor(overrides);
+  const exact = model.trim().toLowerCase();
+  if (book.table.has(exact)) return exact;
+  const normalised = normaliseModelId(model);
+  return book.table.has(normalised) ? normalised : undefined;
+}
+
 /** Every catalogue entry, for listings and docs. */
 export function catalogue(): Array<{ provider: Provider; model: string; price: Readonly<Price> }> {
   const out: Array<{ provider: Provider; model: string; price: Readonly<Price> }> = [];

@@ -23,11 +23,13 @@ export interface StackOptions {
   env?: NodeJS.ProcessEnv;
   fake?: FakeUpstreamOptions;
   maxBodyBytes?: number;
+  /** The reply budget (GatewayOptions.maxResponseBytes). */
+  maxResponseBytes?: number;
   maxConcurrency?: number;
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
   /** Extra gateway options (limits, virtual keys, attribution defaults). */
-  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution'>>;
+  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution' | 'failMode'>>;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
   audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
 }
@@ -82,9 +84,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     host: '127.0.0.1',
     port: 0,
     logger,
-    failMode: opts.audit?.failMode ?? 'block',
+    failMode: opts.gateway?.failMode ?? opts.audit?.failMode ?? 'block',
     maxConcurrency: opts.maxConcurrency ?? 64,
     maxBodyBytes: opts.maxBodyBytes ?? 32 * 1024 * 1024,
+    ...(opts.maxResponseBytes !== undefined ? { maxResponseBytes: opts.maxResponseBytes } : {}),
     env: opts.env ?? {},
   }, 1000);
   return {

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { writeBack, type Edit } from '../../src/protocol/content.js';
 import { requestSegments, responseSegments } from '../../src/protocol/families.js';
 
-const view = (segs: ReturnType<typeof requestSegments>) => segs.map((s) => [s.source, s.turn, s.path.join('.') + (s.innerPath ? `#${s.innerPath.join('.')}` : ''), s.text]);
+const view = (segs: ReturnType<typeof requestSegments>) =>
+  segs.map((s) => [s.source, s.turn, s.path.join('.') + (s.innerPath ? `#${s.innerPath.join('.')}` : '') + (s.key ? ' (name)' : ''), s.text]);
 
 /** Replace every occurrence of `needle` in every segment, through the content view, and return the body. */
 function redactAll(segs: ReturnType<typeof requestSegments>, body: Record<string, unknown>, needle: string) {
@@ -31,10 +32,12 @@ describe('content view: OpenAI chat completions', () => {
     ],
   });
 
-  it('finds system, user parts, tool-call arguments leaves and tool results', () => {
+  it('finds every text: parameters, system, user parts, tool names, tool-call arguments leaves and tool results; skips image bytes and ids', () => {
     expect(view(requestSegments('chat', body()))).toEqual([
+      ['other', -1, 'model', 'gpt-4o'],
       ['system', 0, 'messages.0.content', 'sys S3CRET'],
       ['user', 1, 'messages.1.content.0.text', 'look S3CRET'],
+      ['tool_call', 2, 'messages.2.tool_calls.0.function.name', 'run'],
       ['tool_call', 2, 'messages.2.tool_calls.0.function.arguments#cmd', 'echo S3CRET'],
       ['tool_result', 3, 'messages.3.content', 'out S3CRET'],
       ['developer', 4, 'messages.4.content', 'dev'],
@@ -61,6 +64,7 @@ describe('content view: OpenAI chat completions', () => {
     const res = { choices: [{ index: 0, message: { role: 'assistant', content: 'hi S3CRET', tool_calls: [{ function: { name: 'f', arguments: '{"a":"S3CRET"}' } }] } }] };
     expect(view(responseSegments('chat', res))).toEqual([
       ['output_text', 0, 'choices.0.message.content', 'hi S3CRET'],
+      ['output_tool_call', 0, 'choices.0.message.tool_calls.0.function.name', 'f'],
       ['output_tool_call', 0, 'choices.0.message.tool_calls.0.function.arguments#a', 'S3CRET'],
     ]);
   });
@@ -93,14 +97,18 @@ describe('content view: Anthropic messages', () => {
     thinking: { type: 'adaptive' },
   });
 
-  it('finds system blocks, string turns, system-in-messages, tool_use input leaves, nested tool results, documents; skips thinking', () => {
+  it('finds system blocks, string turns, system-in-messages, thinking, tool_use names and input (member names too), nested tool results, documents', () => {
     expect(view(requestSegments('messages', body()))).toEqual([
+      ['other', -1, 'model', 'claude'],
       ['system', -1, 'system.0.text', 'billing header'],
       ['system', -1, 'system.1.text', 'sys S3CRET'],
       ['user', 0, 'messages.0.content', 'plain S3CRET'],
       ['system', 1, 'messages.1.content', 'env block S3CRET'],
+      ['assistant', 2, 'messages.2.content.0.thinking', 'S3CRET thoughts'],
       ['assistant', 2, 'messages.2.content.1.text', 'calling'],
+      ['tool_call', 2, 'messages.2.content.2.name', 'Bash'],
       ['tool_call', 2, 'messages.2.content.2.input.command', 'cat .env'],
+      ['tool_call', 2, 'messages.2.content.2.input.env.KEY (name)', 'KEY'],
       ['tool_call', 2, 'messages.2.content.2.input.env.KEY', 'S3CRET'],
       ['tool_result', 3, 'messages.3.content.0.content.0.text', 'API_KEY=S3CRET'],
       ['tool_result', 3, 'messages.3.content.1.content', 'direct S3CRET'],
@@ -108,11 +116,12 @@ describe('content view: Anthropic messages', () => {
     ]);
   });
 
-  it('writes edits back and leaves signed thinking untouched', () => {
+  it('writes edits back everywhere, signed thinking included (the provider then refuses it: the safe failure)', () => {
     const b = body();
     redactAll(requestSegments('messages', b), b, 'S3CRET');
     const text = JSON.stringify(b);
-    expect(text.match(/S3CRET/g)).toEqual(['S3CRET']); // only inside the thinking block
+    expect(text).not.toContain('S3CRET');
+    expect(b.messages[2]!.content).toContainEqual({ type: 'thinking', thinking: '[X] thoughts', signature: 'sig' });
     expect(b.messages[2]!.content).toContainEqual({ type: 'tool_use', id: 't1', name: 'Bash', input: { command: 'cat .env', env: { KEY: '[X]' } } });
   });
 });
@@ -134,11 +143,14 @@ describe('content view: OpenAI responses', () => {
 
   it('finds instructions, developer and user input, function calls and their outputs', () => {
     expect(view(requestSegments('responses', body()))).toEqual([
+      ['other', -1, 'model', 'gpt-5'],
       ['system', -1, 'instructions', 'be S3CRET'],
       ['developer', 0, 'input.0.content', 'dev prompt'],
       ['user', 1, 'input.1.content.0.text', 'hi S3CRET'],
+      ['tool_call', 3, 'input.3.name', 'exec_command'],
       ['tool_call', 3, 'input.3.arguments#cmd', 'echo S3CRET'],
       ['tool_result', 4, 'input.4.output', 'S3CRET printed'],
+      ['tool_definition', -1, 'tools.0.name', 'ns'],
     ]);
     expect(view(requestSegments('responses', { input: 'just S3CRET' }))).toEqual([['user', 0, 'input', 'just S3CRET']]);
   });

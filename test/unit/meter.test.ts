@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Family } from '../../src/providers/targets.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
 import { PolicyChain } from '../../src/policy/engine.js';
+import { ReplyBudget } from '../../src/stream/budget.js';
 import { StreamGuard } from '../../src/stream/guard.js';
 import { addIncludeUsage, isUsageOnlyChunk, StreamMeter, usageFromBody, wantsIncludeUsage } from '../../src/usage/meter.js';
 import { estimateTokens } from '../../src/usage/tokens.js';
@@ -396,7 +397,7 @@ describe('include_usage for OpenAI chat streams', () => {
 /** An OpenAI chat stream through a StreamGuard without rules, metered as the gateway meters it. */
 function throughGuard(pieces: string[], dropUsage: boolean): { out: string; meter: StreamMeter } {
   const meter = new StreamMeter('chat');
-  const guard = new StreamGuard('chat', new PolicyChain([], 'block'), () => undefined, undefined, (event, data) => {
+  const guard = new StreamGuard('chat', new PolicyChain([], 'block'), new ReplyBudget(1 << 26), undefined, (event, data) => {
     meter.onFrame(event, data);
     return dropUsage && isUsageOnlyChunk(data);
   });

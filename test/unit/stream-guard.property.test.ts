@@ -6,7 +6,10 @@ import type { DetectionRule, PolicyInstance } from '../../src/policy/types.js';
 import { writeBack } from '../../src/protocol/content.js';
 import { responseSegments } from '../../src/protocol/families.js';
 import type { Family } from '../../src/providers/targets.js';
+import { ReplyBudget } from '../../src/stream/budget.js';
 import { StreamGuard } from '../../src/stream/guard.js';
+
+const budget = () => new ReplyBudget(64 * 1024 * 1024);
 
 /** Stand-in detectors with the shapes real ones have: a prefixed token, an email, and a multi-line key block. */
 function regexDetector(type: string, re: RegExp, maxMatchLength: number, maxSpacedMatchLength?: number): Detector {
@@ -113,7 +116,7 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
         fc.property(reply, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 40 }), fc.array(fc.integer({ min: 1, max: 7 }), { maxLength: 20 }), ({ text, planted }, cuts, byteCuts) => {
           // Keep-alive comments between frames must not release held text.
           const wire = sse(family, split(text, cuts)).replaceAll('\n\n', '\n\n: keep-alive\n\n');
-          const guard = new StreamGuard(family, chain, redactObject(family));
+          const guard = new StreamGuard(family, chain, budget());
           // Feed the wire bytes in arbitrary pieces too, so frames themselves arrive split.
           let out = '';
           let pos = 0;
@@ -134,7 +137,7 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
   }
 
   it('holds back only a bounded window: plain text flows before the reply ends', () => {
-    const guard = new StreamGuard('chat', chain, redactObject('chat'));
+    const guard = new StreamGuard('chat', chain, budget());
     const words = 'the quick brown fox jumps over the lazy dog '.repeat(40);
     const out = guard.push(sse('chat', [words]).split('data: {"id":"c","object":"chat.completion.chunk","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}')[0]!);
     const released = clientText('chat', out).deltas;
@@ -145,7 +148,7 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
   it('ends a blocked stream with the protocol error frame and never releases the match', () => {
     const blocking = new PolicyChain([{ kind: 'code-sanitizer', rules: [{ ...rules[0]!, action: 'block' }] }], 'block');
     for (const family of ['chat', 'messages', 'responses'] as const) {
-      const guard = new StreamGuard(family, blocking, () => undefined);
+      const guard = new StreamGuard(family, blocking, budget());
       const key = 'sk-ABCDEFGHIJKLMNOPQRSTUVWX1234';
       const out = guard.push(sse(family, ['hello there, ', key.slice(0, 10), key.slice(10), ' bye'])) + guard.end();
       expect(out).not.toContain('ABCDEFGHIJ');
@@ -190,7 +193,7 @@ describe('StreamGuard with the real detectors and corpus secrets', () => {
       fc.property(fc.array(fc.tuple(filler, piece), { minLength: 1, maxLength: 4 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 30 }), fc.constantFrom(...(['chat', 'messages', 'responses'] as const)), (parts, cuts, family) => {
         const text = parts.map(([f, p]) => `${f}\n${p.text}\n`).join('');
         const wire = sse(family, split(text, cuts));
-        const guard = new StreamGuard(family, real, redactWith(family));
+        const guard = new StreamGuard(family, real, budget());
         const out = guard.push(wire) + guard.end();
         const body: Record<string, any> = family === 'chat' ? { choices: [{ index: 0, message: { content: text } }] } : family === 'messages' ? { content: [{ type: 'text', text }] } : { output: [{ type: 'message', content: [{ type: 'output_text', text }] }] };
         redactWith(family)(body);
