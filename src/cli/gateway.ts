@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { countBySeverity, formatDiagnostic, loadConfig, type Diagnostic } from '../config/index.js';
 import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway/logger.js';
-import { startGateway, type RunningGateway } from '../gateway/server.js';
+import { DEFAULT_MAX_RESPONSE_BYTES, startGateway, type RunningGateway } from '../gateway/server.js';
 import { MissingSecretError } from '../providers/credentials.js';
 import { consoleToken, resolveDataDir } from '../audit/paths.js';
 import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
@@ -28,6 +28,7 @@ export interface GatewayRunOptions {
   failMode: 'block' | 'allow';
   maxConcurrency: number;
   maxBodyBytes: number;
+  maxResponseBytes?: number;
   dataDir?: string;
   databaseUrl?: string;
   gatewayId?: string;
@@ -48,7 +49,7 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
     .addOption(
-      new Option('--fail-mode <mode>', 'what to do when a policy itself fails: block the request, or allow it')
+      new Option('--fail-mode <mode>', 'what to do when a policy fails or a reply cannot be checked: block the request, or allow it (recorded on its event)')
         .choices(['block', 'allow'])
         .default('block')
         .argParser(oneOf(['block', 'allow'] as const)),
@@ -60,6 +61,7 @@ export function gatewayCommand(): Command {
         .argParser(positiveInt('--max-concurrency')),
     )
     .option('--max-body-bytes <size>', 'largest request body accepted (e.g. 33554432, 32MiB)', byteSize, DEFAULT_MAX_BODY_BYTES)
+    .option('--max-response-bytes <size>', 'largest reply the gateway holds to check it; over it a reply fails instead of passing unchecked', byteSize, DEFAULT_MAX_RESPONSE_BYTES)
     .addOption(new Option('--data-dir <dir>', 'where the event store, signing key and spool live (default ~/.keeptrusts)').env('KEEPTRUSTS_DATA_DIR'))
     .addOption(new Option('--database-url <url>', 'store events in PostgreSQL instead of the embedded SQLite file').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--gateway-id <name>', "this gateway's name in events and its chain (default: made on first start)").env('KEEPTRUSTS_GATEWAY_ID'))
@@ -203,6 +205,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         failMode: opts.failMode,
         maxConcurrency: opts.maxConcurrency,
         maxBodyBytes: opts.maxBodyBytes,
+        maxResponseBytes: opts.maxResponseBytes,
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
