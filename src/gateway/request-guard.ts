@@ -78,6 +78,8 @@ export type GuardDecision =
   | Refusal;
 
 const NAME = /^[a-z0-9_.-]{1,253}$/;
+/** The answer for nearly every request, made once. */
+const PASS: GuardDecision = Object.freeze({ kind: 'pass' });
 const PORT_SUFFIX = /^:\d{1,5}$/;
 
 /** Parse the operator's lists. Throws AccessConfigError naming the first bad entry. */
@@ -227,7 +229,7 @@ export function judge(rules: AccessRules, input: GuardInput): GuardDecision {
       message: `request bodies must be JSON sent as Content-Type: application/json (${got}); with curl, add -H 'content-type: application/json'`,
     };
   }
-  return corsOrigin !== undefined ? { kind: 'pass', corsOrigin } : { kind: 'pass' };
+  return corsOrigin !== undefined ? { kind: 'pass', corsOrigin } : PASS;
 }
 
 function originRefusal(what: string, origin: string | undefined): Refusal {
@@ -330,7 +332,7 @@ export class RequestGuard {
     this.logged.add(decision.reason);
     this.hooks.logger?.[first ? 'warn' : 'debug'](
       { reason: decision.reason, method: shown(req.method ?? ''), status: decision.status },
-      first ? 'refused a request a browser page could have sent (further refusals are logged at debug level)' : 'refused request',
+      first ? 'refused a request before routing: foreign host or origin, or a POST that is not JSON (docs/cli.md; further refusals are logged at debug level)' : 'refused a request before routing',
     );
     refuse(decision);
     return false;

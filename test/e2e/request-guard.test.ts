@@ -154,7 +154,7 @@ describe('the gateway (loopback listener, gateway-held keys, audit trail and con
     expect(metrics.text).toMatch(/keeptrusts_refused_requests_total\{reason="origin"\} [1-9]/);
     expect(metrics.text).toMatch(/keeptrusts_refused_requests_total\{reason="host"\} [1-9]/);
     expect(metrics.text).toMatch(/keeptrusts_refused_requests_total\{reason="content_type"\} [1-9]/);
-    const warned = logs.filter((l) => typeof l.msg === 'string' && l.msg.startsWith('refused a request'));
+    const warned = logs.filter((l) => l.level === 40 && typeof l.msg === 'string' && l.msg.startsWith('refused a request'));
     expect(warned.map((l) => l.reason).sort()).toEqual(['content_type', 'host', 'origin']);
     expect(JSON.stringify(logs)).not.toContain('attacker.example');
   });
