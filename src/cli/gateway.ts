@@ -14,7 +14,7 @@ import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
 import { createLimitEngine } from '../usage/limits/index.js';
 import { createLocalConsole } from '../server/local-console.js';
-import { byteSize, collect, oneOf, positiveInt } from './options.js';
+import { byteSize, collect, hostList, metricsToken, oneOf, originList, positiveInt } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -37,6 +37,9 @@ export interface GatewayRunOptions {
   developer?: string;
   repository?: string;
   team?: string;
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+  metricsToken?: string;
 }
 
 export function gatewayCommand(): Command {
@@ -66,6 +69,21 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--database-url <url>', 'store events in PostgreSQL instead of the embedded SQLite file').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--gateway-id <name>', "this gateway's name in events and its chain (default: made on first start)").env('KEEPTRUSTS_GATEWAY_ID'))
     .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
+    .addOption(
+      new Option('--metrics-token <token>', 'bearer token for /metrics and the details of /health; /metrics needs it beyond loopback (prefer the env var)')
+        .env('KEEPTRUSTS_METRICS_TOKEN')
+        .argParser(metricsToken),
+    )
+    .addOption(
+      new Option('--allowed-hosts <names>', 'host names clients use besides localhost and IP addresses, comma-separated (.corp.example: its subdomains; *: any)')
+        .env('KEEPTRUSTS_ALLOWED_HOSTS')
+        .argParser(hostList),
+    )
+    .addOption(
+      new Option('--allowed-origins <origins>', 'browser origins whose pages may call the API, comma-separated (e.g. https://app.example.com)')
+        .env('KEEPTRUSTS_ALLOWED_ORIGINS')
+        .argParser(originList),
+    )
     .addOption(new Option('--redis-url <url>', 'share budgets and rate limits between gateways through Redis (default: in memory)').env('KEEPTRUSTS_REDIS_URL'))
     .option('--developer <name>', 'attribute requests that name no developer to this one (default: git config user.email)')
     .option('--repository <name>', 'attribute requests that name no repository to this one (default: the origin remote)')
@@ -81,7 +99,10 @@ Point clients at the gateway:
 
 Examples:
   $ kt gateway run --policy-config policy-config.yaml
-  $ kt gateway run -c base.yaml -c team.yaml --listen 0.0.0.0:41002 --log-level debug`,
+  $ kt gateway run -c base.yaml -c team.yaml --listen 0.0.0.0:41002 --allowed-hosts gateway.corp.example --log-level debug
+
+Browsers: a request from a web page (an Origin other than the gateway's own, or Sec-Fetch-Site: cross-site) is
+refused unless --allowed-origins names it; every POST must be Content-Type: application/json.`,
     )
     .action(async (opts: GatewayRunOptions) => {
       process.exitCode = await runGateway(opts);
@@ -198,6 +219,8 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         ...(localConsole ? { console: localConsole } : {}),
         attribution: { defaults, git },
         metrics: opts.metrics,
+        access: { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) },
+        ...(opts.metricsToken ? { metricsToken: opts.metricsToken } : {}),
         loaded,
         host: listen.host,
         port: listen.port,
@@ -227,6 +250,13 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     if (!isLoopback(listen.host) && config.providers.targets.some((t) => t.secret_key_ref)) {
       logger.warn({ listen: opts.listen }, 'listening beyond loopback while targets hold provider keys: anyone who can reach this address can spend them');
     }
+    if (!isLoopback(listen.host) && !opts.allowedHosts?.length) {
+      logger.warn({ listen: opts.listen }, 'answering to any Host name beyond loopback: list the names clients use with --allowed-hosts to refuse DNS-rebinding requests');
+    }
+    if (!isLoopback(listen.host) && opts.metrics !== false && !opts.metricsToken) {
+      logger.info('/metrics beyond loopback needs a token: set --metrics-token (KEEPTRUSTS_METRICS_TOKEN) for Prometheus');
+    }
+    if (opts.allowedOrigins?.length) logger.info({ origins: opts.allowedOrigins }, 'browser pages from these origins may call the API (CORS)');
     if (trail) {
       logger.info(
         { store: trail.store.kind, gateway_id: trail.settings.gatewayId, capture: trail.settings.capture, shipping: trail.shipper ? 'on' : 'off' },

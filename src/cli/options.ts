@@ -1,4 +1,6 @@
 import { InvalidArgumentError } from 'commander';
+import { MIN_METRICS_TOKEN_LENGTH } from '../gateway/operator-auth.js';
+import { accessRules } from '../gateway/request-guard.js';
 
 /** Repeatable option collector: `--policy-config a --policy-config b`. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -32,4 +34,42 @@ export function oneOf<T extends string>(allowed: readonly T[]) {
     if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of ${allowed.join(', ')}.`);
     return value as T;
   };
+}
+
+/**
+ * `--allowed-hosts a,b --allowed-hosts c` (and the env var, comma-separated): each entry checked at parse time so
+ * a typo stops the start with the entry named, instead of refusing every request later.
+ */
+export function hostList(value: string, previous: string[] | undefined): string[] {
+  const entries = splitList(value);
+  try {
+    accessRules('127.0.0.1', { allowedHosts: entries });
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return [...(previous ?? []), ...entries];
+}
+
+export function originList(value: string, previous: string[] | undefined): string[] {
+  const entries = splitList(value);
+  try {
+    accessRules('127.0.0.1', { allowedOrigins: entries });
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+  return [...(previous ?? []), ...entries];
+}
+
+function splitList(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+export function metricsToken(value: string): string {
+  if (value.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(value)) {
+    throw new InvalidArgumentError(`must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. from: openssl rand -hex 24).`);
+  }
+  return value;
 }

@@ -8,7 +8,7 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
 import { DEFAULT_CONTROL_PLANE_LISTEN, startControlPlane, type RunningControlPlane } from '../server/app.js';
 import { openTokenStore, TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from '../server/tokens.js';
-import { oneOf } from './options.js';
+import { hostList, oneOf, originList } from './options.js';
 
 export interface ServerOptions {
   listen: string;
@@ -16,6 +16,8 @@ export interface ServerOptions {
   databaseUrl?: string;
   logLevel: LogLevel;
   logFormat?: 'text' | 'json';
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
 }
 
 /**
@@ -34,6 +36,16 @@ export function serverCommand(): Command {
     .addOption(new Option('--database-url <url>', 'keep events and tokens in PostgreSQL instead of SQLite').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
+    .addOption(
+      new Option('--allowed-hosts <names>', 'host names gateways and browsers use besides localhost and IP addresses, comma-separated (.corp.example: its subdomains; *: any)')
+        .env('KEEPTRUSTS_ALLOWED_HOSTS')
+        .argParser(hostList),
+    )
+    .addOption(
+      new Option('--allowed-origins <origins>', 'browser origins whose pages may call the API, comma-separated (the console at /console needs none)')
+        .env('KEEPTRUSTS_ALLOWED_ORIGINS')
+        .argParser(originList),
+    )
     .addHelpText(
       'after',
       `
@@ -77,7 +89,8 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   try {
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
-    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger });
+    const access = { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) };
+    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access });
   } catch (err) {
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});
@@ -101,6 +114,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   if (active.length === 0) logger.warn('no tokens yet: create one per gateway with kt server token create --gateway NAME');
   if (!isLoopback(listen.host)) {
     logger.warn({ listen: opts.listen }, 'listening beyond loopback over plain HTTP: put TLS in front so tokens and events cannot be read on the network');
+    if (!opts.allowedHosts?.length) logger.warn({ listen: opts.listen }, 'answering to any Host name beyond loopback: list the names gateways and browsers use with --allowed-hosts');
   }
   onStarted?.(plane);
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import type { Refusal } from './request-guard.js';
 
 /** Which API's error envelope a client understands. */
 export type ErrorShape = 'openai' | 'anthropic';
@@ -6,6 +7,7 @@ export type ErrorShape = 'openai' | 'anthropic';
 export type GatewayErrorType =
   | 'invalid_request_error'
   | 'authentication_error'
+  | 'permission_error'
   | 'not_found_error'
   | 'request_too_large'
   | 'policy_violation'
@@ -33,6 +35,8 @@ export class GatewayError extends Error {
 export const badRequest = (message: string, param?: string) =>
   new GatewayError(400, 'invalid_request_error', message, { code: 'invalid_request', ...(param ? { param } : {}) });
 export const notFound = (message: string, code = 'not_found') => new GatewayError(404, 'not_found_error', message, { code });
+/** A request guard's refusal (foreign Host or Origin, a POST that is not JSON) in the client's API shape. */
+export const refusalError = (r: Refusal) => new GatewayError(r.status, r.status === 403 ? 'permission_error' : 'invalid_request_error', r.message, { code: r.code });
 
 /** Anthropic's own names for the error types, so its SDK maps them to the right exception classes. */
 const ANTHROPIC_TYPES: Partial<Record<GatewayErrorType, string>> = {

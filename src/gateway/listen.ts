@@ -1,5 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { isLoopbackListener } from './request-guard.js';
+
 /** Parse `--listen`: `host:port`, `:port`, `port`, or `[::1]:port`. */
 export function parseListen(value: string): { host: string; port: number } {
   const v = value.trim();
@@ -21,8 +23,9 @@ export function parseListen(value: string): { host: string; port: number } {
   return { host, port };
 }
 
+/** Whether a listen address takes connections only from this machine (the request guard's notion, one definition). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+  return isLoopbackListener(host);
 }
 
 /**

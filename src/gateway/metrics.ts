@@ -1,6 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { DecisionContext } from '../audit/context.js';
 import { catalogueId } from '../usage/pricing.js';
+import type { RefusalReason } from './request-guard.js';
 
 
 /**
@@ -54,6 +55,7 @@ export class GatewayMetrics {
   private readonly evaluationTally: Tally<'kind' | 'phase' | 'verdict'>;
   private readonly tokenTally: Tally<'direction' | 'model'>;
   private readonly costTally: Tally<'model'>;
+  private readonly refusals: Counter<'reason'>;
 
   /**
    * `knownModels`: the names the config itself gives (target models and aliases). A model label is one of those
@@ -87,6 +89,7 @@ export class GatewayMetrics {
     this.evaluations = new Counter({ name: 'keeptrusts_policy_evaluations_total', help: 'Policy evaluations by kind, phase and verdict', labelNames: ['kind', 'phase', 'verdict'], registers, ...flushing(() => this.evaluationTally) });
     this.tokens = new Counter({ name: 'keeptrusts_tokens_total', help: 'Tokens reported by providers, by direction and model', labelNames: ['direction', 'model'], registers, ...flushing(() => this.tokenTally) });
     this.cost = new Counter({ name: 'keeptrusts_cost_usd_total', help: 'Priced cost in US dollars by model', labelNames: ['model'], registers, ...flushing(() => this.costTally) });
+    this.refusals = new Counter({ name: 'keeptrusts_refused_requests_total', help: 'Requests refused before routing: a foreign Host (DNS rebinding), a foreign browser Origin, a POST that is not JSON', labelNames: ['reason'], registers });
     this.requestTally = new Tally(this.requests);
     this.evaluationTally = new Tally(this.evaluations);
     this.tokenTally = new Tally(this.tokens);
@@ -120,6 +123,11 @@ export class GatewayMetrics {
       const cost = ctx.cost?.total;
       if (cost && !this.costTally.add(model, cost)) this.costTally.open(model, { model }, cost);
     }
+  }
+
+  /** A request guard refusal: counted here, not recorded as a decision event (it never reached a policy). */
+  refused(reason: RefusalReason): void {
+    this.refusals.inc({ reason });
   }
 
   private countTokens(direction: string, model: string, n: number | null | undefined): void {

@@ -25,13 +25,15 @@ import { warmTokenizer } from '../usage/tokens.js';
 import { limitError, scopeValuesFromAttribution } from '../usage/limits/index.js';
 import type { LimitEngine } from '../usage/limits/types.js';
 import { readBody } from './body.js';
-import { GatewayError, notFound, sendError, type ErrorShape } from './errors.js';
+import { GatewayError, notFound, refusalError, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
 import { matchRoute, type Route } from './routes.js';
-import { listenHttp } from './listen.js';
+import { isLoopback, listenHttp } from './listen.js';
+import { OperatorAuth } from './operator-auth.js';
+import { accessRules, RequestGuard, type AccessOptions } from './request-guard.js';
 
 export interface GatewayOptions {
   loaded: LoadedConfig;
@@ -58,6 +60,10 @@ export interface GatewayOptions {
   console?: LocalConsole;
   /** Attribution when a request names nobody: the gateway's --developer/--repository/--team, then git. */
   attribution?: { defaults: AuditSettings['defaults']; git: AuditSettings['git'] };
+  /** Host names and browser origins served besides loopback names (--allowed-hosts, --allowed-origins). */
+  access?: AccessOptions;
+  /** Unlocks /health's details and /metrics, as the console token does (--metrics-token). */
+  metricsToken?: string;
 }
 
 export interface RunningGateway {
@@ -98,6 +104,8 @@ export class Gateway {
   /** Tokens and cost are metered when something records or limits them. */
   private readonly needsUsage: boolean;
   private readonly priceOverrides: PriceOverrides | undefined;
+  private readonly guard: RequestGuard;
+  private readonly operators: OperatorAuth;
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
@@ -132,6 +140,8 @@ export class Gateway {
             opts.audit ? () => opts.audit!.recorder.stats() : undefined,
             new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
           );
+    this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
+    this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
   }
 
   setReady(ready: boolean): void {
@@ -152,6 +162,8 @@ export class Gateway {
     const q = url.indexOf('?');
     const pathname = q >= 0 ? url.slice(0, q) : url;
     const query = q >= 0 ? url.slice(q + 1) : '';
+    // Before anything reads the request: a page in a browser must not reach any route (src/gateway/request-guard.ts).
+    if (!this.guard.admit(req, res, (refusal) => sendError(res, errorShapeFor(req, safeMatch(pathname)), refusalError(refusal), requestId))) return;
     if (this.opts.console?.handles(pathname)) {
       this.opts.console.handle(req, res);
       return;
@@ -180,13 +192,15 @@ export class Gateway {
         if (method !== 'GET') throw methodNotAllowed(method, 'GET');
         return this.models(req, res, route.id, requestId);
       case 'health':
-        return sendJson(res, 200, this.health(), requestId);
+        // Liveness for anyone; what the deployment is and costs only for its operator (src/gateway/operator-auth.ts).
+        return sendJson(res, 200, this.operators.granted(req.headers.authorization) ? this.health() : { status: this.ready ? 'healthy' : 'starting', version: VERSION }, requestId);
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' }, requestId);
       case 'readyz':
         return sendJson(res, this.ready ? 200 : 503, { ready: this.ready }, requestId);
       case 'metrics': {
         if (!this.metrics) throw notFound('metrics are turned off for this gateway', 'unknown_route');
+        this.operators.requireForMetrics(req.headers.authorization);
         const { contentType, body } = await this.metrics.render();
         res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
         res.end(method === 'HEAD' ? undefined : body);

@@ -38,6 +38,13 @@ export const DROP_RESPONSE_HEADERS = new Set([
   'upgrade',
   'content-length',
   'content-encoding',
+  // CORS is the gateway's to grant (src/gateway/request-guard.ts): a provider's `*` must not let any page read replies
+  'access-control-allow-origin',
+  'access-control-allow-credentials',
+  'access-control-allow-headers',
+  'access-control-allow-methods',
+  'access-control-expose-headers',
+  'access-control-max-age',
 ]);
 
 /** Encodings we can decode when reading an upstream body (Node 20's zlib has no zstd). */

@@ -6,6 +6,7 @@ import { canonicalJson } from '../audit/canonical.js';
 import { GENESIS_HASH, linkHash, type ChainedEvent, type Checkpoint } from '../audit/chain.js';
 import { blobsValid } from '../audit/blobs.js';
 import { listenHttp } from '../gateway/listen.js';
+import { accessRules, RequestGuard, type AccessOptions, type Refusal } from '../gateway/request-guard.js';
 import type { DecisionEvent } from '../audit/event.js';
 import { keyIdOf, verifyCheckpoint } from '../audit/keys.js';
 import {
@@ -44,6 +45,8 @@ export interface ControlPlaneOptions {
   keepAliveMs?: number;
   /** Budgets as the limit engine keeps them, for `GET /v1/budgets` (the console's costs page); absent on a control plane. */
   limits?: Pick<LimitEngine, 'status'>;
+  /** Host names and browser origins served besides loopback names (--allowed-hosts, --allowed-origins). */
+  access?: AccessOptions;
 }
 
 export interface RunningControlPlane {
@@ -760,8 +763,14 @@ export function createControlPlaneHandler(opts: Omit<ControlPlaneOptions, 'host'
 
 /** Listen on host:port. Resolves once bound. */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
+  const guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger });
   const plane = new ControlPlane(opts);
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000, headersTimeout: 60_000 }, plane.handle);
+  // The guard runs in front of the API and the console alike; mounted on a gateway, the gateway's guard does.
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const refuse = (r: Refusal) => sendJson(res, r.status, { error: { type: r.status === 403 ? 'permission_error' : 'invalid_request', message: r.message } });
+    if (guard.admit(req, res, refuse)) plane.handle(req, res);
+  };
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000, headersTimeout: 60_000 }, handle);
   // Sockets and how many requests each has in flight: on close, sockets with none are ended at once. Node's
   // closeIdleConnections() skips connections that never sent a request, which clients open ahead of time.
   const sockets = new Map<Socket, number>();

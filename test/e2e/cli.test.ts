@@ -131,12 +131,32 @@ describe('kt as a user runs it', () => {
     expect(r.stderr).toContain('target "openai": environment variable KT_TEST_MISSING_KEY');
   });
 
+  it('gateway run and server refuse a malformed allow-list or a short metrics token before listening', () => {
+    const [file] = writeConfigs(MINIMAL);
+    const base = ['gateway', 'run', '--policy-config', file!, '--listen', '127.0.0.1:0'];
+    let r = kt([...base, '--allowed-hosts', 'gw.corp.example,http://gw.corp.example']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('allowed host "http://gw.corp.example" is not a host name');
+    r = kt([...base, '--allowed-origins', '*']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('allowed origin "*" is not accepted');
+    r = kt(base, { KEEPTRUSTS_ALLOWED_ORIGINS: 'https://app.example.com/path' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('has more than an origin');
+    r = kt([...base, '--metrics-token', 'short']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('at least 16 characters');
+    r = kt(['server', '--listen', '127.0.0.1:0', '--allowed-hosts', 'gw:41003']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('give names without scheme or port');
+  });
+
   it('gateway run serves the quickstart config and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), 'kt-quickstart-'));
     const child = spawn(process.execPath, [KT, 'gateway', 'run', '--policy-config', 'examples/quickstart/policy-config.yaml', '--listen', `127.0.0.1:${port}`, '--log-format', 'json'], {
       cwd: ROOT,
-      env: { ...process.env, KEEPTRUSTS_DATA_DIR: dataDir },
+      env: { ...process.env, KEEPTRUSTS_DATA_DIR: dataDir, KEEPTRUSTS_METRICS_TOKEN: 'cli-metrics-token-0123456789' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -144,7 +164,10 @@ describe('kt as a user runs it', () => {
     try {
       for (let i = 0; i < 100 && !stderr.includes('listening'); i++) await new Promise((r) => setTimeout(r, 50));
       expect(stderr).toContain(`keeptrusts gateway listening on http://127.0.0.1:${port}`);
-      const health = (await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as { config: { name: string }; policies_loaded: string[] };
+      // Anyone sees that it is alive; the details need the metrics token (here from KEEPTRUSTS_METRICS_TOKEN).
+      expect(Object.keys((await (await request(`http://127.0.0.1:${port}/health`)).body.json()) as object).sort()).toEqual(['status', 'version']);
+      const operator = { headers: { authorization: 'Bearer cli-metrics-token-0123456789' } };
+      const health = (await (await request(`http://127.0.0.1:${port}/health`, operator)).body.json()) as { config: { name: string }; policies_loaded: string[] };
       expect(health.config.name).toBe('quickstart');
       expect(health.policies_loaded).toEqual(['pii-detector', 'code-sanitizer', 'prompt-injection', 'safety-filter', 'audit-logger']);
       expect(existsSync(join(dataDir, 'events.db'))).toBe(true);
@@ -161,6 +184,13 @@ describe('kt as a user runs it', () => {
       const stats = await request(`http://127.0.0.1:${port}/v1/stats`, { headers: { authorization: `Bearer ${token}` } });
       expect(stats.statusCode).toBe(200);
       await stats.body.dump();
+      // The console token unlocks the operator's views too; /metrics wants a token once one is configured.
+      const detailed = (await (await request(`http://127.0.0.1:${port}/health`, { headers: { authorization: `Bearer ${token}` } })).body.json()) as { audit: { gateway_id: string } };
+      expect(detailed.audit.gateway_id).toMatch(/\S/);
+      expect((await request(`http://127.0.0.1:${port}/metrics`)).statusCode).toBe(401);
+      const metrics = await request(`http://127.0.0.1:${port}/metrics`, operator);
+      expect(metrics.statusCode).toBe(200);
+      expect(await metrics.body.text()).toContain('keeptrusts_refused_requests_total');
     } finally {
       child.kill('SIGTERM');
     }

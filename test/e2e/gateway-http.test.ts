@@ -3,9 +3,13 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+/** Unlocks /health's details (in flight, targets), which need an operator token. */
+const OPERATOR = 'metrics-token-for-tests-0123456789';
+const asOperator = { headers: { authorization: `Bearer ${OPERATOR}` } };
+
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ maxBodyBytes: 256 * 1024 });
+  stack = await startStack({ maxBodyBytes: 256 * 1024, gateway: { metricsToken: OPERATOR } });
 });
 afterAll(() => stack.close());
 beforeEach(() => stack.fake.reset());
@@ -273,7 +277,7 @@ providers:
       signal: ac.signal,
     }).catch(() => undefined);
     for (let i = 0; i < 50 && stack.fake.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    const health = async () => ((await (await request(`${stack.gateway.url}/health`)).body.json()) as any).in_flight as number;
+    const health = async () => ((await (await request(`${stack.gateway.url}/health`, asOperator)).body.json()) as any).in_flight as number;
     expect(await health()).toBe(1);
     ac.abort();
     await pending;
@@ -289,7 +293,10 @@ providers:
 describe('a client that leaves mid-stream', () => {
   it('does not disturb the gateway, with or without output policies', async () => {
     for (const config of [undefined, 'policies:\n  chain: [pii-detector]\n']) {
-      const local = await startStack(config ? { config: (await import('../helpers/stack.js')).DEFAULT_STACK_CONFIG.replace('policies:\n  chain: []\n', config) } : {});
+      const local = await startStack({
+        gateway: { metricsToken: OPERATOR },
+        ...(config ? { config: (await import('../helpers/stack.js')).DEFAULT_STACK_CONFIG.replace('policies:\n  chain: []\n', config) } : {}),
+      });
       local.fake.setReplyText('word '.repeat(400));
       local.fake.setFault({ kind: 'slow', chunkDelayMs: 5 });
       try {
@@ -310,7 +317,7 @@ describe('a client that leaves mid-stream', () => {
           ac.abort();
         }
         await new Promise((r) => setTimeout(r, 100));
-        const health = (await (await request(`${local.gateway.url}/health`)).body.json()) as { in_flight: number };
+        const health = (await (await request(`${local.gateway.url}/health`, asOperator)).body.json()) as { in_flight: number };
         expect(health.in_flight).toBe(0);
       } finally {
         await local.close();
@@ -365,8 +372,8 @@ providers:
 });
 
 describe('health', () => {
-  it('reports config, policies and targets, never keys', async () => {
-    const res = await request(`${stack.gateway.url}/health`);
+  it('reports config, policies and targets to the operator, never keys', async () => {
+    const res = await request(`${stack.gateway.url}/health`, asOperator);
     const h = (await res.body.json()) as any;
     expect(h).toMatchObject({ status: 'healthy', config: { name: 'e2e', version: '1.0.0' }, policies_loaded: [], strategy: 'single' });
     expect(h.targets.map((t: any) => t.id)).toEqual(['fake-openai', 'fake-anthropic']);

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/server.js';
 import { startAuditTrail, type AuditTrail } from '../../src/audit/setup.js';
+import { createLocalConsole, type LocalConsole } from '../../src/server/local-console.js';
 import type { EventStore } from '../../src/audit/store.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
 import { writeConfigs } from './config.js';
@@ -14,6 +15,8 @@ export interface Stack {
   /** Gateway base URL for Anthropic clients (without /v1). */
   anthropicBase: string;
   trail: AuditTrail | undefined;
+  /** The console mounted over the audit trail's store, when asked for. */
+  console: LocalConsole | undefined;
   close(): Promise<void>;
 }
 
@@ -28,9 +31,13 @@ export interface StackOptions {
   maxConcurrency?: number;
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
-  /** Extra gateway options (limits, virtual keys, attribution defaults). */
-  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution' | 'failMode'>>;
+  /** Extra gateway options (limits, virtual keys, attribution defaults, fail mode, allowed hosts and origins, metrics token, console). */
+  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution' | 'failMode' | 'access' | 'metricsToken' | 'console'>>;
+  /** The gateway's listen address (default 127.0.0.1). */
+  host?: string;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
+  /** Mount the console over the audit trail's store, as `kt gateway run` does (needs `audit`). */
+  console?: { token?: string };
   audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
 }
 
@@ -77,11 +84,13 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       })
     : undefined;
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
+  const localConsole = opts.console && trail ? createLocalConsole({ store: trail.store, logger, pollMs: 100, ...(opts.console.token ? { token: opts.console.token } : {}) }) : undefined;
   const gateway = await startGateway({
     ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
     ...(opts.gateway ?? {}),
+    ...(localConsole ? { console: localConsole } : {}),
     loaded,
-    host: '127.0.0.1',
+    host: opts.host ?? '127.0.0.1',
     port: 0,
     logger,
     failMode: opts.gateway?.failMode ?? opts.audit?.failMode ?? 'block',
@@ -96,6 +105,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     openaiBase: `${gateway.url}/v1`,
     anthropicBase: gateway.url,
     trail,
+    console: localConsole,
     async close() {
       await gateway.close();
       await trail?.close();
