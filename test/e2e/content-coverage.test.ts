@@ -166,3 +166,51 @@ describe('a token in odd places stays out of the record', () => {
     expect(metrics).not.toContain(GH);
   });
 });
+
+describe('the permanent record holds no value the policies found', () => {
+  const GH = 'ghp_R8x2Lk9QvT4mZ7wN1pYc6Hd3Jf5Bs0Ga2Ue8';
+  let audited: Stack;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    const { mkdtempSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    dataDir = mkdtempSync(join(tmpdir(), 'kt-coverage-'));
+    audited = await startStack({
+      config: CONFIG.replace('chain: [code-sanitizer]', 'chain: [code-sanitizer, audit-logger]').replace('code-sanitizer: {apply_to: input, dangerous_code: {enabled: false}}', 'code-sanitizer: {apply_to: both}\n  audit-logger: {capture: redacted}'),
+      audit: { dataDir },
+    });
+  });
+  afterAll(() => audited?.close());
+
+  async function storedText(): Promise<string> {
+    const { SqliteEventStore } = await import('../../src/audit/sqlite-store.js');
+    const { join } = await import('node:path');
+    await audited.trail!.recorder.caughtUp();
+    const store = new SqliteEventStore(join(dataDir, 'events.db'), { readonly: true });
+    try {
+      const events = await store.query({ order: 'asc', limit: 1000 });
+      const hashes = events.flatMap((e) => (e.event.capture?.request ?? []).flatMap((r) => ('sha256' in r && typeof r.sha256 === 'string' ? [r.sha256] : [])));
+      const blobs = await store.getBlobs(hashes);
+      return JSON.stringify(events) + JSON.stringify([...blobs.values()]);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('object-valued tool arguments in a reply, a token in the model name, a syntax error around a token', async () => {
+    audited.fake.setFault({ kind: 'raw', headers: { 'content-type': 'application/json' }, chunks: [JSON.stringify({ id: 'x', object: 'chat.completion', choices: [{ index: 0, finish_reason: 'tool_calls', message: { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'sh', arguments: { cmd: `export T=${GH}` } } }] } }] })] }, { times: 1 });
+    const send = (path: string, body: string) =>
+      request(`${audited.gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer k' }, body }).then(async (r) => ({ status: r.statusCode, text: await r.body.text() }));
+    const reply = await send('/v1/chat/completions', JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'run it' }] }));
+    expect(reply.status).toBe(200);
+    expect(reply.text).not.toContain(GH);
+    expect((await send('/v1/chat/completions', JSON.stringify({ model: `gpt-${GH}`, messages: [{ role: 'user', content: 'hi' }] }))).status).toBe(200);
+    expect((await send('/v1/chat/completions', `{"model":"gpt-4o","messages":[{"content":"${GH}" ,,]}`)).status).toBe(400);
+    const stored = await storedText();
+    expect(stored).toContain('[REDACTED:');
+    expect(stored).not.toContain(GH);
+    expect(stored).not.toContain(GH.slice(0, 10));
+  });
+});
