@@ -98,12 +98,16 @@ const CHAT_TOOL_CALL: Fields = fields({
   index: 'enum',
   function: objectAs('tool_call', CHAT_FUNCTION),
 });
+const DETAIL: Fields = fields({ detail: 'enum' });
+const FORMAT: Fields = fields({ format: 'enum' });
+const FILE: Fields = fields({ file_id: 'id' });
+const ID: Fields = fields({ id: 'id' });
 const CHAT_PART: Fields = fields({
   type: 'enum',
   // `text`, `refusal`: the part's own source (the caller's).
-  image_url: (b, v, turn, source) => b.object(v, turn, source, fields({ detail: 'enum' })),
-  input_audio: (b, v, turn, source) => b.object(v, turn, source, fields({ format: 'enum' })),
-  file: (b, v, turn, source) => b.object(v, turn, source, fields({ file_id: 'id' })),
+  image_url: (b, v, turn, source) => b.object(v, turn, source, DETAIL),
+  input_audio: (b, v, turn, source) => b.object(v, turn, source, FORMAT),
+  file: (b, v, turn, source) => b.object(v, turn, source, FILE),
 });
 const chatContent: Visit = (b, v, turn, source) => {
   if (Array.isArray(v)) b.each(v, (part) => b.object(part, turn, source, CHAT_PART), turn, source);
@@ -119,7 +123,7 @@ const CHAT_MESSAGE: Fields = fields({
   tool_calls: (b, v, turn) => b.each(v, (tc) => b.object(tc, turn, 'tool_call', CHAT_TOOL_CALL), turn, 'tool_call'),
   function_call: objectAs('tool_call', CHAT_FUNCTION),
   tool_call_id: 'id',
-  audio: (b, v, turn, source) => b.object(v, turn, source, fields({ id: 'id' })),
+  audio: (b, v, turn, source) => b.object(v, turn, source, ID),
 });
 const CHAT_REQUEST: Fields = fields({
   messages: (b, v) => b.each(v, (m, i) => chatMessage(b, m, i), -1, 'user'),
@@ -133,109 +137,100 @@ const CHAT_REQUEST: Fields = fields({
   verbosity: 'enum',
 });
 
+const CHAT_OUTPUT_FUNCTION: Fields = fields({ name: as('output_tool_call'), arguments: 'json' });
+const CHAT_OUTPUT_TOOL_CALL: Fields = fields({
+  id: 'id',
+  type: 'enum',
+  index: 'enum',
+  function: objectAs('output_tool_call', CHAT_OUTPUT_FUNCTION),
+});
+const CHAT_AUDIO_OUT: Fields = fields({ id: 'id', transcript: as('output_text') });
 const CHAT_RESPONSE_MESSAGE: Fields = fields({
   role: 'enum',
   content: as('output_text'),
   refusal: as('output_text'),
   tool_calls: (b, v, turn) => b.each(v, (tc) => b.object(tc, turn, 'output_tool_call', CHAT_OUTPUT_TOOL_CALL), turn, 'output_tool_call'),
-  function_call: objectAs('output_tool_call', fields({ name: as('output_tool_call'), arguments: 'json' })),
-  audio: (b, v, turn) => b.object(v, turn, 'output_other', fields({ id: 'id', transcript: as('output_text') })),
+  function_call: objectAs('output_tool_call', CHAT_OUTPUT_FUNCTION),
+  audio: (b, v, turn) => b.object(v, turn, 'output_other', CHAT_AUDIO_OUT),
 });
-const CHAT_OUTPUT_TOOL_CALL: Fields = fields({
-  id: 'id',
-  type: 'enum',
-  index: 'enum',
-  function: objectAs('output_tool_call', fields({ name: as('output_tool_call'), arguments: 'json' })),
-});
+const CHAT_CHOICE: Fields = fields({ finish_reason: 'enum', message: (b, m, turn) => b.object(m, turn, 'output_other', CHAT_RESPONSE_MESSAGE) });
 const CHAT_RESPONSE: Fields = fields({
   id: 'id',
   object: 'enum',
   system_fingerprint: 'id',
-  choices: (b, v) =>
-    b.each(
-      v,
-      (ch, i) =>
-        b.object(ch, i, 'output_other', fields({ finish_reason: 'enum', message: (bb, m) => bb.object(m, i, 'output_other', CHAT_RESPONSE_MESSAGE) })),
-      -1,
-      'output_other',
-    ),
+  choices: (b, v) => b.each(v, (ch, i) => b.object(ch, i, 'output_other', CHAT_CHOICE), -1, 'output_other'),
 });
 
 // ---- Anthropic Messages ----
 
 /** A document or image `source`: base64 of a text type is read decoded; other base64 by its value (binary is left out). */
+const SOURCE_DATA_TEXT: Fields = fields({ type: 'enum', media_type: 'enum', file_id: 'id', data: (b, d, t, s) => b.base64Text(d, t, s), content: (b, c, t) => anthropicBlocks(b, c, t, 'document') });
+const SOURCE_DATA_ANY: Fields = fields({ type: 'enum', media_type: 'enum', file_id: 'id', content: (b, c, t) => anthropicBlocks(b, c, t, 'document') });
 const anthropicSource: Visit = (b, v, turn, source) => {
-  if (!isObj(v)) return b.any(v, turn, source);
-  const textBase64 = v.type === 'base64' && typeof v.media_type === 'string' && isTextMime(v.media_type);
-  b.object(v, turn, source, fields({
-    type: 'enum',
-    media_type: 'enum',
-    file_id: 'id',
-    data: textBase64 ? (bb, d, t, s) => bb.base64Text(d, t, s) : (bb, d, t, s) => bb.text(d, t, s),
-    content: (bb, c, t) => anthropicBlocks(bb, c, t, 'document', 'tool_call'),
-  }));
+  const textBase64 = isObj(v) && v.type === 'base64' && typeof v.media_type === 'string' && isTextMime(v.media_type);
+  b.object(v, turn, source, textBase64 ? SOURCE_DATA_TEXT : SOURCE_DATA_ANY);
 };
 
-function anthropicBlocks(b: ViewBuilder, blocks: unknown, turn: number, textSource: SegmentSource, toolSource: SegmentSource): void {
+/** Blocks, or a string, with the caller's source for their text. */
+const blocksVisit: Visit = (b, v, turn, source) => anthropicBlocks(b, v, turn, source);
+
+function anthropicBlocks(b: ViewBuilder, blocks: unknown, turn: number, textSource: SegmentSource): void {
   if (typeof blocks === 'string') return b.text(blocks, turn, textSource);
-  b.each(blocks, (block) => anthropicBlock(b, block, turn, textSource, toolSource), turn, textSource);
+  b.each(blocks, (block) => anthropicBlock(b, block, turn, textSource), turn, textSource);
 }
 
+const COMMON = { type: 'enum', cache_control: 'enum', id: 'id', tool_use_id: 'id', signature: 'opaque' } as const;
+const BLOCK: Fields = fields(COMMON);
+const IMAGE_BLOCK: Fields = fields({ ...COMMON, source: anthropicSource });
+const DOCUMENT_BLOCK: Fields = fields({ ...COMMON, source: anthropicSource, content: blocksVisit });
+const RESULT_BLOCK: Fields = fields({ ...COMMON, encrypted_content: 'opaque', content: blocksVisit });
+const SEARCH_RESULT_BLOCK: Fields = fields({ ...COMMON, encrypted_content: 'opaque' });
+// Encrypted by the provider.
+const REDACTED_THINKING_BLOCK: Fields = fields({ ...COMMON, data: 'opaque' });
+
 /** One content block. Types this version does not know are walked whole with the turn's source. */
-function anthropicBlock(b: ViewBuilder, block: unknown, turn: number, textSource: SegmentSource, toolSource: SegmentSource): void {
+function anthropicBlock(b: ViewBuilder, block: unknown, turn: number, textSource: SegmentSource): void {
   const type = isObj(block) ? block.type : undefined;
-  const common = { type: 'enum', cache_control: 'enum', id: 'id', tool_use_id: 'id', signature: 'opaque' } as const;
+  const output = textSource.startsWith('output');
   switch (type) {
     case 'image':
-      return b.object(block, turn, textSource, fields({ ...common, source: anthropicSource }));
+      return b.object(block, turn, textSource, IMAGE_BLOCK);
     case 'document':
     case 'search_result':
-      return b.object(block, turn, 'document', fields({ ...common, source: anthropicSource, content: (bb, c, t) => anthropicBlocks(bb, c, t, 'document', toolSource) }));
+      return b.object(block, turn, 'document', DOCUMENT_BLOCK);
     case 'tool_use':
     case 'server_tool_use':
     case 'mcp_tool_use':
-      return b.object(block, turn, toolSource, fields(common));
+      return b.object(block, turn, output ? 'output_tool_call' : 'tool_call', BLOCK);
     case 'tool_result':
     case 'mcp_tool_result':
     case 'web_search_tool_result':
     case 'web_fetch_tool_result':
     case 'code_execution_tool_result':
     case 'bash_code_execution_tool_result':
-    case 'text_editor_code_execution_tool_result': {
-      const resultSource: SegmentSource = textSource.startsWith('output') ? 'output_other' : 'tool_result';
-      return b.object(block, turn, resultSource, fields({ ...common, encrypted_content: 'opaque', content: (bb, c, t) => anthropicBlocks(bb, c, t, resultSource, toolSource) }));
-    }
+    case 'text_editor_code_execution_tool_result':
+      return b.object(block, turn, output ? 'output_other' : 'tool_result', RESULT_BLOCK);
     case 'web_search_result':
-      return b.object(block, turn, textSource, fields({ ...common, encrypted_content: 'opaque' }));
+      return b.object(block, turn, textSource, SEARCH_RESULT_BLOCK);
     case 'thinking':
       // Signed by the provider: an edited thinking block is refused upstream, which is the safe failure.
-      return b.object(block, turn, textSource.startsWith('output') ? 'output_other' : textSource, fields(common));
+      return b.object(block, turn, output ? 'output_other' : textSource, BLOCK);
     case 'redacted_thinking':
-      // Encrypted by the provider.
-      return b.object(block, turn, textSource, fields({ ...common, data: 'opaque' }));
+      return b.object(block, turn, textSource, REDACTED_THINKING_BLOCK);
     default:
-      return b.object(block, turn, textSource, fields(common));
+      return b.object(block, turn, textSource, BLOCK);
   }
 }
 
+const ANTHROPIC_MESSAGE: Fields = fields({ role: 'enum', content: blocksVisit });
 const ANTHROPIC_MCP_SERVER: Fields = fields({
   type: 'enum',
   // A credential the client deliberately gives the provider to call its MCP server, like the API key header.
   authorization_token: 'opaque',
 });
 const ANTHROPIC_REQUEST: Fields = fields({
-  system: (b, v) => anthropicBlocks(b, v, -1, 'system', 'tool_call'),
-  messages: (b, v) =>
-    b.each(
-      v,
-      (m, i) => {
-        const source = roleSource(m);
-        const toolSource: SegmentSource = 'tool_call';
-        b.object(m, i, source, fields({ role: 'enum', content: (bb, c) => anthropicBlocks(bb, c, i, source, toolSource) }));
-      },
-      -1,
-      'user',
-    ),
+  system: (b, v) => anthropicBlocks(b, v, -1, 'system'),
+  messages: (b, v) => b.each(v, (m, i) => b.object(m, i, roleSource(m), ANTHROPIC_MESSAGE), -1, 'user'),
   tools: as('tool_definition'),
   output_config: as('tool_definition'),
   output_format: as('tool_definition'),
@@ -243,13 +238,13 @@ const ANTHROPIC_REQUEST: Fields = fields({
   container: 'id',
 });
 
-const ANTHROPIC_OUTPUT_BLOCK: Visit = (b, block, turn) => anthropicBlock(b, block, turn, 'output_text', 'output_tool_call');
+const ANTHROPIC_OUTPUT_BLOCK: Visit = (b, block, turn) => anthropicBlock(b, block, turn, 'output_text');
 const ANTHROPIC_RESPONSE: Fields = fields({
   id: 'id',
   type: 'enum',
   role: 'enum',
   stop_reason: 'enum',
-  content: (b, v) => b.each(v, (block, j) => anthropicBlock(b, block, j, 'output_text', 'output_tool_call'), -1, 'output_text'),
+  content: (b, v) => b.each(v, (block, j) => anthropicBlock(b, block, j, 'output_text'), -1, 'output_text'),
 });
 
 // ---- OpenAI Responses ----
@@ -270,36 +265,41 @@ function itemSource(type: unknown, role: SegmentSource, output: boolean): Segmen
   return output ? 'output_other' : role;
 }
 
+const responsesContent: Visit = (b, c, t, s) => {
+  if (Array.isArray(c)) b.each(c, (part) => b.object(part, t, s, RESPONSES_PART), t, s);
+  else b.any(c, t, s);
+};
+const ITEM_COMMON = {
+  type: 'enum',
+  role: 'enum',
+  status: 'enum',
+  id: 'id',
+  call_id: 'id',
+  item_id: 'id',
+  approval_request_id: 'id',
+  encrypted_content: 'opaque',
+  arguments: 'json',
+  content: responsesContent,
+  // What a call produced is its result.
+  output: (b: ViewBuilder, o: unknown, t: number, s: SegmentSource) => responsesContent(b, o, t, s === 'tool_call' ? 'tool_result' : s),
+} as const;
+const RESPONSES_INPUT_ITEM: Fields = fields({ ...ITEM_COMMON, tools: as('tool_definition') });
+const RESPONSES_OUTPUT_ITEM_FIELDS: Fields = fields({ ...ITEM_COMMON, tools: as('output_other') });
+
 function responsesItem(b: ViewBuilder, item: unknown, turn: number, output: boolean): void {
   if (!isObj(item)) return b.any(item, turn, output ? 'output_text' : 'user');
   const source = itemSource(item.type ?? (item.role !== undefined ? 'message' : undefined), roleSource(item), output);
-  const content: Visit = (bb, c, t, s) => {
-    if (Array.isArray(c)) bb.each(c, (part) => bb.object(part, t, s, RESPONSES_PART), t, s);
-    else bb.any(c, t, s);
-  };
-  b.object(item, turn, source, fields({
-    type: 'enum',
-    role: 'enum',
-    status: 'enum',
-    id: 'id',
-    call_id: 'id',
-    item_id: 'id',
-    approval_request_id: 'id',
-    encrypted_content: 'opaque',
-    arguments: 'json',
-    content,
-    output: (bb, o, t) => content(bb, o, t, source === 'tool_call' ? 'tool_result' : source),
-    tools: as(output ? 'output_other' : 'tool_definition'),
-  }));
+  b.object(item, turn, source, output ? RESPONSES_OUTPUT_ITEM_FIELDS : RESPONSES_INPUT_ITEM);
 }
 
 const RESPONSES_OUTPUT_ITEM: Visit = (b, item, turn) => responsesItem(b, item, turn, true);
+const PROMPT: Fields = fields({ id: 'id', variables: as('user') });
 const RESPONSES_REQUEST: Fields = fields({
   instructions: (b, v) => (Array.isArray(v) ? b.each(v, (item, i) => responsesItem(b, item, i, false), -1, 'system') : b.any(v, -1, 'system')),
   input: (b, v) => (Array.isArray(v) ? b.each(v, (item, i) => responsesItem(b, item, i, false), -1, 'user') : b.any(v, 0, 'user')),
   tools: as('tool_definition'),
   text: as('tool_definition'),
-  prompt: (b, v) => b.object(v, -1, 'other', fields({ id: 'id', variables: as('user') })),
+  prompt: (b, v) => b.object(v, -1, 'other', PROMPT),
   previous_response_id: 'id',
   conversation: 'id',
   service_tier: 'enum',

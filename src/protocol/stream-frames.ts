@@ -54,23 +54,25 @@ function emptyPlan(rest: (b: ViewBuilder) => void): FramePlan {
 
 // ---- OpenAI Chat Completions: `data: {chunk}` ----
 
+const NONE: Fields = fields({});
+const ID_ONLY: Fields = fields({ id: 'id' });
 const CHAT_CHUNK_TOOL_CALL: Fields = fields({
   index: 'enum',
   id: 'id',
   type: 'enum',
-  function: (b, v, turn) => b.object(v, turn, 'output_tool_call', fields({})),
+  function: (b, v, turn) => b.object(v, turn, 'output_tool_call', NONE),
 });
 const CHAT_CHUNK_DELTA: Fields = fields({
   role: 'enum',
   tool_calls: (b, v, turn) => b.each(v, (tc) => b.object(tc, turn, 'output_tool_call', CHAT_CHUNK_TOOL_CALL), turn, 'output_tool_call'),
-  audio: (b, v, turn) => b.object(v, turn, 'output_other', fields({ id: 'id' })),
+  audio: (b, v, turn) => b.object(v, turn, 'output_other', ID_ONLY),
 });
+const CHAT_CHUNK_CHOICE: Fields = fields({ index: 'enum', finish_reason: 'enum', delta: (b, d, turn) => b.object(d, turn, 'output_other', CHAT_CHUNK_DELTA) });
 const CHAT_CHUNK: Fields = fields({
   id: 'id',
   object: 'enum',
   system_fingerprint: 'id',
-  choices: (b, v) =>
-    b.each(v, (ch, i) => b.object(ch, i, 'output_other', fields({ index: 'enum', finish_reason: 'enum', delta: (bb, d) => bb.object(d, i, 'output_other', CHAT_CHUNK_DELTA) })), -1, 'output_other'),
+  choices: (b, v) => b.each(v, (ch, i) => b.object(ch, i, 'output_other', CHAT_CHUNK_CHOICE), -1, 'output_other'),
 });
 
 function chatFrame(obj: Obj): FramePlan {
@@ -124,8 +126,11 @@ const ANTHROPIC_FRAME: Fields = fields({ type: 'enum', index: 'enum' });
 const ANTHROPIC_DELTA_FRAME: Fields = fields({
   type: 'enum',
   index: 'enum',
-  delta: (b, v) => b.object(v, -1, 'output_other', fields({ type: 'enum', signature: 'opaque', stop_reason: 'enum' })),
+  delta: (b, v) => b.object(v, -1, 'output_other', DELTA),
 });
+const DELTA: Fields = fields({ type: 'enum', signature: 'opaque', stop_reason: 'enum' });
+const BLOCK_START: Fields = fields({ type: 'enum', index: 'enum', content_block: (b, v, turn) => replyParts.anthropicBlock(b, v, turn) });
+const MESSAGE_START: Fields = fields({ type: 'enum', message: (b, m) => replyParts.anthropicMessage(b, m) });
 
 function anthropicFrame(event: string | undefined, obj: Obj): FramePlan {
   const name = event ?? String(obj.type ?? '');
@@ -149,7 +154,7 @@ function anthropicFrame(event: string | undefined, obj: Obj): FramePlan {
   }
   if (name === 'content_block_start' && isObj(obj.content_block)) {
     const cb = obj.content_block;
-    const plan = emptyPlan((b) => b.object(obj, i, 'output_other', fields({ type: 'enum', index: 'enum', content_block: (bb, v) => replyParts.anthropicBlock(bb, v, i) })));
+    const plan = emptyPlan((b) => b.object(obj, i, 'output_other', BLOCK_START));
     // Text a start block already carries is the first piece of its window.
     if (cb.type === 'text' && typeof cb.text === 'string') {
       plan.fragments.push({ key: `c:${i}:`, holder: cb, field: 'text', json: false, source: 'output_text', part: 'text', synth: (t) => deltaFrame({ type: 'text_delta', text: t }) });
@@ -166,7 +171,7 @@ function anthropicFrame(event: string | undefined, obj: Obj): FramePlan {
     return plan;
   }
   if (name === 'message_start') {
-    return emptyPlan((b) => b.object(obj, -1, 'output_other', fields({ type: 'enum', message: (bb, m) => replyParts.anthropicMessage(bb, m) })));
+    return emptyPlan((b) => b.object(obj, -1, 'output_other', MESSAGE_START));
   }
   const plan = emptyPlan((b) => b.object(obj, -1, 'output_other', ANTHROPIC_DELTA_FRAME));
   if (name === 'message_delta' && isObj(obj.delta) && typeof obj.delta.stop_reason === 'string') {
