@@ -203,8 +203,10 @@ export class Gateway {
 
   health(): Record<string, unknown> {
     const { config, sha256, files } = this.opts.loaded;
+    // Serving goes on, but an audit chain that no longer matches what was signed needs an operator.
+    const degraded = this.opts.audit?.recorder.stats().integrity.status === 'broken';
     return {
-      status: this.ready ? 'healthy' : 'starting',
+      status: this.ready ? (degraded ? 'degraded' : 'healthy') : 'starting',
       version: VERSION,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
       config: { name: config.pack.name, version: config.pack.version, sha256, files },
