@@ -166,7 +166,7 @@ export async function verifyChain(
   const pins: Pin[] = [
     ...checkpoints.map((cp) => ({ seq: cp.seq, hash: cp.hash, what: `the signed checkpoint at seq ${cp.seq}`, external: null })),
     ...records.map((r) => ({ seq: r.seq, hash: r.hash, what: `the signed ${r.kind} record at seq ${r.seq} (${r.ts})`, external: null })),
-    ...external.map((p) => ({ seq: p.seq, hash: p.hash, what: `the anchor in ${p.source}${p.at ? ` (taken ${p.at})` : ''}`, external: p })),
+    ...external.map((p) => ({ seq: p.seq, hash: p.hash, what: p.checkpoint ? `the anchor in ${p.source}${p.at ? ` (taken ${p.at})` : ''}` : `the head of ${p.source}`, external: p })),
   ];
   const bySeq = new Map<number, Pin[]>();
   for (const p of pins) bySeq.set(p.seq, [...(bySeq.get(p.seq) ?? []), p]);

@@ -549,7 +549,7 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
       const external = anchors.length + (plane?.pins.length ?? 0);
       process.stdout.write(
         `verified ${chains.length} chain${chains.length === 1 ? '' : 's'}: OK (trusted keys from ${keysFrom === 'file' ? '--public-key' : 'the store'}: ${keyList})\n` +
-          `proven: ${events} event${events === 1 ? ' is' : 's are'} as recorded, in order, with no gap but signed retention pruning; every signature holds under the trusted keys` +
+          `proven: ${events} event${events === 1 ? ' is' : 's are'} unaltered and in order, with no gap other than signed retention pruning; every signature holds under the trusted keys` +
           `${external ? `; ${external} anchor${external === 1 ? '' : 's'} from outside the store still on the chain` : ''}\n`,
       );
       if (caveats.length) process.stdout.write(`not proven:\n${caveats.map((c) => `  - ${c}\n`).join('')}`);
