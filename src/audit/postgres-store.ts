@@ -3,7 +3,7 @@ import { Client, Pool, escapeIdentifier, type PoolClient } from 'pg';
 import { canonicalJson } from './canonical.js';
 import { linkEvents, type ChainedEvent, type ChainRecord, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
-import { PruneSegment, retentionCutoff } from './prune.js';
+import { pruneCut, PruneSegment, retentionCutoff } from './prune.js';
 import {
   ChainConflictError,
   CHECKPOINTED_META,
@@ -450,21 +450,26 @@ export class PostgresEventStore implements EventStore {
     return this.tx(async (c) => {
       await lockChains(c, this.schema, [chain]);
       const events = this.t('events');
-      // The newest checkpoint whose events are all older than the cut-off (by the columns; the bodies are checked
-      // below) ends the last removable segment: the newest checkpoint before the first event at or after the
-      // cut-off. The cut also stays below the chain's head: with no events left, the next append would start
-      // the chain again at seq 1.
+      // A checkpoint before the first event at or after the cut-off ends a removable segment (by the columns; the
+      // bodies are checked below). The cut also stays below the chain's head: with no events left, the next append
+      // would start the chain again at seq 1.
+      const firstRow = await c.query<{ seq: string | null }>(`SELECT MIN(seq) AS seq FROM ${events} WHERE chain = $1`, [chain]);
+      if (firstRow.rows[0]?.seq == null) return { removed: 0, record: null };
+      const first = int(firstRow.rows[0].seq);
       const found = await c.query<{ seq: string; hash: string }>(
         `SELECT cp.seq, cp.hash FROM ${this.t('checkpoints')} cp
          WHERE cp.chain = $1
-           AND cp.seq >= (SELECT MIN(seq) FROM ${events} WHERE chain = $1)
+           AND cp.seq >= $3
            AND cp.seq < COALESCE((SELECT MIN(seq) FROM ${events} WHERE chain = $1 AND ts_ms >= $2), (SELECT MAX(seq) FROM ${events} WHERE chain = $1))
-         ORDER BY cp.seq DESC LIMIT 1`,
-        [chain, Math.ceil(cutoff.beforeMs)],
+           AND cp.seq < (SELECT MAX(seq) FROM ${events} WHERE chain = $1)
+         ORDER BY cp.seq`,
+        [chain, Math.ceil(cutoff.beforeMs), first],
       );
-      const row = found.rows[0];
-      if (!row) return { removed: 0, record: null };
-      const cut = { seq: int(row.seq), hash: row.hash };
+      const cut = pruneCut(
+        found.rows.map((r) => ({ seq: int(r.seq), hash: r.hash })),
+        first,
+      );
+      if (!cut) return { removed: 0, record: null };
       const segment = new PruneSegment(chain, cutoff);
       for (let from = 0; ; ) {
         const { rows } = await c.query<FullRow>(

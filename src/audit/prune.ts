@@ -3,6 +3,24 @@ import { PruneRefusedError, type Retention, type StoredEvent, type UnsignedRecor
 
 const DAY_MS = 86_400_000;
 
+/**
+ * At most this many events are removed (and checked) by one prune call, unless the oldest removable segment
+ * alone is longer: the check holds the store's write lock (the chain's lock on PostgreSQL) while it reads,
+ * parses and hashes each event, about 100 µs an event against 14 µs for the delete alone (measured: 10,000
+ * events of ~1.5 KB on SQLite, 1.0 s in all). 2,000 keeps a step near 200 ms; a backlog (the first prune after
+ * an upgrade, a retention shortened) is worked off in steps with other writers in between.
+ */
+export const PRUNE_BATCH = 2_000;
+
+/**
+ * The checkpoint a prune cuts at, among the removable ones (ascending seqs, each ending a segment whose events
+ * are all older than retention): the newest that keeps the call within PRUNE_BATCH events, else the oldest.
+ */
+export function pruneCut<T extends { seq: number }>(removable: readonly T[], firstSeq: number): T | undefined {
+  const within = removable.filter((cp) => cp.seq - firstSeq + 1 <= PRUNE_BATCH);
+  return within.at(-1) ?? removable[0];
+}
+
 export interface Cutoff {
   days: number;
   nowMs: number;

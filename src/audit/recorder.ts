@@ -381,8 +381,13 @@ export class AuditRecorder {
     if (this.broken) return;
     try {
       const { store, chain, key, retentionDays } = this.opts;
-      const { removed, record } = await store.prune(chain, { days: retentionDays }, (statement) => signRecord(key, statement));
-      if (removed > 0) this.opts.logger.info({ removed, through_seq: record?.seq, retention_days: retentionDays }, 'pruned decision events past retention');
+      // A bounded step at a time (PRUNE_BATCH), letting other writers in between, until nothing is past retention.
+      for (let step = 0; step < 1000 && !this.closed; step++) {
+        const { removed, record } = await store.prune(chain, { days: retentionDays }, (statement) => signRecord(key, statement));
+        if (removed === 0) break;
+        this.opts.logger.info({ removed, through_seq: record?.seq, retention_days: retentionDays }, 'pruned decision events past retention');
+        await new Promise((r) => setImmediate(r));
+      }
     } catch (err) {
       if (err instanceof PruneRefusedError) this.opts.logger.error({ err: err.message }, 'retention pruning refused');
       else this.warn('retention pruning failed', err);

@@ -6,7 +6,7 @@ import { canonicalJson } from './canonical.js';
 import { eventJson } from './event-json.js';
 import { linkBodies, type ChainedEvent, type ChainRecord, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
-import { PruneSegment, retentionCutoff } from './prune.js';
+import { pruneCut, PruneSegment, retentionCutoff } from './prune.js';
 import {
   ChainConflictError,
   CHECKPOINTED_META,
@@ -398,17 +398,16 @@ export class SqliteEventStore implements EventStore {
   async prune(chain: string, retention: Retention, sign: (statement: UnsignedRecord) => ChainRecord): Promise<{ removed: number; record: ChainRecord | null }> {
     const cutoff = retentionCutoff(retention);
     return this.db.transaction(() => {
-      // The newest checkpoint whose events are all older than the cut-off (by the columns; the bodies are checked
-      // below) ends the last removable segment. The cut stays below the chain's head: with no events left, the
-      // next append would start the chain again at seq 1.
-      const cps = this.db
-        .prepare('SELECT seq, hash FROM checkpoints WHERE chain = ? AND seq < (SELECT MAX(seq) FROM events WHERE chain = ?) ORDER BY seq DESC')
-        .all(chain, chain) as { seq: number; hash: string }[];
-      const newestAt = this.db.prepare('SELECT MAX(ts_ms) AS ts FROM events WHERE chain = ? AND seq <= ?');
-      const cut = cps.find((cp) => {
-        const r = newestAt.get(chain, cp.seq) as { ts: number | null };
-        return r.ts !== null && r.ts < cutoff.beforeMs;
-      });
+      // A checkpoint before the first event at or after the cut-off ends a removable segment (by the columns; the
+      // bodies are checked below). The cut stays below the chain's head: with no events left, the next append
+      // would start the chain again at seq 1.
+      const first = (this.db.prepare('SELECT MIN(seq) AS seq FROM events WHERE chain = ?').get(chain) as { seq: number | null }).seq;
+      if (first === null) return { removed: 0, record: null };
+      const youngest = this.db.prepare('SELECT MIN(seq) AS seq FROM events WHERE chain = ? AND ts_ms >= ?').get(chain, cutoff.beforeMs) as { seq: number | null };
+      const removable = this.db
+        .prepare('SELECT seq, hash FROM checkpoints WHERE chain = ? AND seq >= ? AND seq < ? AND seq < (SELECT MAX(seq) FROM events WHERE chain = ?) ORDER BY seq')
+        .all(chain, first, youngest.seq ?? Number.MAX_SAFE_INTEGER, chain) as { seq: number; hash: string }[];
+      const cut = pruneCut(removable, first);
       if (!cut) return { removed: 0, record: null };
       const segment = new PruneSegment(chain, cutoff);
       const page = this.db.prepare('SELECT * FROM events WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1000');

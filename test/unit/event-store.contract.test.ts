@@ -403,6 +403,22 @@ describe.each([
     expect(await verify(store, chain)).toMatchObject({ events: 2, firstSeq: 7, pruned: { throughSeq: 6 }, problem: null });
   });
 
+  it('prunes a backlog in bounded steps, each with its own record', async () => {
+    const chain = newChain();
+    const old = Date.now() - 10 * DAY;
+    const linked = await store.append(chain, eventsFor(chain, 2800, undefined, (i) => old + i));
+    for (const seq of [700, 1400, 2100, 2800]) await sign(store, chain, linked[seq - 1]!);
+    await store.append(chain, eventsFor(chain, 1));
+    expect((await prune(store, chain, 1)).removed).toBe(1400);
+    expect((await prune(store, chain, 1)).removed).toBe(1400);
+    expect((await prune(store, chain, 1)).removed).toBe(0);
+    expect((await store.records(chain)).map((r) => [r.detail.first_seq, r.seq])).toEqual([
+      [1, 1400],
+      [1401, 2800],
+    ]);
+    expect(await verify(store, chain)).toMatchObject({ events: 1, firstSeq: 2801, problem: null });
+  });
+
   it('refuses to prune events younger than retention, whatever their ts_ms column says, and keeps a segment that does not verify', async () => {
     const chain = newChain();
     const linked = await store.append(chain, eventsFor(chain, 6));
