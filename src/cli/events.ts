@@ -531,12 +531,7 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       return failed.length ? 1 : 0;
     }
-    if (chains.length === 0) {
-      process.stdout.write(
-        'no events, checkpoints or records in the store: nothing to verify.\n' +
-          'An empty store proves nothing: one emptied by someone with write access looks the same. Check it against an anchor (--anchor FILE) or a control plane (--against URL).\n',
-      );
-    }
+    if (chains.length === 0) process.stdout.write('no events, checkpoints or records in the store: nothing to verify\n');
     for (const r of reports) process.stdout.write(`${chainLines(r, ctx).join('\n')}\n`);
     const keyList = trusted.size ? [...trusted.keys()].join(', ') : 'none';
     const first = failed[0]?.problem;
@@ -552,8 +547,8 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
           `proven: ${events} event${events === 1 ? ' is' : 's are'} unaltered and in order, with no gap other than signed retention pruning; every signature holds under the trusted keys` +
           `${external ? `; ${external} anchor${external === 1 ? '' : 's'} from outside the store still on the chain` : ''}\n`,
       );
-      if (caveats.length) process.stdout.write(`not proven:\n${caveats.map((c) => `  - ${c}\n`).join('')}`);
     }
+    if (caveats.length) process.stdout.write(`not proven:\n${caveats.map((c) => `  - ${c}\n`).join('')}`);
     if (keysFrom === 'store' && chains.length) {
       process.stderr.write(
         'note: the signing keys were read from the store itself, so a rewritten store could carry its own keys. Pass --public-key FILE\n' +

@@ -45,6 +45,12 @@ export function chainLines(r: ChainReport, ctx: VerifyContext): string[] {
  */
 export function notProven(reports: readonly ChainReport[], ctx: VerifyContext): string[] {
   const out: string[] = [];
+  if (reports.length === 0) {
+    out.push(
+      'that the store was never used: an empty store proves nothing, since one emptied by someone with write access looks the same; check it against an anchor (--anchor FILE) or a control plane (--against URL)',
+    );
+    return out;
+  }
   const external = ctx.anchorFiles.length > 0 || ctx.against !== null;
   const unanchored = reports.filter((r) => r.events > 0 && (r.anchored.seq === null || r.anchored.seq < (r.lastSeq ?? 0)));
   if (unanchored.length) {
