@@ -161,7 +161,6 @@ export async function verifyChain(
       newestRemoved: new Date(Number(lastPrune.detail.newest_removed_ms)).toISOString(),
     };
   }
-  for (const r of records) if (r.kind === 'adopt') report.adopted.push({ fromSeq: Number(r.detail.from_seq), toSeq: r.seq, at: r.ts });
 
   const pins: Pin[] = [
     ...checkpoints.map((cp) => ({ seq: cp.seq, hash: cp.hash, what: `the signed checkpoint at seq ${cp.seq}`, external: null })),
@@ -228,6 +227,8 @@ export async function verifyChain(
     );
   }
 
+  // Adopted events since pruned are no one's concern any more.
+  for (const r of records) if (r.kind === 'adopt' && r.seq >= startSeq) report.adopted.push({ fromSeq: Math.max(Number(r.detail.from_seq), startSeq), toSeq: r.seq, at: r.ts });
   const signedPins = [...checkpoints.map((cp) => cp.seq), ...records.filter((r) => r.kind !== 'break').map((r) => r.seq)].filter((s) => s <= lastSeq);
   report.signedSeq = signedPins.length ? Math.max(...signedPins) : null;
   report.signedBy = [...new Set([...checkpoints.map((cp) => cp.key_id), ...records.map((r) => r.key_id)])];
