@@ -1,4 +1,5 @@
 import { hash as oneShotHash } from 'node:crypto';
+import { canonicalJson } from './canonical.js';
 import { eventJson } from './event-json.js';
 import type { DecisionEvent } from './event.js';
 
@@ -34,6 +35,36 @@ export interface Checkpoint {
 export function linkHash(chain: string, seq: number, prevHash: string, body: string): string {
   // One-shot hashing: a Hash object per event showed in the ingest thread's profile.
   return oneShotHash('sha256', `keeptrusts-event/v1\n${chain}\n${seq}\n${prevHash}\n${body}`, 'hex');
+}
+
+/**
+ * What a signed chain record states, beside checkpoints:
+ * - `prune`: retention pruning removed seqs `detail.first_seq`..`seq` (the chain had `hash` at `seq`), all older
+ *   than `detail.retention_days` when it ran at `ts`; verification accepts a missing start of a chain only with one.
+ * - `adopt`: at a start, the gateway found seqs `detail.from_seq`..`seq` not signed by the run that recorded them
+ *   (it ended without its final checkpoint) and signed them: they were not witnessed by their writer.
+ * - `break`: the gateway found its chain inconsistent with what it had signed or anchored (`detail.reason`), and
+ *   stopped signing it.
+ */
+export type ChainRecordKind = 'prune' | 'adopt' | 'break';
+
+export type RecordDetail = Readonly<Record<string, string | number | null>>;
+
+export interface ChainRecord {
+  chain: string;
+  kind: ChainRecordKind;
+  seq: number;
+  hash: string;
+  ts: string;
+  detail: RecordDetail;
+  key_id: string;
+  /** Ed25519 signature of `recordMessage(...)`, base64. */
+  signature: string;
+}
+
+/** The signed bytes of a record: its statement as canonical JSON, so every detail field is covered. */
+export function recordMessage(r: Pick<ChainRecord, 'chain' | 'kind' | 'seq' | 'hash' | 'ts' | 'detail'>): string {
+  return `keeptrusts-record/v1\n${canonicalJson({ chain: r.chain, kind: r.kind, seq: r.seq, hash: r.hash, ts: r.ts, detail: r.detail })}`;
 }
 
 export function checkpointMessage(cp: Pick<Checkpoint, 'chain' | 'seq' | 'hash' | 'ts'>): string {

@@ -1,7 +1,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkpointMessage, type Checkpoint } from './chain.js';
+import { checkpointMessage, recordMessage, type ChainRecord, type Checkpoint } from './chain.js';
 
 /** The gateway's checkpoint signing key: Ed25519, created on first start, private half readable by its owner only. */
 export interface SigningKey {
@@ -53,6 +53,19 @@ export function signCheckpoint(key: SigningKey, cp: Omit<Checkpoint, 'key_id' | 
 export function verifyCheckpoint(cp: Checkpoint, publicKeyPem: string): boolean {
   try {
     return verify(null, Buffer.from(checkpointMessage(cp)), createPublicKey(publicKeyPem), Buffer.from(cp.signature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+export function signRecord(key: SigningKey, r: Omit<ChainRecord, 'key_id' | 'signature'>): ChainRecord {
+  const signature = sign(null, Buffer.from(recordMessage(r)), key.privateKey).toString('base64');
+  return { ...r, key_id: key.keyId, signature };
+}
+
+export function verifyRecord(r: ChainRecord, publicKeyPem: string): boolean {
+  try {
+    return verify(null, Buffer.from(recordMessage(r)), createPublicKey(publicKeyPem), Buffer.from(r.signature, 'base64'));
   } catch {
     return false;
   }

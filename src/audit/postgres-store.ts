@@ -1,9 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Client, Pool, escapeIdentifier, type PoolClient } from 'pg';
-import { linkEvents, type ChainedEvent, type Checkpoint } from './chain.js';
+import { canonicalJson } from './canonical.js';
+import { linkEvents, type ChainedEvent, type ChainRecord, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
+import { pruneCut, PruneSegment, retentionCutoff } from './prune.js';
 import {
   ChainConflictError,
+  CHECKPOINTED_META,
+  PruneRefusedError,
   indexedColumns,
   REPORT_COLUMNS,
   SEARCH_COLUMNS,
@@ -14,12 +18,14 @@ import {
   type EventStore,
   type IndexedColumns,
   type PublicKeyRecord,
+  type Retention,
   type StoredEvent,
+  type UnsignedRecord,
   type UsageGroupBy,
   type UsageRow,
 } from './store.js';
 
-const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta', 'blobs'] as const;
+const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta', 'blobs', 'chain_records'] as const;
 const INDEXES = ['events_ts', 'events_verdict_pos', 'events_developer_pos', 'events_repository_pos', 'events_model_pos', 'events_report'] as const;
 
 /** Append-only guards: [name, table, timing and event, level, message]. */
@@ -32,6 +38,9 @@ const TRIGGERS = [
   ['checkpoints_no_delete', 'checkpoints', 'BEFORE DELETE', 'ROW', 'keeptrusts checkpoints are append-only'],
   ['checkpoints_no_truncate', 'checkpoints', 'BEFORE TRUNCATE', 'STATEMENT', 'keeptrusts checkpoints are append-only'],
   ['blobs_no_update', 'blobs', 'BEFORE UPDATE', 'ROW', 'keeptrusts captured texts are append-only'],
+  ['chain_records_no_update', 'chain_records', 'BEFORE UPDATE', 'ROW', 'keeptrusts chain records are append-only'],
+  ['chain_records_no_delete', 'chain_records', 'BEFORE DELETE', 'ROW', 'keeptrusts chain records are append-only'],
+  ['chain_records_no_truncate', 'chain_records', 'BEFORE TRUNCATE', 'STATEMENT', 'keeptrusts chain records are append-only'],
 ] as const;
 
 function ddl(s: string): string {
@@ -77,6 +86,18 @@ CREATE TABLE IF NOT EXISTS ${s}.checkpoints (
 CREATE TABLE IF NOT EXISTS ${s}.signing_keys (key_id TEXT PRIMARY KEY, public_key TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS ${s}.blobs (sha256 TEXT PRIMARY KEY, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ${s}.chain_records (
+  pos BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  chain TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  seq BIGINT NOT NULL,
+  hash TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  UNIQUE (chain, kind, seq)
+);
 CREATE OR REPLACE FUNCTION ${s}.keeptrusts_refuse() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   -- Only prune() turns this on, with SET LOCAL, so it ends with the pruning transaction.
@@ -304,8 +325,14 @@ export class PostgresEventStore implements EventStore {
          UNION ALL
          SELECT (SELECT chain FROM ${this.t('events')} WHERE chain > e.chain ORDER BY chain LIMIT 1) FROM e WHERE e.chain IS NOT NULL
        )
-       SELECT chain FROM (SELECT chain FROM e WHERE chain IS NOT NULL UNION SELECT chain FROM ${this.t('checkpoints')}) u
+       SELECT chain FROM (
+         SELECT chain FROM e WHERE chain IS NOT NULL
+         UNION SELECT chain FROM ${this.t('checkpoints')}
+         UNION SELECT chain FROM ${this.t('chain_records')}
+         UNION SELECT substr(key, ${CHECKPOINTED_META.length + 1}) FROM ${this.t('meta')} WHERE left(key, ${CHECKPOINTED_META.length}) = $1
+       ) u
        ORDER BY chain COLLATE "C"`,
+      [CHECKPOINTED_META],
     );
     return res.rows.map((r) => r.chain);
   }
@@ -366,10 +393,34 @@ export class PostgresEventStore implements EventStore {
   }
 
   async addCheckpoint(cp: Checkpoint): Promise<void> {
-    await this.db.query(
-      `INSERT INTO ${this.t('checkpoints')} (chain, seq, hash, ts, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
-      [cp.chain, cp.seq, cp.hash, cp.ts, cp.key_id, cp.signature],
+    await this.tx(async (c) => {
+      await c.query(`INSERT INTO ${this.t('checkpoints')} (chain, seq, hash, ts, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`, [
+        cp.chain,
+        cp.seq,
+        cp.hash,
+        cp.ts,
+        cp.key_id,
+        cp.signature,
+      ]);
+      // A value that is not a number (written by hand) is replaced rather than failing the cast.
+      await c.query(
+        `INSERT INTO ${this.t('meta')} AS m (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+         WHERE m.value !~ '^[0-9]{1,18}$' OR excluded.value::bigint > m.value::bigint`,
+        [`${CHECKPOINTED_META}${cp.chain}`, String(cp.seq)],
+      );
+    });
+  }
+
+  async addRecord(r: ChainRecord): Promise<void> {
+    await insertRecord(this.db, this.t('chain_records'), r);
+  }
+
+  async records(chain: string): Promise<ChainRecord[]> {
+    const res = await this.db.query<Omit<ChainRecord, 'seq' | 'detail'> & { seq: string; detail: string }>(
+      `SELECT chain, kind, seq, hash, ts, detail, key_id, signature FROM ${this.t('chain_records')} WHERE chain = $1 ORDER BY pos`,
+      [chain],
     );
+    return res.rows.map((r) => ({ ...r, seq: int(r.seq), detail: JSON.parse(r.detail) as ChainRecord['detail'] }));
   }
 
   async checkpoints(chain: string): Promise<Checkpoint[]> {
@@ -394,26 +445,49 @@ export class PostgresEventStore implements EventStore {
     return res.rows;
   }
 
-  async prune(chain: string, beforeMs: number): Promise<{ removed: number }> {
+  async prune(chain: string, retention: Retention, sign: (statement: UnsignedRecord) => ChainRecord): Promise<{ removed: number; record: ChainRecord | null }> {
+    const cutoff = retentionCutoff(retention);
     return this.tx(async (c) => {
       await lockChains(c, this.schema, [chain]);
       const events = this.t('events');
-      // The newest checkpoint whose events are all older than the cut-off ends the last removable segment:
-      // the newest checkpoint before the first event at or after the cut-off. The cut also stays below the
-      // chain's head: with no events left, the next append would start the chain again at seq 1.
-      const cut = await c.query<{ seq: string }>(
-        `SELECT cp.seq FROM ${this.t('checkpoints')} cp
+      // A checkpoint before the first event at or after the cut-off ends a removable segment (by the columns; the
+      // bodies are checked below). The cut also stays below the chain's head: with no events left, the next append
+      // would start the chain again at seq 1.
+      const firstRow = await c.query<{ seq: string | null }>(`SELECT MIN(seq) AS seq FROM ${events} WHERE chain = $1`, [chain]);
+      if (firstRow.rows[0]?.seq == null) return { removed: 0, record: null };
+      const first = int(firstRow.rows[0].seq);
+      const found = await c.query<{ seq: string; hash: string }>(
+        `SELECT cp.seq, cp.hash FROM ${this.t('checkpoints')} cp
          WHERE cp.chain = $1
-           AND cp.seq >= (SELECT MIN(seq) FROM ${events} WHERE chain = $1)
+           AND cp.seq >= $3
            AND cp.seq < COALESCE((SELECT MIN(seq) FROM ${events} WHERE chain = $1 AND ts_ms >= $2), (SELECT MAX(seq) FROM ${events} WHERE chain = $1))
-         ORDER BY cp.seq DESC LIMIT 1`,
-        [chain, Math.ceil(beforeMs)],
+           AND cp.seq < (SELECT MAX(seq) FROM ${events} WHERE chain = $1)
+         ORDER BY cp.seq`,
+        [chain, Math.ceil(cutoff.beforeMs), first],
       );
-      if (!cut.rows[0]) return { removed: 0 };
+      const cut = pruneCut(
+        found.rows.map((r) => ({ seq: int(r.seq), hash: r.hash })),
+        first,
+      );
+      if (!cut) return { removed: 0, record: null };
+      const segment = new PruneSegment(chain, cutoff);
+      for (let from = 0; ; ) {
+        const { rows } = await c.query<FullRow>(
+          `SELECT pos, chain, seq, id, ts_ms, verdict, developer, repository, team, model, client, gateway, policies,
+                  provider, cost_usd, input_tokens, output_tokens, body, prev_hash, hash
+           FROM ${events} WHERE chain = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT 1000`,
+          [chain, from, cut.seq],
+        );
+        for (const r of rows) segment.add(storedForPrune(r));
+        if (rows.length < 1000) break;
+        from = int(rows[rows.length - 1]!.seq) + 1;
+      }
+      const record = sign(segment.statement(cut));
+      await insertRecord(c, this.t('chain_records'), record);
       await c.query(`SET LOCAL keeptrusts.pruning = 'on'`);
-      const res = await c.query(`DELETE FROM ${events} WHERE chain = $1 AND seq <= $2`, [chain, cut.rows[0].seq]);
+      const res = await c.query(`DELETE FROM ${events} WHERE chain = $1 AND seq <= $2`, [chain, cut.seq]);
       await c.query(`SET LOCAL keeptrusts.pruning = 'off'`);
-      return { removed: res.rowCount ?? 0 };
+      return { removed: res.rowCount ?? 0, record };
     });
   }
 
@@ -610,6 +684,28 @@ function int(v: string | number): number {
 
 function placeKey(chain: string, seq: number): string {
   return `${seq}\n${chain}`;
+}
+
+async function insertRecord(c: Pool | PoolClient, table: string, r: ChainRecord): Promise<void> {
+  await c.query(`INSERT INTO ${table} (chain, kind, seq, hash, ts, detail, key_id, signature) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`, [
+    r.chain,
+    r.kind,
+    r.seq,
+    r.hash,
+    r.ts,
+    canonicalJson(r.detail),
+    r.key_id,
+    r.signature,
+  ]);
+}
+
+/** A row about to be pruned; a body that is not JSON any more refuses the prune like any other edit. */
+function storedForPrune(r: FullRow): StoredEvent {
+  try {
+    return { ...toStored(r), columns: columnsOf(r) };
+  } catch {
+    throw new PruneRefusedError(`the events to prune from chain ${r.chain} do not verify (${r.id}: stored body is not JSON); they are kept as evidence: run kt events verify`);
+  }
 }
 
 function toStored(r: Row): StoredEvent {

@@ -2,11 +2,14 @@ import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
 import { RecentMap } from '../policy/recent-map.js';
+import { newestAnchor } from './anchor.js';
+import { GENESIS_HASH, type Checkpoint } from './chain.js';
 import { IngestThread } from './ingest-thread.js';
+import { checkBeforeSigning, stillHolds, type Break, type Signed } from './integrity.js';
 import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine } from './journal.js';
 import type { DecisionEvent } from './event.js';
-import { signCheckpoint, type SigningKey } from './keys.js';
-import type { EventStore } from './store.js';
+import { signCheckpoint, signRecord, type SigningKey } from './keys.js';
+import { PruneRefusedError, type EventStore } from './store.js';
 
 export interface RecorderOptions {
   store: EventStore;
@@ -28,6 +31,8 @@ export interface RecorderOptions {
    * request then waits for one journal write instead of a SQLite transaction.
    */
   journal?: { file: string };
+  /** An anchor file outside the data dir: at start the chain must still hold its newest anchor before anything is signed. */
+  anchorFile?: string;
 }
 
 interface Pending {
@@ -57,7 +62,10 @@ export class AuditRecorder {
   private writing = false;
   private scheduled = false;
   private sinceCheckpoint = 0;
-  private lastCheckpointSeq = 0;
+  /** The newest (seq, hash) this gateway's key signed; the next checkpoint first checks it still holds. */
+  private lastSigned: Signed | null = null;
+  /** Set once the chain is found not to match what was signed or anchored: nothing is signed or pruned after. */
+  private broken: Break | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
   private closed = false;
   private readonly spoolFile: string;
@@ -81,8 +89,6 @@ export class AuditRecorder {
   async start(): Promise<void> {
     const { store, key } = this.opts;
     await store.registerKey({ key_id: key.keyId, public_key: key.publicKeyPem, created_at: new Date().toISOString() });
-    const cps = await store.checkpoints(this.opts.chain);
-    this.lastCheckpointSeq = cps.length ? cps[cps.length - 1]!.seq : 0;
     const dir = join(this.opts.dataDir, JOURNAL_DIR);
     this.releaseJournal = this.opts.journal ? acquireJournalLock(dir) : undefined;
     if (this.opts.journal && !this.releaseJournal) {
@@ -116,8 +122,8 @@ export class AuditRecorder {
       await this.caughtUp();
     }
     await this.drainSpool();
-    // Events written by a previous run after its last checkpoint get signed now rather than waiting.
-    await this.checkpoint();
+    // Events written by a previous run after its last checkpoint get signed now rather than waiting, if they check out.
+    await this.signAtStart();
     await this.prune();
     const every = this.opts.checkpointMs ?? 10_000;
     this.timers.push(setInterval(() => void this.checkpoint().catch((err) => this.warn('checkpoint failed', err)), every).unref());
@@ -306,28 +312,90 @@ export class AuditRecorder {
     }
   }
 
-  /** Sign the chain's head if it moved since the last checkpoint. */
-  async checkpoint(): Promise<void> {
-    const head = await this.opts.store.head(this.opts.chain);
-    if (!head || head.seq <= this.lastCheckpointSeq) return;
-    const cp = signCheckpoint(this.opts.key, { chain: this.opts.chain, seq: head.seq, hash: head.hash, ts: new Date().toISOString() });
-    await this.opts.store.addCheckpoint(cp);
-    this.lastCheckpointSeq = head.seq;
-    this.sinceCheckpoint = 0;
+  /**
+   * Sign what a previous run left unsigned (it ended without its final checkpoint: a crash, kill -9), once it
+   * checks out (checkBeforeSigning), and record that those seqs were adopted at a start rather than signed by
+   * the run that wrote them: events added to the store or the journal while no gateway ran would look the same.
+   * A chain that does not check out is not signed at all.
+   */
+  private async signAtStart(): Promise<void> {
+    const { store, chain, key } = this.opts;
+    const anchor = this.opts.anchorFile ? newestAnchor(this.opts.anchorFile, chain) : null;
+    const found = await checkBeforeSigning(store, chain, key, anchor);
+    this.lastSigned = found.lastSigned;
+    if (found.problem) return this.markBroken(found.problem);
+    const cp = await this.checkpoint();
+    if (!cp || found.unsignedFrom === null || found.unsignedFrom > cp.seq) return;
+    await store.addRecord(signRecord(key, { chain, kind: 'adopt', seq: cp.seq, hash: cp.hash, ts: cp.ts, detail: { from_seq: found.unsignedFrom } }));
+    this.opts.logger.warn({ chain, from_seq: found.unsignedFrom, to_seq: cp.seq }, 'signed events a previous run left unsigned; kt events verify reports them as adopted at this start');
   }
 
-  private async prune(): Promise<void> {
+  /** Sign the chain's head if it moved since the last checkpoint, once what was signed last still holds. */
+  async checkpoint(): Promise<Checkpoint | null> {
+    if (this.broken) return null;
+    const { store, chain, key } = this.opts;
+    const head = await store.head(chain);
+    const last = this.lastSigned;
+    if (last && (head?.seq !== last.seq || head.hash !== last.hash)) {
+      // Catches, while running, what no later check of the store can: the signed tail removed together with its
+      // checkpoints and the seqs filled again by new events.
+      const problem = await stillHolds(store, chain, last, head, 'this gateway signed');
+      if (problem) {
+        await this.markBroken(problem);
+        return null;
+      }
+    }
+    if (!head || head.seq <= (last?.seq ?? 0)) return null;
+    const cp = signCheckpoint(key, { chain, seq: head.seq, hash: head.hash, ts: new Date().toISOString() });
+    await store.addCheckpoint(cp);
+    this.lastSigned = { seq: head.seq, hash: head.hash };
+    this.sinceCheckpoint = 0;
+    return cp;
+  }
+
+  /**
+   * The chain no longer matches what this gateway signed or anchored. Signing on would bless the change, so it
+   * stops (events are still recorded: requests keep their audit trail, and the break stays visible), says so
+   * loudly, marks itself degraded in /health, and stores a signed break record for kt events verify and the
+   * control plane.
+   */
+  private async markBroken(problem: Break): Promise<void> {
+    if (this.broken) return;
+    this.broken = problem;
+    const { store, chain, key, logger } = this.opts;
+    logger.error(
+      { chain, seq: problem.seq, reason: problem.reason, detail: problem.message },
+      'the audit chain no longer matches what this gateway signed or anchored: checkpoints are no longer signed and nothing is pruned; run kt events verify',
+    );
     try {
-      const before = Date.now() - this.opts.retentionDays * 86_400_000;
-      const { removed } = await this.opts.store.prune(this.opts.chain, before);
-      if (removed > 0) this.opts.logger.info({ removed, retention_days: this.opts.retentionDays }, 'pruned decision events past retention');
+      const head = await store.head(chain);
+      const detail = { at_seq: problem.seq, reason: problem.reason, message: problem.message.slice(0, 1000) };
+      await store.addRecord(signRecord(key, { chain, kind: 'break', seq: head?.seq ?? 0, hash: head?.hash ?? GENESIS_HASH, ts: new Date().toISOString(), detail }));
     } catch (err) {
-      this.warn('retention pruning failed', err);
+      this.warn('storing the break record failed', err);
     }
   }
 
-  stats(): { committed: number; spooled: number; queued: number } {
-    return { committed: this.committed, spooled: this.spooled, queued: this.queue.length };
+  private async prune(): Promise<void> {
+    // A chain that does not match its signatures is evidence: nothing is deleted from it.
+    if (this.broken) return;
+    try {
+      const { store, chain, key, retentionDays } = this.opts;
+      // A bounded step at a time (PRUNE_BATCH), letting other writers in between, until nothing is past retention.
+      for (let step = 0; step < 1000 && !this.closed; step++) {
+        const { removed, record } = await store.prune(chain, { days: retentionDays }, (statement) => signRecord(key, statement));
+        if (removed === 0) break;
+        this.opts.logger.info({ removed, through_seq: record?.seq, retention_days: retentionDays }, 'pruned decision events past retention');
+        await new Promise((r) => setImmediate(r));
+      }
+    } catch (err) {
+      if (err instanceof PruneRefusedError) this.opts.logger.error({ err: err.message }, 'retention pruning refused');
+      else this.warn('retention pruning failed', err);
+    }
+  }
+
+  stats(): { committed: number; spooled: number; queued: number; integrity: { status: 'ok' } | ({ status: 'broken' } & Break) } {
+    return { committed: this.committed, spooled: this.spooled, queued: this.queue.length, integrity: this.broken ? { status: 'broken', ...this.broken } : { status: 'ok' } };
   }
 
   /** Write what is queued, sign the head, stop timers. The store is closed by its owner. */

@@ -1,6 +1,6 @@
 import { Agent, request } from 'undici';
 import { canonicalJson } from './canonical.js';
-import type { ChainedEvent, Checkpoint } from './chain.js';
+import type { ChainedEvent, ChainRecord, Checkpoint } from './chain.js';
 import { apiBase } from './shipper.js';
 import type { ChainJson, EventJson } from '../server/app.js';
 import type { EventFilter, EventStore, PublicKeyRecord, StoredEvent, UsageGroupBy, UsageRow } from './store.js';
@@ -89,6 +89,12 @@ export class RemoteEventStore implements EventStore {
     return ((await this.getJson(`/v1/chains/${encodeURIComponent(chain)}/checkpoints`)) as { data: Checkpoint[] }).data;
   }
 
+  /** A control plane from before chain records has none to give (404): verification then goes without them. */
+  async records(chain: string): Promise<ChainRecord[]> {
+    const res = (await this.getJson(`/v1/chains/${encodeURIComponent(chain)}/records`, undefined, true)) as { data: ChainRecord[] } | null;
+    return res?.data ?? [];
+  }
+
   async getBlobs(sha256s: readonly string[]): Promise<Map<string, string>> {
     const out = new Map<string, string>();
     const wanted = [...new Set(sha256s)];
@@ -174,11 +180,15 @@ export class RemoteEventStore implements EventStore {
     return this.readOnly('addCheckpoint');
   }
 
+  async addRecord(): Promise<void> {
+    return this.readOnly('addRecord');
+  }
+
   async registerKey(): Promise<void> {
     return this.readOnly('registerKey');
   }
 
-  async prune(): Promise<{ removed: number }> {
+  async prune(): Promise<{ removed: number; record: null }> {
     return this.readOnly('prune');
   }
 

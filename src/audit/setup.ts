@@ -1,6 +1,9 @@
+import { realpathSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { LoadedConfig } from '../config/index.js';
 import type { Logger } from '../gateway/logger.js';
 import { auditLogger, type AuditLoggerConfig } from '../policy/policies/audit-logger.js';
+import { anchorNewest, newestAnchor } from './anchor.js';
 import type { AuditSettings } from './context.js';
 import { loadOrCreateSigningKey } from './keys.js';
 import { openEventStore } from './open.js';
@@ -25,6 +28,12 @@ export interface AuditTrailOptions {
   /** Checkpoint cadence, for tests. */
   checkpointEvery?: number;
   checkpointMs?: number;
+  /**
+   * Append the newest signed checkpoint to this file at start, every `anchorEveryMs` (an hour) and at shutdown;
+   * default KEEPTRUSTS_ANCHOR_FILE. It must be outside the data dir.
+   */
+  anchorFile?: string;
+  anchorEveryMs?: number;
 }
 
 export interface AuditTrail {
@@ -53,6 +62,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
   const cfg = auditConfigOf(opts.loaded);
   if (!cfg) return undefined;
   const env = opts.env ?? process.env;
+  const anchorFile = anchorFileOutside(opts.anchorFile ?? (env.KEEPTRUSTS_ANCHOR_FILE || undefined), opts.dataDir);
   const key = loadOrCreateSigningKey(opts.dataDir);
   const salt = auditSalt(opts.dataDir);
   const chain = gatewayId(opts.dataDir, opts.gatewayId, env);
@@ -99,9 +109,22 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     // The embedded store gets the journal and its ingest thread; a store given by the caller or PostgreSQL
     // (network I/O, already off this thread's CPU) is written directly.
     ...(!opts.store && store instanceof SqliteEventStore ? { journal: { file: store.file } } : {}),
+    ...(anchorFile ? { anchorFile } : {}),
   });
   await recorder.start();
   shipper?.start();
+
+  let anchoredSeq = anchorFile ? (newestAnchor(anchorFile, chain)?.seq ?? 0) : 0;
+  const anchor = async () => {
+    if (!anchorFile || recorder.stats().integrity.status !== 'ok') return;
+    try {
+      anchoredSeq = await anchorNewest(anchorFile, store, chain, key.keyId, anchoredSeq);
+    } catch (err) {
+      opts.logger.error({ err: (err as Error).message, anchor_file: anchorFile }, 'appending to the anchor file failed');
+    }
+  };
+  await anchor();
+  const anchorTimer = anchorFile ? setInterval(() => void anchor(), opts.anchorEveryMs ?? 3_600_000).unref() : undefined;
   return {
     recorder,
     settings,
@@ -109,9 +132,33 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     shipper,
     salt,
     async close() {
+      clearInterval(anchorTimer);
       await recorder.close();
+      await anchor();
       await shipper?.stop();
       await store.close();
     },
   };
+}
+
+/**
+ * An anchor the data dir's writer can rewrite proves nothing, so the file must be outside the data dir
+ * (compared after resolving symbolic links where the paths exist).
+ */
+function anchorFileOutside(file: string | undefined, dataDir: string): string | undefined {
+  if (!file) return undefined;
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return resolve(p);
+    }
+  };
+  const abs = resolve(file);
+  const target = resolve(real(dirname(abs)), abs.slice(dirname(abs).length + 1));
+  const rel = relative(real(dataDir), target);
+  if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+    throw new Error(`the anchor file ${file} is inside the data dir ${dataDir}: put it where whoever can write the data dir cannot rewrite it`);
+  }
+  return abs;
 }

@@ -3,7 +3,7 @@ import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Logger } from '../gateway/logger.js';
 import { blobRefs } from './blobs.js';
-import type { ChainedEvent, Checkpoint } from './chain.js';
+import type { ChainedEvent, ChainRecord, Checkpoint } from './chain.js';
 import type { EventStore, PublicKeyRecord } from './store.js';
 
 const gzip = promisify(gzipCallback);
@@ -60,6 +60,7 @@ export class EventShipper {
   private readonly safeUrl: string;
   private readonly cursorKey: string;
   private readonly checkpointKey: string;
+  private readonly recordsKey: string;
   private batchSize: number;
   private agent: Agent | undefined;
   private abort = new AbortController();
@@ -70,6 +71,8 @@ export class EventShipper {
   private wakeUp: (() => void) | undefined;
   private shippedSeq = 0;
   private shippedCheckpoint = 0;
+  /** Records are append-only and read in the order they were stored: the count shipped is the cursor. */
+  private shippedRecords = 0;
   private current: ShipperStats = { state: 'stopped', shippedSeq: 0, sent: 0, duplicates: 0 };
   private failures = 0;
 
@@ -79,6 +82,7 @@ export class EventShipper {
     this.safeUrl = base;
     this.cursorKey = `shipped:${opts.chain}`;
     this.checkpointKey = `shipped-checkpoint:${opts.chain}`;
+    this.recordsKey = `shipped-records:${opts.chain}`;
     this.batchSize = Math.min(Math.max(opts.batchSize ?? MAX_SHIP_BATCH, 1), MAX_SHIP_BATCH);
   }
 
@@ -129,6 +133,7 @@ export class EventShipper {
     const { store, logger, chain } = this.opts;
     this.shippedSeq = Number(await store.getMeta(this.cursorKey)) || 0;
     this.shippedCheckpoint = Number(await store.getMeta(this.checkpointKey)) || 0;
+    this.shippedRecords = Number(await store.getMeta(this.recordsKey)) || 0;
     logger.info({ chain, api_url: this.safeUrl, shipped_seq: this.shippedSeq }, 'shipping decision events to the control plane');
     while (!this.stopping || Date.now() < this.deadline) {
       let outcome: Outcome;
@@ -189,7 +194,13 @@ export class EventShipper {
     }
     const upTo = events.length ? events[events.length - 1]!.seq : this.shippedSeq;
     const checkpoints = (await store.checkpoints(chain)).filter((cp) => cp.seq > this.shippedCheckpoint && cp.seq <= upTo).slice(0, 5_000);
-    if (events.length === 0 && checkpoints.length === 0) {
+    // In stored order, up to the first one about events not shipped yet.
+    const records: ChainRecord[] = [];
+    for (const r of (await store.records(chain)).slice(this.shippedRecords, this.shippedRecords + 5_000)) {
+      if (r.seq > upTo) break;
+      records.push(r);
+    }
+    if (events.length === 0 && checkpoints.length === 0 && records.length === 0) {
       this.current.pending = 0;
       return { kind: 'idle' };
     }
@@ -198,11 +209,11 @@ export class EventShipper {
     }
     // The captured texts these events refer to travel with them (the control plane ignores ones it has).
     const blobs = refs.length > 0 ? Object.fromEntries(await store.getBlobs(refs)) : undefined;
-    return this.post(events, checkpoints, blobs);
+    return this.post(events, checkpoints, records, blobs);
   }
 
-  private async post(events: ChainedEvent[], checkpoints: Checkpoint[], blobs?: Record<string, string>): Promise<Outcome> {
-    const body = await gzip(JSON.stringify({ events, checkpoints, keys: [this.opts.publicKey], ...(blobs ? { blobs } : {}) }));
+  private async post(events: ChainedEvent[], checkpoints: Checkpoint[], records: ChainRecord[], blobs?: Record<string, string>): Promise<Outcome> {
+    const body = await gzip(JSON.stringify({ events, checkpoints, keys: [this.opts.publicKey], ...(records.length ? { records } : {}), ...(blobs ? { blobs } : {}) }));
     const timeout = this.opts.requestTimeoutMs ?? 30_000;
     const res = await request(this.endpoint, {
       method: 'POST',
@@ -229,6 +240,10 @@ export class EventShipper {
       if (checkpoints.length) {
         this.shippedCheckpoint = Math.max(this.shippedCheckpoint, ...checkpoints.map((cp) => cp.seq));
         await this.opts.store.setMeta(this.checkpointKey, String(this.shippedCheckpoint));
+      }
+      if (records.length) {
+        this.shippedRecords += records.length;
+        await this.opts.store.setMeta(this.recordsKey, String(this.shippedRecords));
       }
       this.current.sent += ack?.inserted ?? 0;
       this.current.duplicates += ack?.duplicates ?? 0;

@@ -4,10 +4,13 @@ import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { canonicalJson } from './canonical.js';
 import { eventJson } from './event-json.js';
-import { linkBodies, type ChainedEvent, type Checkpoint } from './chain.js';
+import { linkBodies, type ChainedEvent, type ChainRecord, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
+import { pruneCut, PruneSegment, retentionCutoff } from './prune.js';
 import {
   ChainConflictError,
+  CHECKPOINTED_META,
+  PruneRefusedError,
   indexedColumns,
   REPORT_COLUMNS,
   SEARCH_COLUMNS,
@@ -18,7 +21,9 @@ import {
   type IndexedColumns,
   type EventStore,
   type PublicKeyRecord,
+  type Retention,
   type StoredEvent,
+  type UnsignedRecord,
   type UsageGroupBy,
   type UsageRow,
 } from './store.js';
@@ -78,6 +83,23 @@ CREATE TRIGGER IF NOT EXISTS checkpoints_no_update BEFORE UPDATE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'keeptrusts checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS checkpoints_no_delete BEFORE DELETE ON checkpoints
   BEGIN SELECT RAISE(ABORT, 'keeptrusts checkpoints are append-only'); END;
+-- Signed statements about a chain beside its checkpoints: prune, adopt, break (see ChainRecord).
+CREATE TABLE IF NOT EXISTS chain_records (
+  pos INTEGER PRIMARY KEY AUTOINCREMENT,
+  chain TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  detail TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  UNIQUE (chain, kind, seq)
+);
+CREATE TRIGGER IF NOT EXISTS chain_records_no_update BEFORE UPDATE ON chain_records
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts chain records are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS chain_records_no_delete BEFORE DELETE ON chain_records
+  BEGIN SELECT RAISE(ABORT, 'keeptrusts chain records are append-only'); END;
 `;
 
 const REPORT_INDEX = 'CREATE INDEX IF NOT EXISTS events_report ON events (ts_ms, verdict, developer, repository, model, provider, cost_usd, input_tokens, output_tokens)';
@@ -256,9 +278,21 @@ export class SqliteEventStore implements EventStore {
     return (this.headStmt.get(chain) as { seq: number; hash: string } | undefined) ?? null;
   }
 
+  /** Chains with events, checkpoints, records, or a signed high-water mark: a chain emptied by hand still shows. */
   async chains(): Promise<string[]> {
-    const rows = this.db.prepare('SELECT DISTINCT chain FROM events UNION SELECT DISTINCT chain FROM checkpoints ORDER BY 1').all() as { chain: string }[];
+    const records = this.hasRecordsTable() ? 'UNION SELECT chain FROM chain_records' : '';
+    const rows = this.db
+      .prepare(
+        `SELECT DISTINCT chain FROM events UNION SELECT DISTINCT chain FROM checkpoints ${records}
+         UNION SELECT substr(key, ${CHECKPOINTED_META.length + 1}) FROM meta WHERE substr(key, 1, ${CHECKPOINTED_META.length}) = ? ORDER BY 1`,
+      )
+      .all(CHECKPOINTED_META) as { chain: string }[];
     return rows.map((r) => r.chain);
+  }
+
+  /** A file opened read-only that no gateway of this version has opened has no records table (and no records). */
+  private hasRecordsTable(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chain_records'").get() !== undefined;
   }
 
   async query(filter: EventFilter): Promise<StoredEvent[]> {
@@ -318,9 +352,35 @@ export class SqliteEventStore implements EventStore {
   }
 
   async addCheckpoint(cp: Checkpoint): Promise<void> {
+    this.db.transaction(() => {
+      this.db
+        .prepare('INSERT OR IGNORE INTO checkpoints (chain, seq, hash, ts, key_id, signature) VALUES (@chain, @seq, @hash, @ts, @key_id, @signature)')
+        .run(cp);
+      this.db
+        .prepare(
+          `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value
+           WHERE CAST(excluded.value AS INTEGER) > CAST(meta.value AS INTEGER)`,
+        )
+        .run(`${CHECKPOINTED_META}${cp.chain}`, String(cp.seq));
+    }).immediate();
+  }
+
+  async addRecord(r: ChainRecord): Promise<void> {
+    this.insertRecord(r);
+  }
+
+  private insertRecord(r: ChainRecord): void {
     this.db
-      .prepare('INSERT OR IGNORE INTO checkpoints (chain, seq, hash, ts, key_id, signature) VALUES (@chain, @seq, @hash, @ts, @key_id, @signature)')
-      .run(cp);
+      .prepare('INSERT OR IGNORE INTO chain_records (chain, kind, seq, hash, ts, detail, key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(r.chain, r.kind, r.seq, r.hash, r.ts, canonicalJson(r.detail), r.key_id, r.signature);
+  }
+
+  async records(chain: string): Promise<ChainRecord[]> {
+    if (!this.hasRecordsTable()) return [];
+    const rows = this.db.prepare('SELECT chain, kind, seq, hash, ts, detail, key_id, signature FROM chain_records WHERE chain = ? ORDER BY pos').all(chain) as Array<
+      Omit<ChainRecord, 'detail'> & { detail: string }
+    >;
+    return rows.map((r) => ({ ...r, detail: JSON.parse(r.detail) as ChainRecord['detail'] }));
   }
 
   async checkpoints(chain: string): Promise<Checkpoint[]> {
@@ -335,24 +395,34 @@ export class SqliteEventStore implements EventStore {
     return this.db.prepare('SELECT key_id, public_key, created_at FROM signing_keys ORDER BY created_at').all() as PublicKeyRecord[];
   }
 
-  async prune(chain: string, beforeMs: number): Promise<{ removed: number }> {
+  async prune(chain: string, retention: Retention, sign: (statement: UnsignedRecord) => ChainRecord): Promise<{ removed: number; record: ChainRecord | null }> {
+    const cutoff = retentionCutoff(retention);
     return this.db.transaction(() => {
-      // The newest checkpoint whose events are all older than the cut-off ends the last removable segment.
-      // The cut stays below the chain's head: with no events left, the next append would start the chain
-      // again at seq 1, and verification would report the checkpoints beyond it as truncation.
-      const cps = this.db
-        .prepare('SELECT seq FROM checkpoints WHERE chain = ? AND seq < (SELECT MAX(seq) FROM events WHERE chain = ?) ORDER BY seq DESC')
-        .all(chain, chain) as { seq: number }[];
-      const newestAt = this.db.prepare('SELECT MAX(ts_ms) AS ts FROM events WHERE chain = ? AND seq <= ?');
-      const cut = cps.find((cp) => {
-        const r = newestAt.get(chain, cp.seq) as { ts: number | null };
-        return r.ts !== null && r.ts < beforeMs;
-      });
-      if (!cut) return { removed: 0 };
+      // A checkpoint before the first event at or after the cut-off ends a removable segment (by the columns; the
+      // bodies are checked below). The cut stays below the chain's head: with no events left, the next append
+      // would start the chain again at seq 1.
+      const first = (this.db.prepare('SELECT MIN(seq) AS seq FROM events WHERE chain = ?').get(chain) as { seq: number | null }).seq;
+      if (first === null) return { removed: 0, record: null };
+      const youngest = this.db.prepare('SELECT MIN(seq) AS seq FROM events WHERE chain = ? AND ts_ms >= ?').get(chain, cutoff.beforeMs) as { seq: number | null };
+      const removable = this.db
+        .prepare('SELECT seq, hash FROM checkpoints WHERE chain = ? AND seq >= ? AND seq < ? AND seq < (SELECT MAX(seq) FROM events WHERE chain = ?) ORDER BY seq')
+        .all(chain, first, youngest.seq ?? Number.MAX_SAFE_INTEGER, chain) as { seq: number; hash: string }[];
+      const cut = pruneCut(removable, first);
+      if (!cut) return { removed: 0, record: null };
+      const segment = new PruneSegment(chain, cutoff);
+      const page = this.db.prepare('SELECT * FROM events WHERE chain = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT 1000');
+      for (let from = 0; ; ) {
+        const rows = page.all(chain, from, cut.seq) as Array<Row & IndexedColumns>;
+        for (const r of rows) segment.add(storedForPrune(r));
+        if (rows.length < 1000) break;
+        from = rows[rows.length - 1]!.seq + 1;
+      }
+      const record = sign(segment.statement(cut));
+      this.insertRecord(record);
       this.db.prepare('INSERT INTO pruning (active) VALUES (1)').run();
       const { changes } = this.db.prepare('DELETE FROM events WHERE chain = ? AND seq <= ?').run(chain, cut.seq);
       this.db.prepare('DELETE FROM pruning').run();
-      return { removed: changes };
+      return { removed: changes, record };
     }).immediate();
   }
 
@@ -469,6 +539,15 @@ function upgradeReportColumns(db: Database.Database): void {
     }
     db.exec(NO_UPDATE_TRIGGER);
   }).immediate();
+}
+
+/** A row about to be pruned; a body that is not JSON any more refuses the prune like any other edit. */
+function storedForPrune(r: Row & IndexedColumns): StoredEvent {
+  try {
+    return { ...toStored(r), columns: columnsOf(r) };
+  } catch {
+    throw new PruneRefusedError(`the events to prune from chain ${r.chain} do not verify (${r.id}: stored body is not JSON); they are kept as evidence: run kt events verify`);
+  }
 }
 
 function toStored(r: Row): StoredEvent {

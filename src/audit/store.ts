@@ -1,4 +1,4 @@
-import type { ChainedEvent, Checkpoint } from './chain.js';
+import type { ChainedEvent, ChainRecord, Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
 import type { Verdict } from '../policy/types.js';
 
@@ -71,15 +71,26 @@ export interface EventStore {
   scan(chain: string, fromSeq?: number, pageSize?: number): AsyncIterable<StoredEvent>;
   /** The lowest seq still stored for a chain (after pruning), or null when the chain is empty. */
   firstSeq(chain: string): Promise<number | null>;
+  /**
+   * Store a signed checkpoint, and raise the chain's high-water mark in meta (`checkpointed:<chain>`) to its seq
+   * if it is higher: a second, independent trace of how far the chain was signed, which verification compares.
+   */
   addCheckpoint(cp: Checkpoint): Promise<void>;
   checkpoints(chain: string): Promise<Checkpoint[]>;
+  /** Store a signed chain record (prune, adopt, break); a second record of one kind at one seq is ignored. */
+  addRecord(record: ChainRecord): Promise<void>;
+  /** A chain's signed records, in the order they were stored. */
+  records(chain: string): Promise<ChainRecord[]>;
   registerKey(key: PublicKeyRecord): Promise<void>;
   keys(): Promise<PublicKeyRecord[]>;
   /**
-   * Remove whole checkpoint segments whose newest event is older than `beforeMs`. The checkpoint ending the
-   * last removed segment stays, so the chain remains verifiable from there.
+   * Remove the whole checkpoint segments from the start of the chain whose events are all older than the
+   * retention period, never the head. Before anything is deleted the segment is checked (links, hashes,
+   * columns, the checkpoint at its end) and the age of every event is read from its body: a segment that does
+   * not verify, or holds an event younger than retention, is refused (PruneRefusedError) and kept as evidence.
+   * `sign` turns the facts into a signed `prune` record, stored in the same transaction as the delete.
    */
-  prune(chain: string, beforeMs: number): Promise<{ removed: number }>;
+  prune(chain: string, retention: Retention, sign: (statement: UnsignedRecord) => ChainRecord): Promise<{ removed: number; record: ChainRecord | null }>;
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
   /**
@@ -89,6 +100,17 @@ export interface EventStore {
   usageReport(filter: EventFilter, by: UsageGroupBy): Promise<UsageRow[]>;
   close(): Promise<void>;
 }
+
+/** How long events are kept; `nowMs` (default: the clock) is what their age is measured from. */
+export interface Retention {
+  days: number;
+  nowMs?: number;
+}
+
+export type UnsignedRecord = Omit<ChainRecord, 'key_id' | 'signature'>;
+
+/** The meta key of a chain's signed high-water mark (the highest checkpoint seq ever stored). */
+export const CHECKPOINTED_META = 'checkpointed:';
 
 export const USAGE_GROUP_BY = ['developer', 'repository', 'team', 'model', 'provider', 'day', 'verdict'] as const;
 export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
@@ -187,6 +209,11 @@ function isFiniteNumber(v: unknown): v is number {
 
 function tokenCount(v: unknown): number | null {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null;
+}
+
+/** Pruning refused to delete a segment: it does not verify, or it holds events younger than retention. */
+export class PruneRefusedError extends Error {
+  override name = 'PruneRefusedError';
 }
 
 /** An ingested event would fork a chain: same place, different event. */

@@ -3,14 +3,15 @@ import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Writable } from 'node:stream';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { AnchorFileError, anchorLine, appendAnchor, readAnchorFile } from '../audit/anchor.js';
 import { resolveCapture } from '../audit/blobs.js';
 import { parsePublicKeys } from '../audit/keys.js';
 import { openEventStore } from '../audit/open.js';
 import { eventsDbFile, resolveDataDir } from '../audit/paths.js';
 import { SqliteEventStore } from '../audit/sqlite-store.js';
 import type { RemoteEventStore } from '../audit/remote-store.js';
-import type { EventFilter, EventStore, StoredEvent } from '../audit/store.js';
-import { verifyChain, type ChainReport } from '../audit/verify.js';
+import { CHECKPOINTED_META, type EventFilter, type EventStore, type StoredEvent } from '../audit/store.js';
+import { verifyChain, type ChainReport, type ExternalPin } from '../audit/verify.js';
 import type { Verdict } from '../policy/types.js';
 import {
   csvHeader,
@@ -25,6 +26,7 @@ import {
   VERDICTS,
   type FormatOptions,
 } from './format/events.js';
+import { chainLines, notProven, type VerifyContext } from './format/verify.js';
 import { collect, oneOf } from './options.js';
 import { parseTimeSpec, TimeSpecError } from './time-range.js';
 
@@ -32,7 +34,7 @@ import { parseTimeSpec, TimeSpecError } from './time-range.js';
 // Where events are read from
 
 /** What the commands read: the read half of EventStore, which a control plane client offers as well. */
-export type ReadableEventStore = Pick<EventStore, 'query' | 'get' | 'scan' | 'firstSeq' | 'head' | 'chains' | 'checkpoints' | 'keys' | 'getBlobs'>;
+export type ReadableEventStore = Pick<EventStore, 'query' | 'get' | 'scan' | 'firstSeq' | 'head' | 'chains' | 'checkpoints' | 'records' | 'keys' | 'getBlobs'>;
 
 export interface SourceFlags {
   dataDir?: string;
@@ -68,6 +70,8 @@ interface Source {
   store: ReadableEventStore;
   /** Set for a control plane: live tails follow its event stream instead of polling. */
   remote?: RemoteEventStore;
+  /** A store's own meta (local stores only: a control plane does not serve it). */
+  meta?: (key: string) => Promise<string | null>;
   close(): Promise<void>;
 }
 
@@ -104,14 +108,14 @@ async function openSource(flags: SourceFlags, waitFor?: AbortSignal): Promise<So
   }
   if (choice.kind === 'postgres') {
     const store = await openEventStore({ dataDir: resolveDataDir(flags.dataDir), databaseUrl: choice.databaseUrl, readonly: true });
-    return { store, close: () => store.close() };
+    return { store, meta: (key) => store.getMeta(key), close: () => store.close() };
   }
   let announced = false;
   for (;;) {
     if (existsSync(choice.file)) {
       try {
         const store = new SqliteEventStore(choice.file, { readonly: true });
-        return { store, close: () => store.close() };
+        return { store, meta: (key) => store.getMeta(key), close: () => store.close() };
       } catch (err) {
         // A gateway that is creating the file right now has not written the tables yet.
         if (!waitFor || !/no such table/.test((err as Error).message)) throw new CliError(`cannot read ${choice.file}: ${(err as Error).message}`);
@@ -433,61 +437,123 @@ async function runExport(flags: ExportFlags): Promise<number> {
 interface VerifyFlags extends SourceFlags {
   publicKey?: string[];
   chain?: string;
+  anchor?: string[];
+  against?: string;
   json?: boolean;
 }
 
-async function runVerify(flags: VerifyFlags): Promise<number> {
-  let trusted = new Map<string, string>();
-  if (flags.publicKey?.length) {
-    for (const file of flags.publicKey) {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (err) {
-        throw new CliError(`cannot read --public-key ${file}: ${(err as Error).message}`);
-      }
-      const keys = parsePublicKeys(text);
-      if (keys.size === 0) throw new CliError(`${file} holds no PEM public key (-----BEGIN PUBLIC KEY-----); export one with kt keys export-public`);
-      for (const [id, pem] of keys) trusted.set(id, pem);
+/** The keys to trust: those in the --public-key files, else those registered in the store. */
+async function trustedKeys(files: string[] | undefined, store: ReadableEventStore): Promise<{ keys: Map<string, string>; from: 'file' | 'store' }> {
+  if (!files?.length) return { keys: new Map((await store.keys()).map((k) => [k.key_id, k.public_key])), from: 'store' };
+  const keys = new Map<string, string>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new CliError(`cannot read --public-key ${file}: ${(err as Error).message}`);
     }
+    const found = parsePublicKeys(text);
+    if (found.size === 0) throw new CliError(`${file} holds no PEM public key (-----BEGIN PUBLIC KEY-----); export one with kt keys export-public`);
+    for (const [id, pem] of found) keys.set(id, pem);
   }
-  const keysFrom: 'file' | 'store' = flags.publicKey?.length ? 'file' : 'store';
+  return { keys, from: 'file' };
+}
 
+function anchorsFrom(files: readonly string[]): ExternalPin[] {
+  try {
+    return files.flatMap((f) => readAnchorFile(f));
+  } catch (err) {
+    if (err instanceof AnchorFileError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** The chains to check: the store's, plus any an anchor names (a chain deleted from the store must still fail). */
+async function chainsToCheck(store: ReadableEventStore, pins: readonly ExternalPin[], only: string | undefined): Promise<string[]> {
+  const all = [...new Set([...(await store.chains()), ...pins.map((p) => p.chain)])].sort();
+  if (only && !all.includes(only)) throw new CliError(`no chain ${only} in the store${all.length ? ` (chains: ${all.join(', ')})` : ''}`);
+  return only ? [only] : all;
+}
+
+async function verifyAll(source: Source, chains: readonly string[], trusted: ReadonlyMap<string, string>, pins: readonly ExternalPin[]): Promise<ChainReport[]> {
+  const reports: ChainReport[] = [];
+  for (const chain of chains) {
+    const highWater = source.meta ? Number(await source.meta(`${CHECKPOINTED_META}${chain}`)) || null : null;
+    reports.push(await verifyChain(source.store, chain, trusted, { external: pins, highWater }));
+  }
+  return reports;
+}
+
+/** The control plane's copy as pins: the head it holds of each chain must still be on the local chain. */
+async function controlPlanePins(url: string, token: string | undefined, chains: readonly string[]): Promise<{ pins: ExternalPin[]; missing: string[] }> {
+  if (!token) throw new CliError(`--against ${url} needs a token: pass --token or set KEEPTRUSTS_API_TOKEN`);
+  const { RemoteEventStore } = await import('../audit/remote-store.js');
+  const remote = new RemoteEventStore(url, token);
+  try {
+    const pins: ExternalPin[] = [];
+    const missing: string[] = [];
+    for (const chain of chains) {
+      const head = await remote.head(chain);
+      if (head) pins.push({ chain, seq: head.seq, hash: head.hash, source: `the control plane ${url}`, at: null });
+      else missing.push(chain);
+    }
+    return { pins, missing };
+  } finally {
+    await remote.close();
+  }
+}
+
+async function runVerify(flags: VerifyFlags): Promise<number> {
+  if (flags.against && chooseSource(flags).kind === 'remote') {
+    throw new CliError('--against compares a local store (--data-dir or --database-url) with a control plane; it cannot compare a control plane with itself');
+  }
+  const anchors = anchorsFrom(flags.anchor ?? []);
   const source = await openSource(flags);
   if (!source) return 1;
   try {
-    if (keysFrom === 'store') trusted = new Map((await source.store.keys()).map((k) => [k.key_id, k.public_key]));
-    const all = await source.store.chains();
-    if (flags.chain && !all.includes(flags.chain)) {
-      throw new CliError(`no chain ${flags.chain} in the store${all.length ? ` (chains: ${all.join(', ')})` : ''}`);
-    }
-    const chains = flags.chain ? [flags.chain] : all;
-    const reports: ChainReport[] = [];
-    // verifyChain reads checkpoints, firstSeq and scan only: the read half every source offers.
-    for (const chain of chains) reports.push(await verifyChain(source.store as EventStore, chain, trusted));
+    const { keys: trusted, from: keysFrom } = await trustedKeys(flags.publicKey, source.store);
+    const chains = await chainsToCheck(source.store, anchors, flags.chain);
+    const plane = flags.against ? await controlPlanePins(flags.against, flags.token ?? (process.env.KEEPTRUSTS_API_TOKEN || process.env.KEEPTRUSTS_GATEWAY_TOKEN || undefined), chains) : null;
+    const reports = await verifyAll(source, chains, trusted, [...anchors, ...(plane?.pins ?? [])]);
     const failed = reports.filter((r) => r.problem);
+    const ctx: VerifyContext = { keysFrom, keyIds: [...trusted.keys()], anchorFiles: flags.anchor ?? [], against: flags.against ?? null, notOnControlPlane: plane?.missing ?? [] };
+    const caveats = failed.length ? [] : notProven(reports, ctx);
 
     if (flags.json) {
-      const body = { ok: failed.length === 0, keys: { source: keysFrom, key_ids: [...trusted.keys()] }, chains: reports };
+      const body = {
+        ok: failed.length === 0,
+        keys: { source: keysFrom, key_ids: ctx.keyIds },
+        anchors: { files: ctx.anchorFiles, count: anchors.length, against: ctx.against, not_on_control_plane: ctx.notOnControlPlane },
+        chains: reports,
+        not_proven: caveats,
+      };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-    } else {
-      if (chains.length === 0) process.stdout.write('no events in the store: nothing to verify\n');
-      for (const r of reports) process.stdout.write(`${chainLine(r)}\n`);
-      const keyList = trusted.size ? [...trusted.keys()].join(', ') : 'none';
-      const first = failed[0]?.problem;
-      if (first) {
-        process.stdout.write(
-          `verification FAILED: ${first.eventId ? `first bad event ${first.eventId} (chain ${first.chain}, seq ${first.seq})` : `chain ${first.chain} at seq ${first.seq}`}: ${first.message}\n`,
-        );
-      } else if (chains.length) {
-        process.stdout.write(`verified ${chains.length} chain${chains.length === 1 ? '' : 's'}: OK (trusted keys from ${keysFrom === 'file' ? '--public-key' : 'the store'}: ${keyList})\n`);
-      }
-      if (keysFrom === 'store' && chains.length) {
-        process.stderr.write(
-          'note: the signing keys were read from the store itself, so a rewritten store could carry its own keys. Pass --public-key FILE\n' +
-            '      (from kt keys export-public, kept outside the store) to make this check independent of the store.\n',
-        );
-      }
+      return failed.length ? 1 : 0;
+    }
+    if (chains.length === 0) process.stdout.write('no events, checkpoints or records in the store: nothing to verify\n');
+    for (const r of reports) process.stdout.write(`${chainLines(r, ctx).join('\n')}\n`);
+    const keyList = trusted.size ? [...trusted.keys()].join(', ') : 'none';
+    const first = failed[0]?.problem;
+    if (first) {
+      process.stdout.write(
+        `verification FAILED: ${first.eventId ? `first bad event ${first.eventId} (chain ${first.chain}, seq ${first.seq})` : `chain ${first.chain} at seq ${first.seq}`}: ${first.message}\n`,
+      );
+    } else if (chains.length) {
+      const events = reports.reduce((n, r) => n + r.events, 0);
+      const external = anchors.length + (plane?.pins.length ?? 0);
+      process.stdout.write(
+        `verified ${chains.length} chain${chains.length === 1 ? '' : 's'}: OK (trusted keys from ${keysFrom === 'file' ? '--public-key' : 'the store'}: ${keyList})\n` +
+          `proven: ${events} event${events === 1 ? ' is' : 's are'} unaltered and in order, with no gap other than signed retention pruning; every signature holds under the trusted keys` +
+          `${external ? `; ${external} anchor${external === 1 ? '' : 's'} from outside the store still on the chain` : ''}\n`,
+      );
+    }
+    if (caveats.length) process.stdout.write(`not proven:\n${caveats.map((c) => `  - ${c}\n`).join('')}`);
+    if (keysFrom === 'store' && chains.length) {
+      process.stderr.write(
+        'note: the signing keys were read from the store itself, so a rewritten store could carry its own keys. Pass --public-key FILE\n' +
+          '      (from kt keys export-public, kept outside the store) to make this check independent of the store.\n',
+      );
     }
     return failed.length ? 1 : 0;
   } finally {
@@ -495,15 +561,59 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
   }
 }
 
-function chainLine(r: ChainReport): string {
-  const range = r.firstSeq !== null ? ` (seq ${r.firstSeq}–${r.lastSeq})` : '';
-  const facts = `${r.events} event${r.events === 1 ? '' : 's'}${range}, ${r.checkpoints} checkpoint${r.checkpoints === 1 ? '' : 's'}`;
-  if (r.problem) {
-    const where = r.problem.eventId ? `event ${r.problem.eventId}, seq ${r.problem.seq}` : `seq ${r.problem.seq}`;
-    return `chain ${r.chain}: ${facts}: FAILED (${r.problem.kind}, ${where}): ${r.problem.message}`;
+// ---------------------------------------------------------------------------------------------------------
+// kt events anchor
+
+interface AnchorFlags extends SourceFlags {
+  to?: string;
+  chain?: string;
+  publicKey?: string[];
+}
+
+/**
+ * Copy the newest signed checkpoint of each chain out of the store, the way a witness cosigns a log's tree
+ * head: only after the chain verifies, and is consistent with what the anchor file already holds. Anchoring
+ * a tampered chain would make the tampering the reference.
+ */
+async function runAnchor(flags: AnchorFlags): Promise<number> {
+  const existing = flags.to && existsSync(flags.to) ? anchorsFrom([flags.to]) : [];
+  const source = await openSource(flags);
+  if (!source) return 1;
+  try {
+    const { keys: trusted } = await trustedKeys(flags.publicKey, source.store);
+    const chains = await chainsToCheck(source.store, existing, flags.chain);
+    if (chains.length === 0) throw new CliError('no chain in the store: nothing to anchor');
+    const reports = await verifyAll(source, chains, trusted, existing);
+    const failed = reports.filter((r) => r.problem);
+    if (failed.length) {
+      const lines = failed.map((r) => `  chain ${r.chain}: ${r.problem!.kind} at seq ${r.problem!.seq}: ${r.problem!.message}`);
+      throw new CliError(`not anchored: the chain does not verify${flags.to ? ` against the store and ${flags.to}` : ''}, and anchoring it would make that the reference:\n${lines.join('\n')}`);
+    }
+    let anchored = 0;
+    let current = 0;
+    for (const r of reports) {
+      const cp = (await source.store.checkpoints(r.chain)).at(-1);
+      const before = Math.max(0, ...existing.filter((p) => p.chain === r.chain).map((p) => p.seq));
+      if (!cp) {
+        process.stderr.write(`chain ${r.chain}: no signed checkpoint yet, nothing to anchor\n`);
+        continue;
+      }
+      const newer = (r.lastSeq ?? cp.seq) - cp.seq;
+      const uncovered = newer > 0 ? `; ${newer} newer event${newer === 1 ? '' : 's'} not signed yet ${newer === 1 ? 'is' : 'are'} not covered` : '';
+      if (cp.seq <= before) {
+        current++;
+        process.stderr.write(`chain ${r.chain}: already anchored through seq ${before}${uncovered}\n`);
+        continue;
+      }
+      if (flags.to) appendAnchor(flags.to, cp);
+      else process.stdout.write(anchorLine(cp));
+      anchored++;
+      process.stderr.write(`chain ${r.chain}: anchored seq ${cp.seq} (signed ${cp.ts} by ${cp.key_id})${flags.to ? ` to ${flags.to}` : ''}${uncovered}\n`);
+    }
+    return anchored + current > 0 ? 0 : 1;
+  } finally {
+    await source.close();
   }
-  const unsigned = r.unsignedTail ? `, ${r.unsignedTail} after the newest checkpoint not signed yet` : '';
-  return `chain ${r.chain}: ${facts}${unsigned}: OK`;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -580,23 +690,49 @@ Examples:
   addSourceOptions(
     events
       .command('verify')
-      .description("Check the hash chains and signed checkpoints: exit 1 naming the first event altered, removed or reordered")
+      .description('Check the hash chains, signed checkpoints and records, and anchors: exit 1 naming the first event altered, removed or reordered')
       .option('--public-key <file>', 'trust only the keys in this PEM file (repeatable); default: the keys registered in the store', collect)
-      .option('--chain <name>', 'verify only this chain (a gateway id); default: every chain in the store')
+      .option('--chain <name>', 'verify only this chain (a gateway id); default: every chain in the store and in the anchors')
+      .option('--anchor <file>', 'anchors from kt events anchor or the gateway\'s --anchor-file (repeatable): each must still be on its chain', collect)
+      .option('--against <url>', "compare with a control plane's copy (its head of each chain must still be on the local chain); token from --token")
       .option('--json', 'print the reports as JSON'),
   )
     .addHelpText(
       'after',
       `
 Exit codes:
-  0  every chain verified
-  1  a chain failed (the first bad event is named), or the store could not be read
+  0  every chain verified; what that does not prove is listed (an unsigned tail, adopted events, events after
+     the newest anchor, keys read from the store)
+  1  a chain failed (the first bad event is named), or the store or an anchor file could not be read
 
-Keep the gateway's public key outside the store so the check does not trust what it checks:
+Keep the gateway's public key and anchors outside the store so the check does not trust what it checks:
   $ kt keys export-public --output gateway-key.pem
-  $ kt events verify --public-key gateway-key.pem`,
+  $ kt events anchor --to /mnt/audit/anchors.jsonl          (from cron, or kt gateway run --anchor-file)
+  $ kt events verify --public-key gateway-key.pem --anchor /mnt/audit/anchors.jsonl`,
     )
     .action(action('verify', runVerify));
+
+  addSourceOptions(
+    events
+      .command('anchor')
+      .description('Copy the newest signed checkpoint of each chain out of the store (to a file, or standard output), after checking the chain')
+      .option('--to <file>', 'append to this file (kept outside the data dir); it is also checked: the chain must still hold what it anchored')
+      .option('--chain <name>', 'anchor only this chain')
+      .option('--public-key <file>', 'trust only the keys in this PEM file when checking (repeatable)', collect),
+  )
+    .addHelpText(
+      'after',
+      `
+An anchor is one JSON line: chain, seq, hash, the checkpoint's signature and when it was taken. Someone who
+can write the data dir, even with the signing key, cannot change an anchor kept elsewhere: a chain later cut
+short or rewritten no longer holds it, and kt events verify --anchor FILE fails. Nothing is anchored when a
+chain does not verify. Exit 1 when there was nothing to anchor.
+
+Examples:
+  $ kt events anchor --to /mnt/audit/anchors.jsonl
+  $ kt events anchor --chain gw-laptop-3f2a1c >> ticket-4711.txt`,
+    )
+    .action(action('anchor', runAnchor));
 
   return events;
 }

@@ -32,6 +32,7 @@ export interface GatewayRunOptions {
   dataDir?: string;
   databaseUrl?: string;
   gatewayId?: string;
+  anchorFile?: string;
   metrics?: boolean;
   redisUrl?: string;
   developer?: string;
@@ -68,6 +69,11 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--data-dir <dir>', 'where the event store, signing key and spool live (default ~/.keeptrusts)').env('KEEPTRUSTS_DATA_DIR'))
     .addOption(new Option('--database-url <url>', 'store events in PostgreSQL instead of the embedded SQLite file').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--gateway-id <name>', "this gateway's name in events and its chain (default: made on first start)").env('KEEPTRUSTS_GATEWAY_ID'))
+    .addOption(
+      new Option('--anchor-file <file>', 'outside the data dir: append the newest signed checkpoint here at start, hourly and at shutdown, and check the chain against it at start').env(
+        'KEEPTRUSTS_ANCHOR_FILE',
+      ),
+    )
     .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
     .addOption(
       new Option('--metrics-token <token>', 'bearer token for /metrics and the details of /health; /metrics needs it beyond loopback (prefer the env var)')
@@ -190,6 +196,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         dataDir,
         ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}),
         ...(opts.gatewayId ? { gatewayId: opts.gatewayId } : {}),
+        ...(opts.anchorFile ? { anchorFile: opts.anchorFile } : {}),
         ...(directStore ? { store: directStore } : {}),
         defaults,
         git,

@@ -193,7 +193,7 @@ export class Gateway {
         return this.models(req, res, route.id, requestId);
       case 'health':
         // Liveness for anyone; what the deployment is and costs only for its operator (src/gateway/operator-auth.ts).
-        return sendJson(res, 200, this.operators.granted(req.headers.authorization) ? this.health() : { status: this.ready ? 'healthy' : 'starting', version: VERSION }, requestId);
+        return sendJson(res, 200, this.operators.granted(req.headers.authorization) ? this.health() : { status: this.status(), version: VERSION }, requestId);
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' }, requestId);
       case 'readyz':
@@ -214,10 +214,16 @@ export class Gateway {
     }
   }
 
+  /** Serving goes on when degraded, but an audit trail in trouble needs an operator: everyone may see that much. */
+  private status(): 'starting' | 'healthy' | 'degraded' {
+    if (!this.ready) return 'starting';
+    return this.opts.audit?.recorder.stats().integrity.status === 'broken' ? 'degraded' : 'healthy';
+  }
+
   health(): Record<string, unknown> {
     const { config, sha256, files } = this.opts.loaded;
     return {
-      status: this.ready ? 'healthy' : 'starting',
+      status: this.status(),
       version: VERSION,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
       config: { name: config.pack.name, version: config.pack.version, sha256, files },

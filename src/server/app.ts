@@ -3,12 +3,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { Socket } from 'node:net';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonical.js';
-import { GENESIS_HASH, linkHash, type ChainedEvent, type Checkpoint } from '../audit/chain.js';
+import { GENESIS_HASH, linkHash, type ChainedEvent, type ChainRecord, type Checkpoint } from '../audit/chain.js';
 import { blobsValid } from '../audit/blobs.js';
 import { listenHttp } from '../gateway/listen.js';
 import { accessRules, RequestGuard, type AccessOptions, type Refusal } from '../gateway/request-guard.js';
 import type { DecisionEvent } from '../audit/event.js';
-import { keyIdOf, verifyCheckpoint } from '../audit/keys.js';
+import { keyIdOf, verifyCheckpoint, verifyRecord } from '../audit/keys.js';
 import {
   ChainConflictError,
   USAGE_GROUP_BY,
@@ -125,11 +125,24 @@ const CheckpointSchema = z.object({
   signature: z.string().min(1).max(512),
 });
 
+const RecordSchema = z.object({
+  chain: name,
+  kind: z.enum(['prune', 'adopt', 'break']),
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  hash: hex64,
+  ts: z.string().min(1).max(64),
+  detail: z.record(z.string().max(64), z.union([z.string().max(1024), z.number(), z.null()])).refine((d) => Object.keys(d).length <= 16, 'at most 16 detail fields'),
+  key_id: name,
+  signature: z.string().min(1).max(512),
+});
+
 const KeySchema = z.object({ key_id: name, public_key: z.string().min(1).max(4096), created_at: z.string().min(1).max(64) });
 
 const PostBodySchema = z.object({
   events: z.array(ChainedEventSchema).max(MAX_POST_EVENTS),
   checkpoints: z.array(CheckpointSchema).max(MAX_POST_EVENTS).optional(),
+  /** Signed chain records (prune, adopt, break), in the order the gateway stored them. */
+  records: z.array(RecordSchema).max(MAX_POST_EVENTS).optional(),
   keys: z.array(KeySchema).max(16).optional(),
   /** Captured texts the events refer to by SHA-256 (hex). */
   blobs: z.record(z.string().regex(/^[0-9a-f]{64}$/), z.string()).optional(),
@@ -351,6 +364,7 @@ class ControlPlane {
       { pattern: /^\/v1\/chains\/([^/]+)$/, methods: { GET: this.authed((c) => this.getChain(c)) } },
       { pattern: /^\/v1\/chains\/([^/]+)\/events$/, methods: { GET: this.authed((c) => this.scanChain(c)) } },
       { pattern: /^\/v1\/chains\/([^/]+)\/checkpoints$/, methods: { GET: this.authed(async (c) => ({ data: await opts.store.checkpoints(c.params[0]!) })) } },
+      { pattern: /^\/v1\/chains\/([^/]+)\/records$/, methods: { GET: this.authed(async (c) => ({ data: await opts.store.records(c.params[0]!) })) } },
       { pattern: /^\/v1\/keys$/, methods: { GET: this.authed(async () => ({ data: await opts.store.keys() })) } },
       { pattern: /^\/v1\/usage$/, methods: { GET: this.authed((c) => this.usage(c)) } },
       // The console (src/server/console.ts): its static files are public; every API call it makes carries a token.
@@ -467,22 +481,33 @@ class ControlPlane {
     const blobs = new Map(Object.entries(batch.blobs ?? {}));
     const badBlob = blobsValid(blobs);
     if (badBlob) throw bad(`blob ${badBlob.slice(0, 16)}… does not match its SHA-256`);
-    const result = await this.withChainLock(principal.gateway, () => this.ingest(principal.gateway, batch.events, batch.checkpoints ?? [], batch.keys ?? [], blobs));
+    const result = await this.withChainLock(principal.gateway, () =>
+      this.ingest(principal.gateway, batch.events, batch.checkpoints ?? [], batch.records ?? [], batch.keys ?? [], blobs),
+    );
     if (result.inserted > 0 || (batch.checkpoints?.length ?? 0) > 0) this.hub.notify();
     this.opts.logger.debug({ gateway: principal.gateway, ...result, checkpoints: batch.checkpoints?.length ?? 0 }, 'events received');
     return result;
   }
 
-  private async ingest(gateway: string, events: ChainedEvent[], checkpoints: Checkpoint[], keys: PublicKeyRecord[], blobs?: ReadonlyMap<string, string>): Promise<{ inserted: number; duplicates: number }> {
+  private async ingest(
+    gateway: string,
+    events: ChainedEvent[],
+    checkpoints: Checkpoint[],
+    records: ChainRecord[],
+    keys: PublicKeyRecord[],
+    blobs?: ReadonlyMap<string, string>,
+  ): Promise<{ inserted: number; duplicates: number }> {
     const { store } = this.opts;
     for (const key of keys) checkKey(key);
     checkEvents(gateway, events);
     await this.checkAgainstHead(gateway, events);
     await this.checkCheckpoints(gateway, checkpoints, events, keys);
+    await this.checkRecords(gateway, records, events, keys);
     for (const key of keys) await store.registerKey(key);
     const result = events.length ? await store.ingest(events, blobs) : { inserted: 0, duplicates: 0 };
     // After the events, so a checkpoint never stands beyond the end of the stored chain.
     for (const cp of checkpoints) await store.addCheckpoint(cp);
+    for (const r of records) await store.addRecord(r);
     return result;
   }
 
@@ -525,6 +550,44 @@ class ControlPlane {
       }
       // The one checkpoint allowed without its event: the anchor just before the oldest event (pruned chains).
       if (cp.seq !== lowest - 1) throw bad(`checkpoint at seq ${cp.seq} covers no event of chain ${gateway}: send the events first`);
+    }
+  }
+
+  /**
+   * Records are signed statements of a (seq, hash) like checkpoints, and are held to the same rules: a trusted
+   * signature, and a hash that matches the event at that seq when the control plane has it. A prune record may
+   * speak of events it never received (the gateway pruned them before shipping), and a break record of an
+   * empty chain (seq 0).
+   */
+  private async checkRecords(gateway: string, records: ChainRecord[], events: ChainedEvent[], posted: PublicKeyRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    const { store } = this.opts;
+    const known = new Map((await store.keys()).map((k) => [k.key_id, k.public_key]));
+    for (const k of posted) known.set(k.key_id, k.public_key);
+    const inBatch = new Map(events.map((e) => [e.seq, e]));
+    const storedFirst = await store.firstSeq(gateway);
+    const lowest = Math.min(storedFirst ?? Infinity, events[0]?.seq ?? Infinity);
+    for (const r of records) {
+      if (r.chain !== gateway) throw forbidden(`a token for gateway ${gateway} cannot add records to chain ${r.chain}`);
+      const pem = known.get(r.key_id);
+      if (!pem) throw bad(`the ${r.kind} record at seq ${r.seq} is signed by ${r.key_id}, which is not registered: send its public key in keys`);
+      if (!verifyRecord(r, pem)) throw bad(`the ${r.kind} record at seq ${r.seq} has an invalid signature`);
+      if (r.seq === 0) {
+        if (r.kind !== 'break' || r.hash !== GENESIS_HASH) throw bad(`a ${r.kind} record at seq 0 must be a break record of an empty chain`);
+        continue;
+      }
+      const batchEvent = inBatch.get(r.seq);
+      if (batchEvent) {
+        if (batchEvent.hash !== r.hash) throw bad(`the ${r.kind} record at seq ${r.seq} does not match event ${batchEvent.id}`);
+        continue;
+      }
+      const stored = await eventAt(store, gateway, r.seq);
+      if (stored) {
+        if (stored.hash !== r.hash) throw new ApiError(409, 'chain_conflict', `the ${r.kind} record at seq ${r.seq} does not match the stored event ${stored.id}`);
+        continue;
+      }
+      if (r.kind === 'prune' && r.seq < lowest) continue;
+      throw bad(`the ${r.kind} record at seq ${r.seq} covers no event of chain ${gateway}: send the events first`);
     }
   }
 

@@ -5,6 +5,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/audit/event.js';
+import { loadOrCreateSigningKey, signCheckpoint } from '../../src/audit/keys.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -294,5 +295,42 @@ describe('captured history is stored once, however many turns resend it', () => 
     } finally {
       await local.close();
     }
+  });
+});
+
+describe('a gateway with an anchor file', () => {
+  it('anchors at shutdown, and at its next start finds the chain cut short behind its back: /health degraded, nothing signed, requests still served', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-anchored-'));
+    const anchors = join(mkdtempSync(join(tmpdir(), 'kt-anchor-file-')), 'anchors.jsonl');
+    const ask = (s: Stack) => new OpenAI({ baseURL: s.openaiBase, apiKey: 'k', maxRetries: 0 }).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const first = await startStack({ config: CONFIG, audit: { dataDir: dir, anchorFile: anchors } });
+    for (let i = 0; i < 3; i++) await ask(first);
+    await first.close();
+    const lines = readFileSync(anchors, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { chain: string; seq: number });
+    expect(lines.at(-1)).toMatchObject({ type: 'keeptrusts-anchor/v1', chain: 'test-gateway', seq: 3 });
+
+    // Someone with the data dir, key included, removes the last two events and signs what is left.
+    const store = new SqliteEventStore(join(dir, 'events.db'));
+    for (const t of ['events_no_delete', 'checkpoints_no_delete']) store.raw.exec(`DROP TRIGGER ${t}`);
+    store.raw.exec("DELETE FROM events WHERE seq >= 2; DELETE FROM checkpoints; DELETE FROM meta WHERE key LIKE 'checkpointed:%'");
+    const head = (await store.head('test-gateway'))!;
+    await store.addCheckpoint(signCheckpoint(loadOrCreateSigningKey(dir), { chain: 'test-gateway', seq: head.seq, hash: head.hash, ts: new Date().toISOString() }));
+    await store.close();
+
+    const second = await startStack({ config: CONFIG, audit: { dataDir: dir, anchorFile: anchors } });
+    try {
+      const health = (await (await fetch(`${second.gateway.url}/health`)).json()) as { status: string; audit: { integrity: Record<string, unknown> } };
+      expect(health.status).toBe('degraded');
+      expect(health.audit.integrity).toMatchObject({ status: 'broken', reason: 'anchor-mismatch', seq: 2 });
+      expect((await ask(second)).choices[0]!.message.content).toBeTruthy();
+    } finally {
+      await second.close();
+    }
+    expect(readFileSync(anchors, 'utf8').trim().split('\n')).toHaveLength(lines.length);
+  });
+
+  it('refuses an anchor file inside the data dir', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-anchor-inside-'));
+    await expect(startStack({ config: CONFIG, audit: { dataDir: dir, anchorFile: join(dir, 'anchors.jsonl') } })).rejects.toThrow(/is inside the data dir/);
   });
 });

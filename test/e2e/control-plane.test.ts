@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { linkHash, type ChainedEvent, type Checkpoint } from '../../src/audit/chain.js';
 import type { DecisionEvent } from '../../src/audit/event.js';
-import { loadOrCreateSigningKey, signCheckpoint, type SigningKey } from '../../src/audit/keys.js';
+import { loadOrCreateSigningKey, signCheckpoint, signRecord, type SigningKey } from '../../src/audit/keys.js';
 import { openEventStore } from '../../src/audit/open.js';
 import { eventsDbFile } from '../../src/audit/paths.js';
 import { RemoteEventStore, sseFrames } from '../../src/audit/remote-store.js';
@@ -579,6 +579,53 @@ describe('shipping through an outage', () => {
       );
     } finally {
       await shipper.stop();
+      await p.close();
+      await gw.close();
+    }
+  });
+
+  it('ships signed chain records: a chain pruned before shipping verifies on the control plane from its prune record', async () => {
+    const p = await sqlitePlane();
+    const gw = new FakeGateway('gw-pruned');
+    try {
+      const DAY = 86_400_000;
+      const old = await gw.store.append('gw-pruned', Array.from({ length: 4 }, (_, i) => gw.event(i, {}, Date.now() - 400 * DAY + i)));
+      await gw.checkpoint();
+      await gw.append(3, 4);
+      await gw.checkpoint();
+      await gw.store.registerKey(gw.publicKey);
+      const { removed, record } = await gw.store.prune('gw-pruned', { days: 365 }, (statement) => signRecord(gw.key, statement));
+      expect(removed).toBe(4);
+      expect(record).toMatchObject({ kind: 'prune', seq: 4, hash: old[3]!.hash });
+      // An adopt record about a later event waits until that event has shipped.
+      const head = (await gw.store.head('gw-pruned'))!;
+      await gw.store.addRecord(signRecord(gw.key, { chain: 'gw-pruned', kind: 'adopt', seq: head.seq, hash: head.hash, ts: new Date().toISOString(), detail: { from_seq: 6 } }));
+
+      const { token } = await p.tokens.create({ gateway: 'gw-pruned' });
+      const { logger } = captureLogger('info');
+      const shipper = new EventShipper({ store: gw.store, chain: 'gw-pruned', apiUrl: p.plane.url, token, logger, publicKey: gw.publicKey, pollMs: 50 });
+      shipper.start();
+      expect(await until(async () => (await p.store.records('gw-pruned')).length === 2, 5_000)).toBe(true);
+      await shipper.stop();
+      expect(await gw.store.getMeta('shipped-records:gw-pruned')).toBe('2');
+
+      const { token: readerToken } = await p.tokens.create({ gateway: 'auditor-pruned', role: 'reader' });
+      const remote = new RemoteEventStore(p.plane.url, readerToken);
+      try {
+        expect(await remote.records('gw-pruned')).toEqual(await gw.store.records('gw-pruned'));
+        const report = await verifyChain(remote, 'gw-pruned', new Map([[gw.key.keyId, gw.key.publicKeyPem]]));
+        expect(report).toMatchObject({ problem: null, events: 3, firstSeq: 5, pruned: { throughSeq: 4, retentionDays: 365 }, adopted: [{ fromSeq: 6, toSeq: 7 }] });
+      } finally {
+        await remote.close();
+      }
+
+      // A record the gateway's key did not sign, or about an event the control plane holds with another hash, is refused.
+      const stranger = loadOrCreateSigningKey(tempDir('stranger'));
+      const forged = signRecord(stranger, { chain: 'gw-pruned', kind: 'prune', seq: 5, hash: head.hash, ts: new Date().toISOString(), detail: {} });
+      expect((await post(p.plane.url, token, { events: [], records: [forged] })).json.error.message).toMatch(/not registered/);
+      const wrongHash = signRecord(gw.key, { chain: 'gw-pruned', kind: 'break', seq: 6, hash: 'e'.repeat(64), ts: new Date().toISOString(), detail: {} });
+      expect((await post(p.plane.url, token, { events: [], records: [wrongHash] })).status).toBe(409);
+    } finally {
       await p.close();
       await gw.close();
     }

@@ -38,7 +38,16 @@ export interface StackOptions {
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
   /** Mount the console over the audit trail's store, as `kt gateway run` does (needs `audit`). */
   console?: { token?: string };
-  audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
+  audit?: {
+    dataDir: string;
+    store?: EventStore;
+    databaseUrl?: string;
+    failMode?: 'block' | 'allow';
+    gatewayId?: string;
+    checkpointEvery?: number;
+    checkpointMs?: number;
+    anchorFile?: string;
+  };
 }
 
 export const DEFAULT_STACK_CONFIG = `pack:
@@ -81,6 +90,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         env: {},
         ...(opts.audit.checkpointEvery !== undefined ? { checkpointEvery: opts.audit.checkpointEvery } : {}),
         ...(opts.audit.checkpointMs !== undefined ? { checkpointMs: opts.audit.checkpointMs } : {}),
+        ...(opts.audit.anchorFile ? { anchorFile: opts.audit.anchorFile } : {}),
       })
     : undefined;
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');

@@ -6,10 +6,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { GENESIS_HASH, linkEvents, linkHash, type ChainedEvent } from '../../src/audit/chain.js';
 import type { DecisionEvent } from '../../src/audit/event.js';
-import { loadOrCreateSigningKey, signCheckpoint } from '../../src/audit/keys.js';
+import { loadOrCreateSigningKey, signCheckpoint, signRecord } from '../../src/audit/keys.js';
 import { PostgresEventStore } from '../../src/audit/postgres-store.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
-import { ChainConflictError, indexedColumns, type EventFilter, type EventStore } from '../../src/audit/store.js';
+import { ChainConflictError, CHECKPOINTED_META, indexedColumns, PruneRefusedError, type EventFilter, type EventStore } from '../../src/audit/store.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import type { Verdict } from '../../src/policy/types.js';
 import { makeEvent, makePolicyResult, type EventOverrides } from '../helpers/events.js';
@@ -49,7 +49,9 @@ function sqliteBackend(): Backend {
     exec: async (store, ...statements) => run(store, statements),
     tamper: async (store, ...statements) => {
       const db = (store as SqliteEventStore).raw;
-      for (const t of ['events_no_update', 'events_no_delete', 'checkpoints_no_update', 'checkpoints_no_delete']) db.exec(`DROP TRIGGER IF EXISTS ${t}`);
+      for (const t of ['events_no_update', 'events_no_delete', 'checkpoints_no_update', 'checkpoints_no_delete', 'chain_records_no_update', 'chain_records_no_delete']) {
+        db.exec(`DROP TRIGGER IF EXISTS ${t}`);
+      }
       try {
         run(store, statements);
       } finally {
@@ -67,7 +69,7 @@ function postgresBackend(schema = PG_SCHEMA): Backend {
     try {
       await client.query('BEGIN');
       await client.query(`SET LOCAL search_path TO "${schema}"`);
-      if (disableTriggers) await client.query('ALTER TABLE events DISABLE TRIGGER ALL; ALTER TABLE checkpoints DISABLE TRIGGER ALL');
+      if (disableTriggers) await client.query('ALTER TABLE events DISABLE TRIGGER ALL; ALTER TABLE checkpoints DISABLE TRIGGER ALL; ALTER TABLE chain_records DISABLE TRIGGER ALL');
       for (const [sql, params = []] of statements) {
         let n = 0;
         await client.query(
@@ -76,7 +78,7 @@ function postgresBackend(schema = PG_SCHEMA): Backend {
         );
       }
       // Inside the transaction: whatever happens, the triggers are back when it ends.
-      if (disableTriggers) await client.query('ALTER TABLE events ENABLE TRIGGER ALL; ALTER TABLE checkpoints ENABLE TRIGGER ALL');
+      if (disableTriggers) await client.query('ALTER TABLE events ENABLE TRIGGER ALL; ALTER TABLE checkpoints ENABLE TRIGGER ALL; ALTER TABLE chain_records ENABLE TRIGGER ALL');
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK');
@@ -109,6 +111,11 @@ function eventsFor(chain: string, n: number, vary: (i: number) => EventOverrides
 async function sign(store: EventStore, chain: string, at: { seq: number; hash: string }): Promise<void> {
   await store.registerKey({ key_id: key.keyId, public_key: key.publicKeyPem, created_at: new Date().toISOString() });
   await store.addCheckpoint(signCheckpoint(key, { chain, seq: at.seq, hash: at.hash, ts: new Date().toISOString() }));
+}
+
+/** Retention pruning as the recorder runs it: `days` of retention measured from `nowMs`, signed by the test key. */
+function prune(store: EventStore, chain: string, days: number, nowMs = Date.now()) {
+  return store.prune(chain, { days, nowMs }, (statement) => signRecord(key, statement));
 }
 
 async function trusted(store: EventStore): Promise<Map<string, string>> {
@@ -172,7 +179,7 @@ describe.each([
     await sign(store, chain, linked[4]!);
     await sign(store, chain, linked[9]!);
     const report = await verify(store, chain);
-    expect(report).toEqual({ chain, events: 10, firstSeq: 1, lastSeq: 10, checkpoints: 2, unsignedTail: 0, problem: null });
+    expect(report).toMatchObject({ chain, events: 10, firstSeq: 1, lastSeq: 10, checkpoints: 2, unsignedTail: 0, signedSeq: 10, signedBy: [key.keyId], pruned: null, adopted: [], problem: null });
 
     await store.append(chain, eventsFor(chain, 2));
     expect((await verify(store, chain)).unsignedTail).toBe(2);
@@ -324,7 +331,7 @@ describe.each([
     expect(await verify(store, chain)).toMatchObject({ events: 3, checkpoints: 1, problem: null });
   });
 
-  it('prunes whole checkpoint segments past retention and still verifies from the anchor', async () => {
+  it('prunes whole checkpoint segments past retention, records it signed, and still verifies', async () => {
     const chain = newChain();
     const old = Date.now() - 10 * DAY;
     const linked = await store.append(chain, eventsFor(chain, 12, undefined, (i) => old + i));
@@ -334,21 +341,42 @@ describe.each([
     await sign(store, chain, linked[14]!);
 
     // Events 11 and 12 are old too, but the segment they are in (11..15) is not.
-    expect(await store.prune(chain, Date.now() - DAY)).toEqual({ removed: 10 });
+    const now = Date.now();
+    const { removed, record } = await prune(store, chain, 1, now);
+    expect(removed).toBe(10);
+    expect(record).toMatchObject({
+      chain,
+      kind: 'prune',
+      seq: 10,
+      hash: linked[9]!.hash,
+      ts: new Date(now).toISOString(),
+      detail: { first_seq: 1, removed: 10, newest_removed_ms: old + 9, before_ms: now - DAY, retention_days: 1 },
+      key_id: key.keyId,
+    });
+    expect(await store.records(chain)).toEqual([record]);
     expect(await store.firstSeq(chain)).toBe(11);
     expect(await seqsOf(store, chain)).toEqual([11, 12, 13, 14, 15]);
-    expect(await verify(store, chain)).toMatchObject({ events: 5, firstSeq: 11, lastSeq: 15, checkpoints: 3, problem: null });
-    expect(await store.prune(chain, Date.now() - DAY)).toEqual({ removed: 0 });
+    expect(await verify(store, chain)).toMatchObject({
+      events: 5,
+      firstSeq: 11,
+      lastSeq: 15,
+      checkpoints: 3,
+      pruned: { throughSeq: 10, retentionDays: 1, newestRemoved: new Date(old + 9).toISOString() },
+      problem: null,
+    });
+    expect((await prune(store, chain, 1)).removed).toBe(0);
     expect(await store.checkpoints(chain)).toHaveLength(3);
 
-    // Pruning opens no door for other deletes, on this connection or any other.
+    // Pruning opens no door for other deletes, on this connection or any other, and its record stays.
     await expect(backend.exec(store, ['DELETE FROM events WHERE chain = ?', [chain]])).rejects.toThrow(/append-only/);
+    await expect(backend.exec(store, ['DELETE FROM chain_records WHERE chain = ?', [chain]])).rejects.toThrow(/append-only/);
+    await expect(backend.exec(store, ['UPDATE chain_records SET seq = ? WHERE chain = ?', [3, chain]])).rejects.toThrow(/append-only/);
     expect(await store.firstSeq(chain)).toBe(11);
 
     // A chain with no checkpoint has no segment to remove.
     const bare = newChain();
     await store.append(bare, eventsFor(bare, 3, undefined, () => old));
-    expect(await store.prune(bare, Date.now())).toEqual({ removed: 0 });
+    expect((await prune(store, bare, 1, Date.now() + DAY)).removed).toBe(0);
   });
 
   it('prunes up to the head but keeps it, so the chain carries on from its seq', async () => {
@@ -358,16 +386,83 @@ describe.each([
     await sign(store, chain, linked[2]!);
     await sign(store, chain, linked[5]!);
 
-    expect(await store.prune(chain, Date.now())).toEqual({ removed: 3 });
+    expect((await prune(store, chain, 1, Date.now() + DAY)).removed).toBe(3);
     expect(await store.head(chain)).toEqual({ seq: 6, hash: linked[5]!.hash });
 
     const more = await store.append(chain, eventsFor(chain, 2));
     expect(more.map((e) => e.seq)).toEqual([7, 8]);
     expect(more[0]!.prev_hash).toBe(linked[5]!.hash);
     await sign(store, chain, more[1]!);
-    expect(await store.prune(chain, Date.now() + DAY)).toEqual({ removed: 3 });
+    expect((await prune(store, chain, 1, Date.now() + 2 * DAY)).removed).toBe(3);
     expect(await seqsOf(store, chain)).toEqual([7, 8]);
-    expect(await verify(store, chain)).toMatchObject({ events: 2, firstSeq: 7, problem: null });
+    // Two prune records cover seq 1–6 without a gap.
+    expect((await store.records(chain)).map((r) => [r.detail.first_seq, r.seq])).toEqual([
+      [1, 3],
+      [4, 6],
+    ]);
+    expect(await verify(store, chain)).toMatchObject({ events: 2, firstSeq: 7, pruned: { throughSeq: 6 }, problem: null });
+  });
+
+  it('prunes a backlog in bounded steps, each with its own record', async () => {
+    const chain = newChain();
+    const old = Date.now() - 10 * DAY;
+    const linked = await store.append(chain, eventsFor(chain, 2800, undefined, (i) => old + i));
+    for (const seq of [700, 1400, 2100, 2800]) await sign(store, chain, linked[seq - 1]!);
+    await store.append(chain, eventsFor(chain, 1));
+    expect((await prune(store, chain, 1)).removed).toBe(1400);
+    expect((await prune(store, chain, 1)).removed).toBe(1400);
+    expect((await prune(store, chain, 1)).removed).toBe(0);
+    expect((await store.records(chain)).map((r) => [r.detail.first_seq, r.seq])).toEqual([
+      [1, 1400],
+      [1401, 2800],
+    ]);
+    expect(await verify(store, chain)).toMatchObject({ events: 1, firstSeq: 2801, problem: null });
+  });
+
+  it('refuses to prune events younger than retention, whatever their ts_ms column says, and keeps a segment that does not verify', async () => {
+    const chain = newChain();
+    const linked = await store.append(chain, eventsFor(chain, 6));
+    await sign(store, chain, linked[2]!);
+    await sign(store, chain, linked[5]!);
+    // Young events made to look old by their column: the body (which the hash covers) still says when they happened.
+    await backend.tamper(store, ['UPDATE events SET ts_ms = ? WHERE chain = ?', [Date.now() - 400 * DAY, chain]]);
+    await expect(prune(store, chain, 365)).rejects.toThrow(PruneRefusedError);
+    await expect(prune(store, chain, 365)).rejects.toThrow(/do not verify \(evt_\w+: stored ts_ms column was edited\); they are kept as evidence/);
+    expect(await seqsOf(store, chain)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(await store.records(chain)).toEqual([]);
+
+    // Bodies forged to look old, hashes recomputed: the checkpoint at the cut no longer matches.
+    const forged = newChain();
+    const young = await store.append(forged, eventsFor(forged, 4));
+    await sign(store, forged, young[1]!);
+    await sign(store, forged, young[3]!);
+    const longAgo = Date.now() - 400 * DAY;
+    const aged = linkEvents(forged, null, young.slice(0, 2).map((e) => ({ ...(JSON.parse(e.body) as DecisionEvent), ts: new Date(longAgo).toISOString() })));
+    await backend.tamper(store, ...aged.map((e): Sql => ['UPDATE events SET body = ?, prev_hash = ?, hash = ?, ts_ms = ? WHERE id = ?', [e.body, e.prev_hash, e.hash, longAgo, e.id]]));
+    await expect(prune(store, forged, 365)).rejects.toThrow(/does not match the checkpoint at seq 2/);
+    expect(await seqsOf(store, forged)).toEqual([1, 2, 3, 4]);
+
+    // The retention period is whole days from 1 on: no way to ask for "everything".
+    for (const days of [0, -1, 0.5, Number.NaN, 36_501]) await expect(prune(store, chain, days)).rejects.toThrow(/retention must be a whole number of days/);
+  });
+
+  it('keeps a signed high-water mark, so a chain emptied of events and checkpoints still shows and fails', async () => {
+    const chain = newChain();
+    const linked = await store.append(chain, eventsFor(chain, 5));
+    await sign(store, chain, linked[2]!);
+    await sign(store, chain, linked[4]!);
+    await sign(store, chain, linked[1]!); // an older checkpoint added later does not lower the mark
+    expect(await store.getMeta(`${CHECKPOINTED_META}${chain}`)).toBe('5');
+
+    await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq >= ?', [chain, 4]], ['DELETE FROM checkpoints WHERE chain = ? AND seq = ?', [chain, 5]]);
+    const highWater = Number(await store.getMeta(`${CHECKPOINTED_META}${chain}`));
+    expect(await verifyChain(store, chain, await trusted(store), { highWater })).toMatchObject({
+      problem: { kind: 'truncated', message: expect.stringMatching(/high-water mark says the chain was signed through seq 5, but its newest checkpoint is at seq 3/) },
+    });
+
+    await backend.tamper(store, ['DELETE FROM events WHERE chain = ?', [chain]], ['DELETE FROM checkpoints WHERE chain = ?', [chain]]);
+    expect(await store.chains()).toContain(chain);
+    expect((await verifyChain(store, chain, await trusted(store), { highWater })).problem).toMatchObject({ kind: 'truncated' });
   });
 
   describe('verification finds tampering', () => {
@@ -439,7 +534,31 @@ describe.each([
     it('events removed from the start with no checkpoint to anchor the rest', async () => {
       const { chain, events } = await signedChain(store, [12]);
       await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq <= ?', [chain, 3]]);
-      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'unanchored', eventId: events[3]!.id, seq: 4 });
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'removed', eventId: events[3]!.id, seq: 4 });
+    });
+
+    it('young events removed from the start up to a checkpoint, as pruning would cut: no prune record explains it', async () => {
+      const { chain, events } = await signedChain(store, [4, 12]);
+      await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq <= ?', [chain, 4]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'removed', eventId: events[4]!.id, seq: 5, message: expect.stringMatching(/no signed prune record explains/) });
+    });
+
+    it('a prune record forged with a key of the attacker\'s own, or replayed for a later cut', async () => {
+      const old = Date.now() - 10 * DAY;
+      const chain = newChain();
+      const linked = await store.append(chain, eventsFor(chain, 9, undefined, (i) => (i < 3 ? old : Date.now())));
+      for (const seq of [3, 6, 9]) await sign(store, chain, linked[seq - 1]!);
+      await prune(store, chain, 1);
+      expect((await verify(store, chain)).problem).toBeNull();
+      // The young segment 4..6 removed by hand, with the old record still there: seqs 4–6 are not covered.
+      await backend.tamper(store, ['DELETE FROM events WHERE chain = ? AND seq <= ?', [chain, 6]]);
+      expect((await verify(store, chain)).problem).toMatchObject({ kind: 'removed', seq: 7 });
+      // A record for the new cut signed by another key is refused with the store's keys as well as with --public-key.
+      const mallory = loadOrCreateSigningKey(mkdtempSync(join(tmpdir(), 'kt-mallory-')));
+      await store.registerKey({ key_id: mallory.keyId, public_key: mallory.publicKeyPem, created_at: new Date().toISOString() });
+      const detail = { first_seq: 4, removed: 3, newest_removed_ms: old, before_ms: Date.now() - DAY, retention_days: 1 };
+      await store.addRecord(signRecord(mallory, { chain, kind: 'prune', seq: 6, hash: linked[5]!.hash, ts: new Date().toISOString(), detail }));
+      expect((await verifyChain(store, chain, new Map([[key.keyId, key.publicKeyPem]]))).problem).toMatchObject({ kind: 'bad-record', seq: 6 });
     });
 
     it('(the attacks above left the store guarded again)', async () => {

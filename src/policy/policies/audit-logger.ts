@@ -6,7 +6,7 @@ const schema = z.strictObject({
     .boolean()
     .default(true)
     .describe('Entries can never be changed or deleted (store triggers, hash chain, signed checkpoints). The store is always append-only; false is accepted for compatibility and changes nothing.'),
-  retention_days: z.int().min(1).max(36500).default(365).describe('Days events are kept; older whole checkpoint segments are pruned, and the chain stays verifiable from the oldest kept checkpoint.'),
+  retention_days: z.int().min(1).max(36500).default(365).describe('Days events are kept; older whole checkpoint segments are pruned (each checked first, and recorded in a signed prune record), and the chain stays verifiable from that record.'),
   log_all_access: z.boolean().default(true).describe('true: one event for every request. false: only requests a policy acted on (not allow) or that failed.'),
   hipaa_audit_controls: z.boolean().default(false).describe('Add the data categories found (finding types) to each event as data_categories.'),
   capture: z
