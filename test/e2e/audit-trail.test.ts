@@ -317,9 +317,12 @@ describe('a gateway with an anchor file', () => {
     await store.addCheckpoint(signCheckpoint(loadOrCreateSigningKey(dir), { chain: 'test-gateway', seq: head.seq, hash: head.hash, ts: new Date().toISOString() }));
     await store.close();
 
-    const second = await startStack({ config: CONFIG, audit: { dataDir: dir, anchorFile: anchors } });
+    const operator = 'operator-token-0123456789';
+    const second = await startStack({ config: CONFIG, audit: { dataDir: dir, anchorFile: anchors }, gateway: { metricsToken: operator } });
     try {
-      const health = (await (await fetch(`${second.gateway.url}/health`)).json()) as { status: string; audit: { integrity: Record<string, unknown> } };
+      // Anyone sees that the gateway is degraded; the operator sees why.
+      expect(await (await fetch(`${second.gateway.url}/health`)).json()).toMatchObject({ status: 'degraded' });
+      const health = (await (await fetch(`${second.gateway.url}/health`, { headers: { authorization: `Bearer ${operator}` } })).json()) as { status: string; audit: { integrity: Record<string, unknown> } };
       expect(health.status).toBe('degraded');
       expect(health.audit.integrity).toMatchObject({ status: 'broken', reason: 'anchor-mismatch', seq: 2 });
       expect((await ask(second)).choices[0]!.message.content).toBeTruthy();
