@@ -1,6 +1,6 @@
 import type { DetectorMatch } from '../detect/types.js';
 import type { Edit, Segment } from '../protocol/content.js';
-import { digestOf, ScanCache, worthCaching } from './scan-cache.js';
+import { digestOf, GROUP_SIZE, groupDigestOf, ScanCache, worthCaching } from './scan-cache.js';
 import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type ReplyView, type Verdict } from './types.js';
 
 /** One policy's part in a decision, kept for the decision event. */
@@ -84,6 +84,13 @@ export class PolicyChain {
       if (d === undefined) digests.set(seg.id, (d = digestOf(seg.text)));
       return d;
     };
+    const groupDigests = new Map<readonly Segment[], string>();
+    const groupDigest = (group: readonly Segment[]) => {
+      let d = groupDigests.get(group);
+      if (d === undefined) groupDigests.set(group, (d = groupDigestOf(group)));
+      return d;
+    };
+    const units = scanUnits(segments);
     for (const policy of this.policies) {
       const rules = policy.rules.filter((r) => r.phases.includes(phase));
       const assess = phase === 'output' && reply && policy.assessReply;
@@ -93,10 +100,10 @@ export class PolicyChain {
       let edits: Edit[] = [];
       try {
         for (const rule of rules) {
-          for (const seg of segments) {
-            if (rule.sources && !rule.sources.has(seg.source)) continue;
-            const matches = this.cache.scan(this.slots.get(rule)!, rule.detector, seg.text, digest(seg));
-            if (matches.length === 0) continue;
+          const slot = this.slots.get(rule)!;
+          const reads = (seg: Segment) => !rule.sources || rule.sources.has(seg.source);
+          const found = (seg: Segment, matches: readonly DetectorMatch[]) => {
+            if (matches.length === 0) return;
             result.verdict = worstVerdict(result.verdict, rule.action);
             for (const m of matches) {
               result.findings.push({
@@ -111,6 +118,15 @@ export class PolicyChain {
               });
               if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule));
             }
+          };
+          for (const unit of units) {
+            if (!Array.isArray(unit)) {
+              if (reads(unit)) found(unit, this.cache.scan(slot, rule.detector, unit.text, digest(unit)));
+              continue;
+            }
+            if (!unit.some(reads)) continue;
+            const results = this.cache.scanGroup(slot, rule.detector, unit.map((m) => m.text), (i) => reads(unit[i]!), groupDigest(unit));
+            unit.forEach((seg, i) => found(seg, results[i]!));
           }
         }
         if (assess) {
@@ -145,6 +161,31 @@ export class PolicyChain {
     }
     return outcome;
   }
+}
+
+/**
+ * The segments in the order they are scanned: a long one alone (cached by its own digest), runs of short ones
+ * in groups (cached by the group's digest). A lone short segment is not worth a hash.
+ */
+function scanUnits(segments: readonly Segment[]): Array<Segment | Segment[]> {
+  const units: Array<Segment | Segment[]> = [];
+  let run: Segment[] = [];
+  const close = () => {
+    if (run.length === 1) units.push(run[0]!);
+    else if (run.length > 1) units.push(run);
+    run = [];
+  };
+  for (const seg of segments) {
+    if (worthCaching(seg.text)) {
+      close();
+      units.push(seg);
+      continue;
+    }
+    run.push(seg);
+    if (run.length >= GROUP_SIZE) close();
+  }
+  close();
+  return units;
 }
 
 export function redactionEdit(segment: number, m: DetectorMatch, text: string, rule: DetectionRule): Edit {

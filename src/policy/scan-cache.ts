@@ -13,8 +13,11 @@ const MIN_CACHED_LENGTH = 512;
 export class ScanCache {
   private readonly entries: RecentMap<string, readonly DetectorMatch[]>;
 
+  private readonly groups: RecentMap<string, ReadonlyArray<readonly DetectorMatch[]>>;
+
   constructor(maxEntries = 50_000) {
     this.entries = new RecentMap(maxEntries);
+    this.groups = new RecentMap(Math.max(2, Math.floor(maxEntries / 10)));
   }
 
   /** `digest` lets a caller that scans one text with several detectors hash it once (see `digestOf`). */
@@ -25,6 +28,21 @@ export class ScanCache {
     if (hit) return hit;
     const found = detector.scan(text);
     this.entries.set(key, found);
+    return found;
+  }
+
+  /**
+   * Several short texts scanned as a group, each on its own (so the results are exactly those of scanning them
+   * one by one), and remembered under one digest of the whole group: the tool declarations and the short turns
+   * of a conversation come back unchanged in every request, and one hash of the group costs less than scanning
+   * its members again. `scan(i)` is false for members this detector does not read (their result is empty).
+   */
+  scanGroup(slot: number, detector: Detector, texts: readonly string[], scan: (i: number) => boolean, digest: string): ReadonlyArray<readonly DetectorMatch[]> {
+    const key = `${slot}:g:${digest}`;
+    const hit = this.groups.get(key);
+    if (hit) return hit;
+    const found = texts.map((t, i) => (scan(i) ? detector.scan(t) : NONE));
+    this.groups.set(key, found);
     return found;
   }
 
@@ -40,4 +58,19 @@ export function digestOf(text: string): string {
 
 export function worthCaching(text: string): boolean {
   return text.length >= MIN_CACHED_LENGTH;
+}
+
+const NONE: readonly DetectorMatch[] = Object.freeze([]);
+
+/** At most this many short texts in one group: a change in one of them costs a rescan of this many. */
+export const GROUP_SIZE = 64;
+
+/**
+ * The digest of a group of short texts with their sources (a detector reads some sources only, so the same
+ * texts with other sources are another group). Lengths are part of it, so no two groups share a digest.
+ */
+export function groupDigestOf(members: ReadonlyArray<{ text: string; source: string }>): string {
+  let joined = '';
+  for (const m of members) joined += `${m.source}:${m.text.length}:${m.text}\u0000`;
+  return digestOf(joined);
 }
