@@ -48,3 +48,30 @@ describe('scan cache for repeated conversation history', () => {
     expect(c.size).toBeLessThanOrEqual(4);
   });
 });
+
+describe('short segments scanned in cached groups', () => {
+  it('property: a chain run, cold or warm, finds exactly what scanning every segment on its own finds', async () => {
+    const fc = (await import('fast-check')).default;
+    const { PolicyChain } = await import('../../src/policy/engine.js');
+    const sources = ['user', 'tool_result', 'tool_definition', 'other'] as const;
+    const rules = [
+      { name: 'all', detector: counting(), action: 'redact' as const, phases: ['input' as const], marker: () => '[X]' },
+      { name: 'some', detector: counting(), action: 'flag' as const, phases: ['input' as const], sources: new Set(['user', 'other'] as const), marker: () => '' },
+    ];
+    const chain = new PolicyChain([{ kind: 'p', rules }], 'block');
+    const segment = fc.record({ text: fc.oneof(fc.string({ maxLength: 20 }), fc.constant('a KEY b'), fc.constant(`${'z'.repeat(600)}KEY`)), source: fc.constantFrom(...sources) });
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 150 }), (specs) => {
+        const segments = specs.map((s, id) => ({ id, source: s.source, turn: 0, path: [id], text: s.text }));
+        const expected = segments.flatMap((seg) =>
+          rules.flatMap((r) => (!r.sources || r.sources.has(seg.source as 'user') ? r.detector.scan(seg.text).map((m) => `${r.name}:${seg.id}:${m.start}`) : [])),
+        );
+        for (let round = 0; round < 2; round++) {
+          const got = chain.run('input', segments).results[0]!.findings.map((f) => `${f.segment}:${f.start}`);
+          expect(got.sort()).toEqual(expected.map((e) => e.slice(e.indexOf(':') + 1)).sort());
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
