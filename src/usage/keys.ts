@@ -238,29 +238,20 @@ export class PostgresVirtualKeyStore implements VirtualKeyStore {
     const schema = opts.schema ?? 'keeptrusts';
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new VirtualKeyInputError(`invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
     // Loaded only when asked for: `kt` with SQLite never loads pg.
-    const { Pool, escapeIdentifier } = await import('pg');
+    const [{ escapeIdentifier }, { createPgPool, pgTransaction }] = await Promise.all([import('pg'), import('../audit/pg-pool.js')]);
     const s = escapeIdentifier(schema);
-    const pool = new Pool({ connectionString: url, max: 4, application_name: 'keeptrusts' });
-    // Errors on idle clients (the server restarting) must not end the gateway.
-    pool.on('error', () => {});
-    const client = await pool.connect().catch(async (err: unknown) => {
-      await pool.end().catch(() => {});
-      throw err;
-    });
+    const pool = createPgPool(url, { max: 4 });
     try {
       // Gateways starting together would race on CREATE ... IF NOT EXISTS; a lock serialises them.
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-virtual-keys\n${schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.virtual_keys ${VIRTUAL_KEY_TABLE}`);
-      await client.query('COMMIT');
+      await pgTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-virtual-keys\n${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${s}.virtual_keys ${VIRTUAL_KEY_TABLE}`);
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      client.release();
       await pool.end().catch(() => {});
       throw err;
     }
-    client.release();
     return new PostgresVirtualKeyStore(pool, `${s}.virtual_keys`, opts);
   }
 
