@@ -85,16 +85,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     new Promise<void>((resolve) => {
       hold = { kind, marker: Buffer.from(marker), done: resolve };
     });
+  const reset = () => {
+    hold = undefined;
+    for (const { client, server } of pairs) {
+      client.resetAndDestroy();
+      server.resetAndDestroy();
+    }
+    pairs.clear();
+  };
   return {
     port,
-    reset() {
-      hold = undefined;
-      for (const { client, server } of pairs) {
-        client.resetAndDestroy();
-        server.resetAndDestroy();
-      }
-      pairs.clear();
-    },
+    reset,
     holdRequest: (marker) => holdOn('request', marker),
     holdReply: (marker) => holdOn('reply', marker),
     setDown(value) {
@@ -104,7 +105,7 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return pairs.size;
     },
     close() {
-      this.reset();
+      reset();
       return new Promise((resolve) => proxy.close(() => resolve()));
     },
   };
