@@ -14,13 +14,13 @@ import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
 import { createLimitEngine } from '../usage/limits/index.js';
 import { createLocalConsole } from '../server/local-console.js';
-import { byteSize, collect, oneOf, positiveInt } from './options.js';
+import { byteSize, collect, listenerFlags, listenerOptions, oneOf, positiveInt, type ListenerFlags } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENCY = 128;
 
-export interface GatewayRunOptions {
+export interface GatewayRunOptions extends ListenerFlags {
   policyConfig?: string[];
   listen: string;
   logLevel: LogLevel;
@@ -40,7 +40,7 @@ export interface GatewayRunOptions {
 
 export function gatewayCommand(): Command {
   const gateway = new Command('gateway').description('Run the governance gateway between AI clients and providers');
-  gateway
+  const run = gateway
     .command('run')
     .description('Start the gateway: OpenAI (/v1/chat/completions, /v1/responses) and Anthropic (/v1/messages) APIs')
     .option('-c, --policy-config <path>', 'policy config file; repeat to layer files (later files win: maps merge, lists replace)', collect)
@@ -67,7 +67,9 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--redis-url <url>', 'share budgets and rate limits between gateways through Redis (default: in memory)').env('KEEPTRUSTS_REDIS_URL'))
     .option('--developer <name>', 'attribute requests that name no developer to this one (default: git config user.email)')
     .option('--repository <name>', 'attribute requests that name no repository to this one (default: the origin remote)')
-    .option('--team <name>', 'attribute requests that name no team to this one')
+    .option('--team <name>', 'attribute requests that name no team to this one');
+  for (const o of listenerOptions()) run.addOption(o);
+  run
     .addHelpText(
       'after',
       `
@@ -203,6 +205,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         failMode: opts.failMode,
         maxConcurrency: opts.maxConcurrency,
         maxBodyBytes: opts.maxBodyBytes,
+        listener: listenerFlags(opts),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -8,9 +8,9 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
 import { DEFAULT_CONTROL_PLANE_LISTEN, startControlPlane, type RunningControlPlane } from '../server/app.js';
 import { openTokenStore, TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from '../server/tokens.js';
-import { oneOf } from './options.js';
+import { listenerFlags, listenerOptions, oneOf, type ListenerFlags } from './options.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends ListenerFlags {
   listen: string;
   dataDir?: string;
   databaseUrl?: string;
@@ -33,7 +33,9 @@ export function serverCommand(): Command {
     .addOption(new Option('--data-dir <dir>', 'where the SQLite store lives (default: <KEEPTRUSTS_DATA_DIR or ~/.keeptrusts>/control-plane)').env('KEEPTRUSTS_SERVER_DATA_DIR'))
     .addOption(new Option('--database-url <url>', 'keep events and tokens in PostgreSQL instead of SQLite').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
-    .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
+    .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']));
+  for (const o of listenerOptions()) server.addOption(o);
+  server
     .addHelpText(
       'after',
       `
@@ -77,7 +79,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   try {
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
-    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger });
+    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, listener: listenerFlags(opts) });
   } catch (err) {
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});

@@ -27,7 +27,7 @@ export interface StackOptions {
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
   /** Extra gateway options (limits, virtual keys, attribution defaults). */
-  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution'>>;
+  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution' | 'listener'>>;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
   audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
 }
