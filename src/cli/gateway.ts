@@ -6,6 +6,7 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway/logger.js';
 import { startGateway, type RunningGateway } from '../gateway/server.js';
 import { MissingSecretError } from '../providers/credentials.js';
+import { secureDataDir } from '../audit/data-dir.js';
 import { consoleToken, resolveDataDir } from '../audit/paths.js';
 import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
 import { openEventStore } from '../audit/open.js';
@@ -145,6 +146,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
   warnAboutConfig(logger, diagnostics);
   const { config } = loaded;
   const dataDir = resolveDataDir(opts.dataDir);
+  secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error({ err: describeStartError(err) }, 'closing failed'));

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { secureDataDir } from '../audit/data-dir.js';
 import { openEventStore } from '../audit/open.js';
 import { resolveDataDir } from '../audit/paths.js';
 import type { EventStore } from '../audit/store.js';
@@ -77,6 +78,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   let tokens: TokenStore | undefined;
   let plane: RunningControlPlane;
   try {
+    if (!databaseUrl) secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, listener: listenerFlags(opts) });

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { newEventId } from '../audit/event.js';
 import { splitSchema } from '../audit/open.js';
 import { eventsDbFile } from '../audit/paths.js';
+import { createPrivateFile } from '../audit/data-dir.js';
 
 /** `gateway` tokens may post their own chain and read; `reader` tokens (consoles, `kt events --api-url`) only read. */
 export type TokenRole = 'gateway' | 'reader';
@@ -85,7 +84,7 @@ export class SqliteTokenStore implements TokenStore {
   private readonly db: Database.Database;
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (file !== ':memory:') createPrivateFile(file);
     this.db = new Database(file);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
