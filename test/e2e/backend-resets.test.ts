@@ -18,7 +18,7 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
  * PostgreSQL connections reset under a running gateway and control plane (a database restart, a failover, a
  * NAT dropping the flow), at chosen moments: idle, in the middle of a transaction, between COMMIT and its
  * answer, and while the database is down. The process keeps serving, the request in the broken transaction
- * gets the answer its fail mode promises, and the pool recovers.
+ * gets the answer its fail mode promises, and the pool recovers. The same for the gateway's Redis.
  */
 
 const PG = { host: '127.0.0.1', port: 5432 };
@@ -233,6 +233,47 @@ describe('kt server on PostgreSQL', () => {
     const list = await request(`${base}/v1/events`, { headers: { authorization: `Bearer ${token}` } });
     expect(list.statusCode).toBe(200);
     expect(((await list.body.json()) as { data: unknown[] }).data).toHaveLength(2);
+    expect(child.exitCode).toBeNull();
+  }, 60_000);
+});
+
+describe('kt gateway run with limits in Redis', () => {
+  it('a Redis reset, and Redis being down, fail the limit check as the fail mode says; the process keeps serving', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
+    cleanups.push(() => proxy.close());
+    const dataDir = mkdtempSync(join(tmpdir(), 'kt-redisreset-'));
+    cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const [config] = writeConfigs(`pack: {name: redis-reset, version: "1"}
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "${fake.url}/v1"}
+rate_limits:
+  - {scope: developer, rpm: 1000}
+`);
+    const port = await freePort();
+    const child = await spawnGateway(['-c', config!, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--redis-url', `redis://127.0.0.1:${proxy.port}`]);
+    watch(child);
+    // Counters under a developer of this run only: other tests share the Redis.
+    const developer = `reset-${randomBytes(4).toString('hex')}`;
+    const chat = async () => {
+      const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer k', 'x-keeptrusts-developer': developer },
+        body: JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      await res.body.dump();
+      return res.statusCode;
+    };
+    expect(await chat()).toBe(200);
+    proxy.reset();
+    expect(child.exitCode).toBeNull();
+    // ioredis reconnects on its own; the first command after a reset may fail (fail-mode block: 503).
+    await eventually('requests pass again after the reset', async () => (await chat()) === 200);
+    proxy.setDown(true);
+    proxy.reset();
+    expect(await chat()).toBe(503);
+    proxy.setDown(false);
+    await eventually('requests pass again once Redis is back', async () => (await chat()) === 200);
     expect(child.exitCode).toBeNull();
   }, 60_000);
 });
