@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Logger } from './logger.js';
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './body.js';
 
 /**
@@ -23,16 +24,26 @@ export interface ListenerLimits {
 export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000;
 /** Longer than the idle timeouts of common load balancers (60 s), so they never reuse a connection we closed. */
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
-
 /** Descriptors kept for everything but client and upstream connections: files, databases, worker threads. */
 const RESERVED_DESCRIPTORS = 128;
 
 /**
+ * Refused connections kept open a moment longer, at most. Each one is read until the client closes it (or for a
+ * second): closing a socket with unread data sends a reset, and a reset can discard the 503 before the client
+ * reads it. Past this many, a refused connection is closed as soon as its answer is written.
+ */
+const MAX_LINGERING = 64;
+const LINGER_MS = 1_000;
+/** At most one log line about refused connections per this interval. */
+const REFUSAL_LOG_MS = 10_000;
+
+/**
  * Connections a listener accepts by default: the process's open-file limit less what the rest of the process
- * needs, never fewer than 64. `upstreamSockets`: connections to providers the process may hold besides.
+ * needs and what refused connections may hold for a moment, never fewer than 64. `upstreamSockets`:
+ * connections to providers the process may hold besides.
  */
 export function defaultMaxConnections(upstreamSockets: number, fdLimit = openFileLimit()): number {
-  return Math.max(64, fdLimit - RESERVED_DESCRIPTORS - upstreamSockets);
+  return Math.max(64, fdLimit - RESERVED_DESCRIPTORS - MAX_LINGERING - upstreamSockets);
 }
 
 /** The soft RLIMIT_NOFILE (Node raises it to the hard limit at start); 1024 where it cannot be read. */
@@ -75,11 +86,19 @@ export interface BoundedServer {
  * A node:http server with the listener limits in force. `who` names the process in the refusal ("the gateway").
  * Unparsable requests get a bare 400 and requests that time out a 408, instead of a reset.
  */
-export function createBoundedServer(handler: (req: IncomingMessage, res: ServerResponse) => void, limits: ListenerLimits, who: string): BoundedServer {
+export function createBoundedServer(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  limits: ListenerLimits,
+  who: string,
+  logger?: Pick<Logger, 'warn'>,
+): BoundedServer {
   const refusedSockets = new WeakSet<Socket>();
   // Open connections and the requests in flight on each: on close, those with none are ended at once.
   const open = new Map<Socket, number>();
+  const lingering = new Set<Socket>();
   let refused = 0;
+  let refusedSinceLog = 0;
+  let lastRefusalLog = 0;
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,
@@ -90,23 +109,41 @@ export function createBoundedServer(handler: (req: IncomingMessage, res: ServerR
       connectionsCheckingInterval: Math.min(5_000, Math.max(25, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
     },
     (req, res) => {
-      // A refused connection is closing; a request that got in before it closed is not served.
+      // A refused connection has had its answer: a request on it is read and dropped, never served.
       if (refusedSockets.has(req.socket)) {
-        req.socket.destroy();
+        req.resume();
         return;
       }
       handler(req, res);
     },
   );
+  const refuse = (socket: Socket) => {
+    refused++;
+    refusedSinceLog++;
+    refusedSockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.end(refusal(who, limits.maxConnections));
+    if (lingering.size >= MAX_LINGERING) {
+      socket.destroySoon();
+    } else {
+      lingering.add(socket);
+      const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        lingering.delete(socket);
+      });
+    }
+    const now = Date.now();
+    if (logger && now - lastRefusalLog >= REFUSAL_LOG_MS) {
+      logger.warn({ refused: refusedSinceLog, max_connections: limits.maxConnections }, 'connection cap reached: refusing new connections with 503 (--max-connections)');
+      lastRefusalLog = now;
+      refusedSinceLog = 0;
+    }
+  };
   // Before node:http's own listener, so a connection over the cap is answered before anything reads from it.
   server.prependListener('connection', (socket: Socket) => {
     if (open.size >= limits.maxConnections) {
-      refused++;
-      refusedSockets.add(socket);
-      socket.on('error', () => undefined);
-      // destroySoon: the descriptor is released as soon as the answer is written, whatever the client does.
-      socket.write(refusal(who, limits.maxConnections));
-      socket.destroySoon();
+      refuse(socket);
       return;
     }
     open.set(socket, 0);
@@ -139,6 +176,7 @@ export function createBoundedServer(handler: (req: IncomingMessage, res: ServerR
         // closeIdleConnections() skips connections that never sent a request, which clients open ahead of time.
         server.closeIdleConnections();
         for (const [s, active] of open) if (active === 0) s.destroy();
+        for (const s of lingering) s.destroy();
         const timer = setTimeout(() => {
           for (const s of open.keys()) s.destroy();
         }, graceMs);

@@ -873,7 +873,7 @@ function round(ms: number): number {
 /** Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`. */
 export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Promise<RunningGateway> {
   const gateway = new Gateway(opts);
-  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway');
+  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway', opts.logger);
   const bound = await listenHttp(bounded.server, opts.host, opts.port);
   gateway.setReady(true);
   let closing: Promise<void> | undefined;

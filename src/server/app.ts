@@ -773,7 +773,7 @@ export function createControlPlaneHandler(opts: Omit<ControlPlaneOptions, 'host'
 /** Listen on host:port. Resolves once bound. */
 export async function startControlPlane(opts: ControlPlaneOptions): Promise<RunningControlPlane> {
   const plane = new ControlPlane(opts);
-  const bounded = createBoundedServer(plane.handle, plane.listenerLimits, 'the control plane');
+  const bounded = createBoundedServer(plane.handle, plane.listenerLimits, 'the control plane', opts.logger);
   const bound = await listenHttp(bounded.server, opts.host, opts.port);
   return {
     url: bound.url,

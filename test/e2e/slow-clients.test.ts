@@ -135,8 +135,9 @@ describe('slow clients', () => {
   }, 60_000);
 
   it('under a low open-file limit, connections past the default cap are refused with a 503, and the journal keeps working', async () => {
-    // 256 descriptors, --max-concurrency 8: the default cap is 256 - 128 - 2 × 8 = 112 connections.
-    const gw = await startGateway(['--max-concurrency', '8', '--headers-timeout', '2s'], 256);
+    // 320 descriptors, --max-concurrency 8: the default cap is 320 - 128 reserved - 64 for refused connections
+    // on their way out - 2 × 8 upstream = 112 connections.
+    const gw = await startGateway(['--max-concurrency', '8', '--headers-timeout', '2s'], 320);
     const idle = await Promise.all(Array.from({ length: 200 }, () => openSlow(gw.port, '')));
     await until('every connection is either held or refused', () => idle.filter((s) => s.reply() !== '').length + 112 >= 200);
 
@@ -156,5 +157,6 @@ describe('slow clients', () => {
     await gw.stored(after.eventId);
     expect(gw.child.exitCode).toBeNull();
     expect(gw.stderr()).not.toMatch(/EMFILE/);
+    expect(gw.stderr()).toContain('connection cap reached');
   }, 60_000);
 });
