@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { Client, Pool, escapeIdentifier, type PoolClient } from 'pg';
+import { Client, escapeIdentifier, type Pool, type PoolClient } from 'pg';
 import { canonicalJson } from './canonical.js';
+import { createPgPool, pgTransaction } from './pg-pool.js';
 import { linkEvents, type ChainedEvent, type ChainRecord, type Checkpoint } from './chain.js';
 import type { DecisionEvent } from './event.js';
 import { pruneCut, PruneSegment, retentionCutoff } from './prune.js';
@@ -169,10 +170,7 @@ export class PostgresEventStore implements EventStore {
 
   static async connect(url: string, opts: { schema?: string } = {}): Promise<PostgresEventStore> {
     const schema = checkSchemaName(opts.schema ?? 'keeptrusts');
-    const pool = new Pool({ connectionString: url, application_name: 'keeptrusts' });
-    // An idle connection that the server drops emits 'error' on the pool; unhandled, it would end the process.
-    // The pool discards that connection itself and the next query opens a new one.
-    pool.on('error', () => {});
+    const pool = createPgPool(url);
     try {
       await ensureSchema(pool, schema);
     } catch (err) {
@@ -185,6 +183,8 @@ export class PostgresEventStore implements EventStore {
   /** Remove a schema and everything in it (tests clean up with this). */
   static async dropSchema(url: string, schema: string): Promise<void> {
     const client = new Client({ connectionString: url });
+    // A reset while it runs fails the query below; unheard, the 'error' event would end the process.
+    client.on('error', () => {});
     await client.connect();
     try {
       await client.query(`DROP SCHEMA IF EXISTS ${escapeIdentifier(checkSchemaName(schema))} CASCADE`);
@@ -507,7 +507,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    return transaction(this.db, fn);
+    return pgTransaction(this.db, fn);
   }
 }
 
@@ -532,27 +532,6 @@ function whereClause(filter: EventFilter): { where: string; params: unknown[] } 
   if (filter.afterPos !== undefined) add((p) => `pos > ${p}`, Math.floor(filter.afterPos));
   if (filter.beforePos !== undefined) add((p) => `pos < ${p}`, Math.ceil(filter.beforePos));
   return { where: where.length ? `WHERE ${where.join(' AND ')}` : '', params };
-}
-
-async function transaction<T>(pool: Pool, fn: (c: PoolClient) => Promise<T>): Promise<T> {
-  const c = await pool.connect();
-  let broken: Error | undefined;
-  try {
-    await c.query('BEGIN');
-    const result = await fn(c);
-    await c.query('COMMIT');
-    return result;
-  } catch (err) {
-    try {
-      await c.query('ROLLBACK');
-    } catch (rollbackErr) {
-      // A connection that cannot even roll back must not go back to the pool.
-      broken = rollbackErr as Error;
-    }
-    throw err;
-  } finally {
-    c.release(broken);
-  }
 }
 
 /**
@@ -587,7 +566,7 @@ function lockKey(name: string): bigint {
 async function ensureSchema(pool: Pool, schema: string): Promise<void> {
   if (await schemaReady(pool, schema)) return;
   const s = escapeIdentifier(schema);
-  await transaction(pool, async (c) => {
+  await pgTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock($1::bigint)', [lockKey(`keeptrusts-ddl\n${schema}`).toString()]);
     await c.query(ddl(s));
     const existing = await c.query<{ tgname: string }>(

@@ -300,11 +300,11 @@ export class AuditRecorder {
       const events = entries.map((e) => e.event);
       const blobs = new Map<string, string>();
       for (const e of entries) for (const [h, t] of Object.entries(e.blobs ?? {})) blobs.set(h, t);
-      if (events.length > 0) await this.opts.store.append(this.opts.chain, events, blobs);
+      const written = events.length > 0 ? await this.appendSpooled(events, blobs) : 0;
       unlinkSync(draining);
-      if (events.length > 0) {
-        this.opts.logger.info({ events: events.length }, 'spooled decision events written to the store');
-        this.sinceCheckpoint += events.length;
+      if (written > 0) {
+        this.opts.logger.info({ events: written }, 'spooled decision events written to the store');
+        this.sinceCheckpoint += written;
         this.opts.onCommit?.();
       }
     } catch (err) {
@@ -328,6 +328,32 @@ export class AuditRecorder {
     if (!cp || found.unsignedFrom === null || found.unsignedFrom > cp.seq) return;
     await store.addRecord(signRecord(key, { chain, kind: 'adopt', seq: cp.seq, hash: cp.hash, ts: cp.ts, detail: { from_seq: found.unsignedFrom } }));
     this.opts.logger.warn({ chain, from_seq: found.unsignedFrom, to_seq: cp.seq }, 'signed events a previous run left unsigned; kt events verify reports them as adopted at this start');
+  }
+
+  /**
+   * Append spooled events, leaving out those the store already has: a connection lost while COMMIT was on its
+   * way leaves the writer unsure whether the batch landed, and it was spooled all the same. Appended again,
+   * such an event would fail on its id at every try and hold up everything spooled after it. Returns how many
+   * events were appended.
+   */
+  private async appendSpooled(events: DecisionEvent[], blobs: ReadonlyMap<string, string>): Promise<number> {
+    try {
+      await this.opts.store.append(this.opts.chain, events, blobs);
+      return events.length;
+    } catch (err) {
+      const missing: DecisionEvent[] = [];
+      // In slices, so a long outage's spool does not queue thousands of lookups at once.
+      for (let i = 0; i < events.length; i += 256) {
+        const slice = events.slice(i, i + 256);
+        const found = await Promise.all(slice.map((e) => this.opts.store.get(e.id)));
+        slice.forEach((e, j) => {
+          if (!found[j]) missing.push(e);
+        });
+      }
+      if (missing.length === events.length) throw err;
+      if (missing.length > 0) await this.opts.store.append(this.opts.chain, missing, blobs);
+      return missing.length;
+    }
   }
 
   /** Sign the chain's head if it moved since the last checkpoint, once what was signed last still holds. */

@@ -1,7 +1,6 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { createPrivateFile } from './data-dir.js';
 import { canonicalJson } from './canonical.js';
 import { eventJson } from './event-json.js';
 import { linkBodies, type ChainedEvent, type ChainRecord, type Checkpoint } from './chain.js';
@@ -132,7 +131,7 @@ export class SqliteEventStore implements EventStore {
     readonly file: string,
     opts: { readonly?: boolean; backgroundCheckpoints?: boolean } = {},
   ) {
-    if (!opts.readonly && file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (!opts.readonly && file !== ':memory:') createPrivateFile(file);
     this.db = new Database(file, { readonly: opts.readonly ?? false, fileMustExist: opts.readonly ?? false });
     this.db.pragma('busy_timeout = 5000');
     if (!opts.readonly) {

@@ -6,6 +6,7 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway/logger.js';
 import { DEFAULT_MAX_RESPONSE_BYTES, startGateway, type RunningGateway } from '../gateway/server.js';
 import { MissingSecretError } from '../providers/credentials.js';
+import { secureDataDir } from '../audit/data-dir.js';
 import { consoleToken, resolveDataDir } from '../audit/paths.js';
 import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
 import { openEventStore } from '../audit/open.js';
@@ -14,13 +15,13 @@ import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
 import { createLimitEngine } from '../usage/limits/index.js';
 import { createLocalConsole } from '../server/local-console.js';
-import { byteSize, collect, hostList, metricsToken, oneOf, originList, positiveInt } from './options.js';
+import { byteSize, collect, hostList, listenerFlags, listenerOptions, metricsToken, oneOf, originList, positiveInt, type ListenerFlags } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENCY = 128;
 
-export interface GatewayRunOptions {
+export interface GatewayRunOptions extends ListenerFlags {
   policyConfig?: string[];
   listen: string;
   logLevel: LogLevel;
@@ -45,7 +46,7 @@ export interface GatewayRunOptions {
 
 export function gatewayCommand(): Command {
   const gateway = new Command('gateway').description('Run the governance gateway between AI clients and providers');
-  gateway
+  const run = gateway
     .command('run')
     .description('Start the gateway: OpenAI (/v1/chat/completions, /v1/responses) and Anthropic (/v1/messages) APIs')
     .option('-c, --policy-config <path>', 'policy config file; repeat to layer files (later files win: maps merge, lists replace)', collect)
@@ -93,7 +94,9 @@ export function gatewayCommand(): Command {
     .addOption(new Option('--redis-url <url>', 'share budgets and rate limits between gateways through Redis (default: in memory)').env('KEEPTRUSTS_REDIS_URL'))
     .option('--developer <name>', 'attribute requests that name no developer to this one (default: git config user.email)')
     .option('--repository <name>', 'attribute requests that name no repository to this one (default: the origin remote)')
-    .option('--team <name>', 'attribute requests that name no team to this one')
+    .option('--team <name>', 'attribute requests that name no team to this one');
+  for (const o of listenerOptions()) run.addOption(o);
+  run
     .addHelpText(
       'after',
       `
@@ -172,6 +175,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
   warnAboutConfig(logger, diagnostics);
   const { config } = loaded;
   const dataDir = resolveDataDir(opts.dataDir);
+  secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const c of closers.reverse()) await c().catch((err: unknown) => logger.error({ err: describeStartError(err) }, 'closing failed'));
@@ -236,6 +240,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         maxConcurrency: opts.maxConcurrency,
         maxBodyBytes: opts.maxBodyBytes,
         maxResponseBytes: opts.maxResponseBytes,
+        listener: listenerFlags(opts),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -1,6 +1,7 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { MIN_METRICS_TOKEN_LENGTH } from '../gateway/operator-auth.js';
 import { accessRules } from '../gateway/request-guard.js';
+import { parseDuration } from './time-range.js';
 
 /** Repeatable option collector: `--policy-config a --policy-config b`. */
 export function collect(value: string, previous: string[] | undefined): string[] {
@@ -72,4 +73,40 @@ export function metricsToken(value: string): string {
     throw new InvalidArgumentError(`must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. from: openssl rand -hex 24).`);
   }
   return value;
+}
+
+/** `30s`, `0.5s`, `5m`: a positive duration, in milliseconds. */
+export function duration(name: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === null || ms < 1) throw new InvalidArgumentError(`${name} must be a duration such as 30s, 0.5s or 5m.`);
+    return ms;
+  };
+}
+
+/** The listener bounds, shared by `kt gateway run` and `kt server`; unset ones take the defaults in docs/cli.md. */
+export function listenerOptions(): Option[] {
+  return [
+    new Option('--headers-timeout <duration>', 'a request line and its headers must arrive within this (default 30s)').argParser(duration('--headers-timeout')),
+    new Option('--body-timeout <duration>', 'longest pause between two chunks of a request body (default 30s)').argParser(duration('--body-timeout')),
+    new Option('--request-timeout <duration>', 'a whole request, headers and body, must arrive within this (default 5m)').argParser(duration('--request-timeout')),
+    new Option('--max-connections <n>', 'client connections open at once; more are answered 503 (default: from the open-file limit)').argParser(positiveInt('--max-connections')),
+  ];
+}
+
+export interface ListenerFlags {
+  headersTimeout?: number;
+  bodyTimeout?: number;
+  requestTimeout?: number;
+  maxConnections?: number;
+}
+
+/** The flags as ListenerLimits fields, leaving out the ones not given. */
+export function listenerFlags(opts: ListenerFlags): { headersTimeoutMs?: number; bodyIdleTimeoutMs?: number; requestTimeoutMs?: number; maxConnections?: number } {
+  return {
+    ...(opts.headersTimeout !== undefined ? { headersTimeoutMs: opts.headersTimeout } : {}),
+    ...(opts.bodyTimeout !== undefined ? { bodyIdleTimeoutMs: opts.bodyTimeout } : {}),
+    ...(opts.requestTimeout !== undefined ? { requestTimeoutMs: opts.requestTimeout } : {}),
+    ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
+  };
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
+import { secureDataDir } from '../audit/data-dir.js';
 import { openEventStore } from '../audit/open.js';
 import { resolveDataDir } from '../audit/paths.js';
 import type { EventStore } from '../audit/store.js';
@@ -8,9 +9,9 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
 import { DEFAULT_CONTROL_PLANE_LISTEN, startControlPlane, type RunningControlPlane } from '../server/app.js';
 import { openTokenStore, TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from '../server/tokens.js';
-import { hostList, oneOf, originList } from './options.js';
+import { hostList, listenerFlags, listenerOptions, oneOf, originList, type ListenerFlags } from './options.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends ListenerFlags {
   listen: string;
   dataDir?: string;
   databaseUrl?: string;
@@ -35,7 +36,9 @@ export function serverCommand(): Command {
     .addOption(new Option('--data-dir <dir>', 'where the SQLite store lives (default: <KEEPTRUSTS_DATA_DIR or ~/.keeptrusts>/control-plane)').env('KEEPTRUSTS_SERVER_DATA_DIR'))
     .addOption(new Option('--database-url <url>', 'keep events and tokens in PostgreSQL instead of SQLite').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
-    .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
+    .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']));
+  for (const o of listenerOptions()) server.addOption(o);
+  server
     .addOption(
       new Option('--allowed-hosts <names>', 'host names gateways and browsers use besides localhost and IP addresses, comma-separated (.corp.example: its subdomains; *: any)')
         .env('KEEPTRUSTS_ALLOWED_HOSTS')
@@ -87,10 +90,11 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   let tokens: TokenStore | undefined;
   let plane: RunningControlPlane;
   try {
+    if (!databaseUrl) secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     const access = { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) };
-    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access });
+    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access, listener: listenerFlags(opts) });
   } catch (err) {
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});

@@ -28,15 +28,8 @@ export function isLoopback(host: string): boolean {
   return isLoopbackListener(host);
 }
 
-/**
- * Answer unparsable requests with a bare 400 instead of a reset, bind, and resolve with the URL clients use.
- * Shared by the gateway and the control plane.
- */
+/** Bind and resolve with the URL clients use. Shared by the gateway and the control plane. */
 export async function listenHttp(server: Server, host: string, port: number): Promise<{ url: string; host: string; port: number }> {
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
-  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {

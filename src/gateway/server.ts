@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/index.js';
 import { buildChain } from '../policy/build.js';
@@ -24,7 +23,8 @@ import { StreamMeter, wantsIncludeUsage } from '../usage/meter.js';
 import { warmTokenizer } from '../usage/tokens.js';
 import { limitError, scopeValuesFromAttribution } from '../usage/limits/index.js';
 import type { LimitEngine } from '../usage/limits/types.js';
-import { readBody } from './body.js';
+import { closesConnection, readBody, type BodyLimits } from './body.js';
+import { createBoundedServer, listenerLimits, type ListenerLimits } from './bounded-server.js';
 import { GatewayError, notFound, refusalError, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -64,6 +64,8 @@ export interface GatewayOptions {
   access?: AccessOptions;
   /** Unlocks /health's details and /metrics, as the console token does (--metrics-token). */
   metricsToken?: string;
+  /** Timeouts and the connection cap of the listener; each defaults as listenerLimits() says. */
+  listener?: Partial<ListenerLimits>;
 }
 
 export interface RunningGateway {
@@ -71,6 +73,8 @@ export interface RunningGateway {
   host: string;
   port: number;
   server: Server;
+  /** The bounds in force: timeouts, connection cap. */
+  limits: ListenerLimits;
   close(): Promise<void>;
 }
 
@@ -92,6 +96,8 @@ export class Gateway {
   private readonly credentials: CredentialStore;
   private readonly upstream: UpstreamClient;
   private readonly limiter: ConcurrencyLimiter;
+  readonly listenerLimits: ListenerLimits;
+  private readonly bodyLimits: BodyLimits;
   readonly chain: PolicyChain;
   private readonly startedAt = Date.now();
   private ready = false;
@@ -112,7 +118,11 @@ export class Gateway {
     this.targets = config.providers.targets.map(resolveTarget);
     this.router = new Router(this.targets, config.providers.strategy);
     this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
-    this.upstream = new UpstreamClient(Math.max(opts.maxConcurrency, 8));
+    const upstreamConnections = Math.max(opts.maxConcurrency, 8);
+    this.upstream = new UpstreamClient(upstreamConnections);
+    // Twice the pool size: idle connections to a second origin may stay open beside the busy ones.
+    this.listenerLimits = listenerLimits(opts.listener ?? {}, 2 * upstreamConnections);
+    this.bodyLimits = { maxBytes: opts.maxBodyBytes, idleTimeoutMs: this.listenerLimits.bodyIdleTimeoutMs, totalTimeoutMs: this.listenerLimits.requestTimeoutMs };
     this.limiter = new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16);
     this.chain = buildChain(config, opts.failMode, opts.markerSalt ? { markerSalt: opts.markerSalt } : undefined);
     this.auditSettings = opts.audit?.settings ?? {
@@ -175,7 +185,7 @@ export class Gateway {
         err instanceof GatewayError ? err : new GatewayError(500, 'api_error', 'internal gateway error', { code: 'internal_error' });
       if (!(err instanceof GatewayError)) this.opts.logger.error({ requestId, err: describeInternal(err) }, 'unhandled error');
       if (!res.writableEnded && !res.destroyed) {
-        if (gwErr.status === 413) res.setHeader('connection', 'close');
+        if (closesConnection(gwErr.status)) res.setHeader('connection', 'close');
         sendError(res, shape, gwErr, requestId);
       }
       this.logDone(req, res, route, requestId, timing, undefined, gwErr.status);
@@ -282,7 +292,7 @@ export class Gateway {
     };
     res.once('close', onClose);
     await this.authenticate(req, ctx);
-    const raw = await readBody(req, this.opts.maxBodyBytes);
+    const raw = await readBody(req, this.bodyLimits);
     const ex = parseExchange(family, raw);
     ctx.stream = ex.stream;
     const inputVerdict = this.enforceInput(ex, ctx);
@@ -624,30 +634,20 @@ function round(ms: number): number {
 /** Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`. */
 export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Promise<RunningGateway> {
   const gateway = new Gateway(opts);
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, gateway.handle);
-  const sockets = new Set<Socket>();
-  server.on('connection', (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  const bound = await listenHttp(server, opts.host, opts.port);
+  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway', opts.logger);
+  const bound = await listenHttp(bounded.server, opts.host, opts.port);
   gateway.setReady(true);
   let closing: Promise<void> | undefined;
   return {
     url: bound.url,
     host: bound.host,
     port: bound.port,
-    server,
+    server: bounded.server,
+    limits: bounded.limits,
     close() {
       closing ??= (async () => {
         gateway.setReady(false);
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        const timer = setTimeout(() => {
-          for (const s of sockets) s.destroy();
-        }, graceMs);
-        await closed;
-        clearTimeout(timer);
+        await bounded.close(graceMs);
         await gateway.close();
       })();
       return closing;

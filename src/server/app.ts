@@ -1,6 +1,5 @@
 import { createPublicKey } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonical.js';
 import { GENESIS_HASH, linkHash, type ChainedEvent, type ChainRecord, type Checkpoint } from '../audit/chain.js';
@@ -20,7 +19,8 @@ import {
   type UsageGroupBy,
 } from '../audit/store.js';
 import { parseTimeSpec } from '../cli/time-range.js';
-import { readBody } from '../gateway/body.js';
+import { closesConnection, readBody, type BodyLimits } from '../gateway/body.js';
+import { createBoundedServer, listenerLimits, type ListenerLimits } from '../gateway/bounded-server.js';
 import { GatewayError } from '../gateway/errors.js';
 import type { Logger } from '../gateway/logger.js';
 import type { Verdict } from '../policy/types.js';
@@ -47,11 +47,15 @@ export interface ControlPlaneOptions {
   limits?: Pick<LimitEngine, 'status'>;
   /** Host names and browser origins served besides loopback names (--allowed-hosts, --allowed-origins). */
   access?: AccessOptions;
+  /** Timeouts and the connection cap of the listener; each defaults as listenerLimits() says. */
+  listener?: Partial<ListenerLimits>;
 }
 
 export interface RunningControlPlane {
   url: string;
   port: number;
+  /** The bounds in force: timeouts, connection cap. */
+  limits: ListenerLimits;
   /** Ends live tails and stops listening. The store and the token store belong to the caller. */
   close(): Promise<void>;
 }
@@ -85,6 +89,7 @@ type ErrorType =
   | 'chain_conflict'
   | 'chain_gap'
   | 'request_too_large'
+  | 'request_timeout'
   | 'server_error';
 
 export class ApiError extends Error {
@@ -348,11 +353,16 @@ class ControlPlane {
   private readonly routes: Route[];
   private readonly maxBodyBytes: number;
   private readonly keepAliveMs: number;
+  readonly listenerLimits: ListenerLimits;
+  private readonly bodyLimits: BodyLimits;
 
   constructor(private readonly opts: ControlPlaneOptions) {
     this.hub = new LiveHub(opts.store, opts.pollMs ?? 1_000, opts.logger);
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_POST_BYTES;
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
+    // The PostgreSQL pools beside it take the place of upstream connections.
+    this.listenerLimits = listenerLimits(opts.listener ?? {}, 32);
+    this.bodyLimits = { maxBytes: this.maxBodyBytes, idleTimeoutMs: this.listenerLimits.bodyIdleTimeoutMs, totalTimeoutMs: this.listenerLimits.requestTimeoutMs };
     // Order matters: `/v1/events/stream` before `/v1/events/:id`.
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: async () => ({ status: 'ok', store: opts.store.kind }) } },
@@ -447,7 +457,9 @@ class ControlPlane {
       apiErr =
         err.status === 413
           ? new ApiError(413, 'request_too_large', `request body exceeds the limit of ${this.maxBodyBytes} bytes: send fewer events per request`)
-          : new ApiError(err.status === 415 ? 400 : err.status, 'invalid_request', err.message);
+          : err.status === 408
+            ? new ApiError(408, 'request_timeout', err.message)
+            : new ApiError(err.status === 415 ? 400 : err.status, 'invalid_request', err.message);
     } else if (err instanceof ChainConflictError) apiErr = new ApiError(409, 'chain_conflict', err.message);
     else {
       this.opts.logger.error({ err: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 500) : String(err), path: ctx.url.pathname }, 'control plane error');
@@ -457,8 +469,8 @@ class ControlPlane {
       ctx.res.destroy();
       return;
     }
-    // A refused upload may still be arriving; closing the connection stops reading the rest of it.
-    const headers = apiErr.status === 413 ? { ...apiErr.headers, connection: 'close' } : apiErr.headers;
+    // A refused or stalled upload may still be arriving: the connection cannot carry another request.
+    const headers = closesConnection(apiErr.status) ? { ...apiErr.headers, connection: 'close' } : apiErr.headers;
     sendJson(ctx.res, apiErr.status, { error: { type: apiErr.type, message: apiErr.message } }, headers);
   }
 
@@ -467,7 +479,7 @@ class ControlPlane {
   private async postEvents(ctx: Context): Promise<unknown> {
     const principal = ctx.principal!;
     if (principal.role !== 'gateway') throw forbidden('a reader token cannot post events; create a gateway token with kt server token create --gateway NAME');
-    const raw = await readBody(ctx.req, this.maxBodyBytes);
+    const raw = await readBody(ctx.req, this.bodyLimits);
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
@@ -833,39 +845,12 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const refuse = (r: Refusal) => sendJson(res, r.status, { error: { type: r.status === 403 ? 'permission_error' : 'invalid_request', message: r.message } });
     if (guard.admit(req, res, refuse)) plane.handle(req, res);
   };
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 120_000, headersTimeout: 60_000 }, handle);
-  // Sockets and how many requests each has in flight: on close, sockets with none are ended at once. Node's
-  // closeIdleConnections() skips connections that never sent a request, which clients open ahead of time.
-  const sockets = new Map<Socket, number>();
-  server.on('connection', (s: Socket) => {
-    sockets.set(s, 0);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const s = req.socket;
-    sockets.set(s, (sockets.get(s) ?? 0) + 1);
-    res.once('close', () => {
-      if (sockets.has(s)) sockets.set(s, Math.max(0, sockets.get(s)! - 1));
-    });
-  });
-  const bound = await listenHttp(server, opts.host, opts.port);
-  let closing: Promise<void> | undefined;
+  const bounded = createBoundedServer(handle, plane.listenerLimits, 'the control plane', opts.logger);
+  const bound = await listenHttp(bounded.server, opts.host, opts.port);
   return {
     url: bound.url,
     port: bound.port,
-    close() {
-      closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        await plane.close();
-        server.closeIdleConnections();
-        for (const [s, active] of sockets) if (active === 0) s.destroy();
-        const timer = setTimeout(() => {
-          for (const s of sockets.keys()) s.destroy();
-        }, 5_000);
-        await closed;
-        clearTimeout(timer);
-      })();
-      return closing;
-    },
+    limits: bounded.limits,
+    close: () => bounded.close(5_000, () => plane.close()),
   };
 }

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { newEventId } from '../audit/event.js';
 import { splitSchema } from '../audit/open.js';
 import { eventsDbFile } from '../audit/paths.js';
+import { createPrivateFile } from '../audit/data-dir.js';
 
 /** `gateway` tokens may post their own chain and read; `reader` tokens (consoles, `kt events --api-url`) only read. */
 export type TokenRole = 'gateway' | 'reader';
@@ -85,7 +84,7 @@ export class SqliteTokenStore implements TokenStore {
   private readonly db: Database.Database;
 
   constructor(readonly file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (file !== ':memory:') createPrivateFile(file);
     this.db = new Database(file);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
@@ -139,18 +138,15 @@ export class PostgresTokenStore implements TokenStore {
     const schema = opts.schema ?? 'keeptrusts';
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new TokenInputError(`invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
     // Loaded only when asked for, like the PostgreSQL event store: `kt` with SQLite never loads pg.
-    const { Pool, escapeIdentifier } = await import('pg');
+    const [{ escapeIdentifier }, { createPgPool, pgTransaction }] = await Promise.all([import('pg'), import('../audit/pg-pool.js')]);
     const s = escapeIdentifier(schema);
-    const pool = new Pool({ connectionString: url, max: 4, application_name: 'keeptrusts' });
-    // Pool errors on idle clients (the server restarting) must not crash the control plane.
-    pool.on('error', () => {});
-    const client = await pool.connect();
+    const pool = createPgPool(url, { max: 4 });
     try {
       // Two control planes starting together would race on CREATE ... IF NOT EXISTS; a lock serialises them.
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-tokens\n${schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.api_tokens (
+      await pgTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-tokens\n${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${s}.api_tokens (
         id TEXT PRIMARY KEY,
         token_sha256 TEXT NOT NULL UNIQUE,
         gateway TEXT NOT NULL,
@@ -158,13 +154,10 @@ export class PostgresTokenStore implements TokenStore {
         created_at TEXT NOT NULL,
         revoked_at TEXT
       )`);
-      await client.query('COMMIT');
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
       await pool.end().catch(() => {});
       throw err;
-    } finally {
-      client.release();
     }
     return new PostgresTokenStore(pool, `${s}.api_tokens`);
   }

@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Pool } from 'pg';
 import { newEventId } from '../audit/event.js';
 import { splitSchema } from '../audit/open.js';
 import { eventsDbFile } from '../audit/paths.js';
+import { createPrivateFile } from '../audit/data-dir.js';
 
 /**
  * Gateway virtual keys: `kt keys create --developer …` issues one, a client uses it as its API key, and the
@@ -176,7 +175,7 @@ export class SqliteVirtualKeyStore implements VirtualKeyStore {
     readonly file: string,
     opts: VirtualKeyStoreOptions = {},
   ) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    if (file !== ':memory:') createPrivateFile(file);
     this.db = new Database(file);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
@@ -238,29 +237,20 @@ export class PostgresVirtualKeyStore implements VirtualKeyStore {
     const schema = opts.schema ?? 'keeptrusts';
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) throw new VirtualKeyInputError(`invalid PostgreSQL schema name ${JSON.stringify(schema)}`);
     // Loaded only when asked for: `kt` with SQLite never loads pg.
-    const { Pool, escapeIdentifier } = await import('pg');
+    const [{ escapeIdentifier }, { createPgPool, pgTransaction }] = await Promise.all([import('pg'), import('../audit/pg-pool.js')]);
     const s = escapeIdentifier(schema);
-    const pool = new Pool({ connectionString: url, max: 4, application_name: 'keeptrusts' });
-    // Errors on idle clients (the server restarting) must not end the gateway.
-    pool.on('error', () => {});
-    const client = await pool.connect().catch(async (err: unknown) => {
-      await pool.end().catch(() => {});
-      throw err;
-    });
+    const pool = createPgPool(url, { max: 4 });
     try {
       // Gateways starting together would race on CREATE ... IF NOT EXISTS; a lock serialises them.
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-virtual-keys\n${schema}`]);
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
-      await client.query(`CREATE TABLE IF NOT EXISTS ${s}.virtual_keys ${VIRTUAL_KEY_TABLE}`);
-      await client.query('COMMIT');
+      await pgTransaction(pool, async (client) => {
+        await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`keeptrusts-virtual-keys\n${schema}`]);
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${s}`);
+        await client.query(`CREATE TABLE IF NOT EXISTS ${s}.virtual_keys ${VIRTUAL_KEY_TABLE}`);
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {});
-      client.release();
       await pool.end().catch(() => {});
       throw err;
     }
-    client.release();
     return new PostgresVirtualKeyStore(pool, `${s}.virtual_keys`, opts);
   }
 

@@ -31,8 +31,8 @@ export interface StackOptions {
   maxConcurrency?: number;
   /** Receives the gateway's log records (JSON objects), at info level and above. */
   onLog?: (record: Record<string, unknown>) => void;
-  /** Extra gateway options (limits, virtual keys, attribution defaults, fail mode, allowed hosts and origins, metrics token, console). */
-  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution' | 'failMode' | 'access' | 'metricsToken' | 'console'>>;
+  /** Extra gateway options (limits, virtual keys, attribution defaults, fail mode, allowed hosts and origins, metrics token, console, listener bounds). */
+  gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution' | 'failMode' | 'access' | 'metricsToken' | 'console' | 'listener'>>;
   /** The gateway's listen address (default 127.0.0.1). */
   host?: string;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
