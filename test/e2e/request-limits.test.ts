@@ -118,7 +118,7 @@ function stall(port: number, head: string): Promise<string> {
 
 describe('408: a body that stops arriving', () => {
   it('is answered in the OpenAI shape and the connection is closed', async () => {
-    const reply = await stall(stack.gateway.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":');
+    const reply = await stall(stack.gateway.port, 'POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer k\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"model":');
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
     expect(reply).toMatch(/\r\nconnection: close\r\n/i);
     const json = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { error: { code: string; type: string } };
@@ -126,7 +126,7 @@ describe('408: a body that stops arriving', () => {
   });
 
   it('is answered in the Anthropic shape on the Messages API', async () => {
-    const reply = await stall(stack.gateway.port, 'POST /v1/messages HTTP/1.1\r\nhost: x\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-length: 1000\r\n\r\n{');
+    const reply = await stall(stack.gateway.port, 'POST /v1/messages HTTP/1.1\r\nhost: 127.0.0.1\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{');
     expect(reply).toMatch(/^HTTP\/1\.1 408 /);
     expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', code: 'request_timeout' } });
   });
@@ -137,7 +137,7 @@ describe('408: a body that stops arriving', () => {
     const plane = await startControlPlane({ host: '127.0.0.1', port: 0, store, tokens, logger: pino({ level: 'silent' }), listener: { bodyIdleTimeoutMs: 300 } });
     try {
       const { token } = await tokens.create({ gateway: 'gw' });
-      const reply = await stall(plane.port, `POST /v1/events HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\ncontent-length: 1000\r\n\r\n{"events":`);
+      const reply = await stall(plane.port, `POST /v1/events HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer ${token}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"events":`);
       expect(reply).toMatch(/^HTTP\/1\.1 408 /);
       expect(JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4))).toMatchObject({ error: { type: 'request_timeout' } });
     } finally {

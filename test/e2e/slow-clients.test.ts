@@ -105,8 +105,8 @@ function openSlow(port: number, head: string): Promise<Slow> {
   });
 }
 
-const PARTIAL_HEADERS = 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\n';
-const PARTIAL_BODY = 'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer k\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{"model":"gpt-4o",';
+const PARTIAL_HEADERS = 'POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer k\r\n';
+const PARTIAL_BODY = 'POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: Bearer k\r\ncontent-type: application/json\r\ncontent-length: 5000\r\n\r\n{"model":"gpt-4o",';
 
 describe('slow clients', () => {
   it('200 connections that stall in their headers or body are closed; others are served and audited meanwhile', async () => {
