@@ -24,8 +24,9 @@ function run(): void {
   scheduled = undefined;
   try {
     const r = ingester.drain(active);
-    // Posted even when nothing moved: the main thread's waiters (caughtUp) count on the answer.
-    parentPort!.postMessage({ type: 'ingested', count: r.ingested, torn: r.torn, head: r.head });
+    // Posted even when nothing moved: the main thread's waiters (caughtUp) count on the answer, and its stall
+    // monitor on the position.
+    parentPort!.postMessage({ type: 'ingested', ...r });
   } catch (err) {
     // The events stay in the journal; the next wake-up or poll tries again.
     parentPort!.postMessage({ type: 'error', message: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'error' });

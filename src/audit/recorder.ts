@@ -2,8 +2,11 @@ import { appendFileSync, existsSync, readFileSync, renameSync, unlinkSync } from
 import { join } from 'node:path';
 import type { Logger } from '../gateway/logger.js';
 import { RecentMap } from '../policy/recent-map.js';
+import { IngestMonitor, type IngestStatus } from './ingest-monitor.js';
 import { IngestThread } from './ingest-thread.js';
+import { storedPositions, type DrainResult } from './ingester.js';
 import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine } from './journal.js';
+import { SqliteEventStore } from './sqlite-store.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
 import type { EventStore } from './store.js';
@@ -28,7 +31,12 @@ export interface RecorderOptions {
    * request then waits for one journal write instead of a SQLite transaction.
    */
   journal?: { file: string };
+  /** Journaled events waiting this long while the ingester makes no progress: stalled (health, log, metric). */
+  stallAfterMs?: number;
 }
+
+/** The default for RecorderOptions.stallAfterMs: a hundred ingest rounds. */
+export const DEFAULT_STALL_AFTER_MS = 10_000;
 
 interface Pending {
   event: DecisionEvent;
@@ -73,6 +81,8 @@ export class AuditRecorder {
   private readonly journaledBlobs = new RecentMap<string, true>(20_000);
   private releaseJournal: (() => void) | undefined;
   private journaledSinceWake = false;
+  private monitor: IngestMonitor | undefined;
+  private lastIngestError: string | undefined;
 
   constructor(private readonly opts: RecorderOptions) {
     this.spoolFile = join(opts.dataDir, 'spool.ndjson');
@@ -89,29 +99,15 @@ export class AuditRecorder {
       this.opts.logger.info('another gateway owns the journal in this data dir: writing events to the store directly');
     }
     if (this.opts.journal && this.releaseJournal) {
-      this.journal = new JournalWriter(dir);
+      // The writer starts after every segment a stored read position names (see JournalWriter).
+      const readFrom = store instanceof SqliteEventStore ? [...storedPositions(store).values()] : [];
+      this.journal = new JournalWriter(dir, readFrom);
+      this.monitor = new IngestMonitor(this.opts.stallAfterMs ?? DEFAULT_STALL_AFTER_MS);
       this.ingest = new IngestThread(
         { file: this.opts.journal.file, dir, chain: this.opts.chain, active: this.journal.current },
-        {
-          ingested: (count, torn) => {
-            this.wakePending = false;
-            if (this.journaledSinceWake) {
-              // Lines written while the worker was reading may not have been seen: go again.
-              this.journaledSinceWake = false;
-              this.wakePending = true;
-              this.ingest?.wake(this.journal!.current);
-            }
-            for (const w of this.ingestWaiters.splice(0)) w();
-            if (count === 0 && torn === 0) return;
-            this.committed += count;
-            this.sinceCheckpoint += count;
-            if (torn > 0) this.opts.logger.warn({ lines: torn }, 'skipped journal lines torn by a crash (their requests never completed)');
-            this.opts.onCommit?.();
-            if (this.sinceCheckpoint >= (this.opts.checkpointEvery ?? 1000)) void this.checkpoint().catch((err) => this.warn('checkpoint failed', err));
-          },
-          error: (message) => this.opts.logger.warn({ err: message }, 'moving journaled events into the chain failed; retrying'),
-        },
+        { ingested: (r) => this.ingested(r), error: (message) => this.ingestFailed(message) },
       );
+      this.timers.push(setInterval(() => this.watchIngest(), Math.min(1000, this.opts.stallAfterMs ?? DEFAULT_STALL_AFTER_MS)).unref());
       // Whatever a previous run journaled but did not ingest goes in first.
       await this.caughtUp();
     }
@@ -123,6 +119,56 @@ export class AuditRecorder {
     this.timers.push(setInterval(() => void this.checkpoint().catch((err) => this.warn('checkpoint failed', err)), every).unref());
     this.timers.push(setInterval(() => void this.prune(), 3_600_000).unref());
     this.timers.push(setInterval(() => void this.drainSpool(), 2_000).unref());
+  }
+
+  /** An ingest round ended (also when nothing moved). */
+  private ingested(r: DrainResult): void {
+    this.monitor!.progressed(r);
+    this.lastIngestError = undefined;
+    this.wakePending = false;
+    if (this.journaledSinceWake) {
+      // Lines written while the worker was reading may not have been seen: go again.
+      this.journaledSinceWake = false;
+      this.wakePending = true;
+      this.ingest?.wake(this.journal!.current);
+    }
+    for (const w of this.ingestWaiters.splice(0)) w();
+    if (r.torn > 0) this.opts.logger.warn({ lines: r.torn }, 'skipped journal lines torn by a crash (their requests never completed)');
+    if (r.rejected > 0) {
+      this.opts.logger.error({ lines: r.rejected, kept_in: join(JOURNAL_DIR, 'rejected') }, 'journal lines that are not decision events were set aside; kt events verify reports them');
+    }
+    if (r.recovered > 0) {
+      this.opts.logger.warn({ events: r.recovered }, 'journaled events behind the read position were missing from the chain: added now');
+    }
+    if (r.ingested === 0) return;
+    this.committed += r.ingested;
+    this.sinceCheckpoint += r.ingested;
+    this.opts.onCommit?.();
+    if (this.sinceCheckpoint >= (this.opts.checkpointEvery ?? 1000)) void this.checkpoint().catch((err) => this.warn('checkpoint failed', err));
+  }
+
+  /** The ingest thread failed a round: the events stay in the journal and the next round tries again. */
+  private ingestFailed(message: string): void {
+    this.monitor!.failed(message);
+    // Once per distinct failure, not once per retry (every second while the store refuses).
+    if (message === this.lastIngestError) return;
+    this.lastIngestError = message;
+    this.opts.logger.warn({ err: message }, 'moving journaled events into the chain failed; retrying');
+  }
+
+  /** Logs a stall once when it starts and once when it ends. */
+  private watchIngest(): void {
+    const change = this.monitor?.transition();
+    if (!change) return;
+    const s = this.monitor!.status();
+    const facts = { lag_records: s.lag.records, lag_bytes: s.lag.bytes, lag_seconds: s.lag.seconds, last_error: s.last_error };
+    if (change === 'stalled') this.opts.logger.warn(facts, 'audit ingestion stalled: journaled events are not reaching the chain (they are kept in the journal)');
+    else this.opts.logger.info(facts, 'audit ingestion resumed');
+  }
+
+  /** The ingest thread's progress, with the embedded store's journal; undefined otherwise. */
+  ingestStatus(): IngestStatus | undefined {
+    return this.monitor?.status();
   }
 
   /**
@@ -225,6 +271,7 @@ export class AuditRecorder {
   }
 
   private journaled(batch: Pending[]): void {
+    this.monitor!.journaled(this.journal!.end, batch.length);
     for (const p of batch) p.resolve();
     // One wake-up per ingest round is enough: the worker reads everything journaled when it runs.
     if (!this.wakePending) {
