@@ -5,11 +5,12 @@ import { RecentMap } from '../policy/recent-map.js';
 import { IngestMonitor, type IngestStatus } from './ingest-monitor.js';
 import { IngestThread } from './ingest-thread.js';
 import { storedPositions, type DrainResult } from './ingester.js';
-import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine } from './journal.js';
+import { acquireJournalLock, eventLine, JOURNAL_DIR, JournalWriter, parseEventLine, type JournalRecord } from './journal.js';
+import { boundEvent } from './event-bound.js';
 import { SqliteEventStore } from './sqlite-store.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
-import type { EventStore } from './store.js';
+import { indexedColumns, type EventStore } from './store.js';
 
 export interface RecorderOptions {
   store: EventStore;
@@ -40,6 +41,8 @@ export const DEFAULT_STALL_AFTER_MS = 10_000;
 
 interface Pending {
   event: DecisionEvent;
+  /** The event's canonical JSON. */
+  body: string;
   blobs: ReadonlyMap<string, string> | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -176,19 +179,24 @@ export class AuditRecorder {
    * `alone`: no other request is being served, so nothing else could use this thread while a journal write
    * is handed to the thread pool.
    */
-  record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>, alone = true): Promise<void> {
+  record(built: DecisionEvent, captured?: ReadonlyMap<string, string>, alone = true): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
-    const texts = blobs && blobs.size > 0 ? blobs : undefined;
+    // Serialized once, here: the journal line carries these bytes, and the bound needs them measured.
+    const { event, body, blobs } = boundEvent(built, captured && captured.size > 0 ? captured : undefined);
+    if (event.truncated) {
+      this.opts.logger.warn({ event_id: event.id, bytes: event.truncated.bytes, dropped: event.truncated.dropped }, 'a decision event was over the size bound and was cut to fit');
+    }
+    const texts = blobs;
     if (this.journal && alone && !this.tickBusy && !this.writing) {
       // A request that comes alone is written at once, on this thread: handing the write to the pool and
       // back would only add to its latency. Events finishing later in the same turn of the event loop
       // share the next write (group commit).
       this.tickBusy = true;
       setImmediate(() => (this.tickBusy = false));
-      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, blobs: texts, resolve, reject }]));
+      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, body, blobs: texts, resolve, reject }]));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, blobs: texts, resolve, reject });
+      this.queue.push({ event, body, blobs: texts, resolve, reject });
       if (!this.writing && !this.scheduled) {
         this.scheduled = true;
         // setImmediate lets every request finishing in this turn of the event loop join the batch.
@@ -231,7 +239,7 @@ export class AuditRecorder {
   /** Journals a batch with one write on this thread. */
   private journalBatch(batch: Pending[]): void {
     try {
-      this.journal!.append(batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs))));
+      this.journal!.append(batch.map((p) => this.journalRecord(p)));
     } catch (err) {
       return this.journalFailed(batch, err);
     }
@@ -250,7 +258,7 @@ export class AuditRecorder {
     this.writing = true;
     let records;
     try {
-      records = batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs)));
+      records = batch.map((p) => this.journalRecord(p));
     } catch (err) {
       this.writing = false;
       return this.journalFailed(batch, err);
@@ -280,6 +288,11 @@ export class AuditRecorder {
     } else {
       this.journaledSinceWake = true;
     }
+  }
+
+  private journalRecord(p: Pending): JournalRecord {
+    const blobs = this.unseenBlobs(p.blobs);
+    return { id: p.event.id, body: p.body, columns: indexedColumns(p.event), ...(blobs ? { blobs } : {}) };
   }
 
   /**

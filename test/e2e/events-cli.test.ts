@@ -93,7 +93,8 @@ async function seed(): Promise<Seeded> {
           makePolicyResult('pii-detector', 'redact', { duration_us: 820, findings: [{ type: 'EMAIL', rule: 'email', source: 'user', count: 1 }] }),
           makePolicyResult('quality-scorer', 'allow', { phase: 'output', score: 0.91 }),
         ],
-        redactions: [{ type: 'EMAIL', rule: 'email', source: 'user', location: { phase: 'input', path: 'messages.0.content', start: 8, end: 40 }, value_hash: 'c0ffee12' }],
+        // The shape events had before redactions were grouped: stores keep such events, and kt events reads them.
+        redactions: [{ type: 'EMAIL', rule: 'email', source: 'user', location: { phase: 'input', path: 'messages.0.content', start: 8, end: 40 }, value_hash: 'c0ffee12' }] as unknown as DecisionEvent['redactions'],
         cost: { currency: 'USD', input: 0.002, output: 0.004, total: 0.006, priced: true },
         capture: {
           mode: 'redacted',
