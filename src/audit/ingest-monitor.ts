@@ -65,18 +65,24 @@ export class IngestMonitor {
 
   /** An ingest round ended at `position` with `pendingBytes` beyond it. */
   progressed(r: { position: JournalPosition; pendingBytes: number; rejected: number; recovered: number }): void {
-    const p = this.position;
-    if (!p || p.segment !== r.position.segment || p.offset !== r.position.offset) this.movedAt = this.now();
-    this.position = r.position;
-    this.pendingBytes = r.pendingBytes;
+    this.moved(r.position, r.pendingBytes);
     this.rejected += r.rejected;
     this.recovered += r.recovered;
-    while (this.writes.length > 0 && atOrPast(r.position, this.writes[0]!.end)) this.writes.shift();
     if (this.writes.length === 0) this.lastError = null;
   }
 
-  failed(message: string): void {
+  /** A round failed; `lag`: the position and bytes behind it as read after the failure. */
+  failed(message: string, lag?: { position: JournalPosition; pendingBytes: number }): void {
     this.lastError = message;
+    if (lag) this.moved(lag.position, lag.pendingBytes);
+  }
+
+  private moved(position: JournalPosition, pendingBytes: number): void {
+    const p = this.position;
+    if (!p || p.segment !== position.segment || p.offset !== position.offset) this.movedAt = this.now();
+    this.position = position;
+    this.pendingBytes = pendingBytes;
+    while (this.writes.length > 0 && atOrPast(position, this.writes[0]!.end)) this.writes.shift();
   }
 
   status(): IngestStatus {

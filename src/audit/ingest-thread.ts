@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DrainResult } from './ingester.js';
+import type { JournalPosition } from './journal.js';
 
 /**
  * Running from TypeScript sources (vitest, tsx): Node 20 ignores `--import tsx` in a worker's execArgv for its
@@ -17,7 +18,7 @@ function fromSource(workerData: unknown): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
-type Message = ({ type: 'ingested' } & DrainResult) | { type: 'error'; message: string } | { type: 'stopped' };
+type Message = ({ type: 'ingested' } & DrainResult) | { type: 'error'; message: string; position?: JournalPosition; pendingBytes?: number } | { type: 'stopped' };
 
 /** How long after an unexpected exit the thread is started again. */
 const RESTART_DELAY_MS = 1000;
@@ -36,7 +37,7 @@ export class IngestThread {
 
   constructor(
     private readonly opts: { file: string; dir: string; chain: string; active: number },
-    private readonly on: { ingested: (r: DrainResult) => void; error: (message: string) => void },
+    private readonly on: { ingested: (r: DrainResult) => void; error: (message: string, lag?: { position: JournalPosition; pendingBytes: number }) => void },
   ) {
     this.active = opts.active;
     this.worker = this.spawn();
@@ -47,7 +48,7 @@ export class IngestThread {
     const worker = import.meta.url.endsWith('.ts') ? fromSource(data) : new Worker(new URL('./ingest-worker.js', import.meta.url), { workerData: data });
     worker.on('message', (m: Message) => {
       if (m.type === 'ingested') this.on.ingested(m);
-      else if (m.type === 'error') this.on.error(m.message);
+      else if (m.type === 'error') this.on.error(m.message, m.position && m.pendingBytes !== undefined ? { position: m.position, pendingBytes: m.pendingBytes } : undefined);
     });
     worker.on('error', (err) => this.on.error(`${err.name}: ${err.message}`.slice(0, 300)));
     worker.on('exit', (code) => {

@@ -78,9 +78,14 @@ export class JournalIngester {
       this.linked(linked, result);
       removeSegments(this.dir, r.finished);
     }
-    result.position = this.position();
-    result.pendingBytes = this.pendingBytes(result.position);
+    Object.assign(result, this.lag());
     return result;
+  }
+
+  /** Where the stored read position is and how many journal bytes lie beyond it (also after a failed round). */
+  lag(): { position: JournalPosition; pendingBytes: number } {
+    const position = this.position();
+    return { position, pendingBytes: this.pendingBytes(position) };
   }
 
   /** A segment behind the read position: whatever in it the chain lacks goes in now; then it is removed. */

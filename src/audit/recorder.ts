@@ -5,7 +5,7 @@ import { RecentMap } from '../policy/recent-map.js';
 import { IngestMonitor, type IngestStatus } from './ingest-monitor.js';
 import { IngestThread } from './ingest-thread.js';
 import { storedPositions, type DrainResult } from './ingester.js';
-import { acquireJournalLock, eventLine, JOURNAL_DIR, JournalWriter, parseEventLine, type JournalRecord } from './journal.js';
+import { acquireJournalLock, eventLine, JOURNAL_DIR, JournalWriter, parseEventLine, type JournalPosition, type JournalRecord } from './journal.js';
 import { boundEvent } from './event-bound.js';
 import { SqliteEventStore } from './sqlite-store.js';
 import type { DecisionEvent } from './event.js';
@@ -108,7 +108,7 @@ export class AuditRecorder {
       this.monitor = new IngestMonitor(this.opts.stallAfterMs ?? DEFAULT_STALL_AFTER_MS);
       this.ingest = new IngestThread(
         { file: this.opts.journal.file, dir, chain: this.opts.chain, active: this.journal.current },
-        { ingested: (r) => this.ingested(r), error: (message) => this.ingestFailed(message) },
+        { ingested: (r) => this.ingested(r), error: (message, lag) => this.ingestFailed(message, lag) },
       );
       this.timers.push(setInterval(() => this.watchIngest(), Math.min(1000, this.opts.stallAfterMs ?? DEFAULT_STALL_AFTER_MS)).unref());
       // Whatever a previous run journaled but did not ingest goes in first.
@@ -127,6 +127,7 @@ export class AuditRecorder {
   /** An ingest round ended (also when nothing moved). */
   private ingested(r: DrainResult): void {
     this.monitor!.progressed(r);
+    this.watchIngest();
     this.lastIngestError = undefined;
     this.wakePending = false;
     if (this.journaledSinceWake) {
@@ -151,8 +152,8 @@ export class AuditRecorder {
   }
 
   /** The ingest thread failed a round: the events stay in the journal and the next round tries again. */
-  private ingestFailed(message: string): void {
-    this.monitor!.failed(message);
+  private ingestFailed(message: string, lag?: { position: JournalPosition; pendingBytes: number }): void {
+    this.monitor!.failed(message, lag);
     // Once per distinct failure, not once per retry (every second while the store refuses).
     if (message === this.lastIngestError) return;
     this.lastIngestError = message;

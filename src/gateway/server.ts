@@ -132,6 +132,7 @@ export class Gateway {
         : new GatewayMetrics(
             this.targets.map((t) => t.id),
             opts.audit ? () => opts.audit!.recorder.stats() : undefined,
+            opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
           );
   }
 
@@ -203,8 +204,11 @@ export class Gateway {
 
   health(): Record<string, unknown> {
     const { config, sha256, files } = this.opts.loaded;
+    // Requests are still served while ingestion is stalled (their events wait in the journal), but the audit
+    // trail is not current: degraded, with the ingest block saying how far behind it is and why.
+    const ingest = this.opts.audit?.recorder.ingestStatus();
     return {
-      status: this.ready ? 'healthy' : 'starting',
+      status: !this.ready ? 'starting' : ingest?.state === 'stalled' ? 'degraded' : 'healthy',
       version: VERSION,
       uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
       config: { name: config.pack.name, version: config.pack.version, sha256, files },
@@ -220,7 +224,7 @@ export class Gateway {
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
       })),
       audit: this.opts.audit
-        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats() }
+        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
         : { enabled: false },
       requests_processed: this.requestsProcessed,
       in_flight: this.limiter.inFlight,

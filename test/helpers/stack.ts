@@ -29,7 +29,7 @@ export interface StackOptions {
   /** Extra gateway options (limits, virtual keys, attribution defaults). */
   gateway?: Partial<Pick<GatewayOptions, 'limits' | 'virtualKeys' | 'attribution'>>;
   /** Turn the audit trail on (the config's chain must include audit-logger): events go to this data dir. */
-  audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number };
+  audit?: { dataDir: string; store?: EventStore; databaseUrl?: string; failMode?: 'block' | 'allow'; gatewayId?: string; checkpointEvery?: number; checkpointMs?: number; stallAfterMs?: number };
 }
 
 export const DEFAULT_STACK_CONFIG = `pack:
@@ -72,6 +72,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         env: {},
         ...(opts.audit.checkpointEvery !== undefined ? { checkpointEvery: opts.audit.checkpointEvery } : {}),
         ...(opts.audit.checkpointMs !== undefined ? { checkpointMs: opts.audit.checkpointMs } : {}),
+        ...(opts.audit.stallAfterMs !== undefined ? { stallAfterMs: opts.audit.stallAfterMs } : {}),
       })
     : undefined;
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
