@@ -11,6 +11,7 @@ import { SqliteEventStore } from '../audit/sqlite-store.js';
 import type { RemoteEventStore } from '../audit/remote-store.js';
 import type { EventFilter, EventStore, StoredEvent } from '../audit/store.js';
 import { verifyChain, type ChainReport } from '../audit/verify.js';
+import { checkJournal, journalCheckLines, type JournalCheckReport } from '../audit/journal-check.js';
 import type { Verdict } from '../policy/types.js';
 import {
   csvHeader,
@@ -466,19 +467,26 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
     // verifyChain reads checkpoints, firstSeq and scan only: the read half every source offers.
     for (const chain of chains) reports.push(await verifyChain(source.store as EventStore, chain, trusted));
     const failed = reports.filter((r) => r.problem);
+    // The local store's journal too: events journaled but never ingested are missing from every chain.
+    const journal = localJournalCheck(flags, source.store);
+    const journalFailed = journal !== undefined && !journal.ok;
 
     if (flags.json) {
-      const body = { ok: failed.length === 0, keys: { source: keysFrom, key_ids: [...trusted.keys()] }, chains: reports };
+      const body = { ok: failed.length === 0 && !journalFailed, keys: { source: keysFrom, key_ids: [...trusted.keys()] }, chains: reports, ...(journal ? { journal } : {}) };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
     } else {
       if (chains.length === 0) process.stdout.write('no events in the store: nothing to verify\n');
       for (const r of reports) process.stdout.write(`${chainLine(r)}\n`);
+      const journalLines = journal ? journalCheckLines(journal) : [];
+      for (const line of journalLines) process.stdout.write(`${line}\n`);
       const keyList = trusted.size ? [...trusted.keys()].join(', ') : 'none';
       const first = failed[0]?.problem;
       if (first) {
         process.stdout.write(
           `verification FAILED: ${first.eventId ? `first bad event ${first.eventId} (chain ${first.chain}, seq ${first.seq})` : `chain ${first.chain} at seq ${first.seq}`}: ${first.message}\n`,
         );
+      } else if (journalFailed) {
+        process.stdout.write(`verification FAILED: ${journalLines.find((l) => l.startsWith('journal: FAILED'))!.slice('journal: FAILED: '.length)}\n`);
       } else if (chains.length) {
         process.stdout.write(`verified ${chains.length} chain${chains.length === 1 ? '' : 's'}: OK (trusted keys from ${keysFrom === 'file' ? '--public-key' : 'the store'}: ${keyList})\n`);
       }
@@ -489,10 +497,17 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
         );
       }
     }
-    return failed.length ? 1 : 0;
+    return failed.length || journalFailed ? 1 : 0;
   } finally {
     await source.close();
   }
+}
+
+/** The journal check for the local SQLite store (its data dir's journal); undefined for PostgreSQL or a control plane. */
+function localJournalCheck(flags: VerifyFlags, store: ReadableEventStore): JournalCheckReport | undefined {
+  const choice = chooseSource(flags);
+  if (choice.kind !== 'sqlite' || !(store instanceof SqliteEventStore)) return undefined;
+  return checkJournal(choice.dataDir, store, flags.chain ? { chain: flags.chain } : {});
 }
 
 function chainLine(r: ChainReport): string {
@@ -588,9 +603,13 @@ Examples:
     .addHelpText(
       'after',
       `
+With the local store (--data-dir), the gateway's journal is checked too: events journaled but not yet moved
+into the chain are reported as not yet ingested (normal while a gateway runs, or after it was killed); an event
+the ingester went past without storing, or a journal line it had to set aside, fails the check.
+
 Exit codes:
-  0  every chain verified
-  1  a chain failed (the first bad event is named), or the store could not be read
+  0  every chain verified (and the journal holds no event the chain lost)
+  1  a chain failed (the first bad event is named), the journal check failed, or the store could not be read
 
 Keep the gateway's public key outside the store so the check does not trust what it checks:
   $ kt keys export-public --output gateway-key.pem
