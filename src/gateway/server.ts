@@ -91,6 +91,7 @@ export class Gateway {
   readonly chain: PolicyChain;
   private readonly startedAt = Date.now();
   private ready = false;
+  private draining = false;
   private requestsProcessed = 0;
   private auditSettings: AuditSettings;
   /** The audit trail needs the reply's text (captured completion, proposed edits) even without output policies. */
@@ -140,6 +141,16 @@ export class Gateway {
     this.ready = ready;
   }
 
+  /**
+   * Shutting down: not ready, and every response from now on closes its connection. A client that keeps a
+   * keep-alive connection busy would otherwise be served until the grace period ends and then be cut off
+   * mid-response; this way it gets its answer and reconnects to whichever gateway takes over.
+   */
+  beginClose(): void {
+    this.ready = false;
+    this.draining = true;
+  }
+
   async close(): Promise<void> {
     this.ready = false;
     await this.opts.console?.close();
@@ -149,6 +160,7 @@ export class Gateway {
   /** The node:http request listener. Never throws: every failure becomes an error response in the client's shape. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const timing: Timing = { start: performance.now() };
+    if (this.draining) res.setHeader('connection', 'close');
     const requestId = requestIdFor(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -883,13 +895,17 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     server,
     close() {
       closing ??= (async () => {
-        gateway.setReady(false);
+        gateway.beginClose();
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
+        // A response that was under way when closing began (a stream) leaves its keep-alive connection idle
+        // when it ends: close those as they come, instead of holding the shutdown for the grace period.
+        const idle = setInterval(() => server.closeIdleConnections(), 100);
         const timer = setTimeout(() => {
           for (const s of sockets) s.destroy();
         }, graceMs);
         await closed;
+        clearInterval(idle);
         clearTimeout(timer);
         await gateway.close();
       })();
