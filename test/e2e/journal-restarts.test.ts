@@ -1,12 +1,15 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/audit/event.js';
+import { JOURNAL_DIR, journalRecord, JournalWriter, segmentName } from '../../src/audit/journal.js';
+import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
 import { writeConfigs } from '../helpers/config.js';
+import { makeEvent } from '../helpers/events.js';
 import { freePort, KT, ROOT, runKt, spawnGateway } from '../helpers/processes.js';
 
 let fake: FakeUpstream;
@@ -131,6 +134,49 @@ describe('a request whose event would be huge (issue 16, item 1)', () => {
     expect(big.truncated).toBeUndefined();
     const verify = await runKt(['events', 'verify', '--data-dir', dataDir]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 60_000);
+});
+
+describe('kt events verify reads the journal', () => {
+  it('reports events not yet ingested without failing, fails on an event the ingester went past, and a restart adds it', async () => {
+    const cfg = config();
+    const dataDir = mkdtempSync(join(tmpdir(), 'kt-vjournal-'));
+    const port = await freePort();
+    let g = await startGateway(cfg, dataDir, port);
+    expect(await chat(g.base, 'stored')).toBe(200);
+    await until('the event in the chain', async () => (await health(g)).audit.committed === 1);
+    await stop(g, 'SIGTERM');
+    const journal = join(dataDir, JOURNAL_DIR);
+    const store = new SqliteEventStore(join(dataDir, 'events.db'), { readonly: true });
+    const position = JSON.parse(store.getMetaSync('journal:gw-restarts')!) as { segment: number };
+    await store.close();
+    // Journal segments as a gateway leaves them: one ahead of the read position (killed before ingesting),
+    // and one behind it holding an event the chain lacks (what the segment-numbering bug left).
+    const segmentWith = (requestId: string, seg: number) => {
+      const scratch = mkdtempSync(join(tmpdir(), 'kt-scratch-'));
+      const w = new JournalWriter(scratch);
+      w.append([journalRecord(makeEvent({ gateway_id: 'gw-restarts', request_id: requestId }))]);
+      w.close();
+      copyFileSync(join(scratch, segmentName(w.current)), join(journal, segmentName(seg)));
+    };
+    segmentWith('pending', position.segment + 1);
+    let verify = await runKt(['events', 'verify', '--data-dir', dataDir]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).toContain('journal: 1 event in the journal not yet ingested');
+    segmentWith('skipped', position.segment - 1);
+    verify = await runKt(['events', 'verify', '--data-dir', dataDir]);
+    expect(verify.code, verify.stdout).toBe(1);
+    expect(verify.stdout).toMatch(/journal: FAILED: 1 event in the journal is behind the read position and missing from the chain/);
+    expect(verify.stdout).toMatch(/^verification FAILED: /m);
+    const json = JSON.parse((await runKt(['events', 'verify', '--json', '--data-dir', dataDir])).stdout) as { ok: boolean; journal: { pending: number; skipped: number } };
+    expect(json).toMatchObject({ ok: false, journal: { pending: 1, skipped: 1 } });
+    // A gateway of this version takes both at its start: the one ahead as usual, the one behind checked and added.
+    g = await startGateway(cfg, dataDir, port);
+    await stop(g, 'SIGTERM');
+    expect((await exported(dataDir)).map((e) => e.request_id).sort()).toEqual(['pending', 'skipped', 'stored']);
+    verify = await runKt(['events', 'verify', '--data-dir', dataDir]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).not.toContain('journal:');
   }, 60_000);
 });
 
