@@ -165,9 +165,9 @@ export class JournalIngester {
   }
 }
 
-/** `seg-000000007@1234.rejected`: the segment and offset the line was at. */
-export function rejectedName(line: Pick<RejectedLine, 'segment' | 'offset'>): string {
-  return `${segmentName(line.segment).replace(/\.ndjson$/, '')}@${line.offset}.rejected`;
+/** `seg-000000007@1234.unreadable.rejected`: the segment and offset the line was at, and why it was set aside. */
+export function rejectedName(line: Pick<RejectedLine, 'segment' | 'offset' | 'reason'>): string {
+  return `${segmentName(line.segment).replace(/\.ndjson$/, '')}@${line.offset}.${line.reason}.rejected`;
 }
 
 /** The lines set aside so far (file names in journal/rejected/). */

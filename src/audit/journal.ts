@@ -207,9 +207,12 @@ export interface JournalRecord {
   blobs?: ReadonlyMap<string, string> | undefined;
 }
 
-/** The record of an event the gateway built (DecisionContext.build), serialized by the schema's writer. */
-export function journalRecord(event: DecisionEvent, blobs?: ReadonlyMap<string, string>): JournalRecord {
-  return { id: event.id, body: eventJson(event), columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
+/**
+ * The record of an event the gateway built (DecisionContext.build), serialized by the schema's writer; `body`
+ * when the caller has serialized it already (the recorder does, to bound its size).
+ */
+export function journalRecord(event: DecisionEvent, blobs?: ReadonlyMap<string, string>, body = eventJson(event)): JournalRecord {
+  return { id: event.id, body, columns: indexedColumns(event), ...(blobs ? { blobs } : {}) };
 }
 
 /** The record of an event read back from elsewhere (an older journal line), serialized by the generic path. */

@@ -5,12 +5,12 @@ import { RecentMap } from '../policy/recent-map.js';
 import { IngestMonitor, type IngestStatus } from './ingest-monitor.js';
 import { IngestThread } from './ingest-thread.js';
 import { storedPositions, type DrainResult } from './ingester.js';
-import { acquireJournalLock, eventLine, JOURNAL_DIR, JournalWriter, parseEventLine, type JournalPosition, type JournalRecord } from './journal.js';
+import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine, type JournalPosition, type JournalRecord } from './journal.js';
 import { boundEvent } from './event-bound.js';
 import { SqliteEventStore } from './sqlite-store.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, type SigningKey } from './keys.js';
-import { indexedColumns, type EventStore } from './store.js';
+import type { EventStore } from './store.js';
 
 export interface RecorderOptions {
   store: EventStore;
@@ -292,8 +292,7 @@ export class AuditRecorder {
   }
 
   private journalRecord(p: Pending): JournalRecord {
-    const blobs = this.unseenBlobs(p.blobs);
-    return { id: p.event.id, body: p.body, columns: indexedColumns(p.event), ...(blobs ? { blobs } : {}) };
+    return journalRecord(p.event, this.unseenBlobs(p.blobs), p.body);
   }
 
   /**

@@ -102,6 +102,31 @@ describe('journal across restarts (issue 16, item 0)', () => {
   }, 60_000);
 });
 
+describe('two gateways on one data dir', () => {
+  it('the second writes to the store directly while the first owns the journal; every event lands once and verify passes', async () => {
+    const cfg = config();
+    const dataDir = mkdtempSync(join(tmpdir(), 'kt-two-'));
+    const [portA, portB] = [await freePort(), await freePort()];
+    const a = await startGateway(cfg, dataDir, portA);
+    const b = await startGateway(cfg, dataDir, portB);
+    const ids: string[] = [];
+    await Promise.all(
+      Array.from({ length: 24 }, async (_, i) => {
+        const id = `two-${i}`;
+        expect(await chat((i % 2 ? b : a).base, id)).toBe(200);
+        ids.push(id);
+      }),
+    );
+    await stop(b, 'SIGTERM');
+    await stop(a, 'SIGKILL');
+    // The owner restarts (and ingests what its kill left); the other one's events are in the store already.
+    await stop(await startGateway(cfg, dataDir, portA), 'SIGTERM');
+    expect((await exported(dataDir)).map((e) => e.request_id).sort()).toEqual(ids.sort());
+    const verify = await runKt(['events', 'verify', '--data-dir', dataDir]);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+  }, 60_000);
+});
+
 describe('a request whose event would be huge (issue 16, item 1)', () => {
   it('30,000 e-mail addresses, no API key (401): a bounded event, and the events after it keep arriving', async () => {
     const cfg = config();
