@@ -30,7 +30,8 @@ export interface DecisionEvent {
   verdict: Verdict;
   reason_code: string | null;
   policies: PolicyResult[];
-  redactions: Array<{ type: string; rule: string; source: string; location: { phase: string; path: string | null; start: number; end: number } }>;
+  /** Grouped per phase, type, rule and source; events recorded before that hold one LegacyRedaction per value. */
+  redactions: Array<Redaction | LegacyRedaction>;
   usage: { input_tokens: number | null; output_tokens: number | null; cached_input_tokens: number | null; cache_write_tokens: number | null; reasoning_tokens: number | null; estimated: boolean } | null;
   cost: { currency: 'USD'; input: number | null; output: number | null; total: number | null; priced: boolean } | null;
   latency: { total_ms: number; upstream_ms: number | null; ttft_ms: number | null; overhead_ms: number | null };
@@ -45,6 +46,33 @@ export interface DecisionEvent {
   proposed_edits: Array<{ file: string | null; format: string; added: number; removed: number; diff: string }>;
   flags?: string[];
   budget_alerts?: Array<{ scope: string; value: string | null; period: string; mode: string; threshold: number; spent_usd: number; limit_usd: number }>;
+  /** The event was cut to fit the size bound: its size before, and what was dropped. */
+  truncated?: { bytes: number; dropped: string[] };
+}
+
+export interface Redaction {
+  type: string;
+  rule: string;
+  source: string;
+  phase: string;
+  count: number;
+  /** The first locations only: `count` may be larger. */
+  locations: Array<{ path: string | null; start: number; end: number; value_hash: string | null }>;
+}
+
+export interface LegacyRedaction {
+  type: string;
+  rule: string;
+  source: string;
+  location: { phase: string; path: string | null; start: number; end: number };
+  value_hash: string | null;
+}
+
+/** How many values an event's redactions cover, by type, whichever shape the event was recorded in. */
+export function redactedByType(e: Pick<DecisionEvent, 'redactions'>): Map<string, number> {
+  const byType = new Map<string, number>();
+  for (const r of e.redactions) byType.set(r.type, (byType.get(r.type) ?? 0) + ('count' in r ? r.count : 1));
+  return byType;
 }
 
 export interface EventJson {

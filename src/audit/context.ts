@@ -12,7 +12,18 @@ import type { BudgetAlert, Lease } from '../usage/limits/types.js';
 import type { Attribution } from '../usage/types.js';
 import { resolveAttribution } from '../usage/identity.js';
 import type { VirtualKeyRecord } from '../usage/keys.js';
-import { newEventId, timestampMicros, type DecisionEvent, type EventCapture, type EventIdentity, type EventPolicyResult, type EventRedaction, type ProposedEdit } from './event.js';
+import {
+  newEventId,
+  REDACTION_LOCATIONS_PER_EVENT,
+  REDACTION_LOCATIONS_PER_GROUP,
+  timestampMicros,
+  type DecisionEvent,
+  type EventCapture,
+  type EventIdentity,
+  type EventPolicyResult,
+  type EventRedaction,
+  type ProposedEdit,
+} from './event.js';
 
 export interface AuditSettings {
   gatewayId: string;
@@ -70,7 +81,9 @@ export class DecisionContext {
   /** Set once the event has been handed to the recorder, so no request is recorded twice. */
   recorded = false;
   private readonly policies: EventPolicyResult[] = [];
-  private readonly redactions: EventRedaction[] = [];
+  /** Redactions grouped by phase, type, rule and source, in the order each group was first found. */
+  private readonly redactions = new Map<string, EventRedaction>();
+  private locationsListed = 0;
   /** `digest`: the SHA-256 of `text` when already known; `digestKey`: where the memo keeps it once hashed. */
   private requestText: Array<{ source: string; turn: number; text: string; digest?: string | undefined; digestKey?: string }> | null = null;
   /** Long captured texts by SHA-256 (hex), stored once beside the chain; the event refers to them by hash. */
@@ -137,16 +150,34 @@ export class DecisionContext {
         this.dataCategories.add(f.type);
         if (!redacted.has(`${f.segment}:${f.start}:${f.end}`)) continue;
         const seg = segments[f.segment];
-        this.redactions.push({
-          location: { end: f.end, path: seg ? pathString(seg.path, seg.innerPath) : null, phase, start: f.start },
-          rule: f.rule,
-          source: f.source,
-          type: f.type,
+        this.addRedaction(phase, f, () => ({
+          end: f.end,
+          path: seg ? pathString(seg.path, seg.innerPath) : null,
+          start: f.start,
           value_hash: seg ? this.segmentValueHash(seg, digests?.get(seg.id), f.start, f.end) : null,
-        });
+        }));
       }
     }
     this.verdict = worstVerdict(this.verdict, outcome.verdict);
+  }
+
+  /**
+   * Counts a redacted value in its group; its location (and the value's hash, computed only then) is listed
+   * while the group and the event have room.
+   */
+  private addRedaction(phase: PolicyPhase, f: Finding, location: () => EventRedaction['locations'][number]): void {
+    const key = `${phase}\u0000${f.type}\u0000${f.rule}\u0000${f.source}`;
+    let g = this.redactions.get(key);
+    if (!g) {
+      // Sorted key order, as build() explains.
+      g = { count: 0, locations: [], phase, rule: f.rule, source: f.source, type: f.type };
+      this.redactions.set(key, g);
+    }
+    g.count += 1;
+    if (g.locations.length < REDACTION_LOCATIONS_PER_GROUP && this.locationsListed < REDACTION_LOCATIONS_PER_EVENT) {
+      g.locations.push(location());
+      this.locationsListed += 1;
+    }
   }
 
   /** Findings of output policies on a streamed reply, grouped per policy (StreamGuard reports them one by one). */
@@ -158,15 +189,7 @@ export class DecisionContext {
       p.findings.push(finding);
       p.verdict = worstVerdict(p.verdict, action as Verdict);
       this.dataCategories.add(finding.type);
-      if (action === 'redact') {
-        this.redactions.push({
-          location: { end: finding.end, path: null, phase: 'output', start: finding.start },
-          rule: finding.rule,
-          source: finding.source,
-          type: finding.type,
-          value_hash: valueHash ?? null,
-        });
-      }
+      if (action === 'redact') this.addRedaction('output', finding, () => ({ end: finding.end, path: null, start: finding.start, value_hash: valueHash ?? null }));
     }
     for (const [kind, p] of byPolicy) {
       this.policies.push(summarise({ kind, phase: 'output', verdict: p.verdict, findings: p.findings, durationUs: 0 }, true));
@@ -260,7 +283,7 @@ export class DecisionContext {
       policies: this.policies,
       proposed_edits: this.proposedEdits(),
       reason_code: this.reasonCode,
-      redactions: this.redactions,
+      redactions: [...this.redactions.values()],
       request_id: this.requestId,
       route: this.route,
       status: this.status,

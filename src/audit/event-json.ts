@@ -1,5 +1,5 @@
 import { canonicalJson } from './canonical.js';
-import type { DecisionEvent, EventCapture, EventIdentity, EventPolicyResult, EventRedaction, ProposedEdit } from './event.js';
+import type { DecisionEvent, EventCapture, EventIdentity, EventPolicyResult, EventRedaction, EventRedactionLocation, ProposedEdit } from './event.js';
 import type { IndexedColumns } from './store.js';
 
 /**
@@ -41,6 +41,7 @@ function writeEvent(e: DecisionEvent): string {
   o += `,"route":${str(e.route)},"status":${num(e.status)},"stream":${bool(e.stream)}`;
   const t = e.target;
   o += `,"target":${t === null ? 'null' : `{"id":${str(t.id)},"model":${nstr(t.model)},"provider":${str(t.provider)}}`}`;
+  if (e.truncated !== undefined) o += `,"truncated":{"bytes":${num(e.truncated.bytes)},"dropped":${strings(e.truncated.dropped)}}`;
   o += `,"ts":${str(e.ts)},"usage":${usage(e.usage)},"verdict":${str(e.verdict)}}`;
   return o;
 }
@@ -131,8 +132,11 @@ function policy(p: EventPolicyResult): string {
 }
 
 function redaction(r: EventRedaction): string {
-  const l = r.location;
-  return `{"location":{"end":${num(l.end)},"path":${nstr(l.path)},"phase":${str(l.phase)},"start":${num(l.start)}},"rule":${str(r.rule)},"source":${str(r.source)},"type":${str(r.type)},"value_hash":${nstr(r.value_hash)}}`;
+  return `{"count":${num(r.count)},"locations":${list(r.locations, location)},"phase":${str(r.phase)},"rule":${str(r.rule)},"source":${str(r.source)},"type":${str(r.type)}}`;
+}
+
+function location(l: EventRedactionLocation): string {
+  return `{"end":${num(l.end)},"path":${nstr(l.path)},"start":${num(l.start)},"value_hash":${nstr(l.value_hash)}}`;
 }
 
 function edit(e: ProposedEdit): string {

@@ -49,14 +49,79 @@ export interface EventPolicyResult {
   streamed?: boolean;
 }
 
+/**
+ * The values one policy phase redacted, per type, rule and source: how many, and where the first of them were.
+ * One group however many values matched (a request with 30,000 e-mail addresses made one entry per value, 5 MB
+ * in one event, before groups), so an event stays small whatever the input holds.
+ */
 export interface EventRedaction {
+  /** How many values of this type, rule and source the phase redacted. */
+  count: number;
+  /**
+   * The first of them (at most REDACTION_LOCATIONS_PER_GROUP, and REDACTION_LOCATIONS_PER_EVENT over all
+   * groups), in the order they were found; `count` larger than this list means the rest are counted only.
+   */
+  locations: EventRedactionLocation[];
+  phase: PolicyPhase;
+  rule: string;
+  source: SegmentSource;
+  type: string;
+}
+
+export interface EventRedactionLocation {
+  /** The JSON path of the value's text in the body (null for a streamed reply), and the span in that text. */
+  path: string | null;
+  start: number;
+  end: number;
+  /** Salted, truncated HMAC-SHA256 of the value: equal values give equal hashes in one installation, never the value. */
+  value_hash: string | null;
+}
+
+export const REDACTION_LOCATIONS_PER_GROUP = 100;
+export const REDACTION_LOCATIONS_PER_EVENT = 500;
+
+/**
+ * What events recorded before redactions were grouped hold: one entry per value. Readers meet both shapes in
+ * a store (the chain keeps bodies as they were hashed); `redactionGroups` reads either.
+ */
+export interface LegacyEventRedaction {
   type: string;
   rule: string;
   source: SegmentSource;
-  /** Where the value was: `input` or `output`, the JSON path of its text in the body, and the span in that text. */
   location: { phase: PolicyPhase; path: string | null; start: number; end: number };
-  /** Salted, truncated HMAC-SHA256 of the value: equal values give equal hashes in one installation, never the value. */
   value_hash: string | null;
+}
+
+/** An event's redactions as groups, whichever shape it was recorded in. */
+export function redactionGroups(event: Pick<DecisionEvent, 'redactions'>): EventRedaction[] {
+  const list = (event.redactions ?? []) as Array<EventRedaction | LegacyEventRedaction>;
+  const groups: EventRedaction[] = [];
+  const legacy = new Map<string, EventRedaction>();
+  for (const r of list) {
+    if ('count' in r && Array.isArray(r.locations)) {
+      groups.push(r);
+      continue;
+    }
+    const old = r as LegacyEventRedaction;
+    const phase = old.location?.phase ?? 'input';
+    const key = `${phase}\u0000${old.type}\u0000${old.rule}\u0000${old.source}`;
+    let g = legacy.get(key);
+    if (!g) {
+      g = { count: 0, locations: [], phase, rule: old.rule, source: old.source, type: old.type };
+      legacy.set(key, g);
+      groups.push(g);
+    }
+    g.count += 1;
+    g.locations.push({ end: old.location?.end ?? 0, path: old.location?.path ?? null, start: old.location?.start ?? 0, value_hash: old.value_hash ?? null });
+  }
+  return groups;
+}
+
+/** How many values an event's redactions cover, whichever shape they were recorded in. */
+export function redactedValues(event: Pick<DecisionEvent, 'redactions'>): number {
+  let n = 0;
+  for (const g of redactionGroups(event)) n += g.count;
+  return n;
 }
 
 export interface EventUsage {
@@ -136,6 +201,16 @@ export interface DecisionEvent {
   flags?: string[];
   /** Budget thresholds this request's cost crossed (each reported once per period). */
   budget_alerts?: Array<{ scope: string; value: string | null; period: string; mode: string; threshold: number; spent_usd: number; limit_usd: number }>;
+  /**
+   * Present when the event was cut to fit MAX_RECORD_BYTES (event-bound.ts): its size before, in bytes of its
+   * journal record, and what was dropped, in order: `capture`, `lists`, `strings`, `detail`.
+   */
+  truncated?: EventTruncation;
+}
+
+export interface EventTruncation {
+  bytes: number;
+  dropped: string[];
 }
 
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';

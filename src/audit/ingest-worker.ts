@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { JournalIngester } from './ingester.js';
+import type { JournalPosition } from './journal.js';
 import { SqliteEventStore } from './sqlite-store.js';
 
 /**
@@ -24,11 +25,21 @@ function run(): void {
   scheduled = undefined;
   try {
     const r = ingester.drain(active);
-    // Posted even when nothing moved: the main thread's waiters (caughtUp) count on the answer.
-    parentPort!.postMessage({ type: 'ingested', count: r.ingested, torn: r.torn, head: r.head });
+    // Posted even when nothing moved: the main thread's waiters (caughtUp) count on the answer, and its stall
+    // monitor on the position.
+    parentPort!.postMessage({ type: 'ingested', ...r });
   } catch (err) {
     // The events stay in the journal; the next wake-up or poll tries again.
-    parentPort!.postMessage({ type: 'error', message: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'error' });
+    parentPort!.postMessage({ type: 'error', message: err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'error', ...lag() });
+  }
+}
+
+/** The lag as far as it can be read after a failed round (reading works while another process holds the write lock). */
+function lag(): { position?: JournalPosition; pendingBytes?: number } {
+  try {
+    return ingester.lag();
+  } catch {
+    return {};
   }
 }
 

@@ -4,9 +4,13 @@ import type { Logger } from '../gateway/logger.js';
 import { RecentMap } from '../policy/recent-map.js';
 import { newestAnchor } from './anchor.js';
 import { GENESIS_HASH, type Checkpoint } from './chain.js';
+import { IngestMonitor, type IngestStatus } from './ingest-monitor.js';
 import { IngestThread } from './ingest-thread.js';
+import { storedPositions, type DrainResult } from './ingester.js';
 import { checkBeforeSigning, stillHolds, type Break, type Signed } from './integrity.js';
-import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine } from './journal.js';
+import { acquireJournalLock, eventLine, JOURNAL_DIR, journalRecord, JournalWriter, parseEventLine, type JournalPosition, type JournalRecord } from './journal.js';
+import { boundEvent } from './event-bound.js';
+import { SqliteEventStore } from './sqlite-store.js';
 import type { DecisionEvent } from './event.js';
 import { signCheckpoint, signRecord, type SigningKey } from './keys.js';
 import { PruneRefusedError, type EventStore } from './store.js';
@@ -33,10 +37,17 @@ export interface RecorderOptions {
   journal?: { file: string };
   /** An anchor file outside the data dir: at start the chain must still hold its newest anchor before anything is signed. */
   anchorFile?: string;
+  /** Journaled events waiting this long while the ingester makes no progress: stalled (health, log, metric). */
+  stallAfterMs?: number;
 }
+
+/** The default for RecorderOptions.stallAfterMs: a hundred ingest rounds. */
+export const DEFAULT_STALL_AFTER_MS = 10_000;
 
 interface Pending {
   event: DecisionEvent;
+  /** The event's canonical JSON. */
+  body: string;
   blobs: ReadonlyMap<string, string> | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -81,6 +92,8 @@ export class AuditRecorder {
   private readonly journaledBlobs = new RecentMap<string, true>(20_000);
   private releaseJournal: (() => void) | undefined;
   private journaledSinceWake = false;
+  private monitor: IngestMonitor | undefined;
+  private lastIngestError: string | undefined;
 
   constructor(private readonly opts: RecorderOptions) {
     this.spoolFile = join(opts.dataDir, 'spool.ndjson');
@@ -95,29 +108,15 @@ export class AuditRecorder {
       this.opts.logger.info('another gateway owns the journal in this data dir: writing events to the store directly');
     }
     if (this.opts.journal && this.releaseJournal) {
-      this.journal = new JournalWriter(dir);
+      // The writer starts after every segment a stored read position names (see JournalWriter).
+      const readFrom = store instanceof SqliteEventStore ? [...storedPositions(store).values()] : [];
+      this.journal = new JournalWriter(dir, readFrom);
+      this.monitor = new IngestMonitor(this.opts.stallAfterMs ?? DEFAULT_STALL_AFTER_MS);
       this.ingest = new IngestThread(
         { file: this.opts.journal.file, dir, chain: this.opts.chain, active: this.journal.current },
-        {
-          ingested: (count, torn) => {
-            this.wakePending = false;
-            if (this.journaledSinceWake) {
-              // Lines written while the worker was reading may not have been seen: go again.
-              this.journaledSinceWake = false;
-              this.wakePending = true;
-              this.ingest?.wake(this.journal!.current);
-            }
-            for (const w of this.ingestWaiters.splice(0)) w();
-            if (count === 0 && torn === 0) return;
-            this.committed += count;
-            this.sinceCheckpoint += count;
-            if (torn > 0) this.opts.logger.warn({ lines: torn }, 'skipped journal lines torn by a crash (their requests never completed)');
-            this.opts.onCommit?.();
-            if (this.sinceCheckpoint >= (this.opts.checkpointEvery ?? 1000)) void this.checkpoint().catch((err) => this.warn('checkpoint failed', err));
-          },
-          error: (message) => this.opts.logger.warn({ err: message }, 'moving journaled events into the chain failed; retrying'),
-        },
+        { ingested: (r) => this.ingested(r), error: (message, lag) => this.ingestFailed(message, lag) },
       );
+      this.timers.push(setInterval(() => this.watchIngest(), Math.min(1000, this.opts.stallAfterMs ?? DEFAULT_STALL_AFTER_MS)).unref());
       // Whatever a previous run journaled but did not ingest goes in first.
       await this.caughtUp();
     }
@@ -131,24 +130,80 @@ export class AuditRecorder {
     this.timers.push(setInterval(() => void this.drainSpool(), 2_000).unref());
   }
 
+  /** An ingest round ended (also when nothing moved). */
+  private ingested(r: DrainResult): void {
+    this.monitor!.progressed(r);
+    this.watchIngest();
+    this.lastIngestError = undefined;
+    this.wakePending = false;
+    if (this.journaledSinceWake) {
+      // Lines written while the worker was reading may not have been seen: go again.
+      this.journaledSinceWake = false;
+      this.wakePending = true;
+      this.ingest?.wake(this.journal!.current);
+    }
+    for (const w of this.ingestWaiters.splice(0)) w();
+    if (r.torn > 0) this.opts.logger.warn({ lines: r.torn }, 'skipped journal lines torn by a crash (their requests never completed)');
+    if (r.rejected > 0) {
+      this.opts.logger.error({ lines: r.rejected, kept_in: join(JOURNAL_DIR, 'rejected') }, 'journal lines that are not decision events were set aside; kt events verify reports them');
+    }
+    if (r.recovered > 0) {
+      this.opts.logger.warn({ events: r.recovered }, 'journaled events behind the read position were missing from the chain: added now');
+    }
+    if (r.ingested === 0) return;
+    this.committed += r.ingested;
+    this.sinceCheckpoint += r.ingested;
+    this.opts.onCommit?.();
+    if (this.sinceCheckpoint >= (this.opts.checkpointEvery ?? 1000)) void this.checkpoint().catch((err) => this.warn('checkpoint failed', err));
+  }
+
+  /** The ingest thread failed a round: the events stay in the journal and the next round tries again. */
+  private ingestFailed(message: string, lag?: { position: JournalPosition; pendingBytes: number }): void {
+    this.monitor!.failed(message, lag);
+    // Once per distinct failure, not once per retry (every second while the store refuses).
+    if (message === this.lastIngestError) return;
+    this.lastIngestError = message;
+    this.opts.logger.warn({ err: message }, 'moving journaled events into the chain failed; retrying');
+  }
+
+  /** Logs a stall once when it starts and once when it ends. */
+  private watchIngest(): void {
+    const change = this.monitor?.transition();
+    if (!change) return;
+    const s = this.monitor!.status();
+    const facts = { lag_records: s.lag.records, lag_bytes: s.lag.bytes, lag_seconds: s.lag.seconds, last_error: s.last_error };
+    if (change === 'stalled') this.opts.logger.warn(facts, 'audit ingestion stalled: journaled events are not reaching the chain (they are kept in the journal)');
+    else this.opts.logger.info(facts, 'audit ingestion resumed');
+  }
+
+  /** The ingest thread's progress, with the embedded store's journal; undefined otherwise. */
+  ingestStatus(): IngestStatus | undefined {
+    return this.monitor?.status();
+  }
+
   /**
    * Resolves once the event is committed (or, with fail-mode allow, spooled); rejects with fail-mode block.
    * `alone`: no other request is being served, so nothing else could use this thread while a journal write
    * is handed to the thread pool.
    */
-  record(event: DecisionEvent, blobs?: ReadonlyMap<string, string>, alone = true): Promise<void> {
+  record(built: DecisionEvent, captured?: ReadonlyMap<string, string>, alone = true): Promise<void> {
     if (this.closed) return Promise.reject(new AuditStoreError('the audit recorder is closed'));
-    const texts = blobs && blobs.size > 0 ? blobs : undefined;
+    // Serialized once, here: the journal line carries these bytes, and the bound needs them measured.
+    const { event, body, blobs } = boundEvent(built, captured && captured.size > 0 ? captured : undefined);
+    if (event.truncated) {
+      this.opts.logger.warn({ event_id: event.id, bytes: event.truncated.bytes, dropped: event.truncated.dropped }, 'a decision event was over the size bound and was cut to fit');
+    }
+    const texts = blobs;
     if (this.journal && alone && !this.tickBusy && !this.writing) {
       // A request that comes alone is written at once, on this thread: handing the write to the pool and
       // back would only add to its latency. Events finishing later in the same turn of the event loop
       // share the next write (group commit).
       this.tickBusy = true;
       setImmediate(() => (this.tickBusy = false));
-      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, blobs: texts, resolve, reject }]));
+      return new Promise((resolve, reject) => this.journalBatch([...this.queue.splice(0), { event, body, blobs: texts, resolve, reject }]));
     }
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, blobs: texts, resolve, reject });
+      this.queue.push({ event, body, blobs: texts, resolve, reject });
       if (!this.writing && !this.scheduled) {
         this.scheduled = true;
         // setImmediate lets every request finishing in this turn of the event loop join the batch.
@@ -191,7 +246,7 @@ export class AuditRecorder {
   /** Journals a batch with one write on this thread. */
   private journalBatch(batch: Pending[]): void {
     try {
-      this.journal!.append(batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs))));
+      this.journal!.append(batch.map((p) => this.journalRecord(p)));
     } catch (err) {
       return this.journalFailed(batch, err);
     }
@@ -210,7 +265,7 @@ export class AuditRecorder {
     this.writing = true;
     let records;
     try {
-      records = batch.map((p) => journalRecord(p.event, this.unseenBlobs(p.blobs)));
+      records = batch.map((p) => this.journalRecord(p));
     } catch (err) {
       this.writing = false;
       return this.journalFailed(batch, err);
@@ -231,6 +286,7 @@ export class AuditRecorder {
   }
 
   private journaled(batch: Pending[]): void {
+    this.monitor!.journaled(this.journal!.end, batch.length);
     for (const p of batch) p.resolve();
     // One wake-up per ingest round is enough: the worker reads everything journaled when it runs.
     if (!this.wakePending) {
@@ -239,6 +295,10 @@ export class AuditRecorder {
     } else {
       this.journaledSinceWake = true;
     }
+  }
+
+  private journalRecord(p: Pending): JournalRecord {
+    return journalRecord(p.event, this.unseenBlobs(p.blobs), p.body);
   }
 
   /**

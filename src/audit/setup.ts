@@ -34,6 +34,8 @@ export interface AuditTrailOptions {
    */
   anchorFile?: string;
   anchorEveryMs?: number;
+  /** How long journaled events may wait without progress before ingestion counts as stalled (default 10 s). */
+  stallAfterMs?: number;
 }
 
 export interface AuditTrail {
@@ -105,6 +107,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     retentionDays: cfg.retention_days,
     ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
     ...(opts.checkpointMs !== undefined ? { checkpointMs: opts.checkpointMs } : {}),
+    ...(opts.stallAfterMs !== undefined ? { stallAfterMs: opts.stallAfterMs } : {}),
     ...(shipper ? { onCommit: () => shipper.notify() } : {}),
     // The embedded store gets the journal and its ingest thread; a store given by the caller or PostgreSQL
     // (network I/O, already off this thread's CPU) is written directly.

@@ -124,6 +124,7 @@ export class SqliteEventStore implements EventStore {
   private readonly insert: Database.Statement;
   private readonly headStmt: Database.Statement;
   private readonly getMetaStmt: Database.Statement;
+  private readonly hasIdStmt: Database.Statement;
   private readonly setMetaStmt: Database.Statement;
   private checkpointer: SqliteCheckpointer | undefined;
 
@@ -165,6 +166,7 @@ export class SqliteEventStore implements EventStore {
         );
     this.headStmt = this.db.prepare('SELECT seq, hash FROM events WHERE chain = ? ORDER BY seq DESC LIMIT 1');
     this.getMetaStmt = this.db.prepare('SELECT value FROM meta WHERE key = ?');
+    this.hasIdStmt = this.db.prepare('SELECT 1 FROM events WHERE id = ?').pluck();
     this.setMetaStmt = opts.readonly
       ? (undefined as unknown as Database.Statement)
       : this.db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
@@ -205,22 +207,58 @@ export class SqliteEventStore implements EventStore {
     );
   }
 
-  /** Events already serialized: `body` is the event's canonical JSON and `columns` its indexedColumns. */
+  /**
+   * Events already serialized: `body` is the event's canonical JSON and `columns` its indexedColumns.
+   * `onlyNew`: leave out records whose id the store already holds (any chain), and repeats within the batch,
+   * instead of failing the whole batch on the unique id: the journal ingester's exactly-once by id, for lines
+   * it may meet twice (a segment left behind by a crash, a journal read under another chain).
+   */
   appendRecordsSync(
     chain: string,
     records: ReadonlyArray<{ id: string; body: string; columns: IndexedColumns }>,
     meta?: { key: string; value: string },
     blobs?: ReadonlyMap<string, string>,
+    opts: { onlyNew?: boolean } = {},
   ): ChainedEvent[] {
     if (records.length === 0 && !meta) return [];
     return this.db.transaction(() => {
       this.putBlobs(blobs);
       const head = this.headStmt.get(chain) as { seq: number; hash: string } | undefined;
-      const linked = linkBodies(chain, head ?? null, records);
-      for (let i = 0; i < linked.length; i++) this.insertRow(linked[i]!, records[i]!.columns);
+      const taken = opts.onlyNew ? this.newOnly(records) : records;
+      const linked = linkBodies(chain, head ?? null, taken);
+      for (let i = 0; i < linked.length; i++) this.insertRow(linked[i]!, taken[i]!.columns);
       if (meta) this.setMetaStmt.run(meta.key, meta.value);
       return linked;
     }).immediate();
+  }
+
+  private newOnly<R extends { id: string }>(records: readonly R[]): readonly R[] {
+    const seen = new Set<string>();
+    const out: R[] = [];
+    for (const r of records) {
+      if (seen.has(r.id) || this.hasIdStmt.get(r.id) !== undefined) continue;
+      seen.add(r.id);
+      out.push(r);
+    }
+    return out.length === records.length ? records : out;
+  }
+
+  /** Which of these ids the store holds (any chain). */
+  hasIds(ids: Iterable<string>): Set<string> {
+    const present = new Set<string>();
+    for (const id of ids) if (this.hasIdStmt.get(id) !== undefined) present.add(id);
+    return present;
+  }
+
+  /** Meta entries whose key starts with `prefix`. */
+  metaWithPrefix(prefix: string): Array<{ key: string; value: string }> {
+    // substr, not LIKE: a prefix may hold `_` or `%`.
+    return this.db.prepare('SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key').all(prefix.length, prefix) as Array<{ key: string; value: string }>;
+  }
+
+  /** `fn` inside one read transaction: what it reads is one snapshot of the store (WAL), however long it takes. */
+  snapshot<T>(fn: () => T): T {
+    return this.db.transaction(fn).deferred();
   }
 
   /** Positional parameters: binding by name cost a measurable share of each append. */

@@ -12,6 +12,7 @@ import { SqliteEventStore } from '../audit/sqlite-store.js';
 import type { RemoteEventStore } from '../audit/remote-store.js';
 import { CHECKPOINTED_META, type EventFilter, type EventStore, type StoredEvent } from '../audit/store.js';
 import { verifyChain, type ChainReport, type ExternalPin } from '../audit/verify.js';
+import { checkJournal, journalCheckLines, type JournalCheckReport } from '../audit/journal-check.js';
 import type { Verdict } from '../policy/types.js';
 import {
   csvHeader,
@@ -517,28 +518,36 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
     const plane = flags.against ? await controlPlanePins(flags.against, flags.token ?? (process.env.KEEPTRUSTS_API_TOKEN || process.env.KEEPTRUSTS_GATEWAY_TOKEN || undefined), chains) : null;
     const reports = await verifyAll(source, chains, trusted, [...anchors, ...(plane?.pins ?? [])]);
     const failed = reports.filter((r) => r.problem);
+    // The local store's journal too: events journaled but never ingested are missing from every chain.
+    const journal = localJournalCheck(flags, source.store);
+    const journalFailed = journal !== undefined && !journal.ok;
     const ctx: VerifyContext = { keysFrom, keyIds: [...trusted.keys()], anchorFiles: flags.anchor ?? [], against: flags.against ?? null, notOnControlPlane: plane?.missing ?? [] };
     const caveats = failed.length ? [] : notProven(reports, ctx);
 
     if (flags.json) {
       const body = {
-        ok: failed.length === 0,
+        ok: failed.length === 0 && !journalFailed,
         keys: { source: keysFrom, key_ids: ctx.keyIds },
         anchors: { files: ctx.anchorFiles, count: anchors.length, against: ctx.against, not_on_control_plane: ctx.notOnControlPlane },
         chains: reports,
         not_proven: caveats,
+        ...(journal ? { journal } : {}),
       };
       process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
-      return failed.length ? 1 : 0;
+      return failed.length || journalFailed ? 1 : 0;
     }
     if (chains.length === 0) process.stdout.write('no events, checkpoints or records in the store: nothing to verify\n');
     for (const r of reports) process.stdout.write(`${chainLines(r, ctx).join('\n')}\n`);
+    const journalLines = journal ? journalCheckLines(journal) : [];
+    for (const line of journalLines) process.stdout.write(`${line}\n`);
     const keyList = trusted.size ? [...trusted.keys()].join(', ') : 'none';
     const first = failed[0]?.problem;
     if (first) {
       process.stdout.write(
         `verification FAILED: ${first.eventId ? `first bad event ${first.eventId} (chain ${first.chain}, seq ${first.seq})` : `chain ${first.chain} at seq ${first.seq}`}: ${first.message}\n`,
       );
+    } else if (journalFailed) {
+      process.stdout.write(`verification FAILED: ${journalLines.find((l) => l.startsWith('journal: FAILED'))!.slice('journal: FAILED: '.length)}\n`);
     } else if (chains.length) {
       const events = reports.reduce((n, r) => n + r.events, 0);
       const external = anchors.length + (plane?.pins.length ?? 0);
@@ -555,7 +564,7 @@ async function runVerify(flags: VerifyFlags): Promise<number> {
           '      (from kt keys export-public, kept outside the store) to make this check independent of the store.\n',
       );
     }
-    return failed.length ? 1 : 0;
+    return failed.length || journalFailed ? 1 : 0;
   } finally {
     await source.close();
   }
@@ -614,6 +623,13 @@ async function runAnchor(flags: AnchorFlags): Promise<number> {
   } finally {
     await source.close();
   }
+}
+
+/** The journal check for the local SQLite store (its data dir's journal); undefined for PostgreSQL or a control plane. */
+function localJournalCheck(flags: VerifyFlags, store: ReadableEventStore): JournalCheckReport | undefined {
+  const choice = chooseSource(flags);
+  if (choice.kind !== 'sqlite' || !(store instanceof SqliteEventStore)) return undefined;
+  return checkJournal(choice.dataDir, store, flags.chain ? { chain: flags.chain } : {});
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -700,10 +716,15 @@ Examples:
     .addHelpText(
       'after',
       `
+With the local store (--data-dir), the gateway's journal is checked too: events journaled but not yet moved
+into the chain are reported as not yet ingested (normal while a gateway runs, or after it was killed); an event
+the ingester went past without storing, or a journal line it had to set aside, fails the check.
+
 Exit codes:
-  0  every chain verified; what that does not prove is listed (an unsigned tail, adopted events, events after
-     the newest anchor, keys read from the store)
-  1  a chain failed (the first bad event is named), or the store or an anchor file could not be read
+  0  every chain verified (and the journal holds no event the chain lost); what that does not prove is listed (an
+     unsigned tail, adopted events, events after the newest anchor, keys read from the store)
+  1  a chain failed (the first bad event is named), the journal check failed, or the store or an anchor file
+     could not be read
 
 Keep the gateway's public key and anchors outside the store so the check does not trust what it checks:
   $ kt keys export-public --output gateway-key.pem

@@ -2,6 +2,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 import type { DecisionContext } from '../audit/context.js';
 import { catalogueId } from '../usage/pricing.js';
 import type { RefusalReason } from './request-guard.js';
+import type { IngestStatus } from '../audit/ingest-monitor.js';
 
 
 /**
@@ -65,6 +66,7 @@ export class GatewayMetrics {
   constructor(
     targets: readonly string[],
     auditStats?: () => { committed: number; spooled: number; queued: number },
+    ingestStatus?: () => IngestStatus | undefined,
     private readonly knownModels: ReadonlySet<string> = new Set(),
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keeptrusts_process_' });
@@ -99,6 +101,16 @@ export class GatewayMetrics {
     if (auditStats) {
       new Gauge({ name: 'keeptrusts_audit_events_committed', help: 'Decision events committed since start', registers, collect() { this.set(auditStats().committed); } });
       new Gauge({ name: 'keeptrusts_audit_events_spooled', help: 'Decision events spooled to a file because the store failed', registers, collect() { this.set(auditStats().spooled); } });
+    }
+    if (ingestStatus) {
+      // No labels: one journal per gateway.
+      const gauge = (name: string, help: string, read: (s: IngestStatus) => number) =>
+        new Gauge({ name, help, registers, collect() { const s = ingestStatus(); if (s) this.set(read(s)); } });
+      gauge('keeptrusts_audit_ingest_stalled', '1 while journaled decision events wait and the ingester makes no progress (see /health audit.ingest)', (s) => (s.state === 'stalled' ? 1 : 0));
+      gauge('keeptrusts_audit_ingest_lag_records', 'Decision events journaled by this process and not yet in the chain', (s) => s.lag.records);
+      gauge('keeptrusts_audit_ingest_lag_bytes', 'Journal bytes beyond the ingester read position', (s) => s.lag.bytes);
+      gauge('keeptrusts_audit_ingest_lag_seconds', 'Age of the oldest journaled decision event not yet in the chain', (s) => s.lag.seconds);
+      gauge('keeptrusts_audit_journal_rejected_lines', 'Journal lines set aside since start because they are not decision events (kt events verify reports them)', (s) => s.rejected);
     }
   }
 

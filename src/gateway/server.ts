@@ -101,6 +101,7 @@ export class Gateway {
   readonly chain: PolicyChain;
   private readonly startedAt = Date.now();
   private ready = false;
+  private draining = false;
   private requestsProcessed = 0;
   private auditSettings: AuditSettings;
   /** The audit trail needs the reply's text (captured completion, proposed edits) even without output policies. */
@@ -148,6 +149,7 @@ export class Gateway {
         : new GatewayMetrics(
             this.targets.map((t) => t.id),
             opts.audit ? () => opts.audit!.recorder.stats() : undefined,
+            opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
             new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
           );
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
@@ -156,6 +158,16 @@ export class Gateway {
 
   setReady(ready: boolean): void {
     this.ready = ready;
+  }
+
+  /**
+   * Shutting down: not ready, and every response from now on closes its connection. A client that keeps a
+   * keep-alive connection busy would otherwise be served until the grace period ends and then be cut off
+   * mid-response; this way it gets its answer and reconnects to whichever gateway takes over.
+   */
+  beginClose(): void {
+    this.ready = false;
+    this.draining = true;
   }
 
   async close(): Promise<void> {
@@ -167,6 +179,7 @@ export class Gateway {
   /** The node:http request listener. Never throws: every failure becomes an error response in the client's shape. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const timing: Timing = { start: performance.now() };
+    if (this.draining) res.setHeader('connection', 'close');
     const requestId = requestIdFor(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -224,14 +237,21 @@ export class Gateway {
     }
   }
 
-  /** Serving goes on when degraded, but an audit trail in trouble needs an operator: everyone may see that much. */
+  /**
+   * Serving goes on when degraded, but an audit trail in trouble needs an operator, and everyone may see that
+   * much: a chain that no longer matches what was signed, or ingestion stalled (events wait in the journal).
+   */
   private status(): 'starting' | 'healthy' | 'degraded' {
     if (!this.ready) return 'starting';
-    return this.opts.audit?.recorder.stats().integrity.status === 'broken' ? 'degraded' : 'healthy';
+    const audit = this.opts.audit?.recorder;
+    if (!audit) return 'healthy';
+    return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' ? 'degraded' : 'healthy';
   }
 
   health(): Record<string, unknown> {
     const { config, sha256, files } = this.opts.loaded;
+    // The ingest block says how far behind the chain is and why.
+    const ingest = this.opts.audit?.recorder.ingestStatus();
     return {
       status: this.status(),
       version: VERSION,
@@ -249,7 +269,7 @@ export class Gateway {
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
       })),
       audit: this.opts.audit
-        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats() }
+        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
         : { enabled: false },
       requests_processed: this.requestsProcessed,
       in_flight: this.limiter.inFlight,
@@ -646,7 +666,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     limits: bounded.limits,
     close() {
       closing ??= (async () => {
-        gateway.setReady(false);
+        gateway.beginClose();
         await bounded.close(graceMs);
         await gateway.close();
       })();

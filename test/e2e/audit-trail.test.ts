@@ -153,9 +153,10 @@ describe('decision events after a mixed run', () => {
     const input = red.policies.filter((p) => p.phase === 'input');
     expect(input.map((p) => p.kind)).toEqual(['pii-detector', 'code-sanitizer', 'prompt-injection']);
     expect(input.find((p) => p.kind === 'code-sanitizer')!.findings.length).toBeGreaterThan(0);
-    expect(red.redactions.some((r) => r.location.phase === 'input' && r.value_hash && /^[0-9a-f]{16}$/.test(r.value_hash))).toBe(true);
-    expect(red.redactions.some((r) => r.location.phase === 'output')).toBe(true);
-    expect(red.redactions[0]!.location.path).toMatch(/^messages\[0\]\.content/);
+    expect(red.redactions.some((r) => r.phase === 'input' && r.locations.some((l) => l.value_hash && /^[0-9a-f]{16}$/.test(l.value_hash)))).toBe(true);
+    expect(red.redactions.some((r) => r.phase === 'output')).toBe(true);
+    expect(red.redactions.every((r) => r.count === r.locations.length)).toBe(true);
+    expect(red.redactions[0]!.locations[0]!.path).toMatch(/^messages\[0\]\.content/);
     const blocked = events.find((x) => x.request_id === 'r-block')!;
     expect(blocked.policies.find((p) => p.kind === 'prompt-injection')).toMatchObject({ verdict: 'block' });
     expect(blocked.error).toMatchObject({ code: 'input_blocked' });

@@ -93,7 +93,8 @@ async function seed(): Promise<Seeded> {
           makePolicyResult('pii-detector', 'redact', { duration_us: 820, findings: [{ type: 'EMAIL', rule: 'email', source: 'user', count: 1 }] }),
           makePolicyResult('quality-scorer', 'allow', { phase: 'output', score: 0.91 }),
         ],
-        redactions: [{ type: 'EMAIL', rule: 'email', source: 'user', location: { phase: 'input', path: 'messages.0.content', start: 8, end: 40 }, value_hash: 'c0ffee12' }],
+        // The shape events had before redactions were grouped: stores keep such events, and kt events reads them.
+        redactions: [{ type: 'EMAIL', rule: 'email', source: 'user', location: { phase: 'input', path: 'messages.0.content', start: 8, end: 40 }, value_hash: 'c0ffee12' }] as unknown as DecisionEvent['redactions'],
         cost: { currency: 'USD', input: 0.002, output: 0.004, total: 0.006, priced: true },
         capture: {
           mode: 'redacted',
@@ -264,7 +265,7 @@ describe('kt events show', () => {
     expect(r.stdout).toContain(`event ${s.events[1]!.id}`);
     expect(r.stdout).toContain('request     req-show-me');
     expect(r.stdout).toMatch(/input +pii-detector +redact +820µs +EMAIL\/email@user/);
-    expect(r.stdout).toMatch(/EMAIL +email +user +input messages\.0\.content \[8, 40\) +hash c0ffee12/);
+    expect(r.stdout).toMatch(/EMAIL +email +user +input +×1\n +messages\.0\.content \[8, 40\) +hash c0ffee12/);
     expect(r.stdout).toContain('[user, turn 0]\n    Mail [EMAIL] and make the port configurable');
     expect(r.stdout).toContain('completion\n  Here is the change.');
     expect(r.stdout).toContain('src/app.ts  search-replace  +1 -1\n    --- a/src/app.ts\n    +++ b/src/app.ts\n    @@ -1 +1 @@\n    -const port = 3000;\n    +const port = Number(process.env.PORT ?? 3000);');

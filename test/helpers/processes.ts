@@ -31,3 +31,15 @@ export function spawnGateway(args: string[]): Promise<ChildProcess> {
     child.on('exit', onExit);
   });
 }
+
+/** `kt …` from the built CLI, without KEEPTRUSTS_* from this environment; resolves with its exit code and output. */
+export function runKt(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('KEEPTRUSTS_')) env[k] = v;
+  const child = spawn(process.execPath, [KT, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}

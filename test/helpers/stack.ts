@@ -47,6 +47,7 @@ export interface StackOptions {
     checkpointEvery?: number;
     checkpointMs?: number;
     anchorFile?: string;
+    stallAfterMs?: number;
   };
 }
 
@@ -91,6 +92,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         ...(opts.audit.checkpointEvery !== undefined ? { checkpointEvery: opts.audit.checkpointEvery } : {}),
         ...(opts.audit.checkpointMs !== undefined ? { checkpointMs: opts.audit.checkpointMs } : {}),
         ...(opts.audit.anchorFile ? { anchorFile: opts.audit.anchorFile } : {}),
+        ...(opts.audit.stallAfterMs !== undefined ? { stallAfterMs: opts.audit.stallAfterMs } : {}),
       })
     : undefined;
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');

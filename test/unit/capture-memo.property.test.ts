@@ -70,7 +70,7 @@ describe('capture memo', () => {
     const findings: Finding[] = [{ type: 'EMAIL', rule: 'email', source: 'user', segment: 0, start: 600, end: 616 }];
     const one = captured({ ...base, salt: 'one' }, segments, findings, true);
     const two = captured({ ...base, salt: 'two' }, segments, findings, true);
-    expect(one.redactions[0]!.value_hash).not.toBe(two.redactions[0]!.value_hash);
+    expect(one.redactions[0]!.locations[0]!.value_hash).not.toBe(two.redactions[0]!.locations[0]!.value_hash);
     expect(captured({ ...base, salt: 'one' }, segments, findings, true)).toEqual(one);
   });
 });

@@ -49,4 +49,37 @@ describe('decision event', () => {
     expect(JSON.stringify(rest)).toBe(canonicalJson(rest));
     expect(JSON.stringify({ ...capture, completion: { ...capture!.completion, tool_calls: [] } })).toBe(canonicalJson({ ...capture, completion: { ...capture!.completion, tool_calls: [] } }));
   });
+
+  it('groups redactions per phase, type, rule and source: 30,000 addresses make one group with a capped list, not 30,000 entries', () => {
+    const ctx = new DecisionContext(settings, 'req-2', 'chat', {});
+    const text = Array.from({ length: 30_000 }, (_, i) => `user${i}@example${i % 97}.com`).join(' ');
+    const segments: Segment[] = [{ id: 0, source: 'user', turn: 0, path: ['messages', 0, 'content'], text }];
+    const findings = [];
+    for (let at = 0, i = 0; i < 30_000; i++) {
+      const value = `user${i}@example${i % 97}.com`;
+      findings.push({ type: 'EMAIL', rule: 'email', source: 'user' as const, segment: 0, start: at, end: at + value.length });
+      at += value.length + 1;
+    }
+    const token = { type: 'SECRET', rule: 'github-pat', source: 'user' as const, segment: 0, start: 0, end: 4 };
+    const outcome = {
+      verdict: 'redact' as const,
+      results: [
+        { kind: 'pii-detector', phase: 'input' as const, verdict: 'redact' as const, findings, durationUs: 1 },
+        { kind: 'code-sanitizer', phase: 'input' as const, verdict: 'redact' as const, findings: [token], durationUs: 1 },
+      ],
+      edits: [...findings, token].map((f) => ({ segment: 0, start: f.start, end: f.end, replacement: `[${f.type}]` })),
+    };
+    ctx.setRequest(segments, outcome as never);
+    ctx.addOutcome('input', outcome as never, segments);
+    const event = ctx.build();
+    expect(event.redactions.map((r) => [r.type, r.count, r.locations.length])).toEqual([
+      ['EMAIL', 30_000, 100],
+      ['SECRET', 1, 1],
+    ]);
+    expect(event.redactions[0]!.locations[0]).toEqual({ end: 18, path: 'messages[0].content', start: 0, value_hash: expect.stringMatching(/^[0-9a-f]{16}$/) });
+    // Locations as found, in order; their hashes tell values apart.
+    expect(new Set(event.redactions[0]!.locations.map((l) => l.value_hash)).size).toBe(100);
+    const bytes = Buffer.byteLength(canonicalJson(event));
+    expect(bytes).toBeLessThan(96 * 1024);
+  });
 });

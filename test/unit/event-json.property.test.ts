@@ -84,11 +84,12 @@ const event: fc.Arbitrary<DecisionEvent> = fc
     reason_code: nullableText,
     redactions: fc.array(
       fc.record({
-        location: fc.record({ end: fc.nat(), path: nullableText, phase: fc.constantFrom('input', 'output'), start: fc.nat() }),
+        count: fc.nat(),
+        locations: fc.array(fc.record({ end: fc.nat(), path: nullableText, start: fc.nat(), value_hash: nullableText }), { maxLength: 3 }),
+        phase: fc.constantFrom('input', 'output'),
         rule: text,
         source: fc.constantFrom('user', 'assistant'),
         type: text,
-        value_hash: nullableText,
       }),
       { maxLength: 2 },
     ),
@@ -97,6 +98,7 @@ const event: fc.Arbitrary<DecisionEvent> = fc
     status: fc.integer({ min: 0, max: 599 }),
     stream: fc.boolean(),
     target: fc.option(fc.record({ id: text, model: nullableText, provider: text }), { nil: null }),
+    truncated: maybe(fc.record({ bytes: fc.nat(), dropped: fc.array(text, { maxLength: 4 }) })),
     ts: text,
     usage: fc.option(
       fc.record({

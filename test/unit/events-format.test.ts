@@ -44,8 +44,17 @@ function rich(): StoredEvent {
       makePolicyResult('quality-scorer', 'flag', { phase: 'output', score: 0.42, reasons: ['no-tests', 'huge-diff'] }),
     ],
     redactions: [
-      { type: 'EMAIL', rule: 'email-basic', source: 'user', location: { phase: 'input', path: 'messages[0].content', start: 4, end: 21 }, value_hash: 'h1' },
-      { type: 'EMAIL', rule: 'email-basic', source: 'user', location: { phase: 'input', path: 'messages[0].content', start: 30, end: 45 }, value_hash: 'h2' },
+      {
+        count: 2,
+        locations: [
+          { path: 'messages[0].content', start: 4, end: 21, value_hash: 'h1' },
+          { path: 'messages[0].content', start: 30, end: 45, value_hash: 'h2' },
+        ],
+        phase: 'input',
+        rule: 'email-basic',
+        source: 'user',
+        type: 'EMAIL',
+      },
     ],
     cost: { currency: 'USD', input: 0.001, output: 0.0023, total: 0.0033, priced: true },
     capture: {
@@ -123,6 +132,22 @@ describe('detailed', () => {
   it('summarises redactions by type, never values', () => {
     expect(redactionSummary(stored().event)).toBe('none');
     expect(redactionSummary(rich().event)).toBe('2 (EMAIL ×2)');
+    // A group counts every value, listed or not.
+    const many = { ...rich().event, redactions: [{ ...rich().event.redactions[0]!, count: 30_000 }] };
+    expect(redactionSummary(many)).toBe('30000 (EMAIL ×30000)');
+  });
+
+  it('reads events recorded before redactions were grouped (one entry per value)', () => {
+    const legacy = [
+      { type: 'EMAIL', rule: 'email-basic', source: 'user', location: { phase: 'input', path: 'messages[0].content', start: 4, end: 21 }, value_hash: 'h1' },
+      { type: 'SECRET', rule: 'aws', source: 'tool_result', location: { phase: 'input', path: 'messages[2].content', start: 0, end: 20 }, value_hash: 'h2' },
+      { type: 'EMAIL', rule: 'email-basic', source: 'user', location: { phase: 'input', path: 'messages[0].content', start: 30, end: 45 }, value_hash: 'h3' },
+    ] as unknown as DecisionEvent['redactions'];
+    const old = { ...rich(), event: { ...rich().event, redactions: legacy } };
+    expect(redactionSummary(old.event)).toBe('3 (EMAIL ×2, SECRET ×1)');
+    const text = formatEventDetail(old, PLAIN);
+    expect(text).toMatch(/EMAIL +email-basic +user +input +×2\n +messages\[0\]\.content \[4, 21\) +hash h1\n +messages\[0\]\.content \[30, 45\) +hash h3/);
+    expect(csvRow(old)).toContain(',3,');
   });
 });
 
@@ -135,7 +160,7 @@ describe('show', () => {
     expect(text).toContain(`chain       gw-test seq 1, hash ${'ab'.repeat(32)}`);
     expect(text).toContain('policies (3)');
     expect(text).toContain('redactions: 2 (EMAIL ×2)');
-    expect(text).toMatch(/EMAIL +email-basic +user +input messages\[0\]\.content \[4, 21\) +hash h1/);
+    expect(text).toMatch(/EMAIL +email-basic +user +input +×2\n +messages\[0\]\.content \[4, 21\) +hash h1\n +messages\[0\]\.content \[30, 45\) +hash h2/);
     expect(text).toContain('  [system, turn 0]\n    You are a coding assistant.\n  [user, turn 1]\n    mail [EMAIL] about it');
     expect(text).toContain('completion\n  Done.\n  [tool call edit_file] {"path":"src/app.ts"}');
     expect(text).toContain('proposed edits (1)\n  src/app.ts  unified-diff  +1 -1\n    --- a/src/app.ts\n    +++ b/src/app.ts\n    @@ -1,2 +1,2 @@\n     context\n    -const a = 1;\n    +const a = 2;\n');

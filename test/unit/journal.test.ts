@@ -1,10 +1,21 @@
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JournalIngester } from '../../src/audit/ingester.js';
-import { journalRecord, JournalWriter, listSegments, parseJournalLine, readJournal, segmentName } from '../../src/audit/journal.js';
+import { JournalIngester, rejectedLines, storedPositions } from '../../src/audit/ingester.js';
+import {
+  journalRecord,
+  JournalRecordTooLargeError,
+  JournalWriter,
+  listSegments,
+  MAX_LINE_BYTES,
+  MAX_RECORD_BYTES,
+  parseJournalLine,
+  readJournal,
+  segmentName,
+  type JournalRecord,
+} from '../../src/audit/journal.js';
 import { canonicalJson } from '../../src/audit/canonical.js';
 import { indexedColumns } from '../../src/audit/store.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
@@ -120,6 +131,209 @@ describe('audit journal', () => {
     expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['old-1', 'old-2', 'new-1']);
     expect((await store.getBlobs(['cd'.repeat(32)])).get('cd'.repeat(32))).toBe('x');
     expect((await verifyChain(store, 'c', new Map())).problem).toBeNull();
+    w.close();
+    await store.close();
+  });
+});
+
+/** A writer as a new gateway process makes one: after the disk and after every stored read position. */
+function restartWriter(dir: string, store: SqliteEventStore): JournalWriter {
+  return new JournalWriter(dir, [...storedPositions(store).values()]);
+}
+
+/** A record whose canonical body is about `bytes` long (a captured completion of that many characters). */
+function recordOfSize(bytes: number, requestId: string): JournalRecord {
+  const event = makeEvent({ request_id: requestId });
+  const base = journalRecord(event).body.length + 120;
+  const text = 'x'.repeat(Math.max(0, bytes - base));
+  return journalRecord(makeEvent({ request_id: requestId, capture: { mode: 'redacted', request: null, completion: { text, tool_calls: [], finish_reason: 'stop' }, truncated: false } }));
+}
+
+describe('journal segment numbering and restarts (issue 16, item 0)', () => {
+  it('a run after a clean stop writes a segment the ingester reads: 2, 4, 6, 8 events after four runs of two', async () => {
+    const { dir, store, ingester } = setup();
+    const counts: number[] = [];
+    for (let run = 0; run < 4; run++) {
+      const writer = restartWriter(dir, store);
+      // Never at or below a segment the stored read position has passed into.
+      expect(writer.current).toBeGreaterThan(storedPositions(store).get('c')?.segment ?? 0);
+      ingester().drain(writer.current);
+      for (let i = 0; i < 2; i++) writer.append([journalRecord(makeEvent({ request_id: `run${run}-${i}` }))]);
+      ingester().drain(writer.current);
+      // A clean stop: the writer closes, the ingester finishes every segment and removes it.
+      writer.close();
+      // Read through the position, not rescued from behind it.
+      expect(ingester().drain(-1).recovered).toBe(0);
+      expect(listSegments(dir)).toEqual([]);
+      counts.push((await store.query({ limit: 1000 })).length);
+    }
+    expect(counts).toEqual([2, 4, 6, 8]);
+    expect((await verifyChain(store, 'c', new Map())).problem).toBeNull();
+    await store.close();
+  });
+
+  it('every journaled event lands exactly once, whatever crash point comes when (kill -9 anywhere, clean stops, failed removals)', async () => {
+    // Steps a gateway's life is made of. `crash` leaves the journal as a kill -9 would at that moment;
+    // `drainNoRemove` is a kill between the commit of a batch and the removal of the segments it finished.
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('write' as const), n: fc.integer({ min: 1, max: 3 }), torn: fc.boolean() }),
+      fc.constant({ kind: 'drain' as const }),
+      fc.constant({ kind: 'drainNoRemove' as const }),
+      fc.constant({ kind: 'crash' as const }),
+      fc.constant({ kind: 'stop' as const }),
+      fc.constant({ kind: 'rotate' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(step, { minLength: 1, maxLength: 14 }), async (steps) => {
+        const { dir, store, ingester } = setup();
+        const ids: string[] = [];
+        let writer: JournalWriter | undefined = restartWriter(dir, store);
+        let n = 0;
+        let recovered = 0;
+        const drain = (active: number) => (recovered += ingester().drain(active).recovered);
+        for (const s of steps) {
+          writer ??= restartWriter(dir, store);
+          if (s.kind === 'write') {
+            const events = Array.from({ length: s.n }, () => makeEvent({ request_id: `r${n++}` }));
+            writer.append(events.map((e) => journalRecord(e)));
+            ids.push(...events.map((e) => e.id));
+            if (s.torn) {
+              // The process died while writing the next request's line: never acknowledged, never recorded.
+              appendFileSync(join(dir, segmentName(writer.current)), '{"id":"evt_torn","c":{"ts_ms":1');
+              writer.close();
+              writer = undefined;
+            }
+          } else if (s.kind === 'drain') {
+            drain(writer.current);
+          } else if (s.kind === 'drainNoRemove') {
+            const before = new Map(listSegments(dir).map((seg) => [seg, readFileSync(join(dir, segmentName(seg)))]));
+            drain(writer.current);
+            for (const [seg, bytes] of before) if (!existsSync(join(dir, segmentName(seg)))) writeFileSync(join(dir, segmentName(seg)), bytes);
+          } else if (s.kind === 'crash') {
+            writer.close();
+            writer = undefined;
+          } else if (s.kind === 'stop') {
+            writer.close();
+            drain(-1);
+            writer = undefined;
+          } else {
+            // A long-running writer rotating: simulated by a fresh writer with the old one abandoned unread.
+            writer.close();
+            writer = restartWriter(dir, store);
+          }
+        }
+        writer?.close();
+        drain(-1);
+        // Every event came in through the read position: none had to be rescued from a skipped segment.
+        expect(recovered).toBe(0);
+        const stored = (await store.query({ order: 'asc', limit: 10_000 })).map((e) => e.id);
+        expect(stored.length).toBe(ids.length);
+        expect(new Set(stored)).toEqual(new Set(ids));
+        expect((await verifyChain(store, 'c', new Map())).problem).toBeNull();
+        expect(listSegments(dir)).toEqual([]);
+        await store.close();
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it('a segment behind the read position is checked against the store: what is missing is added, nothing twice', async () => {
+    const { dir, store, ingester } = setup();
+    const w1 = new JournalWriter(dir);
+    const done = [makeEvent({ request_id: 'in-chain' })];
+    w1.append(done.map((e) => journalRecord(e)));
+    w1.close();
+    ingester().drain(-1);
+    // What the bug left: a segment numbered below the stored position (the writer reused number 1) that
+    // holds one event already ingested (a copy) and one that never was.
+    const skipped = makeEvent({ request_id: 'skipped' });
+    mkdirSync(dir, { recursive: true });
+    const lines = [journalRecord(done[0]!), journalRecord(skipped)];
+    const w2 = new JournalWriter(join(dir, 'elsewhere'));
+    w2.append(lines);
+    w2.close();
+    copyFileSync(join(dir, 'elsewhere', segmentName(w2.current)), join(dir, segmentName(1)));
+    const r = ingester().drain(-1);
+    expect(r).toMatchObject({ ingested: 1, recovered: 1 });
+    expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['in-chain', 'skipped']);
+    expect(listSegments(dir)).toEqual([]);
+    expect((await verifyChain(store, 'c', new Map())).problem).toBeNull();
+    await store.close();
+  });
+});
+
+describe('journal records of any size (issue 16, item 1)', () => {
+  it('reads every record the writer wrote, sizes below, around and above the read window, in as many rounds as it takes', async () => {
+    const WINDOW = 4096;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.oneof(fc.integer({ min: 0, max: WINDOW - 1 }), fc.integer({ min: WINDOW - 64, max: WINDOW + 64 }), fc.integer({ min: WINDOW, max: 6 * WINDOW })), { minLength: 1, maxLength: 8 }),
+        fc.boolean(),
+        async (sizes, finish) => {
+          const dir = mkdtempSync(join(tmpdir(), 'kt-journal-'));
+          const w = new JournalWriter(dir);
+          const written = sizes.map((n, i) => recordOfSize(n, `s${i}`));
+          for (const r of written) w.append([r]);
+          if (finish) w.close();
+          const back: JournalRecord[] = [];
+          let pos = { segment: 0, offset: 0 };
+          for (let round = 0; round < 100; round++) {
+            const r = readJournal(dir, pos, finish ? -1 : w.current, WINDOW);
+            back.push(...r.records);
+            expect(r.rejected).toEqual([]);
+            if (r.next.segment === pos.segment && r.next.offset === pos.offset && r.records.length === 0) break;
+            pos = r.next;
+          }
+          if (!finish) w.close();
+          expect(back.map((r) => r.id)).toEqual(written.map((r) => r.id));
+          expect(back).toEqual(written);
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('ingests a 5 MB record (the 30,000-address request of issue 16) and a record at the writer bound, and the events after them', async () => {
+    const { dir, store, ingester } = setup();
+    const w = new JournalWriter(dir);
+    const big = recordOfSize(5_039_076, 'five-mb');
+    const atBound = recordOfSize(MAX_RECORD_BYTES - 64 * 1024, 'at-bound');
+    const after = journalRecord(makeEvent({ request_id: 'after' }));
+    w.append([big]);
+    w.append([atBound]);
+    w.append([after]);
+    expect(ingester().drain(w.current)).toMatchObject({ ingested: 3, rejected: 0 });
+    expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['five-mb', 'at-bound', 'after']);
+    w.close();
+    await store.close();
+  });
+
+  it('the writer refuses a record above its bound and leaves the segment as it was', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-journal-'));
+    const w = new JournalWriter(dir);
+    expect(() => w.append([recordOfSize(MAX_RECORD_BYTES + 1024, 'too-big')])).toThrow(JournalRecordTooLargeError);
+    w.append([journalRecord(makeEvent({ request_id: 'fine' }))]);
+    w.close();
+    expect(readJournal(dir, { segment: 0, offset: 0 }, -1).records.map((r) => (JSON.parse(r.body) as { request_id: string }).request_id)).toEqual(['fine']);
+  });
+
+  it('a line that cannot be a record (unparsable, or longer than any record) is set aside and the events after it are ingested', async () => {
+    const { dir, store, ingester } = setup();
+    const w = new JournalWriter(dir);
+    w.append([journalRecord(makeEvent({ request_id: 'before' }))]);
+    const file = join(dir, segmentName(w.current));
+    appendFileSync(file, 'not a journal line\n');
+    appendFileSync(file, `{"id":"evt_x"}\t{}\n`); // a header without the columns the store needs
+    appendFileSync(file, Buffer.alloc(MAX_LINE_BYTES + 10, 0x61));
+    appendFileSync(file, '\n');
+    w.append([journalRecord(makeEvent({ request_id: 'after' }))]);
+    const r = ingester().drain(w.current);
+    expect(r).toMatchObject({ ingested: 2, rejected: 3 });
+    expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['before', 'after']);
+    const kept = rejectedLines(dir);
+    expect(kept).toHaveLength(3);
+    expect(readFileSync(join(dir, 'rejected', kept[0]!), 'utf8')).toBe('not a journal line');
+    expect(readdirSync(join(dir, 'rejected')).length).toBe(3);
     w.close();
     await store.close();
   });

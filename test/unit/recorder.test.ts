@@ -85,4 +85,18 @@ describe('audit recorder with the journal', () => {
     expect((await verifyChain(again.store, 'c', again.trusted)).problem).toBeNull();
     await again.store.close();
   });
+
+  it('an ingest thread that dies is started again, and the events journaled meanwhile reach the chain', async () => {
+    const { store, recorder, trusted } = await started();
+    await recorder.record(makeEvent({ request_id: 'before' }));
+    await recorder.caughtUp();
+    const thread = (recorder as unknown as { ingest: { worker: { terminate(): Promise<number> } } }).ingest;
+    await thread.worker.terminate();
+    await recorder.record(makeEvent({ request_id: 'while-down' }));
+    for (let i = 0; i < 100 && (await store.query({})).length < 2; i++) await new Promise((r) => setTimeout(r, 100));
+    expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['before', 'while-down']);
+    await recorder.close();
+    expect((await verifyChain(store, 'c', trusted)).problem).toBeNull();
+    await store.close();
+  });
 });

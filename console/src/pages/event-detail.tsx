@@ -1,6 +1,6 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { api, num, shortTime, usd, type DecisionEvent, type EventJson, type VerifyReport } from '../api';
+import { api, num, redactedByType, shortTime, usd, type DecisionEvent, type EventJson, type VerifyReport } from '../api';
 import { ErrorNote, Loading, VerdictBadge } from '../components';
 import { BASE, linkClick } from '../router';
 
@@ -88,6 +88,7 @@ export function EventDetailPage({ id }: { id: string }) {
   if (error) return <section>{back}<h1>Event</h1><ErrorNote error={error} /></section>;
   if (!stored) return <section>{back}<Loading what="the event" /></section>;
   const e: DecisionEvent = stored.event;
+  const redacted = redactedByType(e);
   const segments = e.capture?.request ?? [];
   return (
     <section aria-labelledby="event-title" class="detail">
@@ -122,6 +123,7 @@ export function EventDetailPage({ id }: { id: string }) {
           <Field name="Latency">{`${num(e.latency.total_ms)} ms total${e.latency.upstream_ms !== null ? `, ${num(e.latency.upstream_ms)} ms upstream` : ''}${e.latency.overhead_ms !== null ? `, ${num(e.latency.overhead_ms)} ms gateway` : ''}`}</Field>
           {e.error && <Field name="Error">{`${e.error.type}: ${e.error.message}`}</Field>}
           {e.flags?.length ? <Field name="Flags">{e.flags.join(', ')}</Field> : null}
+          {e.truncated ? <Field name="Truncated">{`the event was ${num(e.truncated.bytes)} bytes and was cut to fit the size bound (dropped: ${e.truncated.dropped.join(', ')})`}</Field> : null}
         </dl>
       </section>
 
@@ -165,9 +167,9 @@ export function EventDetailPage({ id }: { id: string }) {
             </tbody>
           </table>
         )}
-        {e.redactions.length > 0 && (
-          <p>
-            {e.redactions.length} value(s) redacted: {[...new Set(e.redactions.map((r) => r.type))].join(', ')}.
+        {redacted.size > 0 && (
+          <p data-testid="redactions">
+            {num([...redacted.values()].reduce((a, b) => a + b, 0))} value(s) redacted: {[...redacted].map(([type, n]) => `${type} ×${num(n)}`).join(', ')}.
           </p>
         )}
       </section>

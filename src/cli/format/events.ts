@@ -2,7 +2,7 @@
  * How decision events look on a terminal and in exports. Pure: events in, strings out. The commands decide
  * where the text goes and whether it is coloured, so the console and tests reuse these without a TTY.
  */
-import type { DecisionEvent, EventPolicyResult } from '../../audit/event.js';
+import { redactedValues, redactionGroups, type DecisionEvent, type EventPolicyResult } from '../../audit/event.js';
 import type { StoredEvent } from '../../audit/store.js';
 import type { Verdict } from '../../policy/types.js';
 
@@ -165,12 +165,13 @@ export function formatPolicyTrace(event: DecisionEvent, opts: FormatOptions, ind
   });
 }
 
-/** `3 (EMAIL ×2, SECRET ×1)`: counts by type, never values. */
+/** `3 (EMAIL ×2, SECRET ×1)`: counts by type, never values. Events of either redaction shape. */
 export function redactionSummary(event: DecisionEvent): string {
-  if (event.redactions.length === 0) return 'none';
+  const groups = redactionGroups(event);
+  if (groups.length === 0) return 'none';
   const byType = new Map<string, number>();
-  for (const r of event.redactions) byType.set(r.type, (byType.get(r.type) ?? 0) + 1);
-  return `${event.redactions.length} (${[...byType].map(([t, n]) => `${t} ×${n}`).join(', ')})`;
+  for (const g of groups) byType.set(g.type, (byType.get(g.type) ?? 0) + g.count);
+  return `${redactedValues(event)} (${[...byType].map(([t, n]) => `${t} ×${n}`).join(', ')})`;
 }
 
 export function formatDetailed(stored: StoredEvent | DecisionEvent, opts: FormatOptions): string {
@@ -309,6 +310,7 @@ export function formatEventDetail(stored: StoredEvent, opts: FormatOptions): str
   }
   if (e.error) out.push(field('error', `${e.error.type}${e.error.code ? `/${e.error.code}` : ''}: ${e.error.message}`));
   if (e.data_categories?.length) out.push(field('data', e.data_categories.join(', ')));
+  if (e.truncated) out.push(field('truncated', `the event was ${e.truncated.bytes} bytes and was cut to fit the size bound (dropped: ${e.truncated.dropped.join(', ')})`));
   out.push(field('gateway', `${e.gateway_id}, config ${e.config.name}@${e.config.version} (sha256 ${e.config.sha256.slice(0, 12)})`));
   out.push(field('chain', `${stored.chain} seq ${stored.seq}, hash ${stored.hash}`));
 
@@ -317,9 +319,10 @@ export function formatEventDetail(stored: StoredEvent, opts: FormatOptions): str
   else out.push('  none ran');
 
   out.push(section(`redactions: ${redactionSummary(e)}`, opts));
-  for (const r of e.redactions) {
-    const where = `${r.location.phase}${r.location.path ? ` ${r.location.path}` : ''} [${r.location.start}, ${r.location.end})`;
-    out.push(`  ${r.type.padEnd(14)} ${r.rule.padEnd(22)} ${r.source.padEnd(12)} ${where}${r.value_hash ? `  hash ${r.value_hash}` : ''}`);
+  for (const g of redactionGroups(e)) {
+    const listed = g.count > g.locations.length ? `, first ${g.locations.length} listed` : '';
+    out.push(`  ${g.type.padEnd(14)} ${g.rule.padEnd(22)} ${g.source.padEnd(12)} ${g.phase}  ×${g.count}${listed}`);
+    for (const l of g.locations) out.push(`    ${l.path ?? '(streamed reply)'} [${l.start}, ${l.end})${l.value_hash ? `  hash ${l.value_hash}` : ''}`);
   }
 
   if (e.capture) {
@@ -430,7 +433,7 @@ export function csvRow(stored: StoredEvent | DecisionEvent): string {
     status: e.status,
     policies: e.policies.map((p) => `${p.kind}:${p.verdict}`).join(';'),
     finding_types: types.join(';'),
-    redactions: e.redactions.length,
+    redactions: redactedValues(e),
     input_tokens: e.usage?.input_tokens,
     output_tokens: e.usage?.output_tokens,
     cost_total: e.cost?.total,
