@@ -34,7 +34,8 @@ describe('a stalled ingester is visible (issue 16, item 1)', () => {
   it('/health says degraded with the lag and the error, one warning is logged per stall, /metrics has the gauges; all clears when the store takes writes again', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'kt-stall-'));
     const logs: Array<Record<string, unknown>> = [];
-    stack = await startStack({ config: CONFIG, audit: { dataDir, stallAfterMs: 400 }, onLog: (r) => logs.push(r) });
+    const operator = 'operator-token-0123456789';
+    stack = await startStack({ config: CONFIG, audit: { dataDir, stallAfterMs: 400 }, onLog: (r) => logs.push(r), gateway: { metricsToken: operator } });
     const base = stack.openaiBase.replace(/\/v1$/, '');
     const chat = async (id: string) => {
       const res = await request(`${stack!.openaiBase}/chat/completions`, {
@@ -45,7 +46,7 @@ describe('a stalled ingester is visible (issue 16, item 1)', () => {
       await res.body.text();
       return res.statusCode;
     };
-    const health = async () => (await (await request(`${base}/health`)).body.json()) as { status: string; audit: { committed: number; ingest: { state: string; lag: { records: number; bytes: number; seconds: number }; last_error: string | null } } };
+    const health = async () => (await (await request(`${base}/health`, { headers: { authorization: `Bearer ${operator}` } })).body.json()) as { status: string; audit: { committed: number; ingest: { state: string; lag: { records: number; bytes: number; seconds: number }; last_error: string | null } } };
 
     expect(await chat('before')).toBe(200);
     await until('the first event', async () => ((await health()).audit.committed === 1 ? true : undefined));
@@ -66,7 +67,7 @@ describe('a stalled ingester is visible (issue 16, item 1)', () => {
       expect(stalled.audit.ingest.lag.bytes).toBeGreaterThan(0);
       expect(stalled.audit.ingest.lag.seconds).toBeGreaterThanOrEqual(0.4);
       expect(stalled.audit.ingest.last_error).toMatch(/locked|busy/i);
-      const metrics = await (await request(`${base}/metrics`)).body.text();
+      const metrics = await (await request(`${base}/metrics`, { headers: { authorization: `Bearer ${operator}` } })).body.text();
       expect(metrics).toMatch(/^keeptrusts_audit_ingest_stalled 1$/m);
       expect(metrics).toMatch(/^keeptrusts_audit_ingest_lag_records 2$/m);
       expect(metrics).toMatch(/^keeptrusts_audit_ingest_lag_seconds [0-9.]+$/m);
@@ -84,7 +85,7 @@ describe('a stalled ingester is visible (issue 16, item 1)', () => {
     });
     expect(recovered.audit.ingest).toMatchObject({ state: 'ok', lag: { records: 0, seconds: 0 }, last_error: null });
     expect(logs.filter((l) => l.msg === 'audit ingestion resumed')).toHaveLength(1);
-    expect((await (await request(`${base}/metrics`)).body.text())).toMatch(/^keeptrusts_audit_ingest_stalled 0$/m);
+    expect((await (await request(`${base}/metrics`, { headers: { authorization: `Bearer ${operator}` } })).body.text())).toMatch(/^keeptrusts_audit_ingest_stalled 0$/m);
     const store = new SqliteEventStore(join(dataDir, 'events.db'), { readonly: true });
     expect((await store.query({ order: 'asc' })).map((e) => e.event.request_id)).toEqual(['before', 'during-1', 'during-2']);
     await store.close();

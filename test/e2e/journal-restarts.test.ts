@@ -36,7 +36,7 @@ interface Gateway {
 }
 
 async function startGateway(cfg: string, dataDir: string, port: number): Promise<Gateway> {
-  const child = await spawnGateway(['-c', cfg, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--gateway-id', 'gw-restarts']);
+  const child = await spawnGateway(['-c', cfg, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--gateway-id', 'gw-restarts', '--metrics-token', OPERATOR]);
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
@@ -46,9 +46,12 @@ async function stop(g: Gateway, signal: 'SIGTERM' | 'SIGKILL'): Promise<void> {
   await exited;
 }
 
+/** /health's details need an operator token. */
+const OPERATOR = 'operator-token-0123456789';
+
 type Health = { status: string; audit: { committed: number; ingest?: { state: string; lag: { records: number } } } };
 async function health(g: Gateway): Promise<Health> {
-  return (await (await request(`${g.base}/health`)).body.json()) as Health;
+  return (await (await request(`${g.base}/health`, { headers: { authorization: `Bearer ${OPERATOR}` } })).body.json()) as Health;
 }
 
 async function until(what: string, probe: () => Promise<boolean>, attempts = 100): Promise<void> {
