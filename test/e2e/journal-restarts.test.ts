@@ -17,7 +17,12 @@ beforeAll(async () => {
   if (!existsSync(KT)) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   fake = await startFakeUpstream({ replyText: 'word '.repeat(40), chunkSize: 8 });
 });
-afterAll(() => fake.close());
+/** Every gateway started here, so a failed test cannot leave one running. */
+const running = new Set<ChildProcess>();
+afterAll(async () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await fake.close();
+});
 
 /** A target that needs the client's key (no key: 401, as in issue 16), with PII redaction and the audit trail. */
 function config(): string {
@@ -37,6 +42,7 @@ interface Gateway {
 
 async function startGateway(cfg: string, dataDir: string, port: number): Promise<Gateway> {
   const child = await spawnGateway(['-c', cfg, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--gateway-id', 'gw-restarts', '--metrics-token', OPERATOR]);
+  running.add(child);
   return { child, base: `http://127.0.0.1:${port}` };
 }
 
