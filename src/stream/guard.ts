@@ -8,6 +8,9 @@ import { findingOf, TextWindow, type RuleMatch } from './window.js';
 
 type Obj = Record<string, any>;
 
+/** The blank line that ends an SSE frame. */
+const FRAME_END = /\r?\n\r?\n/g;
+
 export interface StreamBlock {
   policy: string;
   verdict: 'block' | 'escalate';
@@ -20,7 +23,9 @@ export interface StreamBlock {
  * rule matches, the stream ends with the protocol's own error frame and nothing of the match is released.
  */
 export class StreamGuard {
-  private buffer = '';
+  /** The unfinished frame, in the pieces it arrived in. */
+  private pieces: string[] = [];
+  private buffered = 0;
   private readonly windows = new Map<string, TextWindow>();
   private readonly rules: Array<{ policy: string; rule: DetectionRule }>;
   /** Last chunk seen, as a template for frames the guard has to add (OpenAI chat). */
@@ -50,20 +55,48 @@ export class StreamGuard {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
   }
 
-  /** Feed raw bytes from upstream; returns the bytes to send to the client now. */
+  /**
+   * Feed raw bytes from upstream; returns the bytes to send to the client now. Only the new bytes (and the three
+   * before them, where a frame end may have begun) are searched for the end of a frame: the unfinished frame is
+   * kept in pieces and joined once it is complete, so a large frame arriving in tiny pieces costs its length,
+   * not its length times the number of pieces.
+   */
   push(chunk: string): string {
     if (this.done) return '';
-    this.buffer += chunk;
     let out = '';
-    for (;;) {
-      const m = /\r?\n\r?\n/.exec(this.buffer);
-      if (!m) break;
-      const frame = this.buffer.slice(0, m.index);
-      this.buffer = this.buffer.slice(m.index + m[0].length);
+    let rest = chunk;
+    while (rest.length > 0) {
+      const carry = this.bufferTail(3);
+      const probe = carry + rest;
+      FRAME_END.lastIndex = 0;
+      const m = FRAME_END.exec(probe);
+      if (!m) {
+        this.pieces.push(rest);
+        this.buffered += rest.length;
+        break;
+      }
+      // The frame end may begin in the carried characters, which are the last ones of the buffered pieces.
+      const frame = this.takeBuffer(this.buffered - carry.length) + probe.slice(0, m.index);
+      rest = probe.slice(m.index + m[0].length);
       out += this.frame(frame);
       if (this.done) break;
     }
     return out;
+  }
+
+  /** The last `n` (or fewer) buffered characters. */
+  private bufferTail(n: number): string {
+    let s = '';
+    for (let i = this.pieces.length - 1; i >= 0 && s.length < n; i--) s = this.pieces[i]!.slice(s.length - n) + s;
+    return s;
+  }
+
+  /** The first `n` buffered characters; the buffer is emptied. */
+  private takeBuffer(n: number): string {
+    const all = this.pieces.join('');
+    this.pieces = [];
+    this.buffered = 0;
+    return all.slice(0, n);
   }
 
   /** The reply as released to the client (redacted), for policies that judge whole replies. */
@@ -89,8 +122,8 @@ export class StreamGuard {
   /** Upstream ended: release what is held, redacted. */
   end(): string {
     if (this.done) return '';
-    let out = this.buffer.trim() ? this.frame(this.buffer) : '';
-    this.buffer = '';
+    const rest = this.takeBuffer(this.buffered);
+    let out = rest.trim() ? this.frame(rest) : '';
     if (!this.done) out += this.flushAll();
     return out;
   }
