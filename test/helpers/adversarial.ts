@@ -256,6 +256,13 @@ export function editFamilies(): Family[] {
       },
     },
     { name: 'unclosed file tags', make: (size) => repeatTo('<file path="a.ts">\nx\n', size) },
+    {
+      name: 'edits whose SEARCH and REPLACE differ in every one of 256 lines',
+      make: (size) => {
+        const side = (c: string): string => Array.from({ length: 256 }, (_, i) => `${c}${i % 7}`).join('\n');
+        return repeatTo(`src/a.py\n<<<<<<< SEARCH\n${side('a')}\n=======\n${side('b')}\n>>>>>>> REPLACE\n`, size);
+      },
+    },
     { name: 'numbered lines under a long line', make: (size) => repeatTo('a', size / 2) + '\n' + repeatTo('1→x\nb\n', size / 2) },
   ];
 }
