@@ -8,6 +8,7 @@ import { applyReplacement } from '../../src/detect/code-edits/index.js';
 import { lastPathToken } from '../../src/detect/code-edits/context.js';
 import { lineEndWithin, lineStartWithin } from '../../src/detect/lines.js';
 import { keepPreferred } from '../../src/detect/overlap.js';
+import { keyWords } from '../../src/detect/secrets/generic.js';
 
 describe('keepPreferred', () => {
   /** The previous implementation: insert each kept span into a start-sorted array. */
@@ -94,6 +95,25 @@ describe('line bounds within a window', () => {
         expect(lineEndWithin(t, pos, limit)).toBe(Math.min(nl === -1 ? t.length : nl, pos + limit, t.length));
       }),
       { numRuns: 3000 },
+    );
+  });
+});
+
+describe('keyWords', () => {
+  it('splits an acronym before a word as the backtracking expression did', () => {
+    const reference = (key: string) =>
+      key
+        .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+        .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+        .toLowerCase()
+        .split(/[^a-z0-9]+/)
+        .filter((w) => w.length > 0);
+    const key = fc.array(fc.constantFrom('A', 'B', 'a', 'b', '0', '_', '-', '.'), { maxLength: 24 }).map((p) => p.join(''));
+    fc.assert(
+      fc.property(key, (k) => {
+        expect(keyWords(k)).toEqual(reference(k));
+      }),
+      { numRuns: 5000 },
     );
   });
 });
