@@ -27,8 +27,9 @@ export interface RuleMatch {
  * LEFT_CONTEXT + the window + what is new), so a stream of 1-character deltas scanned on every delta would cost
  * O(length × region): 16 GB of scanning per rule for a 1 MB run without whitespace, held whole up to MAX_HOLD.
  * Every delivered character earns this much credit and a scan spends its region's length, so the scans of a
- * whole stream read at most SCAN_CREDIT × its length (plus the final flush). With the default chain's region
- * (≈ 600 characters) and 4-character tokens, text is released every few tokens rather than every one.
+ * whole stream read at most SCAN_CREDIT × its length (plus the final flush). With the Aider example's output
+ * rules (a 186-character window, so a region of about 450) and 4-character tokens, text is released every three
+ * or four tokens instead of every one, and at most 12 characters more than the window are held (measured).
  */
 const SCAN_CREDIT = 32;
 
