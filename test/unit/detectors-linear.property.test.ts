@@ -1,10 +1,10 @@
 /**
  * Every detector is linear in its input. One request may carry up to --max-body-bytes (32 MiB) of text, and a
  * detector that rescans windows, restarts a decoder at every offset or backtracks through a run stalls the event
- * loop for minutes (a 1 MB run of `%41` took 17 s of CPU in the injection decoder). Each detector the policy registry
- * builds (defaults, every example config, and settings that switch optional paths on) reads 1 MB of each
- * worst-case family: its CPU time must stay within a generous budget per MB and grow no faster than linearly
- * from 256 KB, so that quadratic growth fails even on a machine fast enough to meet the budget.
+ * loop for minutes (a 1 MB run of `%41` took 17 s of CPU in the injection decoder). Each detector the policy
+ * registry builds (defaults, every example config, and settings that switch optional paths on) reads 1 MB of
+ * each worst-case family: its CPU time must stay within a generous budget per MB and grow no faster than
+ * linearly from 256 KB, so that quadratic growth fails even on a machine fast enough to meet the budget.
  * The near-miss and edit families run in detectors-linear-near-miss.property.test.ts (a second file, so both
  * cores work).
  */
