@@ -1,8 +1,7 @@
 /**
  * Worst-case inputs for detectors, and every detector the policy registry can build. Shared by the linear-time
- * property test and `bench/detectors.ts`.
+ * property tests and `bench/regex-pump.ts`.
  */
-import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,7 +13,7 @@ import { KEYWORDS as PII_KEYWORDS } from '../../src/detect/pii/keywords.js';
 import { SAFETY_KEYWORDS } from '../../src/detect/safety.js';
 import { SECRET_RULES } from '../../src/detect/secrets/index.js';
 import { registeredKinds } from '../../src/policy/registry.js';
-import type { DetectionRule, PolicyEnvironment, PolicyInstance } from '../../src/policy/types.js';
+import type { PolicyEnvironment, PolicyInstance } from '../../src/policy/types.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const ENV: PolicyEnvironment = { markerSalt: 'linear-test-salt' };
@@ -23,8 +22,6 @@ const ENV: PolicyEnvironment = { markerSalt: 'linear-test-salt' };
 export interface ScanUnderTest {
   name: string;
   scan(text: string): unknown;
-  /** The detection rule, when it is one (StreamGuard tests build windows from these). */
-  rule?: DetectionRule;
 }
 
 /**
@@ -66,13 +63,8 @@ async function exampleBlocks(): Promise<Array<{ kind: string; block: unknown; fr
   const dir = join(ROOT, 'examples');
   for (const name of readdirSync(dir)) {
     const file = join(dir, name, 'policy-config.yaml');
-    let loaded;
-    try {
-      loaded = (await loadConfig([file])).loaded;
-    } catch {
-      continue;
-    }
-    if (!loaded) continue;
+    const { loaded } = await loadConfig([file]);
+    if (!loaded) throw new Error(`examples/${name}/policy-config.yaml does not load`);
     for (const [kind, block] of Object.entries(loaded.config.policy as Record<string, unknown>)) out.push({ kind, block, from: name });
   }
   return out;
@@ -105,7 +97,7 @@ export async function detectorsUnderTest(): Promise<ScanUnderTest[]> {
       const print = `${def.kind}:${d.maxMatchLength}:${d.maxSpacedMatchLength}:${JSON.stringify(d.scan(FINGERPRINT))}`;
       if (seen.has(print)) continue;
       seen.add(print);
-      out.push({ name: `${def.kind}/${rule.name} (${c.label})`, scan: (t) => d.scan(t), rule });
+      out.push({ name: `${def.kind}/${rule.name} (${c.label})`, scan: (t) => d.scan(t) });
     }
     if (instance.assessReply) {
       const assess = instance.assessReply;
@@ -288,11 +280,6 @@ export function keywordFamilies(): Family[] {
     out.push(rep(`keyword ${JSON.stringify(k)} assigned`, `${k}=`));
   }
   return out;
-}
-
-/** A random but reproducible unit for the text of a family, for generated cases. */
-export function randomUnit(length: number): string {
-  return randomBytes(length).toString('base64');
 }
 
 // ---- measuring --------------------------------------------------------------------------------------------------
