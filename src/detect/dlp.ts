@@ -59,6 +59,9 @@ const MARKERS: readonly Marker[] = [
   { rule: 'marker-top-secret', phrase: 'top secret', level: 'restricted' },
 ];
 
+/** Every classification phrase, for tests that feed the scanner its own vocabulary. */
+export const DLP_MARKER_PHRASES: readonly string[] = Object.freeze(MARKERS.map((m) => m.phrase));
+
 /**
  * US-style classification banners and portion marks: `SECRET//NOFORN`, `TOP SECRET//SCI//REL TO USA, GBR`,
  * `UNCLASSIFIED//FOUO`, `(S//NF)`, `(TS//SI)`. Upper-case only: real markings are, and a case-insensitive

@@ -151,6 +151,9 @@ const RULES: Record<SafetyMode, RuleSpec[]> = {
   ],
 };
 
+/** Every keyword of every mode's rules, for tests that feed the scanner its own vocabulary. */
+export const SAFETY_KEYWORDS: readonly string[] = Object.freeze([...new Set(Object.values(RULES).flatMap((rules) => rules.flatMap((r) => r.keywords)))]);
+
 /**
  * Unmistakable terms per mode for fuzzy matching (built-in list, `fuzzyMatching`): a misspelt or obfuscated
  * one ("keylogg3r", "ransomwar3") is a signal on its own. Exact spellings are left to the phrase rules, which

@@ -23,15 +23,39 @@ export interface RuleMatch {
 }
 
 /**
+ * Scan work a stream may spend per character it delivers. Each scan reads the held text again (a region of
+ * LEFT_CONTEXT + the window + what is new), so a stream of 1-character deltas scanned on every delta would cost
+ * O(length × region): 16 GB of scanning per rule for a 1 MB run without whitespace, held whole up to MAX_HOLD.
+ * Every delivered character earns this much credit and a scan spends its region's length, so the scans of a
+ * whole stream read at most SCAN_CREDIT × its length (plus the final flush). With the Aider example's output
+ * rules (a 186-character window, so a region of about 450) and 4-character tokens, text is released every three
+ * or four tokens instead of every one, and at most 12 characters more than the window are held (measured).
+ */
+const SCAN_CREDIT = 32;
+
+/**
  * Windowed enforcement for one stream of text (a message, a content block, a tool call's arguments).
  * Text is released as soon as no match can still cover it: everything before the last `window` characters,
  * except an unfinished token (a run without whitespace reaching the end) or an unterminated private-key
  * block. Redactions inside the released part are applied with the same overlap rule as non-streamed text,
- * so the concatenated output equals the non-streamed redaction of the whole text.
+ * so the concatenated output equals the non-streamed redaction of the whole text. Released text no scan needs
+ * any more is dropped, and pushed pieces are joined only when a scan reads them: the work and the memory per
+ * delta do not grow with what was streamed before it.
  */
 export class TextWindow {
-  private original = '';
+  /** The text from `base` on: what is held, plus LEFT_CONTEXT characters of released text before it. */
+  private tail = '';
+  private base = 0;
+  /** Pushed text after `tail`, joined when a scan reads it. */
+  private pending: string[] = [];
+  /** Characters pushed so far. */
+  private length = 0;
   private released = 0;
+  /** Index just after the last whitespace character pushed (0 when there was none). */
+  private lastSpaceEnd = 0;
+  private credit = 0;
+  /** The whole text, kept only for record-only rules, which read it once at the end. */
+  private readonly whole: string[] | undefined;
   private readonly window: number;
   /** Everything released so far, after redaction. */
   output = '';
@@ -47,21 +71,36 @@ export class TextWindow {
   ) {
     this.rules = rules.filter((r) => r.rule.action !== 'flag');
     this.recordOnly = rules.filter((r) => r.rule.action === 'flag');
+    if (this.recordOnly.length > 0) this.whole = [];
     const longest = Math.max(0, ...this.rules.map((r) => r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength));
     this.window = Math.min(longest, MAX_WINDOW) + LOOKAHEAD;
   }
 
   /** Add text; returns the redacted text that can be released now ('' while everything is held). */
   push(text: string): string {
-    this.original += text;
+    if (text.length > 0) {
+      this.pending.push(text);
+      this.whole?.push(text);
+      for (let i = text.length - 1; i >= 0; i--) {
+        if (isSpace(text.charCodeAt(i))) {
+          this.lastSpaceEnd = this.length + i + 1;
+          break;
+        }
+      }
+      this.length += text.length;
+      this.credit += SCAN_CREDIT * text.length;
+    }
     return this.advance(false);
   }
 
   /** The stream of this text ended: release the rest, and let record-only rules read the whole text. */
   flush(): string {
     const out = this.advance(true);
-    for (const r of this.recordOnly) {
-      for (const match of r.rule.detector.scan(this.original)) this.onFinding({ rule: r.rule, policy: r.policy, match }, this.original.slice(match.start, match.end));
+    if (this.whole) {
+      const all = this.whole.join('');
+      for (const r of this.recordOnly) {
+        for (const match of r.rule.detector.scan(all)) this.onFinding({ rule: r.rule, policy: r.policy, match }, all.slice(match.start, match.end));
+      }
     }
     return out;
   }
@@ -69,19 +108,38 @@ export class TextWindow {
   /** Whether a blocking rule has matched; the caller ends the stream. */
   blocked: RuleMatch | undefined;
 
+  /** `tail` with the pending pieces appended: the text from `base` to the end. */
+  private text(): string {
+    if (this.pending.length > 0) {
+      this.tail += this.pending.length === 1 ? this.pending[0]! : this.pending.join('');
+      this.pending = [];
+    }
+    return this.tail;
+  }
+
   private advance(final: boolean): string {
     if (this.rules.length === 0) {
-      const out = this.original.slice(this.released);
-      this.released = this.original.length;
+      const out = this.text();
+      this.tail = '';
+      this.base = this.released = this.length;
       this.output += out;
       return out;
     }
-    const hold = final ? this.original.length : this.holdPoint();
+    let hold = final ? this.length : this.tokenHold();
     // Nothing can be released yet: scanning now would only be repeated later. A block in held text is
     // still found before any of it is released.
     if (hold <= this.released) return '';
     const scanFrom = Math.max(0, this.released - LEFT_CONTEXT);
-    const region = this.original.slice(scanFrom);
+    if (!final) {
+      const cost = this.length - scanFrom;
+      if (this.credit < cost) return '';
+      this.credit -= cost;
+    }
+    const text = this.text();
+    const base = this.base;
+    if (!final) hold = Math.min(hold, this.keyBlockHold(text));
+    if (hold <= this.released) return '';
+    const region = text.slice(scanFrom - base);
     const matches: RuleMatch[] = [];
     for (const r of this.rules) {
       for (const m of r.rule.detector.scan(region)) {
@@ -93,19 +151,19 @@ export class TextWindow {
     matches.sort((a, b) => a.match.start - b.match.start || b.match.end - a.match.end);
 
     let cut = hold;
-    // A match that crosses the cut may still grow: hold from its start (repeat, as that can expose another).
-    for (let moved = true; moved && !final; ) {
-      moved = false;
-      for (const { match } of matches) {
-        if (match.start < cut && match.end > cut) {
-          cut = match.start;
-          moved = true;
-        }
+    // A match that crosses the cut may still grow: hold from its start. Visiting matches from the last start
+    // back finds every chain of overlapping matches in one pass (a match seen earlier starts at or after the
+    // new cut, so it cannot cross it).
+    if (!final) {
+      for (let i = matches.length - 1; i >= 0; i--) {
+        const { match } = matches[i]!;
+        if (match.start < cut && match.end > cut) cut = match.start;
       }
     }
     cut = Math.max(cut, this.released);
 
-    let out = '';
+    const value = (m: DetectorMatch): string => text.slice(m.start - base, m.end - base);
+    const parts: string[] = [];
     let pos = this.released;
     for (const rm of matches) {
       const { match, rule } = rm;
@@ -113,41 +171,58 @@ export class TextWindow {
       if (rule.action === 'block' || rule.action === 'escalate') {
         this.blocked ??= rm;
       }
-      this.onFinding(rm, this.original.slice(match.start, match.end));
+      this.onFinding(rm, value(match));
       if (rule.action !== 'redact' || match.start < pos) continue;
-      out += this.original.slice(pos, match.start) + rule.marker(match, this.original.slice(match.start, match.end));
+      parts.push(text.slice(pos - base, match.start - base), rule.marker(match, value(match)));
       pos = match.end;
     }
     // A block found in held text must stop the stream before anything else is released.
     for (const rm of matches) {
       if (rm.match.end > cut && (rm.rule.action === 'block' || rm.rule.action === 'escalate')) this.blocked ??= rm;
     }
-    out += this.original.slice(pos, cut);
+    parts.push(text.slice(pos - base, cut - base));
+    const out = parts.join('');
     this.released = cut;
     this.output += out;
+    // Only the left context of what was released is read again.
+    const keep = Math.max(0, cut - LEFT_CONTEXT);
+    if (keep > base) {
+      this.tail = text.slice(keep - base);
+      this.base = keep;
+    }
     return out;
   }
 
-  /** Where the held tail starts when the stream is not finished. */
-  private holdPoint(): number {
-    const len = this.original.length;
-    let cut = len - this.window;
-    // An unfinished token: a long secret arrives in many small deltas without whitespace.
-    let i = len;
-    while (i > 0 && len - i < MAX_HOLD && !isSpace(this.original.charCodeAt(i - 1))) i--;
-    if (i < cut) cut = i;
-    // A private-key block whose end has not arrived yet.
-    KEY_BLOCK_BEGIN.lastIndex = Math.max(0, this.released - LEFT_CONTEXT, len - MAX_HOLD);
-    let begin: RegExpExecArray | null;
-    while ((begin = KEY_BLOCK_BEGIN.exec(this.original)) !== null) {
-      if (begin.index >= cut) break;
-      KEY_BLOCK_END.lastIndex = begin.index + begin[0].length;
-      if (!KEY_BLOCK_END.test(this.original)) {
-        cut = begin.index;
-        break;
-      }
+  /**
+   * Where the held tail starts when the stream is not finished, before private-key blocks are considered: the
+   * last `window` characters, or an unfinished token (a long secret arrives in many small deltas without
+   * whitespace), up to MAX_HOLD of it.
+   */
+  private tokenHold(): number {
+    const len = this.length;
+    return Math.max(0, Math.min(len - this.window, Math.max(this.lastSpaceEnd, len - MAX_HOLD)));
+  }
+
+  /**
+   * Where a private-key block whose end has not arrived yet starts (or the text's end when there is none),
+   * looking at the last MAX_HOLD characters. One pass for the END lines and one for the BEGIN lines: a block
+   * is open when no END line starts after its BEGIN line.
+   */
+  private keyBlockHold(text: string): number {
+    const len = this.length;
+    const from = Math.max(0, this.released - LEFT_CONTEXT, len - MAX_HOLD) - this.base;
+    let lastEnd = -1;
+    KEY_BLOCK_END.lastIndex = from;
+    for (let m: RegExpExecArray | null; (m = KEY_BLOCK_END.exec(text)) !== null; ) {
+      lastEnd = m.index;
+      // Overlapping END lines count too: the next search starts one character after this one's start.
+      KEY_BLOCK_END.lastIndex = m.index + 1;
     }
-    return Math.max(cut, 0);
+    KEY_BLOCK_BEGIN.lastIndex = from;
+    for (let b: RegExpExecArray | null; (b = KEY_BLOCK_BEGIN.exec(text)) !== null; ) {
+      if (b.index + b[0].length > lastEnd) return b.index + this.base;
+    }
+    return len;
   }
 }
 

@@ -37,6 +37,14 @@ describe('policy chain', () => {
     expect(JSON.stringify(out.results)).not.toContain('alpha'); // findings carry no values
   });
 
+  it('redacts every one of 200,000 matches in one segment (edits are not spread into one call)', () => {
+    const text = 'x@y '.repeat(200_000);
+    const chain = new PolicyChain([policy('a', rule(finds('x@y', 'E'), 'redact'))], 'block');
+    const out = chain.run('input', requestSegments('chat', { messages: [{ role: 'user', content: text }] }));
+    expect(out.verdict).toBe('redact');
+    expect(out.edits).toHaveLength(200_000);
+  });
+
   it('stops at a block and names the policy; later policies do not run', () => {
     const chain = new PolicyChain([policy('a', rule(finds('beta'), 'block')), policy('b', rule(finds('alpha'), 'redact'))], 'block');
     const out = chain.run('input', segs);

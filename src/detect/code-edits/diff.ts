@@ -3,6 +3,10 @@ import { normPath, splitLines } from './util.js';
 
 type Op = [' ' | '-' | '+', string];
 
+/** Largest line-alignment table built for any change, and per line of a larger one (see lineOps). */
+const LCS_MAX_CELLS = 65_536;
+const LCS_CELLS_PER_LINE = 64;
+
 function toLines(text: string): string[] {
   if (text === '') return [];
   const lines = splitLines(text);
@@ -21,7 +25,10 @@ function lineOps(a: string[], b: string[]): Op[] {
   const ops: Op[] = a.slice(0, pre).map((l): Op => [' ', l]);
   const n = am.length;
   const m = bm.length;
-  if (n * m > 4_000_000) {
+  // The table costs n × m: beyond a fixed size it must stay within a multiple of the lines themselves, or a
+  // reply of many 2,000-line edits costs 500 table cells per character (3.4 s for 1 MB). Larger changes are
+  // shown as removed and added whole.
+  if (n * m > Math.max(LCS_MAX_CELLS, LCS_CELLS_PER_LINE * (n + m))) {
     for (const l of am) ops.push(['-', l]);
     for (const l of bm) ops.push(['+', l]);
   } else {

@@ -47,9 +47,14 @@ export function isLazyLine(line: string, language?: string): boolean {
  */
 export function findLazyPlaceholders(code: string, original?: string, language?: string): number[] {
   const known = new Set(original ? splitLines(original).map(normLine) : []);
+  return lazyLinesNotIn(code, (line) => known.has(line), language);
+}
+
+/** As findLazyPlaceholders, with the lines to ignore given by `known` (called with each line normalised by normLine). */
+export function lazyLinesNotIn(code: string, known: (normalizedLine: string) => boolean, language?: string): number[] {
   const hits: number[] = [];
   splitLines(code).forEach((l, idx) => {
-    if (known.has(normLine(l))) return;
+    if (known(normLine(l))) return;
     if (isLazyLine(l, language)) hits.push(idx + 1);
   });
   return hits;

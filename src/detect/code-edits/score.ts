@@ -1,7 +1,7 @@
 /** scoreCompletion: the quality checks over the edits in one model reply. */
 import { extractContextFiles, type ContextFiles } from './context.js';
 import { makeUnifiedDiff } from './diff.js';
-import { findLazyPlaceholders } from './lazy.js';
+import { lazyLinesNotIn } from './lazy.js';
 import { bracketDelta, checkSyntax, parsesStandalone, syntaxSupported } from './syntax.js';
 import { parseTextEdits } from './text-edits.js';
 import { parseToolEdits } from './tool-edits.js';
@@ -14,13 +14,16 @@ const BRACKET_LANGS = new Set(['py', 'go', 'rs', 'java', 'kt', 'c', 'cpp', 'cs',
 
 type Reason = QualityScore['reasons'][number];
 
+/** Characters of context the checks may read for the edits, per character of reply and context (see WorkBudget). */
+const WORK_PER_INPUT_CHAR = 32;
+
 /** All edits in a reply: from its text and from each tool call. */
 export function collectEdits(input: Pick<QualityInput, 'text' | 'toolCalls'>): ParsedEdits {
   const all: ParsedEdits = parseTextEdits(input.text ?? '');
   for (const call of input.toolCalls ?? []) {
     const r = parseToolEdits(call.name, call.input);
-    all.edits.push(...r.edits);
-    all.problems.push(...r.problems);
+    for (const e of r.edits) all.edits.push(e);
+    for (const p of r.problems) all.problems.push(p);
   }
   return all;
 }
@@ -35,17 +38,103 @@ export function applyReplacement(content: string, search: string, replace: strin
   while (want.length > 0 && want[0] === '') want.shift();
   while (want.length > 0 && want[want.length - 1] === '') want.pop();
   if (want.length === 0) return undefined;
-  const norm = lines.map(normLine);
-  outer: for (let i = 0; i + want.length <= norm.length; i++) {
-    for (let k = 0; k < want.length; k++) if (norm[i + k] !== want[k]) continue outer;
-    return [...lines.slice(0, i), ...splitLines(replace), ...lines.slice(i + want.length)].join('\n');
-  }
+  const i = indexOfLines(lines.map(normLine), want);
+  if (i >= 0) return [...lines.slice(0, i), ...splitLines(replace), ...lines.slice(i + want.length)].join('\n');
   // Partial-line search (Claude Code old_string may start or end mid-line): compare with whitespace collapsed.
   return undefined;
 }
 
-function contents(ctx: ContextFiles, file: string): string[] {
-  return ctx.files.filter((f) => samePath(f.path, file)).map((f) => f.content);
+/**
+ * First index where `want` occurs as consecutive lines of `lines` (Knuth–Morris–Pratt over lines). Comparing the
+ * window at every start instead is quadratic when a long search text almost matches everywhere (a file of
+ * identical lines and a search of the same lines but the last).
+ */
+function indexOfLines(lines: readonly string[], want: readonly string[]): number {
+  const fail = new Int32Array(want.length);
+  for (let i = 1, k = 0; i < want.length; i++) {
+    while (k > 0 && want[i] !== want[k]) k = fail[k - 1]!;
+    if (want[i] === want[k]) k++;
+    fail[i] = k;
+  }
+  for (let i = 0, k = 0; i < lines.length; i++) {
+    while (k > 0 && lines[i] !== want[k]) k = fail[k - 1]!;
+    if (lines[i] === want[k]) k++;
+    if (k === want.length) return i - want.length + 1;
+  }
+  return -1;
+}
+
+/**
+ * Work allowed for comparing edits with the context: a fixed multiple of the input (reply and context). Each
+ * comparison is bounded by the context, but a reply can hold thousands of edits, so without a shared allowance
+ * the checks cost reply × context (every edit against a 1 MB file). Checks the allowance does not cover are left
+ * unjudged; they never count as failures.
+ */
+class WorkBudget {
+  constructor(private left: number) {}
+
+  /** Whether `units` of work may be spent (and spends them). A refused check does not block cheaper ones. */
+  spend(units: number): boolean {
+    if (units > this.left) return false;
+    this.left -= units;
+    return true;
+  }
+}
+
+/**
+ * The context's files looked up by path, each answer computed once. Paths that `samePath` equates share their
+ * last segment, which is the index key.
+ */
+class ContextIndex {
+  private readonly byName = new Map<string, Array<{ path: string; content: string }>>();
+  private readonly contentsOf = new Map<string, string[]>();
+  private readonly normalized = new Map<string, string>();
+  private readonly lineSets = new Map<string, Set<string>>();
+
+  constructor(
+    readonly ctx: ContextFiles,
+    readonly budget: WorkBudget,
+  ) {
+    for (const f of ctx.files) {
+      const key = lastSegment(f.path);
+      const list = this.byName.get(key);
+      if (list) list.push(f);
+      else this.byName.set(key, [f]);
+    }
+  }
+
+  /** Every copy of `file` the context holds, in order ([] when looking it up is over budget). */
+  contents(file: string): string[] {
+    let c = this.contentsOf.get(file);
+    if (!c) {
+      const bucket = this.byName.get(lastSegment(file)) ?? [];
+      c = this.budget.spend(bucket.length) ? bucket.filter((f) => samePath(f.path, file)).map((f) => f.content) : [];
+      this.contentsOf.set(file, c);
+    }
+    return c;
+  }
+
+  /** `normWs(content)`, once per distinct text. */
+  normWs(content: string): string {
+    let n = this.normalized.get(content);
+    if (n === undefined) this.normalized.set(content, (n = normWs(content)));
+    return n;
+  }
+
+  /** The normalised lines of `content`, once per distinct text. */
+  lines(content: string): Set<string> {
+    let set = this.lineSets.get(content);
+    if (!set) {
+      set = new Set(splitLines(content).map(normLine));
+      this.lineSets.set(content, set);
+    }
+    return set;
+  }
+}
+
+function lastSegment(path: string): string {
+  const p = normPath(path);
+  return p.slice(p.lastIndexOf('/') + 1);
 }
 
 function sentences(text: string): number {
@@ -63,7 +152,8 @@ export function scoreCompletion(input: QualityInput, opts: QualityOptions = {}):
   };
 
   if (edits.length > 0 || problems.length > 0) {
-    const ctx = extractContextFiles(input.context ?? '');
+    const inputLength = (input.text ?? '').length + (input.context ?? '').length;
+    const ctx = new ContextIndex(extractContextFiles(input.context ?? ''), new WorkBudget(WORK_PER_INPUT_CHAR * inputLength + 65_536));
 
     // well_formed
     const malformed = problems.filter((p) => p.check === 'well_formed');
@@ -82,13 +172,15 @@ export function scoreCompletion(input: QualityInput, opts: QualityOptions = {}):
     let sOk = 0;
     for (const e of edits) {
       if (e.search === undefined || e.search.trim() === '' || !e.file) continue;
+      const copies = ctx.contents(e.file);
+      const against = copies.length > 0 ? copies.reduce((n, c) => n + c.length, 0) : ctx.ctx.normalized.length;
+      if (!ctx.budget.spend(against + e.search.length)) continue;
       const want = normWs(e.search);
-      const copies = contents(ctx, e.file);
       if (copies.length > 0) {
         sTotal++;
-        if (copies.some((c) => normWs(c).includes(want))) sOk++;
+        if (copies.some((c) => ctx.normWs(c).includes(want))) sOk++;
         else reason('search_present', `${label(e)} text not found in the file as sent`, e.file);
-      } else if (ctx.normalized.includes(want)) {
+      } else if (ctx.ctx.normalized.includes(want)) {
         sTotal++;
         sOk++;
       }
@@ -101,9 +193,13 @@ export function scoreCompletion(input: QualityInput, opts: QualityOptions = {}):
     for (const e of edits) {
       const code = e.content ?? e.replace;
       if (code === undefined || code.trim() === '') continue;
+      // Lines the SEARCH text or the file as sent already had are not blamed on the edit.
+      const copies = e.file ? ctx.contents(e.file) : [];
+      if (!ctx.budget.spend(code.length * (1 + copies.length) + (e.search?.length ?? 0))) continue;
       lTotal++;
-      const original = [e.search ?? '', ...(e.file ? contents(ctx, e.file) : [])].join('\n');
-      const hits = findLazyPlaceholders(code, original, e.language);
+      const searched = new Set(splitLines(e.search ?? '').map(normLine));
+      const known = copies.map((c) => ctx.lines(c));
+      const hits = lazyLinesNotIn(code, (l) => searched.has(l) || known.some((set) => set.has(l)), e.language);
       if (hits.length === 0) lOk++;
       else reason('no_lazy_placeholders', `lazy placeholder in the new code (line ${hits.slice(0, 3).join(', ')})`, e.file);
     }
@@ -158,7 +254,7 @@ interface SyntaxUnits {
 }
 
 /** Syntax validity per edited file (JS/TS/JSON fully, other bracket languages by bracket balance). */
-function syntaxUnits(edits: ProposedEdit[], ctx: ContextFiles): SyntaxUnits {
+function syntaxUnits(edits: ProposedEdit[], ctx: ContextIndex): SyntaxUnits {
   const res: SyntaxUnits = { total: 0, ok: 0, reasons: [] };
   const fail = (msg: string, file?: string): void => {
     res.total++;
@@ -197,9 +293,11 @@ function syntaxUnits(edits: ProposedEdit[], ctx: ContextFiles): SyntaxUnits {
     const pairs = list.filter((e) => e.content === undefined && e.search !== undefined && e.replace !== undefined);
     if (pairs.length === 0) continue;
     // Replacements: apply to the file as sent when possible.
-    const copies = file ? contents(ctx, file) : [];
+    const copies = file ? ctx.contents(file) : [];
     const orig = copies[copies.length - 1];
-    if (full && orig !== undefined && checkSyntax(orig, lang, file)!.ok) {
+    // Applying the edits one by one rewrites, diffs and parses the whole file for each: within the work budget,
+    // or the edits are judged as fragments below.
+    if (full && orig !== undefined && ctx.budget.spend(orig.length * (pairs.length + 2)) && checkSyntax(orig, lang, file)!.ok) {
       let cur: string | undefined = orig;
       const diffs: string[] = [];
       for (const e of pairs) {

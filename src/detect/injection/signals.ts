@@ -7,6 +7,8 @@
  * override, an AI-addressed note, a secrecy demand).
  */
 
+import { lineEndWithin, lineStartWithin } from '../lines.js';
+
 export type SignalFamily =
   | 'override'
   | 'persona'
@@ -43,17 +45,29 @@ export function negated(text: string, start: number): boolean {
   return NEGATED.test(text.slice(Math.max(0, start - 40), start));
 }
 
-/** True when `start` sits inside a quoted string literal on its line (odd number of quotes before it). */
+/**
+ * True when `start` sits inside a quoted string literal on its line: an odd number of unescaped quotes of one
+ * kind in the 400 characters before it, and that quote again within 400 characters after the match. One pass
+ * each way, on the text itself: this runs for every hit of several signals.
+ */
 export function inStringLiteral(text: string, start: number, end: number): boolean {
-  const ls = text.lastIndexOf('\n', start - 1) + 1;
-  let le = text.indexOf('\n', end);
-  if (le < 0) le = text.length;
-  const before = text.slice(Math.max(ls, start - 400), start);
-  const after = text.slice(end, Math.min(le, end + 400));
-  for (const q of ['"', "'", '`']) {
-    let c = 0;
-    for (let i = 0; i < before.length; i++) if (before.charCodeAt(i) === q.charCodeAt(0) && before[i - 1] !== '\\') c++;
-    if (c % 2 === 1 && after.includes(q)) return true;
+  const from = lineStartWithin(text, start, 400);
+  let double = 0;
+  let single = 0;
+  let back = 0;
+  for (let i = from; i < start; i++) {
+    const c = text.charCodeAt(i);
+    if (c !== 34 && c !== 39 && c !== 96) continue;
+    if (i > from && text.charCodeAt(i - 1) === 92) continue; // escaped
+    if (c === 34) double++;
+    else if (c === 39) single++;
+    else back++;
+  }
+  if ((double & 1) === 0 && (single & 1) === 0 && (back & 1) === 0) return false;
+  const to = lineEndWithin(text, end, 400);
+  for (let i = end; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 34 && (double & 1) === 1) || (c === 39 && (single & 1) === 1) || (c === 96 && (back & 1) === 1)) return true;
   }
   return false;
 }
@@ -242,7 +256,7 @@ export const BUILTIN_SIGNALS: readonly Signal[] = [
     weight: 0.9,
     keywords: [],
     nonAscii: true,
-    pattern: /(?:игнорируй(?:те)?|проигнорируй(?:те)?|забудь(?:те)?|не\s+обращай(?:те)?\s+внимания\s+на|отбрось(?:те)?|пренебреги(?:те)?|не\s+следуй(?:те)?|отмени(?:те)?)\s{1,3}(?:все\s+|всё\s+)?(?:свои\s+|твои\s+|ваши\s+)?(?:предыдущие|прежние|предшествующие|вышеуказанные|вышеприведенные|изначальные|исходные|старые|прошлые|данные\s+ранее|системные|полученные)\s{1,3}(?:инструкции|указания|правила|команды|установки|ограничения|распоряжения)|(?:забудь(?:те)?|игнорируй(?:те)?)\s{1,3}(?:всё|все)(?:\s*,?\s*что\s+(?:тебе|вам)\s+(?:говорили|сказали))?(?=[\s.,!]|$)/gi,
+    pattern: /(?:игнорируй(?:те)?|проигнорируй(?:те)?|забудь(?:те)?|не\s+обращай(?:те)?\s+внимания\s+на|отбрось(?:те)?|пренебреги(?:те)?|не\s+следуй(?:те)?|отмени(?:те)?)\s{1,3}(?:все\s+|всё\s+)?(?:свои\s+|твои\s+|ваши\s+)?(?:предыдущие|прежние|предшествующие|вышеуказанные|вышеприведенные|изначальные|исходные|старые|прошлые|данные\s+ранее|системные|полученные)\s{1,3}(?:инструкции|указания|правила|команды|установки|ограничения|распоряжения)|(?:забудь(?:те)?|игнорируй(?:те)?)\s{1,3}(?:всё|все)(?:\s*(?:,\s*)?что\s+(?:тебе|вам)\s+(?:говорили|сказали))?(?=[\s.,!]|$)/gi,
   },
   {
     id: 'override-ko',

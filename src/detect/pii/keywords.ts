@@ -1,3 +1,4 @@
+import { lineEndWithin } from '../lines.js';
 import { trieSource } from './shared.js';
 
 /**
@@ -166,9 +167,7 @@ export function compileKeywordFinder(kinds: ReadonlySet<KeywordKind>): ((text: s
           if (!vm) {
             const line = lineRe.get(kind);
             if (line) {
-              let stop = text.indexOf('\n', end);
-              if (stop === -1 || stop - end > line.window) stop = Math.min(text.length, end + line.window);
-              const segment = text.slice(end, stop);
+              const segment = text.slice(end, lineEndWithin(text, end, line.window));
               line.re.lastIndex = 0;
               for (const lm of segment.matchAll(line.re)) out.push({ kind, start: end + lm.index, end: end + lm.index + lm[0].length });
             }

@@ -1,3 +1,4 @@
+import { keepPreferred } from '../overlap.js';
 import type { DetectorMatch, NamedPattern } from '../types.js';
 
 /**
@@ -83,20 +84,7 @@ export function resolveOverlaps(cands: Candidate[]): DetectorMatch[] {
     return [{ type: c.type, rule: c.rule, start: c.start, end: c.end }];
   }
   const ranked = [...cands].sort((a, b) => a.priority - b.priority || b.end - b.start - (a.end - a.start) || a.start - b.start);
-  // Kept spans never overlap, so sorted by start they are also sorted by end: binary search the neighbour.
-  const kept: Candidate[] = [];
-  for (const c of ranked) {
-    let lo = 0;
-    let hi = kept.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (kept[mid]!.end <= c.start) lo = mid + 1;
-      else hi = mid;
-    }
-    const next = kept[lo];
-    if (next && next.start < c.end) continue;
-    kept.splice(lo, 0, c);
-  }
+  const kept = keepPreferred(ranked);
   return kept.map((c) => ({ type: c.type, rule: c.rule, start: c.start, end: c.end }));
 }
 

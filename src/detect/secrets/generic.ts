@@ -69,7 +69,9 @@ function isKeyChar(c: number): boolean {
 export function keyWords(key: string): string[] {
   return key
     .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    // An acronym before a word (`APIKey` → `API Key`); a lookahead, as ([A-Z]+)([A-Z][a-z]) backtracks through
+    // every capital of a long run from each start.
+    .replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ')
     .toLowerCase()
     .split(/[^a-z0-9]+/)
     .filter((w) => w.length > 0);

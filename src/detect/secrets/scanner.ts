@@ -1,3 +1,4 @@
+import { keepPreferred } from '../overlap.js';
 import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
 import { isPlaceholder } from './allowlist.js';
 import { shannonEntropy } from './entropy.js';
@@ -139,19 +140,6 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
 function resolveOverlaps(candidates: Candidate[]): DetectorMatch[] {
   if (candidates.length === 0) return [];
   candidates.sort((a, b) => b.end - b.start - (a.end - a.start) || a.rank - b.rank || a.start - b.start);
-  // Kept spans never overlap, so sorted by start they are also sorted by end: one binary search per candidate.
-  const kept: Candidate[] = [];
-  for (const c of candidates) {
-    let lo = 0;
-    let hi = kept.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (kept[mid]!.start < c.start) lo = mid + 1;
-      else hi = mid;
-    }
-    if (lo > 0 && kept[lo - 1]!.end > c.start) continue;
-    if (lo < kept.length && kept[lo]!.start < c.end) continue;
-    kept.splice(lo, 0, c);
-  }
+  const kept = keepPreferred(candidates);
   return kept.map((k) => ({ type: 'SECRET', rule: k.rule, start: k.start, end: k.end }));
 }

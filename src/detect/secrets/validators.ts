@@ -1,3 +1,4 @@
+import { lineStartWithin } from '../lines.js';
 import { isDefaultPassword } from './allowlist.js';
 import type { RuleMatchContext } from './rule.js';
 
@@ -54,8 +55,7 @@ export function urlPasswordOk(value: string, ctx: RuleMatchContext): boolean {
 
 /** ADO.NET / JDBC `Password=…;` only inside a connection string (a `Server=` / `Data Source=` / `jdbc:` before it on the line). */
 export function inAdoConnectionString(value: string, ctx: RuleMatchContext): boolean {
-  const lineStart = ctx.text.lastIndexOf('\n', ctx.matchStart) + 1;
-  const before = ctx.text.slice(Math.max(lineStart, ctx.matchStart - 400), ctx.matchStart);
+  const before = ctx.text.slice(lineStartWithin(ctx.text, ctx.matchStart, 400), ctx.matchStart);
   if (!/(?:server|data source|host|hostname|address|addr|uid|user id|user|initial catalog|database|jdbc:[a-z]+:)\s*[=:/]/i.test(before)) return false;
   if (!before.includes(';')) return false;
   return !isDefaultPassword(value.trim());
