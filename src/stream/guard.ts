@@ -53,6 +53,8 @@ export class StreamGuard {
   readonly found: Array<{ policy: string; finding: Finding; action: DetectionRule['action']; valueHash?: string }> = [];
   verdict: Verdict = 'allow';
   blocked: StreamBlock | undefined;
+  /** The policies whose output rules watch this stream, in chain order (listed on the event even when they found nothing). */
+  readonly policies: readonly string[];
 
   constructor(
     private readonly family: Family,
@@ -66,6 +68,7 @@ export class StreamGuard {
     private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
+    this.policies = [...new Set(this.rules.map((r) => r.policy))];
     this.splitter = new SseSplitter(budget.limit);
   }
 
