@@ -373,6 +373,20 @@ fetch(env.OPENAI_BASE_URL + '/chat/completions', {
     expect(e!.event.identity).toMatchObject({ developer: 'erin', repository: 'acme/other' });
   });
 
+  it('headers the client sends itself win over what the banner names as the default, as the banner says', async () => {
+    const repo = checkout();
+    const dataDir = tempDir('kt-run-data-');
+    const client = CLIENT.replace("authorization: 'Bearer sk-test-key' }", "authorization: 'Bearer sk-test-key', 'x-keeptrusts-developer': 'carol@example.com' }");
+    expect(client).not.toBe(CLIENT);
+    const r = await kt(['run', '-c', config(), '--data-dir', dataDir, '--', process.execPath, '-e', client], { cwd: repo, env: gitEnv });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('requests are attributed to developer dana@example.com (git user.email), repository acme/widgets (git remote origin), unless the client sends a virtual key or x-keeptrusts-* headers of its own, which win');
+    const store = new SqliteEventStore(eventsDbFile(dataDir), { readonly: true });
+    const [e] = await store.query({});
+    await store.close();
+    expect(e!.event.identity).toMatchObject({ developer: 'carol@example.com', repository: 'acme/widgets' });
+  });
+
   it('with --gateway, points the client at that gateway and starts none', async () => {
     const repo = checkout();
     const print = `console.log(JSON.stringify({ o: process.env.OPENAI_BASE_URL, a: process.env.ANTHROPIC_BASE_URL, h: process.env.ANTHROPIC_CUSTOM_HEADERS }))`;
