@@ -144,7 +144,7 @@ export async function runUsage(flags: UsageFlags): Promise<number> {
 
 export function usageCommand(): Command {
   return new Command('usage')
-    .description('Report requests, tokens and cost by developer, repository, team, model, provider or day, from the decision events')
+    .description('Report requests, tokens and cost by developer, repository, team, model, provider, day or verdict, from the decision events')
     .addOption(new Option('--by <field>', 'what to group by').choices(USAGE_GROUP_BY).makeOptionMandatory())
     .option('--since <time>', `only events at or after: ${TIME_FORMS}`, timeArg)
     .option('--until <time>', 'only events before this time (same forms as --since)', timeArg)
@@ -171,6 +171,7 @@ Examples:
   $ kt usage --by developer --since 7d
   $ kt usage --by repository --since 2026-11-01 --until 2026-12-01 --format csv > november.csv
   $ kt usage --by day --developer alice@example.com --format json
+  $ kt usage --by verdict --since 30d                (what was let through, and what was refused)
   $ kt usage --by team --api-url https://keeptrusts.internal:41003 --token "$KEEPTRUSTS_API_TOKEN"`,
     )
     .action(async (flags: UsageFlags) => {
