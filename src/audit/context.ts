@@ -180,9 +180,14 @@ export class DecisionContext {
     }
   }
 
-  /** Findings of output policies on a streamed reply, grouped per policy (StreamGuard reports them one by one). */
-  addStreamFindings(found: ReadonlyArray<{ policy: string; finding: Finding; valueHash?: string; action: string }>, verdict: Verdict): void {
+  /**
+   * Findings of output policies on a streamed reply, grouped per policy (StreamGuard reports them one by one).
+   * `guarded` names every policy that watched the stream, in chain order: one that found nothing is listed as
+   * allowing, as it is on a reply read whole.
+   */
+  addStreamFindings(found: ReadonlyArray<{ policy: string; finding: Finding; valueHash?: string; action: string }>, verdict: Verdict, guarded: readonly string[] = []): void {
     const byPolicy = new Map<string, { verdict: Verdict; findings: Finding[] }>();
+    for (const kind of guarded) byPolicy.set(kind, { verdict: 'allow', findings: [] });
     for (const { policy, finding, valueHash, action } of found) {
       let p = byPolicy.get(policy);
       if (!p) byPolicy.set(policy, (p = { verdict: 'allow', findings: [] }));

@@ -25,6 +25,7 @@ import {
   type UsageGroupBy,
   type UsageRow,
 } from './store.js';
+import { roundUsd } from '../usage/pricing.js';
 
 const TABLES = ['events', 'checkpoints', 'signing_keys', 'meta', 'blobs', 'chain_records'] as const;
 const INDEXES = ['events_ts', 'events_verdict_pos', 'events_developer_pos', 'events_repository_pos', 'events_model_pos', 'events_report'] as const;
@@ -361,7 +362,7 @@ export class PostgresEventStore implements EventStore {
         // SUM of BIGINT is NUMERIC, which pg hands over as text.
         input_tokens: Number(r.input_tokens),
         output_tokens: Number(r.output_tokens),
-        cost_usd: r.cost_usd === null ? null : Number(r.cost_usd),
+        cost_usd: r.cost_usd === null ? null : roundUsd(Number(r.cost_usd)),
         unpriced_requests: int(r.unpriced),
       })),
       by,

@@ -26,6 +26,7 @@ import {
   type UsageGroupBy,
   type UsageRow,
 } from './store.js';
+import { roundUsd } from '../usage/pricing.js';
 
 const BLOBS_NO_UPDATE_TRIGGER = `CREATE TRIGGER IF NOT EXISTS blobs_no_update BEFORE UPDATE ON blobs
   BEGIN SELECT RAISE(ABORT, 'keeptrusts captured texts are append-only'); END;`;
@@ -360,7 +361,7 @@ export class SqliteEventStore implements EventStore {
         requests: r.requests,
         input_tokens: r.input_tokens,
         output_tokens: r.output_tokens,
-        cost_usd: r.cost_usd,
+        cost_usd: r.cost_usd === null ? null : roundUsd(r.cost_usd),
         unpriced_requests: r.unpriced,
       })),
       by,

@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
 import { LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
-import { startFakeUpstream } from '../testing/fake-upstream.js';
+import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.js';
 import { DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENCY, runGateway } from './gateway.js';
 
 const DEMO_CONFIG = fileURLToPath(new URL('../../examples/demo/policy-config.yaml', import.meta.url));
@@ -12,8 +12,16 @@ export function demoCommand(): Command {
     .description('Try the gateway without a provider account: starts a fake provider and the gateway in front of it')
     .option('--listen <host:port>', 'gateway address', DEFAULT_LISTEN)
     .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default('debug'))
+    .addHelpText('after', `\nThe fake provider listens on 127.0.0.1:${FAKE_PORT} (examples/demo/policy-config.yaml points there). The log level\nis debug by default: one line per request with its route, target, status and timings.`)
     .action(async (opts: { listen: string; logLevel: LogLevel }) => {
-      const fake = await startFakeUpstream({ port: FAKE_PORT, record: false });
+      let fake: FakeUpstream;
+      try {
+        fake = await startFakeUpstream({ port: FAKE_PORT, record: false });
+      } catch (err) {
+        process.stderr.write(`kt demo: ${listenFailure(err, `127.0.0.1:${FAKE_PORT}`, 'the fake provider')}\n`);
+        process.exitCode = 1;
+        return;
+      }
       process.exitCode = await runGateway(
         {
           policyConfig: [DEMO_CONFIG],
@@ -36,7 +44,16 @@ export function demoCommand(): Command {
               `Press Ctrl+C to stop.\n\n`,
           );
         },
+        'kt demo',
       );
       await fake.close();
     });
+}
+
+/** Why a listener could not start, in one line (a busy port is the usual reason: another demo still running). */
+function listenFailure(err: unknown, address: string, what: string): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === 'EADDRINUSE') return `${address}, where ${what} listens, is already in use (another kt demo running?); stop it and try again`;
+  if (code === 'EACCES') return `not allowed to listen on ${address} for ${what}`;
+  return `${what} could not start: ${(err as Error)?.message ?? String(err)}`;
 }

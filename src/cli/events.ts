@@ -29,7 +29,7 @@ import {
 } from './format/events.js';
 import { chainLines, notProven, type VerifyContext } from './format/verify.js';
 import { collect, oneOf } from './options.js';
-import { parseTimeSpec, TimeSpecError } from './time-range.js';
+import { parseTimeSpec, TIME_FORMS, TimeSpecError } from './time-range.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Where events are read from
@@ -191,16 +191,19 @@ export function verdictList(value: string, previous: Verdict[] | undefined): Ver
   return out;
 }
 
-function nonNegativeInt(name: string) {
+/** The most events `kt events tail` prints before following (docs/cli.md). */
+const TAIL_LIMIT_MAX = 10_000;
+
+function nonNegativeInt(name: string, max: number) {
   return (value: string): number => {
     const n = Number(value);
-    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`${name} must be a whole number (0 or more).`);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n > max) throw new InvalidArgumentError(`${name} must be a whole number from 0 to ${max}.`);
     return n;
   };
 }
 
 function addFilterOptions(cmd: Command, range: 'since' | 'since-until'): Command {
-  cmd.option('--since <time>', 'only events at or after: 5m, 1h, 7d, 2w (ago), RFC 3339 (2026-11-27T09:00:00Z) or epoch ms', timeArg);
+  cmd.option('--since <time>', `only events at or after: ${TIME_FORMS}`, timeArg);
   if (range === 'since-until') cmd.option('--until <time>', 'only events before this time (same forms as --since)', timeArg);
   return cmd
     .option('--verdict <list>', `only these verdicts, comma-separated (${VERDICTS.join(', ')})`, verdictList)
@@ -644,7 +647,7 @@ export function eventsCommand(): Command {
         .description('Print the latest events, then follow new ones live until Ctrl+C')
         .option('-f, --follow', 'keep printing new events as they arrive', true)
         .option('--no-follow', 'print the latest events and exit')
-        .option('-n, --limit <n>', 'how many of the latest events to print first (0: only new ones; at most 10000)', nonNegativeInt('--limit'), 20)
+        .option('-n, --limit <n>', `how many of the latest events to print first (0: only new ones; at most ${TAIL_LIMIT_MAX})`, nonNegativeInt('--limit', TAIL_LIMIT_MAX), 20)
         .option('--json', 'one JSON object per line (NDJSON): the event plus _chain {chain, seq, hash}')
         .addOption(new Option('--format <format>', 'table, or detailed with the per-policy trace').choices(['table', 'detailed']).default('table')),
     ),

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { countBySeverity, formatDiagnostic, loadConfig, type Diagnostic } from '../config/index.js';
 import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel, type Logger } from '../gateway/logger.js';
@@ -36,6 +36,7 @@ export interface GatewayRunOptions extends ListenerFlags {
   anchorFile?: string;
   metrics?: boolean;
   redisUrl?: string;
+  redisKeyPrefix?: string;
   developer?: string;
   repository?: string;
   team?: string;
@@ -92,6 +93,11 @@ export function gatewayCommand(): Command {
         .argParser(originList),
     )
     .addOption(new Option('--redis-url <url>', 'share budgets and rate limits between gateways through Redis (default: in memory)').env('KEEPTRUSTS_REDIS_URL'))
+    .addOption(
+      new Option('--redis-key-prefix <name>', 'Redis keys start with kt:<name>: ; gateways share limits only under the same name (e.g. a deployment name)')
+        .env('KEEPTRUSTS_REDIS_KEY_PREFIX')
+        .argParser(redisKeyPrefix),
+    )
     .option('--developer <name>', 'attribute requests that name no developer to this one (default: git config user.email)')
     .option('--repository <name>', 'attribute requests that name no repository to this one (default: the origin remote)')
     .option('--team <name>', 'attribute requests that name no team to this one');
@@ -120,12 +126,12 @@ refused unless --allowed-origins names it; every POST must be Content-Type: appl
 }
 
 /** Load the config, start the gateway, and run until SIGINT/SIGTERM. Resolves with the process exit code. */
-export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: RunningGateway) => void): Promise<number> {
+export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: RunningGateway) => void, command = 'kt gateway run'): Promise<number> {
   let embedded: EmbeddedGateway;
   try {
     embedded = await startGatewayFromOptions(opts);
   } catch (err) {
-    process.stderr.write(`kt gateway run: ${(err as Error).message}\n`);
+    process.stderr.write(`${command}: ${(err as Error).message}\n`);
     return 1;
   }
   const { running, logger } = embedded;
@@ -213,7 +219,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     }
     if (trail) closers.push(() => trail.close());
 
-    const limits = createLimitEngine(config, { ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), onBackendError: opts.failMode, onError: (message) => logger.warn({ err: message }, 'budgets and rate limits: backend error') });
+    const limits = createLimitEngine(config, { ...(opts.redisUrl ? { redisUrl: opts.redisUrl } : {}), ...(opts.redisKeyPrefix ? { keyPrefix: `${opts.redisKeyPrefix}:` } : {}), onBackendError: opts.failMode, onError: (message) => logger.warn({ err: message }, 'budgets and rate limits: backend error') });
     if (limits) closers.push(() => limits.close());
     // The console reads the gateway's own store; its sign-in token lives in memory and is printed once.
     // The token is a file in the data dir (mode 0600), never a log line: `kt console url` prints a sign-in link.
@@ -298,6 +304,15 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     await closeAll();
     throw err;
   }
+}
+
+/**
+ * Letters, digits and `_ . -`: keys become `kt:<name>:budget:…`, and without a colon in the name no deployment's
+ * keys can start with another's prefix.
+ */
+function redisKeyPrefix(value: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1-64 letters, digits or _ . - (e.g. prod-eu).');
+  return value;
 }
 
 function describeStartError(err: unknown): string {

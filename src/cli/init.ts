@@ -11,20 +11,20 @@ const TARGETS: Record<Template, string> = {
       provider: openai
       secret_key_ref:
         env: OPENAI_API_KEY`,
+  // Aider sends its own OPENAI_API_KEY or ANTHROPIC_API_KEY, which the gateway forwards: the gateway needs
+  // neither key to start, and a developer using only one provider needs only that one.
   aider: `    # Aider with OpenAI models: OPENAI_API_BASE=http://localhost:41002/v1 aider --model gpt-4o
+    # Aider's own key is forwarded. To keep the key on the gateway instead, add: secret_key_ref: {env: OPENAI_API_KEY}
     - id: openai-aider
       provider: openai
       model: gpt-4o
       models: [gpt-4o-mini]
-      secret_key_ref:
-        env: OPENAI_API_KEY
     # Aider with Anthropic models: ANTHROPIC_BASE_URL=http://localhost:41002 aider --model claude-sonnet-4-20250514
+    # Aider's own key is forwarded. To keep the key on the gateway instead, add: secret_key_ref: {env: ANTHROPIC_API_KEY}
     - id: anthropic-aider
       provider: anthropic
       model: claude-sonnet-4-20250514
-      models: [claude-3-5-haiku-20241022]
-      secret_key_ref:
-        env: ANTHROPIC_API_KEY`,
+      models: [claude-3-5-haiku-20241022]`,
   'claude-code': `    # ANTHROPIC_BASE_URL=http://localhost:41002 claude   (each developer's own key is forwarded)
     - id: anthropic
       provider: anthropic`,

@@ -12,25 +12,30 @@ export function policyCommand(): Command {
   policy
     .command('lint')
     .description('Check config files: YAML syntax, unknown keys and kinds, provider wiring, and common mistakes')
-    .requiredOption('-f, --file <path>', 'config file; repeat to lint layered files as the gateway would merge them', collect)
+    .argument('[files...]', 'config files, layered in order as the gateway would merge them (default: ./policy-config.yaml)')
+    .option('-f, --file <path>', 'config file; repeat to lint layered files (after any given as arguments)', collect)
     .option('--json', 'print the result as JSON')
     .addHelpText(
       'after',
       `
+Every problem is reported in one run: YAML and schema errors, provider wiring and warnings together.
+
 Exit codes:
   0  valid
   1  errors (the gateway would refuse to start)
   2  warnings only (for example an empty chain, pack.enabled: false, or a policy block not in the chain)
 
 Examples:
-  $ kt policy lint --file policy-config.yaml
+  $ kt policy lint policy-config.yaml
   $ kt policy lint --file base.yaml --file production.yaml --json`,
     )
-    .action(async (opts: { file: string[]; json?: boolean }) => {
-      const { loaded, diagnostics } = await loadConfig(opts.file);
+    .action(async (positional: string[], opts: { file?: string[]; json?: boolean }) => {
+      const given = [...positional, ...(opts.file ?? [])];
+      const files = given.length > 0 ? given : ['policy-config.yaml'];
+      const { loaded, diagnostics } = await loadConfig(files);
       const { errors, warnings } = countBySeverity(diagnostics);
       if (opts.json) {
-        process.stdout.write(`${JSON.stringify({ ok: errors === 0, errors, warnings, files: opts.file, diagnostics }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ok: errors === 0, errors, warnings, files, diagnostics }, null, 2)}\n`);
       } else {
         for (const d of diagnostics) process.stdout.write(`${formatDiagnostic(d)}\n`);
         if (errors > 0) process.stdout.write(`policy lint failed (${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''})\n`);

@@ -73,6 +73,22 @@ export function clientEnv(base: NodeJS.ProcessEnv, gatewayUrl: string, who: { de
   return env;
 }
 
+/**
+ * Who requests will be attributed to, and where each value came from. Only a default: a virtual key the client
+ * authenticates with, or x-keeptrusts-* headers it sends itself (Aider's model settings, Codex's http_headers),
+ * win at the gateway, and the banner must not claim otherwise.
+ */
+export function attributionBanner(who: { developer: string | null; repository: string | null; team: string | null }, flags: Pick<RunFlags, 'developer' | 'repository' | 'team'>): string {
+  const part = (field: 'developer' | 'repository' | 'team', fromGit: string) => {
+    const value = who[field];
+    if (value === null) return undefined;
+    return `${field} ${value} (${cleanValue(flags[field]) !== null ? `--${field}` : fromGit})`;
+  };
+  const parts = [part('developer', 'git user.email'), part('repository', 'git remote origin'), part('team', '')].filter((p) => p !== undefined);
+  const named = parts.length > 0 ? `requests are attributed to ${parts.join(', ')}` : 'requests name no developer (set --developer or git config user.email)';
+  return `${named}, unless the client sends a virtual key or x-keeptrusts-* headers of its own, which win`;
+}
+
 /** A child's end as a shell reports it: its exit code, or 128 + the number of the signal that ended it. */
 export function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
@@ -135,8 +151,7 @@ export async function runRun(command: string[], flags: RunFlags): Promise<number
     url = embedded.running.url;
   }
 
-  const attributed = [who.developer ?? 'no developer (set --developer or git config user.email)', who.repository ?? 'no repository'].join(' in ');
-  process.stderr.write(`kt run: ${embedded ? 'gateway started at' : 'using gateway'} ${url}; requests attributed to ${attributed}\n`);
+  process.stderr.write(`kt run: ${embedded ? 'gateway started at' : 'using gateway'} ${url}; ${attributionBanner(who, flags)}\n`);
 
   try {
     return await runChild(cmd, args, clientEnv(process.env, url, who));

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, Help, Option } from 'commander';
 import { secureDataDir } from '../audit/data-dir.js';
 import { openEventStore } from '../audit/open.js';
 import { resolveDataDir } from '../audit/paths.js';
@@ -146,15 +146,31 @@ interface StoreFlags {
   databaseUrl?: string;
 }
 
+/**
+ * The help of `kt server token …` lists, of `kt server`'s options, only those the token commands read: where
+ * the token store is, and (for the hint `create` prints) the address gateways will use. Commander parses
+ * `kt server`'s options wherever they appear, so they cannot be declared here again.
+ */
+function tokenHelp(globals: readonly string[]) {
+  return {
+    showGlobalOptions: true,
+    visibleGlobalOptions(this: Help, cmd: Command): Option[] {
+      return Help.prototype.visibleGlobalOptions.call(this, cmd).filter((o) => o.long !== undefined && globals.includes(o.long));
+    },
+  };
+}
+const STORE_OPTIONS = ['--data-dir', '--database-url'];
+
 function tokenCommand(): Command {
   const token = new Command('token').description('Tokens gateways and readers present to the control plane (stored hashed)');
-  token.configureHelp({ showGlobalOptions: true });
+  token.configureHelp(tokenHelp(STORE_OPTIONS));
   token
     .command('create')
     .description('Create a token and print it once')
     .requiredOption('--gateway <name>', "the gateway's id (its --gateway-id / KEEPTRUSTS_GATEWAY_ID): the one chain a gateway token may write; a label for a reader")
     .addOption(new Option('--role <role>', 'gateway: ship events and read; reader: read only').choices(TOKEN_ROLES).default('gateway').argParser(oneOf(TOKEN_ROLES)))
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp(tokenHelp([...STORE_OPTIONS, '--listen']))
+    .addHelpText('after', '\nWith create, --listen only names the control plane in the KEEPTRUSTS_API_URL hint printed after the token.\n\nExamples:\n  $ kt server token create --gateway gw-laptop\n  $ kt server token create --role reader --gateway console-alice')
     .action(async (opts: { gateway: string; role: TokenRole }, cmd: Command) => {
       process.exitCode = await withTokens(cmd, 'token create', async (tokens, flags) => {
         const { token: secret, record } = await tokens.create({ gateway: opts.gateway, role: opts.role });
@@ -171,7 +187,7 @@ function tokenCommand(): Command {
     .command('list')
     .description('List tokens (never the tokens themselves)')
     .option('--json', 'one JSON array')
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp(tokenHelp(STORE_OPTIONS))
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       process.exitCode = await withTokens(cmd, 'token list', async (tokens) => {
         const list = await tokens.list();
@@ -182,7 +198,7 @@ function tokenCommand(): Command {
     .command('revoke')
     .description('Revoke a token by id (tok_...); the control plane refuses it from the next request on')
     .argument('<id>', 'token id, from kt server token list')
-    .configureHelp({ showGlobalOptions: true })
+    .configureHelp(tokenHelp(STORE_OPTIONS))
     .action(async (id: string, _opts: unknown, cmd: Command) => {
       process.exitCode = await withTokens(cmd, 'token revoke', async (tokens) => {
         if (!(await tokens.revoke(id))) throw new TokenInputError(`no token with id ${id} (see kt server token list)`);

@@ -27,6 +27,9 @@ const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(\.\d
 // silently reading `1732698407` as a date in January 1970.
 const MIN_EPOCH_MS = 100_000_000_000;
 
+/** The forms parseTimeSpec reads, for --help (one list, so every command describes the same forms). */
+export const TIME_FORMS = 'a duration ago (30s, 5m, 1h, 7d, 2w, 1h30m), an RFC 3339 time with a zone (2026-11-27T09:00:00Z), a date (2026-11-27, UTC midnight), now, or epoch milliseconds';
+
 export class TimeSpecError extends Error {
   override name = 'TimeSpecError';
 }

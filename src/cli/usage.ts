@@ -7,6 +7,8 @@ import { USAGE_GROUP_BY, type EventFilter, type EventStore, type UsageGroupBy, t
 import { chooseSource, filterFrom, timeArg, verdictList, type FilterFlags, type SourceFlags } from './events.js';
 import { csvCell, VERDICTS } from './format/events.js';
 import { oneOf } from './options.js';
+import { TIME_FORMS } from './time-range.js';
+import { roundUsd } from '../usage/pricing.js';
 
 /**
  * `kt usage --by developer|repository|team|model|provider|day`: requests, tokens and cost from the decision
@@ -37,7 +39,7 @@ export function usageTotals(rows: readonly UsageRow[]): UsageTotals {
     requests: rows.reduce((n, r) => n + r.requests, 0),
     input_tokens: rows.reduce((n, r) => n + r.input_tokens, 0),
     output_tokens: rows.reduce((n, r) => n + r.output_tokens, 0),
-    cost_usd: priced.length ? priced.reduce((n, r) => n + r.cost_usd!, 0) : null,
+    cost_usd: priced.length ? roundUsd(priced.reduce((n, r) => n + r.cost_usd!, 0)) : null,
     unpriced_requests: rows.reduce((n, r) => n + r.unpriced_requests, 0),
   };
 }
@@ -142,9 +144,9 @@ export async function runUsage(flags: UsageFlags): Promise<number> {
 
 export function usageCommand(): Command {
   return new Command('usage')
-    .description('Report requests, tokens and cost by developer, repository, team, model, provider or day, from the decision events')
+    .description('Report requests, tokens and cost by developer, repository, team, model, provider, day or verdict, from the decision events')
     .addOption(new Option('--by <field>', 'what to group by').choices(USAGE_GROUP_BY).makeOptionMandatory())
-    .option('--since <time>', 'only events at or after: 5m, 1h, 7d, 2w (ago), RFC 3339 (2026-11-27T09:00:00Z), a date, or epoch ms', timeArg)
+    .option('--since <time>', `only events at or after: ${TIME_FORMS}`, timeArg)
     .option('--until <time>', 'only events before this time (same forms as --since)', timeArg)
     .option('--verdict <list>', `only these verdicts, comma-separated (${VERDICTS.join(', ')})`, verdictList)
     .option('--policy <kind>', 'only events in which this policy kind took part')
@@ -169,6 +171,7 @@ Examples:
   $ kt usage --by developer --since 7d
   $ kt usage --by repository --since 2026-11-01 --until 2026-12-01 --format csv > november.csv
   $ kt usage --by day --developer alice@example.com --format json
+  $ kt usage --by verdict --since 30d                (what was let through, and what was refused)
   $ kt usage --by team --api-url https://keeptrusts.internal:41003 --token "$KEEPTRUSTS_API_TOKEN"`,
     )
     .action(async (flags: UsageFlags) => {

@@ -1,13 +1,17 @@
 import type { z } from 'zod';
 import { acceptedKindNames, lookupKind, registeredKinds } from '../policy/registry.js';
-import { providerProfile } from '../providers/catalog.js';
+import { providerProfile, type WireFormat } from '../providers/catalog.js';
 import { resolveTarget, unreachableTargets } from '../providers/targets.js';
 import { didYouMean, formatPath, type Diagnostic } from './diagnostics.js';
-import { documentSchema, type PolicyConfig } from './schema.js';
+import { documentSchema, policiesSchema, providersSchema, targetSchema, type PolicyConfig, type Strategy, type TargetConfig } from './schema.js';
 
 type Path = (string | number)[];
 
-/** Validate a merged document: schema errors, then the rules that span several fields, then warnings. */
+/**
+ * Validate a merged document in one pass: schema errors, the rules that span several fields and the warnings
+ * are all reported together. The cross-field rules read every part that is valid on its own, so one bad value
+ * (a base_url that is not a URL) does not hide the problems of the other targets.
+ */
 export function validateDocument(value: unknown): { config?: PolicyConfig; diagnostics: Diagnostic[] } {
   const input = normaliseEmptyPolicyBlocks(value);
   const schema = documentSchema();
@@ -17,11 +21,69 @@ export function validateDocument(value: unknown): { config?: PolicyConfig; diagn
     for (const issue of result.error.issues) diagnostics.push(...describeIssue(issue, input, schema));
   }
   diagnostics.push(...chainRules(input), ...duplicateTargetIds(input));
-  if (!result.success || diagnostics.some((d) => d.severity === 'error')) return { diagnostics: dedupe(diagnostics) };
-  const config = result.data;
-  diagnostics.push(...targetRules(config), ...warnings(config));
-  if (diagnostics.some((d) => d.severity === 'error')) return { diagnostics };
-  return { config, diagnostics };
+  const parts = result.success ? partsOf(result.data) : lenientParts(input);
+  diagnostics.push(...targetRules(parts), ...warnings(parts));
+  const all = dedupe(diagnostics);
+  if (!result.success || all.some((d) => d.severity === 'error')) return { diagnostics: all };
+  return { config: result.data, diagnostics: all };
+}
+
+/** A target as far as it could be read: `cfg` holds the fields that are valid on their own. */
+interface TargetPart {
+  index: number;
+  cfg: Partial<TargetConfig>;
+  /** Every field is valid, so the target can be resolved as the gateway would. */
+  complete: boolean;
+  /** A base_url was written, valid or not (a missing one and a malformed one are different errors). */
+  baseUrlGiven: boolean;
+}
+
+/** What the cross-field rules and warnings read: each part of the document that is valid on its own. */
+interface DocumentParts {
+  packEnabled: boolean | undefined;
+  chain: string[] | undefined;
+  policyBlocks: string[];
+  strategy: Strategy | undefined;
+  targets: TargetPart[];
+}
+
+function partsOf(config: PolicyConfig): DocumentParts {
+  return {
+    packEnabled: config.pack.enabled,
+    chain: config.policies.chain,
+    policyBlocks: Object.keys(config.policy),
+    strategy: config.providers.strategy,
+    targets: config.providers.targets.map((cfg, index) => ({ index, cfg, complete: true, baseUrlGiven: cfg.base_url !== undefined })),
+  };
+}
+
+function lenientParts(input: unknown): DocumentParts {
+  const doc = isRecord(input) ? input : {};
+  const pack = isRecord(doc.pack) ? doc.pack : {};
+  const policies = doc.policies === undefined ? {} : doc.policies;
+  const chain = policiesSchema.safeParse(policies);
+  const providers = isRecord(doc.providers) ? doc.providers : {};
+  const strategy = providersSchema.shape.strategy.safeParse(providers.strategy);
+  const targets = Array.isArray(providers.targets) ? providers.targets : [];
+  return {
+    packEnabled: typeof pack.enabled === 'boolean' ? pack.enabled : pack.enabled === undefined ? true : undefined,
+    chain: chain.success ? chain.data.chain : undefined,
+    policyBlocks: isRecord(doc.policy) ? Object.keys(doc.policy) : [],
+    strategy: strategy.success ? strategy.data : undefined,
+    targets: targets.map((raw, index) => lenientTarget(raw, index)),
+  };
+}
+
+function lenientTarget(raw: unknown, index: number): TargetPart {
+  const whole = targetSchema.safeParse(raw);
+  if (whole.success) return { index, cfg: whole.data, complete: true, baseUrlGiven: whole.data.base_url !== undefined };
+  const cfg: Record<string, unknown> = {};
+  const fields = isRecord(raw) ? raw : {};
+  for (const [key, field] of Object.entries(targetSchema.shape)) {
+    const parsed = (field as z.ZodType).safeParse(fields[key]);
+    if (parsed.success && parsed.data !== undefined) cfg[key] = parsed.data;
+  }
+  return { index, cfg: cfg as Partial<TargetConfig>, complete: false, baseUrlGiven: fields.base_url !== undefined };
 }
 
 /** `policy:\n  pii-detector:` (no value) means "this kind with its defaults", as a user would expect. */
@@ -154,14 +216,17 @@ function duplicateTargetIds(input: unknown): Diagnostic[] {
   return out;
 }
 
-function targetRules(config: PolicyConfig): Diagnostic[] {
+function targetRules(parts: DocumentParts): Diagnostic[] {
   const out: Diagnostic[] = [];
-  config.providers.targets.forEach((t, i) => {
-    if (!t.base_url && providerProfile(t.provider).needsBaseUrl) {
+  for (const { index: i, cfg: t, baseUrlGiven } of parts.targets) {
+    const id = t.id ?? `#${i}`;
+    if (t.provider === undefined) continue;
+    const format = t.format ?? providerProfile(t.provider).format;
+    if (!baseUrlGiven && providerProfile(t.provider).needsBaseUrl) {
       out.push({
         severity: 'error',
         code: 'missing-base-url',
-        message: `target "${t.id}" (provider ${t.provider}) needs base_url`,
+        message: `target "${id}" (provider ${t.provider}) needs base_url`,
         path: ['providers', 'targets', i, 'provider'],
         hint:
           t.provider === 'azure-openai'
@@ -169,11 +234,11 @@ function targetRules(config: PolicyConfig): Diagnostic[] {
             : 'the OpenAI-compatible endpoint, for example http://127.0.0.1:8080/v1',
       });
     }
-    if (t.format === 'anthropic' && t.provider !== 'anthropic' && !t.base_url) {
+    if (t.format === 'anthropic' && t.provider !== 'anthropic' && !baseUrlGiven) {
       out.push({
         severity: 'error',
         code: 'missing-base-url',
-        message: `target "${t.id}" speaks the Anthropic format through provider ${t.provider} and needs base_url`,
+        message: `target "${id}" speaks the Anthropic format through provider ${t.provider} and needs base_url`,
         path: ['providers', 'targets', i, 'format'],
       });
     }
@@ -181,15 +246,21 @@ function targetRules(config: PolicyConfig): Diagnostic[] {
       out.push({
         severity: 'error',
         code: 'format-mismatch',
-        message: `target "${t.id}": provider anthropic speaks format anthropic, not ${t.format}`,
+        message: `target "${id}": provider anthropic speaks format anthropic, not ${t.format}`,
         path: ['providers', 'targets', i, 'format'],
         hint: 'translation between formats is not supported; point OpenAI clients at an OpenAI-format target',
       });
     }
-  });
-  if (config.providers.strategy === 'single' && config.providers.targets.length > 1) {
-    const formats = new Set(config.providers.targets.map((t) => t.format ?? providerProfile(t.provider).format));
-    if (formats.size === 1 && config.providers.targets.every((t) => !t.model && !t.models)) {
+    if (t.base_url) {
+      const form = baseUrlForm(t.base_url, format);
+      if (form) out.push({ severity: 'warning', code: 'base-url-form', message: `target "${id}": ${form.message}`, path: ['providers', 'targets', i, 'base_url'], hint: form.hint });
+    }
+  }
+  // Whether several single-strategy targets can be told apart needs every target's format.
+  const known = parts.targets.every((t) => t.cfg.provider !== undefined);
+  if (parts.strategy === 'single' && known && parts.targets.length > 1) {
+    const formats = new Set(parts.targets.map(({ cfg }) => cfg.format ?? providerProfile(cfg.provider!).format));
+    if (formats.size === 1 && parts.targets.every(({ cfg }) => !cfg.model && !cfg.models)) {
       out.push({
         severity: 'error',
         code: 'ambiguous-targets',
@@ -202,9 +273,37 @@ function targetRules(config: PolicyConfig): Diagnostic[] {
   return out;
 }
 
-function warnings(config: PolicyConfig): Diagnostic[] {
+/**
+ * A base_url written in the other family's form. Anthropic's SDK form has no /v1 (the gateway adds /v1/messages
+ * and tolerates one, but the same URL in ANTHROPIC_BASE_URL makes clients call /v1/v1/messages); an OpenAI-style
+ * URL carries its version path, and one with no path at all sends /chat/completions to the server's root.
+ */
+function baseUrlForm(baseUrl: string, format: WireFormat): { message: string; hint: string } | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return undefined;
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  if (format === 'anthropic' && /\/v1$/.test(path)) {
+    return {
+      message: 'base_url ends in /v1, but Anthropic base URLs are written without it',
+      hint: `write ${url.origin}${path.slice(0, -3)}; the gateway adds /v1/messages itself`,
+    };
+  }
+  if (format !== 'anthropic' && path === '' && !url.search) {
+    return {
+      message: 'base_url has no path, but OpenAI-style base URLs include the API version (/v1)',
+      hint: `write ${url.origin}/v1 if the server answers at /v1/chat/completions; requests go to base_url + /chat/completions`,
+    };
+  }
+  return undefined;
+}
+
+function warnings(parts: DocumentParts): Diagnostic[] {
   const out: Diagnostic[] = [];
-  if (!config.pack.enabled) {
+  if (parts.packEnabled === false) {
     out.push({
       severity: 'warning',
       code: 'pack-disabled',
@@ -212,7 +311,7 @@ function warnings(config: PolicyConfig): Diagnostic[] {
       path: ['pack', 'enabled'],
     });
   }
-  if (config.policies.chain.length === 0) {
+  if (parts.chain?.length === 0) {
     out.push({
       severity: 'warning',
       code: 'empty-chain',
@@ -221,9 +320,12 @@ function warnings(config: PolicyConfig): Diagnostic[] {
       hint: 'list policy kinds under policies.chain, e.g. [pii-detector, code-sanitizer]',
     });
   }
-  const inChain = new Set(config.policies.chain.map((k) => lookupKind(k)?.kind));
-  for (const name of Object.keys(config.policy)) {
-    if (!inChain.has(lookupKind(name)?.kind)) {
+  if (parts.chain) {
+    const inChain = new Set(parts.chain.map((k) => lookupKind(k)?.kind));
+    for (const name of parts.policyBlocks) {
+      const kind = lookupKind(name)?.kind;
+      // An unknown kind is already an error (chainRules).
+      if (kind === undefined || inChain.has(kind)) continue;
       out.push({
         severity: 'warning',
         code: 'policy-not-in-chain',
@@ -232,15 +334,18 @@ function warnings(config: PolicyConfig): Diagnostic[] {
       });
     }
   }
-  const targets = config.providers.targets.map(resolveTarget);
-  for (const { target, why } of unreachableTargets(targets, config.providers.strategy)) {
-    const i = targets.indexOf(target);
-    out.push({
-      severity: 'warning',
-      code: 'unreachable-target',
-      message: `target "${target.id}" can never be reached: ${why}`,
-      path: ['providers', 'targets', i],
-    });
+  // Reachability is a question about the whole set of targets: only asked when every one of them is valid.
+  if (parts.strategy !== undefined && parts.targets.length > 0 && parts.targets.every((t) => t.complete)) {
+    const targets = parts.targets.map((t) => resolveTarget(t.cfg as TargetConfig));
+    for (const { target, why } of unreachableTargets(targets, parts.strategy)) {
+      const i = targets.indexOf(target);
+      out.push({
+        severity: 'warning',
+        code: 'unreachable-target',
+        message: `target "${target.id}" can never be reached: ${why}`,
+        path: ['providers', 'targets', i],
+      });
+    }
   }
   return out;
 }

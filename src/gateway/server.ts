@@ -297,6 +297,9 @@ export class Gateway {
       const gwErr = err instanceof GatewayError ? err : undefined;
       ctx.status = gwErr?.status ?? 500;
       ctx.reasonCode ??= gwErr?.extra.code ?? 'internal_error';
+      // A 4xx of the gateway's own (no key, an encoding it cannot read, a malformed body, a model nobody serves)
+      // is a refusal: nothing went upstream, whatever the policies thought of the content. 5xx are failures.
+      if (gwErr && gwErr.status >= 400 && gwErr.status < 500) ctx.verdict = 'block';
       ctx.error = { code: gwErr?.extra.code ?? 'internal_error', message: (gwErr?.message ?? 'internal gateway error').slice(0, 500), type: gwErr?.type ?? 'api_error' };
       if (!ctx.recorded) await this.commit(ctx);
       throw err;

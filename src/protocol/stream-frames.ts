@@ -27,6 +27,12 @@ export interface FramePlan {
   finalResponse?: Obj;
   /** Everything else in the frame, for the content view. */
   rest: (b: ViewBuilder) => void;
+  /**
+   * The frame carries nothing but its fragments' pieces and the ids and indexes that place them (no role, no
+   * finish or stop reason, no tool call id or name, no usage): when a window holds back every piece, a client
+   * loses nothing if the frame is not sent at all.
+   */
+  onlyPieces?: boolean;
 }
 
 export interface Fragment {
@@ -117,7 +123,31 @@ function chatFrame(obj: Obj): FramePlan {
       if (i === 0) plan.finishReason = String(ch.finish_reason);
     }
   }
+  plan.onlyPieces = plan.fragments.length > 0 && chatOnlyPieces(obj);
   return plan;
+}
+
+const CHAT_ENVELOPE = new Set(['id', 'object', 'created', 'model', 'system_fingerprint', 'service_tier', 'obfuscation', 'choices', 'usage']);
+
+/** A chunk whose choices hold only text pieces (strings, or tool-call arguments without id, type or name). */
+function chatOnlyPieces(obj: Obj): boolean {
+  if (obj.usage != null || !Object.keys(obj).every((k) => CHAT_ENVELOPE.has(k)) || !Array.isArray(obj.choices)) return false;
+  return obj.choices.every((ch) => {
+    if (!isObj(ch) || ch.finish_reason != null || ch.logprobs != null || !isObj(ch.delta)) return false;
+    if (!Object.keys(ch).every((k) => k === 'index' || k === 'delta' || k === 'finish_reason' || k === 'logprobs')) return false;
+    const delta = ch.delta;
+    return Object.keys(delta).every((field) => {
+      const v = delta[field];
+      if (v === null || (typeof v === 'string' && field !== 'role')) return true;
+      if (field === 'tool_calls' && Array.isArray(v)) return v.every((tc) => isObj(tc) && Object.keys(tc).every((k) => k === 'index' || (k === 'function' && argumentsOnly(tc.function))));
+      if (field === 'function_call') return argumentsOnly(v);
+      return false;
+    });
+  });
+}
+
+function argumentsOnly(v: unknown): boolean {
+  return isObj(v) && Object.keys(v).every((k) => k === 'arguments' && typeof v[k] === 'string');
 }
 
 // ---- Anthropic Messages: `event: NAME` + `data: {…}` ----
@@ -150,6 +180,9 @@ function anthropicFrame(event: string | undefined, obj: Obj): FramePlan {
       // A delta type this version does not know: each of its texts is a piece of a text of its own.
       for (const field of Object.keys(d)) if (field !== 'type') add(`x:${i}:${field}:`, field, false, 'output_other', 'other');
     }
+    const pieceFields = new Set(plan.fragments.map((f) => f.field));
+    plan.onlyPieces =
+      plan.fragments.length > 0 && Object.keys(obj).every((k) => k === 'type' || k === 'index' || k === 'delta') && Object.keys(d).every((k) => k === 'type' || pieceFields.has(k));
     return plan;
   }
   if (name === 'content_block_start' && isObj(obj.content_block)) {
@@ -236,6 +269,7 @@ function responsesFrame(event: string | undefined, obj: Obj): FramePlan {
         return formatFrame(event, JSON.stringify(frame));
       },
     });
+    plan.onlyPieces = Object.keys(obj).every((k) => k in RESPONSES_COMMON || k === 'delta' || (k === 'logprobs' && Array.isArray(obj.logprobs) && obj.logprobs.length === 0));
     return plan;
   }
   if (name.endsWith('.done') && !REPEATS.has(name)) {

@@ -1,4 +1,4 @@
-import type { EventEmitter } from 'node:events';
+import { EventEmitter } from 'node:events';
 import type { IncomingHttpHeaders } from 'node:http';
 import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import type { Family, Target } from './targets.js';
@@ -83,6 +83,40 @@ export interface UpstreamCall {
 
 export type UpstreamFailure = { kind: 'timeout' | 'unreachable' | 'aborted'; detail: string };
 
+/**
+ * The request signal undici sees: the client's going away, passed on for the whole call, and the target's
+ * `timeout_ms` for the response headers, on a timer of its own. An EventEmitter, like ClientGone: undici takes
+ * either, and reads `reason` to reject with (a HeadersTimeoutError, classified as a timeout like undici's own).
+ */
+export class HeadersDeadline extends EventEmitter {
+  aborted = false;
+  reason: Error | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(client: EventEmitter | AbortSignal, timeoutMs: number) {
+    super();
+    const onClientGone = () => this.abort(undefined);
+    if ('aborted' in client && client.aborted) this.aborted = true;
+    else if (client instanceof EventEmitter) client.once('abort', onClientGone);
+    else client.addEventListener('abort', onClientGone, { once: true });
+    if (!this.aborted) this.timer = setTimeout(() => this.abort(new undiciErrors.HeadersTimeoutError()), timeoutMs);
+  }
+
+  /** Headers came (or the call failed): only the client's going away can end the call from now on. */
+  headersArrived(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private abort(reason: Error | undefined): void {
+    if (this.aborted) return;
+    this.headersArrived();
+    this.aborted = true;
+    this.reason = reason;
+    this.emit('abort');
+  }
+}
+
 /** Connection pools, one per upstream origin, kept alive across requests. */
 export class UpstreamClient {
   private readonly pools = new Map<string, Pool>();
@@ -105,15 +139,22 @@ export class UpstreamClient {
 
   async call(c: UpstreamCall): Promise<Dispatcher.ResponseData> {
     const qs = c.query ? mergeQuery(c.target.baseQuery, c.query) : c.target.baseQuery.toString();
-    return this.pool(c.target.origin).request({
-      method: c.method,
-      path: upstreamPath(c.target, c.family) + (qs ? `?${qs}` : ''),
-      headers: c.headers,
-      ...(c.body ? { body: c.body } : {}),
-      signal: c.signal,
-      headersTimeout: c.target.timeoutMs,
-      bodyTimeout: c.target.timeoutMs,
-    });
+    const deadline = new HeadersDeadline(c.signal, c.target.timeoutMs);
+    try {
+      return await this.pool(c.target.origin).request({
+        method: c.method,
+        path: upstreamPath(c.target, c.family) + (qs ? `?${qs}` : ''),
+        headers: c.headers,
+        ...(c.body ? { body: c.body } : {}),
+        signal: deadline,
+        // The wait for headers is HeadersDeadline's: undici's own timer ticks every half second and fired a
+        // `timeout_ms: 1000` at about 1.5 s.
+        headersTimeout: 0,
+        bodyTimeout: c.target.timeoutMs,
+      });
+    } finally {
+      deadline.headersArrived();
+    }
   }
 
   async close(): Promise<void> {

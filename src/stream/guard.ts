@@ -53,6 +53,8 @@ export class StreamGuard {
   readonly found: Array<{ policy: string; finding: Finding; action: DetectionRule['action']; valueHash?: string }> = [];
   verdict: Verdict = 'allow';
   blocked: StreamBlock | undefined;
+  /** The policies whose output rules watch this stream, in chain order (listed on the event even when they found nothing). */
+  readonly policies: readonly string[];
 
   constructor(
     private readonly family: Family,
@@ -66,6 +68,7 @@ export class StreamGuard {
     private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
+    this.policies = [...new Set(this.rules.map((r) => r.policy))];
     this.splitter = new SseSplitter(budget.limit);
   }
 
@@ -138,12 +141,16 @@ export class StreamGuard {
       return !changed && lines === other ? `${raw}\n\n` : formatFrame(event, JSON.stringify(holder.value), lines);
     }
     if (this.onFrame?.(event, value) === true) return '';
-    const out = this.planned(planFrame(this.family, event, value), value);
+    const plan = planFrame(this.family, event, value);
+    const out = this.planned(plan, value);
     if (this.blocked) return this.stop();
+    // Every piece held back and nothing else in the frame: sending it would only be an empty delta.
+    if (out.emptied && plan.onlyPieces && other.length === 0) return out.prefix;
     return out.prefix + (out.changed || lines !== other ? formatFrame(event, JSON.stringify(value), lines) : `${raw}\n\n`);
   }
 
-  private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean } {
+  /** `emptied`: the frame had text in its pieces and its windows released none of it. */
+  private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean; emptied?: boolean } {
     for (const { key, name } of plan.toolNames) this.toolNames.set(key, name);
     if (plan.finishReason !== undefined) this.finishReason = plan.finishReason;
     // Pieces and repeated wholes are taken out while the rest of the frame is scanned as complete values.
@@ -159,6 +166,7 @@ export class StreamGuard {
     let changed = this.checkSegments(obj, b.segments);
     if (this.blocked) return { prefix: '', changed };
 
+    let emptied = pieces.some((p) => p !== '');
     plan.fragments.forEach((f, n) => {
       if (this.blocked) return;
       const held = this.held(f);
@@ -166,6 +174,7 @@ export class StreamGuard {
       if (this.isBlocked(held)) return;
       f.holder[f.field] = released;
       if (released !== pieces[n]) changed = true;
+      if (released !== '') emptied = false;
     });
     if (this.blocked) return { prefix: '', changed };
 
@@ -193,7 +202,9 @@ export class StreamGuard {
       changed = true;
     }
     if (plan.finalResponse) this.finalReply = replyView('responses', plan.finalResponse);
-    return { prefix, changed };
+    // A window this frame completes put its rest into one of the pieces: then the frame is not empty.
+    if (emptied) emptied = plan.fragments.every((f) => f.holder[f.field] === '');
+    return { prefix, changed, emptied };
   }
 
   private held(f: Fragment): Held {

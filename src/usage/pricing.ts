@@ -369,6 +369,14 @@ function round8(n: number): number {
   return Math.round(n * 1e8) / 1e8;
 }
 
+/**
+ * A sum of costs as reported: each cost is a whole number of 1e-8 USD, so rounding the sum to that unit loses
+ * nothing and drops the float noise of adding them (0.0007750000000000001).
+ */
+export function roundUsd(n: number): number {
+  return round8(n);
+}
+
 function round6(n: number): number {
   return Math.round(n * 1e6) / 1e6;
 }

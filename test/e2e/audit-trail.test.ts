@@ -9,6 +9,9 @@ import { loadOrCreateSigningKey, signCheckpoint } from '../../src/audit/keys.js'
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { verifyChain } from '../../src/audit/verify.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { PG_URL, postgresAvailable } from '../helpers/services.js';
+
+const pgUp = await postgresAvailable();
 
 const GH = 'ghp_R8x2Lk9QvT4mZ7wN1pYc6Hd3Jf5Bs0Ga2Ue8';
 const EMAIL = 'dana.whitfield@northwind-labs.com';
@@ -211,8 +214,8 @@ describe('decision events after a mixed run', () => {
   });
 });
 
-describe('two gateways writing to one PostgreSQL database at once', () => {
-  const PG = 'postgres://postgres@127.0.0.1:5432/test';
+describe.skipIf(!pgUp)('two gateways writing to one PostgreSQL database at once', () => {
+  const PG = PG_URL;
   const schema = `kt_e2e_${Math.random().toString(36).slice(2, 10)}`;
   afterAll(async () => {
     const { PostgresEventStore } = await import('../../src/audit/postgres-store.js');

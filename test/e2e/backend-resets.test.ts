@@ -12,6 +12,7 @@ import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-ups
 import { writeConfigs } from '../helpers/config.js';
 import { makeEvent } from '../helpers/events.js';
 import { freePort, KT, ROOT, spawnGateway } from '../helpers/processes.js';
+import { deleteRedisKeys, PG_URL, postgresAvailable, REDIS_URL, redisAvailable } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
 
 /**
@@ -21,8 +22,10 @@ import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
  * gets the answer its fail mode promises, and the pool recovers. The same for the gateway's Redis.
  */
 
-const PG = { host: '127.0.0.1', port: 5432 };
-const PG_URL = process.env.KEEPTRUSTS_TEST_DATABASE_URL ?? `postgres://postgres@${PG.host}:${PG.port}/test`;
+const pgUp = await postgresAvailable();
+const redisUp = await redisAvailable();
+const PG = { host: new URL(PG_URL).hostname, port: Number(new URL(PG_URL).port || 5432) };
+const REDIS = { host: new URL(REDIS_URL).hostname, port: Number(new URL(REDIS_URL).port || 6379) };
 // Simple-protocol COMMIT, as pg sends it for a query without parameters: 'Q', length, text, NUL.
 const COMMIT = 'COMMIT\0';
 
@@ -107,7 +110,7 @@ async function eventually(what: string, check: () => Promise<boolean>, tries = 2
   throw new Error(`never happened: ${what}`);
 }
 
-describe('kt gateway run on PostgreSQL, fail-mode block', () => {
+describe.skipIf(!pgUp)('kt gateway run on PostgreSQL, fail-mode block', () => {
   it('a reset of idle connections, mid-transaction and while the database is down never ends the process', async () => {
     const s = await setup();
     const gw = await startPgGateway(s, 'block');
@@ -155,7 +158,7 @@ describe('kt gateway run on PostgreSQL, fail-mode block', () => {
   }, 60_000);
 });
 
-describe('kt gateway run on PostgreSQL, fail-mode allow', () => {
+describe.skipIf(!pgUp)('kt gateway run on PostgreSQL, fail-mode allow', () => {
   it('an event whose transaction was reset is spooled and written once the database answers again', async () => {
     const s = await setup();
     const gw = await startPgGateway(s, 'allow');
@@ -196,7 +199,7 @@ describe('kt gateway run on PostgreSQL, fail-mode allow', () => {
   }, 60_000);
 });
 
-describe('kt server on PostgreSQL', () => {
+describe.skipIf(!pgUp)('kt server on PostgreSQL', () => {
   it('an ingest whose transaction is reset fails alone; the control plane keeps serving and takes the batch again', async () => {
     const s = await setup();
     const directWithSchema = new URL(PG_URL);
@@ -237,9 +240,11 @@ describe('kt server on PostgreSQL', () => {
   }, 60_000);
 });
 
-describe('kt gateway run with limits in Redis', () => {
+describe.skipIf(!redisUp)('kt gateway run with limits in Redis', () => {
   it('a Redis reset, and Redis being down, fail the limit check as the fail mode says; the process keeps serving', async () => {
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 6379 });
+    const proxy = await startTcpProxy(REDIS);
+    const prefix = `test-reset-${randomBytes(4).toString('hex')}`;
+    cleanups.push(async () => void (await deleteRedisKeys(`${prefix}:`)));
     cleanups.push(() => proxy.close());
     const dataDir = mkdtempSync(join(tmpdir(), 'kt-redisreset-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -251,7 +256,7 @@ rate_limits:
   - {scope: developer, rpm: 1000}
 `);
     const port = await freePort();
-    const child = await spawnGateway(['-c', config!, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--redis-url', `redis://127.0.0.1:${proxy.port}`]);
+    const child = await spawnGateway(['-c', config!, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--redis-url', `redis://127.0.0.1:${proxy.port}`, '--redis-key-prefix', prefix]);
     watch(child);
     // Counters under a developer of this run only: other tests share the Redis.
     const developer = `reset-${randomBytes(4).toString('hex')}`;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,8 +21,8 @@ import { verifyChain } from '../../src/audit/verify.js';
 import { startControlPlane, type RunningControlPlane } from '../../src/server/app.js';
 import { openTokenStore, SqliteTokenStore, type TokenStore } from '../../src/server/tokens.js';
 import { makeEvent, makePolicyResult } from '../helpers/events.js';
+import { PG_URL, postgresAvailable } from '../helpers/services.js';
 
-const PG_URL = process.env.KEEPTRUSTS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dirs: string[] = [];
 
 function tempDir(prefix: string): string {
@@ -667,20 +667,7 @@ describe('shipping through an outage', () => {
 
 // ---------------------------------------------------------------------------------------------------------------
 
-const pgStoreAvailable = existsSync(new URL('../../src/audit/postgres-store.ts', import.meta.url));
-const pgReachable =
-  pgStoreAvailable &&
-  (await (async () => {
-    const { default: pg } = await import('pg');
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2_000 });
-    try {
-      await client.connect();
-      await client.end();
-      return true;
-    } catch {
-      return false;
-    }
-  })());
+const pgReachable = await postgresAvailable();
 
 describe.skipIf(!pgReachable)('control plane (PostgreSQL)', () => {
   const schema = `kt_cp_${process.pid}_${randomBytes(3).toString('hex')}`;

@@ -1,4 +1,5 @@
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,9 +9,14 @@ import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
 import { writeConfigs } from '../helpers/config.js';
 import { freePort, KT, ROOT, spawnGateway } from '../helpers/processes.js';
+import { deleteRedisKeys, REDIS_URL, redisAvailable } from '../helpers/services.js';
+
+const redisUp = await redisAvailable();
+/** This run's keys only (kt:<prefix>:…), deleted afterwards: the Redis is shared with other runs and people. */
+const PREFIX = `test-two-gw-${randomBytes(4).toString('hex')}`;
 
 function gateway(config: string, dataDir: string, port: number): Promise<ChildProcess> {
-  return spawnGateway(['-c', config, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--redis-url', 'redis://127.0.0.1:6379']);
+  return spawnGateway(['-c', config, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--redis-url', REDIS_URL, '--redis-key-prefix', PREFIX]);
 }
 
 let fake: FakeUpstream;
@@ -18,12 +24,14 @@ beforeAll(async () => {
   if (!existsSync(KT)) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   fake = await startFakeUpstream({ record: false });
 });
-afterAll(() => fake.close());
+afterAll(async () => {
+  await fake.close();
+  if (redisUp) await deleteRedisKeys(`${PREFIX}:`);
+});
 
-describe('two gateways sharing one hard budget through Redis', () => {
-  it('never overspend by more than one in-flight request each', async () => {
-    // A developer name of its own per run: Redis keeps today's spend between runs.
-    const dev = `dev-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+describe.skipIf(!redisUp)('two gateways sharing one hard budget through Redis', () => {
+  it('never overspend by more than one in-flight request each, and keep their counters under the run\'s own prefix', async () => {
+    const dev = 'dev-shared-budget';
     const limit = 0.001;
     const [config] = writeConfigs(`pack: {name: shared-budget, version: "1"}
 policies: {chain: [audit-logger]}
@@ -82,5 +90,8 @@ providers:
     expect(admitted).toBeGreaterThan(3);
     expect(spent).toBeGreaterThanOrEqual(limit);
     expect(spent).toBeLessThanOrEqual(limit + inFlightBound * perRequest + 1e-12);
+    // Every counter the two gateways wrote is under kt:<prefix>: and nothing is left once it is deleted.
+    expect(await deleteRedisKeys(`${PREFIX}:budget:`)).toBeGreaterThan(0);
+    expect(await deleteRedisKeys(`${PREFIX}:`)).toBe(0);
   }, 60_000);
 });

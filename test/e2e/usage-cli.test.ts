@@ -338,7 +338,10 @@ fetch(env.OPENAI_BASE_URL + '/chat/completions', {
     expect(seen.anthropicBase).toBe(seen.openaiBase!.replace(/\/v1$/, ''));
     expect(seen.headers).toBe('x-keeptrusts-developer: dana@example.com\nx-keeptrusts-repository: acme/widgets');
     expect(seen).toMatchObject({ developer: 'dana@example.com', repository: 'acme/widgets' });
-    expect(r.stderr).toMatch(/kt run: gateway started at http:\/\/127\.0\.0\.1:\d+; requests attributed to dana@example\.com in acme\/widgets/);
+    // The banner names each value's source, and says that what the client sends itself wins at the gateway.
+    expect(r.stderr).toMatch(
+      /kt run: gateway started at http:\/\/127\.0\.0\.1:\d+; requests are attributed to developer dana@example\.com \(git user\.email\), repository acme\/widgets \(git remote origin\), unless the client sends a virtual key or x-keeptrusts-\* headers of its own, which win/,
+    );
 
     // The fake provider got the request, with the client's key passed through.
     const chat = fake.requests.filter((q) => q.family === 'chat');
@@ -363,10 +366,25 @@ fetch(env.OPENAI_BASE_URL + '/chat/completions', {
       env: gitEnv,
     });
     expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('requests are attributed to developer erin (--developer), repository acme/other (--repository), unless');
     const store = new SqliteEventStore(eventsDbFile(dataDir), { readonly: true });
     const [e] = await store.query({});
     await store.close();
     expect(e!.event.identity).toMatchObject({ developer: 'erin', repository: 'acme/other' });
+  });
+
+  it('headers the client sends itself win over what the banner names as the default, as the banner says', async () => {
+    const repo = checkout();
+    const dataDir = tempDir('kt-run-data-');
+    const client = CLIENT.replace("authorization: 'Bearer sk-test-key' }", "authorization: 'Bearer sk-test-key', 'x-keeptrusts-developer': 'carol@example.com' }");
+    expect(client).not.toBe(CLIENT);
+    const r = await kt(['run', '-c', config(), '--data-dir', dataDir, '--', process.execPath, '-e', client], { cwd: repo, env: gitEnv });
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('requests are attributed to developer dana@example.com (git user.email), repository acme/widgets (git remote origin), unless the client sends a virtual key or x-keeptrusts-* headers of its own, which win');
+    const store = new SqliteEventStore(eventsDbFile(dataDir), { readonly: true });
+    const [e] = await store.query({});
+    await store.close();
+    expect(e!.event.identity).toMatchObject({ developer: 'carol@example.com', repository: 'acme/widgets' });
   });
 
   it('with --gateway, points the client at that gateway and starts none', async () => {

@@ -13,8 +13,9 @@ import { ChainConflictError, CHECKPOINTED_META, indexedColumns, PruneRefusedErro
 import { verifyChain } from '../../src/audit/verify.js';
 import type { Verdict } from '../../src/policy/types.js';
 import { makeEvent, makePolicyResult, type EventOverrides } from '../helpers/events.js';
+import { PG_URL, postgresAvailable } from '../helpers/services.js';
 
-const PG_URL = process.env.KEEPTRUSTS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const pgUp = await postgresAvailable();
 const PG_SCHEMA = `kt_test_${randomBytes(6).toString('hex')}`;
 const DAY = 86_400_000;
 
@@ -146,7 +147,7 @@ async function signedChain(store: EventStore, checkpointsAt: number[]): Promise<
 
 describe.each([
   { name: 'sqlite', make: sqliteBackend },
-  { name: 'postgres', make: () => postgresBackend() },
+  ...(pgUp ? [{ name: 'postgres', make: () => postgresBackend() }] : []),
 ])('$name event store', ({ make }) => {
   const backend = make();
   let store: EventStore;
@@ -766,7 +767,7 @@ describe('sqlite captured texts made by an earlier version', () => {
   });
 });
 
-describe('postgres event store across processes', () => {
+describe.skipIf(!pgUp)('postgres event store across processes', () => {
   const schema = `${PG_SCHEMA}_shared`;
   let a: PostgresEventStore;
   let b: PostgresEventStore;

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { budgetsSchema, rateLimitsSchema } from '../../src/config/schema.js';
 import {
@@ -16,8 +15,9 @@ import {
   type LimitEngineOptions,
   type LimitScopeValues,
 } from '../../src/usage/limits/index.js';
+import { deleteRedisKeys, REDIS_URL, redisAvailable } from '../helpers/services.js';
 
-const REDIS_URL = process.env.KEEPTRUSTS_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const redisUp = await redisAvailable();
 const RUN = `test-${randomBytes(4).toString('hex')}`;
 let seq = 0;
 
@@ -50,7 +50,7 @@ type SharedFactory = (config: ReturnType<typeof rules>) => [LimitEngine, LimitEn
 const open: LimitEngine[] = [];
 const track = <T extends LimitEngine>(e: T): T => (open.push(e), e);
 
-const backends: Array<{ name: string; make: Factory; shared: SharedFactory }> = [
+const allBackends: Array<{ name: string; make: Factory; shared: SharedFactory }> = [
   {
     name: 'memory',
     make: (config, opts) => track(new MemoryLimitEngine(config, opts)),
@@ -69,16 +69,11 @@ const backends: Array<{ name: string; make: Factory; shared: SharedFactory }> = 
   },
 ];
 
+const backends = allBackends.filter((b) => b.name !== 'redis' || redisUp);
+
 afterAll(async () => {
   await Promise.all(open.map((e) => e.close()));
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `kt:${RUN}-*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  await redis.quit();
+  if (redisUp) await deleteRedisKeys(`${RUN}-`);
 });
 
 describe.each(backends)('limits ($name)', ({ name, make, shared }) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PG_URL as PG_BASE, postgresAvailable } from '../helpers/services.js';
 import { eventsDbFile } from '../../src/audit/paths.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
 import { createSecretScanner } from '../../src/detect/secrets/index.js';
@@ -18,7 +19,7 @@ import {
   type VirtualKeyStore,
 } from '../../src/usage/keys.js';
 
-const PG_BASE = process.env.KEEPTRUSTS_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const pgUp = await postgresAvailable();
 const PG_SCHEMA = `kt_test_${randomBytes(6).toString('hex')}`;
 const PG_URL = `${PG_BASE}?schema=${PG_SCHEMA}`;
 const dirs: string[] = [];
@@ -31,6 +32,7 @@ function tempDir(): string {
 
 afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  if (!pgUp) return;
   const client = new pg.Client({ connectionString: PG_BASE });
   await client.connect();
   try {
@@ -53,7 +55,7 @@ describe('isVirtualKey', () => {
 
 describe.each([
   { kind: 'sqlite', dir: () => ({ dataDir: tempDir() }) },
-  { kind: 'postgres', dir: () => ({ dataDir: tempDir(), databaseUrl: PG_URL }) },
+  ...(pgUp ? [{ kind: 'postgres', dir: () => ({ dataDir: tempDir(), databaseUrl: PG_URL }) }] : []),
 ])('$kind virtual key store', ({ kind, dir }) => {
   const loc = dir();
   let store: VirtualKeyStore;

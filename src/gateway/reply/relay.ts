@@ -150,7 +150,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       const guard = new StreamGuard(ex.family, chain, new ReplyBudget(budget.limit), ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined, ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined);
       const released = guard.push(text) + guard.end();
       ctx.meter?.end();
-      ctx.addStreamFindings(guard.found, guard.verdict);
+      ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
       if (guard.blocked) {
         ctx.setReply(null, true);
         throw blockedError(guard.blocked.policy, guard.blocked.verdict);
@@ -257,7 +257,7 @@ async function streamThrough(job: ReplyJob, source: Readable, headers: Record<st
     ctx.reasonCode = reason;
     ctx.error = { code: reason, message, type: 'upstream_error' };
     if (guard) {
-      ctx.addStreamFindings(guard.found, guard.verdict);
+      ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
       ctx.setReply(guard.reply());
     }
     await job.finish().catch(() => undefined);
@@ -267,12 +267,12 @@ async function streamThrough(job: ReplyJob, source: Readable, headers: Record<st
   }
   if (ended === 'client-gone') {
     discard(up.body);
-    if (guard) ctx.addStreamFindings(guard.found, guard.verdict);
+    if (guard) ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
     return 'client-gone';
   }
   if (ended === 'blocked') discard(up.body);
   if (guard) {
-    ctx.addStreamFindings(guard.found, guard.verdict);
+    ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
     if (guard.blocked) {
       ctx.reasonCode = guard.blocked.verdict === 'block' ? 'output_blocked' : 'escalation_required';
       ctx.setReply(null, true);
