@@ -10,6 +10,7 @@ import type { Family } from '../providers/targets.js';
 import { JsonTextWindows } from './json-text.js';
 import { findingOf, TextWindow, type RuleMatch } from './window.js';
 import type { ReplyBudget } from './budget.js';
+import { restorerFor, type Restore, type Restorer } from './restore.js';
 
 type Obj = Record<string, unknown>;
 
@@ -24,6 +25,8 @@ interface Held {
   /** Writes a late release of this window as a frame of its own. */
   synth: (text: string) => string;
   ended: boolean;
+  /** Gives placeholders back their values in what the window releases (reversible redaction). */
+  restorer?: Restorer | undefined;
 }
 
 /** Short values seen in every frame (ids, model names) are scanned once per stream. */
@@ -64,6 +67,8 @@ export class StreamGuard {
      * the frame: the usage chunk the gateway asked for on the client's behalf never reaches the client.
      */
     private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
+    /** The request's placeholders, when it has any: restored after the policies, before the client. */
+    private readonly restore?: Restore,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
     this.splitter = new SseSplitter(budget.limit);
@@ -162,7 +167,7 @@ export class StreamGuard {
     plan.fragments.forEach((f, n) => {
       if (this.blocked) return;
       const held = this.held(f);
-      const released = held.window.push(pieces[n]!);
+      const released = this.restored(held, held.window.push(pieces[n]!), false);
       if (this.isBlocked(held)) return;
       f.holder[f.field] = released;
       if (released !== pieces[n]) changed = true;
@@ -192,7 +197,12 @@ export class StreamGuard {
       w.holder[w.field] = held.window.output;
       changed = true;
     }
+    // The final reply is kept as the policies saw it (placeholders, not values); the client's copy is restored.
     if (plan.finalResponse) this.finalReply = replyView('responses', plan.finalResponse);
+    for (const w of wholes) {
+      const restorer = this.windows.get(w.key)!.restorer;
+      if (restorer) w.holder[w.field] = restorer.output;
+    }
     return { prefix, changed };
   }
 
@@ -201,6 +211,7 @@ export class StreamGuard {
     if (!held) {
       const newWindow = () => new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, f.source, value));
       held = { window: f.json ? new JsonTextWindows(newWindow) : newWindow(), part: f.part, synth: f.synth, ended: false };
+      if (this.restore) held.restorer = restorerFor(this.restore, f, this.toolNames.get(f.key));
       this.windows.set(f.key, held);
     }
     return held;
@@ -211,7 +222,14 @@ export class StreamGuard {
     const w = held.window;
     const rest = w instanceof JsonTextWindows ? w.end() : w.flush();
     this.isBlocked(held);
-    return rest;
+    return this.restored(held, rest, true);
+  }
+
+  /** What a window released, with placeholders restored where that is safe (nothing changes without a restorer). */
+  private restored(held: Held, released: string, end: boolean): string {
+    const r = held.restorer;
+    if (!r || this.blocked) return released;
+    return end ? r.push(released) + r.flush() : r.push(released);
   }
 
   private isBlocked(held: Held): boolean {
