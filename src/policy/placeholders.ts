@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { PLACEHOLDER_SOURCE } from '../detect/placeholder-shape.js';
 
 /**
  * Reversible redaction: a value a client sent becomes a placeholder of its kind, `[EMAIL_qkzvmwtrhd]`, so the
@@ -20,7 +21,7 @@ import { createHmac } from 'node:crypto';
  */
 
 /** A placeholder anywhere in a text. The label is at most 24 characters; the suffix exactly 10 lower-case letters. */
-export const PLACEHOLDER = /\[[A-Z][A-Z0-9_]{0,23}_[a-z]{10}\]/g;
+export const PLACEHOLDER = new RegExp(PLACEHOLDER_SOURCE, 'g');
 /** The longest a placeholder can be: `[` + 24 + `_` + 10 + `]`. */
 export const MAX_PLACEHOLDER_LENGTH = 37;
 const SUFFIX_LENGTH = 10;
