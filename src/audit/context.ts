@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { collectEdits } from '../detect/code-edits/index.js';
 import type { ChainOutcome, PolicyResult } from '../policy/engine.js';
 import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verdict } from '../policy/types.js';
-import type { JsonPath, Segment } from '../protocol/content.js';
+import type { JsonPath, Segment, SegmentSource } from '../protocol/content.js';
 import { BLOB_MIN_CHARS, blobHash } from './blobs.js';
 import { CaptureMemo, captureMemoFor } from './capture-memo.js';
 import { detectClient } from './client.js';
@@ -43,10 +43,10 @@ export interface AuditSettings {
   /** Used when the request names no developer, repository or team: the gateway's flags, then git. */
   defaults: { developer?: string; repository?: string; team?: string };
   /**
-   * Masks, as `[TYPE]`, whatever the chain's output rules find in a captured text of the reply, whatever their
-   * action (a flagged e-mail address reaches the client by design, but not the permanent record).
+   * Masks, as `[TYPE]`, whatever the chain's rules for that source's phase find in a captured text, whatever
+   * their action (a flagged e-mail address reaches the client by design, but not the permanent record).
    */
-  maskCapture?: (text: string, source: 'output_text' | 'output_tool_call') => string;
+  maskCapture?: (text: string, source: SegmentSource) => string;
   git?: { developer: string | null; repository: string | null } | null;
 }
 
@@ -131,11 +131,15 @@ export class DecisionContext {
     this.systemText = segments.find((s) => s.source === 'system')?.text;
     if (this.settings.capture !== 'redacted') return;
     const bySegment = findingsBySegment(outcome ? outcome.results.flatMap((r) => r.findings) : []);
+    // A chain that stopped at a block, or where a policy failed, did not look with every rule: what the others
+    // would have found is masked too (the request went nowhere, but its capture is permanent).
+    const mask = outcome && (outcome.stoppedBy || outcome.failed || outcome.results.some((r) => r.error)) ? this.settings.maskCapture : undefined;
     // The chain already hashed long segments for its scan cache: an unmasked one keeps that digest, and a
     // masked one is found in the memo by that digest and the masked spans (capture() fills it on a miss).
     const digests = outcome?.digests;
     this.requestText = segments.filter(isConversation).map((seg) => {
       const found = bySegment.get(seg.id);
+      if (mask) return { source: seg.source, turn: seg.turn, text: mask(found ? maskSpans(seg.text, found) : seg.text, seg.source) };
       const digest = digests?.get(seg.id);
       if (!found) return { source: seg.source, turn: seg.turn, text: seg.text, digest };
       const text = maskSpans(seg.text, found);

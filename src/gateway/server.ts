@@ -140,7 +140,7 @@ export class Gateway {
       recordsEvents: false,
     };
     if (opts.attribution) this.auditSettings = { ...this.auditSettings, defaults: opts.attribution.defaults, git: opts.attribution.git ?? null };
-    if (this.auditSettings.capture !== 'none') this.auditSettings = { ...this.auditSettings, maskCapture: (text, source) => this.chain.mask('output', text, source) };
+    if (this.auditSettings.capture !== 'none') this.auditSettings = { ...this.auditSettings, maskCapture: (text, source) => this.chain.mask(source.startsWith('output') ? 'output' : 'input', text, source) };
     this.needsReply = opts.audit !== undefined && this.auditSettings.capture !== 'none';
     this.needsRequestText = opts.audit !== undefined;
     this.needsUsage = opts.audit !== undefined || opts.limits !== undefined;
