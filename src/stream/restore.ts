@@ -2,6 +2,7 @@ import type { EventRestores } from '../audit/event.js';
 import { PLACEHOLDER, placeholderTail, type PlaceholderVault } from '../policy/placeholders.js';
 import { ReplyTextScope, toolScope, type Decision, type TextScope, type ToolScope } from '../policy/restore-scope.js';
 import type { SegmentSource } from '../protocol/content.js';
+import type { ReplyBudget } from './budget.js';
 import { escapeJson } from './json-text.js';
 
 /**
@@ -13,8 +14,23 @@ import { escapeJson } from './json-text.js';
  */
 export class Restore {
   readonly ledger = new RestoreLedger();
+  /**
+   * The reply budget the restored text draws from: a value is longer than its placeholder (a private key for
+   * 20 characters), so a reply repeating a placeholder would otherwise grow without bound.
+   */
+  private budget: ReplyBudget | undefined;
 
   constructor(readonly vault: PlaceholderVault) {}
+
+  /** Charge what restoring adds to this reply's budget (ReplyTooLarge over it). */
+  useBudget(budget: ReplyBudget): void {
+    this.budget = budget;
+  }
+
+  /** `extra` more characters go to the client than arrived. */
+  grow(extra: number): void {
+    if (extra > 0) this.budget?.charge(extra);
+  }
 
   /** For the decision event: what was issued, restored and withheld, as counts per kind. */
   summary(): EventRestores | undefined {
@@ -104,8 +120,11 @@ export class TextRestorer {
       if (!entry) this.restore.ledger.record(undefined, '');
       else {
         const decision = this.scope.decide();
+        if (decision.restore) {
+          this.restore.grow(entry.value.length - piece.length);
+          piece = entry.value;
+        }
         this.restore.ledger.record(decision, entry.type);
-        if (decision.restore) piece = entry.value;
       }
       this.scope.advance(piece);
       out += piece;

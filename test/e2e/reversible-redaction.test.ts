@@ -390,3 +390,46 @@ describe('nothing given back reaches the record', () => {
     }
   });
 });
+
+describe('restoring draws from the reply budget', () => {
+  // A value much longer than its placeholder, repeated by the model: restoring must not grow a reply without bound.
+  const LONG_VALUE = `LICENSEKEY-${'q7'.repeat(600)}`;
+  let small: Stack;
+  beforeAll(async () => {
+    small = await startStack({
+      config: `pack: {name: budget, version: "1"}
+policies: {chain: [dlp-filter]}
+policy:
+  dlp-filter: {detect_patterns: [{name: LICENSE, pattern: "LICENSEKEY-[a-z0-9]{1200}"}], redaction: {mode: reversible}}
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "FAKE_URL/v1"}
+`,
+      maxResponseBytes: 64 * 1024,
+      fake: {
+        chunkSize: 4096,
+        respond: (req) => {
+          const p = [...req.rawBody.matchAll(PLACEHOLDER)][0]![0];
+          return { text: `lic.txt\n\`\`\`\n${`${p}\n`.repeat(1000)}\`\`\`\n` };
+        },
+      },
+    });
+  });
+  afterAll(() => small?.close());
+
+  it('a reply that would restore past the budget is refused (502), or ends with the error frame when streamed', async () => {
+    const client = new OpenAI({ baseURL: small.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const messages = [{ role: 'user' as const, content: `license:\n${LONG_VALUE}\n` }];
+    const plain = await client.chat.completions.create({ model: 'gpt-4o', messages }).catch((e: unknown) => e);
+    expect(plain).toBeInstanceOf(OpenAI.APIError);
+    expect((plain as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((plain as InstanceType<typeof OpenAI.APIError>).code).toBe('response_too_large');
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages, stream: true });
+    let received = 0;
+    const failed = await (async () => {
+      for await (const chunk of stream) received += (chunk.choices[0]?.delta.content ?? '').length;
+    })().catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(OpenAI.APIError);
+    expect(received).toBeLessThanOrEqual(64 * 1024);
+  });
+});

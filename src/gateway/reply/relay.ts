@@ -86,6 +86,7 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
     return streamThrough(job, source, headers, undefined);
   }
   const budget = new ReplyBudget(job.maxReplyBytes);
+  restore?.useBudget(budget);
   if (replyKind(up.headers['content-type']) === 'sse') {
     const guard = new StreamGuard(
       ex.family,
@@ -142,7 +143,12 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       const edited = outcome.edits.length > 0 && writeBack(body, view.segments, outcome.edits);
       if (success && isObj(body)) ctx.setReply(replyView(ex.family, body));
       // After the policies and the capture: they see placeholders, the client gets its values back.
-      const restored = success && isObj(body) && job.restore !== undefined && restoreReply(ex.family, body, job.restore);
+      let restored = false;
+      try {
+        restored = success && isObj(body) && job.restore !== undefined && restoreReply(ex.family, body, job.restore);
+      } catch (err) {
+        throw replyReadError(err, ctx);
+      }
       out = edited || restored || json.rewrite || view.normalised.length > 0 ? JSON.stringify(body) : bytes;
       headers['x-keeptrusts-verdict'] = worstVerdict(job.inputVerdict, outcome.verdict);
       const scored = outcome.results.find((r) => r.score !== undefined);
@@ -157,7 +163,12 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
     } else if (looksLikeSse(text)) {
       // An event stream sent under another type: checked as one, all at once.
       const guard = new StreamGuard(ex.family, chain, new ReplyBudget(budget.limit), ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined, ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined, success ? job.restore : undefined);
-      const released = guard.push(text) + guard.end();
+      let released: string;
+      try {
+        released = guard.push(text) + guard.end();
+      } catch (err) {
+        throw replyReadError(err, ctx);
+      }
       ctx.meter?.end();
       ctx.addStreamFindings(guard.found, guard.verdict);
       if (guard.blocked) {
@@ -189,7 +200,12 @@ function checkText(job: ReplyJob, text: string, success: boolean): string {
   const holder = { text };
   writeBack(holder, segments, outcome.edits);
   if (success) ctx.setReply({ text: holder.text, toolCalls: [] });
-  return success && job.restore ? restoreText(holder.text, job.restore, new ReplyTextScope()) : holder.text;
+  if (!success || !job.restore) return holder.text;
+  try {
+    return restoreText(holder.text, job.restore, new ReplyTextScope());
+  } catch (err) {
+    throw replyReadError(err, ctx);
+  }
 }
 
 function stopIfBlocked(outcome: ReturnType<PolicyChain['run']>, ctx: DecisionContext): void {
