@@ -1,5 +1,6 @@
 import type { EventRestores } from '../audit/event.js';
-import { PLACEHOLDER, placeholderTail, type PlaceholderVault } from '../policy/placeholders.js';
+import { PLACEHOLDER_SOURCE } from '../detect/placeholder-shape.js';
+import { placeholderTail, type PlaceholderVault } from '../policy/placeholders.js';
 import { ReplyTextScope, toolScope, type Decision, type TextScope, type ToolScope } from '../policy/restore-scope.js';
 import type { SegmentSource } from '../protocol/content.js';
 import type { ReplyBudget } from './budget.js';
@@ -111,7 +112,7 @@ export class TextRestorer {
     }
     let out = '';
     let pos = 0;
-    for (const m of text.matchAll(PLACEHOLDER)) {
+    for (const m of text.matchAll(FIND)) {
       const before = text.slice(pos, m.index);
       this.scope.advance(before);
       out += before;
@@ -279,6 +280,9 @@ export class JsonRestorer {
     return path;
   }
 }
+
+/** Private to this module: a shared global regex's lastIndex, moved by someone's `.test()`, would make matchAll skip text. */
+const FIND = new RegExp(PLACEHOLDER_SOURCE, 'g');
 
 const ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 

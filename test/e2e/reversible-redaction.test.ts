@@ -433,3 +433,33 @@ providers:
     expect(received).toBeLessThanOrEqual(64 * 1024);
   });
 });
+
+describe('a policy on the input only still gets its values back (no output policy reads the reply)', () => {
+  let inputOnly: Stack;
+  beforeAll(async () => {
+    inputOnly = await startStack({
+      config: `pack: {name: input-only, version: "1"}
+policies: {chain: [pii-detector]}
+policy:
+  pii-detector: {apply_to: input, redaction: {mode: reversible}}
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "FAKE_URL/v1"}
+`,
+      fake: { chunkSize: 3, respond: searchReplaceReply },
+    });
+  });
+  afterAll(() => inputOnly?.close());
+
+  it('streamed and not', async () => {
+    const client = new OpenAI({ baseURL: inputOnly.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const file = FILE.replace(TOKEN, 'not-a-secret-here');
+    const plain = await client.chat.completions.create({ model: 'gpt-4o', messages: aiderMessages(file, 'raise the retries') });
+    expect(applySearchReplace(file, plain.choices[0]!.message.content!)).toBe(file.replace('RETRIES = 3', 'RETRIES = 5'));
+    const stream = await client.chat.completions.create({ model: 'gpt-4o', messages: aiderMessages(file, 'raise the retries'), stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    expect(applySearchReplace(file, text)).toBe(file.replace('RETRIES = 3', 'RETRIES = 5'));
+    for (const req of inputOnly.fake.requests) expect(req.rawBody).not.toContain(EMAIL);
+  });
+});
