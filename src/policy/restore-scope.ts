@@ -63,6 +63,8 @@ export class ReplyTextScope implements TextScope {
   private mode: 'text' | 'search' | 'replace' | 'shell' | 'patch' = 'text';
   /** A non-shell fence open in text mode: ``` / ~~~ with its length, or a tag. */
   private fence: { char: string; len: number } | { tag: string } | null = null;
+  /** What ends the shell block: Aider ends a ``` one at the next line starting with ```, whatever else it holds. */
+  private shellEnd = '```';
   /** The current line so far (its first LINE_KEEP characters). */
   private line = '';
   private lineLength = 0;
@@ -94,6 +96,12 @@ export class ReplyTextScope implements TextScope {
     }
   }
 
+  private startShell(line: string): void {
+    this.mode = 'shell';
+    this.fence = null;
+    this.shellEnd = line.startsWith('~') ? '~~~' : '```';
+  }
+
   private take(piece: string): void {
     if (this.lineLength < LINE_KEEP) this.line += piece.slice(0, LINE_KEEP - this.lineLength);
     this.lineLength += piece.length;
@@ -112,20 +120,16 @@ export class ReplyTextScope implements TextScope {
         if (whole && s === UPDATED) this.mode = 'text';
         return;
       case 'shell':
-        // Aider's command ends at the next line starting with ```; one opened with ~~~ also at ~~~.
-        if (s.startsWith('```') || s.startsWith('~~~')) this.mode = 'text';
+        // Only where Aider ends it: a `~~~` line inside a ``` block is still the command Aider would run.
+        if (s.startsWith(this.shellEnd)) this.mode = 'text';
         return;
       case 'patch':
-        if (isShellStart(s)) {
-          this.mode = 'shell';
-          this.fence = null;
-        } else if (whole && s === '*** End Patch') this.mode = 'text';
+        if (isShellStart(s)) this.startShell(s);
+        else if (whole && s === '*** End Patch') this.mode = 'text';
         return;
       default:
-        if (isShellStart(s)) {
-          this.mode = 'shell';
-          this.fence = null;
-        } else if (whole && s === HEAD) this.mode = 'search';
+        if (isShellStart(s)) this.startShell(s);
+        else if (whole && s === HEAD) this.mode = 'search';
         else if (whole && s === '*** Begin Patch') this.mode = 'patch';
         else if (this.fence) {
           if (whole && closes(this.fence, s)) this.fence = null;
