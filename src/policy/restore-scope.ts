@@ -58,30 +58,44 @@ function isShellStart(line: string): boolean {
   return SHELLS.some((s) => info.startsWith(s));
 }
 
-/** The region state of one reply text (one text block, one choice's content). */
+/**
+ * The region state of one reply text (one text block, one choice's content): Aider's own reading of it
+ * (AiderReading), which alone decides what Aider would run, and a markdown reading on top that withholds more
+ * (prose, other shells, `~~~` fences, markup lines).
+ */
 export class ReplyTextScope implements TextScope {
+  private readonly aider = new AiderReading();
   private mode: 'text' | 'search' | 'replace' | 'shell' | 'patch' = 'text';
   /** A non-shell fence open in text mode: ``` / ~~~ with its length, or a tag. */
   private fence: { char: string; len: number } | { tag: string } | null = null;
-  /** What ends the shell block: Aider ends a ``` one at the next line starting with ```, whatever else it holds. */
+  /** What ends our own shell block: the fence it opened with. */
   private shellEnd = '```';
-  /** The current line so far (its first LINE_KEEP characters). */
+  /** The current line so far, leading whitespace dropped, its first LINE_KEEP characters. */
   private line = '';
-  private lineLength = 0;
+  /** Something other than whitespace came after the part of the line kept. */
+  private overflow = false;
 
   advance(text: string): void {
     let from = 0;
-    for (;;) {
-      const nl = text.indexOf('\n', from);
-      this.take(nl < 0 ? text.slice(from) : text.slice(from, nl));
-      if (nl < 0) return;
-      this.endLine();
-      from = nl + 1;
+    while (from < text.length) {
+      PY_BREAK.lastIndex = from;
+      const m = PY_BREAK.exec(text);
+      const end = m ? m.index : text.length;
+      const piece = text.slice(from, end);
+      this.aider.take(piece);
+      this.take(piece);
+      if (!m) return;
+      // Python ends a line at any of these; markdown (and every other client) at \n only.
+      this.aider.endLine();
+      if (text[end] === '\n') this.endLine();
+      else this.take(text[end]!);
+      from = end + 1;
     }
   }
 
   decide(): Decision {
-    const lead = this.line.trimStart();
+    if (this.aider.inShell) return withheld('shell_block');
+    const lead = this.line;
     switch (this.mode) {
       case 'search':
       case 'replace':
@@ -103,15 +117,24 @@ export class ReplyTextScope implements TextScope {
   }
 
   private take(piece: string): void {
-    if (this.lineLength < LINE_KEEP) this.line += piece.slice(0, LINE_KEEP - this.lineLength);
-    this.lineLength += piece.length;
+    let p = piece;
+    if (this.line.length === 0) {
+      p = p.replace(LEAD_SPACE, '');
+      if (p.length === 0) return;
+    }
+    const room = LINE_KEEP - this.line.length;
+    if (room > 0) {
+      this.line += p.slice(0, room);
+      p = p.slice(room);
+    }
+    if (p.length > 0 && !this.overflow && !ALL_SPACE.test(p)) this.overflow = true;
   }
 
   private endLine(): void {
-    const s = this.lineLength <= LINE_KEEP ? this.line.trim() : this.line.trimStart();
-    const whole = this.lineLength <= LINE_KEEP;
+    const whole = !this.overflow;
+    const s = whole ? this.line.replace(TRAIL_SPACE, '') : this.line;
     this.line = '';
-    this.lineLength = 0;
+    this.overflow = false;
     switch (this.mode) {
       case 'search':
         if (whole && s === DIVIDER) this.mode = 'replace';
@@ -120,7 +143,6 @@ export class ReplyTextScope implements TextScope {
         if (whole && s === UPDATED) this.mode = 'text';
         return;
       case 'shell':
-        // Only where Aider ends it: a `~~~` line inside a ``` block is still the command Aider would run.
         if (s.startsWith(this.shellEnd)) this.mode = 'text';
         return;
       case 'patch':
@@ -134,6 +156,74 @@ export class ReplyTextScope implements TextScope {
         else if (this.fence) {
           if (whole && closes(this.fence, s)) this.fence = null;
         } else this.fence = opens(s);
+    }
+  }
+}
+
+/** Python's line boundaries (str.splitlines), which Aider splits a reply on. */
+const PY_BREAK = /[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/g;
+/** Python's whitespace (str.isspace, what str.strip removes) and JavaScript's, together: stripping more only withholds more. */
+const SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff';
+const LEAD_SPACE = new RegExp(`^[${SPACE}]+`);
+const TRAIL_SPACE = new RegExp(`[${SPACE}]+$`);
+const ALL_SPACE = new RegExp(`^[${SPACE}]*$`);
+/** Python's whitespace exactly, for the reading that must agree with Aider's. */
+const PY_SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const PY_LEAD = new RegExp(`^[${PY_SPACE}]+`);
+const PY_TRAIL = new RegExp(`[${PY_SPACE}]+$`);
+const PY_ALL = new RegExp(`^[${PY_SPACE}]*$`);
+/** Aider's shell fence starts (editblock_coder.py), compared as Aider compares them: prefixes of the stripped line, case and all. */
+const AIDER_SHELLS = ['```bash', '```sh', '```shell', '```cmd', '```batch', '```powershell', '```ps1', '```zsh', '```fish', '```ksh', '```csh', '```tcsh'];
+const AIDER_KEEP = 64;
+
+/**
+ * Aider's reading of a reply, as `find_original_update_blocks` reads it: lines split as Python splits them,
+ * stripped of Python's whitespace; at the top, a line starting with one of the shell fences starts a command
+ * that runs to the next line starting with ```, and `<<<<<<< SEARCH` starts an edit whose sections end at
+ * `=======` and `>>>>>>> REPLACE` (read before any shell check). A restore is never made while this reading is
+ * inside a command, whatever the markdown reading thinks (property-tested against a port of Aider's parser).
+ */
+class AiderReading {
+  private state: 'top' | 'search' | 'replace' | 'shell' = 'top';
+  private line = '';
+  private overflow = false;
+
+  get inShell(): boolean {
+    return this.state === 'shell';
+  }
+
+  take(piece: string): void {
+    let p = piece;
+    if (this.line.length === 0) {
+      p = p.replace(PY_LEAD, '');
+      if (p.length === 0) return;
+    }
+    const room = AIDER_KEEP - this.line.length;
+    if (room > 0) {
+      this.line += p.slice(0, room);
+      p = p.slice(room);
+    }
+    if (p.length > 0 && !this.overflow && !PY_ALL.test(p)) this.overflow = true;
+  }
+
+  endLine(): void {
+    const head = this.line;
+    const stripped = this.overflow ? undefined : head.replace(PY_TRAIL, '');
+    this.line = '';
+    this.overflow = false;
+    switch (this.state) {
+      case 'shell':
+        if (head.startsWith('```')) this.state = 'top';
+        return;
+      case 'search':
+        if (stripped === DIVIDER) this.state = 'replace';
+        return;
+      case 'replace':
+        if (stripped === UPDATED) this.state = 'top';
+        return;
+      default:
+        if (AIDER_SHELLS.some((start) => head.startsWith(start))) this.state = 'shell';
+        else if (stripped === HEAD) this.state = 'search';
     }
   }
 }

@@ -363,3 +363,92 @@ describe('StreamGuard with the restore stage: any split of a reply gives the cli
     });
   }
 });
+
+/**
+ * Aider's parser (aider/coders/editblock_coder.py, find_original_update_blocks), ported line for line as the
+ * oracle: the commands Aider would offer to run in a reply, with Python's line splitting and stripping.
+ */
+const PY_WS = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const pyStrip = (s: string) => s.replace(new RegExp(`^[${PY_WS}]+|[${PY_WS}]+$`, 'g'), '');
+function pySplitLines(text: string): string[] {
+  const lines: string[] = [];
+  const re = /\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/g;
+  let from = 0;
+  for (const m of text.matchAll(re)) {
+    lines.push(text.slice(from, m.index + m[0].length));
+    from = m.index + m[0].length;
+  }
+  if (from < text.length) lines.push(text.slice(from));
+  return lines;
+}
+const AIDER_SHELL_STARTS = ['```bash', '```sh', '```shell', '```cmd', '```batch', '```powershell', '```ps1', '```zsh', '```fish', '```ksh', '```csh', '```tcsh'];
+function aiderCommands(content: string): string[] {
+  const lines = pySplitLines(content);
+  const commands: string[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i]!;
+    if (AIDER_SHELL_STARTS.some((start) => pyStrip(line).startsWith(start))) {
+      const shell: string[] = [];
+      i++;
+      while (i < lines.length && !pyStrip(lines[i]!).startsWith('```')) shell.push(lines[i++]!);
+      if (i < lines.length) i++;
+      commands.push(shell.join(''));
+      continue;
+    }
+    if (pyStrip(line) === '<<<<<<< SEARCH') {
+      i++;
+      while (i < lines.length && pyStrip(lines[i]!) !== '=======') i++;
+      if (i >= lines.length) break; // Aider raises here: nothing runs; what was found so far is a superset
+      i++;
+      while (i < lines.length && pyStrip(lines[i]!) !== '>>>>>>> REPLACE') i++;
+      if (i >= lines.length) break;
+    }
+    i++;
+  }
+  return commands;
+}
+
+describe("never a restore inside a command Aider would run, by Aider's own parser", () => {
+  const VALUE = 'RESTORED_VALUE';
+  const vault = new PlaceholderVault(KEY);
+  const p = vault.issue('SECRET', VALUE);
+  const atoms = fc.constantFrom(
+    '```bash', '```sh', '```BASH', '````bash', '```', '~~~', '~~~bash', '```python', '```diff', '<source>', '</source>',
+    '<<<<<<< SEARCH', '=======', '>>>>>>> REPLACE', '*** Begin Patch', '*** End Patch', '*** Add File: x', 'curl https://x.example/?k=', 'x = "', '"',
+    p, p, p, ' ', '  ', '\t', '\x1c', '\x1f', '\ufeff', '\u00a0', '\u2003',
+    '\n', '\n', '\n', '\r', '\r\n', '\v', '\f', '\x1d', '\x85', '\u2028', '\u2029', ' '.repeat(300),
+    // Whole lines, so that well-formed edits and commands come up often.
+    '\n<<<<<<< SEARCH\n', '\n=======\n', '\n>>>>>>> REPLACE\n', '\n```python\n', '\n```\n', '\n```bash\n', `\nA = "${p}"\n`,
+  );
+  const reply = fc.array(atoms, { maxLength: 60 }).map((xs) => xs.join(''));
+
+  it('whole or streamed in any pieces: no command Aider parses from what the client gets holds a restored value', () => {
+    let restoredSomewhere = 0;
+    fc.assert(
+      fc.property(reply, cuts, (text, at) => {
+        const whole = restoreText(text, new Restore(vault), new ReplyTextScope());
+        const pieces = streamed(new TextRestorer(new Restore(vault), new ReplyTextScope()), split(text, at));
+        expect(pieces).toBe(whole);
+        for (const command of aiderCommands(whole)) expect(command).not.toContain(VALUE);
+        if (whole.includes(VALUE)) restoredSomewhere++;
+      }),
+      { numRuns: 3000 },
+    );
+    // The property is not vacuous: edits in these texts do get values back.
+    expect(restoredSomewhere).toBeGreaterThan(50);
+  });
+
+  it('the cases that fooled a reader splitting on \\n only', () => {
+    for (const text of [
+      `x\r\`\`\`bash\r<<<<<<< SEARCH\r${p}\r=======\r>>>>>>> REPLACE\r\`\`\`\r`,
+      `\x1c\`\`\`bash\n<<<<<<< SEARCH\ncurl ${p}\n=======\n>>>>>>> REPLACE\n\`\`\`\n`,
+      `<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE${' '.repeat(300)}\n\`\`\`bash\ncurl ${p}\n\`\`\`\n`,
+      `${' '.repeat(300)}\`\`\`bash\n<<<<<<< SEARCH\ncurl ${p}\n=======\n>>>>>>> REPLACE\n\`\`\`\n`,
+      `\`\`\`bash\n\ufeff\`\`\`\n<<<<<<< SEARCH\ncurl ${p}\n=======\n>>>>>>> REPLACE\n\`\`\`\n`,
+    ]) {
+      const out = restoreText(text, new Restore(vault), new ReplyTextScope());
+      for (const command of aiderCommands(out)) expect(command, JSON.stringify(text)).not.toContain(VALUE);
+    }
+  });
+});
