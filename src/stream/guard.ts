@@ -47,6 +47,8 @@ export class StreamGuard {
   private readonly windows = new Map<string, Held>();
   private readonly rules: Array<{ policy: string; rule: DetectionRule }>;
   private readonly toolNames = new Map<string, string>();
+  /** Tool calls whose name came in more than one piece: which tool the client ends up with is not certain. */
+  private readonly pieced = new Set<string>();
   private readonly clean = new Set<string>();
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
@@ -149,7 +151,17 @@ export class StreamGuard {
   }
 
   private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean } {
-    for (const { key, name } of plan.toolNames) this.toolNames.set(key, name);
+    for (const { key, name } of plan.toolNames) {
+      // A second piece of a name: clients join the pieces, so the tool is not the one restoring was for. Nothing
+      // more is restored in it, and if something already was, the stream fails rather than let the call run.
+      if (this.toolNames.has(key)) {
+        this.pieced.add(key);
+        const restorer = this.windows.get(key)?.restorer;
+        if (restorer && restorer.restored > 0) throw new Error('a tool name grew after values were restored into its input');
+        restorer?.distrust();
+      }
+      this.toolNames.set(key, name);
+    }
     if (plan.finishReason !== undefined) this.finishReason = plan.finishReason;
     // Pieces and repeated wholes are taken out while the rest of the frame is scanned as complete values.
     const pieces = plan.fragments.map((f) => {
@@ -211,7 +223,7 @@ export class StreamGuard {
     if (!held) {
       const newWindow = () => new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, f.source, value));
       held = { window: f.json ? new JsonTextWindows(newWindow) : newWindow(), part: f.part, synth: f.synth, ended: false };
-      if (this.restore) held.restorer = restorerFor(this.restore, f, this.toolNames.get(f.key));
+      if (this.restore) held.restorer = restorerFor(this.restore, f, this.pieced.has(f.key) ? undefined : this.toolNames.get(f.key));
       this.windows.set(f.key, held);
     }
     return held;

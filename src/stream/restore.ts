@@ -81,8 +81,20 @@ export class TextRestorer {
 
   constructor(
     private readonly restore: Restore,
-    private readonly scope: TextScope,
+    private scope: TextScope,
+    /** Counts the values this text got back (shared by the strings of one tool input). */
+    private readonly count: { restored: number } = { restored: 0 },
   ) {}
+
+  /** Values given back so far in this text (or tool input). */
+  get restored(): number {
+    return this.count.restored;
+  }
+
+  /** What follows restores nothing (the tool it was restoring for turned out to be another). */
+  distrust(): void {
+    this.scope = toolScope(undefined).text();
+  }
 
   /** Add text; returns what can be released now. */
   push(text: string): string {
@@ -124,6 +136,7 @@ export class TextRestorer {
         if (decision.restore) {
           this.restore.grow(entry.value.length - piece.length);
           piece = entry.value;
+          this.count.restored++;
         }
         this.restore.ledger.record(decision, entry.type);
       }
@@ -164,12 +177,24 @@ export class JsonRestorer {
   private keyText = '';
   private current: TextRestorer | undefined;
   private decoded = '';
+  private readonly count = { restored: 0 };
   output = '';
 
   constructor(
     private readonly restore: Restore,
-    private readonly tool: ToolScope,
+    private tool: ToolScope,
   ) {}
+
+  /** Values given back so far in this input. */
+  get restored(): number {
+    return this.count.restored;
+  }
+
+  /** What follows restores nothing (the tool it was restoring for turned out to be another). */
+  distrust(): void {
+    this.tool = toolScope(undefined);
+    this.current?.distrust();
+  }
 
   push(fragment: string): string {
     let out = '';
@@ -183,7 +208,7 @@ export class JsonRestorer {
           this.state = 'string';
           this.inKey = top !== undefined && !top.array && top.expectKey;
           this.keyText = '';
-          if (!this.inKey) this.current = new TextRestorer(this.restore, this.tool.field(this.path()));
+          if (!this.inKey) this.current = new TextRestorer(this.restore, this.tool.field(this.path()), this.count);
         } else if (c === '{') this.stack.push({ array: false, key: undefined, expectKey: true });
         else if (c === '[') this.stack.push({ array: true, key: 0, expectKey: false });
         else if (c === '}' || c === ']') this.stack.pop();

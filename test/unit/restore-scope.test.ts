@@ -129,6 +129,26 @@ describe('streamed tool inputs of every shape', () => {
     expect(whole.output[0]!.operation).toEqual(completed.response.output[0].operation);
   });
 
+  it('a tool name that comes in a second piece (clients join them): nothing restored after it, and the stream fails if something was before', () => {
+    const chunk = (fn: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', choices: [{ index: 0, delta: { tool_calls: [{ index: 0, function: fn }] }, finish_reason: null }] })}\n\n`;
+    const run = (wire: string) => {
+      const restore = new Restore(vault);
+      const guard = new StreamGuard('chat', chain, new ReplyBudget(1 << 20), undefined, undefined, restore);
+      let args = '';
+      for (const frame of (guard.push(wire) + guard.end()).split('\n\n')) {
+        const data = frame.split('\n').find((l) => l.startsWith('data: {'));
+        if (data) args += JSON.parse(data.slice(6)).choices[0].delta.tool_calls?.[0]?.function?.arguments ?? '';
+      }
+      return { args, restore };
+    };
+    const early = run(chunk({ name: 'Wri', arguments: '' }) + chunk({ name: 'te', arguments: `{"file_path":"/r/a","content":"${P}"}` }) + 'data: [DONE]\n\n');
+    expect(JSON.parse(early.args).content).toBe(P);
+    expect(early.restore.summary()!.withheld).toEqual([{ count: 1, type: 'SECRET', where: 'unknown_tool' }]);
+    expect(() => run(chunk({ name: 'Write', arguments: `{"file_path":"/r/a","content":"${P} ` }) + chunk({ name: 'AndRun', arguments: 'x"}' }) + 'data: [DONE]\n\n')).toThrow(/tool name grew/);
+    const noArgsYet = run(chunk({ name: 'Wri' }) + chunk({ name: 'te' }) + chunk({ arguments: `{"content":"${P}"}` }) + 'data: [DONE]\n\n');
+    expect(noArgsYet.restore.summary()!.withheld).toEqual([{ count: 1, type: 'SECRET', where: 'unknown_tool' }]);
+  });
+
   it("Anthropic's text editor tool over input_json_delta", () => {
     const input = JSON.stringify({ command: 'str_replace', path: `/r/${P}`, old_str: `T = "${P}"`, new_str: 'T = "x"' });
     const wire =
