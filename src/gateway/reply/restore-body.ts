@@ -41,11 +41,21 @@ export function restoreReply(family: Family, body: Obj, restore: Restore): boole
 
 /** A call's `arguments` (JSON in a string) through the streamed path's restorer, replaced only when something was restored. */
 function restoreArguments(holder: Obj, restore: Restore): void {
-  if (typeof holder.arguments !== 'string') return;
+  if (typeof holder.arguments !== 'string' || !isJson(holder.arguments)) return;
   const before = restore.ledger.restoredCount;
   const r = new JsonRestorer(restore, toolScope(nameOf(holder)));
   const out = r.push(holder.arguments) + r.flush();
   if (restore.ledger.restoredCount > before) holder.arguments = out;
+}
+
+/** Arguments that are not JSON could be read one way here and another by the client: nothing is restored in them. */
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function nameOf(o: Obj): string | undefined {
