@@ -152,6 +152,8 @@ export class StreamGuard {
 
   private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean } {
     for (const { key, name } of plan.toolNames) {
+      // An empty piece adds nothing (some servers send `"name": ""` with every later delta).
+      if (name === '') continue;
       // A second piece of a name: clients join the pieces, so the tool is not the one restoring was for. Nothing
       // more is restored in it, and if something already was, the stream fails rather than let the call run.
       if (this.toolNames.has(key)) {

@@ -145,6 +145,8 @@ describe('streamed tool inputs of every shape', () => {
     expect(JSON.parse(early.args).content).toBe(P);
     expect(early.restore.summary()!.withheld).toEqual([{ count: 1, type: 'SECRET', where: 'unknown_tool' }]);
     expect(() => run(chunk({ name: 'Write', arguments: `{"file_path":"/r/a","content":"${P} ` }) + chunk({ name: 'AndRun', arguments: 'x"}' }) + 'data: [DONE]\n\n')).toThrow(/tool name grew/);
+    const emptyPieces = run(chunk({ name: 'Write', arguments: '' }) + chunk({ name: '', arguments: `{"content":"${P}"}` }) + 'data: [DONE]\n\n');
+    expect(JSON.parse(emptyPieces.args).content).toBe(TOKEN);
     const noArgsYet = run(chunk({ name: 'Wri' }) + chunk({ name: 'te' }) + chunk({ arguments: `{"content":"${P}"}` }) + 'data: [DONE]\n\n');
     expect(noArgsYet.restore.summary()!.withheld).toEqual([{ count: 1, type: 'SECRET', where: 'unknown_tool' }]);
   });
