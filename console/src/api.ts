@@ -46,6 +46,13 @@ export interface DecisionEvent {
   proposed_edits: Array<{ file: string | null; format: string; added: number; removed: number; diff: string }>;
   flags?: string[];
   budget_alerts?: Array<{ scope: string; value: string | null; period: string; mode: string; threshold: number; spent_usd: number; limit_usd: number }>;
+  /** Reversible redaction: placeholders issued, and what happened to them in the reply (counts, never values). */
+  restores?: {
+    issued: Array<{ count: number; type: string }>;
+    restored: Array<{ count: number; type: string; where: string }>;
+    withheld: Array<{ count: number; type: string; where: string }>;
+    unknown: number;
+  };
   /** The event was cut to fit the size bound: its size before, and what was dropped. */
   truncated?: { bytes: number; dropped: string[] };
 }

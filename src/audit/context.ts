@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { collectEdits } from '../detect/code-edits/index.js';
 import type { ChainOutcome, PolicyResult } from '../policy/engine.js';
 import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verdict } from '../policy/types.js';
-import type { JsonPath, Segment } from '../protocol/content.js';
+import type { JsonPath, Segment, SegmentSource } from '../protocol/content.js';
 import { BLOB_MIN_CHARS, blobHash } from './blobs.js';
 import { CaptureMemo, captureMemoFor } from './capture-memo.js';
 import { detectClient } from './client.js';
@@ -22,6 +22,7 @@ import {
   type EventIdentity,
   type EventPolicyResult,
   type EventRedaction,
+  type EventRestores,
   type ProposedEdit,
 } from './event.js';
 
@@ -41,6 +42,11 @@ export interface AuditSettings {
   recordsEvents?: boolean;
   /** Used when the request names no developer, repository or team: the gateway's flags, then git. */
   defaults: { developer?: string; repository?: string; team?: string };
+  /**
+   * Masks, as `[TYPE]`, whatever the chain's rules for that source's phase find in a captured text, whatever
+   * their action (a flagged e-mail address reaches the client by design, but not the permanent record).
+   */
+  maskCapture?: (text: string, source: SegmentSource) => string;
   git?: { developer: string | null; repository: string | null } | null;
 }
 
@@ -90,6 +96,10 @@ export class DecisionContext {
   readonly blobs = new Map<string, string>();
   private reply: ReplyView | null = null;
   private replyWithheld = false;
+  /** The reply as captured: masked once, for the completion and the proposed edits alike. */
+  private maskedReply: ReplyView | null | undefined;
+  /** Reversible redaction in this request: what it issued, restored and withheld (counts, never values). */
+  restores: { summary(): EventRestores | undefined } | undefined;
   private systemText: string | undefined;
   private readonly dataCategories = new Set<string>();
   private readonly memo: CaptureMemo;
@@ -121,11 +131,15 @@ export class DecisionContext {
     this.systemText = segments.find((s) => s.source === 'system')?.text;
     if (this.settings.capture !== 'redacted') return;
     const bySegment = findingsBySegment(outcome ? outcome.results.flatMap((r) => r.findings) : []);
+    // A chain that stopped at a block, or where a policy failed, did not look with every rule: what the others
+    // would have found is masked too (the request went nowhere, but its capture is permanent).
+    const mask = outcome && (outcome.stoppedBy || outcome.failed || outcome.results.some((r) => r.error)) ? this.settings.maskCapture : undefined;
     // The chain already hashed long segments for its scan cache: an unmasked one keeps that digest, and a
     // masked one is found in the memo by that digest and the masked spans (capture() fills it on a miss).
     const digests = outcome?.digests;
     this.requestText = segments.filter(isConversation).map((seg) => {
       const found = bySegment.get(seg.id);
+      if (mask) return { source: seg.source, turn: seg.turn, text: mask(found ? maskSpans(seg.text, found) : seg.text, seg.source) };
       const digest = digests?.get(seg.id);
       if (!found) return { source: seg.source, turn: seg.turn, text: seg.text, digest };
       const text = maskSpans(seg.text, found);
@@ -212,6 +226,24 @@ export class DecisionContext {
   setReply(view: ReplyView | null, withheld = false): void {
     this.reply = view;
     this.replyWithheld = withheld;
+    this.maskedReply = undefined;
+  }
+
+  /**
+   * The reply as the record keeps it: withheld when blocked, and with everything the output rules find in it
+   * masked. It is the reply as the policies saw it: placeholders of reversible redaction, never the values the
+   * client got back.
+   */
+  private capturedReply(): ReplyView | null {
+    if (this.maskedReply !== undefined) return this.maskedReply;
+    const reply = this.reply && !this.replyWithheld ? this.reply : null;
+    const mask = this.settings.maskCapture;
+    if (!reply || !mask) return (this.maskedReply = reply);
+    return (this.maskedReply = {
+      ...reply,
+      text: mask(reply.text, 'output_text'),
+      toolCalls: reply.toolCalls.map((c) => ({ name: mask(c.name, 'output_tool_call'), input: maskValue(c.input, (t) => mask(t, 'output_tool_call')) })),
+    });
   }
 
   /** Per-policy results so far (metrics read them whether or not events are stored). */
@@ -290,6 +322,7 @@ export class DecisionContext {
       reason_code: this.reasonCode,
       redactions: [...this.redactions.values()],
       request_id: this.requestId,
+      restores: this.restores?.summary(),
       route: this.route,
       status: this.status,
       stream: this.stream,
@@ -326,7 +359,7 @@ export class DecisionContext {
         this.blobs.set(sha256, text);
         return { chars: text.length, sha256, source: t.source, turn: t.turn };
       }) ?? null;
-    const reply = this.reply && !this.replyWithheld ? this.reply : null;
+    const reply = this.capturedReply();
     const completion = reply
       ? {
           finish_reason: reply.finishReason ?? null,
@@ -338,10 +371,12 @@ export class DecisionContext {
   }
 
   private proposedEdits(): ProposedEdit[] {
-    if (this.settings.capture === 'none' || !this.reply || this.replyWithheld) return [];
+    if (this.settings.capture === 'none') return [];
+    const reply = this.capturedReply();
+    if (!reply) return [];
     let parsed;
     try {
-      parsed = collectEdits({ text: this.reply.text, toolCalls: this.reply.toolCalls });
+      parsed = collectEdits({ text: reply.text, toolCalls: reply.toolCalls });
     } catch {
       return [];
     }
@@ -421,6 +456,18 @@ function maskSpans(text: string, findings: readonly Finding[]): string {
     pos = f.end;
   }
   return out + text.slice(pos);
+}
+
+/** Every string in a value (member names too) through `mask`, into a copy. */
+function maskValue(value: unknown, mask: (text: string) => string): unknown {
+  if (typeof value === 'string') return mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskValue(v, mask));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) Object.defineProperty(out, mask(k), { value: maskValue(v, mask), writable: true, enumerable: true, configurable: true });
+    return out;
+  }
+  return value;
 }
 
 function take(text: string, budget: { left: number; truncated: boolean }): string {

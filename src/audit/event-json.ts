@@ -38,6 +38,7 @@ function writeEvent(e: DecisionEvent): string {
   o += `,"latency":{"overhead_ms":${nnum(l.overhead_ms)},"total_ms":${num(l.total_ms)},"ttft_ms":${nnum(l.ttft_ms)},"upstream_ms":${nnum(l.upstream_ms)}}`;
   o += `,"model_requested":${nstr(e.model_requested)},"policies":${list(e.policies, policy)},"proposed_edits":${list(e.proposed_edits, edit)}`;
   o += `,"reason_code":${nstr(e.reason_code)},"redactions":${list(e.redactions, redaction)},"request_id":${str(e.request_id)}`;
+  if (e.restores !== undefined) o += `,"restores":${canonicalJson(e.restores)}`;
   o += `,"route":${str(e.route)},"status":${num(e.status)},"stream":${bool(e.stream)}`;
   const t = e.target;
   o += `,"target":${t === null ? 'null' : `{"id":${str(t.id)},"model":${nstr(t.model)},"provider":${str(t.provider)}}`}`;

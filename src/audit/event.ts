@@ -153,6 +153,26 @@ export interface ProposedEdit {
   diff: string;
 }
 
+/**
+ * Reversible redaction (`redaction.mode: reversible`) in one request: how many of its values became
+ * placeholders, and what happened to the placeholders in the reply. Counts and kinds only: never a value, a
+ * placeholder, or which placeholder stands for which value.
+ */
+export interface EventRestores {
+  /** Distinct values of the request that became placeholders, per kind. */
+  issued: Array<{ count: number; type: string }>;
+  /** Placeholders given back their value, per kind and where (`text_edit`: an edit in the reply text; `tool_edit`: a file-writing tool call). */
+  restored: Array<{ count: number; type: string; where: string }>;
+  /** Placeholder-shaped strings in the reply this request never issued (invented or copied from elsewhere): left as they are. */
+  unknown: number;
+  /**
+   * Placeholders left in the reply because restoring there could send the value somewhere or publish it:
+   * `command_tool`, `fetch_tool`, `mcp_tool`, `unknown_tool`, `tool_field` (a path or option of an edit tool),
+   * `shell_block`, `prose`, `markup`, `patch_header`.
+   */
+  withheld: Array<{ count: number; type: string; where: string }>;
+}
+
 export interface EventCapture {
   mode: 'redacted';
   /**
@@ -199,6 +219,8 @@ export interface DecisionEvent {
   data_categories?: string[];
   /** Reasons for a flag that no policy gave: `budget_soft_exceeded:<scope>/<period>`, `limits_unavailable`. */
   flags?: string[];
+  /** Present when a redacting policy runs with `redaction.mode: reversible` and the request had a value it redacted. */
+  restores?: EventRestores;
   /** Budget thresholds this request's cost crossed (each reported once per period). */
   budget_alerts?: Array<{ scope: string; value: string | null; period: string; mode: string; threshold: number; spent_usd: number; limit_usd: number }>;
   /**

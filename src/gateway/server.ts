@@ -17,6 +17,8 @@ import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { GatewayMetrics } from './metrics.js';
 import { relay } from './reply/relay.js';
+import { Restore } from '../stream/restore.js';
+import type { PlaceholderVault } from '../policy/placeholders.js';
 import type { LocalConsole } from '../server/local-console.js';
 import { costOf, priceFor, type PriceOverrides } from '../usage/pricing.js';
 import { StreamMeter, wantsIncludeUsage } from '../usage/meter.js';
@@ -138,6 +140,7 @@ export class Gateway {
       recordsEvents: false,
     };
     if (opts.attribution) this.auditSettings = { ...this.auditSettings, defaults: opts.attribution.defaults, git: opts.attribution.git ?? null };
+    if (this.auditSettings.capture !== 'none') this.auditSettings = { ...this.auditSettings, maskCapture: (text, source) => this.chain.mask(source.startsWith('output') ? 'output' : 'input', text, source) };
     this.needsReply = opts.audit !== undefined && this.auditSettings.capture !== 'none';
     this.needsRequestText = opts.audit !== undefined;
     this.needsUsage = opts.audit !== undefined || opts.limits !== undefined;
@@ -318,7 +321,11 @@ export class Gateway {
     const raw = await readBody(req, this.bodyLimits);
     const ex = parseExchange(family, raw);
     ctx.stream = ex.stream;
-    const inputVerdict = this.enforceInput(ex, ctx);
+    // Reversible redaction: this request's placeholders, given back in its reply (and dropped with it).
+    const vault = this.chain.newVault();
+    const restore = vault ? new Restore(vault) : undefined;
+    ctx.restores = restore;
+    const inputVerdict = this.enforceInput(ex, ctx, vault);
     // Routed, forwarded, recorded and quoted as the policies left it: a token pasted into the model name is
     // redacted like any other text.
     ex.model = typeof ex.body.model === 'string' ? ex.body.model : undefined;
@@ -368,6 +375,7 @@ export class Gateway {
         failMode: this.opts.failMode,
         maxReplyBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         finish: () => this.commit(ctx),
+        restore: restore && !restore.vault.empty ? restore : undefined,
       });
       if (outcome === 'client-gone') this.clientGone(ctx);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
@@ -466,7 +474,7 @@ export class Gateway {
    * Run the input phase over the request's complete content view; a block or escalation ends the request here
    * with 409, redactions edit the body. Also refused here: asking for a reply the output policies could not read.
    */
-  private enforceInput(ex: Exchange, ctx: DecisionContext): Verdict {
+  private enforceInput(ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined): Verdict {
     const view = requestView(ex.family, ex.body);
     normalise(ex, view.normalised);
     if (view.opaque.count > 0) ctx.addFlag('unscanned_attachments');
@@ -482,7 +490,7 @@ export class Gateway {
       if (this.needsRequestText) ctx.setRequest(segments, undefined);
       return 'allow';
     }
-    const outcome = this.chain.run('input', segments);
+    const outcome = this.chain.run('input', segments, undefined, vault);
     ctx.addOutcome('input', outcome, segments);
     if (this.needsRequestText) ctx.setRequest(segments, outcome);
     if (outcome.failed) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { PolicyConfig } from '../config/schema.js';
 import { PolicyChain } from './engine.js';
+import { placeholderKey } from './placeholders.js';
 import { lookupKind } from './registry.js';
 import type { PolicyEnvironment, PolicyInstance } from './types.js';
 
@@ -18,5 +19,5 @@ export function buildChain(config: PolicyConfig, failMode: 'block' | 'allow', en
     const parsed = [def.kind, ...(def.aliases ?? [])].map((k) => blocks[k]).find((b) => b !== undefined) ?? def.schema.parse({});
     return def.create(parsed, env);
   });
-  return new PolicyChain(instances, failMode);
+  return new PolicyChain(instances, failMode, placeholderKey(env.markerSalt));
 }

@@ -1,5 +1,6 @@
 import type { DetectorMatch } from '../detect/types.js';
-import type { Edit, Segment } from '../protocol/content.js';
+import { PlaceholderVault } from './placeholders.js';
+import { applyEditsToText, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
 import { digestOf, GROUP_SIZE, groupDigestOf, ScanCache, worthCaching } from './scan-cache.js';
 import { worstVerdict, type DetectionRule, type Finding, type PolicyInstance, type PolicyPhase, type ReplyView, type Verdict } from './types.js';
 
@@ -39,14 +40,25 @@ export class PolicyChain {
   constructor(
     readonly policies: readonly PolicyInstance[],
     private readonly failMode: 'block' | 'allow',
+    /** The key placeholders are made with, when some rule redacts reversibly (placeholders.ts). */
+    private readonly placeholderKey?: Buffer,
   ) {
     for (const p of policies) {
       if (p.assessReply) this.phases.add('output');
       for (const r of p.rules) {
         this.slots.set(r, this.slots.size);
         for (const ph of r.phases) this.phases.add(ph);
+        if (r.reversible && r.action === 'redact' && r.phases.includes('input')) this.reversible = true;
       }
     }
+  }
+
+  /** Some rule turns request values into placeholders the reply can be given back. */
+  readonly reversible: boolean = false;
+
+  /** A vault for one request's placeholders, when the chain redacts reversibly (else undefined: nothing to restore). */
+  newVault(): PlaceholderVault | undefined {
+    return this.reversible && this.placeholderKey ? new PlaceholderVault(this.placeholderKey) : undefined;
   }
 
   private readonly phases = new Set<PolicyPhase>();
@@ -71,10 +83,33 @@ export class PolicyChain {
   }
 
   /**
+   * `text` with everything this phase's rules find in it masked as `[TYPE]`, whatever each rule's action: what
+   * the permanent record keeps of a reply (a flagged value reached the client by design; it stays out of the
+   * record). A rule that fails withholds the whole text.
+   */
+  mask(phase: PolicyPhase, text: string, source: SegmentSource): string {
+    if (text.length === 0) return text;
+    const edits: Edit[] = [];
+    for (const policy of this.policies) {
+      for (const rule of policy.rules) {
+        if (!rule.phases.includes(phase) || (rule.sources && !rule.sources.has(source))) continue;
+        try {
+          for (const m of this.cache.scan(this.slots.get(rule)!, rule.detector, text)) edits.push({ segment: 0, start: m.start, end: m.end, replacement: `[${m.type}]` });
+        } catch {
+          return '[withheld: a policy failed on this text]';
+        }
+      }
+    }
+    return applyEditsToText(text, edits);
+  }
+
+  /**
    * `reply` and `request` are given for the output phase of a non-streamed reply, so that policies which
    * judge the reply as a whole can run.
    */
-  run(phase: PolicyPhase, segments: readonly Segment[], reply?: { view: ReplyView; request: readonly Segment[] }): ChainOutcome {
+  run(phase: PolicyPhase, segments: readonly Segment[], reply?: { view: ReplyView; request: readonly Segment[] }, vault?: PlaceholderVault): ChainOutcome {
+    // Only values the client sent become placeholders; what the model writes is masked.
+    const placeholders = phase === 'input' ? vault : undefined;
     // Each long segment is hashed once per run, however many detectors read it.
     const digests = new Map<number, string>();
     const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [], digests };
@@ -116,7 +151,7 @@ export class PolicyChain {
                 ...(m.score !== undefined ? { score: m.score } : {}),
                 ...(m.signals ? { signals: m.signals } : {}),
               });
-              if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule));
+              if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule, placeholders));
             }
           };
           for (const unit of units) {
@@ -189,8 +224,9 @@ function scanUnits(segments: readonly Segment[]): Array<Segment | Segment[]> {
   return units;
 }
 
-export function redactionEdit(segment: number, m: DetectorMatch, text: string, rule: DetectionRule): Edit {
-  return { segment, start: m.start, end: m.end, replacement: rule.marker(m, text.slice(m.start, m.end)) };
+export function redactionEdit(segment: number, m: DetectorMatch, text: string, rule: DetectionRule, vault?: PlaceholderVault): Edit {
+  const value = text.slice(m.start, m.end);
+  return { segment, start: m.start, end: m.end, replacement: vault && rule.reversible ? vault.issue(m.type, value) : rule.marker(m, value) };
 }
 
 function defaultMessage(kind: string, phase: PolicyPhase, findings: readonly Finding[]): string {

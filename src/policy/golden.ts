@@ -82,7 +82,8 @@ function runCase(chain: PolicyChain, c: GoldenCase): Omit<CaseResult, 'file'> {
   const family = c.family as Family;
   const body: Record<string, unknown> = structuredClone(c.input.request ?? (family === 'responses' ? { input: c.input.messages ?? [] } : { messages: c.input.messages ?? [] }));
   const segments = requestSegments(family, body);
-  const input = chain.run('input', segments);
+  // What really goes upstream: reversible rules give placeholders, as the gateway does.
+  const input = chain.run('input', segments, undefined, chain.newVault());
   if (input.edits.length > 0) writeBack(body, segments, input.edits);
   const e = c.expected;
   if (input.verdict !== e.verdict) failures.push(`verdict: expected ${e.verdict}, got ${input.verdict}`);

@@ -4,6 +4,12 @@ import type { DetectorMatch } from '../detect/types.js';
 
 export const redactionSchema = z
   .strictObject({
+    mode: z
+      .enum(['mask', 'reversible'])
+      .default('mask')
+      .describe(
+        'mask: a redacted value is gone for good. reversible: a value the client sent becomes a stable placeholder ([EMAIL_qkzvmwtrhd]) that is given back where the reply writes it into the developer\'s files (edits in the text, Edit/Write/MultiEdit, apply_patch), never in commands, URLs or prose. The other settings still mark values the model itself produced.',
+      ),
     marker_format: z
       .enum(['label', 'hash', 'mask'])
       .default('label')
@@ -12,7 +18,7 @@ export const redactionSchema = z
     preserve_length: z.boolean().default(false).describe('Make every marker exactly as long as the value it replaces.'),
     custom_markers: z.record(z.string(), z.string()).default({}).describe('Marker text per type, e.g. {EMAIL: "<email>"}.'),
   })
-  .default({ marker_format: 'label', include_metadata: true, preserve_length: false, custom_markers: {} });
+  .default({ mode: 'mask', marker_format: 'label', include_metadata: true, preserve_length: false, custom_markers: {} });
 
 export type RedactionConfig = z.output<typeof redactionSchema>;
 

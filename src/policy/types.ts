@@ -54,6 +54,11 @@ export interface DetectionRule {
   sources?: ReadonlySet<SegmentSource>;
   /** Replacement text for a redacted match. */
   marker: (match: DetectorMatch, value: string) => string;
+  /**
+   * `redaction.mode: reversible`: on the input, a redacted value becomes a placeholder the reply can be given
+   * back (policy/placeholders.ts); `marker` is still used for values the model itself produced.
+   */
+  reversible?: boolean;
 }
 
 export interface PolicyInstance {

@@ -234,9 +234,10 @@ const RESPONSES_FRAME: Fields = fields({
 /** Audio bytes in pieces: each piece is base64 of part of a sound, text to no detector. */
 const RESPONSES_AUDIO_FRAME: Fields = fields({ ...RESPONSES_COMMON, delta: 'opaque' });
 /** The field a `.done` event repeats the whole text in. */
-const WHOLE_FIELDS = ['text', 'refusal', 'arguments', 'input', 'transcript', 'code'];
+const WHOLE_FIELDS = ['text', 'refusal', 'arguments', 'input', 'transcript', 'code', 'diff'];
 const JSON_STREAMS = new Set(['response.function_call_arguments', 'response.mcp_call_arguments']);
-const TOOL_STREAMS = new Set(['response.function_call_arguments', 'response.custom_tool_call_input']);
+/** Streams of a tool call's input; `apply_patch_call_operation_diff` is the patch of the built-in apply_patch tool. */
+const TOOL_STREAMS = new Set(['response.function_call_arguments', 'response.custom_tool_call_input', 'response.apply_patch_call_operation_diff']);
 
 function responsesKey(base: string, obj: Obj): string {
   const oi = typeof obj.output_index === 'number' ? obj.output_index : 0;
@@ -298,6 +299,9 @@ function responsesFrame(event: string | undefined, obj: Obj): FramePlan {
     const type = obj.item.type === 'custom_tool_call' ? 'response.custom_tool_call_input' : 'response.function_call_arguments';
     plan.toolNames.push({ key: responsesKey(type, { output_index: obj.output_index }), name: obj.item.name });
   }
+  if (name === 'response.output_item.added' && isObj(obj.item) && obj.item.type === 'apply_patch_call') {
+    plan.toolNames.push({ key: responsesKey('response.apply_patch_call_operation_diff', { output_index: obj.output_index }), name: 'apply_patch_call' });
+  }
   if ((name === 'response.completed' || name === 'response.incomplete' || name === 'response.failed') && isObj(obj.response)) {
     plan.finalResponse = obj.response;
     const output = obj.response.output;
@@ -314,6 +318,9 @@ function itemWholes(plan: FramePlan, item: Obj, oi: number): void {
   const at = { output_index: oi };
   if (typeof item.arguments === 'string') plan.wholes.push({ holder: item, field: 'arguments', key: responsesKey(item.type === 'mcp_call' ? 'response.mcp_call_arguments' : 'response.function_call_arguments', at) });
   if (typeof item.input === 'string') plan.wholes.push({ holder: item, field: 'input', key: responsesKey('response.custom_tool_call_input', at) });
+  if (item.type === 'apply_patch_call' && isObj(item.operation) && typeof item.operation.diff === 'string') {
+    plan.wholes.push({ holder: item.operation, field: 'diff', key: responsesKey('response.apply_patch_call_operation_diff', at) });
+  }
   const parts = (list: unknown, base: string, field: string, index: 'content_index' | 'summary_index') => {
     if (!Array.isArray(list)) return;
     list.forEach((part, j) => {

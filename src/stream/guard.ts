@@ -10,6 +10,7 @@ import type { Family } from '../providers/targets.js';
 import { JsonTextWindows } from './json-text.js';
 import { findingOf, TextWindow, type RuleMatch } from './window.js';
 import type { ReplyBudget } from './budget.js';
+import { restorerFor, type Restore, type Restorer } from './restore.js';
 
 type Obj = Record<string, unknown>;
 
@@ -24,6 +25,8 @@ interface Held {
   /** Writes a late release of this window as a frame of its own. */
   synth: (text: string) => string;
   ended: boolean;
+  /** Gives placeholders back their values in what the window releases (reversible redaction). */
+  restorer?: Restorer | undefined;
 }
 
 /** Short values seen in every frame (ids, model names) are scanned once per stream. */
@@ -44,6 +47,8 @@ export class StreamGuard {
   private readonly windows = new Map<string, Held>();
   private readonly rules: Array<{ policy: string; rule: DetectionRule }>;
   private readonly toolNames = new Map<string, string>();
+  /** Tool calls whose name came in more than one piece: which tool the client ends up with is not certain. */
+  private readonly pieced = new Set<string>();
   private readonly clean = new Set<string>();
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
@@ -66,6 +71,8 @@ export class StreamGuard {
      * the frame: the usage chunk the gateway asked for on the client's behalf never reaches the client.
      */
     private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
+    /** The request's placeholders, when it has any: restored after the policies, before the client. */
+    private readonly restore?: Restore,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
     this.policies = [...new Set(this.rules.map((r) => r.policy))];
@@ -151,7 +158,19 @@ export class StreamGuard {
 
   /** `emptied`: the frame had text in its pieces and its windows released none of it. */
   private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean; emptied?: boolean } {
-    for (const { key, name } of plan.toolNames) this.toolNames.set(key, name);
+    for (const { key, name } of plan.toolNames) {
+      // An empty piece adds nothing (some servers send `"name": ""` with every later delta).
+      if (name === '') continue;
+      // A second piece of a name: clients join the pieces, so the tool is not the one restoring was for. Nothing
+      // more is restored in it, and if something already was, the stream fails rather than let the call run.
+      if (this.toolNames.has(key)) {
+        this.pieced.add(key);
+        const restorer = this.windows.get(key)?.restorer;
+        if (restorer && restorer.restored > 0) throw new Error('a tool name grew after values were restored into its input');
+        restorer?.distrust();
+      }
+      this.toolNames.set(key, name);
+    }
     if (plan.finishReason !== undefined) this.finishReason = plan.finishReason;
     // Pieces and repeated wholes are taken out while the rest of the frame is scanned as complete values.
     const pieces = plan.fragments.map((f) => {
@@ -170,7 +189,7 @@ export class StreamGuard {
     plan.fragments.forEach((f, n) => {
       if (this.blocked) return;
       const held = this.held(f);
-      const released = held.window.push(pieces[n]!);
+      const released = this.restored(held, held.window.push(pieces[n]!), false);
       if (this.isBlocked(held)) return;
       f.holder[f.field] = released;
       if (released !== pieces[n]) changed = true;
@@ -201,7 +220,12 @@ export class StreamGuard {
       w.holder[w.field] = held.window.output;
       changed = true;
     }
+    // The final reply is kept as the policies saw it (placeholders, not values); the client's copy is restored.
     if (plan.finalResponse) this.finalReply = replyView('responses', plan.finalResponse);
+    for (const w of wholes) {
+      const restorer = this.windows.get(w.key)!.restorer;
+      if (restorer) w.holder[w.field] = restorer.output;
+    }
     // A window this frame completes put its rest into one of the pieces: then the frame is not empty.
     if (emptied) emptied = plan.fragments.every((f) => f.holder[f.field] === '');
     return { prefix, changed, emptied };
@@ -212,6 +236,7 @@ export class StreamGuard {
     if (!held) {
       const newWindow = () => new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, f.source, value));
       held = { window: f.json ? new JsonTextWindows(newWindow) : newWindow(), part: f.part, synth: f.synth, ended: false };
+      if (this.restore) held.restorer = restorerFor(this.restore, f, this.pieced.has(f.key) ? undefined : this.toolNames.get(f.key));
       this.windows.set(f.key, held);
     }
     return held;
@@ -222,7 +247,14 @@ export class StreamGuard {
     const w = held.window;
     const rest = w instanceof JsonTextWindows ? w.end() : w.flush();
     this.isBlocked(held);
-    return rest;
+    return this.restored(held, rest, true);
+  }
+
+  /** What a window released, with placeholders restored where that is safe (nothing changes without a restorer). */
+  private restored(held: Held, released: string, end: boolean): string {
+    const r = held.restorer;
+    if (!r || this.blocked) return released;
+    return end ? r.push(released) + r.flush() : r.push(released);
   }
 
   private isBlocked(held: Held): boolean {

@@ -9,6 +9,7 @@
  * Triggers in the last user text:
  * - `TOOLTEST` (with tools offered and no tool result yet): answer with a tool call instead of text.
  * - `ECHOTEST`: the reply text is the whole last user text.
+ * A `respond` function (option or `setResponder`) decides the reply from the request instead: text, or a tool call.
  *
  * Runnable as a script: `PORT=18080 FAKE_LOG=off node dist/testing/fake-upstream.js`.
  */
@@ -80,7 +81,13 @@ export interface FakeUpstreamOptions {
   onRequest?: (req: RecordedRequest) => void;
   /** Cache and reasoning tokens to report on top of the estimates (default: none, all details 0). */
   usage?: FakeUsage;
+  /** Decides the reply from the request (a model that reads what it was sent); undefined falls back to the rules above. */
+  respond?: FakeResponder;
 }
+
+/** A reply chosen by a test: text, or one tool call with its input. */
+export type FakeReply = { text: string } | { tool: { name: string; input: Record<string, unknown> } };
+export type FakeResponder = (req: RecordedRequest) => FakeReply | undefined;
 
 /**
  * Token counts the fake adds to its usage, each reported the way that family's real API reports it, so tests can
@@ -108,7 +115,9 @@ export interface FakeUpstream {
   setUsage(usage: FakeUsage | null): void;
   /** `times`: apply to the next N matching requests only, then clear (default: until cleared). `family`: only requests of that family. */
   setFault(fault: FakeFault | null, opts?: { times?: number; family?: FakeFamily }): void;
-  /** Clears requests and the fault, restores the reply text and the usage extras. */
+  /** The reply function from now on; null goes back to the `respond` option. */
+  setResponder(respond: FakeResponder | null): void;
+  /** Clears requests and the fault, restores the reply text, the responder and the usage extras. */
   reset(): void;
   /** Stops listening and destroys open sockets (keep-alive, hung requests). */
   close(): Promise<void>;
@@ -614,6 +623,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
   const onRequest = opts.onRequest;
 
   let replyText = defaultReply;
+  let responder = opts.respond;
   const defaultExtra = toExtra(opts.usage);
   let extra = defaultExtra;
   let active: ActiveFault | null = null;
@@ -754,7 +764,9 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
     next();
   };
 
-  const makeReply = (turn: Turn): Reply => {
+  const makeReply = (turn: Turn, chosen?: FakeReply): Reply => {
+    if (chosen && 'tool' in chosen) return { kind: 'tool', text: '', toolName: chosen.tool.name, toolArgs: JSON.stringify(chosen.tool.input), toolInput: chosen.tool.input };
+    if (chosen) return { kind: 'text', text: chosen.text, toolName: '', toolArgs: '', toolInput };
     const tooltest = turn.userText.includes('TOOLTEST');
     const name = opts.toolName ?? turn.firstTool;
     if (tooltest && turn.firstTool !== undefined && name !== undefined && !turn.toolResultAfter) {
@@ -782,11 +794,13 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         body = rawBody;
       }
     }
+    let recorded: RecordedRequest | undefined;
+    if (record || responder) recorded = { method, path, url, query: parseQuery(url), headers: req.headers, body, rawBody, family, receivedAt: Date.now() };
     if (record) {
-      const r: RecordedRequest = { method, path, url, query: parseQuery(url), headers: req.headers, body, rawBody, family, receivedAt: Date.now() };
-      requests.push(r);
-      if (onRequest) onRequest(r);
+      requests.push(recorded!);
+      if (onRequest) onRequest(recorded!);
     }
+    const chosen = responder && recorded ? responder(recorded) : undefined;
 
     const anthropicClient = req.headers['anthropic-version'] !== undefined;
     const shape: Shape = family === 'messages' || family === 'count_tokens' || (family !== 'chat' && family !== 'responses' && anthropicClient) ? 'anthropic' : 'openai';
@@ -829,7 +843,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
 
     switch (family) {
       case 'chat': {
-        const reply = makeReply(chatTurn(body));
+        const reply = makeReply(chatTurn(body), chosen);
         const promptTokens = estimateTokens(body.messages ?? []);
         const completionTokens = estimateTokens(reply.kind === 'tool' ? reply.toolArgs : reply.text);
         if (!stream) return sendJson(res, 200, chatJson(model, reply, promptTokens, completionTokens, extra), fault);
@@ -837,7 +851,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         return sendFrames(res, chatFrames(model, reply, promptTokens, completionTokens, includeUsage, chunkSize, extra), fault);
       }
       case 'messages': {
-        const reply = makeReply(messagesTurn(body));
+        const reply = makeReply(messagesTurn(body), chosen);
         const inputTokens = estimateTokens([body.system ?? null, body.messages ?? [], body.tools ?? null]);
         const outputTokens = estimateTokens(reply.kind === 'tool' ? reply.toolArgs : reply.text);
         if (!stream) return sendJson(res, 200, messagesJson(model, reply, inputTokens, outputTokens, extra), fault);
@@ -846,7 +860,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
       case 'count_tokens':
         return sendJson(res, 200, { input_tokens: estimateTokens([body.system ?? null, body.messages ?? [], body.tools ?? null]) }, fault);
       case 'responses': {
-        const reply = makeReply(responsesTurn(body));
+        const reply = makeReply(responsesTurn(body), chosen);
         const inputTokens = estimateTokens([body.instructions ?? null, body.input ?? '']);
         const outputTokens = estimateTokens(reply.kind === 'tool' ? reply.toolArgs : reply.text);
         const ctx: ResponsesCtx = { id: 'resp_' + hexId(32), createdAt: Math.floor(Date.now() / 1000), model, body };
@@ -895,6 +909,9 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         setReplyText(text: string) {
           replyText = text;
         },
+        setResponder(respond: FakeResponder | null) {
+          responder = respond ?? opts.respond;
+        },
         setUsage(usage: FakeUsage | null) {
           extra = usage === null ? defaultExtra : toExtra(usage);
         },
@@ -909,6 +926,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
           requests.length = 0;
           active = null;
           replyText = defaultReply;
+          responder = opts.respond;
           extra = defaultExtra;
         },
         close() {

@@ -94,6 +94,14 @@ const event: fc.Arbitrary<DecisionEvent> = fc
       { maxLength: 2 },
     ),
     request_id: text,
+    restores: maybe(
+      fc.record({
+        issued: fc.array(fc.record({ count: fc.nat(), type: text }), { maxLength: 2 }),
+        restored: fc.array(fc.record({ count: fc.nat(), type: text, where: text }), { maxLength: 2 }),
+        unknown: fc.nat(),
+        withheld: fc.array(fc.record({ count: fc.nat(), type: text, where: text }), { maxLength: 2 }),
+      }),
+    ),
     route: fc.constantFrom('chat', 'responses', 'messages', 'count_tokens'),
     status: fc.integer({ min: 0, max: 599 }),
     stream: fc.boolean(),

@@ -204,6 +204,29 @@ describe('show', () => {
   });
 });
 
+describe('show: reversible redaction', () => {
+  it('lists what was issued, restored and withheld, by kind and place, and placeholders the request never issued', () => {
+    const e = stored({
+      restores: {
+        issued: [
+          { count: 1, type: 'EMAIL' },
+          { count: 1, type: 'SECRET' },
+        ],
+        restored: [{ count: 2, type: 'EMAIL', where: 'text_edit' }],
+        unknown: 1,
+        withheld: [{ count: 1, type: 'SECRET', where: 'command_tool' }],
+      },
+    });
+    const text = formatEventDetail(e, PLAIN);
+    expect(text).toContain('reversible redaction: 2 values as placeholders, 2 restored, 1 withheld');
+    expect(text).toContain('issued    EMAIL ×1, SECRET ×1');
+    expect(text).toMatch(/restored +EMAIL +text_edit +×2/);
+    expect(text).toMatch(/withheld +SECRET +command_tool +×1/);
+    expect(text).toContain('1 placeholder-shaped string(s) this request never issued');
+    expect(formatEventDetail(stored(), PLAIN)).not.toContain('reversible redaction');
+  });
+});
+
 describe('colorDiff', () => {
   it('returns the diff unchanged without colour', () => {
     expect(colorDiff(DIFF, false)).toBe(DIFF);

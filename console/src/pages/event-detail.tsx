@@ -172,6 +172,14 @@ export function EventDetailPage({ id }: { id: string }) {
             {num([...redacted.values()].reduce((a, b) => a + b, 0))} value(s) redacted: {[...redacted].map(([type, n]) => `${type} ×${num(n)}`).join(', ')}.
           </p>
         )}
+        {e.restores && (
+          <p data-testid="restores">
+            Reversible redaction: {e.restores.issued.map((g) => `${g.type} ×${num(g.count)}`).join(', ')} as placeholders;{' '}
+            {e.restores.restored.length ? `restored ${e.restores.restored.map((g) => `${g.type} in ${g.where} ×${num(g.count)}`).join(', ')}` : 'none restored'}
+            {e.restores.withheld.length ? `; withheld ${e.restores.withheld.map((g) => `${g.type} in ${g.where} ×${num(g.count)}`).join(', ')}` : ''}
+            {e.restores.unknown ? `; ${num(e.restores.unknown)} placeholder(s) not issued by this request left as they were` : ''}.
+          </p>
+        )}
       </section>
 
       <section class="card" aria-labelledby="capture-title">

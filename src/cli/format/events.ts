@@ -325,6 +325,16 @@ export function formatEventDetail(stored: StoredEvent, opts: FormatOptions): str
     for (const l of g.locations) out.push(`    ${l.path ?? '(streamed reply)'} [${l.start}, ${l.end})${l.value_hash ? `  hash ${l.value_hash}` : ''}`);
   }
 
+  if (e.restores) {
+    const r = e.restores;
+    const sum = (list: ReadonlyArray<{ count: number }>) => list.reduce((n, g) => n + g.count, 0);
+    out.push(section(`reversible redaction: ${sum(r.issued)} values as placeholders, ${sum(r.restored)} restored, ${sum(r.withheld)} withheld`, opts));
+    out.push(`  issued    ${r.issued.map((g) => `${g.type} ×${g.count}`).join(', ') || '-'}`);
+    for (const g of r.restored) out.push(`  restored  ${g.type.padEnd(14)} ${g.where.padEnd(14)} ×${g.count}`);
+    for (const g of r.withheld) out.push(`  ${paint('withheld', 'bold', c)}  ${g.type.padEnd(14)} ${g.where.padEnd(14)} ×${g.count}`);
+    if (r.unknown > 0) out.push(`  not ours  ${r.unknown} placeholder-shaped string(s) this request never issued, left as they were`);
+  }
+
   if (e.capture) {
     out.push(section(`request (redacted${e.capture.truncated ? ', truncated' : ''})`, opts));
     out.push(...formatCapturedRequest(e.capture.request, opts));

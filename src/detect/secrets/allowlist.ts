@@ -3,6 +3,8 @@
  * A value that is a placeholder is never reported, whichever rule found it.
  */
 
+import { isGatewayPlaceholder } from '../placeholder-shape.js';
+
 /** Lower-case substrings that mark a value as a placeholder or a reference to one. */
 const PLACEHOLDER_SUBSTRINGS: readonly string[] = [
   'example',
@@ -92,6 +94,7 @@ export interface PlaceholderCheck {
 /** True when `value` is a placeholder, a template reference or a documentation key. */
 export function isPlaceholder(value: string, extra: readonly string[], opts: PlaceholderCheck = {}): boolean {
   if (DOCUMENTATION_VALUES.has(value)) return true;
+  if (isGatewayPlaceholder(value)) return true;
   for (const lit of extra) if (lit.length > 0 && value.includes(lit)) return true;
   const lower = value.toLowerCase();
   for (const s of PLACEHOLDER_SUBSTRINGS) if (lower.includes(s)) return true;

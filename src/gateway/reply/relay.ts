@@ -13,12 +13,15 @@ import { structureProblem } from '../../protocol/strict-json.js';
 import { classifyUpstreamError, DROP_RESPONSE_HEADERS } from '../../providers/upstream.js';
 import { ReplyBudget } from '../../stream/budget.js';
 import { StreamGuard } from '../../stream/guard.js';
+import { restoreText, type Restore } from '../../stream/restore.js';
+import { ReplyTextScope } from '../../policy/restore-scope.js';
 import { isUsageOnlyChunk, usageFromBody, type StreamMeter } from '../../usage/meter.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TailHold } from '../tail-hold.js';
 import { decodedBody, isDecodeError } from './decode.js';
 import { looksLikeSse, replyKind } from './media.js';
+import { restoreReply } from './restore-body.js';
 
 /** Everything the output path needs for one reply. */
 export interface ReplyJob {
@@ -36,6 +39,8 @@ export interface ReplyJob {
   maxReplyBytes: number;
   /** Makes the decision event durable; the end of the response is held until it has. */
   finish: () => Promise<void>;
+  /** The request's placeholders (reversible redaction): given back after the output policies, in successful replies. */
+  restore?: Restore | undefined;
 }
 
 /**
@@ -62,7 +67,8 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
   if (!success) ctx.reasonCode = 'upstream_status';
 
   const checked = chain.hasPhase('output');
-  const observed = checked || (success && (job.needsReply || ctx.meter !== undefined));
+  const restore = success ? job.restore : undefined;
+  const observed = checked || restore !== undefined || (success && (job.needsReply || ctx.meter !== undefined));
   const encoding = String(up.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   const source = decodedBody(up.body, encoding);
   if (!source) {
@@ -80,6 +86,7 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
     return streamThrough(job, source, headers, undefined);
   }
   const budget = new ReplyBudget(job.maxReplyBytes);
+  restore?.useBudget(budget);
   if (replyKind(up.headers['content-type']) === 'sse') {
     const guard = new StreamGuard(
       ex.family,
@@ -87,6 +94,7 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
       budget,
       ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
       ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined,
+      restore,
     );
     return streamThrough(job, source, headers, guard);
   }
@@ -134,7 +142,14 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       for (const n of view.normalised) setValueAt(body, n.path, n.text);
       const edited = outcome.edits.length > 0 && writeBack(body, view.segments, outcome.edits);
       if (success && isObj(body)) ctx.setReply(replyView(ex.family, body));
-      out = edited || json.rewrite || view.normalised.length > 0 ? JSON.stringify(body) : bytes;
+      // After the policies and the capture: they see placeholders, the client gets its values back.
+      let restored = false;
+      try {
+        restored = success && isObj(body) && job.restore !== undefined && restoreReply(ex.family, body, job.restore);
+      } catch (err) {
+        throw replyReadError(err, ctx);
+      }
+      out = edited || restored || json.rewrite || view.normalised.length > 0 ? JSON.stringify(body) : bytes;
       headers['x-keeptrusts-verdict'] = worstVerdict(job.inputVerdict, outcome.verdict);
       const scored = outcome.results.find((r) => r.score !== undefined);
       if (scored) {
@@ -147,8 +162,13 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       }
     } else if (looksLikeSse(text)) {
       // An event stream sent under another type: checked as one, all at once.
-      const guard = new StreamGuard(ex.family, chain, new ReplyBudget(budget.limit), ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined, ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined);
-      const released = guard.push(text) + guard.end();
+      const guard = new StreamGuard(ex.family, chain, new ReplyBudget(budget.limit), ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined, ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined, success ? job.restore : undefined);
+      let released: string;
+      try {
+        released = guard.push(text) + guard.end();
+      } catch (err) {
+        throw replyReadError(err, ctx);
+      }
       ctx.meter?.end();
       ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
       if (guard.blocked) {
@@ -180,7 +200,12 @@ function checkText(job: ReplyJob, text: string, success: boolean): string {
   const holder = { text };
   writeBack(holder, segments, outcome.edits);
   if (success) ctx.setReply({ text: holder.text, toolCalls: [] });
-  return holder.text;
+  if (!success || !job.restore) return holder.text;
+  try {
+    return restoreText(holder.text, job.restore, new ReplyTextScope());
+  } catch (err) {
+    throw replyReadError(err, ctx);
+  }
 }
 
 function stopIfBlocked(outcome: ReturnType<PolicyChain['run']>, ctx: DecisionContext): void {

@@ -39,6 +39,7 @@ export const codeSanitizer: PolicyKindDefinition<z.output<typeof schema>> = {
         action: cfg.block_on_match ? 'block' : 'redact',
         phases: phasesOf(cfg.apply_to),
         marker: markerFor(cfg.redaction, env.markerSalt),
+        reversible: cfg.redaction.mode === 'reversible',
       });
       if (cfg.dangerous_code.enabled) {
         rules.push({

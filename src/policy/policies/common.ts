@@ -52,6 +52,6 @@ export function singleDetectorPolicy(
 ): PolicyInstance {
   return {
     kind,
-    rules: [{ name: kind, detector, action: cfg.action, phases: phasesOf(cfg.apply_to), marker: markerFor(cfg.redaction, env.markerSalt) }],
+    rules: [{ name: kind, detector, action: cfg.action, phases: phasesOf(cfg.apply_to), marker: markerFor(cfg.redaction, env.markerSalt), reversible: cfg.redaction.mode === 'reversible' }],
   };
 }
