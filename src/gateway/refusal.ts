@@ -121,8 +121,31 @@ const QUOTABLE = /^[A-Za-z0-9._\-/@+~ ]{1,160}$/;
  */
 const RETRY_WORDS = /\b429\b|rate[\s_-]*limit|overloaded|context (?:length|limit|window)|content filtering|too long/i;
 
-/** Whether a name from the body may appear in a refusal: plain, and nothing any rule of the chain detects. */
+/** Tool-call ids in the providers' own formats: quoted although they look random. */
+const PROVIDER_ID = /^(?:toolu|srvtoolu|call|fc)_[A-Za-z0-9]{1,64}$/;
+/** A run of token characters long enough to be a key. */
+const TOKEN_RUN = /[A-Za-z0-9+=_-]{16,}/g;
+
+/**
+ * Whether a name from the body may appear in a refusal: plain characters, nothing any rule of the chain detects,
+ * and nothing that looks like a key. Detectors need context for some secrets (an AWS secret key alone on a line
+ * is just 40 characters), so a long run mixing upper case, lower case and digits is refused too, unless the whole
+ * name is a provider's tool-call id.
+ */
 export function quotableFor(chain: PolicyChain): (text: string) => boolean {
   const rules = [...chain.rulesFor('input'), ...chain.rulesFor('output')];
-  return (text) => QUOTABLE.test(text) && !RETRY_WORDS.test(text) && rules.every(({ rule }) => rule.detector.scan(text).length === 0);
+  return (text) =>
+    QUOTABLE.test(text) &&
+    !RETRY_WORDS.test(text) &&
+    (PROVIDER_ID.test(text) || !looksLikeKey(text)) &&
+    rules.every(({ rule }) => rule.detector.scan(text).length === 0);
+}
+
+/** Random-looking: 20+ characters mixing cases and digits, or 16+ hex digits (UUIDs, hex keys). */
+function looksLikeKey(text: string): boolean {
+  for (const [run] of text.matchAll(TOKEN_RUN)) {
+    if (run.length >= 20 && /[a-z]/.test(run) && /[A-Z]/.test(run) && /[0-9]/.test(run)) return true;
+    if (/^[0-9a-f-]+$/i.test(run) && /[0-9]/.test(run) && /[a-f]/i.test(run) && run.replaceAll('-', '').length >= 16) return true;
+  }
+  return false;
 }

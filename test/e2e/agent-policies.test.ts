@@ -4,6 +4,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+type OpenAIApiError = InstanceType<typeof OpenAI.APIError>;
+
 const CONFIG = `pack: {name: agents, version: "1"}
 policies:
   chain: [pii-detector, code-sanitation, prompt-injection, quality-scorer, dlp-filter, safety-filter]
@@ -49,7 +51,7 @@ describe('the product brief chain with real SDKs', () => {
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as any).error).toMatchObject({ type: 'invalid_request_error', code: 'input_blocked', policy: 'prompt-injection' });
     expect((err as any).error.location).toBe('the result of tool call c1 (read_file, file node_modules/left-pad-plus/README.md) in turn 3');
-    expect((err as OpenAI.APIError).headers.get('x-should-retry')).toBe('false');
+    expect((err as OpenAIApiError).headers?.get('x-should-retry')).toBe('false');
     expect(stack.fake.requests).toHaveLength(0);
   });
 

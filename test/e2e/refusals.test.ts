@@ -12,6 +12,9 @@ import { clockedLimits } from '../helpers/clocked-limits.js';
 import { writeConfigs } from '../helpers/config.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+type OpenAIApiError = InstanceType<typeof OpenAI.APIError>;
+type AnthropicApiError = InstanceType<typeof Anthropic.APIError>;
+
 /**
  * A refusal is final: every client, with its default retry settings, sends exactly one request per refusal and
  * the gateway records exactly one event for it (issue 17). The SDKs are used as shipped (maxRetries 2); Aider's
@@ -135,7 +138,7 @@ describe('an input block: one request, one event, nothing upstream', () => {
     const [event, ...more] = await eventsFor(c.requestId);
     expect(more).toHaveLength(0);
     expect(event).toMatchObject({ status: 400, verdict: 'block', reason_code: 'input_blocked', error: { code: 'input_blocked', type: 'invalid_request_error' } });
-    const body = (err as OpenAI.APIError).error as Record<string, string>;
+    const body = (err as OpenAIApiError).error as Record<string, string>;
     expect(body).toMatchObject({ type: 'invalid_request_error', code: 'input_blocked', policy: 'code-sanitizer', rule: 'github-pat', location: 'a user message in turn 1', event_id: event!.id });
     expectGoodMessage(body.message!, { policy: 'code-sanitizer', rule: 'github-pat', where: 'a user message in turn 1', eventId: event!.id });
     expect(event!.error!.message).toBe(body.message);
@@ -150,7 +153,7 @@ describe('an input block: one request, one event, nothing upstream', () => {
     expect(c.sent).toHaveLength(1);
     expect(inference()).toHaveLength(0);
     expect(await eventsFor(c.requestId)).toHaveLength(1);
-    const body = ((err as Anthropic.APIError).error as { error: Record<string, string> }).error;
+    const body = ((err as AnthropicApiError).error as { error: Record<string, string> }).error;
     expect(body).toMatchObject({ type: 'invalid_request_error', code: 'input_blocked', policy: 'code-sanitizer' });
     expectGoodMessage(body.message!, { policy: 'code-sanitizer', rule: 'github-pat', where: 'a user message in turn 1', eventId: body.event_id! });
   });
@@ -180,7 +183,7 @@ describe('an escalation is final too, with its own code', () => {
       expect(c.sent).toHaveLength(1);
       expect(c.sent[0]!.headers.get('x-keeptrusts-verdict')).toBe('escalate');
       expect(c.sent[0]!.headers.get('x-should-retry')).toBe('false');
-      const body = (err as OpenAI.APIError).error as Record<string, string>;
+      const body = (err as OpenAIApiError).error as Record<string, string>;
       expect(body).toMatchObject({ code: 'escalation_required', policy: 'code-sanitizer', location: 'the reply text', request_id: 'esc-1' });
       expect(body.message).toMatch(/^keeptrusts held the model's reply for review\. code-sanitizer found \S+ \(rule [a-z0-9-]+\) in the reply text\. Ask your keeptrusts admin about request esc-1\.$/);
       expect(local.fake.requests).toHaveLength(1);
@@ -208,7 +211,7 @@ describe('an output block: one request, one upstream call, one event', () => {
     const err = await c.openai.chat.completions.create({ model: 'gpt-4o', messages }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     const event = await expectOne(c, 400);
-    const body = (err as OpenAI.APIError).error as Record<string, string>;
+    const body = (err as OpenAIApiError).error as Record<string, string>;
     expect(body).toMatchObject({ type: 'invalid_request_error', code: 'output_blocked', policy: 'code-sanitizer', location: 'the reply text' });
     expectGoodMessage(body.message!, { policy: 'code-sanitizer', rule: body.rule!, where: 'the reply text', eventId: event.id });
   });
@@ -228,7 +231,7 @@ describe('an output block: one request, one upstream call, one event', () => {
     expect(error).not.toBeInstanceOf(OpenAI.APIConnectionError);
     for (const s of SECRETS) expect(text).not.toContain(s);
     const event = await expectOne(c, 200);
-    const body = (error as OpenAI.APIError).error as Record<string, string>;
+    const body = (error as OpenAIApiError).error as Record<string, string>;
     expect(body).toMatchObject({ type: 'invalid_request_error', code: 'output_blocked', policy: 'code-sanitizer', location: 'the reply text', event_id: event.id });
     // The same message as the event's (which a non-streamed block would have had), plus the status line the stream could not send.
     expect(body.message).toBe(`${event.error!.message} [ended mid-stream by the gateway: Client error '400 Bad Request', invalid_request_error, output_blocked]`);
@@ -245,7 +248,7 @@ describe('an output block: one request, one upstream call, one event', () => {
     expect(err).not.toBeInstanceOf(Anthropic.APIConnectionError);
     expect(seen.at(-1)).toBe('content_block_stop');
     const event = await expectOne(c, 200);
-    const body = ((err as Anthropic.APIError).error as { error: Record<string, string> }).error;
+    const body = ((err as AnthropicApiError).error as { error: Record<string, string> }).error;
     expect(body).toMatchObject({ type: 'invalid_request_error', code: 'output_blocked', event_id: event.id });
     expectGoodMessage(body.message!, { policy: 'code-sanitizer', where: 'the reply text', eventId: event.id });
   });
@@ -282,7 +285,7 @@ describe('budgets and rate limits', () => {
       const events = await eventsFor(c.requestId);
       expect(events).toHaveLength(1);
       expect(events[0]).toMatchObject({ status: 400, verdict: 'block', reason_code: 'budget_exceeded' });
-      const message = family === 'openai' ? (err as Error).message : ((err as Anthropic.APIError).error as { error: { message: string } }).error.message;
+      const message = family === 'openai' ? (err as Error).message : ((err as AnthropicApiError).error as { error: { message: string } }).error.message;
       // The real amount (a millionth of a dollar), when it resets and how long that is, and the event.
       expect(message).toContain('developer "spender" has used its daily budget of $0.000001; it resets at 2025-01-16T00:00:00Z (in 12 h)');
       expect(message).toContain(`event ${events[0]!.id}`);
