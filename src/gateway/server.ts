@@ -462,7 +462,8 @@ export class Gateway {
 
   /**
    * Run the input phase over the request's complete content view; a block or escalation ends the request here
-   * with a final refusal (src/gateway/refusal.ts), redactions edit the body. Also refused here: asking for a reply the output policies could not read.
+   * with a final refusal (src/gateway/refusal.ts), redactions edit the body. Also refused here: asking for a
+   * reply the output policies could not read.
    */
   private enforceInput(ex: Exchange, ctx: DecisionContext): Verdict {
     const view = requestView(ex.family, ex.body);
