@@ -6,7 +6,7 @@
 //   npm --prefix e2e-clients ci && node e2e-clients/run.mjs
 import { spawn } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -183,6 +183,21 @@ function run(cmd, args, env, cwd) {
   fake.reset();
   await refusal('claude-code', 'budget stop', { config, port: 41305, fake, before: claude('say hi', 'broke-dev', 41305), exec: claude('say hi again', 'broke-dev', 41305), upstream: 0, code: 'budget_exceeded' });
   await fake.close();
+
+  // A tool call whose arguments carry the key: blocked mid-stream, and the tool never runs.
+  const marker = join(home, 'blocked-tool-ran');
+  const toolFake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: `touch ${marker}; echo ${LIVE_KEY}`, description: 'echo' } });
+  const toolConfig = refusalConfig(`targets: [{id: anthropic, provider: anthropic, base_url: "${toolFake.url}"}]`);
+  await refusal('claude-code', 'output block in a tool call (streamed)', {
+    config: toolConfig,
+    port: 41309,
+    fake: toolFake,
+    exec: () => run(`${BIN}claude`, ['-p', 'TOOLTEST run it', '--allowedTools', 'Bash'], { ...defaults, ANTHROPIC_BASE_URL: 'http://127.0.0.1:41309' }, home),
+    upstream: 1,
+    code: 'output_blocked',
+  });
+  check('claude-code: the blocked tool call did not run', !existsSync(marker));
+  await toolFake.close();
 }
 
 // ---- Codex ----
@@ -226,6 +241,20 @@ function run(cmd, args, env, cwd) {
   fake.reset();
   await refusal('codex', 'budget stop', { config, port: 41308, fake, before: codex('say hi', 'broke-dev', 41308), exec: codex('say hi again', 'broke-dev', 41308), upstream: 0, code: 'budget_exceeded' });
   await fake.close();
+
+  // A tool call whose arguments carry the key: blocked mid-stream, and the tool never runs.
+  const marker = join(home, 'blocked-tool-ran');
+  const toolFake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `touch ${marker}; echo ${LIVE_KEY}` } });
+  await refusal('codex', 'output block in a tool call (streamed)', {
+    config: refusalConfig(`targets: [{id: openai, provider: openai-compatible, base_url: "${toolFake.url}/v1"}]`),
+    port: 41310,
+    fake: toolFake,
+    exec: codex('TOOLTEST run it', 'codex-dev', 41310),
+    upstream: 1,
+    code: 'output_blocked',
+  });
+  check('codex: the blocked tool call did not run', !existsSync(marker));
+  await toolFake.close();
 }
 
 process.stdout.write('\nWhat each client showed (rc, upstream calls, decision events):\n');

@@ -35,7 +35,6 @@ export function streamedMessage(notice: RefusalNotice): string {
  */
 export class StreamEnding {
   private messageStarted = false;
-  private readonly openBlocks = new Set<number>();
   private nextBlock = 0;
   private response: Record<string, unknown> | undefined;
   private sequence = -1;
@@ -48,11 +47,7 @@ export class StreamEnding {
     if (this.family === 'messages') {
       if (type === 'message_start') this.messageStarted = true;
       const index = data.index;
-      if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) return;
-      if (type === 'content_block_start') {
-        this.openBlocks.add(index);
-        this.nextBlock = Math.max(this.nextBlock, index + 1);
-      } else if (type === 'content_block_stop') this.openBlocks.delete(index);
+      if (type === 'content_block_start' && typeof index === 'number' && Number.isInteger(index) && index >= 0) this.nextBlock = Math.max(this.nextBlock, index + 1);
     } else if (this.family === 'responses') {
       if (typeof data.sequence_number === 'number' && Number.isFinite(data.sequence_number)) this.sequence = Math.max(this.sequence, data.sequence_number);
       if (isObj(data.response)) this.response = data.response;
@@ -69,10 +64,11 @@ export class StreamEnding {
   }
 
   /**
-   * Claude Code answers an error that arrives before any content block was completed by sending the whole request
-   * again without streaming (measured: 2 upstream calls per block, 12 with its retries). Once a block has
-   * completed it reports the error and stops. So every open block is closed first, and when none was started an
-   * empty text block is, with a message_start ahead of it if the client has not had one.
+   * Claude Code answers an error that arrives before any content block completed by sending the whole request
+   * again without streaming (measured: 2 upstream calls per block, 12 with its retries); after a completed block
+   * it reports the error and stops. The block to complete must be a new, empty text block: closing the block that
+   * was open could complete a tool call, which Claude Code then answers with a tool result and a new request
+   * (measured: a loop). Open blocks stay open; the error ends the message.
    */
   private messagesEnding(notice: RefusalNotice): string {
     let out = '';
@@ -82,12 +78,9 @@ export class StreamEnding {
         message: { id: 'msg_refused', type: 'message', role: 'assistant', model: '', content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } },
       });
     }
-    if (this.openBlocks.size === 0 && this.nextBlock === 0) {
-      out += sseFrame('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-      this.openBlocks.add(0);
-    }
-    for (const index of [...this.openBlocks].sort((a, b) => a - b)) out += sseFrame('content_block_stop', { type: 'content_block_stop', index });
-    this.openBlocks.clear();
+    const index = this.nextBlock;
+    out += sseFrame('content_block_start', { type: 'content_block_start', index, content_block: { type: 'text', text: '' } });
+    out += sseFrame('content_block_stop', { type: 'content_block_stop', index });
     return out + sseFrame('error', { type: 'error', error: { type: REFUSAL_TYPE, message: streamedMessage(notice), code: notice.code, ...notice.details } });
   }
 

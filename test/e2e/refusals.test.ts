@@ -238,7 +238,7 @@ describe('an output block: one request, one upstream call, one event', () => {
     expectGoodMessage(body.message!, { policy: 'code-sanitizer', where: 'the reply text', eventId: event.id });
   });
 
-  it('anthropic, streamed: the open block is closed, then the error; the SDK raises it', async () => {
+  it('anthropic, streamed: an empty text block completes, then the error; the SDK raises it', async () => {
     const c = clients();
     const stream = c.anthropic.messages.stream({ model: 'claude-sonnet-4-20250514', max_tokens: 50, messages });
     const seen: string[] = [];

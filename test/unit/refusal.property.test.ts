@@ -174,35 +174,38 @@ describe('stream endings', () => {
         return { event, data: JSON.parse(/^data: (.*)$/m.exec(f)![1]!) as Record<string, any> };
       });
 
-  it('Anthropic: whatever the client received, the ending leaves no block open, one message_start ahead, and a completed block before the error', () => {
-    const op = fc.oneof(fc.constant('start' as const), fc.constant('stop' as const), fc.constant('delta' as const));
+  it('Anthropic: whatever the client received, one message_start ahead, a new empty text block completed before the error, and no open block closed', () => {
+    const op = fc.oneof(fc.constant('text' as const), fc.constant('tool' as const), fc.constant('stop' as const), fc.constant('delta' as const));
     fc.assert(
       fc.property(fc.boolean(), fc.array(op, { maxLength: 12 }), (started, ops) => {
         const ending = new StreamEnding('messages');
-        const sent: Array<{ type: string; index?: number }> = [];
+        const sent: Array<{ type: string; index?: number; content_block?: { type: string } }> = [];
         const open: number[] = [];
         let next = 0;
-        const send = (f: { type: string; index?: number }) => {
+        const send = (f: { type: string; index?: number; content_block?: { type: string } }) => {
           sent.push(f);
           ending.observe(f as Record<string, unknown>, f.type);
         };
         if (started) send({ type: 'message_start' });
         for (const o of ops) {
           if (!started) break;
-          if (o === 'start') {
+          if (o === 'text' || o === 'tool') {
             open.push(next);
-            send({ type: 'content_block_start', index: next++ });
+            send({ type: 'content_block_start', index: next++, content_block: { type: o === 'tool' ? 'tool_use' : 'text' } });
           } else if (o === 'stop' && open.length > 0) send({ type: 'content_block_stop', index: open.shift()! });
           else if (o === 'delta' && open.length > 0) send({ type: 'content_block_delta', index: open[0]! });
         }
-        const all = [...sent, ...frames(ending.refusal(notice)).map((f) => f.data as { type: string; index?: number })];
+        const added = frames(ending.refusal(notice)).map((f) => f.data as { type: string; index?: number; content_block?: { type: string; text?: string } });
+        const all = [...sent, ...added];
         expect(all.filter((f) => f.type === 'message_start')).toHaveLength(1);
         expect(all[0]!.type).toBe('message_start');
-        expect(all.at(-1)!.type).toBe('error');
-        const starts = all.filter((f) => f.type === 'content_block_start').map((f) => f.index);
-        const stops = all.filter((f) => f.type === 'content_block_stop').map((f) => f.index);
-        expect([...stops].sort()).toEqual([...starts].sort());
-        expect(stops.length).toBeGreaterThan(0);
+        expect(added.slice(-3).map((f) => f.type)).toEqual(['content_block_start', 'content_block_stop', 'error']);
+        const [start, stop] = added.slice(-3);
+        expect(start!.content_block).toEqual({ type: 'text', text: '' });
+        expect(start!.index).toBe(next);
+        expect(stop!.index).toBe(next);
+        // A block the client had open (a tool call above all) is never completed by the refusal.
+        for (const i of open) expect(added.some((f) => f.type === 'content_block_stop' && f.index === i)).toBe(false);
       }),
     );
   });

@@ -155,8 +155,8 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
       expect(guard.blocked).toMatchObject({ policy: 'code-sanitizer', verdict: 'block', finding: { source: 'output_text' } });
       if (family === 'chat') expect(out).toMatch(/data: \{"error":\{"message":"code-sanitizer blocked the response \(output_blocked\) \[ended mid-stream/);
       else expect(out).toMatch(/event: error\ndata: /);
-      // Anthropic: the open text block is closed before the error (Claude Code would otherwise re-send the request).
-      if (family === 'messages') expect(out).toMatch(/event: content_block_stop\ndata: \{"type":"content_block_stop","index":0\}\n\nevent: error\n/);
+      // Anthropic: a new empty text block completes before the error (Claude Code would otherwise re-send the request).
+      if (family === 'messages') expect(out).toMatch(/"content_block":\{"type":"text","text":""\}\}\n\nevent: content_block_stop\ndata: \{"type":"content_block_stop","index":1\}\n\nevent: error\n/);
       if (family === 'responses') expect(out).toMatch(/event: response\.failed\ndata: .*"code":"invalid_prompt"/);
       expect(out).not.toContain('[DONE]');
     }
