@@ -253,6 +253,27 @@ describe('an output block: one request, one upstream call, one event', () => {
     expectGoodMessage(body.message!, { policy: 'code-sanitizer', where: 'the reply text', eventId: event.id });
   });
 
+  it('anthropic, a tool call blocked mid-stream: never completed (a client would run it), one request', async () => {
+    const local = await startStack({ config: CONFIG, fake: { toolInput: { command: `deploy --key ${STRIPE}` }, chunkSize: 6 } });
+    try {
+      const c = counting();
+      const client = new Anthropic({ baseURL: local.anthropicBase, apiKey: 'k', fetch: c.fetch });
+      const stream = client.messages.stream({ model: 'claude-sonnet-4-20250514', max_tokens: 50, tools: [{ name: 'Bash', input_schema: { type: 'object', properties: {} } }], messages: [{ role: 'user', content: 'TOOLTEST' }] });
+      const seen: Array<{ type: string; index?: number; content_block?: { type: string } }> = [];
+      stream.on('streamEvent', (ev) => seen.push(ev as never));
+      const err = await stream.finalMessage().catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(Anthropic.APIError);
+      const tool = seen.find((e) => e.type === 'content_block_start' && e.content_block?.type === 'tool_use')!;
+      expect(tool).toBeDefined();
+      expect(seen.some((e) => e.type === 'content_block_stop' && e.index === tool.index)).toBe(false);
+      expect(JSON.stringify(seen)).not.toContain(STRIPE.slice(8));
+      expect(c.sent).toHaveLength(1);
+      expect(local.fake.requests).toHaveLength(1);
+    } finally {
+      await local.close();
+    }
+  });
+
   it('openai responses, streamed: an error event with the code, then response.failed with the code Codex takes as final', async () => {
     const c = clients();
     const stream = await c.openai.responses.create({ model: 'gpt-5', input: 'give me the key', stream: true });
