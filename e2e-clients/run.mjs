@@ -1,9 +1,12 @@
 // Real clients against the gateway: Claude Code (`claude -p`) and Codex (`codex exec`), each driving a tool
-// loop through `kt gateway run` to the project's fake upstream. Run after `npm run build` in the project root:
+// loop through `kt gateway run` to the project's fake upstream, then meeting each kind of refusal (an input block,
+// a streamed output block, a spent hard budget) with its default retry settings: exactly one request and one
+// decision event per refusal, and the text the client prints is quoted at the end (README, docs/policies.md).
+// Run after `npm run build` in the project root:
 //   npm --prefix e2e-clients ci && node e2e-clients/run.mjs
 import { spawn } from 'node:child_process';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +16,10 @@ const BIN = fileURLToPath(new URL('node_modules/.bin/', import.meta.url));
 const { startFakeUpstream } = await import(`${ROOT}dist/testing/fake-upstream.js`);
 // A synthetic token the tools print, so the tool result carries a secret back through the gateway.
 const TOKEN = ['ghp', 'Zr4Kp8Wm2Qx6Tn0Vb3Hy7Lc1Jd5Fs9Ga4Ue2'].join('_');
+// A key the model "answers" with, which an output policy blocks mid-stream.
+const LIVE_KEY = ['sk', 'live', '51Hc8YzKq2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8De0Fg2Hi4Jk6Lm8No'].join('_');
+/** What each client printed for each refusal, quoted at the end. */
+const shown = [];
 
 let failed = 0;
 let passed = 0;
@@ -23,6 +30,7 @@ function check(name, ok, detail = '') {
 }
 
 async function gateway(config, port) {
+  await freePortAgain(port);
   const dir = mkdtempSync(join(tmpdir(), 'kt-e2e-clients-'));
   const file = join(dir, 'policy-config.yaml');
   writeFileSync(file, config);
@@ -36,6 +44,55 @@ async function gateway(config, port) {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error('gateway did not start');
+}
+
+/** A gateway on this port was stopped just before: wait until the port answers no more. */
+async function freePortAgain(port) {
+  for (let i = 0; i < 50; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/healthz`);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Stop a gateway and read its decision events with the real CLI. */
+async function stopAndReadEvents(gw) {
+  gw.kill('SIGTERM');
+  await new Promise((r) => gw.once('exit', r));
+  const tail = spawnSync(process.execPath, [`${ROOT}dist/cli/main.js`, 'events', 'tail', '--no-follow', '--json', '--limit', '1000', '--data-dir', gw.dataDir], { encoding: 'utf8' });
+  return tail.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((e) => e.route !== 'count_tokens');
+}
+
+const inferenceCalls = (fake) => fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
+
+/** The lines a client printed about the refusal (its error line), without the banner around them. */
+function refusalLines(out) {
+  return [...new Set(out.split('\n').map((l) => l.trim()).filter((l) => /keeptrusts (blocked|withheld|stopped|held)/.test(l)))].join('\n');
+}
+
+/**
+ * One refusal, met by a real client with its default retry settings: the gateway answers it once (one decision
+ * event, `upstream` calls reaching the provider), the client stops and says why.
+ */
+async function refusal(client, kind, { config, port, fake, exec, before, upstream, code }) {
+  const gw = await gateway(config, port);
+  if (before) await before();
+  const startedAt = Date.now();
+  const callsBefore = inferenceCalls(fake);
+  const res = await exec();
+  const calls = inferenceCalls(fake) - callsBefore;
+  const events = (await stopAndReadEvents(gw)).filter((e) => Date.parse(e.ts) >= startedAt - 5);
+  const refused = events.filter((e) => e.reason_code === code);
+  const text = refusalLines(res.out);
+  shown.push({ client, kind, text, rc: res.code, calls, events: events.length });
+  check(`${client} ${kind}: one request, one event (${events.length} events, ${refused.length} ${code}, ${calls} upstream calls, expected ${upstream})`, events.length === 1 && refused.length === 1 && calls === upstream, JSON.stringify(events.map((e) => [e.status, e.reason_code])) + '\n' + res.out.slice(-1500));
+  check(`${client} ${kind}: the client shows the refusal and stops (rc ${res.code})`, res.code !== 0 && text.includes(code === 'budget_exceeded' ? 'budget' : 'keeptrusts') && text.includes(refused[0]?.id ?? 'no event'), res.out.slice(-1500));
+  // The client may echo the developer's own prompt; what the gateway said must not hold a secret.
+  check(`${client} ${kind}: no secret in the refusal the client printed`, !text.includes(TOKEN) && !res.out.includes(LIVE_KEY.slice(8)));
+  return { events, res };
 }
 
 /** Stop the gateway, then read its decision events and verify its chain with the real CLI, as a user would. */
@@ -54,6 +111,19 @@ async function checkEvents(gw, client, upstreamCalls, who) {
   check(`${client}: no raw token anywhere in the data dir`, files.every((f) => !readFileSync(f).toString('latin1').includes(TOKEN)));
   const verify = kt('events', 'verify');
   check(`${client}: kt events verify passes`, verify.status === 0, verify.stdout + verify.stderr);
+}
+
+/** A gateway that blocks secrets both ways and has a spent-after-one-request daily budget for developer broke-dev. */
+function refusalConfig(targets) {
+  return `pack: {name: refusals, version: "1"}
+policies: {chain: [code-sanitizer, audit-logger]}
+policy:
+  code-sanitizer: {block_on_match: true}
+budgets:
+  - {scope: developer, match: broke-dev, limit_usd: 0.000001, period: day, mode: hard}
+providers:
+  ${targets}
+`;
 }
 
 // Asynchronous on purpose: the fake upstream lives in this process, so a blocking spawn would starve it.
@@ -100,7 +170,34 @@ function run(cmd, args, env, cwd) {
   check('claude tool loop: the token in the tool result was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
   calls += fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
   await checkEvents(gw, 'claude-code', calls, { developer: 'cc-dev', repository: 'acme/claude' });
+
+  // Refusals, with Claude Code's own retry settings (it retried a 409 eleven times over three minutes).
+  const { CLAUDE_CODE_MAX_RETRIES: _retries, ...defaults } = env;
+  const config = refusalConfig(`targets: [{id: anthropic, provider: anthropic, base_url: "${fake.url}"}]`);
+  const claude = (prompt, developer, port) => () =>
+    run(`${BIN}claude`, ['-p', prompt], { ...defaults, ANTHROPIC_BASE_URL: `http://127.0.0.1:${port}`, ANTHROPIC_CUSTOM_HEADERS: `x-keeptrusts-developer: ${developer}\nx-keeptrusts-repository: acme/claude` }, home);
+  fake.reset();
+  await refusal('claude-code', 'input block', { config, port: 41303, fake, exec: claude(`deploy with ${TOKEN} please`, 'cc-dev', 41303), upstream: 0, code: 'input_blocked' });
+  fake.setReplyText(`Here is the key you asked for: ${LIVE_KEY} and more text after it.`);
+  await refusal('claude-code', 'output block (streamed)', { config, port: 41304, fake, exec: claude('what is the key?', 'cc-dev', 41304), upstream: 1, code: 'output_blocked' });
+  fake.reset();
+  await refusal('claude-code', 'budget stop', { config, port: 41305, fake, before: claude('say hi', 'broke-dev', 41305), exec: claude('say hi again', 'broke-dev', 41305), upstream: 0, code: 'budget_exceeded' });
   await fake.close();
+
+  // A tool call whose arguments carry the key: blocked mid-stream, and the tool never runs.
+  const marker = join(home, 'blocked-tool-ran');
+  const toolFake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: `touch ${marker}; echo ${LIVE_KEY}`, description: 'echo' } });
+  const toolConfig = refusalConfig(`targets: [{id: anthropic, provider: anthropic, base_url: "${toolFake.url}"}]`);
+  await refusal('claude-code', 'output block in a tool call (streamed)', {
+    config: toolConfig,
+    port: 41309,
+    fake: toolFake,
+    exec: () => run(`${BIN}claude`, ['-p', 'TOOLTEST run it', '--allowedTools', 'Bash'], { ...defaults, ANTHROPIC_BASE_URL: 'http://127.0.0.1:41309' }, home),
+    upstream: 1,
+    code: 'output_blocked',
+  });
+  check('claude-code: the blocked tool call did not run', !existsSync(marker));
+  await toolFake.close();
 }
 
 // ---- Codex ----
@@ -126,8 +223,42 @@ function run(cmd, args, env, cwd) {
   check('codex tool loop: the token in the tool output was redacted before it left', !lastInput.includes(TOKEN.slice(4)) && lastInput.includes('[REDACTED:SECRET]'), lastInput.slice(0, 500));
   calls += fake.requests.filter((r) => r.family === 'messages' || r.family === 'chat' || r.family === 'responses').length;
   await checkEvents(gw, 'codex', calls, { developer: 'codex-dev', repository: 'acme/codex' });
+
+  // Refusals (Codex reconnected five times on a 409 and on a stream error).
+  const config = refusalConfig(`targets: [{id: openai, provider: openai-compatible, base_url: "${fake.url}/v1"}]`);
+  const codex = (prompt, developer, port) => () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-codex-refusal-'));
+    writeFileSync(
+      join(dir, 'config.toml'),
+      `model = "gpt-5"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:${port}/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\nhttp_headers = { "x-keeptrusts-developer" = "${developer}" }\n`,
+    );
+    return run(`${BIN}codex`, ['exec', '--skip-git-repo-check', prompt], { HOME: dir, CODEX_HOME: dir, KT_E2E_KEY: 'sk-codex-e2e' }, dir);
+  };
+  fake.reset();
+  await refusal('codex', 'input block', { config, port: 41306, fake, exec: codex(`deploy with ${TOKEN} please`, 'codex-dev', 41306), upstream: 0, code: 'input_blocked' });
+  fake.setReplyText(`Here is the key you asked for: ${LIVE_KEY} and more text after it.`);
+  await refusal('codex', 'output block (streamed)', { config, port: 41307, fake, exec: codex('what is the key?', 'codex-dev', 41307), upstream: 1, code: 'output_blocked' });
+  fake.reset();
+  await refusal('codex', 'budget stop', { config, port: 41308, fake, before: codex('say hi', 'broke-dev', 41308), exec: codex('say hi again', 'broke-dev', 41308), upstream: 0, code: 'budget_exceeded' });
   await fake.close();
+
+  // A tool call whose arguments carry the key: blocked mid-stream, and the tool never runs.
+  const marker = join(home, 'blocked-tool-ran');
+  const toolFake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `touch ${marker}; echo ${LIVE_KEY}` } });
+  await refusal('codex', 'output block in a tool call (streamed)', {
+    config: refusalConfig(`targets: [{id: openai, provider: openai-compatible, base_url: "${toolFake.url}/v1"}]`),
+    port: 41310,
+    fake: toolFake,
+    exec: codex('TOOLTEST run it', 'codex-dev', 41310),
+    upstream: 1,
+    code: 'output_blocked',
+  });
+  check('codex: the blocked tool call did not run', !existsSync(marker));
+  await toolFake.close();
 }
+
+process.stdout.write('\nWhat each client showed (rc, upstream calls, decision events):\n');
+for (const s of shown) process.stdout.write(`- ${s.client}, ${s.kind} (rc ${s.rc}, ${s.calls} upstream, ${s.events} event):\n    ${s.text.replaceAll('\n', '\n    ')}\n`);
 
 process.stdout.write(`${passed} passed, ${failed} failed\n`);
 process.exitCode = failed ? 1 : 0;

@@ -10,12 +10,23 @@ export type GatewayErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'request_too_large'
-  | 'policy_violation'
   | 'rate_limit_error'
   | 'upstream_error'
   | 'timeout_error'
   | 'overloaded_error'
   | 'api_error';
+
+export interface GatewayErrorExtra {
+  code?: string;
+  param?: string;
+  retryAfter?: string;
+  /** Facts for programs beside `code` (policy, rule, location, event_id), added to the error object as members. */
+  details?: Readonly<Record<string, string>>;
+  /** The verdict behind the error, sent as `x-keeptrusts-verdict` (refusals). */
+  verdict?: 'block' | 'escalate';
+  /** Overrides whether the answer is final (see `isFinal`). */
+  final?: boolean;
+}
 
 /**
  * An error the gateway itself answers with. The message goes to the client as written, so it must
@@ -26,9 +37,18 @@ export class GatewayError extends Error {
     readonly status: number,
     readonly type: GatewayErrorType,
     message: string,
-    readonly extra: { code?: string; param?: string; policy?: string; retryAfter?: string } = {},
+    readonly extra: GatewayErrorExtra = {},
   ) {
     super(message);
+  }
+
+  /**
+   * A final answer carries `x-should-retry: false`, which the openai and Anthropic SDKs (Node and Python), Claude
+   * Code and Codex all obey before looking at the status. By default every 4xx but 408 and 429 is final: the same
+   * request gets the same answer, and a client that retries only multiplies it (and its events).
+   */
+  get final(): boolean {
+    return this.extra.final ?? (this.status >= 400 && this.status < 500 && this.status !== 408 && this.status !== 429);
   }
 }
 
@@ -38,22 +58,42 @@ export const notFound = (message: string, code = 'not_found') => new GatewayErro
 /** A request guard's refusal (foreign Host or Origin, a POST that is not JSON) in the client's API shape. */
 export const refusalError = (r: Refusal) => new GatewayError(r.status, r.status === 403 ? 'permission_error' : 'invalid_request_error', r.message, { code: r.code });
 
-/** Anthropic's own names for the error types, so its SDK maps them to the right exception classes. */
-const ANTHROPIC_TYPES: Partial<Record<GatewayErrorType, string>> = {
+/**
+ * Every type in Anthropic's own words: a type its clients do not know is no error to them (Aider's litellm shows
+ * one as a connection error and retries it). Total, so a new gateway type cannot be sent unmapped.
+ */
+const ANTHROPIC_TYPES: Record<GatewayErrorType, string> = {
+  invalid_request_error: 'invalid_request_error',
+  authentication_error: 'authentication_error',
+  permission_error: 'permission_error',
+  not_found_error: 'not_found_error',
+  request_too_large: 'request_too_large',
+  rate_limit_error: 'rate_limit_error',
+  overloaded_error: 'overloaded_error',
+  api_error: 'api_error',
   upstream_error: 'api_error',
   timeout_error: 'api_error',
 };
 
+/** Members an error object already has: details never replace them. */
+const RESERVED = new Set(['message', 'type', 'code', 'param']);
+
+function detailsOf(err: GatewayError): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(err.extra.details ?? {})) if (!RESERVED.has(k)) out[k] = v;
+  return out;
+}
+
 export function errorBody(shape: ErrorShape, err: GatewayError, requestId: string): Record<string, unknown> {
-  const { code, param, policy } = err.extra;
+  const { code, param } = err.extra;
   if (shape === 'anthropic') {
     return {
       type: 'error',
       error: {
-        type: ANTHROPIC_TYPES[err.type] ?? err.type,
+        type: ANTHROPIC_TYPES[err.type],
         message: err.message,
         ...(code ? { code } : {}),
-        ...(policy ? { policy } : {}),
+        ...detailsOf(err),
       },
       request_id: requestId,
     };
@@ -64,7 +104,7 @@ export function errorBody(shape: ErrorShape, err: GatewayError, requestId: strin
       type: err.type,
       code: code ?? null,
       param: param ?? null,
-      ...(policy ? { policy } : {}),
+      ...detailsOf(err),
     },
   };
 }
@@ -81,7 +121,8 @@ export function sendError(res: ServerResponse, shape: ErrorShape, err: GatewayEr
     'x-keeptrusts-request-id': requestId,
   };
   if (err.extra.retryAfter) headers['retry-after'] = err.extra.retryAfter;
-  if (err.type === 'policy_violation') headers['x-keeptrusts-verdict'] = 'block';
+  if (err.final) headers['x-should-retry'] = 'false';
+  if (err.extra.verdict) headers['x-keeptrusts-verdict'] = err.extra.verdict;
   res.writeHead(err.status, headers);
   res.end(body);
 }

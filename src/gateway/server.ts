@@ -29,6 +29,7 @@ import { closesConnection, readBody, type BodyLimits } from './body.js';
 import { createBoundedServer, listenerLimits, type ListenerLimits } from './bounded-server.js';
 import { GatewayError, notFound, refusalError, sendError, type ErrorShape } from './errors.js';
 import { ClientGone } from './client-gone.js';
+import { finalRefusal, policyNotice, refOf } from './refusal.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
 import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
@@ -427,7 +428,7 @@ export class Gateway {
     ctx.useVirtualKey(record);
   }
 
-  /** Budgets and rate limits, before any upstream call: a hard limit answers 429 in the client's shape. */
+  /** Budgets and rate limits, before any upstream call: a refusal in the client's shape (see limitError). */
   private async admit(ctx: DecisionContext, ex: Exchange): Promise<void> {
     const limits = this.opts.limits;
     if (!limits) return;
@@ -436,7 +437,7 @@ export class Gateway {
     if (!admission.ok) {
       ctx.reasonCode = admission.code;
       ctx.verdict = 'block';
-      throw limitError(admission);
+      throw limitError(admission, refOf(ctx));
     }
     ctx.lease = admission.lease;
     for (const flag of admission.flags) ctx.addFlag(flag);
@@ -472,7 +473,8 @@ export class Gateway {
 
   /**
    * Run the input phase over the request's complete content view; a block or escalation ends the request here
-   * with 409, redactions edit the body. Also refused here: asking for a reply the output policies could not read.
+   * with a final refusal (src/gateway/refusal.ts), redactions edit the body. Also refused here: asking for a
+   * reply the output policies could not read.
    */
   private enforceInput(ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined): Verdict {
     const view = requestView(ex.family, ex.body);
@@ -494,11 +496,12 @@ export class Gateway {
     ctx.addOutcome('input', outcome, segments);
     if (this.needsRequestText) ctx.setRequest(segments, outcome);
     if (outcome.failed) {
-      throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
+      throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', details: { policy: outcome.failed.kind }, final: true });
     }
     if (outcome.stoppedBy) {
-      const { kind, verdict, message } = outcome.stoppedBy;
-      throw new GatewayError(409, 'policy_violation', message, { code: verdict === 'block' ? 'input_blocked' : 'escalation_required', policy: kind });
+      const findings = outcome.results.flatMap((r) => r.findings);
+      const notice = policyNotice({ phase: 'input', stop: outcome.stoppedBy, chain: this.chain, body: ex.body, segments, findings, ref: refOf(ctx) });
+      throw finalRefusal(notice, outcome.stoppedBy.verdict);
     }
     if (outcome.edits.length > 0) ex.modified = writeBack(ex.body, segments, outcome.edits) || ex.modified;
     return outcome.verdict;

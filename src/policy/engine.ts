@@ -22,8 +22,11 @@ export interface ChainOutcome {
   verdict: Verdict;
   results: PolicyResult[];
   edits: Edit[];
-  /** The policy whose verdict stopped the chain (block or escalate). */
-  stoppedBy?: { kind: string; verdict: 'block' | 'escalate'; message: string };
+  /**
+   * The policy whose verdict stopped the chain (block or escalate); `finding` is the first match of a rule with
+   * that action (what the refusal names), `configured` the policy's own block message when it has one.
+   */
+  stoppedBy?: { kind: string; verdict: 'block' | 'escalate'; message: string; finding?: Finding; configured?: string };
   /** A policy failed and fail-mode is block. */
   failed?: { kind: string };
   /** SHA-256 (hex) of the long segments this run hashed, by segment id: reused by the audit trail. */
@@ -133,6 +136,8 @@ export class PolicyChain {
       const started = process.hrtime.bigint();
       const result: PolicyResult = { kind: policy.kind, phase, verdict: 'allow', findings: [], durationUs: 0 };
       let edits: Edit[] = [];
+      // The first match of a blocking and of an escalating rule: the refusal names the one of the final verdict.
+      let stops: { block?: Finding | undefined; escalate?: Finding | undefined } = {};
       try {
         for (const rule of rules) {
           const slot = this.slots.get(rule)!;
@@ -141,7 +146,7 @@ export class PolicyChain {
             if (matches.length === 0) return;
             result.verdict = worstVerdict(result.verdict, rule.action);
             for (const m of matches) {
-              result.findings.push({
+              const finding: Finding = {
                 type: m.type,
                 rule: m.rule,
                 source: seg.source,
@@ -150,7 +155,9 @@ export class PolicyChain {
                 end: m.end,
                 ...(m.score !== undefined ? { score: m.score } : {}),
                 ...(m.signals ? { signals: m.signals } : {}),
-              });
+              };
+              result.findings.push(finding);
+              if (rule.action === 'block' || rule.action === 'escalate') stops[rule.action] ??= finding;
               if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule, placeholders));
             }
           };
@@ -168,6 +175,7 @@ export class PolicyChain {
           const a = assess(reply.view, reply.request);
           result.verdict = worstVerdict(result.verdict, a.verdict);
           for (const f of a.findings) result.findings.push(f);
+          if (a.verdict === 'block' || a.verdict === 'escalate') stops[a.verdict] ??= a.findings[0];
           if (a.score !== undefined) result.score = a.score;
           if (a.reasons) result.reasons = a.reasons;
         }
@@ -176,6 +184,7 @@ export class PolicyChain {
         result.verdict = this.failMode === 'block' ? 'block' : 'allow';
         result.findings = [];
         edits = [];
+        stops = {};
       }
       result.durationUs = Number(process.hrtime.bigint() - started) / 1000;
       outcome.results.push(result);
@@ -187,10 +196,13 @@ export class PolicyChain {
         return outcome;
       }
       if (result.verdict === 'block' || result.verdict === 'escalate') {
+        const stopping = stops[result.verdict];
         outcome.stoppedBy = {
           kind: policy.kind,
           verdict: result.verdict,
           message: policy.blockMessage ?? defaultMessage(policy.kind, phase, result.findings),
+          ...(stopping ? { finding: stopping } : {}),
+          ...(policy.blockMessage ? { configured: policy.blockMessage } : {}),
         };
         return outcome;
       }

@@ -1,9 +1,9 @@
 import type { Family } from '../providers/targets.js';
 
 /**
- * The last frame of a stream that the gateway has to end early (upstream cut off, or later a policy
- * block), in each protocol's own error form so SDKs raise an error instead of hanging or accepting a
- * truncated reply as complete.
+ * The last frame of a stream that fails part-way (upstream cut off, a reply over budget, an event that could not
+ * be stored), in each protocol's own error form so SDKs raise an error instead of hanging or accepting a
+ * truncated reply as complete. A policy's refusal ends a stream differently: src/protocol/refusal.ts.
  */
 export function terminalErrorFrame(family: Family, type: string, message: string): string {
   if (family === 'messages') {

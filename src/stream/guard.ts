@@ -3,7 +3,8 @@ import type { DetectionRule, Finding, ReplyView, Verdict } from '../policy/types
 import { worstVerdict } from '../policy/types.js';
 import { writeBack, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
 import { replyView } from '../protocol/families.js';
-import { formatFrame, parseFrame, SseSplitter, terminalErrorFrame } from '../protocol/sse.js';
+import { StreamEnding, type RefusalNotice } from '../protocol/refusal.js';
+import { formatFrame, parseFrame, SseSplitter } from '../protocol/sse.js';
 import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
 import { isObj, ViewBuilder } from '../protocol/view.js';
 import type { Family } from '../providers/targets.js';
@@ -17,11 +18,14 @@ type Obj = Record<string, unknown>;
 export interface StreamBlock {
   policy: string;
   verdict: 'block' | 'escalate';
+  /** The match that stopped the stream: its type, rule and which part of the reply (never the value). */
+  finding?: Pick<Finding, 'type' | 'rule' | 'source'>;
 }
 
 interface Held {
   window: TextWindow | JsonTextWindows;
   part: Fragment['part'];
+  source: SegmentSource;
   /** Writes a late release of this window as a frame of its own. */
   synth: (text: string) => string;
   ended: boolean;
@@ -53,6 +57,8 @@ export class StreamGuard {
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
   private done = false;
+  /** What the client has received so far, so that a refusal ends the stream the way each client accepts. */
+  private readonly ending: StreamEnding;
   readonly findings: Finding[] = [];
   /** Each finding with the policy and action that produced it, and a hash of the value when one was asked for. */
   readonly found: Array<{ policy: string; finding: Finding; action: DetectionRule['action']; valueHash?: string }> = [];
@@ -73,10 +79,13 @@ export class StreamGuard {
     private readonly onFrame?: (event: string | undefined, data: Obj) => boolean | void,
     /** The request's placeholders, when it has any: restored after the policies, before the client. */
     private readonly restore?: Restore,
+    /** The refusal a block ends the stream with (the gateway names the event to ask about). */
+    private readonly notice: (block: StreamBlock) => RefusalNotice = plainNotice,
   ) {
     this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
     this.policies = [...new Set(this.rules.map((r) => r.policy))];
     this.splitter = new SseSplitter(budget.limit);
+    this.ending = new StreamEnding(family);
   }
 
   /** Feed text from upstream; returns the text to send to the client now. Throws ReplyTooLarge over the budget. */
@@ -151,6 +160,7 @@ export class StreamGuard {
     const plan = planFrame(this.family, event, value);
     const out = this.planned(plan, value);
     if (this.blocked) return this.stop();
+    this.ending.observe(value, event);
     // Every piece held back and nothing else in the frame: sending it would only be an empty delta.
     if (out.emptied && plan.onlyPieces && other.length === 0) return out.prefix;
     return out.prefix + (out.changed || lines !== other ? formatFrame(event, JSON.stringify(value), lines) : `${raw}\n\n`);
@@ -235,7 +245,7 @@ export class StreamGuard {
     let held = this.windows.get(f.key);
     if (!held) {
       const newWindow = () => new TextWindow(this.rules, (rm: RuleMatch, value: string) => this.record(rm, f.source, value));
-      held = { window: f.json ? new JsonTextWindows(newWindow) : newWindow(), part: f.part, synth: f.synth, ended: false };
+      held = { window: f.json ? new JsonTextWindows(newWindow) : newWindow(), part: f.part, source: f.source, synth: f.synth, ended: false };
       if (this.restore) held.restorer = restorerFor(this.restore, f, this.pieced.has(f.key) ? undefined : this.toolNames.get(f.key));
       this.windows.set(f.key, held);
     }
@@ -259,7 +269,7 @@ export class StreamGuard {
 
   private isBlocked(held: Held): boolean {
     const b = held.window.blocked;
-    if (b && !this.blocked) this.blocked = { policy: b.policy, verdict: b.rule.action as 'block' | 'escalate' };
+    if (b && !this.blocked) this.blocked = { policy: b.policy, verdict: b.rule.action as 'block' | 'escalate', finding: { type: b.match.type, rule: b.match.rule, source: held.source } };
     return this.blocked !== undefined;
   }
 
@@ -289,9 +299,6 @@ export class StreamGuard {
           const rm: RuleMatch = { rule: r.rule, policy: r.policy, match };
           const value = seg.text.slice(match.start, match.end);
           this.record(rm, seg.source, value);
-          if (r.rule.action === 'block' || r.rule.action === 'escalate') {
-            this.blocked ??= { policy: r.policy, verdict: r.rule.action };
-          }
           if (r.rule.action === 'redact') edits.push({ segment: seg.id, start: match.start, end: match.end, replacement: r.rule.marker(match, value) });
         }
       }
@@ -331,14 +338,18 @@ export class StreamGuard {
     this.found.push({ policy: rm.policy, finding, action: rm.rule.action, ...(valueHash ? { valueHash } : {}) });
     this.verdict = worstVerdict(this.verdict, rm.rule.action);
     if ((rm.rule.action === 'block' || rm.rule.action === 'escalate') && !this.blocked) {
-      this.blocked = { policy: rm.policy, verdict: rm.rule.action };
+      this.blocked = { policy: rm.policy, verdict: rm.rule.action, finding: { type: finding.type, rule: finding.rule, source } };
     }
   }
 
   private stop(): string {
     this.done = true;
-    const b = this.blocked!;
-    const code = b.verdict === 'block' ? 'output_blocked' : 'escalation_required';
-    return terminalErrorFrame(this.family, 'policy_violation', `${b.policy} blocked the response (${code})`);
+    return this.ending.refusal(this.notice(this.blocked!));
   }
+}
+
+/** The notice when no gateway gives one (the guard used on its own). */
+function plainNotice(b: StreamBlock): RefusalNotice {
+  const code = b.verdict === 'block' ? 'output_blocked' : 'escalation_required';
+  return { code, message: `${b.policy} blocked the response (${code})`, details: { policy: b.policy, ...(b.finding ? { rule: b.finding.rule } : {}) } };
 }

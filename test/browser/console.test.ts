@@ -172,7 +172,7 @@ describe.skipIf(!haveBrowser)('web console in Chromium', () => {
         ],
       })
       .catch((e: unknown) => e);
-    expect(blocked).toBeInstanceOf(OpenAI.ConflictError);
+    expect(blocked).toBeInstanceOf(OpenAI.BadRequestError);
     const rows = page.locator('[data-testid=events-table] tbody tr');
     await rows.filter({ hasText: 'mallory' }).first().waitFor({ timeout: 10_000 });
 

@@ -4,6 +4,8 @@ import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startStack, type Stack } from '../helpers/stack.js';
 
+type OpenAIApiError = InstanceType<typeof OpenAI.APIError>;
+
 const CONFIG = `pack: {name: agents, version: "1"}
 policies:
   chain: [pii-detector, code-sanitation, prompt-injection, quality-scorer, dlp-filter, safety-filter]
@@ -34,7 +36,7 @@ afterAll(() => stack.close());
 beforeEach(() => stack.fake.reset());
 
 describe('the product brief chain with real SDKs', () => {
-  it('an injection in a tool result is blocked with 409 in the OpenAI shape, and nothing reaches the provider', async () => {
+  it('an injection in a tool result is refused (400, final) in the OpenAI shape, and nothing reaches the provider', async () => {
     const c = new OpenAI({ baseURL: stack.openaiBase, apiKey: 'k', maxRetries: 0 });
     const err = await c.chat.completions
       .create({
@@ -46,8 +48,10 @@ describe('the product brief chain with real SDKs', () => {
         ],
       })
       .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.ConflictError);
-    expect((err as any).error).toMatchObject({ type: 'policy_violation', code: 'input_blocked', policy: 'prompt-injection' });
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as any).error).toMatchObject({ type: 'invalid_request_error', code: 'input_blocked', policy: 'prompt-injection' });
+    expect((err as any).error.location).toBe('the result of tool call c1 (read_file, file node_modules/left-pad-plus/README.md) in turn 3');
+    expect((err as OpenAIApiError).headers?.get('x-should-retry')).toBe('false');
     expect(stack.fake.requests).toHaveLength(0);
   });
 
@@ -64,8 +68,9 @@ describe('the product brief chain with real SDKs', () => {
         ],
       })
       .catch((e: unknown) => e);
-    expect((err as { status?: number }).status).toBe(409);
-    expect((err as any).error.error).toMatchObject({ type: 'policy_violation', code: 'input_blocked', policy: 'prompt-injection' });
+    expect(err).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((err as any).error.error).toMatchObject({ type: 'invalid_request_error', code: 'input_blocked', policy: 'prompt-injection' });
+    expect((err as any).error.error.location).toBe('the result of tool call t1 (Read, file README.md) in turn 3');
   });
 
   it('a clean coding request is allowed', async () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/audit/event.js';
 import { SqliteVirtualKeyStore } from '../../src/usage/keys.js';
 import { createLimitEngine } from '../../src/usage/limits/index.js';
+import { clockedLimits } from '../helpers/clocked-limits.js';
 import { loadConfig } from '../../src/config/index.js';
 import { startStack, type Stack } from '../helpers/stack.js';
 import { writeConfigs } from '../helpers/config.js';
@@ -32,6 +33,8 @@ providers:
 let stack: Stack;
 let dataDir: string;
 let vk: string;
+const startedAt = Date.now();
+const middayToday = Math.floor(startedAt / 86_400_000) * 86_400_000 + 43_200_000;
 
 beforeAll(async () => {
   if (!existsSync(KT)) spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
@@ -44,7 +47,9 @@ beforeAll(async () => {
     config: CONFIG,
     env: { KT_TEST_PROVIDER_KEY: 'sk-provider-held-by-gateway' },
     audit: { dataDir },
-    gateway: { virtualKeys: keys, limits: createLimitEngine(loaded!.config)!, attribution: { defaults: { developer: 'default-dev', repository: 'acme/default' }, git: null } },
+    // Midday, whatever the hour the test runs at: a daily budget spent at 23:59:30 UTC resets within a client's
+    // retry patience and is answered with a 429 instead of a final refusal.
+    gateway: { virtualKeys: keys, limits: clockedLimits(createLimitEngine(loaded!.config)!, () => middayToday + (Date.now() - startedAt)), attribution: { defaults: { developer: 'default-dev', repository: 'acme/default' }, git: null } },
   });
 });
 afterAll(() => stack.close());
@@ -97,16 +102,18 @@ describe('attribution on the wire', () => {
 });
 
 describe('budgets and rate limits', () => {
-  it('a hard budget answers 429 budget_exceeded with Retry-After before any upstream call, once spent', async () => {
+  it('a spent hard budget is a final refusal (400 budget_exceeded, no Retry-After) before any upstream call', async () => {
     const h = { 'x-keeptrusts-developer': 'big-spender' };
     await openai('spend-1', 'sk', h).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     const before = stack.fake.requests.length;
     const err = await openai('spend-2', 'sk', h).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((x: unknown) => x);
-    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
     expect((err as { error: { code: string } }).error.code).toBe('budget_exceeded');
-    expect(Number((err as { headers: Headers }).headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((err as { headers: Headers }).headers.get('retry-after')).toBeNull();
+    expect((err as { headers: Headers }).headers.get('x-should-retry')).toBe('false');
+    expect((err as Error).message).toContain('developer "big-spender" has used its daily budget of $0.00001; it resets at');
     expect(stack.fake.requests.length).toBe(before);
-    expect(await eventFor('spend-2')).toMatchObject({ status: 429, reason_code: 'budget_exceeded' });
+    expect(await eventFor('spend-2')).toMatchObject({ status: 400, reason_code: 'budget_exceeded' });
     // Someone else is not affected.
     await openai('spend-other').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
   });

@@ -86,8 +86,8 @@ beforeAll(async () => {
       ],
     })
     .catch((e: unknown) => e);
-  expect(blocked).toBeInstanceOf(OpenAI.ConflictError);
-  sent.push({ requestId: 'r-block', expect: { verdict: 'block', status: 409, reason_code: 'input_blocked' } });
+  expect(blocked).toBeInstanceOf(OpenAI.BadRequestError);
+  sent.push({ requestId: 'r-block', expect: { verdict: 'block', status: 400, reason_code: 'input_blocked' } });
 
   // 4. streamed Anthropic reply with a secret in it, redacted on the fly
   stack.fake.setReplyText(`Here: ${STRIPE} done.`);
@@ -137,7 +137,7 @@ describe('decision events after a mixed run', () => {
       expect(e.config.sha256).toMatch(/^[0-9a-f]{64}$/);
       // Usage is metered whenever the provider answered; a request that never reached one has none.
       if (e.status === 200) expect(e.usage).not.toBeNull();
-      if (e.status === 400 || e.status === 409 || e.status === 502) expect(e.usage).toBeNull();
+      if (e.status === 400 || e.status === 502) expect(e.usage).toBeNull();
       expect(e.latency.total_ms).toBeGreaterThanOrEqual(0);
     }
   });
@@ -162,7 +162,11 @@ describe('decision events after a mixed run', () => {
     expect(red.redactions[0]!.locations[0]!.path).toMatch(/^messages\[0\]\.content/);
     const blocked = events.find((x) => x.request_id === 'r-block')!;
     expect(blocked.policies.find((p) => p.kind === 'prompt-injection')).toMatchObject({ verdict: 'block' });
-    expect(blocked.error).toMatchObject({ code: 'input_blocked' });
+    expect(blocked.error).toMatchObject({ code: 'input_blocked', type: 'invalid_request_error' });
+    // The event keeps what the developer was told, which names the event itself and never the token.
+    expect(blocked.error!.message).toContain(`event ${blocked.id}`);
+    expect(blocked.error!.message).toContain('prompt-injection found');
+    expect(blocked.error!.message).not.toContain(GH);
     const streamed = events.find((x) => x.request_id === 'r-stream')!;
     expect(streamed.policies.some((p) => p.streamed && p.phase === 'output' && p.verdict === 'redact')).toBe(true);
   });

@@ -134,21 +134,21 @@ describe('OpenAI responses', () => {
 });
 
 describe('blocking', () => {
-  it('a block answers 409 in the client shape naming the policy, and nothing reaches the upstream', async () => {
+  it('a block answers a final 400 in the client shape naming the policy, and nothing reaches the upstream', async () => {
     const local = await startStack({ config: CONFIG.replace('blocked_terms: [project nightingale]', 'blocked_terms: [project nightingale]\n    action: block') });
     try {
       const err = await new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 }).chat.completions
         .create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'status of Project Nightingale?' }] })
         .catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(OpenAI.ConflictError);
-      expect((err as any).error).toMatchObject({ type: 'policy_violation', code: 'input_blocked', policy: 'dlp-filter' });
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as any).error).toMatchObject({ type: 'invalid_request_error', code: 'input_blocked', policy: 'dlp-filter', location: 'a user message in turn 1' });
       expect((err as Error).message).not.toMatch(/nightingale/i);
       expect(local.fake.requests).toHaveLength(0);
       const aErr = await new Anthropic({ baseURL: local.anthropicBase, apiKey: 'k', maxRetries: 0 }).messages
         .create({ model: 'm', max_tokens: 5, messages: [{ role: 'user', content: 'Project Nightingale' }] })
         .catch((e: unknown) => e);
-      expect((aErr as { status?: number }).status).toBe(409);
-      expect((aErr as any).error).toMatchObject({ type: 'error', error: { type: 'policy_violation', code: 'input_blocked', policy: 'dlp-filter' } });
+      expect(aErr).toBeInstanceOf(Anthropic.BadRequestError);
+      expect((aErr as any).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', code: 'input_blocked', policy: 'dlp-filter' } });
     } finally {
       await local.close();
     }
@@ -214,15 +214,16 @@ describe('an output block mid-stream ends the stream as the SDKs expect', () => 
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     })().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.APIError);
-    expect((err as Error).message).toMatch(/code-sanitizer blocked the response/);
+    expect((err as Error).message).toMatch(/keeptrusts withheld the model's reply\. code-sanitizer found SECRET/);
+    expect((err as any).error).toMatchObject({ type: 'invalid_request_error', code: 'output_blocked', policy: 'code-sanitizer' });
     expect(text).not.toContain('sk_live');
   });
 
-  it('openai chat, not streamed: 409 output_blocked', async () => {
+  it('openai chat, not streamed: 400 output_blocked', async () => {
     const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
     const err = await c.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.ConflictError);
-    expect((err as any).error).toMatchObject({ code: 'output_blocked', policy: 'code-sanitizer' });
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as any).error).toMatchObject({ type: 'invalid_request_error', code: 'output_blocked', policy: 'code-sanitizer', location: 'the reply text' });
   });
 
   it('anthropic stream: the SDK raises an error event and the key never arrives', async () => {
@@ -231,19 +232,20 @@ describe('an output block mid-stream ends the stream as the SDKs expect', () => 
     const stream = a.messages.stream({ model: 'm', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
     stream.on('text', (t) => (text += t));
     const err = await stream.finalMessage().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Error);
-    expect(String((err as Error).message)).toMatch(/code-sanitizer blocked the response/);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(String((err as Error).message)).toMatch(/keeptrusts withheld the model's reply\. code-sanitizer found SECRET/);
     expect(text).not.toContain('sk_live');
   });
 
-  it('responses stream: the SDK yields an error event, the stream ends, and the key never arrives', async () => {
+  it('responses stream: the SDK yields an error event and response.failed, the stream ends, and the key never arrives', async () => {
     const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
     const stream = await c.responses.create({ model: 'gpt-5', input: 'hi', stream: true });
-    const events: Array<{ type: string; message?: string; code?: string }> = [];
+    const events: Array<{ type: string; message?: string; code?: string; response?: any }> = [];
     for await (const ev of stream) events.push(ev as never);
     expect(JSON.stringify(events)).not.toContain('sk_live');
-    expect(events.at(-1)).toMatchObject({ type: 'error', code: 'policy_violation' });
-    expect(events.at(-1)!.message).toMatch(/code-sanitizer blocked the response/);
+    expect(events.at(-2)).toMatchObject({ type: 'error', code: 'output_blocked', policy: 'code-sanitizer' });
+    expect(events.at(-2)!.message).toMatch(/keeptrusts withheld the model's reply\. code-sanitizer found SECRET/);
+    expect(events.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'invalid_prompt', refusal_code: 'output_blocked' } } });
     expect(events.some((e) => e.type === 'response.completed')).toBe(false);
   });
 });

@@ -146,8 +146,22 @@ describe.each(backends)('limits ($name)', ({ name, make, shared }) => {
     expect(d).toMatchObject({ status: 429, code: 'budget_exceeded', limit: 'budget', scope: 'developer', value: 'alice' });
     expect(d.retryAfterSec).toBe(12 * 3600 - 1); // 11:59:58.5 until 2025-01-16T00:00Z, rounded up
     expect(d.message).toBe('developer "alice" has used its daily budget of $1.00; it resets at 2025-01-16T00:00:00Z');
-    const err = limitError(d);
-    expect([err.status, err.type, err.extra.code, err.extra.retryAfter]).toEqual([429, 'rate_limit_error', 'budget_exceeded', '43199']);
+    // Twelve hours is past any client's retry patience: a final refusal, no Retry-After for a client to sleep on.
+    const err = limitError(d, { eventId: 'evt_TEST', requestId: 'req_1' });
+    expect([err.status, err.type, err.extra.code, err.extra.retryAfter, err.final]).toEqual([400, 'invalid_request_error', 'budget_exceeded', undefined, true]);
+    expect(err.message).toContain('daily budget of $1.00; it resets at 2025-01-16T00:00:00Z (in 11 h 59 min)');
+    expect(err.message).toContain('event evt_TEST');
+    expect(err.extra.details).toEqual({ limit: 'budget', scope: 'developer', event_id: 'evt_TEST' });
+  });
+
+  it('hard budget resetting within the retry patience: 429 with Retry-After until the reset, retried by clients', async () => {
+    const e = make(rules([{ scope: 'developer', limit_usd: 0.001, period: 'day', mode: 'hard' }]));
+    const endOfDay = Date.UTC(2025, 0, 16) - 30_000;
+    await e.settle(leaseOf(await e.admit(alice, 1, endOfDay)), { costUsd: 0.002, tokens: 1 }, endOfDay);
+    const d = denied(await e.admit(alice, 1, endOfDay + 500));
+    expect(d.message).toBe('developer "alice" has used its daily budget of $0.001; it resets at 2025-01-16T00:00:00Z');
+    const err = limitError(d, { eventId: undefined, requestId: 'req_1' });
+    expect([err.status, err.type, err.extra.code, err.extra.retryAfter, err.final]).toEqual([429, 'rate_limit_error', 'budget_exceeded', '30', false]);
   });
 
   it('hard budget: exactly at the limit is exhausted; below it admits', async () => {
@@ -312,7 +326,7 @@ describe.each(backends)('limits ($name)', ({ name, make, shared }) => {
       const blocking = track(new RedisLimitEngine(config, { url: 'redis://127.0.0.1:1', onBackendError: 'block', onError: (_e, op) => errors.push(op) }));
       const d = denied(await blocking.admit(alice, 0, T0));
       expect(d).toMatchObject({ status: 503, code: 'limits_unavailable', limit: 'backend' });
-      const err = limitError(d);
+      const err = limitError(d, { eventId: undefined, requestId: 'req_1' });
       expect([err.status, err.type, err.extra.code]).toEqual([503, 'overloaded_error', 'limits_unavailable']);
       const allowing = track(new RedisLimitEngine(config, { url: 'redis://127.0.0.1:1', onBackendError: 'allow' }));
       const a = await allowing.admit(alice, 0, T0);

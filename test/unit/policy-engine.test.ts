@@ -48,13 +48,16 @@ describe('policy chain', () => {
   it('stops at a block and names the policy; later policies do not run', () => {
     const chain = new PolicyChain([policy('a', rule(finds('beta'), 'block')), policy('b', rule(finds('alpha'), 'redact'))], 'block');
     const out = chain.run('input', segs);
-    expect(out.stoppedBy).toEqual({ kind: 'a', verdict: 'block', message: 'a blocked the request: found X' });
+    expect(out.stoppedBy).toMatchObject({ kind: 'a', verdict: 'block', message: 'a blocked the request: found X' });
+    // The finding the refusal names: the blocking rule's match, with its place (segment and span), never its text.
+    expect(out.stoppedBy!.finding).toEqual(out.results[0]!.findings[0]);
     expect(out.results.map((r) => r.kind)).toEqual(['a']);
   });
 
   it('escalate stops the chain too', () => {
     const out = new PolicyChain([policy('h', rule(finds('gamma'), 'escalate'))], 'block').run('input', segs);
     expect(out.stoppedBy?.verdict).toBe('escalate');
+    expect(out.stoppedBy?.finding).toBeDefined();
   });
 
   it('a policy that throws blocks under fail-mode block, and is skipped under allow; the error is a class name only', () => {

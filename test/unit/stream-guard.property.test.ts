@@ -152,9 +152,12 @@ describe('StreamGuard: any split of a reply gives the non-streamed redaction and
       const key = 'sk-ABCDEFGHIJKLMNOPQRSTUVWX1234';
       const out = guard.push(sse(family, ['hello there, ', key.slice(0, 10), key.slice(10), ' bye'])) + guard.end();
       expect(out).not.toContain('ABCDEFGHIJ');
-      expect(guard.blocked).toEqual({ policy: 'code-sanitizer', verdict: 'block' });
-      if (family === 'chat') expect(out).toMatch(/data: \{"error":\{"message":"code-sanitizer blocked the response \(output_blocked\)"/);
+      expect(guard.blocked).toMatchObject({ policy: 'code-sanitizer', verdict: 'block', finding: { source: 'output_text' } });
+      if (family === 'chat') expect(out).toMatch(/data: \{"error":\{"message":"code-sanitizer blocked the response \(output_blocked\) \[ended mid-stream/);
       else expect(out).toMatch(/event: error\ndata: /);
+      // Anthropic: a new empty text block completes before the error (Claude Code would otherwise re-send the request).
+      if (family === 'messages') expect(out).toMatch(/"content_block":\{"type":"text","text":""\}\}\n\nevent: content_block_stop\ndata: \{"type":"content_block_stop","index":1\}\n\nevent: error\n/);
+      if (family === 'responses') expect(out).toMatch(/event: response\.failed\ndata: .*"code":"invalid_prompt"/);
       expect(out).not.toContain('[DONE]');
     }
   });

@@ -17,6 +17,7 @@ import { restoreText, type Restore } from '../../stream/restore.js';
 import { ReplyTextScope } from '../../policy/restore-scope.js';
 import { isUsageOnlyChunk, usageFromBody, type StreamMeter } from '../../usage/meter.js';
 import { GatewayError } from '../errors.js';
+import { finalRefusal, policyNotice, refOf, streamNotice } from '../refusal.js';
 import type { Logger } from '../logger.js';
 import { TailHold } from '../tail-hold.js';
 import { decodedBody, isDecodeError } from './decode.js';
@@ -95,6 +96,7 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
       ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
       ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined,
       restore,
+      (block) => streamNotice(block, refOf(ctx)),
     );
     return streamThrough(job, source, headers, guard);
   }
@@ -138,7 +140,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
       const outcome = chain.run('output', view.segments, reply);
       ctx.addOutcome('output', outcome, view.segments);
-      stopIfBlocked(outcome, ctx);
+      stopIfBlocked(job, outcome, body, view.segments);
       for (const n of view.normalised) setValueAt(body, n.path, n.text);
       const edited = outcome.edits.length > 0 && writeBack(body, view.segments, outcome.edits);
       if (success && isObj(body)) ctx.setReply(replyView(ex.family, body));
@@ -173,7 +175,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
       if (guard.blocked) {
         ctx.setReply(null, true);
-        throw blockedError(guard.blocked.policy, guard.blocked.verdict);
+        throw finalRefusal(streamNotice(guard.blocked, refOf(ctx)), guard.blocked.verdict);
       }
       if (success) ctx.setReply(guard.reply());
       out = released;
@@ -196,7 +198,7 @@ function checkText(job: ReplyJob, text: string, success: boolean): string {
   const segments: Segment[] = [{ id: 0, source: success ? 'output_text' : 'output_other', turn: -1, path: ['text'], text }];
   const outcome = chain.run('output', segments);
   ctx.addOutcome('output', outcome, segments);
-  stopIfBlocked(outcome, ctx);
+  stopIfBlocked(job, outcome, { text }, segments);
   const holder = { text };
   writeBack(holder, segments, outcome.edits);
   if (success) ctx.setReply({ text: holder.text, toolCalls: [] });
@@ -208,21 +210,18 @@ function checkText(job: ReplyJob, text: string, success: boolean): string {
   }
 }
 
-function stopIfBlocked(outcome: ReturnType<PolicyChain['run']>, ctx: DecisionContext): void {
+/** A reply read whole that a policy stopped (or that a policy failed on, under fail-mode block) goes no further. */
+function stopIfBlocked(job: ReplyJob, outcome: ReturnType<PolicyChain['run']>, body: unknown, segments: readonly Segment[]): void {
+  const { ctx, chain } = job;
   if (outcome.failed) {
     ctx.setReply(null, true);
-    throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', policy: outcome.failed.kind });
+    throw new GatewayError(500, 'api_error', `policy ${outcome.failed.kind} failed and --fail-mode is block`, { code: 'policy_error', details: { policy: outcome.failed.kind }, final: true });
   }
   if (outcome.stoppedBy) {
     ctx.setReply(null, true);
-    const { kind, verdict, message } = outcome.stoppedBy;
-    throw new GatewayError(409, 'policy_violation', message, { code: verdict === 'block' ? 'output_blocked' : 'escalation_required', policy: kind });
+    const findings = outcome.results.flatMap((r) => r.findings);
+    throw finalRefusal(policyNotice({ phase: 'output', stop: outcome.stoppedBy, chain, body, segments, findings, ref: refOf(ctx) }), outcome.stoppedBy.verdict);
   }
-}
-
-function blockedError(policy: string, verdict: 'block' | 'escalate'): GatewayError {
-  const code = verdict === 'block' ? 'output_blocked' : 'escalation_required';
-  return new GatewayError(409, 'policy_violation', `${policy} blocked the response (${code})`, { code, policy });
 }
 
 /** A failure while reading a reply that is read whole, as the client's error. */
@@ -299,7 +298,10 @@ async function streamThrough(job: ReplyJob, source: Readable, headers: Record<st
   if (guard) {
     ctx.addStreamFindings(guard.found, guard.verdict, guard.policies);
     if (guard.blocked) {
-      ctx.reasonCode = guard.blocked.verdict === 'block' ? 'output_blocked' : 'escalation_required';
+      // The client got the refusal as the stream's last frames: the event records the same code and message.
+      const notice = streamNotice(guard.blocked, refOf(ctx));
+      ctx.reasonCode = notice.code;
+      ctx.error = { code: notice.code, message: notice.message.slice(0, 500), type: 'invalid_request_error' };
       ctx.setReply(null, true);
     } else {
       ctx.setReply(guard.reply());

@@ -1,3 +1,4 @@
+import { formatUsd } from '../money.js';
 import type { Attribution } from '../types.js';
 import type { BudgetAlert, BudgetRule, BudgetStatus, Denied, LimitScope, LimitScopeValues, LimitsConfig, RateLimitRule } from './types.js';
 
@@ -197,7 +198,7 @@ export function budgetDenial(check: BudgetCheck, nowMs: number): Denied {
     scope: check.rule.scope,
     value: check.value,
     retryAfterSec: retrySeconds(check.bounds.end - nowMs),
-    message: `${subject(check.rule.scope, check.value)} has used its ${PERIOD_WORD[check.rule.period]} budget of $${check.rule.limit_usd.toFixed(2)}; it resets at ${resets}`,
+    message: `${subject(check.rule.scope, check.value)} has used its ${PERIOD_WORD[check.rule.period]} budget of ${formatUsd(check.rule.limit_usd)}; it resets at ${resets}`,
   };
 }
 
