@@ -37,6 +37,7 @@ const CANNOT_RUN: Array<{ match: RegExp; reason: string }> = [
   { match: /^npm test\b/, reason: 'the suite this test is part of' },
   { match: /^npm run build\b/, reason: 'npm test builds before any test runs; this test uses that build' },
   { match: /^npm run bench\b/, reason: 'minutes of load on two cores; bench/ is run on its own' },
+  { match: /^npm run e2e:clients\b/, reason: 'installs Claude Code and Codex from npm (hundreds of MB) and runs them; a separate job, like the bench' },
 ];
 
 /** Commands other than these programs must be listed in CANNOT_RUN: a new kind of command has to be classified. */
