@@ -477,6 +477,8 @@ export class Gateway {
    * reply the output policies could not read.
    */
   private enforceInput(ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined): Verdict {
+    // Nothing reads the request: its view is not worth building.
+    if (!this.chain.hasPhase('input') && !this.chain.hasPhase('output') && !this.needsRequestText) return 'allow';
     const view = requestView(ex.family, ex.body);
     normalise(ex, view.normalised);
     if (view.opaque.count > 0) ctx.addFlag('unscanned_attachments');

@@ -33,7 +33,6 @@ const CANNOT_RUN: Array<{ match: RegExp; reason: string }> = [
   { match: /^(aider|claude|codex)\b|^kt run\b.* -- (aider|claude|codex)\b/, reason: 'a real coding agent, not installed in tests (npm run e2e:clients drives Claude Code and Codex)' },
   { match: /^kt run\b.* -- npm test$/, reason: 'would run the whole test suite from inside it; kt run itself is tested in test/e2e/usage-cli.test.ts' },
   { match: /^docker run\b/, reason: 'starts a service container; test/helpers/services.ts probes PostgreSQL and Redis instead' },
-  { match: /^npm ci\b/, reason: 'reinstalls node_modules; .ci/run runs it on a clean clone' },
   { match: /^npm test\b/, reason: 'the suite this test is part of' },
   { match: /^npm run build\b/, reason: 'npm test builds before any test runs; this test uses that build' },
   { match: /^npm run bench\b/, reason: 'minutes of load on two cores; bench/ is run on its own' },
@@ -234,14 +233,22 @@ function npmScript(text: string): string | undefined {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
   const name = /^npm (?:start|run (\w+))\b/.exec(text);
   if (!name) return undefined;
-  return scripts[name[1] ?? 'start']?.replace(/^node dist\/cli\/main\.js\b/, 'kt');
+  return scripts[name[1] ?? 'start']?.replace(ENSURE_FIRST, '').replace(/^node dist\/cli\/main\.js\b/, 'kt');
 }
+
+/** `npm start` and `npm run demo` first make sure the install and the build are current (scripts/ensure.mjs). */
+const ENSURE_FIRST = /^node scripts\/ensure\.mjs && /;
 
 type Check = (o: Outcome & { probe?: string }) => string | undefined;
 
 /** How a documented command runs here, and what it must do. */
 async function runDocumented(d: DocCommand): Promise<string | undefined> {
   const text = prepared(npmScript(d.text) ?? d.text);
+  if (npmScript(d.text) !== undefined) {
+    // The suite runs on a current install and build, so the check before the command returns at once, silently.
+    const ready = await shell(`node ${ROOT}/scripts/ensure.mjs`);
+    if (ready.code !== 0 || ready.stderr !== '') return `${d.file}:${d.line}: ${d.text}\n    scripts/ensure.mjs on a current checkout: exit ${ready.code} ${ready.stderr}`;
+  }
   const w = words(text);
   let outcome: Outcome & { probe?: string };
   let check: Check = (o) => (o.code === 0 ? undefined : `exit ${o.code}`);

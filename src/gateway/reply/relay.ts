@@ -151,7 +151,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       } catch (err) {
         throw replyReadError(err, ctx);
       }
-      out = edited || restored || json.rewrite || view.normalised.length > 0 ? JSON.stringify(body) : bytes;
+      out = edited || restored || json.rewrite || view.normalised.length > 0 ? JSON.stringify(body) : text;
       headers['x-keeptrusts-verdict'] = worstVerdict(job.inputVerdict, outcome.verdict);
       const scored = outcome.results.find((r) => r.score !== undefined);
       if (scored) {
@@ -183,8 +183,8 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       out = checkText(job, text, success);
     }
   }
-  if (typeof out === 'string') out = Buffer.from(out);
-  headers['content-length'] = String(out.length);
+  // A string body goes out in one write with the headers; a Buffer would take a writev of two.
+  headers['content-length'] = String(typeof out === 'string' ? Buffer.byteLength(out) : out.length);
   await job.finish();
   ctx.firstByte = performance.now();
   res.writeHead(up.statusCode, headers);
