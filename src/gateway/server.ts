@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/index.js';
 import { buildChain } from '../policy/build.js';
 import type { PolicyChain } from '../policy/engine.js';
 import type { Verdict } from '../policy/types.js';
 import { writeBack } from '../protocol/content.js';
-import { addMember, normalise, parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
+import { addMember, normalise, parseExchange, type Exchange } from '../protocol/exchange.js';
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
-import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
-import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
+import { resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
+import { UpstreamClient } from '../providers/upstream.js';
+import { BreakerBoard, type BreakerState } from '../providers/breaker.js';
+import { routeRequest, type RoutingDeps } from './routing/attempts.js';
 import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
@@ -83,7 +84,6 @@ export interface RunningGateway {
 
 /** The reply budget: the most bytes of one reply held to check it; over it the reply fails rather than passing unchecked. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Timings of one request, logged at debug level and (later) carried on its decision event. */
@@ -98,6 +98,9 @@ export class Gateway {
   private readonly router: Router;
   private readonly credentials: CredentialStore;
   private readonly upstream: UpstreamClient;
+  /** Circuit breakers by target id, and what a request's tries need (src/gateway/routing/attempts.ts). */
+  readonly breakers: BreakerBoard;
+  private readonly routing: RoutingDeps;
   private readonly limiter: ConcurrencyLimiter;
   readonly listenerLimits: ListenerLimits;
   private readonly bodyLimits: BodyLimits;
@@ -119,11 +122,13 @@ export class Gateway {
 
   constructor(private readonly opts: GatewayOptions) {
     const { config } = opts.loaded;
-    this.targets = config.providers.targets.map(resolveTarget);
+    this.targets = config.providers.targets.map((t) => resolveTarget(t, config.providers));
     this.router = new Router(this.targets, config.providers.strategy);
     this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
     const upstreamConnections = Math.max(opts.maxConcurrency, 8);
     this.upstream = new UpstreamClient(upstreamConnections);
+    this.breakers = new BreakerBoard(this.targets);
+    this.routing = { upstream: this.upstream, credentials: this.credentials, breakers: this.breakers, logger: opts.logger };
     // Twice the pool size: idle connections to a second origin may stay open beside the busy ones.
     this.listenerLimits = listenerLimits(opts.listener ?? {}, 2 * upstreamConnections);
     this.bodyLimits = { maxBytes: opts.maxBodyBytes, idleTimeoutMs: this.listenerLimits.bodyIdleTimeoutMs, totalTimeoutMs: this.listenerLimits.requestTimeoutMs };
@@ -155,9 +160,15 @@ export class Gateway {
             opts.audit ? () => opts.audit!.recorder.stats() : undefined,
             opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
             new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
+            () => this.breakerStates(),
           );
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
+  }
+
+  private *breakerStates(): Iterable<readonly [string, BreakerState]> {
+    const now = Date.now();
+    for (const [id, breaker] of this.breakers.entries()) yield [id, breaker.state(now)] as const;
   }
 
   setReady(ready: boolean): void {
@@ -271,6 +282,7 @@ export class Gateway {
         model: t.model ?? null,
         models: [...t.aliases],
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
+        circuit: this.breakers.get(t.id)?.snapshot(Date.now()) ?? null,
       })),
       audit: this.opts.audit
         ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
@@ -358,7 +370,11 @@ export class Gateway {
       });
     }
     try {
-      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing, ctx.virtualKey);
+      const { response, candidate } = await routeRequest(
+        this.routing,
+        { headers: req.headers, query, ex, signal: gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
+        routed.candidates,
+      );
       ctx.upstreamStart = timing.upstreamStart;
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
@@ -507,68 +523,6 @@ export class Gateway {
     }
     if (outcome.edits.length > 0) ex.modified = writeBack(ex.body, segments, outcome.edits) || ex.modified;
     return outcome.verdict;
-  }
-
-  /**
-   * Try each candidate target in order. A target that cannot be reached, times out, or answers with a
-   * retriable status hands the request to the next one; the last answer is relayed as it is.
-   */
-  private async callWithFallback(
-    req: IncomingMessage,
-    ex: Exchange,
-    candidates: RouteCandidate[],
-    query: string,
-    signal: ClientGone,
-    timing: Timing,
-    virtualKey = false,
-  ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate }> {
-    let lastError: GatewayError | undefined;
-    for (let i = 0; i < candidates.length; i++) {
-      const candidate = candidates[i]!;
-      const last = i === candidates.length - 1;
-      const auth = this.credentials.upstreamAuth(candidate.target, req.headers, virtualKey);
-      if (!auth) {
-        lastError = virtualKey
-          ? new GatewayError(401, 'authentication_error', `target "${candidate.target.id}" has no secret_key_ref, so a gateway key cannot be used with it`, {
-              code: 'missing_api_key',
-            })
-          : new GatewayError(
-              401,
-              'authentication_error',
-              `no API key for target "${candidate.target.id}": send your provider key (Authorization: Bearer or x-api-key), or set secret_key_ref on the target`,
-              { code: 'missing_api_key' },
-            );
-        continue;
-      }
-      const body = requestBytes(ex, candidate.model || undefined);
-      timing.upstreamStart ??= performance.now();
-      try {
-        const response = await this.upstream.call({
-          target: candidate.target,
-          family: ex.family,
-          method: 'POST',
-          query,
-          headers: forwardHeaders(req.headers, candidate.target, auth, body.length),
-          body,
-          signal,
-        });
-        if (!last && RETRIABLE_STATUS.has(response.statusCode)) {
-          this.opts.logger.warn({ target: candidate.target.id, status: response.statusCode }, 'upstream answered with a retriable status; trying the next target');
-          await response.body.dump().catch(() => undefined);
-          continue;
-        }
-        return { response, candidate };
-      } catch (err) {
-        const failure = classifyUpstreamError(err);
-        if (failure.kind === 'aborted' || signal.aborted) return { candidate };
-        this.opts.logger.warn({ target: candidate.target.id, failure: failure.detail }, 'upstream call failed');
-        lastError =
-          failure.kind === 'timeout'
-            ? new GatewayError(504, 'timeout_error', `target "${candidate.target.id}": ${failure.detail}`, { code: 'upstream_timeout' })
-            : new GatewayError(502, 'upstream_error', `target "${candidate.target.id}": ${failure.detail}`, { code: 'upstream_unreachable' });
-      }
-    }
-    throw lastError ?? new GatewayError(502, 'upstream_error', 'no target could serve the request', { code: 'upstream_unreachable' });
   }
 
   private logDone(req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, timing: Timing, target: string | undefined, status: number | undefined) {
