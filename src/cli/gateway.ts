@@ -137,14 +137,18 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
   const { running, logger } = embedded;
   onStarted?.(running);
   await new Promise<void>((resolve) => {
+    // SIGHUP re-reads the config files (the result is logged: src/gateway/reload.ts).
+    const reload = () => void running.reload();
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
       void embedded.close().then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', reload);
   });
   return 0;
 }

@@ -37,6 +37,7 @@ import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiMode
 import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
 import { OperatorAuth } from './operator-auth.js';
+import { Reloader, reloadedSettings, type ReloadResult } from './reload.js';
 import { accessRules, RequestGuard, type AccessOptions } from './request-guard.js';
 
 export interface GatewayOptions {
@@ -79,6 +80,8 @@ export interface RunningGateway {
   server: Server;
   /** The bounds in force: timeouts, connection cap. */
   limits: ListenerLimits;
+  /** Re-read every config file; a valid config takes new requests at once, an invalid one changes nothing. */
+  reload(): Promise<ReloadResult>;
   close(): Promise<void>;
 }
 
@@ -93,6 +96,20 @@ interface Timing {
   upstreamHeaders?: number;
 }
 
+/**
+ * What outlives a config: connection pools, the concurrency limit, circuit breakers, metrics and the process's
+ * state. Each config generation (a Gateway) serves with the one its predecessor had (src/gateway/reload.ts).
+ */
+export interface SharedState {
+  upstream: UpstreamClient;
+  limiter: ConcurrencyLimiter;
+  breakers: BreakerBoard;
+  metrics: GatewayMetrics | undefined;
+  life: { ready: boolean; draining: boolean; processed: number; startedAt: number };
+  /** Reload the config files (POST /admin/reload); set by startGateway. */
+  reload?: () => Promise<ReloadResult>;
+}
+
 export class Gateway {
   readonly targets: Target[];
   private readonly router: Router;
@@ -105,10 +122,8 @@ export class Gateway {
   readonly listenerLimits: ListenerLimits;
   private readonly bodyLimits: BodyLimits;
   readonly chain: PolicyChain;
-  private readonly startedAt = Date.now();
-  private ready = false;
-  private draining = false;
-  private requestsProcessed = 0;
+  readonly shared: SharedState;
+  private readonly life: SharedState['life'];
   private auditSettings: AuditSettings;
   /** The audit trail needs the reply's text (captured completion, proposed edits) even without output policies. */
   private readonly needsReply: boolean;
@@ -120,19 +135,32 @@ export class Gateway {
   private readonly guard: RequestGuard;
   private readonly operators: OperatorAuth;
 
-  constructor(private readonly opts: GatewayOptions) {
+  /** `shared`: the previous generation's, when this one replaces it (a config reload). */
+  constructor(
+    private readonly opts: GatewayOptions,
+    shared?: SharedState,
+  ) {
     const { config } = opts.loaded;
     this.targets = config.providers.targets.map((t) => resolveTarget(t, config.providers));
     this.router = new Router(this.targets, config.providers.strategy);
     this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
     const upstreamConnections = Math.max(opts.maxConcurrency, 8);
-    this.upstream = new UpstreamClient(upstreamConnections);
-    this.breakers = new BreakerBoard(this.targets);
+    this.shared = shared ?? {
+      upstream: new UpstreamClient(upstreamConnections),
+      limiter: new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16),
+      breakers: new BreakerBoard(),
+      metrics: undefined,
+      life: { ready: false, draining: false, processed: 0, startedAt: Date.now() },
+    };
+    this.life = this.shared.life;
+    this.upstream = this.shared.upstream;
+    this.limiter = this.shared.limiter;
+    this.breakers = this.shared.breakers;
+    this.breakers.update(this.targets);
     this.routing = { upstream: this.upstream, credentials: this.credentials, breakers: this.breakers, logger: opts.logger };
     // Twice the pool size: idle connections to a second origin may stay open beside the busy ones.
     this.listenerLimits = listenerLimits(opts.listener ?? {}, 2 * upstreamConnections);
     this.bodyLimits = { maxBytes: opts.maxBodyBytes, idleTimeoutMs: this.listenerLimits.bodyIdleTimeoutMs, totalTimeoutMs: this.listenerLimits.requestTimeoutMs };
-    this.limiter = new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16);
     this.chain = buildChain(config, opts.failMode, opts.markerSalt ? { markerSalt: opts.markerSalt } : undefined);
     this.auditSettings = opts.audit?.settings ?? {
       gatewayId: '',
@@ -152,27 +180,27 @@ export class Gateway {
     this.needsUsage = opts.audit !== undefined || opts.limits !== undefined;
     this.priceOverrides = config.pricing?.models;
     if (this.needsUsage) warmTokenizer();
-    this.metrics =
-      opts.metrics === false
-        ? undefined
-        : new GatewayMetrics(
-            this.targets.map((t) => t.id),
-            opts.audit ? () => opts.audit!.recorder.stats() : undefined,
-            opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
-            new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
-            () => this.breakerStates(),
-          );
+    if (!shared && opts.metrics !== false) {
+      const board = this.breakers;
+      this.shared.metrics = new GatewayMetrics(
+        this.targets.map((t) => t.id),
+        opts.audit ? () => opts.audit!.recorder.stats() : undefined,
+        opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
+        new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
+        () => breakerStates(board),
+      );
+    }
+    this.metrics = this.shared.metrics;
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
   }
 
-  private *breakerStates(): Iterable<readonly [string, BreakerState]> {
-    const now = Date.now();
-    for (const [id, breaker] of this.breakers.entries()) yield [id, breaker.state(now)] as const;
+  setReady(ready: boolean): void {
+    this.life.ready = ready;
   }
 
-  setReady(ready: boolean): void {
-    this.ready = ready;
+  get loaded(): LoadedConfig {
+    return this.opts.loaded;
   }
 
   /**
@@ -181,12 +209,12 @@ export class Gateway {
    * mid-response; this way it gets its answer and reconnects to whichever gateway takes over.
    */
   beginClose(): void {
-    this.ready = false;
-    this.draining = true;
+    this.life.ready = false;
+    this.life.draining = true;
   }
 
   async close(): Promise<void> {
-    this.ready = false;
+    this.life.ready = false;
     await this.opts.console?.close();
     await this.upstream.close();
   }
@@ -194,7 +222,7 @@ export class Gateway {
   /** The node:http request listener. Never throws: every failure becomes an error response in the client's shape. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const timing: Timing = { start: performance.now() };
-    if (this.draining) res.setHeader('connection', 'close');
+    if (this.life.draining) res.setHeader('connection', 'close');
     const requestId = requestIdFor(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -235,7 +263,7 @@ export class Gateway {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' }, requestId);
       case 'readyz':
-        return sendJson(res, this.ready ? 200 : 503, { ready: this.ready }, requestId);
+        return sendJson(res, this.life.ready ? 200 : 503, { ready: this.life.ready }, requestId);
       case 'metrics': {
         if (!this.metrics) throw notFound('metrics are turned off for this gateway', 'unknown_route');
         this.operators.requireForMetrics(req.headers.authorization);
@@ -243,6 +271,18 @@ export class Gateway {
         res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
         res.end(method === 'HEAD' ? undefined : body);
         return;
+      }
+      case 'admin_reload': {
+        if (method !== 'POST') throw methodNotAllowed(method, 'POST');
+        // Always the operator's: changing what judges requests is not for anyone who can reach the port.
+        if (!this.operators.granted(req.headers.authorization)) {
+          throw new GatewayError(401, 'authentication_error', '/admin/reload needs Authorization: Bearer <token>, with the console token (kt console url) or the metrics token (--metrics-token)', {
+            code: 'missing_operator_token',
+          });
+        }
+        if (!this.shared.reload) throw notFound('this gateway cannot reload its config', 'unknown_route');
+        const result = await this.shared.reload();
+        return sendJson(res, result.ok ? 200 : 422, result, requestId);
       }
       case 'root':
         // Claude Code probes `HEAD /` before its first call.
@@ -257,7 +297,7 @@ export class Gateway {
    * much: a chain that no longer matches what was signed, or ingestion stalled (events wait in the journal).
    */
   private status(): 'starting' | 'healthy' | 'degraded' {
-    if (!this.ready) return 'starting';
+    if (!this.life.ready) return 'starting';
     const audit = this.opts.audit?.recorder;
     if (!audit) return 'healthy';
     return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' ? 'degraded' : 'healthy';
@@ -270,7 +310,7 @@ export class Gateway {
     return {
       status: this.status(),
       version: VERSION,
-      uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+      uptime_seconds: Math.round((Date.now() - this.life.startedAt) / 1000),
       config: { name: config.pack.name, version: config.pack.version, sha256, files },
       policies_enabled: config.pack.enabled,
       policies_loaded: config.pack.enabled ? config.policies.chain : [],
@@ -287,7 +327,7 @@ export class Gateway {
       audit: this.opts.audit
         ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
         : { enabled: false },
-      requests_processed: this.requestsProcessed,
+      requests_processed: this.life.processed,
       in_flight: this.limiter.inFlight,
       queued: this.limiter.queued,
     };
@@ -399,7 +439,7 @@ export class Gateway {
     } finally {
       slot();
       res.off('close', onClose);
-      this.requestsProcessed++;
+      this.life.processed++;
     }
   }
 
@@ -546,6 +586,11 @@ export class Gateway {
   }
 }
 
+function* breakerStates(board: BreakerBoard): Iterable<readonly [string, BreakerState]> {
+  const now = Date.now();
+  for (const [id, breaker] of board.entries()) yield [id, breaker.state(now)] as const;
+}
+
 /**
  * The request's text for a token estimate, read only if a stream is cut. Made here rather than as an arrow
  * function inside runInference: a closure there shares that call's context with every other closure of it,
@@ -621,10 +666,23 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/** Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`. */
+/**
+ * Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`;
+ * `reload()` re-reads the config files and serves new requests with them (src/gateway/reload.ts).
+ */
 export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Promise<RunningGateway> {
-  const gateway = new Gateway(opts);
-  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway', opts.logger);
+  let gateway = new Gateway(opts);
+  const reloader = new Reloader({
+    logger: opts.logger,
+    current: () => gateway.loaded,
+    build: (loaded) => {
+      const audit = opts.audit ? { recorder: opts.audit.recorder, settings: reloadedSettings(opts.audit.settings, loaded) } : undefined;
+      gateway = new Gateway({ ...opts, loaded, ...(audit ? { audit } : {}) }, gateway.shared);
+    },
+  });
+  gateway.shared.reload = () => reloader.reload();
+  // Each request goes to the generation in service when it arrives, and stays with it.
+  const bounded = createBoundedServer((req, res) => gateway.handle(req, res), gateway.listenerLimits, 'the gateway', opts.logger);
   const bound = await listenHttp(bounded.server, opts.host, opts.port);
   gateway.setReady(true);
   let closing: Promise<void> | undefined;
@@ -634,6 +692,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     port: bound.port,
     server: bounded.server,
     limits: bounded.limits,
+    reload: () => reloader.reload(),
     close() {
       closing ??= (async () => {
         gateway.beginClose();
