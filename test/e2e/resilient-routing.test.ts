@@ -55,6 +55,7 @@ providers:
     - {id: backup-2, provider: openai-compatible, models: [flaky-model], base_url: "${fallback.url}/v1"}
     - {id: a-primary, provider: anthropic, model: claude-sonnet-4-20250514, base_url: "FAKE_URL", first_token_timeout_ms: 400}
     - {id: a-backup, provider: anthropic, model: claude-sonnet-4-20250514, base_url: "${fallback.url}"}
+    - {id: a-last, provider: anthropic, model: claude-last, base_url: "FAKE_URL", retry: {max_retries: 0}}
 `,
     audit: { dataDir },
     gateway: { metricsToken: TOKEN },
@@ -206,6 +207,22 @@ describe('streams: committed at the first token, never retried after', () => {
     const e = await eventFor('r-chat-stall');
     expect(outcomes(e)).toEqual(['primary:first_token_timeout', 'backup:answered:200']);
     expect(e.usage).toMatchObject({ input_tokens: usage!.prompt_tokens, output_tokens: usage!.completion_tokens, estimated: false });
+  });
+
+  it('with nothing left to try, a stream is passed on from its first byte, not held for its first token', async () => {
+    stack.fake.setFault({ kind: 'stall', afterFrames: 1 });
+    const ac = new AbortController();
+    const res = await request(`${stack.gateway.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'x-api-key': 'k', 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: 'claude-last', max_tokens: 64, stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      signal: ac.signal,
+    });
+    expect(res.statusCode).toBe(200);
+    const first = await new Promise<string>((resolve) => res.body.once('data', (c: Buffer) => resolve(c.toString())));
+    expect(first).toContain('event: message_start');
+    ac.abort();
+    await res.body.dump().catch(() => undefined);
   });
 
   it('a stream that breaks after its first token reached the client is not retried: it ends with an error frame', async () => {

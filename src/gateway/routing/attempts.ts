@@ -99,7 +99,9 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       }
       r.timing.upstreamStart ??= performance.now();
       const t0 = performance.now();
-      const result = await tryOnce(deps, r, target, auth, body);
+      // With no other try left and no first-token deadline there is nothing to gain by holding a stream's opening.
+      const mayMoveOn = !last || retry < target.retry.maxRetries || target.firstTokenTimeoutMs !== undefined;
+      const result = await tryOnce(deps, r, target, auth, body, mayMoveOn);
       const latency = performance.now() - t0;
       if (result.kind === 'aborted' || r.signal.aborted) {
         if (admission === 'probe') breaker!.released();
@@ -157,7 +159,7 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
   throw new GatewayError(502, 'upstream_error', 'no target could serve the request', { code: 'upstream_unreachable' });
 }
 
-async function tryOnce(deps: RoutingDeps, r: RoutedRequest, target: Target, auth: { name: string; value: string }, body: Buffer): Promise<Try> {
+async function tryOnce(deps: RoutingDeps, r: RoutedRequest, target: Target, auth: { name: string; value: string }, body: Buffer, mayMoveOn: boolean): Promise<Try> {
   const firstToken = r.ex.stream ? target.firstTokenTimeoutMs : undefined;
   const t0 = performance.now();
   let response: Dispatcher.ResponseData;
@@ -177,7 +179,7 @@ async function tryOnce(deps: RoutingDeps, r: RoutedRequest, target: Target, auth
   }
   const status = response.statusCode;
   if (RETRIABLE_STATUS.has(status)) return { kind: 'status', response };
-  if (!r.ex.stream || status < 200 || status >= 300 || !committable(response)) return { kind: 'answer', response };
+  if (!mayMoveOn || !r.ex.stream || status < 200 || status >= 300 || !committable(response)) return { kind: 'answer', response };
   const left = firstToken === undefined ? undefined : firstToken - (performance.now() - t0);
   const first = await awaitFirstToken(response.body, r.ex.family, left, r.signal);
   if (first.ok) return { kind: 'answer', response };
