@@ -177,11 +177,12 @@ export interface EventRestores {
  * One try of one target for a request (src/gateway/routing/attempts.ts). `outcome` is why the request moved on
  * (`status`: a retriable status such as 429 or 503; `unreachable`: refused or reset before an answer;
  * `connect_timeout`, `timeout`, `first_token_timeout`; `reset`: a stream that broke before its first token;
+ * `stream_error`: a stream that opened with a transient error frame (Anthropic's overloaded_error) instead;
  * `circuit_open`: skipped; `no_credentials`: no key for it), or `answered` for the one the client got.
  */
 export interface EventAttempt {
   latency_ms: number;
-  outcome: 'answered' | 'status' | 'unreachable' | 'connect_timeout' | 'timeout' | 'first_token_timeout' | 'reset' | 'circuit_open' | 'no_credentials';
+  outcome: 'answered' | 'status' | 'unreachable' | 'connect_timeout' | 'timeout' | 'first_token_timeout' | 'reset' | 'stream_error' | 'circuit_open' | 'no_credentials';
   status: number | null;
   target: string;
   /** The wait before the next try of the same target (backoff, or the provider's Retry-After). */

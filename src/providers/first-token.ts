@@ -14,7 +14,7 @@ import type { Family } from './targets.js';
 /** Held before the first content frame at most; a prelude longer than this is taken as content. */
 export const PRELUDE_LIMIT = 64 * 1024;
 
-export type FirstToken = { ok: true } | { ok: false; outcome: 'first_token_timeout' | 'reset' | 'aborted' };
+export type FirstToken = { ok: true } | { ok: false; outcome: 'first_token_timeout' | 'reset' | 'stream_error' | 'aborted' };
 
 /**
  * Wait for the first content frame of `body` (an SSE stream, decoded bytes), for at most `timeoutMs` (none:
@@ -38,7 +38,7 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
       body.off('close', onFail);
       signal.off('abort', onAbort);
     };
-    const fail = (outcome: 'first_token_timeout' | 'reset' | 'aborted') => {
+    const fail = (outcome: 'first_token_timeout' | 'reset' | 'stream_error' | 'aborted') => {
       if (settled) return;
       cleanup();
       body.on('error', () => undefined);
@@ -55,7 +55,10 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
       for (let chunk = body.read() as Buffer | null; chunk !== null; chunk = body.read() as Buffer | null) {
         held.push(chunk);
         heldBytes += chunk.length;
-        if (heldBytes > PRELUDE_LIMIT || hasContent(family, splitter, decoder.write(chunk))) return commit();
+        if (heldBytes > PRELUDE_LIMIT) return commit();
+        const first = firstReal(family, splitter, decoder.write(chunk));
+        if (first === 'content') return commit();
+        if (first === 'transient_error') return fail('stream_error');
       }
     }
     // A stream that ends or breaks before any content gave the client nothing it could use.
@@ -78,27 +81,57 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
   });
 }
 
-function hasContent(family: Family, splitter: SseSplitter, text: string): boolean {
+/** The first frame of `text` that is not a prelude: content, a transient error (overloaded and the like), or none yet. */
+function firstReal(family: Family, splitter: SseSplitter, text: string): 'content' | 'transient_error' | undefined {
   let frames: string[];
   try {
     frames = splitter.push(text);
   } catch {
-    return true; // a frame over the limit: not a prelude
+    return 'content'; // a frame over the limit: not a prelude
   }
-  for (const frame of frames) if (!isPrelude(family, frame)) return true;
-  return false;
+  for (const frame of frames) {
+    if (isPrelude(family, frame)) continue;
+    return isTransientError(frame) ? 'transient_error' : 'content';
+  }
+  return undefined;
 }
 
-const PRELUDE_TYPES = new Set(['message_start', 'ping', 'response.created', 'response.in_progress', 'response.queued']);
+/** Error types a provider sends for "not now" (Anthropic's overloaded_error mid-stream, OpenAI's server_error). */
+const TRANSIENT = new Set(['overloaded_error', 'api_error', 'rate_limit_error', 'server_error', 'timeout_error', 'rate_limit_exceeded']);
 
-/** A frame that carries no part of the reply yet: a comment, a keep-alive, a start-of-message frame. */
-export function isPrelude(family: Family, frame: string): boolean {
+/**
+ * An error frame before the first token that another try could get past. Anthropic: `event: error` with
+ * `error.type`; chat: a chunk with `error`; Responses: `error` (its `code`) or `response.failed`.
+ */
+export function isTransientError(frame: string): boolean {
+  const data = dataOf(frame).data;
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return false;
+  }
+  if (!isObj(json)) return false;
+  const err = isObj(json.error) ? json.error : json.type === 'error' ? json : isObj(json.response) && json.type === 'response.failed' ? json.response.error : undefined;
+  if (!isObj(err)) return false;
+  return [err.type, err.code].some((v) => typeof v === 'string' && TRANSIENT.has(v));
+}
+
+function dataOf(frame: string): { data: string; event: string } {
   let data = '';
   let event = '';
   for (const line of frame.split('\n')) {
     if (line.startsWith('data:')) data += (data ? '\n' : '') + line.slice(line.startsWith('data: ') ? 6 : 5);
     else if (line.startsWith('event:')) event = line.slice(6).trim();
   }
+  return { data, event };
+}
+
+const PRELUDE_TYPES = new Set(['message_start', 'ping', 'response.created', 'response.in_progress', 'response.queued']);
+
+/** A frame that carries no part of the reply yet: a comment, a keep-alive, a start-of-message frame. */
+export function isPrelude(family: Family, frame: string): boolean {
+  const { data, event } = dataOf(frame);
   if (data === '') return event === '' || PRELUDE_TYPES.has(event);
   let json: unknown;
   try {

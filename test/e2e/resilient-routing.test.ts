@@ -209,6 +209,18 @@ describe('streams: committed at the first token, never retried after', () => {
     expect(e.usage).toMatchObject({ input_tokens: usage!.prompt_tokens, output_tokens: usage!.completion_tokens, estimated: false });
   });
 
+  it('a stream that opens with an overloaded error frame instead of a token is retried, then served by the fallback', async () => {
+    const start = 'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"m","usage":{"input_tokens":1,"output_tokens":1}}}\n\n';
+    const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n';
+    stack.fake.setFault({ kind: 'raw', headers: { 'content-type': 'text/event-stream' }, chunks: [start, overloaded] });
+    const { status, text } = await messagesStream('r-overloaded');
+    expect(status).toBe(200);
+    expect(text).toContain('fallback');
+    expect(text).not.toContain('overloaded_error');
+    const e = await eventFor('r-overloaded');
+    expect(outcomes(e)).toEqual(['a-primary:stream_error', 'a-primary:stream_error', 'a-backup:answered:200']);
+  });
+
   it('with nothing left to try, a stream is passed on from its first byte, not held for its first token', async () => {
     stack.fake.setFault({ kind: 'stall', afterFrames: 1 });
     const ac = new AbortController();

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { awaitFirstToken, isPrelude } from '../../src/providers/first-token.js';
+import { awaitFirstToken, isPrelude, isTransientError } from '../../src/providers/first-token.js';
 
 const gone = () => Object.assign(new EventEmitter(), { aborted: false });
 
@@ -68,6 +68,17 @@ describe('awaitFirstToken', () => {
       signal.emit('abort');
     }, 10);
     expect(await awaitFirstToken(source(prelude, [], false), 'messages', undefined, signal)).toEqual({ ok: false, outcome: 'aborted' });
+  });
+});
+
+describe('isTransientError', () => {
+  it('knows "not now" errors of each family from errors another try would get again', () => {
+    expect(isTransientError('event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}')).toBe(true);
+    expect(isTransientError('event: error\ndata: {"type":"error","error":{"type":"invalid_request_error","message":"bad"}}')).toBe(false);
+    expect(isTransientError('data: {"error":{"message":"x","type":"server_error","code":null}}')).toBe(true);
+    expect(isTransientError('event: response.failed\ndata: {"type":"response.failed","response":{"error":{"code":"server_error","message":"x"}}}')).toBe(true);
+    expect(isTransientError('event: error\ndata: {"type":"error","code":"rate_limit_exceeded","message":"x"}')).toBe(true);
+    expect(isTransientError('data: {"choices":[]}')).toBe(false);
   });
 });
 

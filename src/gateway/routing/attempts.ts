@@ -11,8 +11,8 @@
  *     call ──▶ answer (2xx with its first token, or a final status) ──▶ relay
  *       │ retriable status, refused/reset connection, timeout, no first token
  *       ▼
- *     retries left, and the wait within max_retry_after_ms? ──yes──▶ wait, call again
- *       │ no (or a timeout with another target to go to)
+ *     retries left, not a timeout, and the wait within max_retry_after_ms? ──yes──▶ wait, call again
+ *       │ no
  *       ▼
  *     next candidate; after the last: its retriable answer as it is, or the last failure as an error
  */
@@ -133,8 +133,8 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       }
       attempts.push(entry);
       if (retry >= target.retry.maxRetries) break;
-      // A slow target is left for the next one: waiting on it again would spend the client's time twice.
-      if (!last && result.kind === 'failure' && (result.outcome === 'timeout' || result.outcome === 'first_token_timeout')) break;
+      // A target that timed out is not waited on again: that would spend the client's time twice (600 s by default).
+      if (result.kind === 'failure' && (result.outcome === 'timeout' || result.outcome === 'first_token_timeout')) break;
       const wait = retryWaitMs(retry + 1, target.retry, asked, deps.random);
       if (wait === undefined) break;
       entry.wait_ms = wait;
@@ -184,9 +184,9 @@ async function tryOnce(deps: RoutingDeps, r: RoutedRequest, target: Target, auth
   const first = await awaitFirstToken(response.body, r.ex.family, left, r.signal);
   if (first.ok) return { kind: 'answer', response };
   if (first.outcome === 'aborted') return { kind: 'aborted' };
-  return first.outcome === 'first_token_timeout'
-    ? { kind: 'failure', outcome: 'first_token_timeout', detail: 'no first token in time' }
-    : { kind: 'failure', outcome: 'reset', detail: 'the stream ended before its first token' };
+  if (first.outcome === 'first_token_timeout') return { kind: 'failure', outcome: 'first_token_timeout', detail: 'no first token in time' };
+  if (first.outcome === 'stream_error') return { kind: 'failure', outcome: 'stream_error', detail: 'the stream opened with an error (overloaded or similar) before its first token' };
+  return { kind: 'failure', outcome: 'reset', detail: 'the stream ended before its first token' };
 }
 
 /** Only a plain SSE body is read for its first token; a compressed one is committed at its headers. */
@@ -213,6 +213,7 @@ function failureError(target: Target, outcome: Outcome, detail: string): Gateway
     return new GatewayError(504, 'timeout_error', `target "${target.id}": ${detail}`, { code: 'upstream_timeout' });
   }
   if (outcome === 'reset') return new GatewayError(502, 'upstream_error', `target "${target.id}": ${detail}`, { code: 'upstream_cut' });
+  if (outcome === 'stream_error') return new GatewayError(503, 'overloaded_error', `target "${target.id}": ${detail}`, { code: 'upstream_overloaded' });
   return new GatewayError(502, 'upstream_error', `target "${target.id}": ${detail}`, { code: 'upstream_unreachable' });
 }
 
