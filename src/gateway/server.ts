@@ -326,6 +326,8 @@ export class Gateway {
     try {
       const headers = forwardHeaders(req.headers, t, auth, 0);
       delete headers['content-length'];
+      // The list is read here, not relayed: ask for it as it is, not compressed.
+      headers['accept-encoding'] = 'identity';
       const response = await this.upstream.call({ target: t, family: 'models', method: 'GET', query: '', headers, signal });
       const text = await readCapped(response.body, MODELS_MAX_BYTES);
       if (response.statusCode !== 200 || text === undefined) return undefined;
