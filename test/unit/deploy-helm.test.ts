@@ -50,6 +50,9 @@ describe('the chart with its default values', () => {
     // A node drain can evict a pod only while more than minAvailable run.
     expect(pdb.spec.minAvailable).toBeLessThan(hpa.spec.minReplicas);
     expect(gw.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
+    // preStop, then kt's 10 s drain, both inside the grace period.
+    expect(container(gw).lifecycle.preStop.exec.command).toEqual(['sleep', '5']);
+    expect(gw.spec.template.spec.terminationGracePeriodSeconds).toBeGreaterThan(5 + 10);
   });
 
   it('selects the right pods everywhere: Deployments, Services, disruption budget, network policies', () => {
