@@ -91,27 +91,36 @@ function peerFingerprint(port: number): Promise<string> {
 
 describe('listening beyond loopback', () => {
   it('refuses plain HTTP unless told, naming both ways out (kt gateway run and kt server)', async () => {
-    const gw = await runKt(['gateway', 'run', '-c', config, '--listen', '0.0.0.0:0', '--data-dir', tempDir()]);
+    const [gw, server] = await Promise.all([
+      runKt(['gateway', 'run', '-c', config, '--listen', '0.0.0.0:0', '--data-dir', tempDir()]),
+      runKt(['server', '--listen', '[::]:0', '--data-dir', tempDir()]),
+    ]);
     expect(gw.code).toBe(1);
     expect(gw.stderr).toContain('kt gateway run: --listen 0.0.0.0:0 takes connections from the network');
     expect(gw.stderr).toContain('give --tls-cert and --tls-key to serve HTTPS, or --insecure-listen');
-    const server = await runKt(['server', '--listen', '[::]:0', '--data-dir', tempDir()]);
     expect(server.code).toBe(1);
     expect(server.stderr).toContain('kt server: --listen [::]:0 takes connections from the network');
-  });
+  }, 60_000);
 
   it('checks the certificate and key before listening, naming the file', async () => {
     const a = pki.leaf('pair-a');
     const b = pki.leaf('pair-b');
     const start = (...args: string[]) => runKt(['gateway', 'run', '-c', config, '--listen', '127.0.0.1:0', '--data-dir', tempDir(), ...args]);
-    expect((await start('--tls-cert', a.cert)).stderr).toContain('--tls-cert needs --tls-key');
-    expect((await start('--tls-cert', a.cert, '--tls-key', b.key)).stderr).toContain(`--tls-key ${b.key} is not the private key of the certificate in --tls-cert ${a.cert}`);
-    expect((await start('--tls-cert', a.key, '--tls-key', a.key)).stderr).toContain(`--tls-cert ${a.key}: not a PEM certificate`);
-    expect((await start('--tls-cert', join(pki.dir, 'missing.pem'), '--tls-key', a.key)).stderr).toContain('missing.pem: no such file');
-    const both = await start('--tls-cert', a.cert, '--tls-key', a.key, '--insecure-listen');
-    expect(both.code).toBe(1);
+    // Each start exits before it listens; they run side by side (each is a Node process start on a busy machine).
+    const [keyMissing, wrongKey, notCert, noFile, both] = await Promise.all([
+      start('--tls-cert', a.cert),
+      start('--tls-cert', a.cert, '--tls-key', b.key),
+      start('--tls-cert', a.key, '--tls-key', a.key),
+      start('--tls-cert', join(pki.dir, 'missing.pem'), '--tls-key', a.key),
+      start('--tls-cert', a.cert, '--tls-key', a.key, '--insecure-listen'),
+    ]);
+    expect(keyMissing.stderr).toContain('--tls-cert needs --tls-key');
+    expect(wrongKey.stderr).toContain(`--tls-key ${b.key} is not the private key of the certificate in --tls-cert ${a.cert}`);
+    expect(notCert.stderr).toContain(`--tls-cert ${a.key}: not a PEM certificate`);
+    expect(noFile.stderr).toContain('missing.pem: no such file');
+    for (const r of [keyMissing, wrongKey, notCert, noFile, both]) expect(r.code).toBe(1);
     expect(both.stderr).toContain('--insecure-listen and --tls-cert contradict each other');
-  });
+  }, 90_000);
 
   it('serves HTTPS on 0.0.0.0 to the openai SDK, only to clients with a gateway virtual key', async () => {
     const dataDir = tempDir();
@@ -148,7 +157,7 @@ describe('listening beyond loopback', () => {
     // Probes need no key.
     const healthz = await undiciFetch(`https://localhost:${port}/healthz`, { dispatcher: new Agent({ connect: { ca: pki.caPem } }) });
     expect(healthz.status).toBe(200);
-  });
+  }, 60_000);
 
   it('--insecure-listen serves plain HTTP beyond loopback, saying so; --client-auth none serves any client, with a warning', async () => {
     const port = await freePort();
@@ -158,7 +167,7 @@ describe('listening beyond loopback', () => {
     const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'sk-any', maxRetries: 0 });
     const reply = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
     expect(reply.choices[0]!.message.content).toBe('Hello from fake upstream!');
-  });
+  }, 60_000);
 });
 
 describe('SIGHUP reloads the certificate', () => {
@@ -212,7 +221,7 @@ describe('SIGHUP reloads the certificate', () => {
     gw.child.kill('SIGTERM');
     const code = await new Promise((resolve) => gw.child.once('exit', resolve));
     expect(code).toBe(0);
-  });
+  }, 60_000);
 
   it('kt server serves HTTPS with the same flags', async () => {
     const leaf = pki.leaf('control-plane');
@@ -222,7 +231,7 @@ describe('SIGHUP reloads the certificate', () => {
     const health = await undiciFetch(`https://localhost:${port}/health`, { dispatcher: new Agent({ connect: { ca: pki.caPem } }) });
     expect(health.status).toBe(200);
     expect(await peerFingerprint(port)).toBe(leaf.fingerprint);
-  });
+  }, 60_000);
 });
 
 function healthz(agent: HttpsAgent, port: number): Promise<{ fingerprint: string; reused: boolean }> {
