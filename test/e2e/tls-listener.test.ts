@@ -90,11 +90,15 @@ function peerFingerprint(port: number): Promise<string> {
 }
 
 describe('listening beyond loopback', () => {
-  it('refuses plain HTTP unless told, naming both ways out (kt gateway run and kt server)', async () => {
-    const [gw, server] = await Promise.all([
+  it('refuses plain HTTP unless told, naming both ways out (kt gateway run and kt server); kt demo stays on loopback', async () => {
+    const [gw, server, demo] = await Promise.all([
       runKt(['gateway', 'run', '-c', config, '--listen', '0.0.0.0:0', '--data-dir', tempDir()]),
       runKt(['server', '--listen', '[::]:0', '--data-dir', tempDir()]),
+      runKt(['demo', '--listen', '0.0.0.0:0']),
     ]);
+    // The demo, which answers any key, has no way onto the network.
+    expect(demo.code).toBe(1);
+    expect(demo.stderr).toContain('kt demo: --listen 0.0.0.0:0 takes connections from the network; the demo listens on this machine only');
     expect(gw.code).toBe(1);
     expect(gw.stderr).toContain('kt gateway run: --listen 0.0.0.0:0 takes connections from the network');
     expect(gw.stderr).toContain('give --tls-cert and --tls-key to serve HTTPS, or --insecure-listen');
