@@ -35,6 +35,7 @@ import type { Logger } from './logger.js';
 import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, servesList, type ListFamily, type ModelEntry } from './models.js';
 import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
+import type { TlsMaterial } from './tls.js';
 import { OperatorAuth } from './operator-auth.js';
 import { accessRules, RequestGuard, type AccessOptions } from './request-guard.js';
 
@@ -69,7 +70,17 @@ export interface GatewayOptions {
   metricsToken?: string;
   /** Timeouts and the connection cap of the listener; each defaults as listenerLimits() says. */
   listener?: Partial<ListenerLimits>;
+  /** Serve HTTPS with this certificate and key (--tls-cert, --tls-key). */
+  tls?: TlsMaterial;
+  /**
+   * `virtual-key`: every API request (inference, models) must carry a known gateway virtual key as its API key;
+   * `none` (the default here; the CLI's default beyond loopback is `virtual-key`): any client is served.
+   */
+  clientAuth?: ClientAuth;
 }
+
+export type ClientAuth = 'virtual-key' | 'none';
+export const CLIENT_AUTH_MODES = ['virtual-key', 'none'] as const satisfies readonly ClientAuth[];
 
 export interface RunningGateway {
   url: string;
@@ -78,6 +89,8 @@ export interface RunningGateway {
   server: Server;
   /** The bounds in force: timeouts, connection cap. */
   limits: ListenerLimits;
+  /** A new certificate and key for connections from now on (HTTPS only; open connections are kept). */
+  setTls(material: TlsMaterial): void;
   close(): Promise<void>;
 }
 
@@ -236,6 +249,7 @@ export class Gateway {
         return this.inference(req, res, route.family, query, requestId, timing);
       case 'models':
         if (method !== 'GET') throw methodNotAllowed(method, 'GET');
+        await this.requireClientKey(req);
         return this.models(req, res, route.id, requestId);
       case 'health':
         // Liveness for anyone; what the deployment is and costs only for its operator (src/gateway/operator-auth.ts).
@@ -463,16 +477,31 @@ export class Gateway {
   /** A gateway virtual key (kt-vk-…) must be known and not revoked; it then decides attribution. */
   private async authenticate(req: IncomingMessage, ctx: DecisionContext): Promise<void> {
     const presented = clientKey(req.headers);
-    if (!presented || !isVirtualKey(presented.key)) return;
+    if (!presented || !isVirtualKey(presented.key)) {
+      if (this.opts.clientAuth === 'virtual-key') throw virtualKeyRequired(presented !== undefined);
+      return;
+    }
     ctx.virtualKey = true;
+    ctx.useVirtualKey(await this.lookupVirtualKey(presented.key));
+  }
+
+  /** Routes that say nothing about a request's content (the model list) still serve only authenticated clients. */
+  private async requireClientKey(req: IncomingMessage): Promise<void> {
+    if (this.opts.clientAuth !== 'virtual-key') return;
+    const presented = clientKey(req.headers);
+    if (!presented || !isVirtualKey(presented.key)) throw virtualKeyRequired(presented !== undefined);
+    await this.lookupVirtualKey(presented.key);
+  }
+
+  private async lookupVirtualKey(key: string) {
     const store = this.opts.virtualKeys;
-    const record = store ? await store.lookup(presented.key) : null;
+    const record = store ? await store.lookup(key) : null;
     if (!record) {
       throw new GatewayError(401, 'authentication_error', store ? 'the gateway key is unknown or revoked' : 'this gateway has no virtual keys (kt keys create)', {
         code: 'invalid_api_key',
       });
     }
-    ctx.useVirtualKey(record);
+    return record;
   }
 
   /** Budgets and rate limits, before any upstream call: a refusal in the client's shape (see limitError). */
@@ -702,6 +731,19 @@ function safeMatch(pathname: string): Route {
   }
 }
 
+/**
+ * A shared gateway serves only its own keys. The message never repeats what was sent: a provider key sent here
+ * by mistake must not come back in an error a proxy or client may log.
+ */
+function virtualKeyRequired(sentOtherKey: boolean): GatewayError {
+  return new GatewayError(
+    401,
+    'authentication_error',
+    `${sentOtherKey ? 'the API key sent is not a gateway virtual key' : 'no API key sent'}: this gateway serves only clients with a gateway virtual key (kt-vk-…) as their API key; ask its operator for one (kt keys create)`,
+    { code: 'virtual_key_required' },
+  );
+}
+
 function describeInternal(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'non-error thrown';
 }
@@ -717,8 +759,8 @@ function round(ms: number): number {
 /** Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`. */
 export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Promise<RunningGateway> {
   const gateway = new Gateway(opts);
-  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway', opts.logger);
-  const bound = await listenHttp(bounded.server, opts.host, opts.port);
+  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway', opts.logger, opts.tls);
+  const bound = await listenHttp(bounded.server, opts.host, opts.port, opts.tls ? 'https' : 'http');
   gateway.setReady(true);
   let closing: Promise<void> | undefined;
   return {
@@ -727,6 +769,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     port: bound.port,
     server: bounded.server,
     limits: bounded.limits,
+    setTls: (material) => bounded.setTls(material),
     close() {
       closing ??= (async () => {
         gateway.beginClose();
