@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DecisionEvent } from '../../src/audit/event.js';
 import { startStack, type Stack } from '../helpers/stack.js';
@@ -191,6 +192,53 @@ describe('the @anthropic-ai/sdk package against an OpenAI-format target', () => 
       expect(sent.messages[2]).toEqual({ role: 'tool', tool_call_id: use.id, content: 'hi' });
     });
   }
+
+  it('a Claude Code turn (betas, ?beta=true, system messages among the turns, adaptive thinking, effort) reaches the OpenAI target as chat and streams back as Anthropic events', async () => {
+    const res = await request(`${stack.anthropicBase}/v1/messages?beta=true`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-api-key': 'sk-ant-client',
+        'anthropic-version': '2023-06-01',
+        'anthropic-beta': 'claude-code-20250219,interleaved-thinking-2025-05-14,context-management-2025-06-27',
+        'anthropic-dangerous-direct-browser-access': 'true',
+        'x-app': 'cli',
+      },
+      body: JSON.stringify({
+        model: 'via-gpt',
+        max_tokens: 32000,
+        stream: true,
+        system: [
+          { type: 'text', text: 'x-anthropic-billing-header: cc_version=2.1.332;' },
+          { type: 'text', text: 'You are a Claude agent.', cache_control: { type: 'ephemeral' } },
+        ],
+        messages: [
+          { role: 'system', content: 'Environment: linux' },
+          { role: 'user', content: [{ type: 'text', text: '<system-reminder>ok</system-reminder>' }, { type: 'text', text: 'TOOLTEST run ls', cache_control: { type: 'ephemeral' } }] },
+        ],
+        tools: [{ name: 'Bash', description: 'run', input_schema: { type: 'object', properties: { command: { type: 'string' } } } }],
+        metadata: { user_id: '{"device_id":"d","session_id":"s"}' },
+        thinking: { type: 'adaptive', display: 'omitted' },
+        context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+        output_config: { effort: 'medium' },
+      }),
+    });
+    const sse = await res.body.text();
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/text\/event-stream/);
+    const events = [...sse.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(events[0]).toBe('message_start');
+    expect(events).toContain('content_block_start');
+    expect(events.slice(-2)).toEqual(['message_delta', 'message_stop']);
+    expect(sse).toContain('"stop_reason":"tool_use"');
+    expect(sse).toContain('"type":"input_json_delta"');
+    const seen = stack.fake.requests.at(-1)!;
+    expect(seen.path).toBe('/v1/chat/completions');
+    expect(seen.query).toEqual({});
+    expect(Object.keys(seen.headers).filter((h) => h.startsWith('anthropic-'))).toEqual([]);
+    expect(seen.body).toMatchObject({ model: 'gpt-4o', max_tokens: 32000, reasoning_effort: 'medium', stream_options: { include_usage: true } });
+    expect((seen.body as { messages: Array<{ role: string }> }).messages.map((m) => m.role)).toEqual(['system', 'system', 'user']);
+  });
 
   it('parallel tool calls streamed by the upstream become one tool_use block each, ids kept', async () => {
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c1', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;

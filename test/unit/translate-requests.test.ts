@@ -200,19 +200,59 @@ describe('request: Anthropic Messages → OpenAI chat (golden)', () => {
     });
   });
 
+  it('a Claude Code turn: system messages among the turns, adaptive thinking, effort, clearing thinking, deferred tools, cache hints', () => {
+    const body = {
+      model: 'claude-opus-5-5',
+      max_tokens: 32000,
+      stream: true,
+      system: [
+        { type: 'text', text: 'x-anthropic-billing-header: cc_version=1;' },
+        { type: 'text', text: 'You are a Claude agent.', cache_control: { type: 'ephemeral' } },
+      ],
+      messages: [
+        { role: 'system', content: 'Environment: linux' },
+        { role: 'user', content: [{ type: 'text', text: '<system-reminder>x</system-reminder>' }, { type: 'text', text: 'fix it', cache_control: { type: 'ephemeral' } }] },
+      ],
+      tools: [
+        { name: 'Bash', description: 'run', input_schema: { type: 'object' } },
+        { name: 'DeferredToolPlaceholder', description: 'later', input_schema: { type: 'object' }, defer_loading: true },
+      ],
+      metadata: { user_id: '{"device_id":"d","session_id":"s"}' },
+      thinking: { type: 'adaptive', display: 'omitted' },
+      context_management: { edits: [{ type: 'clear_thinking_20251015', keep: 'all' }] },
+      output_config: { effort: 'medium' },
+    };
+    const out = messagesToChatRequest(body, 'gpt-5', { maxTokensField: 'max_completion_tokens' });
+    expect(out).toMatchObject({ model: 'gpt-5', max_completion_tokens: 32000, reasoning_effort: 'medium', user: '{"device_id":"d","session_id":"s"}' });
+    expect(out.messages).toEqual([
+      { role: 'system', content: 'x-anthropic-billing-header: cc_version=1;\n\nYou are a Claude agent.' },
+      { role: 'system', content: 'Environment: linux' },
+      { role: 'user', content: [{ type: 'text', text: '<system-reminder>x</system-reminder>' }, { type: 'text', text: 'fix it' }] },
+    ]);
+    expect((out.tools as unknown[]).length).toBe(2);
+    // Its title call: no tools, thinking disabled, a JSON schema for the reply.
+    const title = messagesToChatRequest({ model: 'c', max_tokens: 100, tools: [], thinking: { type: 'disabled' }, output_config: { format: { type: 'json_schema', schema: { type: 'object', properties: { title: { type: 'string' } } } } }, messages: [{ role: 'user', content: 'name this' }] }, 'g');
+    expect(title.tools).toBeUndefined();
+    expect(title.response_format).toEqual({ type: 'json_schema', json_schema: { name: 'output', schema: { type: 'object', properties: { title: { type: 'string' } } } } });
+    expect(messagesToChatRequest({ model: 'c', max_tokens: 100, thinking: { type: 'enabled', budget_tokens: 20000 }, messages: [] }, 'g').reasoning_effort).toBe('high');
+    expect(refusal(() => messagesToChatRequest({ model: 'c', max_tokens: 1, context_management: { edits: [{ type: 'clear_tool_uses_20250919' }] }, messages: [] }, 'g')).param).toBe('context_management.edits[0].type');
+  });
+
   it('tool_choice forms; an assistant turn of calls only has null content', () => {
     const base = { model: 'c', max_tokens: 10, messages: [{ role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }] }] };
     const out = messagesToChatRequest({ ...base, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'tool', name: 'f' } }, 'g');
     expect(out.tool_choice).toEqual({ type: 'function', function: { name: 'f' } });
+    // No tools offered: no tool_choice either (OpenAI refuses one alone).
+    expect(messagesToChatRequest({ ...base, tool_choice: { type: 'auto' } }, 'g').tool_choice).toBeUndefined();
     expect(out.max_tokens).toBe(10);
     expect((out.messages as unknown[])[0]).toEqual({ role: 'assistant', content: null, tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] });
-    expect(messagesToChatRequest({ ...base, tool_choice: { type: 'any' } }, 'g').tool_choice).toBe('required');
+    expect(messagesToChatRequest({ ...base, tools: [{ name: 'f', input_schema: { type: 'object' } }], tool_choice: { type: 'any' } }, 'g').tool_choice).toBe('required');
   });
 
   it('refuses by name what OpenAI chat cannot say', () => {
     const base = { model: 'c', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
     expect(refusal(() => messagesToChatRequest({ ...base, top_k: 5 }, 'g')).param).toBe('top_k');
-    expect(refusal(() => messagesToChatRequest({ ...base, thinking: { type: 'enabled', budget_tokens: 2000 } }, 'g')).param).toBe('thinking');
+    expect(refusal(() => messagesToChatRequest({ ...base, thinking: { type: 'sometimes' } }, 'g')).param).toBe('thinking.type');
     expect(refusal(() => messagesToChatRequest({ ...base, tools: [{ type: 'web_search_20250305', name: 'web_search' }] }, 'g')).param).toBe('tools[0].type');
     expect(refusal(() => messagesToChatRequest({ ...base, stop_sequences: ['a', 'b', 'c', 'd', 'e'] }, 'g')).param).toBe('stop_sequences');
     const doc = { ...base, messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'text', media_type: 'text/plain', data: 'x' } }] }] };

@@ -54,11 +54,18 @@ export function messagesToChatRequest(body: Obj, model: string, opts: MessagesTo
         break;
       case 'tools':
         if (!Array.isArray(v)) throw refuse(key, 'must be an array');
-        out.tools = v.map((t, i) => tool(t, `tools[${i}]`));
+        // OpenAI refuses an empty tools array; no tools is what it means.
+        if (v.length > 0) out.tools = v.map((t, i) => tool(t, `tools[${i}]`));
         break;
       case 'thinking':
-        if (isObj(v) && v.type === 'disabled') break;
-        throw refuse('thinking', 'extended thinking has no OpenAI chat form');
+        thinking(v, out);
+        break;
+      case 'output_config':
+        outputConfig(v, out);
+        break;
+      case 'context_management':
+        contextManagement(v);
+        break;
       case 'service_tier':
         if (v === 'auto') break;
         throw refuse(key, 'only auto has an OpenAI form');
@@ -78,13 +85,71 @@ export function messagesToChatRequest(body: Obj, model: string, opts: MessagesTo
   return out;
 }
 
+/** How long a thinking budget is, as the reasoning effort OpenAI-format reasoning models take. */
+function effortForBudget(budget: number): string {
+  if (budget < 4096) return 'low';
+  if (budget < 16384) return 'medium';
+  return 'high';
+}
+
+/**
+ * `enabled` with a budget asks for that much reasoning: the nearest reasoning_effort says so. `adaptive` leaves
+ * it to the model, which is what an OpenAI-format model does without being told; `disabled` asks for none,
+ * which a reasoning model cannot promise and a plain one does anyway.
+ */
+function thinking(v: unknown, out: Obj): void {
+  if (!isObj(v)) throw refuse('thinking', 'must be an object');
+  if (v.type === 'disabled' || v.type === 'adaptive') return;
+  if (v.type === 'enabled' && typeof v.budget_tokens === 'number') {
+    out.reasoning_effort ??= effortForBudget(v.budget_tokens);
+    return;
+  }
+  throw refuse('thinking.type', `${quoteName(v.type)} has no OpenAI chat form`);
+}
+
+const EFFORTS = new Set(['low', 'medium', 'high']);
+
+/** `effort` is reasoning_effort by another name; `format` a JSON schema the reply must follow (response_format). */
+function outputConfig(v: unknown, out: Obj): void {
+  if (!isObj(v)) throw refuse('output_config', 'must be an object');
+  for (const [k, x] of Object.entries(v)) {
+    if (k === 'effort') {
+      if (typeof x !== 'string' || !EFFORTS.has(x)) throw refuse('output_config.effort', 'only low, medium and high have an OpenAI form');
+      out.reasoning_effort = x;
+    } else if (k === 'format') {
+      if (!isObj(x) || x.type !== 'json_schema' || !isObj(x.schema)) throw refuse('output_config.format', 'only a json_schema format has an OpenAI form');
+      out.response_format = { type: 'json_schema', json_schema: { name: 'output', schema: x.schema } };
+    } else throw refuse(`output_config.${k}`, 'no OpenAI member says this');
+  }
+}
+
+/**
+ * Context editing asks Anthropic to drop parts of the conversation before the model reads it. Clearing thinking
+ * blocks is the one edit that changes nothing here: a conversation with an OpenAI-format model has none (they
+ * cannot be sent, see assistantTurn). Any other edit would change what the model reads, and is refused.
+ */
+function contextManagement(v: unknown): void {
+  const edits = isObj(v) ? v.edits : undefined;
+  if (!isObj(v) || !Array.isArray(edits)) throw refuse('context_management', 'must be an object with edits');
+  for (const k of Object.keys(v)) if (k !== 'edits') throw refuse(`context_management.${k}`, 'no OpenAI member says this');
+  edits.forEach((e, i) => {
+    if (!isObj(e) || typeof e.type !== 'string' || !e.type.startsWith('clear_thinking_')) {
+      throw refuse(`context_management.edits[${i}].type`, 'only clearing thinking blocks is possible, as there are none');
+    }
+  });
+}
+
 function systemText(system: unknown): string {
   if (typeof system === 'string') return system;
   if (!Array.isArray(system)) throw refuse('system', 'must be a string or an array of text blocks');
-  return system
+  return systemBlocks(system, 'system');
+}
+
+function systemBlocks(blocks: unknown[], at: string): string {
+  return blocks
     .map((b, i) => {
       if (isObj(b) && b.type === 'text' && typeof b.text === 'string') return b.text;
-      throw refuse(`system[${i}]`, 'only text blocks have an OpenAI form');
+      throw refuse(`${at}[${i}]`, 'only text blocks have an OpenAI form');
     })
     .join('\n\n');
 }
@@ -93,7 +158,8 @@ function tool(t: unknown, at: string): Obj {
   if (!isObj(t)) throw refuse(at, 'must be an object');
   // Server tools (bash_20250124, web_search_20250305, …) are Anthropic's to run; an OpenAI-format model has none.
   if (t.type !== undefined && t.type !== 'custom') throw refuse(`${at}.type`, `the Anthropic server tool ${quoteName(t.type)} has no OpenAI form`);
-  for (const k of Object.keys(t)) if (!['type', 'name', 'description', 'input_schema', 'cache_control'].includes(k)) throw refuse(`${at}.${k}`, 'no OpenAI tool member says this');
+  // cache_control and defer_loading are hints on how to hold the definition (a cache, a tool search); the tool is the same without them.
+  for (const k of Object.keys(t)) if (!['type', 'name', 'description', 'input_schema', 'cache_control', 'defer_loading'].includes(k)) throw refuse(`${at}.${k}`, 'no OpenAI tool member says this');
   return {
     type: 'function',
     function: { name: t.name, ...(typeof t.description === 'string' ? { description: t.description } : {}), parameters: t.input_schema ?? { type: 'object', properties: {} } },
@@ -103,6 +169,8 @@ function tool(t: unknown, at: string): Obj {
 function toolChoice(v: unknown, hasTools: boolean): Obj {
   if (v === undefined || v === null) return {};
   if (!isObj(v)) throw refuse('tool_choice', 'must be an object');
+  // OpenAI refuses a tool_choice without tools; with none offered, no call can be made either way.
+  if (!hasTools) return {};
   const parallel = v.disable_parallel_tool_use === true && hasTools ? { parallel_tool_calls: false } : {};
   switch (v.type) {
     case 'auto':
@@ -125,6 +193,8 @@ function turn(m: unknown, at: string): Obj[] {
   const blocks: unknown[] = typeof m.content === 'string' ? [{ type: 'text', text: m.content }] : Array.isArray(m.content) ? m.content : [];
   if (typeof m.content !== 'string' && !Array.isArray(m.content)) throw refuse(`${at}.content`, 'must be a string or an array of blocks');
   if (m.role === 'user') return userTurn(blocks, `${at}.content`);
+  // Claude Code puts system messages among the turns (its mid-conversation-system beta); OpenAI chat takes them there too.
+  if (m.role === 'system') return [{ role: 'system', content: typeof m.content === 'string' ? m.content : systemBlocks(blocks, `${at}.content`) }];
   if (m.role === 'assistant') return [assistantTurn(blocks, `${at}.content`)];
   throw refuse(`${at}.role`, `role ${quoteName(m.role)} has no OpenAI form`);
 }
