@@ -288,3 +288,45 @@ describe('the @anthropic-ai/sdk package against an OpenAI-format target', () => 
     expect((err as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({ type: 'error', error: { type: 'authentication_error' } });
   });
 });
+
+describe('translated replies nothing else reads (no output policy, no capture): translated without a second parse, still metered', () => {
+  let bare: Stack;
+  beforeAll(async () => {
+    bare = await startStack({ config: CONFIG.replace('[code-sanitizer, audit-logger]', '[audit-logger]'), audit: { dataDir: mkdtempSync(join(tmpdir(), 'kt-translate-bare-')) } });
+  });
+  afterAll(() => bare.close());
+
+  async function bareEvent(requestId: string): Promise<DecisionEvent> {
+    await bare.trail!.recorder.caughtUp();
+    const rows = await bare.trail!.store.query({ limit: 100 });
+    const e = rows.find((r) => r.event.request_id === requestId)?.event;
+    if (!e) throw new Error(`no event for ${requestId}`);
+    return e;
+  }
+
+  it('openai streamed and plain against the Anthropic target', async () => {
+    bare.fake.setUsage({ cachedTokens: 11 });
+    const c = new OpenAI({ baseURL: bare.openaiBase, apiKey: 'k', maxRetries: 0, defaultHeaders: { 'x-request-id': 'bare-o' } });
+    const stream = await c.chat.completions.create({ model: 'via-claude', stream: true, messages: [{ role: 'user', content: 'Say hello' }] });
+    let text = '';
+    let usage: unknown;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      if (chunk.usage) usage = chunk.usage;
+    }
+    expect(text).toBe(REPLY);
+    expect(usage).toBeUndefined();
+    expect((await bareEvent('bare-o')).usage).toMatchObject({ cached_input_tokens: 11, estimated: false });
+    const plain = await c.chat.completions.create({ model: 'via-claude', messages: [{ role: 'user', content: 'Say hello' }] });
+    expect(plain.choices[0]!.message.content).toBe(REPLY);
+  });
+
+  it('anthropic streamed (a tool call) and plain against the OpenAI-format target', async () => {
+    const a = new Anthropic({ baseURL: bare.anthropicBase, apiKey: 'k', maxRetries: 0, defaultHeaders: { 'x-request-id': 'bare-a' } });
+    const final = await a.messages.stream({ model: 'via-gpt', max_tokens: 64, tools: anthropicTools, messages: [{ role: 'user', content: 'TOOLTEST' }] }).finalMessage();
+    expect(final.content.find((b) => b.type === 'tool_use')).toMatchObject({ name: 'Bash', input: { command: 'echo hi' } });
+    expect((await bareEvent('bare-a')).usage).toMatchObject({ output_tokens: final.usage.output_tokens, estimated: false });
+    const plain = await a.messages.create({ model: 'via-gpt', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello' }] });
+    expect(plain.content).toEqual([{ type: 'text', text: REPLY }]);
+  });
+});

@@ -5,6 +5,7 @@ import { AnthropicToChatStream } from '../../src/protocol/translate/stream-to-ch
 import { ChatToAnthropicStream } from '../../src/protocol/translate/stream-to-messages.js';
 import type { StreamTranslator } from '../../src/protocol/translate/stream-frames.js';
 import { UntranslatableReply } from '../../src/protocol/translate/types.js';
+import { translatorFor } from '../../src/protocol/translate/index.js';
 import { StreamMeter, usageFromBody } from '../../src/usage/meter.js';
 import { assembleAnthropic, assembleChat } from '../helpers/assemble.js';
 
@@ -132,6 +133,9 @@ describe('stream: Anthropic events → chat chunks', () => {
     const start = ev('message_start', { message: { id: 'm', model: 'x', usage: { input_tokens: 1 } } });
     const end = ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 1 } }) + ev('message_stop', {});
     expect(run(new AnthropicToChatStream({ includeUsage: false, now }), start + end)).not.toContain('usage');
+    // Asked for by the gateway, not by the client: never made.
+    expect(run(translatorFor('chat', 'anthropic')!.stream({ stream_options: { include_usage: true } }, { omitUsage: true, now }), start + end)).not.toContain('usage');
+    expect(run(translatorFor('chat', 'anthropic')!.stream({ stream_options: { include_usage: true } }, { now }), start + end)).toContain('usage');
     const err = run(new AnthropicToChatStream({ includeUsage: false, now }), start + ev('error', { error: { type: 'overloaded_error', message: 'Overloaded' } }));
     expect(err.endsWith(data({ error: { message: 'Overloaded', type: 'overloaded_error', code: 'overloaded_error', param: null } }))).toBe(true);
     expect(() => run(new AnthropicToChatStream({ includeUsage: false, now }), start)).toThrow(/ended before/);

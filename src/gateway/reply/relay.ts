@@ -99,6 +99,8 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
   restore?.useBudget(budget);
   if (replyKind(up.headers['content-type']) === 'sse') {
     const translator = streamTranslator(job, budget, success);
+    // Translated and read by nothing else (the translator meters): no guard to parse the frames a second time.
+    if (translator && !readsReply(job, success)) return streamThrough(job, source, headers, undefined, translator);
     const guard = new StreamGuard(
       ex.family,
       chain,
@@ -121,7 +123,7 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
  */
 function guardFrames(job: ReplyJob, success: boolean): ((event: string | undefined, data: Record<string, unknown>) => boolean) | undefined {
   const { ctx } = job;
-  if (job.translate) return ctx.dropUsageChunks ? (_event, data) => isUsageOnlyChunk(data) : undefined;
+  if (job.translate) return undefined;
   return ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined;
 }
 
@@ -129,7 +131,17 @@ function guardFrames(job: ReplyJob, success: boolean): ((event: string | undefin
 function streamTranslator(job: ReplyJob, budget: ReplyBudget, success: boolean): StreamTranslator | undefined {
   if (!job.translate) return undefined;
   const meter = success ? job.ctx.meter : undefined;
-  return job.translate.stream(job.ex.body, { maxFrame: budget.limit, ...(meter ? { onFrame: (event, data) => meter.onFrame(event, data) } : {}) });
+  return job.translate.stream(job.ex.body, {
+    maxFrame: budget.limit,
+    // The usage chunk the gateway asked for on the client's behalf is never made.
+    omitUsage: job.ctx.dropUsageChunks,
+    ...(meter ? { onFrame: (event, data) => meter.onFrame(event, data) } : {}),
+  });
+}
+
+/** Something reads the reply's content besides metering: output policies, restore, or the audit trail's capture. */
+function readsReply(job: ReplyJob, success: boolean): boolean {
+  return job.chain.hasPhase('output') || (success && (job.restore !== undefined || job.needsReply));
 }
 
 /** The fail mode for a reply output policies cannot read: true (and recorded) when it may pass unread. */
@@ -172,6 +184,15 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
           throw replyReadError(err, ctx);
         }
       } else if (ctx.meter && success && isObj(body)) ctx.usage = usageFromBody(ex.family, body);
+      if (job.translate && !readsReply(job, success)) {
+        out = JSON.stringify(body);
+        headers['content-length'] = String(Buffer.byteLength(out));
+        await job.finish();
+        ctx.firstByte = performance.now();
+        res.writeHead(up.statusCode, headers);
+        res.end(out);
+        return;
+      }
       const view = responseView(ex.family, body);
       const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
       const outcome = chain.run('output', view.segments, reply);
@@ -389,7 +410,7 @@ function pump(
   ctx: DecisionContext,
   translator: StreamTranslator | undefined,
 ): Promise<'complete' | 'client-gone' | 'blocked'> {
-  const decoder = guard ? new TextDecoder() : undefined;
+  const decoder = guard || translator ? new TextDecoder() : undefined;
   return new Promise((resolve, reject) => {
     let settled = false;
     const write = (data: Buffer | string): boolean => {
@@ -405,10 +426,11 @@ function pump(
     };
     const onData = (chunk: Buffer) => {
       let out: Buffer | string = chunk;
-      if (guard) {
+      if (decoder) {
         try {
-          const text = decoder!.decode(chunk, { stream: true });
-          out = guard.push(translator ? translator.push(text) : text);
+          const text = decoder.decode(chunk, { stream: true });
+          const translated = translator ? translator.push(text) : text;
+          out = guard ? guard.push(translated) : translated;
         } catch (err) {
           return fail(err);
         }
@@ -427,16 +449,17 @@ function pump(
     const onDrain = () => source.resume();
     const onEnd = () => {
       cleanup();
-      if (guard) {
+      if (decoder) {
         let rest: string;
         try {
-          const text = decoder!.decode();
-          rest = guard.push(translator ? translator.push(text) + translator.end() : text) + guard.end();
+          const text = decoder.decode();
+          const translated = translator ? translator.push(text) + translator.end() : text;
+          rest = guard ? guard.push(translated) + guard.end() : translated;
         } catch (err) {
           return reject(err);
         }
         ctx.meter?.end();
-        if (guard.blocked) {
+        if (guard?.blocked) {
           hold.keep(rest);
           return resolve('blocked');
         }

@@ -42,7 +42,7 @@ const CHAT_TO_ANTHROPIC: Translator = {
     h['anthropic-version'] ??= ANTHROPIC_VERSION;
   },
   reply: (body, status) => (!isObj(body) ? body : status >= 200 && status < 300 ? messagesToChatReply(body) : chatErrorFromAnthropic(body)),
-  stream: (clientBody, opts) => new AnthropicToChatStream({ ...opts, includeUsage: isObj(clientBody.stream_options) && clientBody.stream_options.include_usage === true }),
+  stream: (clientBody, opts) => new AnthropicToChatStream({ ...opts, includeUsage: !opts.omitUsage && isObj(clientBody.stream_options) && clientBody.stream_options.include_usage === true }),
 };
 
 /** OpenAI's own API wants max_completion_tokens (its reasoning models refuse max_tokens); compatible servers know max_tokens. */

@@ -9,6 +9,8 @@ export interface StreamTranslateOptions {
   maxFrame?: number;
   /** Seconds since the epoch, for `created` (golden tests pin it). */
   now?: () => number;
+  /** Make no usage chunk even when the client's body asks for one (the gateway asked for it on the client's behalf). */
+  omitUsage?: boolean | undefined;
 }
 
 /** An SSE stream translated frame by frame: text in as it arrives from upstream (split anywhere), text out for the client. */

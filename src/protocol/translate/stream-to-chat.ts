@@ -27,8 +27,13 @@ export class AnthropicToChatStream extends FrameTranslator {
     this.created = (chatOpts.now ?? nowSeconds)();
   }
 
+  /** Every chunk up to its delta: the same for the whole stream, so serialised once (most frames are one text piece). */
+  private prefix: string | undefined;
+
   private chunk(delta: Obj, finish: string | null = null): string {
-    return sseData({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] });
+    // Byte for byte what JSON.stringify of the whole chunk gives (the golden test holds it to that).
+    this.prefix ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
+    return `${this.prefix}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
   }
 
   protected frame(event: string | undefined, o: Obj): string {
@@ -38,6 +43,7 @@ export class AnthropicToChatStream extends FrameTranslator {
         const m = isObj(o.message) ? o.message : {};
         this.id = m.id ?? null;
         this.model = m.model ?? null;
+        this.prefix = undefined;
         if (isObj(m.usage)) this.usage = { ...m.usage };
         return this.chunk({ role: 'assistant', content: '' });
       }

@@ -58,7 +58,7 @@ export class ChatToAnthropicStream extends FrameTranslator {
       this.open = { kind: 'text' };
       this.blocks++;
     }
-    return out + sseEvent('content_block_delta', { type: 'content_block_delta', index: this.blocks - 1, delta: { type: 'text_delta', text } });
+    return `${out}event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.blocks - 1},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`;
   }
 
   private toolDelta(tc: unknown, position: number): string {
@@ -81,7 +81,7 @@ export class ChatToAnthropicStream extends FrameTranslator {
     if (args === '') return '';
     let out = this.open?.kind === 'tool' && this.open.tool === tool ? '' : this.startTool(tool);
     tool.args += args;
-    out += sseEvent('content_block_delta', { type: 'content_block_delta', index: tool.block!, delta: { type: 'input_json_delta', partial_json: args } });
+    out += `event: content_block_delta\ndata: {"type":"content_block_delta","index":${tool.block!},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(args)}}}\n\n`;
     return out;
   }
 
