@@ -2,6 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
 import OpenAI from 'openai';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -328,5 +329,91 @@ describe('translated replies nothing else reads (no output policy, no capture): 
     expect((await bareEvent('bare-a')).usage).toMatchObject({ output_tokens: final.usage.output_tokens, estimated: false });
     const plain = await a.messages.create({ model: 'via-gpt', max_tokens: 64, messages: [{ role: 'user', content: 'Say hello' }] });
     expect(plain.content).toEqual([{ type: 'text', text: REPLY }]);
+  });
+});
+
+describe('any split of the upstream stream, through the gateway', () => {
+  /** The upstream's stream as raw bytes cut at the given points (the fake sends each piece as its own write). */
+  function cutAt(text: string, cuts: number[]): string[] {
+    const points = [...new Set(cuts.map((c) => c % text.length))].filter((c) => c > 0).sort((a, b) => a - b);
+    const out: string[] = [];
+    let at = 0;
+    for (const p of points) {
+      out.push(text.slice(at, p));
+      at = p;
+    }
+    out.push(text.slice(at));
+    return out;
+  }
+
+  it('property: an Anthropic client on the OpenAI-format target gets the same message however the chat stream is cut', async () => {
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => `data: ${JSON.stringify({ id: 'c9', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const sse =
+      chunk({ role: 'assistant', content: '' }) +
+      chunk({ content: 'Checking ' }) +
+      chunk({ content: 'both — ünïcode ✓.' }) +
+      chunk({ tool_calls: [{ index: 0, id: 'call_x', type: 'function', function: { name: 'Bash', arguments: '{"comm' } }] }) +
+      chunk({ tool_calls: [{ index: 0, function: { arguments: 'and":"ls -la"}' } }] }) +
+      chunk({ tool_calls: [{ index: 1, id: 'call_y', type: 'function', function: { name: 'Bash', arguments: '{"command":"pwd"}' } }] }) +
+      chunk({}, 'tool_calls') +
+      `data: ${JSON.stringify({ id: 'c9', object: 'chat.completion.chunk', created: 1, model: 'gpt-4o', choices: [], usage: { prompt_tokens: 40, completion_tokens: 12, prompt_tokens_details: { cached_tokens: 8 } } })}\n\n` +
+      'data: [DONE]\n\n';
+    const bytes = Buffer.from(sse);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 10 }), async (cuts) => {
+        const points = [...new Set(cuts.map((c) => c % bytes.length))].filter((c) => c > 0).sort((a, b) => a - b);
+        const pieces: Buffer[] = [];
+        let at = 0;
+        for (const p of points) {
+          pieces.push(bytes.subarray(at, p));
+          at = p;
+        }
+        pieces.push(bytes.subarray(at));
+        stack.fake.setFault({ kind: 'raw', headers: { 'content-type': 'text/event-stream' }, chunks: pieces, gapMs: 1 }, { times: 1 });
+        const final = await anthropic().messages.stream({ model: 'via-gpt', max_tokens: 64, tools: anthropicTools, messages: [{ role: 'user', content: 'go' }] }).finalMessage();
+        expect(final.content).toEqual([
+          { type: 'text', text: 'Checking both — ünïcode ✓.', ...('citations' in final.content[0]! ? { citations: (final.content[0] as Anthropic.TextBlock).citations } : {}) },
+          { type: 'tool_use', id: 'call_x', name: 'Bash', input: { command: 'ls -la' } },
+          { type: 'tool_use', id: 'call_y', name: 'Bash', input: { command: 'pwd' } },
+        ]);
+        expect(final.stop_reason).toBe('tool_use');
+        expect(final.usage).toMatchObject({ input_tokens: 32, output_tokens: 12, cache_read_input_tokens: 8 });
+      }),
+      { numRuns: 12 },
+    );
+  });
+
+  it('property: an OpenAI client on the Anthropic target gets the same completion however the Anthropic stream is cut', async () => {
+    const ev = (type: string, obj: Record<string, unknown>) => `event: ${type}\ndata: ${JSON.stringify({ type, ...obj })}\n\n`;
+    const sse =
+      ev('message_start', { message: { id: 'msg_9', type: 'message', role: 'assistant', model: 'claude-x', content: [], usage: { input_tokens: 9, cache_read_input_tokens: 4, output_tokens: 1 } } }) +
+      ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }) +
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'Running — ✓ ' } }) +
+      ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'two.' } }) +
+      ev('content_block_stop', { index: 0 }) +
+      ev('content_block_start', { index: 1, content_block: { type: 'tool_use', id: 'toolu_a', name: 'Bash', input: {} } }) +
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '{"command":' } }) +
+      ev('content_block_delta', { index: 1, delta: { type: 'input_json_delta', partial_json: '"ls"}' } }) +
+      ev('content_block_stop', { index: 1 }) +
+      ev('content_block_start', { index: 2, content_block: { type: 'tool_use', id: 'toolu_b', name: 'Bash', input: {} } }) +
+      ev('content_block_delta', { index: 2, delta: { type: 'input_json_delta', partial_json: '{"command":"pwd"}' } }) +
+      ev('content_block_stop', { index: 2 }) +
+      ev('message_delta', { delta: { stop_reason: 'tool_use' }, usage: { output_tokens: 21 } }) +
+      ev('message_stop', {});
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 10 }), async (cuts) => {
+        stack.fake.setFault({ kind: 'raw', headers: { 'content-type': 'text/event-stream' }, chunks: cutAt(sse, cuts), gapMs: 1 }, { times: 1 });
+        const final = await openai().chat.completions.stream({ model: 'via-claude', tools: chatTools, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'go' }] }).finalChatCompletion();
+        const m = final.choices[0]!.message;
+        expect(m.content).toBe('Running — ✓ two.');
+        expect(m.tool_calls).toEqual([
+          { id: 'toolu_a', type: 'function', function: { name: 'Bash', arguments: '{"command":"ls"}' } },
+          { id: 'toolu_b', type: 'function', function: { name: 'Bash', arguments: '{"command":"pwd"}' } },
+        ]);
+        expect(final.choices[0]!.finish_reason).toBe('tool_calls');
+        expect(final.usage).toMatchObject({ prompt_tokens: 13, completion_tokens: 21, prompt_tokens_details: { cached_tokens: 4 } });
+      }),
+      { numRuns: 12 },
+    );
   });
 });
