@@ -417,3 +417,50 @@ describe('any split of the upstream stream, through the gateway', () => {
     );
   });
 });
+
+describe('an output block on a translated stream ends it in the client\'s own shape', () => {
+  let local: Stack;
+  beforeAll(async () => {
+    local = await startStack({
+      config: `pack: {name: translation-block, version: "1"}
+policies: {chain: [code-sanitizer]}
+policy:
+  code-sanitizer:
+    block_on_match: true
+    apply_to: output
+providers:
+  targets:
+    - {id: claude, provider: anthropic, base_url: "FAKE_URL", model: claude-sonnet-4-20250514, models: [via-claude]}
+    - {id: gpt, provider: openai-compatible, base_url: "FAKE_URL/v1", model: gpt-4o, models: [via-gpt]}
+`,
+      fake: { replyText: `Here you go: ${STRIPE} and more text after it.`, chunkSize: 5 },
+    });
+  });
+  afterAll(() => local.close());
+
+  it('openai chat stream from the Anthropic target: an APIError, the key never arrives', async () => {
+    const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
+    const stream = await c.chat.completions.create({ model: 'via-claude', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    const err = await (async () => {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).error).toMatchObject({ type: 'invalid_request_error', code: 'output_blocked', policy: 'code-sanitizer' });
+    expect(text).not.toContain('sk_live');
+  });
+
+  it('anthropic stream from the OpenAI-format target: an error event, the key never arrives; not streamed: 400', async () => {
+    const a = new Anthropic({ baseURL: local.anthropicBase, apiKey: 'k', maxRetries: 0 });
+    let text = '';
+    const stream = a.messages.stream({ model: 'via-gpt', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] });
+    stream.on('text', (t) => (text += t));
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(String((err as Error).message)).toMatch(/code-sanitizer found SECRET/);
+    expect(text).not.toContain('sk_live');
+    const plain = await a.messages.create({ model: 'via-gpt', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+    expect(plain).toBeInstanceOf(Anthropic.BadRequestError);
+    expect((plain as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', code: 'output_blocked' } });
+  });
+});
