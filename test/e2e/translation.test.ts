@@ -61,7 +61,7 @@ describe('the openai package against an Anthropic-format target', () => {
     expect(seen.path).toBe('/v1/messages');
     expect(seen.headers['x-api-key']).toBe('sk-client');
     expect(seen.headers['anthropic-version']).toBe('2023-06-01');
-    expect(seen.body).toMatchObject({ model: 'claude-sonnet-4-20250514', system: [{ type: 'text', text: 'Be brief.' }], messages: [{ role: 'user', content: [{ type: 'text', text: 'Say hello' }] }], max_tokens: 4096 });
+    expect(seen.body).toMatchObject({ model: 'claude-sonnet-4-20250514', system: [{ type: 'text', text: 'Be brief.' }], messages: [{ role: 'user', content: [{ type: 'text', text: 'Say hello' }] }], max_tokens: 16384 });
     const u = res.usage!;
     expect(u.prompt_tokens_details?.cached_tokens).toBe(100);
     const e = await eventFor('o-plain');

@@ -103,6 +103,12 @@ describe('request: OpenAI chat → Anthropic Messages (golden)', () => {
   it('max_tokens defaults, tool_choice forms, parallel_tool_calls: false', () => {
     const base = { model: 'm', messages: [{ role: 'user', content: 'hi' }] };
     expect(chatToMessagesRequest(base, 'c')).toEqual({ model: 'c', max_tokens: DEFAULT_MAX_TOKENS, messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }] });
+    // The most the model is known to take; 4096 (which every Claude model takes) for names it does not know.
+    expect(['claude-sonnet-4-20250514', 'claude-opus-4-1', 'claude-3-7-sonnet-latest', 'claude-haiku-4-5', 'claude-3-5-sonnet-20241022', 'claude-3-haiku-20240307', 'my-proxy-model'].map((m) => chatToMessagesRequest(base, m).max_tokens)).toEqual([
+      16384, 16384, 16384, 16384, 8192, 4096, 4096,
+    ]);
+    // Empty text says nothing and Anthropic refuses an empty block: not sent.
+    expect(chatToMessagesRequest({ model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: '' }, { type: 'text', text: 'x' }] }] }, 'c').messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'x' }] }]);
     expect(chatToMessagesRequest({ ...base, tools, tool_choice: { type: 'function', function: { name: 'Bash' } }, parallel_tool_calls: false }, 'c').tool_choice).toEqual({
       type: 'tool',
       name: 'Bash',

@@ -1,10 +1,20 @@
 import { isObj, quoteName, untranslatable, type Obj } from './types.js';
 
 /**
- * Anthropic requires `max_tokens`; OpenAI chat does not. 4096 is what every Claude model accepts, so a request
- * that names none is never refused upstream for it (docs/configuration.md says so).
+ * Anthropic requires `max_tokens`; OpenAI chat does not. A request that names none gets the most its model is
+ * known to take, so a long edit is not cut at an arbitrary 4096 (Aider through an OpenAI-compatible client
+ * sends none): 16384 for Claude 3.7 and every later model (all take at least 32000; 16384 also stays under
+ * what Anthropic's SDKs allow without streaming), 8192 for 3.5, and 4096, which every Claude model accepts,
+ * for any other name (docs/configuration.md says so).
  */
 export const DEFAULT_MAX_TOKENS = 4096;
+
+export function defaultMaxTokens(model: string): number {
+  const m = model.toLowerCase();
+  if (/claude-3[-.]7|claude-(?:sonnet|opus|haiku)-[4-9]|claude-[4-9]/.test(m)) return 16384;
+  if (/claude-3[-.]5/.test(m)) return 8192;
+  return DEFAULT_MAX_TOKENS;
+}
 
 const refuse = (field: string, why: string) => untranslatable(field, 'messages', why);
 
@@ -99,7 +109,7 @@ export function chatToMessagesRequest(body: Obj, model: string): Obj {
     else if (DEFAULTS_OK[key]?.(value)) continue;
     else throw refuse(key, 'the Anthropic Messages API has no such member');
   }
-  out.max_tokens ??= DEFAULT_MAX_TOKENS;
+  out.max_tokens ??= defaultMaxTokens(model);
   const choice = toolChoice(body.tool_choice, body.parallel_tool_calls);
   if (choice) out.tool_choice = choice;
   const { system, messages } = translateMessages(body.messages);
@@ -167,14 +177,15 @@ function textOnly(content: unknown, at: string): Obj[] {
 }
 
 function userContent(content: unknown, at: string): Obj[] {
-  if (typeof content === 'string') return [{ type: 'text', text: content }];
+  // Anthropic refuses an empty text block; an empty string says nothing, so it is not sent.
+  if (typeof content === 'string') return content === '' ? [] : [{ type: 'text', text: content }];
   if (!Array.isArray(content)) throw refuse(at, 'must be a string or an array of parts');
-  return content.map((p, j) => {
+  return content.flatMap((p, j): Obj[] => {
     const here = `${at}[${j}]`;
     if (!isObj(p)) throw refuse(here, 'must be an object');
-    if (p.type === 'text' && typeof p.text === 'string') return { type: 'text', text: p.text };
-    if (p.type === 'image_url' && isObj(p.image_url) && typeof p.image_url.url === 'string') return image(p.image_url.url, `${here}.image_url.url`);
-    if (p.type === 'file' && isObj(p.file) && typeof p.file.file_data === 'string') return pdf(p.file.file_data, `${here}.file.file_data`);
+    if (p.type === 'text' && typeof p.text === 'string') return p.text === '' ? [] : [{ type: 'text', text: p.text }];
+    if (p.type === 'image_url' && isObj(p.image_url) && typeof p.image_url.url === 'string') return [image(p.image_url.url, `${here}.image_url.url`)];
+    if (p.type === 'file' && isObj(p.file) && typeof p.file.file_data === 'string') return [pdf(p.file.file_data, `${here}.file.file_data`)];
     throw refuse(`${here}.type`, `a ${quoteName(p.type)} part has no Anthropic form`);
   });
 }
