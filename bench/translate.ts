@@ -35,8 +35,8 @@ const config = (fake: string, chain: string[]) => `pack: {name: bench-translate,
 policies: {chain: [${chain.join(', ')}]}
 providers:
   targets:
-    - {id: openai, provider: openai-compatible, base_url: "${fake}/v1", model: gpt-4o, models: [gpt-native, via-gpt]}
-    - {id: claude, provider: anthropic, base_url: "${fake}", model: claude-sonnet-4-20250514, models: [claude-native, via-claude]}
+    - {id: openai, provider: openai-compatible, base_url: "${fake}/v1", model: gpt-4o, aliases: {gpt-native: gpt-4o, via-gpt: gpt-4o}}
+    - {id: claude, provider: anthropic, base_url: "${fake}", model: claude-sonnet-4-20250514, aliases: {claude-native: claude-sonnet-4-20250514, via-claude: claude-sonnet-4-20250514}}
 `;
 
 interface Side {

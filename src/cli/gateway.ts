@@ -215,6 +215,8 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
       });
     } catch (err) {
       await directStore?.close().catch(() => undefined);
+      // Who this gateway is, by its token, is a whole sentence about the start itself: said as it is.
+      if ((err as Error)?.name === 'GatewayIdentityError') throw new Error(`the gateway cannot start: ${(err as Error).message}`);
       throw new Error(`the audit trail could not start: ${describeStartError(err)}`);
     }
     if (trail) closers.push(() => trail.close());

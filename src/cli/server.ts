@@ -178,7 +178,7 @@ function tokenCommand(): Command {
         const api = apiUrlHint(flags.listen);
         const hint =
           record.role === 'gateway'
-            ? `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_GATEWAY_ID=${record.gateway} KEEPTRUSTS_GATEWAY_TOKEN=<the token above> kt gateway run`
+            ? `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_GATEWAY_TOKEN=<the token above> kt gateway run   (the gateway runs as ${record.gateway})`
             : `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_API_TOKEN=<the token above> kt events tail`;
         process.stderr.write(`created ${record.id} for ${record.gateway} (role ${record.role}); the token is shown only this once.\n  ${hint}\n`);
       });

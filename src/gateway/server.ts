@@ -10,7 +10,7 @@ import { addMember, normalise, parseExchange, requestBytes, type Exchange } from
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
-import { resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
+import { modelNames, resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import { translatorFor, type Translator } from '../protocol/translate/index.js';
 import { VERSION } from '../version.js';
@@ -33,7 +33,7 @@ import { ClientGone } from './client-gone.js';
 import { finalRefusal, policyNotice, refOf } from './refusal.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
-import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
+import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, servesList, type ListFamily, type ModelEntry } from './models.js';
 import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
 import { OperatorAuth } from './operator-auth.js';
@@ -84,6 +84,25 @@ export interface RunningGateway {
 
 /** The reply budget: the most bytes of one reply held to check it; over it the reply fails rather than passing unchecked. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Listing models waits this long at most for a pass-through target's upstream, and reads this much of its answer. */
+const MODELS_TIMEOUT_MS = 5_000;
+const MODELS_MAX_BYTES = 1024 * 1024;
+
+/** The body as text, or undefined past `max` bytes (the rest is dropped). */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      return undefined;
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -155,7 +174,7 @@ export class Gateway {
             this.targets.map((t) => t.id),
             opts.audit ? () => opts.audit!.recorder.stats() : undefined,
             opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
-            new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
+            new Set([...modelNames(this.targets), ...this.targets.flatMap((t) => [...t.aliases.values()])]),
           );
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
@@ -270,7 +289,8 @@ export class Gateway {
         provider: t.provider,
         format: t.format,
         model: t.model ?? null,
-        models: [...t.aliases],
+        models: [...t.models],
+        aliases: Object.fromEntries(t.aliases),
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
       })),
       audit: this.opts.audit
@@ -282,15 +302,42 @@ export class Gateway {
     };
   }
 
-  private models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): void {
-    const anthropic = req.headers['anthropic-version'] !== undefined;
-    const models = listModels(this.targets);
+  private async models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): Promise<void> {
+    const family: ListFamily = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+    const lists = await Promise.all(
+      this.targets.filter((t) => servesList(t, family)).map(async (t) => namedModels(t) ?? (await this.upstreamModels(t, req, requestId)) ?? catalogueModels(t)),
+    );
+    const models = dedupeModels(lists);
     if (id === undefined) {
-      return sendJson(res, 200, anthropic ? anthropicModelList(models) : openAiModelList(models), requestId);
+      return sendJson(res, 200, family === 'anthropic' ? anthropicModelList(models) : openAiModelList(models), requestId);
     }
     const m = models.find((x) => x.id === id);
     if (!m) throw notFound(`model "${truncate(id, 100)}" is not served by this gateway`, 'model_not_found');
-    sendJson(res, 200, anthropic ? anthropicModel(m) : openAiModel(m), requestId);
+    sendJson(res, 200, family === 'anthropic' ? anthropicModel(m) : openAiModel(m), requestId);
+  }
+
+  /**
+   * What a pass-through target's upstream says it serves, with the key a request to it would carry; undefined
+   * when there is no key to ask with or the upstream does not answer with a list (the price list stands in).
+   */
+  private async upstreamModels(t: Target, req: IncomingMessage, requestId: string): Promise<ModelEntry[] | undefined> {
+    const auth = this.credentials.upstreamAuth(t, req.headers, isVirtualKey(clientKey(req.headers)?.key));
+    if (!auth) return undefined;
+    const signal = AbortSignal.timeout(Math.min(t.timeoutMs, MODELS_TIMEOUT_MS));
+    try {
+      const headers = forwardHeaders(req.headers, t, auth, 0);
+      delete headers['content-length'];
+      // The list is read here, not relayed: ask for it as it is, not compressed.
+      headers['accept-encoding'] = 'identity';
+      const response = await this.upstream.call({ target: t, family: 'models', method: 'GET', query: '', headers, signal });
+      const text = await readCapped(response.body, MODELS_MAX_BYTES);
+      if (response.statusCode !== 200 || text === undefined) return undefined;
+      const ids = idsFromUpstream(JSON.parse(text));
+      return ids.length > 0 ? ids.map((id) => ({ id, provider: t.provider })) : undefined;
+    } catch (err) {
+      this.opts.logger.debug({ requestId, target: t.id, err: classifyUpstreamError(err).detail }, 'upstream model list unavailable');
+      return undefined;
+    }
   }
 
   private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {

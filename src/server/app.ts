@@ -366,6 +366,8 @@ class ControlPlane {
     // Order matters: `/v1/events/stream` before `/v1/events/:id`.
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: async () => ({ status: 'ok', store: opts.store.kind }) } },
+      // Who a token belongs to: a gateway started with only its token learns its id (its chain) from here.
+      { pattern: /^\/v1\/whoami$/, methods: { GET: this.authed(async (c) => ({ gateway: c.principal!.gateway, role: c.principal!.role, token_id: c.principal!.id })) } },
       { pattern: /^\/v1\/blobs$/, methods: { GET: this.authed((c) => this.getBlobs(c)) } },
       { pattern: /^\/v1\/events$/, methods: { GET: this.authed((c) => this.listEvents(c)), POST: this.authed((c) => this.postEvents(c)) } },
       { pattern: /^\/v1\/events\/stream$/, methods: { GET: this.authed((c) => this.stream(c)) } },

@@ -17,8 +17,8 @@ const CONFIG = `pack: {name: translation, version: "1"}
 policies: {chain: [code-sanitizer, audit-logger]}
 providers:
   targets:
-    - {id: claude, provider: anthropic, base_url: "FAKE_URL", model: claude-sonnet-4-20250514, models: [via-claude]}
-    - {id: gpt, provider: openai-compatible, base_url: "FAKE_URL/v1", model: gpt-4o, models: [via-gpt]}
+    - {id: claude, provider: anthropic, base_url: "FAKE_URL", model: claude-sonnet-4-20250514, aliases: {via-claude: claude-sonnet-4-20250514}}
+    - {id: gpt, provider: openai-compatible, base_url: "FAKE_URL/v1", model: gpt-4o, aliases: {via-gpt: gpt-4o}}
 `;
 
 const STRIPE = 'sk_live_51Hc8YzKq2Lm4Np6Rs8Tu0Vw2Xy4Za6Bc8De0Fg2Hi4Jk6Lm8No';
@@ -430,8 +430,8 @@ policy:
     apply_to: output
 providers:
   targets:
-    - {id: claude, provider: anthropic, base_url: "FAKE_URL", model: claude-sonnet-4-20250514, models: [via-claude]}
-    - {id: gpt, provider: openai-compatible, base_url: "FAKE_URL/v1", model: gpt-4o, models: [via-gpt]}
+    - {id: claude, provider: anthropic, base_url: "FAKE_URL", model: claude-sonnet-4-20250514, aliases: {via-claude: claude-sonnet-4-20250514}}
+    - {id: gpt, provider: openai-compatible, base_url: "FAKE_URL/v1", model: gpt-4o, aliases: {via-gpt: gpt-4o}}
 `,
       fake: { replyText: `Here you go: ${STRIPE} and more text after it.`, chunkSize: 5 },
     });

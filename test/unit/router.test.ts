@@ -7,12 +7,13 @@ import { parseListen } from '../../src/gateway/listen.js';
 const target = (t: Record<string, unknown>) => resolveTarget(targetSchema.parse(t));
 
 describe('routing a request to a target', () => {
-  const gpt = target({ id: 'gpt', provider: 'openai', model: 'gpt-4o', models: ['smart'] });
+  const gpt = target({ id: 'gpt', provider: 'openai', model: 'gpt-4o', models: ['gpt-4o-2024-08-06'], aliases: { smart: 'gpt-4o' } });
   const mini = target({ id: 'mini', provider: 'openai', model: 'gpt-4o-mini' });
   const claude = target({ id: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-20250514' });
 
   it('matches the model name, an alias (sent upstream as the real model), and a provider prefix', () => {
     const r = new Router([gpt, mini, claude], 'single');
+    expect(r.route('chat', 'gpt-4o-2024-08-06')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o-2024-08-06' }] });
     expect(r.route('chat', 'gpt-4o-mini')).toMatchObject({ ok: true, candidates: [{ target: { id: 'mini' }, model: 'gpt-4o-mini' }] });
     expect(r.route('chat', 'smart')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o' }] });
     expect(r.route('chat', 'openai/gpt-4o')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o' }] });
@@ -29,7 +30,7 @@ describe('routing a request to a target', () => {
     expect(new Router([claude], 'single').route('responses', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
     expect(new Router([gpt], 'single').route('count_tokens', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
     const r = new Router([gpt, mini], 'fallback');
-    expect(r.route('chat', 'o3')).toMatchObject({ ok: false, reason: 'model_not_found', known: ['gpt-4o', 'smart', 'gpt-4o-mini'] });
+    expect(r.route('chat', 'o3')).toMatchObject({ ok: false, reason: 'model_not_found', known: ['gpt-4o', 'gpt-4o-2024-08-06', 'smart', 'gpt-4o-mini'] });
   });
 
   it('reaches a target of another format through a translator: by model name, or when no native target takes the request', () => {
