@@ -12,6 +12,7 @@ import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
 import { modelNames, resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
+import { translatorFor, type Translator } from '../protocol/translate/index.js';
 import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
@@ -419,12 +420,14 @@ export class Gateway {
       });
     }
     try {
-      const { response, candidate } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing, ctx.virtualKey);
+      const { response, candidate, translator } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing, ctx.virtualKey);
       ctx.upstreamStart = timing.upstreamStart;
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
       ctx.upstreamHeaders = timing.upstreamHeaders;
       ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider };
+      // Usage is read in the upstream's own format, before the reply is translated back.
+      if (translator && ctx.meter) ctx.meter = new StreamMeter(translator.upstreamFamily);
       const outcome = await relay({
         res,
         up: response,
@@ -438,6 +441,7 @@ export class Gateway {
         maxReplyBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         finish: () => this.commit(ctx),
         restore: restore && !restore.vault.empty ? restore : undefined,
+        translate: translator,
       });
       if (outcome === 'client-gone') this.clientGone(ctx);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
@@ -597,7 +601,7 @@ export class Gateway {
     signal: ClientGone,
     timing: Timing,
     virtualKey = false,
-  ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate }> {
+  ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate; translator?: Translator | undefined }> {
     let lastError: GatewayError | undefined;
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i]!;
@@ -616,15 +620,21 @@ export class Gateway {
             );
         continue;
       }
-      const body = requestBytes(ex, candidate.model || undefined);
+      // A target of another format gets the request as the input policies left it, in its own format (a 400
+      // naming the member when something cannot be said there).
+      const translator = translatorFor(ex.family, candidate.target.format, candidate.target.provider);
+      const body = translator ? Buffer.from(JSON.stringify(translator.request(ex.body, candidate.model || ex.model || ''))) : requestBytes(ex, candidate.model || undefined);
+      const headers = forwardHeaders(req.headers, candidate.target, auth, body.length);
+      translator?.headers(headers);
       timing.upstreamStart ??= performance.now();
       try {
         const response = await this.upstream.call({
           target: candidate.target,
-          family: ex.family,
+          family: translator?.upstreamFamily ?? ex.family,
           method: 'POST',
-          query,
-          headers: forwardHeaders(req.headers, candidate.target, auth, body.length),
+          // The client's query names its own API's options (the Anthropic SDK's ?beta=true); another API has none of them.
+          query: translator ? '' : query,
+          headers,
           body,
           signal,
         });
@@ -633,10 +643,10 @@ export class Gateway {
           await response.body.dump().catch(() => undefined);
           continue;
         }
-        return { response, candidate };
+        return { response, candidate, translator };
       } catch (err) {
         const failure = classifyUpstreamError(err);
-        if (failure.kind === 'aborted' || signal.aborted) return { candidate };
+        if (failure.kind === 'aborted' || signal.aborted) return { candidate, translator };
         this.opts.logger.warn({ target: candidate.target.id, failure: failure.detail }, 'upstream call failed');
         lastError =
           failure.kind === 'timeout'

@@ -1,5 +1,6 @@
 import type { Strategy, TargetConfig } from '../config/schema.js';
 import { PROVIDER_NAMES, providerProfile, type ProviderName, type WireFormat } from './catalog.js';
+import { canTranslate } from '../protocol/translate/index.js';
 
 /** The API families a client can call; each is served by targets of a matching wire format. */
 export type Family = 'chat' | 'responses' | 'messages' | 'count_tokens';
@@ -97,6 +98,12 @@ const PROVIDER_SET = new Set<string>(PROVIDER_NAMES);
  * client named it; only an explicit alias renames it, so a weak model listed next to a dear one is billed as itself. When nothing matches, a
  * single-strategy config forwards to its first serving target, and other strategies fall back to targets
  * that name no model at all.
+ *
+ * A target serves a client's family natively (its format speaks it) or through a translator
+ * (src/protocol/translate/). A model name picks targets of either kind, in config order: naming a model is
+ * how a client is pointed at a target of another format. Where no name matches, targets that speak the
+ * client's format natively are preferred, so adding a target of another format never takes over a config's
+ * unmatched requests; translated ones serve them only when no native target could.
  */
 export class Router {
   constructor(
@@ -106,19 +113,26 @@ export class Router {
   ) {}
 
   route(family: Family, requested: string | undefined): RouteResult {
-    const serving = this.targets.filter((t) => formatServes(t.format, family));
-    if (serving.length === 0) return { ok: false, reason: 'no_target_for_family', known: [] };
-    const matches = requested ? matchByName(serving, requested) : [];
+    const reachable = this.targets.filter((t) => formatServes(t.format, family) || canTranslate(family, t.format));
+    if (reachable.length === 0) return { ok: false, reason: 'no_target_for_family', known: [] };
+    const matches = requested ? matchByName(reachable, requested) : [];
     let candidates: RouteCandidate[];
     if (matches.length > 0) {
       candidates = matches;
     } else {
-      const wildcard = serving.filter((t) => servedNames(t).length === 0);
-      const pool = this.strategy === 'single' ? serving : wildcard;
-      if (pool.length === 0) return { ok: false, reason: 'model_not_found', known: modelNames(serving) };
-      candidates = pool.map((target) => ({ target, model: passThroughModel(target, requested) ?? target.model ?? '' }));
+      const nativePool = this.unmatchedPool(reachable.filter((t) => formatServes(t.format, family)));
+      const pool = nativePool ?? this.unmatchedPool(reachable.filter((t) => !formatServes(t.format, family)));
+      if (!pool) return { ok: false, reason: 'model_not_found', known: modelNames(reachable) };
+      // A model name of the client's API means nothing to a target of another: its own model goes, when it has one.
+      candidates = pool.map((target) => ({ target, model: (nativePool ? undefined : target.model) ?? passThroughModel(target, requested) ?? target.model ?? '' }));
     }
     return { ok: true, candidates: this.order(candidates) };
+  }
+
+  /** The targets that take a model no target names: under single any, otherwise those that name no model. */
+  private unmatchedPool(serving: readonly Target[]): Target[] | undefined {
+    const pool = this.strategy === 'single' ? [...serving] : serving.filter((t) => servedNames(t).length === 0);
+    return pool.length > 0 ? pool : undefined;
   }
 
   private order(candidates: RouteCandidate[]): RouteCandidate[] {
