@@ -8,7 +8,7 @@
 //   node scripts/ensure.mjs --stamp   record that the build is current (the end of `npm run build`)
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,6 +77,12 @@ async function main() {
   }
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   if (!installIsCurrent()) {
+    const modules = join(ROOT, 'node_modules');
+    if (existsSync(modules) && lstatSync(modules).isSymbolicLink()) {
+      // npm ci empties node_modules first: through a link it would wipe another checkout's install.
+      say(`node_modules links to ${realpathSync(modules)}, which was installed from another package-lock.json: not reinstalling it; run npm ci there, or remove the link`);
+      process.exit(1);
+    }
     say(existsSync(join(ROOT, 'node_modules')) ? 'package-lock.json changed since the last install: installing from it (npm ci)' : 'first run: installing dependencies from package-lock.json (npm ci)');
     say('better-sqlite3 (the embedded event store) compiles from source when its prebuilt binary cannot be downloaded: that step takes a few minutes on a small machine, and its compiler lines show below');
     // --foreground-scripts: the native build prints as it goes instead of minutes of silence. npm ci also runs

@@ -6,10 +6,11 @@ const KNOWN: readonly ClientName[] = ['aider', 'claude-code', 'codex', 'cursor',
 /**
  * Which program sent a request. `x-keeptrusts-client` wins (Aider can send it through `extra_headers`); else
  * the user agent and the headers each client is known to send (see docs/events.md). Aider talks through
- * litellm and the OpenAI Python SDK, so it is recognised by its SEARCH/REPLACE system prompt when the caller
- * passes `systemText`.
+ * litellm and the OpenAI Python SDK, so it is recognised by what it sends: its SEARCH/REPLACE system prompt on the
+ * main model, and on the weak model's commit-message call a system prompt about commit messages with a user turn
+ * holding the diffs under a `# Diffs:` line (research/aider.md §2a, §2b). The caller passes what the request holds.
  */
-export function detectClient(headers: IncomingHttpHeaders, systemText?: string): ClientName {
+export function detectClient(headers: IncomingHttpHeaders, request: RequestShape = {}): ClientName {
   const declared = header(headers, 'x-keeptrusts-client')?.toLowerCase();
   if (declared && (KNOWN as readonly string[]).includes(declared)) return declared as ClientName;
   const ua = (header(headers, 'user-agent') ?? '').toLowerCase();
@@ -18,7 +19,7 @@ export function detectClient(headers: IncomingHttpHeaders, systemText?: string):
   if (ua.includes('aider')) return 'aider';
   if (ua.includes('cursor')) return 'cursor';
   if (ua.includes('continue')) return 'continue';
-  if ((ua.startsWith('litellm/') || ua.startsWith('openai/python')) && systemText && looksLikeAider(systemText)) return 'aider';
+  if ((ua.startsWith('litellm/') || ua.startsWith('openai/python')) && looksLikeAider(request)) return 'aider';
   if (ua.includes('langchain')) return 'langchain';
   if (ua.includes('ai-sdk')) return 'vercel-ai-sdk';
   if (ua.startsWith('litellm/')) return 'litellm';
@@ -28,8 +29,23 @@ export function detectClient(headers: IncomingHttpHeaders, systemText?: string):
   return 'other';
 }
 
-function looksLikeAider(system: string): boolean {
-  return system.includes('SEARCH/REPLACE') && system.includes('*SEARCH/REPLACE block*');
+/** What client recognition reads from a request besides its headers. */
+export interface RequestShape {
+  /** The first system text. */
+  systemText?: string | undefined;
+  /** A user turn has a `# Diffs:` line (Aider's commit-message request). */
+  diffsInUserTurn?: boolean;
+}
+
+function looksLikeAider({ systemText, diffsInUserTurn }: RequestShape): boolean {
+  if (!systemText) return false;
+  if (systemText.includes('SEARCH/REPLACE') && systemText.includes('*SEARCH/REPLACE block*')) return true;
+  return diffsInUserTurn === true && /commit message/i.test(systemText);
+}
+
+/** Aider's commit-message request puts the diffs after `# Diffs:` on a line of its own, at the start of the user text or after the chat transcript. */
+export function hasDiffsLine(text: string): boolean {
+  return text.startsWith('# Diffs:\n') || text.includes('\n# Diffs:\n');
 }
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {

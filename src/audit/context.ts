@@ -6,7 +6,7 @@ import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verd
 import type { JsonPath, Segment, SegmentSource } from '../protocol/content.js';
 import { BLOB_MIN_CHARS, blobHash } from './blobs.js';
 import { CaptureMemo, captureMemoFor } from './capture-memo.js';
-import { detectClient } from './client.js';
+import { detectClient, hasDiffsLine, type RequestShape } from './client.js';
 import type { StreamMeter } from '../usage/meter.js';
 import type { BudgetAlert, Lease } from '../usage/limits/types.js';
 import type { Attribution } from '../usage/types.js';
@@ -103,7 +103,7 @@ export class DecisionContext {
   private maskedReply: ReplyView | null | undefined;
   /** Reversible redaction in this request: what it issued, restored and withheld (counts, never values). */
   restores: { summary(): EventRestores | undefined } | undefined;
-  private systemText: string | undefined;
+  private requestShape: RequestShape = {};
   private readonly dataCategories = new Set<string>();
   private readonly memo: CaptureMemo;
 
@@ -131,7 +131,10 @@ export class DecisionContext {
 
   /** The request's text as the chain saw it; every finding's span is masked in the captured copy. */
   setRequest(segments: readonly Segment[], outcome: ChainOutcome | undefined): void {
-    this.systemText = segments.find((s) => s.source === 'system')?.text;
+    this.requestShape = {
+      systemText: segments.find((s) => s.source === 'system')?.text,
+      diffsInUserTurn: segments.some((s) => s.source === 'user' && hasDiffsLine(s.text)),
+    };
     if (this.settings.capture !== 'redacted') return;
     const bySegment = findingsBySegment(outcome ? outcome.results.flatMap((r) => r.findings) : []);
     // A chain that stopped at a block, or where a policy failed, did not look with every rule: what the others
@@ -342,7 +345,7 @@ export class DecisionContext {
   private identity(): EventIdentity {
     const a = this.attribution;
     return {
-      client: detectClient(this.headers, this.systemText),
+      client: detectClient(this.headers, this.requestShape),
       developer: a.developer,
       key_id: a.key_id,
       repository: a.repository,

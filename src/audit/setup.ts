@@ -56,6 +56,15 @@ export function auditConfigOf(loaded: LoadedConfig): AuditLoggerConfig | undefin
   return (block as AuditLoggerConfig | undefined) ?? auditLogger.schema.parse({});
 }
 
+/** The gateway id a shipping gateway records under: its token's, from the control plane (see whoami.ts). */
+async function askWhoWeAre(apiUrl: string, token: string, explicit: string | undefined, logger: AuditTrailOptions['logger']): Promise<string> {
+  const { shippingIdentity } = await import('./whoami.js');
+  const who = await shippingIdentity({ apiUrl, token, explicit });
+  if (who.warning) logger.warn(who.warning);
+  else logger.info({ gateway_id: who.gatewayId }, 'the control plane knows this gateway\'s token as gateway ' + who.gatewayId);
+  return who.gatewayId;
+}
+
 /**
  * Open the store, the signing key and the recorder for a gateway whose chain has audit-logger, and the
  * shipper when KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN are set. Returns undefined otherwise.
@@ -67,7 +76,10 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
   const anchorFile = anchorFileOutside(opts.anchorFile ?? (env.KEEPTRUSTS_ANCHOR_FILE || undefined), opts.dataDir);
   const key = loadOrCreateSigningKey(opts.dataDir);
   const salt = auditSalt(opts.dataDir);
-  const chain = gatewayId(opts.dataDir, opts.gatewayId, env);
+  const apiUrl = env.KEEPTRUSTS_API_URL;
+  const token = env.KEEPTRUSTS_GATEWAY_TOKEN;
+  const shipping = apiUrl && token ? await askWhoWeAre(apiUrl, token, opts.gatewayId ?? (env.KEEPTRUSTS_GATEWAY_ID || undefined), opts.logger) : undefined;
+  const chain = shipping ?? gatewayId(opts.dataDir, opts.gatewayId, env);
   const store = opts.store ?? await openEventStore({ dataDir: opts.dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
   const { config, sha256 } = opts.loaded;
   const settings: AuditSettings = {
@@ -81,8 +93,6 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     defaults: opts.defaults ?? {},
     git: opts.git ?? null,
   };
-  const apiUrl = env.KEEPTRUSTS_API_URL;
-  const token = env.KEEPTRUSTS_GATEWAY_TOKEN;
   let shipper: EventShipper | undefined;
   if (apiUrl && token) {
     const { EventShipper } = await import('./shipper.js');

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Command, Option } from 'commander';
+import { isLoopback, parseListen } from '../gateway/listen.js';
 import { LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
 import { startFakeUpstream, type FakeUpstream } from '../testing/fake-upstream.js';
 import { DEFAULT_LISTEN, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONCURRENCY, runGateway } from './gateway.js';
@@ -14,6 +15,20 @@ export function demoCommand(): Command {
     .addOption(new Option('--log-level <level>', 'log verbosity').choices(LOG_LEVELS).default('debug'))
     .addHelpText('after', `\nThe fake provider listens on 127.0.0.1:${FAKE_PORT} (examples/demo/policy-config.yaml points there). The log level\nis debug by default: one line per request with its route, target, status and timings.`)
     .action(async (opts: { listen: string; logLevel: LogLevel }) => {
+      // The demo answers any API key over plain HTTP: it is for this machine, never for the network.
+      let loopback = false;
+      try {
+        loopback = isLoopback(parseListen(opts.listen).host);
+      } catch (err) {
+        process.stderr.write(`kt demo: ${(err as Error).message}\n`);
+        process.exitCode = 1;
+        return;
+      }
+      if (!loopback) {
+        process.stderr.write(`kt demo: --listen ${opts.listen} takes connections from the network; the demo listens on this machine only (e.g. 127.0.0.1:41002). A gateway for others: kt gateway run (docs/deploy.md)\n`);
+        process.exitCode = 1;
+        return;
+      }
       let fake: FakeUpstream;
       try {
         fake = await startFakeUpstream({ port: FAKE_PORT, record: false });

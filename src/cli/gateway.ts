@@ -15,13 +15,15 @@ import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
 import { createLimitEngine } from '../usage/limits/index.js';
 import { createLocalConsole } from '../server/local-console.js';
-import { byteSize, collect, hostList, listenerFlags, listenerOptions, metricsToken, oneOf, originList, positiveInt, type ListenerFlags } from './options.js';
+import { CLIENT_AUTH_MODES, type ClientAuth } from '../gateway/server.js';
+import { listenerTls, reloadTlsOnSighup } from './listener-tls.js';
+import { byteSize, collect, hostList, listenerFlags, listenerOptions, metricsToken, oneOf, originList, positiveInt, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_MAX_CONCURRENCY = 128;
 
-export interface GatewayRunOptions extends ListenerFlags {
+export interface GatewayRunOptions extends ListenerFlags, TlsFlags {
   policyConfig?: string[];
   listen: string;
   logLevel: LogLevel;
@@ -43,6 +45,7 @@ export interface GatewayRunOptions extends ListenerFlags {
   allowedHosts?: string[];
   allowedOrigins?: string[];
   metricsToken?: string;
+  clientAuth?: ClientAuth;
 }
 
 export function gatewayCommand(): Command {
@@ -51,7 +54,7 @@ export function gatewayCommand(): Command {
     .command('run')
     .description('Start the gateway: OpenAI (/v1/chat/completions, /v1/responses) and Anthropic (/v1/messages) APIs')
     .option('-c, --policy-config <path>', 'policy config file; repeat to layer files (later files win: maps merge, lists replace)', collect)
-    .option('--listen <host:port>', 'address to listen on; use 0.0.0.0:41002 for a shared team gateway', DEFAULT_LISTEN)
+    .option('--listen <host:port>', 'address to listen on; 0.0.0.0:41002 for a shared team gateway (needs --tls-cert/--tls-key or --insecure-listen)', DEFAULT_LISTEN)
     .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']))
     .addOption(
@@ -101,6 +104,12 @@ export function gatewayCommand(): Command {
     .option('--developer <name>', 'attribute requests that name no developer to this one (default: git config user.email)')
     .option('--repository <name>', 'attribute requests that name no repository to this one (default: the origin remote)')
     .option('--team <name>', 'attribute requests that name no team to this one');
+  for (const o of tlsOptions()) run.addOption(o);
+  run.addOption(
+    new Option('--client-auth <mode>', 'virtual-key: API requests need a gateway virtual key (kt keys create); none: serve any client (default: virtual-key beyond loopback, none on it)')
+      .choices(CLIENT_AUTH_MODES)
+      .argParser(oneOf(CLIENT_AUTH_MODES)),
+  );
   for (const o of listenerOptions()) run.addOption(o);
   run
     .addHelpText(
@@ -114,7 +123,10 @@ Point clients at the gateway:
 
 Examples:
   $ kt gateway run --policy-config policy-config.yaml
-  $ kt gateway run -c base.yaml -c team.yaml --listen 0.0.0.0:41002 --allowed-hosts gateway.corp.example --log-level debug
+  $ kt gateway run -c base.yaml -c team.yaml --listen 0.0.0.0:41002 --tls-cert gw.crt --tls-key gw.key --allowed-hosts gateway.corp.example
+
+Beyond loopback the gateway serves HTTPS (--tls-cert/--tls-key, re-read on SIGHUP) or, behind a TLS-terminating
+proxy, plain HTTP with --insecure-listen; and API requests need a gateway virtual key unless --client-auth none.
 
 Browsers: a request from a web page (an Origin other than the gateway's own, or Sec-Fetch-Site: cross-site) is
 refused unless --allowed-origins names it; every POST must be Content-Type: application/json.`,
@@ -136,6 +148,7 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
   }
   const { running, logger } = embedded;
   onStarted?.(running);
+  const stopReloading = embedded.tls ? reloadTlsOnSighup(opts, (m) => running.setTls(m), logger) : undefined;
   await new Promise<void>((resolve) => {
     // SIGHUP re-reads the config files (the result is logged: src/gateway/reload.ts).
     const reload = () => void running.reload();
@@ -144,6 +157,7 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGHUP', reload);
+      stopReloading?.();
       void embedded.close().then(resolve);
     };
     process.on('SIGINT', stop);
@@ -164,6 +178,8 @@ export interface EmbeddedGatewayOptions extends GatewayRunOptions {
 export interface EmbeddedGateway {
   running: RunningGateway;
   logger: Logger;
+  /** Serving HTTPS. */
+  tls: boolean;
   /** Stop listening, finish in-flight requests, then close the audit trail and the other stores. Idempotent. */
   close(): Promise<void>;
 }
@@ -177,6 +193,8 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
   const logger = createLogger(opts.logLevel, opts.logFormat);
   const files = opts.policyConfig ?? (existsSync('policy-config.yaml') ? ['policy-config.yaml'] : []);
   const listen = parseListen(opts.listen);
+  const tls = listenerTls(opts.listen, listen.host, opts);
+  const clientAuth: ClientAuth = opts.clientAuth ?? (isLoopback(listen.host) ? 'none' : 'virtual-key');
   const { loaded, diagnostics } = await loadConfig(files);
   if (!loaded) {
     printDiagnostics(diagnostics);
@@ -219,6 +237,8 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
       });
     } catch (err) {
       await directStore?.close().catch(() => undefined);
+      // Who this gateway is, by its token, is a whole sentence about the start itself: said as it is.
+      if ((err as Error)?.name === 'GatewayIdentityError') throw new Error(`the gateway cannot start: ${(err as Error).message}`);
       throw new Error(`the audit trail could not start: ${describeStartError(err)}`);
     }
     if (trail) closers.push(() => trail.close());
@@ -251,6 +271,8 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         maxBodyBytes: opts.maxBodyBytes,
         maxResponseBytes: opts.maxResponseBytes,
         listener: listenerFlags(opts),
+        ...(tls ? { tls } : {}),
+        clientAuth,
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;
@@ -269,8 +291,19 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
       { url: running.url, config: `${config.pack.name}@${config.pack.version}`, policies: config.pack.enabled ? config.policies.chain : [], targets: config.providers.targets.map((t) => t.id) },
       `keeptrusts gateway listening on ${running.url}`,
     );
-    if (!isLoopback(listen.host) && config.providers.targets.some((t) => t.secret_key_ref)) {
-      logger.warn({ listen: opts.listen }, 'listening beyond loopback while targets hold provider keys: anyone who can reach this address can spend them');
+    if (tls) logger.info({ certificate: tls.summary }, 'serving HTTPS (kill -HUP the gateway to load a renewed certificate)');
+    else if (!isLoopback(listen.host)) logger.warn({ listen: opts.listen }, 'serving plain HTTP beyond loopback (--insecure-listen): only a TLS-terminating proxy in front keeps keys and prompts off the network');
+    if (clientAuth === 'virtual-key') {
+      const keys = (await virtualKeys.list()).filter((k) => !k.revoked_at).length;
+      logger.info({ client_auth: clientAuth, virtual_keys: keys }, 'client authentication on: every API request needs a gateway virtual key (kt-vk-…) as its API key, others get 401 virtual_key_required (--client-auth none serves any client)');
+      if (keys === 0) logger.warn('no virtual keys yet, so every API request is refused: create one per developer with kt keys create --developer NAME (same --data-dir or --database-url)');
+    } else if (!isLoopback(listen.host)) {
+      logger.warn(
+        { client_auth: clientAuth, listen: opts.listen },
+        config.providers.targets.some((t) => t.secret_key_ref)
+          ? 'client authentication off (--client-auth none) beyond loopback while targets hold provider keys: anyone who can reach this address can spend them'
+          : 'client authentication off (--client-auth none) beyond loopback: anyone who can reach this address can use the gateway',
+      );
     }
     if (!isLoopback(listen.host) && !opts.allowedHosts?.length) {
       logger.warn({ listen: opts.listen }, 'answering to any Host name beyond loopback: list the names clients use with --allowed-hosts to refuse DNS-rebinding requests');
@@ -296,6 +329,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     return {
       running,
       logger,
+      tls: tls !== undefined,
       close() {
         closing ??= (async () => {
           await running.close();

@@ -18,12 +18,14 @@ const TARGETS: Record<Template, string> = {
     - id: openai-aider
       provider: openai
       model: gpt-4o
+      # the weak model (commit messages), sent upstream and billed as itself
       models: [gpt-4o-mini]
     # Aider with Anthropic models: ANTHROPIC_BASE_URL=http://localhost:41002 aider --model claude-sonnet-4-20250514
     # Aider's own key is forwarded. To keep the key on the gateway instead, add: secret_key_ref: {env: ANTHROPIC_API_KEY}
     - id: anthropic-aider
       provider: anthropic
       model: claude-sonnet-4-20250514
+      # the weak model (commit messages), sent upstream and billed as itself
       models: [claude-3-5-haiku-20241022]`,
   'claude-code': `    # ANTHROPIC_BASE_URL=http://localhost:41002 claude   (each developer's own key is forwarded)
     - id: anthropic

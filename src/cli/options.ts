@@ -110,3 +110,18 @@ export function listenerFlags(opts: ListenerFlags): { headersTimeoutMs?: number;
     ...(opts.maxConnections !== undefined ? { maxConnections: opts.maxConnections } : {}),
   };
 }
+
+/** HTTPS on the listener, shared by `kt gateway run` and `kt server`. */
+export function tlsOptions(): Option[] {
+  return [
+    new Option('--tls-cert <file>', 'serve HTTPS with this certificate chain (PEM, server certificate first); re-read with --tls-key on SIGHUP').env('KEEPTRUSTS_TLS_CERT'),
+    new Option('--tls-key <file>', 'the private key of --tls-cert (PEM, unencrypted)').env('KEEPTRUSTS_TLS_KEY'),
+    new Option('--insecure-listen', 'serve plain HTTP on a --listen beyond loopback (only with a TLS-terminating proxy in front on a private network)'),
+  ];
+}
+
+export interface TlsFlags {
+  tlsCert?: string;
+  tlsKey?: string;
+  insecureListen?: boolean;
+}

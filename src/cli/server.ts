@@ -9,9 +9,11 @@ import { isLoopback, parseListen } from '../gateway/listen.js';
 import { createLogger, LOG_LEVELS, type LogLevel } from '../gateway/logger.js';
 import { DEFAULT_CONTROL_PLANE_LISTEN, startControlPlane, type RunningControlPlane } from '../server/app.js';
 import { openTokenStore, TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from '../server/tokens.js';
-import { hostList, listenerFlags, listenerOptions, oneOf, originList, type ListenerFlags } from './options.js';
+import type { TlsMaterial } from '../gateway/tls.js';
+import { listenerTls, reloadTlsOnSighup } from './listener-tls.js';
+import { hostList, listenerFlags, listenerOptions, oneOf, originList, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
 
-export interface ServerOptions extends ListenerFlags {
+export interface ServerOptions extends ListenerFlags, TlsFlags {
   listen: string;
   dataDir?: string;
   databaseUrl?: string;
@@ -32,11 +34,12 @@ export function serverDataDir(flag?: string, env: NodeJS.ProcessEnv = process.en
 export function serverCommand(): Command {
   const server = new Command('server')
     .description('Run the control plane that gateways ship their decision events to, and manage its tokens')
-    .option('--listen <host:port>', 'address to listen on; put TLS in front when listening beyond loopback', DEFAULT_CONTROL_PLANE_LISTEN)
+    .option('--listen <host:port>', 'address to listen on; beyond loopback it needs --tls-cert/--tls-key or --insecure-listen', DEFAULT_CONTROL_PLANE_LISTEN)
     .addOption(new Option('--data-dir <dir>', 'where the SQLite store lives (default: <KEEPTRUSTS_DATA_DIR or ~/.keeptrusts>/control-plane)').env('KEEPTRUSTS_SERVER_DATA_DIR'))
     .addOption(new Option('--database-url <url>', 'keep events and tokens in PostgreSQL instead of SQLite').env('KEEPTRUSTS_DATABASE_URL'))
     .addOption(new Option('--log-level <level>', 'log verbosity; debug adds one line per request').choices(LOG_LEVELS).default('info'))
     .addOption(new Option('--log-format <format>', 'log line format (default: text on a terminal, json otherwise)').choices(['text', 'json']));
+  for (const o of tlsOptions()) server.addOption(o);
   for (const o of listenerOptions()) server.addOption(o);
   server
     .addOption(
@@ -65,7 +68,7 @@ API (every route but /health needs Authorization: Bearer <token>):
 Examples:
   $ kt server
   $ kt server token create --gateway build-box-1
-  $ kt server --listen 0.0.0.0:41003 --database-url postgres://keeptrusts@db/keeptrusts`,
+  $ kt server --listen 0.0.0.0:41003 --tls-cert cp.crt --tls-key cp.key --database-url postgres://keeptrusts@db/keeptrusts`,
     )
     .action(async (opts: ServerOptions) => {
       process.exitCode = await runServer(opts);
@@ -78,8 +81,10 @@ Examples:
 export async function runServer(opts: ServerOptions, onStarted?: (p: RunningControlPlane) => void): Promise<number> {
   const logger = createLogger(opts.logLevel, opts.logFormat);
   let listen: { host: string; port: number };
+  let tls: TlsMaterial | undefined;
   try {
     listen = parseListen(opts.listen);
+    tls = listenerTls(opts.listen, listen.host, opts);
   } catch (err) {
     process.stderr.write(`kt server: ${(err as Error).message}\n`);
     return 1;
@@ -94,7 +99,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     const access = { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) };
-    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access, listener: listenerFlags(opts) });
+    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access, listener: listenerFlags(opts), ...(tls ? { tls } : {}) });
   } catch (err) {
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});
@@ -116,17 +121,21 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   );
   logger.info({ console: `${plane.url}/console/` }, `web console at ${plane.url}/console/ (sign in with a reader token: kt server token create --role reader --gateway NAME)`);
   if (active.length === 0) logger.warn('no tokens yet: create one per gateway with kt server token create --gateway NAME');
+  if (tls) logger.info({ certificate: tls.summary }, 'serving HTTPS (kill -HUP the control plane to load a renewed certificate)');
+  else if (!isLoopback(listen.host)) logger.warn({ listen: opts.listen }, 'serving plain HTTP beyond loopback (--insecure-listen): only a TLS-terminating proxy in front keeps tokens and events off the network');
   if (!isLoopback(listen.host)) {
-    logger.warn({ listen: opts.listen }, 'listening beyond loopback over plain HTTP: put TLS in front so tokens and events cannot be read on the network');
+    // Every route but /health already needs a token (gateway or reader): the control plane has no open API.
     if (!opts.allowedHosts?.length) logger.warn({ listen: opts.listen }, 'answering to any Host name beyond loopback: list the names gateways and browsers use with --allowed-hosts');
   }
   onStarted?.(plane);
+  const stopReloading = tls ? reloadTlsOnSighup(opts, (m) => plane.setTls(m), logger) : undefined;
 
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down');
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      stopReloading?.();
       resolve();
     };
     process.on('SIGINT', stop);
@@ -178,7 +187,7 @@ function tokenCommand(): Command {
         const api = apiUrlHint(flags.listen);
         const hint =
           record.role === 'gateway'
-            ? `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_GATEWAY_ID=${record.gateway} KEEPTRUSTS_GATEWAY_TOKEN=<the token above> kt gateway run`
+            ? `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_GATEWAY_TOKEN=<the token above> kt gateway run   (the gateway runs as ${record.gateway})`
             : `KEEPTRUSTS_API_URL=${api} KEEPTRUSTS_API_TOKEN=<the token above> kt events tail`;
         process.stderr.write(`created ${record.id} for ${record.gateway} (role ${record.role}); the token is shown only this once.\n  ${hint}\n`);
       });

@@ -84,11 +84,15 @@ export const targetSchema = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('Upstream model this target serves; also the model that its aliases are sent as.'),
+    .describe('Upstream model this target serves.'),
   models: z
     .array(z.string().min(1))
     .optional()
-    .describe('Aliases: other model names clients may ask for; they are sent upstream as `model`.'),
+    .describe('Other models this target serves; each is sent upstream under the name the client asked for.'),
+  aliases: z
+    .record(z.string().min(1), z.string().min(1))
+    .optional()
+    .describe('Explicit renames: a name clients may ask for → the upstream model the request is sent as.'),
   base_url: z
     .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
     .optional()

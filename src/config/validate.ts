@@ -2,8 +2,10 @@ import type { z } from 'zod';
 import { acceptedKindNames, lookupKind, registeredKinds } from '../policy/registry.js';
 import { providerProfile, type WireFormat } from '../providers/catalog.js';
 import { resolveTarget, unreachableTargets } from '../providers/targets.js';
+import { formatUsd } from '../usage/money.js';
+import { priceFor, type PriceOverrides } from '../usage/pricing.js';
 import { didYouMean, formatPath, type Diagnostic } from './diagnostics.js';
-import { documentSchema, policiesSchema, providersSchema, targetSchema, type PolicyConfig, type Strategy, type TargetConfig } from './schema.js';
+import { documentSchema, policiesSchema, pricingSchema, providersSchema, targetSchema, type PolicyConfig, type Strategy, type TargetConfig } from './schema.js';
 
 type Path = (string | number)[];
 
@@ -45,6 +47,8 @@ interface DocumentParts {
   policyBlocks: string[];
   strategy: Strategy | undefined;
   targets: TargetPart[];
+  /** `pricing.models`, when valid: the lint's price comparisons use the prices the gateway will bill at. */
+  pricing: PriceOverrides | undefined;
 }
 
 function partsOf(config: PolicyConfig): DocumentParts {
@@ -54,6 +58,7 @@ function partsOf(config: PolicyConfig): DocumentParts {
     policyBlocks: Object.keys(config.policy),
     strategy: config.providers.strategy,
     targets: config.providers.targets.map((cfg, index) => ({ index, cfg, complete: true, baseUrlGiven: cfg.base_url !== undefined })),
+    pricing: config.pricing?.models,
   };
 }
 
@@ -71,6 +76,10 @@ function lenientParts(input: unknown): DocumentParts {
     policyBlocks: isRecord(doc.policy) ? Object.keys(doc.policy) : [],
     strategy: strategy.success ? strategy.data : undefined,
     targets: targets.map((raw, index) => lenientTarget(raw, index)),
+    pricing: (() => {
+      const pricing = pricingSchema.safeParse(doc.pricing);
+      return pricing.success ? pricing.data?.models : undefined;
+    })(),
   };
 }
 
@@ -334,6 +343,7 @@ function warnings(parts: DocumentParts): Diagnostic[] {
       });
     }
   }
+  for (const t of parts.targets) out.push(...dearerAliases(t, parts.pricing));
   // Reachability is a question about the whole set of targets: only asked when every one of them is valid.
   if (parts.strategy !== undefined && parts.targets.length > 0 && parts.targets.every((t) => t.complete)) {
     const targets = parts.targets.map((t) => resolveTarget(t.cfg as TargetConfig));
@@ -346,6 +356,34 @@ function warnings(parts: DocumentParts): Diagnostic[] {
         path: ['providers', 'targets', i],
       });
     }
+  }
+  return out;
+}
+
+/**
+ * An alias that sends a cheaper model's calls to a dearer one: Aider's weak model listed as an alias of the main
+ * model billed every commit message at the main model's price. Compared on input plus output price per million
+ * tokens; a model the price list does not know is not compared (unknown is not cheaper).
+ */
+function dearerAliases(t: TargetPart, pricing: PriceOverrides | undefined): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const [asked, sent] of Object.entries(t.cfg.aliases ?? {})) {
+    const from = priceFor(asked, pricing);
+    const to = priceFor(sent, pricing);
+    if (!from || !to) continue;
+    const fromRate = from.input + from.output;
+    const toRate = to.input + to.output;
+    if (!(toRate > fromRate)) continue;
+    const times = fromRate > 0 ? `${(toRate / fromRate).toFixed(1)}× as much` : 'more';
+    out.push({
+      severity: 'warning',
+      code: 'alias-costs-more',
+      message:
+        `alias "${asked}" sends ${asked}'s calls upstream as ${sent}, which costs ${times} ` +
+        `(${formatUsd(to.input)}/${formatUsd(to.output)} against ${formatUsd(from.input)}/${formatUsd(from.output)} per million input/output tokens)`,
+      path: ['providers', 'targets', t.index, 'aliases', asked],
+      hint: `to send ${asked} as itself, list it under models instead; keep the alias only if the dearer model is what you want`,
+    });
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { boundedLevenshtein, createDlpScanner } from './dlp.js';
 import { type Candidate, resolveOverlaps, trieSource } from './pii/shared.js';
+import { clauseBefore, describesWhatItDoes, isDescribed, isQuotedData, isRoutineOperation, isTableRow, nounIsAskedFor } from './safety-intent.js';
 import type { Detector, DetectorMatch } from './types.js';
 
 /**
@@ -8,6 +9,9 @@ import type { Detector, DetectorMatch } from './types.js';
  * (an action near its object), not single words: "add a firewall rule", "rotate credentials" or "delete the
  * test database" stay clean. A rule whose clause says it is not wanted ("never force push to main", "detect
  * keyloggers") is skipped, and security-control rules are skipped for dev/test contexts ("…in tests").
+ * Then the phrase must be somebody asking for it (safety-intent.ts): quoted data in code, a table row or a
+ * description of someone else doing it is not, and neither is routine work on production (a migration that
+ * drops `users_old` after a backup).
  */
 export type SafetyMode = 'critical_infrastructure' | 'automotive' | 'education' | 'law_enforcement' | 'software';
 
@@ -63,14 +67,15 @@ interface RuleSpec {
 
 interface Rule {
   rule: string;
+  software: boolean;
   keywords: readonly string[];
   re: RegExp;
   devOk: boolean;
 }
 
 // Shared vocabulary.
-const MAKE = '(?:write|writing|create|build|make|code|develop|implement|generate|craft|program|design|produce|give me|show me how to (?:write|build|make))';
-const DISABLE = '(?:disable|disabling|turn off|turning off|switch off|shut off|shut down|kill|stop|bypass|bypassing|circumvent|evade|evading|defeat|deactivate|get around|get past|tamper with|uninstall|blind)';
+const MAKE = "(?:write|writing|create|build|make|code|develop|implement|generate|craft|program|design|produce|give me|get me|send me|show me how to (?:write|build|make)|turn (?:this|it|that) into|(?:i|we) (?:need|want)|i'd like|looking for)";
+const DISABLE = '(?:disables?|disabling|turns? off|turning off|switch(?:es)? off|shuts? off|shuts? down|kills?|stops?|bypass(?:es)?|bypassing|circumvents?|evades?|evading|defeats?|deactivates?|get around|get past|tamper(?:s)? with|uninstalls?|blinds?)';
 const NOT_DETECTION = `(?!${SPACE}(?:detect\\w*|scanner|signatures?|rules?|analysis|removal|remover|protection|defen[cs]e|research|classifier|training|awareness)\\b)`;
 const PROD = '(?:prod|production|prd|live)';
 /** After a bare object word: the end of the phrase or a word that continues the request, not a noun it modifies ("auth banner"). */
@@ -87,17 +92,18 @@ const RULES: Record<SafetyMode, RuleSpec[]> = {
     // ---- malware and credential stealers
     { category: 'malware', keywords: ['keylog', 'key log', 'key-log', 'key_log', 'keystroke'], pattern: `${MAKE} ~ (?:key[\\s_-]?logg?er|keystroke (?:logger|recorder|capture tool)|key[\\s_-]?logging (?:tool|program|script|malware))s?${NOT_DETECTION}` },
     { category: 'malware', keywords: ['ransomware'], pattern: `(?:ransomware ~ (?:encrypts?|encrypting|locks?|that encrypts|to encrypt|demands?)|${MAKE} ~ ransomware${NOT_DETECTION})` },
+    { category: 'malware', keywords: ['ransom'], pattern: `ransom (?:notes?|messages?|demands?|letters?|screens?)` },
     { category: 'malware', keywords: ['encrypt'], pattern: `(?:encrypts?|encrypting) ~ (?:victims?'? ?|users?'? |all(?: the)? )(?:files|drives?|disks?|documents) ~ (?:ransom|bitcoin|btc|pay(?:ment)? to (?:decrypt|unlock)|demand)` },
-    { category: 'malware', keywords: ['steal', 'harvest', 'grab', 'siphon', 'exfiltrat', 'scrape', 'extract', 'dump'], pattern: `(?:steal|stealing|steals|harvest|harvesting|grab|grabbing|siphon|exfiltrate|exfiltrating|scrape|extract|dump) ~ (?:(?:saved|stored|browser|chrome|firefox|edge|user'?s?|victims?'?|other people'?s|everyone'?s|their|discord|session) ~ )?(?:cookies|passwords?|session tokens?|auth tokens?|login credentials|saved credentials|credentials|crypto ?wallets?|wallet (?:files|seeds?|keys)|seed phrases?)${NOT_DETECTION}(?! ~ (?:from|in|out of) ~ (?:env|environment|\\.env|config|vault|the secrets? manager|ci secrets?|the keychain for (?:our|my) (?:app|tests?))\\b)` },
-    { category: 'malware', keywords: ['exfiltrat'], pattern: `(?:exfiltrate|exfiltrating|exfiltration of|secretly (?:upload|send)) ~ (?:the |all |user |users'? |customer |company |their )?(?:credentials|passwords|secrets|api keys|ssh keys|private keys|tokens|cookies|data|files|database)` },
+    { category: 'malware', keywords: ['steal', 'harvest', 'grab', 'siphon', 'exfiltrat', 'scrape', 'extract', 'dump'], pattern: `(?:steal|stealing|steals|harvests?|harvesting|grabs?|grabbing|siphons?|exfiltrates?|exfiltrating|scrapes?|extracts?|dumps?) ~ (?:(?:saved|stored|browser|chrome|firefox|edge|user'?s?|victims?'?|other people'?s|everyone'?s|their|discord|session) ~ )?(?:cookies|passwords?|session tokens?|auth tokens?|(?:npm|github|pypi|api|access|oauth|aws|cloud) (?:tokens?|keys)|login credentials|saved credentials|credentials|crypto ?wallets?|wallet (?:files|seeds?|keys)|seed phrases?)${NOT_DETECTION}(?! ~ (?:from|in|out of) ~ (?:env|environment|\\.env|config|vault|the secrets? manager|ci secrets?|the keychain for (?:our|my) (?:app|tests?))\\b)` },
+    { category: 'malware', keywords: ['exfiltrat'], pattern: `(?:exfiltrates?|exfiltrating|exfiltration of|secretly (?:uploads?|sends?)) ~ (?:the |all |user |users'? |customer |company |their )?(?:credentials|passwords|secrets|api keys|ssh keys|private keys|tokens|cookies|data|files|database)` },
     { category: 'malware', keywords: ['stealer', 'grabber', 'stealing'], pattern: `(?:credential|password|cookie|token|info|information|browser|crypto|wallet|discord)[\\s_-]?(?:stealer|grabber|stealing malware)s?${NOT_DETECTION}` },
     { category: 'malware', keywords: ['antivirus', 'anti-virus', 'defender', 'edr', 'endpoint protection', 'amsi', 'crowdstrike', 'sentinelone', 'malwarebytes', 'av '], pattern: `${DISABLE} ~ (?:the |their |windows |microsoft |victim'?s? )?(?:anti[\\s-]?virus|av (?:software|engines?|products?)|defender|edr|xdr|endpoint (?:protection|detection)|amsi|crowdstrike|sentinelone|malwarebytes|av)(?:${SPACE}(?:detection|protection|scanning|monitoring|real[\\s-]time protection))?` },
     { category: 'malware', keywords: ['antivirus', 'anti-virus', 'edr', 'xdr', 'av ', 'detection', 'undetect', 'fud'], pattern: `(?:evade|evading|avoid|avoiding|bypass|escape|slip past|get past|stay hidden from) (?:antivirus|anti-virus|av|edr|xdr) detection|(?:undetectable|fud) (?:by|to) (?:antivirus|anti-virus|av|edr)|(?:make|making|render) ~ (?:payload|malware|backdoor|trojan|implant|shellcode|binary|exe) ~ (?:undetectable|fud)` },
     { category: 'malware', keywords: ['hide', 'hiding', 'conceal'], pattern: `(?:hide|hiding|conceal|concealing) ~ (?:process|processes|malware|payload|implant|miner|backdoor|keylogger|pid)(?:es)? from (?:the )?(?:task manager|the user|users|antivirus|av|edr|ps|top|htop|process list|os|operating system|admins?|administrators|security tools|detection|defender)` },
     { category: 'malware', keywords: ['rootkit', 'backdoor', 'botnet', 'trojan', 'crypter', 'dropper', 'worm', 'miner', 'cryptojack', 'spyware', 'stalkerware', 'malware'], pattern: `${MAKE} ~ (?:rootkit|backdoor|botnet|remote access trojan|trojan|crypter|dropper|self[\\s-]?(?:spreading|propagating|replicating) worm|hidden (?:crypto ?)?miner|cryptojack\\w{0,6}|spyware|stalkerware)s?${NOT_DETECTION}(?!${SPACE}(?:route|function|method|flag|api|test|tests)\\b)|(?:backdoor|trojan|worm|malware) (?:that|which|to) ~ (?:spreads?|propagates?|steals?|exfiltrates?|encrypts?|persists? across|survives? reboots|logs? keystrokes)` },
     // ---- destructive commands against production
-    { category: 'destructive_production', keywords: ['prod', 'prd', 'live'], pattern: `(?:drop|dropping|truncate|truncating|delete|deleting|wipe|wiping|destroy|destroying|nuke|nuking|purge|purging|erase|erasing|blow away|trash|corrupt|rm -rf|terminate|tear down) ~ (?:(?:all|every|the|our|whole|entire|of|the whole|the entire|everything in|everything on|all of)${SPACE})?${PROD_THING}` },
-    { category: 'destructive_production', keywords: ['prod', 'prd', 'live'], pattern: `(?:drop|truncate|delete|wipe|destroy|nuke|purge|erase) (?:all |every |the |our |all the )?(?:data|tables|records|rows|users|customers|databases?|collections|indexes|buckets|backups|volumes) (?:in|on|from|of) (?:the |our )?${PROD_THING}` },
+    { category: 'destructive_production', keywords: ['prod', 'prd', 'live'], pattern: `(?:drops?|dropping|truncates?|truncating|deletes?|deleting|wipes?|wiping|destroys?|destroying|nukes?|nuking|purges?|purging|erases?|erasing|blow away|trash|corrupts?|rm -rf|terminates?|tear down|tears down) ~ (?:(?:all|every|the|our|whole|entire|of|the whole|the entire|everything in|everything on|all of)${SPACE})?${PROD_THING}` },
+    { category: 'destructive_production', keywords: ['prod', 'prd', 'live'], pattern: `(?:drops?|truncates?|deletes?|wipes?|destroys?|nukes?|purges?|erases?) (?:all |every |the |our |all the )?(?:data|tables|records|rows|users|customers|databases?|collections|indexes|buckets|backups|volumes) (?:in|on|from|of) (?:the |our )?${PROD_THING}` },
     { category: 'destructive_production', keywords: ['rm '], pattern: `rm \\s{0,2}-{1,2}[rRfF]{1,2}(?:\\s{1,3}-[rRfF]{1,2})?(?:\\s{1,3}[\\w./*~$-]{1,60})? (?:on|in|against|across|from) (?:the |our |all |every )?(?:prod|production|live)(?:${SPACE}(?:server|servers|box|boxes|host|hosts|machine|machines|cluster|nodes?|environment|env|instance))?` },
     { category: 'destructive_production', keywords: ['force', 'push'], pattern: `(?:force[\\s-]?push|force[\\s-]?pushing|push ~ --force|push -f|git push -f) ~ (?:to |onto |over )?(?:origin )?(?:main|master|prod|production|release)(?: branch)? (?:on|in|for) (?:the )?(?:prod|production)|(?:force[\\s-]?push|force[\\s-]?pushing) ~ (?:to |onto |over )?(?:the )?(?:prod|production)(?: branch| repo)?` },
     { category: 'destructive_production', keywords: ['prod'], pattern: `(?:truncate|drop) (?:prod|production)(?:${SPACE}(?:tables?|schema|db|database))?` },
@@ -105,7 +111,7 @@ const RULES: Record<SafetyMode, RuleSpec[]> = {
     { category: 'security_controls', devOk: true, keywords: ['auth', 'login', 'access control'], pattern: `(?:disable|disabling|turn off|switch off|remove|removing|rip out|strip out|bypass|bypassing|get rid of|skip) (?:all |the |our |every |any )?(?:authentication|auth(?:entication)? checks?|authorization checks?|login checks?|access control(?: checks)?|auth)${END_OF_OBJECT}(?: (?:entirely|completely|everywhere|globally|for (?:all|every|everyone|the whole (?:app|api|site))|in (?:production|prod)|on (?:the )?(?:production|prod|admin)))?(?!${SPACE}(?:middleware|module|tests?|header|token|flow|page|form|service|provider|library|code)\\b)` },
     { category: 'security_controls', devOk: true, keywords: ['tls', 'ssl', 'cert', 'https'], pattern: `(?:disable|disabling|turn off|switch off|skip|bypass|ignore|remove) ~ (?:tls|ssl|https|certificate|cert)(?:${SPACE}(?:certificate|cert))? (?:verification|validation|verify|checks?|checking|errors|pinning)` },
     { category: 'security_controls', devOk: true, keywords: ['2fa', 'mfa', 'factor', 'otp', 'totp'], pattern: `(?:bypass|bypassing|disable|disabling|turn off|get around|skip|circumvent|defeat|break) ~ (?:2fa|mfa|two[\\s-]?factor(?: auth\\w*)?|multi[\\s-]?factor(?: auth\\w*)?|otp|totp)` },
-    { category: 'security_controls', devOk: true, keywords: ['firewall', 'waf', 'ufw', 'iptables', 'security'], pattern: `(?:disable|disabling|turn off|switch off|shut off|shut down|remove|removing|delete|flush|tear down|kill|bypass|open up|stop) (?:all |the |our |every |any )?(?:host |network |web application |cloud )?(?:firewalls?|waf|ufw|iptables(?: rules)?|security groups?)(?!${SPACE}(?:rules? for (?:port|the)|logs?)\\b)` },
+    { category: 'security_controls', devOk: true, keywords: ['firewall', 'waf', 'ufw', 'iptables', 'security'], pattern: `(?:disable|disabling|turn off|switch off|shut off|shut down|remove|removing|delete|flush|tear down|kill|bypass|open up|stop) (?:all |the |our |every |any )?(?:host |network |web application |cloud )?(?:firewalls?|waf|ufw|iptables(?: rules)?|security groups?)(?!${SPACE}(?:rules? for (?:port|the)|rule|logs?)\\b)` },
     { category: 'security_controls', devOk: true, keywords: ['rate'], pattern: `(?:remove|removing|disable|disabling|turn off|switch off|strip|strip out|rip out|get rid of|bypass|bypassing) (?:all |the |our |any |every )?(?:api |login |auth )?rate[\\s-]?limit(?:ing|ers?|s)?(?:${SPACE}(?:entirely|completely|everywhere|on (?:the )?login|in (?:production|prod)))?` },
     { category: 'security_controls', devOk: true, keywords: ['audit', 'log', 'track', 'cloudtrail'], pattern: `(?:disable|disabling|turn off|switch off|stop|remove|delete|deleting|wipe|wiping|clear|clearing|erase|purge|tamper with|silently drop) (?:all |the |our |any )?(?:audit (?:logging|logs?|trails?|events)|security (?:logs?|event logs?)|cloudtrail(?: logging)?)|(?:cover (?:my|our) tracks|without leaving (?:an )?audit trail)` },
     { category: 'security_controls', keywords: ['.env', 'secret', 'credential', 'key', 'password'], pattern: `(?:commit|committing|push|pushing|check in|add) ~ (?:the |our |my )?\\.env(?: file)? (?:with|containing|including|that has|full of) ~ (?:secrets|keys|api keys|credentials|passwords|tokens|prod(?:uction)? creds)|(?:commit|committing|push|pushing|check in) ~ (?:the |our |all )?(?:production |prod |real |live )?(?:secrets|api keys|credentials|private keys?|passwords) (?:in ?to|to) (?:the )?(?:public )?(?:repo|repository|git|github)` },
@@ -198,9 +204,7 @@ const FUZZY_TERMS: Record<SafetyMode, Array<[category: string, term: string]>> =
  * Words that, earlier in the same clause, say the request is against the thing ("never force push to main",
  * "tests that detect keyloggers", "how to prevent ransomware that encrypts…").
  */
-const NEGATED = /\b(?:never|not|no|don'?t|doesn'?t|do not|avoid|avoids|avoiding|prevent|prevents|preventing|prevention|without|shouldn'?t|must not|mustn'?t|cannot|can'?t|won'?t|unable to|detect|detects|detecting|detection of|protect|protects|protecting|defend|defends|defending|guard against|mitigate|mitigates|mitigating|block|blocks|blocking|refuse|refuses|flag|flags|flagging|warn|warns|alert|alerts|forbid|forbids|forbidden|prohibit|prohibits|prohibited|disallow|disallows|reject|rejects|deny|denies|harden|hardening|recogni[sz]e|identify|report|reporting|classify|classifier|training data on|explain why|dangers of|risks of|what happens if|accidentally|ensure|ensures|make sure|check that|checks that|verify that|verifies that|assert that|alarm|awareness)\b/i;
-/** Clause punctuation: the negation check looks back to the nearest one. */
-const CLAUSE_END = /[.;!?\n]/;
+const NEGATED = /\b(?:never|not|no|don'?t|doesn'?t|do not|avoid|avoids|avoiding|prevent|prevents|preventing|prevention|without|shouldn'?t|must not|mustn'?t|cannot|can'?t|won'?t|unable to|detect|detects|detecting|detection of|protect|protects|protecting|defend|defends|defending|guard against|mitigate|mitigates|mitigating|block|blocks|blocking|refuse|refuses|flag|flags|flagging|warn|warns|alert|alerts|forbid|forbids|forbidden|prohibit|prohibits|prohibited|disallow|disallows|reject|rejects|deny|denies|harden|hardening|recogni[sz]e|identify|report|reporting|classify|classifier|training data on|explain why|dangers of|risks of|what happens if|accidentally|ensure|ensures|make sure|check that|checks that|verify that|verifies that|assert that|alarm|awareness|finds?|catch(?:es)?|detectors?|scanners?|linters?|lint|sigma|yara|semgrep|codeql|siem|snort|suricata)\b/i;
 /** Dev/test context after a security-control phrase, in the same clause. */
 const DEV_CONTEXT = /^[^.;!?\n]{0,60}?\b(?:in|for|on|during|inside|within|from|of)\s{1,3}(?:the\s{1,3}|our\s{1,3}|my\s{1,3}|a\s{1,3}|all\s{1,3})?(?:local|locally|dev|development|test|tests|testing|unit\s{1,3}tests?|integration\s{1,3}tests?|e2e|ci|localhost|staging|sandbox|storybook|mocks?|fixtures?|emulators?|simulators?|health\s?checks?|\/health\w{0,3}|healthz|docker-compose|demo|playground|internal\s{1,3}network)\b/i;
 
@@ -210,12 +214,13 @@ const ABOUT_DEFENCE = /\b(?:detector|detectors|detection|detecting|detect|scanne
 /** …unless the match is about getting past the defence ("evade EDR detection"). */
 const EVASION = /\b(?:evade|evading|avoid|avoiding|bypass|bypassing|escape|undetectable|get past|slip past|stay hidden|fool|beat|trick)\b/i;
 /** Later in the clause: the thing is to be countered ("ransomware that encrypts backups can be mitigated"). */
-const COUNTERED_AFTER = /^[^.;!?\n]{0,60}?\b(?:be|is|are|gets?|been) (?:mitigated|prevented|detected|blocked|stopped|caught|defended against|recovered from)\b/i;
+const COUNTERED_AFTER = /^[^.;!?\n]{0,60}?\b(?:be|is|are|gets?|been) (?:still |also |now |always )?(?:mitigated|prevented|detected|blocked|stopped|caught|defended against|recovered from)\b/i;
 
 function negatedBefore(text: string, start: number): boolean {
   let from = Math.max(0, start - LOOKBACK);
   for (let i = start - 1; i >= from; i--) {
-    if (CLAUSE_END.test(text[i]!)) {
+    const c = text.charCodeAt(i);
+    if (c === 46 || c === 59 || c === 33 || c === 63 || c === 10) {
       from = i + 1;
       break;
     }
@@ -226,6 +231,7 @@ function negatedBefore(text: string, start: number): boolean {
 function compileRules(mode: SafetyMode): Rule[] {
   return RULES[mode].map((r) => ({
     rule: `${mode}:${r.category}`,
+    software: mode === 'software',
     keywords: r.keywords,
     re: new RegExp(`(?<!\\w)(?:${src(r.pattern)})(?!\\w)`, 'gi'),
     devOk: r.devOk === true,
@@ -251,8 +257,39 @@ function scanWindow(r: Rule, text: string, ws: number, we: number, out: Candidat
     }
     if (negatedBefore(text, start) || (ABOUT_DEFENCE.test(m[0]) && !EVASION.test(m[0])) || COUNTERED_AFTER.test(text.slice(end, end + 80))) continue;
     if (r.devOk && DEV_CONTEXT.test(text.slice(end, end + 80))) continue;
+    if (!asksForHarm(r, text, start, end, m[0])) continue;
     out.push({ type: SAFETY_TYPE, rule: r.rule, start, end, priority: 0 });
   }
+}
+
+/** Where a software match may start with a noun ("credential stealers", "ransomware that encrypts …") rather than a verb. */
+const NOUN_LED = /^(?:key|keystroke|ransomware|credential|password|cookie|token|info|information|browser|crypto|wallet|discord|backdoor|trojan|worm|malware|undetectable|fud|exfiltration|secretly|ransom|\w+ing\b)/i;
+
+/**
+ * The phrase is somebody asking for the harm, not the harm being named (safety-intent.ts): not quoted data or a
+ * table row, not a description of someone else doing it; a bare noun phrase only when its clause asks for it; and
+ * for production, no safeguard or narrow target unless the sentence also shows intent to harm.
+ */
+function asksForHarm(r: Rule, text: string, start: number, end: number, match: string): boolean {
+  if (isTableRow(text, start) || isQuotedData(text, start, end)) return false;
+  // A match that runs from code into a string ("wipe: 'wipe the prod cluster'") is judged by the string.
+  const quote = lastQuote(match);
+  if (quote >= 0 && isQuotedData(text, start + quote + 1, end)) return false;
+  const clause = clauseBefore(text, start);
+  if (isDescribed(clause) || (r.software && describesWhatItDoes(clause, match))) return false;
+  if (r.software && NOUN_LED.test(match) && !nounIsAskedFor(clause, text.slice(end, end + 40))) return false;
+  if (r.rule === 'software:destructive_production' && isRoutineOperation(text, start, end)) return false;
+  return true;
+}
+
+/** Offset of the last quote character in a match that is no apostrophe, or -1. */
+function lastQuote(match: string): number {
+  for (let i = match.length - 1; i >= 0; i--) {
+    const c = match[i]!;
+    if (c === '"' || c === '`' || c === '\u201c' || c === '\u2018') return i;
+    if ((c === "'" || c === '\u2019') && !(isWord(match, i - 1) && isWord(match, i + 1))) return i;
+  }
+  return -1;
 }
 
 function isWord(text: string, i: number): boolean {

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from './logger.js';
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS, DEFAULT_REQUEST_TIMEOUT_MS } from './body.js';
+import type { TlsMaterial } from './tls.js';
 
 /**
  * The bounds every keeptrusts listener (the gateway, the control plane) puts on its clients, so that slow or
@@ -75,6 +77,13 @@ export interface BoundedServer {
   readonly connections: number;
   /** Connections answered 503 because `maxConnections` were open. */
   readonly refused: number;
+  /** Serving HTTPS. */
+  readonly tls: boolean;
+  /**
+   * Take a new certificate and key for the connections that arrive from now on; open connections keep the pair
+   * they were made with, so nothing is dropped. Only on a TLS listener.
+   */
+  setTls(material: TlsMaterial): void;
   /**
    * Stop accepting, end connections with no request in flight at once, and destroy the rest after `graceMs`.
    * `beforeDrain` runs once no new connection can arrive (the control plane ends its live tails there).
@@ -83,49 +92,61 @@ export interface BoundedServer {
 }
 
 /**
- * A node:http server with the listener limits in force. `who` names the process in the refusal ("the gateway").
- * Unparsable requests get a bare 400 and requests that time out a 408, instead of a reset.
+ * A node:http server (node:https with `tls`) with the listener limits in force. `who` names the process in the
+ * refusal ("the gateway"). Unparsable requests get a bare 400 and requests that time out a 408, instead of a reset.
  */
 export function createBoundedServer(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
   limits: ListenerLimits,
   who: string,
   logger?: Pick<Logger, 'warn'>,
+  tls?: TlsMaterial,
 ): BoundedServer {
   const refusedSockets = new WeakSet<Socket>();
-  // Open connections and the requests in flight on each: on close, those with none are ended at once.
+  // TCP connections, counted against the cap from the moment they are accepted (a TLS handshake included).
+  const tcp = new Set<Socket>();
+  // Connections HTTP is spoken on (the TLS socket over HTTPS) and the requests in flight on each: on close,
+  // those with none are ended at once.
   const open = new Map<Socket, number>();
   const lingering = new Set<Socket>();
   let refused = 0;
   let refusedSinceLog = 0;
   let lastRefusalLog = 0;
-  const server = createServer(
-    {
-      headersTimeout: limits.headersTimeoutMs,
-      requestTimeout: limits.requestTimeoutMs,
-      keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
-      // node:http looks for expired headers and requests at this interval (30 s by default), so a short timeout
-      // needs a shorter look.
-      connectionsCheckingInterval: Math.min(5_000, Math.max(25, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
-    },
-    (req, res) => {
+  const httpOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS,
+    // node:http looks for expired headers and requests at this interval (30 s by default), so a short timeout
+    // needs a shorter look.
+    connectionsCheckingInterval: Math.min(5_000, Math.max(25, Math.floor(Math.min(limits.headersTimeoutMs, limits.requestTimeoutMs) / 4))),
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
       // A refused connection has had its answer: a request on it is read and dropped, never served.
       if (refusedSockets.has(req.socket)) {
         req.resume();
         return;
       }
       handler(req, res);
-    },
-  );
+  };
+  const server: Server = tls
+    ? // A handshake is part of the request line's time: the TLS default of 120 s would let idle handshakes hold
+      // connections well past --headers-timeout.
+      (createHttpsServer({ ...httpOptions, cert: tls.cert, key: tls.key, handshakeTimeout: limits.headersTimeoutMs }, serve) as unknown as Server)
+    : createServer(httpOptions, serve);
   const refuse = (socket: Socket) => {
     refused++;
     refusedSinceLog++;
     refusedSockets.add(socket);
     socket.on('error', () => undefined);
-    socket.end(refusal(who, limits.maxConnections));
-    if (lingering.size >= MAX_LINGERING) {
+    if (tls) {
+      // Nothing can be said before the handshake that a TLS client would read: the connection is closed, which
+      // the SDKs retry like the 503.
+      socket.destroy();
+    } else if (lingering.size >= MAX_LINGERING) {
+      socket.end(refusal(who, limits.maxConnections));
       socket.destroySoon();
     } else {
+      socket.end(refusal(who, limits.maxConnections));
       lingering.add(socket);
       const timer = setTimeout(() => socket.destroy(), LINGER_MS);
       socket.once('close', () => {
@@ -140,15 +161,22 @@ export function createBoundedServer(
       refusedSinceLog = 0;
     }
   };
-  // Before node:http's own listener, so a connection over the cap is answered before anything reads from it.
+  const track = (socket: Socket) => {
+    open.set(socket, 0);
+    socket.once('close', () => open.delete(socket));
+  };
+  // Before node:http's (and node:tls's) own listener, so a connection over the cap is answered before anything
+  // reads from it.
   server.prependListener('connection', (socket: Socket) => {
-    if (open.size >= limits.maxConnections) {
+    if (tcp.size >= limits.maxConnections) {
       refuse(socket);
       return;
     }
-    open.set(socket, 0);
-    socket.once('close', () => open.delete(socket));
+    tcp.add(socket);
+    socket.once('close', () => tcp.delete(socket));
+    if (!tls) track(socket);
   });
+  if (tls) server.prependListener('secureConnection', track);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const s = req.socket;
     if (!open.has(s)) return;
@@ -164,10 +192,15 @@ export function createBoundedServer(
     server,
     limits,
     get connections() {
-      return open.size;
+      return tcp.size;
     },
     get refused() {
       return refused;
+    },
+    tls: tls !== undefined,
+    setTls(material) {
+      if (!tls) throw new Error('this listener serves plain HTTP; start it with a certificate to serve HTTPS');
+      (server as unknown as import('node:tls').Server).setSecureContext({ cert: material.cert, key: material.key });
     },
     close(graceMs, beforeDrain) {
       closing ??= (async () => {
@@ -179,6 +212,8 @@ export function createBoundedServer(
         for (const s of lingering) s.destroy();
         const timer = setTimeout(() => {
           for (const s of open.keys()) s.destroy();
+          // Connections still in their TLS handshake have no HTTP socket yet.
+          for (const s of tcp) s.destroy();
         }, graceMs);
         await closed;
         clearTimeout(timer);

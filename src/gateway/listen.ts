@@ -29,7 +29,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Bind and resolve with the URL clients use. Shared by the gateway and the control plane. */
-export async function listenHttp(server: Server, host: string, port: number): Promise<{ url: string; host: string; port: number }> {
+export async function listenHttp(server: Server, host: string, port: number, scheme: 'http' | 'https' = 'http'): Promise<{ url: string; host: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -39,5 +39,21 @@ export async function listenHttp(server: Server, host: string, port: number): Pr
   });
   const address = server.address() as AddressInfo;
   const hostForUrl = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  return { url: `http://${hostForUrl}:${address.port}`, host: address.address, port: address.port };
+  return { url: `${scheme}://${hostForUrl}:${address.port}`, host: address.address, port: address.port };
+}
+
+/**
+ * Whether a listener may start on this address: beyond loopback, the network can read plain HTTP (API keys,
+ * prompts, events), so it takes TLS or a deliberate `--insecure-listen` (a TLS-terminating proxy in front on a
+ * private network). Returns the refusal, or undefined.
+ */
+export function exposureRefusal(listen: string, host: string, given: { tlsCert?: string; tlsKey?: string; insecureListen?: boolean }): string | undefined {
+  if (given.tlsCert && !given.tlsKey) return '--tls-cert needs --tls-key (the private key of that certificate, PEM)';
+  if (given.tlsKey && !given.tlsCert) return '--tls-key needs --tls-cert (the certificate chain, PEM)';
+  if (given.tlsCert && given.insecureListen) return '--insecure-listen and --tls-cert contradict each other: give one';
+  if (isLoopback(host) || given.tlsCert || given.insecureListen) return undefined;
+  return (
+    `--listen ${listen} takes connections from the network, and plain HTTP there shows API keys and prompts to anyone on the path: ` +
+    'give --tls-cert and --tls-key to serve HTTPS, or --insecure-listen if a TLS-terminating proxy or load balancer sits in front on a private network'
+  );
 }

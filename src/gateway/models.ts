@@ -1,19 +1,58 @@
-import type { Target } from '../providers/targets.js';
+import { servedNames, type Target } from '../providers/targets.js';
+import { catalogue } from '../usage/pricing.js';
 
 const CREATED = 1_700_000_000;
 
-interface ModelEntry {
+export interface ModelEntry {
   id: string;
   provider: string;
 }
 
-/** Every model name the config answers to, once, in config order. */
-export function listModels(targets: readonly Target[]): ModelEntry[] {
+/** Which list a client reads: Anthropic's clients send `anthropic-version`, and can only call Anthropic-format targets. */
+export type ListFamily = 'openai' | 'anthropic';
+
+export function servesList(t: Target, family: ListFamily): boolean {
+  return family === 'anthropic' ? t.format === 'anthropic' : t.format !== 'anthropic';
+}
+
+/**
+ * The models a target serves, as far as the config says: the names it gives, or for a pass-through target (no
+ * names: any model goes through as asked) undefined, and the caller asks the upstream what it serves.
+ */
+export function namedModels(t: Target): ModelEntry[] | undefined {
+  const names = servedNames(t);
+  return names.length > 0 ? names.map((id) => ({ id, provider: t.provider })) : undefined;
+}
+
+/**
+ * What a pass-through target serves when its upstream cannot be asked (no key with the request, unreachable):
+ * the price list's models of its provider, so `curl /v1/models` on the quickstart is never empty. Other providers
+ * (local servers, routers) have no such list.
+ */
+export function catalogueModels(t: Target): ModelEntry[] {
+  return catalogue()
+    .filter((c) => c.provider === t.provider)
+    .map((c) => ({ id: c.model, provider: t.provider }));
+}
+
+/** Entries once each, first one wins, in target order. */
+export function dedupeModels(lists: readonly (readonly ModelEntry[])[]): ModelEntry[] {
   const seen = new Map<string, ModelEntry>();
-  for (const t of targets) {
-    for (const id of [...(t.model ? [t.model] : []), ...t.aliases]) if (!seen.has(id)) seen.set(id, { id, provider: t.provider });
-  }
+  for (const list of lists) for (const m of list) if (!seen.has(m.id)) seen.set(m.id, m);
   return [...seen.values()];
+}
+
+/** The ids in an upstream's own model list (OpenAI and Anthropic both answer `{data: [{id}]}`), bounded. */
+export function idsFromUpstream(body: unknown, limit = 1000): string[] {
+  const data = (body as { data?: unknown })?.data;
+  if (!Array.isArray(data)) return [];
+  const out: string[] = [];
+  for (const m of data) {
+    const id = (m as { id?: unknown })?.id;
+    if (typeof id === 'string' && id !== '' && id.length <= 256) out.push(id);
+    if (out.length >= limit) break;
+  }
+  return out;
 }
 
 export function openAiModelList(models: readonly ModelEntry[]): unknown {

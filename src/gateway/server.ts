@@ -9,8 +9,9 @@ import { addMember, normalise, parseExchange, type Exchange } from '../protocol/
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
-import { resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
-import { UpstreamClient } from '../providers/upstream.js';
+import { modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
+import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
+import type { Dispatcher } from 'undici';
 import { BreakerBoard, type BreakerState } from '../providers/breaker.js';
 import { routeRequest, type RoutingDeps } from './routing/attempts.js';
 import { VERSION } from '../version.js';
@@ -33,9 +34,10 @@ import { ClientGone } from './client-gone.js';
 import { finalRefusal, policyNotice, refOf } from './refusal.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
-import { anthropicModel, anthropicModelList, listModels, openAiModel, openAiModelList } from './models.js';
+import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, servesList, type ListFamily, type ModelEntry } from './models.js';
 import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
+import type { TlsMaterial } from './tls.js';
 import { OperatorAuth } from './operator-auth.js';
 import { Reloader, reloadedSettings, type ReloadResult } from './reload.js';
 import { accessRules, RequestGuard, type AccessOptions } from './request-guard.js';
@@ -71,7 +73,17 @@ export interface GatewayOptions {
   metricsToken?: string;
   /** Timeouts and the connection cap of the listener; each defaults as listenerLimits() says. */
   listener?: Partial<ListenerLimits>;
+  /** Serve HTTPS with this certificate and key (--tls-cert, --tls-key). */
+  tls?: TlsMaterial;
+  /**
+   * `virtual-key`: every API request (inference, models) must carry a known gateway virtual key as its API key;
+   * `none` (the default here; the CLI's default beyond loopback is `virtual-key`): any client is served.
+   */
+  clientAuth?: ClientAuth;
 }
+
+export type ClientAuth = 'virtual-key' | 'none';
+export const CLIENT_AUTH_MODES = ['virtual-key', 'none'] as const satisfies readonly ClientAuth[];
 
 export interface RunningGateway {
   url: string;
@@ -82,11 +94,32 @@ export interface RunningGateway {
   limits: ListenerLimits;
   /** Re-read every config file; a valid config takes new requests at once, an invalid one changes nothing. */
   reload(): Promise<ReloadResult>;
+  /** A new certificate and key for connections from now on (HTTPS only; open connections are kept). */
+  setTls(material: TlsMaterial): void;
   close(): Promise<void>;
 }
 
 /** The reply budget: the most bytes of one reply held to check it; over it the reply fails rather than passing unchecked. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** Listing models waits this long at most for a pass-through target's upstream, and reads this much of its answer. */
+const MODELS_TIMEOUT_MS = 5_000;
+const MODELS_MAX_BYTES = 1024 * 1024;
+
+/** The body as text, or undefined past `max` bytes (the rest is dropped). */
+async function readCapped(body: Dispatcher.ResponseData['body'], max: number): Promise<string | undefined> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += (chunk as Buffer).length;
+    if (size > max) {
+      body.destroy();
+      return undefined;
+    }
+    parts.push(chunk as Buffer);
+  }
+  return Buffer.concat(parts).toString('utf8');
+}
+
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Timings of one request, logged at debug level and (later) carried on its decision event. */
@@ -186,7 +219,7 @@ export class Gateway {
         this.targets.map((t) => t.id),
         opts.audit ? () => opts.audit!.recorder.stats() : undefined,
         opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
-        new Set(this.targets.flatMap((t) => [...(t.model ? [t.model] : []), ...t.aliases])),
+        new Set([...modelNames(this.targets), ...this.targets.flatMap((t) => [...t.aliases.values()])]),
         () => breakerStates(board),
       );
     }
@@ -256,6 +289,7 @@ export class Gateway {
         return this.inference(req, res, route.family, query, requestId, timing);
       case 'models':
         if (method !== 'GET') throw methodNotAllowed(method, 'GET');
+        await this.requireClientKey(req);
         return this.models(req, res, route.id, requestId);
       case 'health':
         // Liveness for anyone; what the deployment is and costs only for its operator (src/gateway/operator-auth.ts).
@@ -320,7 +354,8 @@ export class Gateway {
         provider: t.provider,
         format: t.format,
         model: t.model ?? null,
-        models: [...t.aliases],
+        models: [...t.models],
+        aliases: Object.fromEntries(t.aliases),
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
         circuit: this.breakers.get(t.id)?.snapshot(Date.now()) ?? null,
       })),
@@ -333,15 +368,42 @@ export class Gateway {
     };
   }
 
-  private models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): void {
-    const anthropic = req.headers['anthropic-version'] !== undefined;
-    const models = listModels(this.targets);
+  private async models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): Promise<void> {
+    const family: ListFamily = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
+    const lists = await Promise.all(
+      this.targets.filter((t) => servesList(t, family)).map(async (t) => namedModels(t) ?? (await this.upstreamModels(t, req, requestId)) ?? catalogueModels(t)),
+    );
+    const models = dedupeModels(lists);
     if (id === undefined) {
-      return sendJson(res, 200, anthropic ? anthropicModelList(models) : openAiModelList(models), requestId);
+      return sendJson(res, 200, family === 'anthropic' ? anthropicModelList(models) : openAiModelList(models), requestId);
     }
     const m = models.find((x) => x.id === id);
     if (!m) throw notFound(`model "${truncate(id, 100)}" is not served by this gateway`, 'model_not_found');
-    sendJson(res, 200, anthropic ? anthropicModel(m) : openAiModel(m), requestId);
+    sendJson(res, 200, family === 'anthropic' ? anthropicModel(m) : openAiModel(m), requestId);
+  }
+
+  /**
+   * What a pass-through target's upstream says it serves, with the key a request to it would carry; undefined
+   * when there is no key to ask with or the upstream does not answer with a list (the price list stands in).
+   */
+  private async upstreamModels(t: Target, req: IncomingMessage, requestId: string): Promise<ModelEntry[] | undefined> {
+    const auth = this.credentials.upstreamAuth(t, req.headers, isVirtualKey(clientKey(req.headers)?.key));
+    if (!auth) return undefined;
+    const signal = AbortSignal.timeout(Math.min(t.timeoutMs, MODELS_TIMEOUT_MS));
+    try {
+      const headers = forwardHeaders(req.headers, t, auth, 0);
+      delete headers['content-length'];
+      // The list is read here, not relayed: ask for it as it is, not compressed.
+      headers['accept-encoding'] = 'identity';
+      const response = await this.upstream.call({ target: t, family: 'models', method: 'GET', query: '', headers, signal });
+      const text = await readCapped(response.body, MODELS_MAX_BYTES);
+      if (response.statusCode !== 200 || text === undefined) return undefined;
+      const ids = idsFromUpstream(JSON.parse(text));
+      return ids.length > 0 ? ids.map((id) => ({ id, provider: t.provider })) : undefined;
+    } catch (err) {
+      this.opts.logger.debug({ requestId, target: t.id, err: classifyUpstreamError(err).detail }, 'upstream model list unavailable');
+      return undefined;
+    }
   }
 
   private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {
@@ -410,7 +472,7 @@ export class Gateway {
       });
     }
     try {
-      const { response, candidate } = await routeRequest(
+      const { response, candidate, translator } = await routeRequest(
         this.routing,
         { headers: req.headers, query, ex, signal: gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
         routed.candidates,
@@ -420,6 +482,8 @@ export class Gateway {
       timing.upstreamHeaders = performance.now();
       ctx.upstreamHeaders = timing.upstreamHeaders;
       ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider };
+      // Usage is read in the upstream's own format, before the reply is translated back.
+      if (translator && ctx.meter) ctx.meter = new StreamMeter(translator.upstreamFamily);
       const outcome = await relay({
         res,
         up: response,
@@ -433,6 +497,7 @@ export class Gateway {
         maxReplyBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
         finish: () => this.commit(ctx),
         restore: restore && !restore.vault.empty ? restore : undefined,
+        translate: translator,
       });
       if (outcome === 'client-gone') this.clientGone(ctx);
       this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
@@ -472,16 +537,31 @@ export class Gateway {
   /** A gateway virtual key (kt-vk-…) must be known and not revoked; it then decides attribution. */
   private async authenticate(req: IncomingMessage, ctx: DecisionContext): Promise<void> {
     const presented = clientKey(req.headers);
-    if (!presented || !isVirtualKey(presented.key)) return;
+    if (!presented || !isVirtualKey(presented.key)) {
+      if (this.opts.clientAuth === 'virtual-key') throw virtualKeyRequired(presented !== undefined);
+      return;
+    }
     ctx.virtualKey = true;
+    ctx.useVirtualKey(await this.lookupVirtualKey(presented.key));
+  }
+
+  /** Routes that say nothing about a request's content (the model list) still serve only authenticated clients. */
+  private async requireClientKey(req: IncomingMessage): Promise<void> {
+    if (this.opts.clientAuth !== 'virtual-key') return;
+    const presented = clientKey(req.headers);
+    if (!presented || !isVirtualKey(presented.key)) throw virtualKeyRequired(presented !== undefined);
+    await this.lookupVirtualKey(presented.key);
+  }
+
+  private async lookupVirtualKey(key: string) {
     const store = this.opts.virtualKeys;
-    const record = store ? await store.lookup(presented.key) : null;
+    const record = store ? await store.lookup(key) : null;
     if (!record) {
       throw new GatewayError(401, 'authentication_error', store ? 'the gateway key is unknown or revoked' : 'this gateway has no virtual keys (kt keys create)', {
         code: 'invalid_api_key',
       });
     }
-    ctx.useVirtualKey(record);
+    return record;
   }
 
   /** Budgets and rate limits, before any upstream call: a refusal in the client's shape (see limitError). */
@@ -654,6 +734,19 @@ function safeMatch(pathname: string): Route {
   }
 }
 
+/**
+ * A shared gateway serves only its own keys. The message never repeats what was sent: a provider key sent here
+ * by mistake must not come back in an error a proxy or client may log.
+ */
+function virtualKeyRequired(sentOtherKey: boolean): GatewayError {
+  return new GatewayError(
+    401,
+    'authentication_error',
+    `${sentOtherKey ? 'the API key sent is not a gateway virtual key' : 'no API key sent'}: this gateway serves only clients with a gateway virtual key (kt-vk-…) as their API key; ask its operator for one (kt keys create)`,
+    { code: 'virtual_key_required' },
+  );
+}
+
 function describeInternal(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}`.slice(0, 300) : 'non-error thrown';
 }
@@ -682,8 +775,8 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
   });
   gateway.shared.reload = () => reloader.reload();
   // Each request goes to the generation in service when it arrives, and stays with it.
-  const bounded = createBoundedServer((req, res) => gateway.handle(req, res), gateway.listenerLimits, 'the gateway', opts.logger);
-  const bound = await listenHttp(bounded.server, opts.host, opts.port);
+  const bounded = createBoundedServer((req, res) => gateway.handle(req, res), gateway.listenerLimits, 'the gateway', opts.logger, opts.tls);
+  const bound = await listenHttp(bounded.server, opts.host, opts.port, opts.tls ? 'https' : 'http');
   gateway.setReady(true);
   let closing: Promise<void> | undefined;
   return {
@@ -693,6 +786,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     server: bounded.server,
     limits: bounded.limits,
     reload: () => reloader.reload(),
+    setTls: (material) => bounded.setTls(material),
     close() {
       closing ??= (async () => {
         gateway.beginClose();

@@ -2,6 +2,7 @@ import type { BreakerConfig, RetryConfig, Strategy, TargetConfig } from '../conf
 import { PROVIDER_NAMES, providerProfile, type ProviderName, type WireFormat } from './catalog.js';
 import { BREAKER_DEFAULTS, type BreakerPolicy } from './breaker.js';
 import { RETRY_DEFAULTS, type RetryPolicy } from './backoff.js';
+import { canTranslate } from '../protocol/translate/index.js';
 
 /** The API families a client can call; each is served by targets of a matching wire format. */
 export type Family = 'chat' | 'responses' | 'messages' | 'count_tokens';
@@ -28,7 +29,10 @@ export interface Target {
   /** Query parameters from base_url (Azure's `api-version`), added to every upstream call. */
   baseQuery: URLSearchParams;
   model?: string;
-  aliases: ReadonlySet<string>;
+  /** Other models served, each sent upstream as named. */
+  models: ReadonlySet<string>;
+  /** Explicit renames: the name a client asks for → the model sent upstream. */
+  aliases: ReadonlyMap<string, string>;
   apiKeyHeader: string;
   apiKeyPrefix: string;
   secretEnv?: string;
@@ -65,7 +69,8 @@ export function resolveTarget(cfg: TargetConfig, defaults: TargetDefaults = {}):
     basePath: base.pathname.replace(/\/+$/, ''),
     baseQuery: base.searchParams,
     ...(cfg.model !== undefined ? { model: cfg.model } : {}),
-    aliases: new Set(cfg.models ?? []),
+    models: new Set(cfg.models ?? []),
+    aliases: new Map(Object.entries(cfg.aliases ?? {})),
     apiKeyHeader: (cfg.api_key_header ?? (anthropicAuth ? 'x-api-key' : profile.apiKeyHeader)).toLowerCase(),
     apiKeyPrefix: cfg.api_key_prefix ?? (anthropicAuth ? '' : profile.apiKeyPrefix),
     ...(cfg.secret_key_ref ? { secretEnv: cfg.secret_key_ref.env } : {}),
@@ -118,10 +123,17 @@ export type RouteResult =
 const PROVIDER_SET = new Set<string>(PROVIDER_NAMES);
 
 /**
- * Pick the targets that may serve a request: those whose `model` or aliases name the requested model (a
- * provider prefix such as `openai/gpt-4o` matches too), ordered by the strategy. When nothing matches, a
+ * Pick the targets that may serve a request: those whose `model`, `models` or aliases name the requested model (a
+ * provider prefix such as `openai/gpt-4o` matches too), ordered by the strategy. A model is sent upstream as the
+ * client named it; only an explicit alias renames it, so a weak model listed next to a dear one is billed as itself. When nothing matches, a
  * single-strategy config forwards to its first serving target, and other strategies fall back to targets
  * that name no model at all.
+ *
+ * A target serves a client's family natively (its format speaks it) or through a translator
+ * (src/protocol/translate/). A model name picks targets of either kind, in config order: naming a model is
+ * how a client is pointed at a target of another format. Where no name matches, targets that speak the
+ * client's format natively are preferred, so adding a target of another format never takes over a config's
+ * unmatched requests; translated ones serve them only when no native target could.
  */
 export class Router {
   constructor(
@@ -131,19 +143,26 @@ export class Router {
   ) {}
 
   route(family: Family, requested: string | undefined): RouteResult {
-    const serving = this.targets.filter((t) => formatServes(t.format, family));
-    if (serving.length === 0) return { ok: false, reason: 'no_target_for_family', known: [] };
-    const matches = requested ? matchByName(serving, requested) : [];
+    const reachable = this.targets.filter((t) => formatServes(t.format, family) || canTranslate(family, t.format));
+    if (reachable.length === 0) return { ok: false, reason: 'no_target_for_family', known: [] };
+    const matches = requested ? matchByName(reachable, requested) : [];
     let candidates: RouteCandidate[];
     if (matches.length > 0) {
       candidates = matches;
     } else {
-      const wildcard = serving.filter((t) => t.model === undefined && t.aliases.size === 0);
-      const pool = this.strategy === 'single' ? serving : wildcard;
-      if (pool.length === 0) return { ok: false, reason: 'model_not_found', known: modelNames(serving) };
-      candidates = pool.map((target) => ({ target, model: passThroughModel(target, requested) ?? target.model ?? '' }));
+      const nativePool = this.unmatchedPool(reachable.filter((t) => formatServes(t.format, family)));
+      const pool = nativePool ?? this.unmatchedPool(reachable.filter((t) => !formatServes(t.format, family)));
+      if (!pool) return { ok: false, reason: 'model_not_found', known: modelNames(reachable) };
+      // A model name of the client's API means nothing to a target of another: its own model goes, when it has one.
+      candidates = pool.map((target) => ({ target, model: (nativePool ? undefined : target.model) ?? passThroughModel(target, requested) ?? target.model ?? '' }));
     }
     return { ok: true, candidates: this.order(candidates) };
+  }
+
+  /** The targets that take a model no target names: under single any, otherwise those that name no model. */
+  private unmatchedPool(serving: readonly Target[]): Target[] | undefined {
+    const pool = this.strategy === 'single' ? [...serving] : serving.filter((t) => servedNames(t).length === 0);
+    return pool.length > 0 ? pool : undefined;
   }
 
   private order(candidates: RouteCandidate[]): RouteCandidate[] {
@@ -157,8 +176,8 @@ function matchByName(serving: readonly Target[], requested: string): RouteCandid
   for (const name of nameVariants(requested)) {
     const found: RouteCandidate[] = [];
     for (const t of serving) {
-      if (t.model === name) found.push({ target: t, model: name });
-      else if (t.aliases.has(name)) found.push({ target: t, model: t.model ?? name });
+      if (t.model === name || t.models.has(name)) found.push({ target: t, model: name });
+      else if (t.aliases.has(name)) found.push({ target: t, model: t.aliases.get(name)! });
     }
     if (found.length > 0) return found;
   }
@@ -195,13 +214,13 @@ function weightedOrder(candidates: RouteCandidate[], random: () => number): Rout
   return out;
 }
 
+/** Every name a client may ask this target for: its model, its other models, its aliases. */
+export function servedNames(t: Target): string[] {
+  return [...(t.model ? [t.model] : []), ...t.models, ...t.aliases.keys()];
+}
+
 export function modelNames(targets: readonly Target[]): string[] {
-  const names = new Set<string>();
-  for (const t of targets) {
-    if (t.model) names.add(t.model);
-    for (const a of t.aliases) names.add(a);
-  }
-  return [...names];
+  return [...new Set(targets.flatMap(servedNames))];
 }
 
 /**
@@ -218,8 +237,8 @@ export function unreachableTargets(targets: readonly Target[], strategy: Strateg
     if (strategy !== 'single') return;
     const earlier = targets.slice(0, i).filter((e) => e.format === t.format);
     if (earlier.length === 0) return;
-    const names = [...(t.model ? [t.model] : []), ...t.aliases];
-    const taken = (n: string) => earlier.some((e) => e.model === n || e.aliases.has(n));
+    const names = servedNames(t);
+    const taken = (n: string) => earlier.some((e) => servedNames(e).includes(n));
     if (names.length === 0) {
       out.push({ target: t, why: `it names no model and strategy single sends unmatched models to "${earlier[0]!.id}"` });
     } else if (names.every(taken)) {

@@ -5,6 +5,7 @@ import { canonicalJson } from '../audit/canonical.js';
 import { GENESIS_HASH, linkHash, type ChainedEvent, type ChainRecord, type Checkpoint } from '../audit/chain.js';
 import { blobsValid } from '../audit/blobs.js';
 import { listenHttp } from '../gateway/listen.js';
+import type { TlsMaterial } from '../gateway/tls.js';
 import { accessRules, RequestGuard, type AccessOptions, type Refusal } from '../gateway/request-guard.js';
 import type { DecisionEvent } from '../audit/event.js';
 import { keyIdOf, verifyCheckpoint, verifyRecord } from '../audit/keys.js';
@@ -49,6 +50,8 @@ export interface ControlPlaneOptions {
   access?: AccessOptions;
   /** Timeouts and the connection cap of the listener; each defaults as listenerLimits() says. */
   listener?: Partial<ListenerLimits>;
+  /** Serve HTTPS with this certificate and key (--tls-cert, --tls-key). */
+  tls?: TlsMaterial;
 }
 
 export interface RunningControlPlane {
@@ -56,6 +59,8 @@ export interface RunningControlPlane {
   port: number;
   /** The bounds in force: timeouts, connection cap. */
   limits: ListenerLimits;
+  /** A new certificate and key for connections from now on (HTTPS only; open connections, live tails too, are kept). */
+  setTls(material: TlsMaterial): void;
   /** Ends live tails and stops listening. The store and the token store belong to the caller. */
   close(): Promise<void>;
 }
@@ -366,6 +371,8 @@ class ControlPlane {
     // Order matters: `/v1/events/stream` before `/v1/events/:id`.
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: async () => ({ status: 'ok', store: opts.store.kind }) } },
+      // Who a token belongs to: a gateway started with only its token learns its id (its chain) from here.
+      { pattern: /^\/v1\/whoami$/, methods: { GET: this.authed(async (c) => ({ gateway: c.principal!.gateway, role: c.principal!.role, token_id: c.principal!.id })) } },
       { pattern: /^\/v1\/blobs$/, methods: { GET: this.authed((c) => this.getBlobs(c)) } },
       { pattern: /^\/v1\/events$/, methods: { GET: this.authed((c) => this.listEvents(c)), POST: this.authed((c) => this.postEvents(c)) } },
       { pattern: /^\/v1\/events\/stream$/, methods: { GET: this.authed((c) => this.stream(c)) } },
@@ -845,12 +852,13 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Runn
     const refuse = (r: Refusal) => sendJson(res, r.status, { error: { type: r.status === 403 ? 'permission_error' : 'invalid_request', message: r.message } });
     if (guard.admit(req, res, refuse)) plane.handle(req, res);
   };
-  const bounded = createBoundedServer(handle, plane.listenerLimits, 'the control plane', opts.logger);
-  const bound = await listenHttp(bounded.server, opts.host, opts.port);
+  const bounded = createBoundedServer(handle, plane.listenerLimits, 'the control plane', opts.logger, opts.tls);
+  const bound = await listenHttp(bounded.server, opts.host, opts.port, opts.tls ? 'https' : 'http');
   return {
     url: bound.url,
     port: bound.port,
     limits: bounded.limits,
+    setTls: (material) => bounded.setTls(material),
     close: () => bounded.close(5_000, () => plane.close()),
   };
 }

@@ -913,6 +913,10 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
     });
   });
 
+  // Providers keep idle connections open for about a minute. Node's default of 5 s let a loaded test
+  // machine (event loop stalled past 5 s) reuse a socket the fake had just closed: ECONNRESET in a test.
+  server.keepAliveTimeout = 65_000;
+
   return new Promise<FakeUpstream>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, host, () => {

@@ -71,7 +71,7 @@ for (const sdk of sdks) {
         config: `pack: {name: m, version: "1"}
 providers:
   targets:
-    - {id: b, provider: anthropic, model: claude-sonnet-4-20250514, models: [sonnet], base_url: "FAKE_URL"}
+    - {id: b, provider: anthropic, model: claude-sonnet-4-20250514, aliases: {sonnet: claude-sonnet-4-20250514}, base_url: "FAKE_URL"}
 `,
       });
       try {

@@ -73,6 +73,19 @@ describe('kt as a user runs it', () => {
     expect(parsed.diagnostics.map((d) => d.code).sort()).toEqual(['empty-chain', 'missing-key', 'unknown-key']);
   });
 
+  it("policy lint: warns when an alias sends a cheaper model's calls to a dearer one, not about models served as named", () => {
+    const [file] = writeConfigs(
+      MINIMAL.replace('provider: openai', 'provider: openai\n      model: gpt-4o\n      models: [gpt-4o-mini]\n      aliases: {cheap: gpt-4o-mini, claude-3-5-haiku: gpt-4o, fast: gpt-4o}'),
+    );
+    const r = kt(['policy', 'lint', file!]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toContain(
+      `warning: alias "claude-3-5-haiku" sends claude-3-5-haiku's calls upstream as gpt-4o, which costs 2.6× as much ($2.50/$10.00 against $0.80/$4.00 per million input/output tokens) (to send claude-3-5-haiku as itself, list it under models instead; keep the alias only if the dearer model is what you want) [alias-costs-more]`,
+    );
+    // gpt-4o-mini under models is sent as itself; an alias to a cheaper model and an unpriced name are not warned about.
+    expect(r.stdout.match(/alias-costs-more/g)).toHaveLength(1);
+  });
+
   it('policy lint: every shipped example is free of errors', () => {
     const dirs = readdirSync(`${ROOT}examples`).filter((d) => existsSync(`${ROOT}examples/${d}/policy-config.yaml`));
     expect(dirs.length).toBeGreaterThanOrEqual(6);

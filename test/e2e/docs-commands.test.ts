@@ -1,12 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
 import { checkAgainstTree, commandsByPath, extractDocCommands, helpExamples, sectionsNaming, words, type DocCommand } from '../helpers/doc-commands.js';
 import { freePort, KT, ROOT } from '../helpers/processes.js';
+import { makeTestPki } from '../helpers/tls.js';
 
 /**
  * Docs as tests (issue 17): every command README.md, docs/*.md, examples/<name>/README.md and the --help texts
@@ -36,6 +38,9 @@ const CANNOT_RUN: Array<{ match: RegExp; reason: string }> = [
   { match: /^npm test\b/, reason: 'the suite this test is part of' },
   { match: /^npm run build\b/, reason: 'npm test builds before any test runs; this test uses that build' },
   { match: /^npm run bench\b/, reason: 'minutes of load on two cores; bench/ is run on its own' },
+  { match: /^(docker build|docker compose)\b/, reason: 'needs a container engine, which does not run here; test/unit/deploy-dockerfile.test.ts and deploy-compose.test.ts check the Dockerfile, the compose file and haproxy.cfg' },
+  { match: /^(kubectl|helm)\b/, reason: 'needs a Kubernetes cluster; test/unit/deploy-helm.test.ts renders the chart and checks it' },
+  { match: /^(openssl|mkdir|cd|cp|chmod)\b/, reason: "makes a deployment's certificates and files on the reader's machine; the tests make theirs (test/helpers/tls.ts)" },
   { match: /^npm run e2e:clients\b/, reason: 'installs Claude Code and Codex from npm (hundreds of MB) and runs them; a separate job, like the bench' },
 ];
 
@@ -98,6 +103,7 @@ const data = join(work, 'data');
 const bin = join(work, 'bin');
 let fake: FakeUpstream;
 let gateway: ChildProcess | undefined;
+const pki = makeTestPki();
 let controlPlane: ChildProcess | undefined;
 const env: NodeJS.ProcessEnv = {};
 /** Placeholders in the docs and what they stand for here. */
@@ -145,8 +151,8 @@ function startProbeStop(command: string, ready: RegExp, probe: (out: string) => 
   });
 }
 
-async function health(url: string): Promise<string | undefined> {
-  const res = await fetch(`${url}/health`).catch((err: Error) => err);
+async function health(url: string, ca?: Buffer): Promise<string | undefined> {
+  const res = await undiciFetch(`${url}/health`, ca ? { dispatcher: new Agent({ connect: { ca } }) } : {}).catch((err: Error) => err);
   if (res instanceof Error) return `GET /health failed: ${res.message}`;
   const body = await res.text();
   return res.status === 200 && body.includes('"status"') ? undefined : `GET /health answered ${res.status} ${body.slice(0, 200)}`;
@@ -198,6 +204,11 @@ beforeAll(async () => {
 
   fake = await startFakeUpstream({ record: false });
   writeFileSync(join(work, 'policy-config.yaml'), GATEWAY_CONFIG(fake.url));
+  // The certificate files docs/deploy.md makes with openssl, made here by the test CA.
+  const leaf = pki.leaf('gateway');
+  mkdirSync(join(work, 'tls'));
+  copyFileSync(leaf.cert, join(work, 'tls/gateway.crt'));
+  copyFileSync(leaf.key, join(work, 'tls/gateway.key'));
   const port = await freePort();
   gatewayUrl = `http://127.0.0.1:${port}`;
   gateway = spawnKt(['gateway', 'run', '-c', 'policy-config.yaml', '--listen', `127.0.0.1:${port}`, '--log-format', 'json']);
@@ -256,8 +267,10 @@ async function runDocumented(d: DocCommand): Promise<string | undefined> {
     // A server: started on a free port with a data dir of its own, probed, stopped with SIGTERM (exit 0).
     const port = await freePort();
     const own = mkdtempSync(join(work, 'serve-'));
-    const url = `http://127.0.0.1:${port}`;
-    outcome = await startProbeStop(`${text} --listen 127.0.0.1:${port} --data-dir ${own}`, /listening on/, () => health(url), 'SIGTERM');
+    // With a certificate (docs/deploy.md) the same server answers over HTTPS, checked against the test CA.
+    const tls = w.includes('--tls-cert');
+    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    outcome = await startProbeStop(`${text} --listen 127.0.0.1:${port} --data-dir ${own}`, /listening on/, () => health(url, tls ? pki.caPem : undefined), 'SIGTERM');
   } else if (/^kt events tail\b/.test(text) && !w.includes('--no-follow')) {
     // Follows until Ctrl+C, which exits 0.
     outcome = await startProbeStop(text, /\n/, async () => undefined, 'SIGINT');
@@ -315,5 +328,5 @@ describe('the commands in the docs', () => {
     };
     await Promise.all([worker(), worker()]);
     expect(failures, failures.join('\n')).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });

@@ -84,12 +84,12 @@ describe('openai SDK through the gateway', () => {
     expect(call && call.type === 'function_call' && call.name).toBe('exec_command');
   });
 
-  it('lists models from the configured targets', async () => {
+  it('lists the models the OpenAI-format targets serve (not the Anthropic target\'s, which an OpenAI client cannot call)', async () => {
     const local = await startStack({
       config: `pack: {name: m, version: "1"}
 providers:
   targets:
-    - {id: a, provider: openai, model: gpt-4o, models: [smart], base_url: "FAKE_URL/v1"}
+    - {id: a, provider: openai, model: gpt-4o, models: [gpt-4o-mini], aliases: {smart: gpt-4o}, base_url: "FAKE_URL/v1"}
     - {id: b, provider: anthropic, model: claude-sonnet-4-20250514, base_url: "FAKE_URL"}
 `,
     });
@@ -97,7 +97,7 @@ providers:
       const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
       const ids: string[] = [];
       for await (const m of c.models.list()) ids.push(m.id);
-      expect(ids).toEqual(['gpt-4o', 'smart', 'claude-sonnet-4-20250514']);
+      expect(ids).toEqual(['gpt-4o', 'gpt-4o-mini', 'smart']);
       expect((await c.models.retrieve('smart')).owned_by).toBe('openai');
     } finally {
       await local.close();

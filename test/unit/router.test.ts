@@ -7,12 +7,13 @@ import { parseListen } from '../../src/gateway/listen.js';
 const target = (t: Record<string, unknown>) => resolveTarget(targetSchema.parse(t));
 
 describe('routing a request to a target', () => {
-  const gpt = target({ id: 'gpt', provider: 'openai', model: 'gpt-4o', models: ['smart'] });
+  const gpt = target({ id: 'gpt', provider: 'openai', model: 'gpt-4o', models: ['gpt-4o-2024-08-06'], aliases: { smart: 'gpt-4o' } });
   const mini = target({ id: 'mini', provider: 'openai', model: 'gpt-4o-mini' });
   const claude = target({ id: 'claude', provider: 'anthropic', model: 'claude-sonnet-4-20250514' });
 
   it('matches the model name, an alias (sent upstream as the real model), and a provider prefix', () => {
     const r = new Router([gpt, mini, claude], 'single');
+    expect(r.route('chat', 'gpt-4o-2024-08-06')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o-2024-08-06' }] });
     expect(r.route('chat', 'gpt-4o-mini')).toMatchObject({ ok: true, candidates: [{ target: { id: 'mini' }, model: 'gpt-4o-mini' }] });
     expect(r.route('chat', 'smart')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o' }] });
     expect(r.route('chat', 'openai/gpt-4o')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o' }] });
@@ -26,9 +27,25 @@ describe('routing a request to a target', () => {
   });
 
   it('reports a family no target serves, and an unknown model under fallback', () => {
-    expect(new Router([claude], 'single').route('chat', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
+    expect(new Router([claude], 'single').route('responses', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
+    expect(new Router([gpt], 'single').route('count_tokens', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
     const r = new Router([gpt, mini], 'fallback');
-    expect(r.route('chat', 'o3')).toMatchObject({ ok: false, reason: 'model_not_found', known: ['gpt-4o', 'smart', 'gpt-4o-mini'] });
+    expect(r.route('chat', 'o3')).toMatchObject({ ok: false, reason: 'model_not_found', known: ['gpt-4o', 'gpt-4o-2024-08-06', 'smart', 'gpt-4o-mini'] });
+  });
+
+  it('reaches a target of another format through a translator: by model name, or when no native target takes the request', () => {
+    // Named: the client is pointed at the other format by the model it asks for.
+    expect(new Router([gpt, claude], 'single').route('chat', 'claude-sonnet-4-20250514')).toMatchObject({ ok: true, candidates: [{ target: { id: 'claude' }, model: 'claude-sonnet-4-20250514' }] });
+    expect(new Router([claude, gpt], 'fallback').route('messages', 'smart')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o' }] });
+    // Unmatched: a native target keeps the request, whatever the order.
+    expect(new Router([claude, gpt], 'single').route('chat', 'o3')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'o3' }] });
+    // Only a translated target: it serves, with its own model (Claude Code's model name means nothing to OpenAI).
+    expect(new Router([gpt], 'single').route('messages', 'claude-sonnet-4-5')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' }, model: 'gpt-4o' }] });
+    const anyClaude = target({ id: 'any', provider: 'anthropic' });
+    expect(new Router([anyClaude], 'fallback').route('chat', 'claude-opus-4')).toMatchObject({ ok: true, candidates: [{ target: { id: 'any' }, model: 'claude-opus-4' }] });
+    // No translator for the pair: not reachable.
+    const responsesOnly = target({ id: 'r', provider: 'openai-compatible', format: 'responses', base_url: 'http://x/v1', model: 'm' });
+    expect(new Router([responsesOnly], 'single').route('messages', 'm')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
   });
 
   it('orders fallback targets as configured and loadbalance targets by weight', () => {

@@ -23,6 +23,7 @@ import { TailHold } from '../tail-hold.js';
 import { decodedBody, isDecodeError } from './decode.js';
 import { looksLikeSse, replyKind } from './media.js';
 import { restoreReply } from './restore-body.js';
+import { UntranslatableReply, type StreamTranslator, type Translator } from '../../protocol/translate/index.js';
 
 /** Everything the output path needs for one reply. */
 export interface ReplyJob {
@@ -42,12 +43,19 @@ export interface ReplyJob {
   finish: () => Promise<void>;
   /** The request's placeholders (reversible redaction): given back after the output policies, in successful replies. */
   restore?: Restore | undefined;
+  /**
+   * The target speaks another format than the client: the reply is metered in the upstream's format, then
+   * translated to the client's, and everything after (output policies, StreamGuard, restore, error frames)
+   * sees the client's format, exactly as for a native target.
+   */
+  translate?: Translator | undefined;
 }
 
 /**
  * Send the upstream response to the client. The output path, in order:
  *
- *   decode (content-encoding) → classify (SSE, or a body read whole) → check (StreamGuard on SSE; the content
+ *   decode (content-encoding) → classify (SSE, or a body read whole) → [meter in the upstream's format →
+ *   translate to the client's, when the target speaks another format] → check (StreamGuard on SSE; the content
  *   view of a JSON body; one text segment otherwise) → meter → hold the tail until the event is durable → client
  *
  * A reply the output policies should read but cannot (an encoding Node cannot decode, binary bytes, JSON nested
@@ -69,12 +77,13 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
 
   const checked = chain.hasPhase('output');
   const restore = success ? job.restore : undefined;
-  const observed = checked || restore !== undefined || (success && (job.needsReply || ctx.meter !== undefined));
+  // A translated reply is always read: the client cannot take the upstream's format.
+  const observed = checked || restore !== undefined || job.translate !== undefined || (success && (job.needsReply || ctx.meter !== undefined));
   const encoding = String(up.headers['content-encoding'] ?? 'identity').toLowerCase().trim();
   const source = decodedBody(up.body, encoding);
   if (!source) {
     // An encoding Node cannot decode: forwarded as it is when nothing reads it, else the fail mode decides.
-    if (observed && !uncheckable(job, 'undecodable_response', `content-encoding "${encoding.slice(0, 20)}"`)) {
+    if (job.translate || (observed && !uncheckable(job, 'undecodable_response', `content-encoding "${encoding.slice(0, 20)}"`))) {
       discard(up.body);
       throw new GatewayError(502, 'upstream_error', `the upstream answered with content-encoding "${encoding.slice(0, 20)}", which output policies cannot read`, { code: 'undecodable_response' });
     }
@@ -89,19 +98,50 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
   const budget = new ReplyBudget(job.maxReplyBytes);
   restore?.useBudget(budget);
   if (replyKind(up.headers['content-type']) === 'sse') {
+    const translator = streamTranslator(job, budget, success);
+    // Translated and read by nothing else (the translator meters): no guard to parse the frames a second time.
+    if (translator && !readsReply(job, success)) return streamThrough(job, source, headers, undefined, translator);
     const guard = new StreamGuard(
       ex.family,
       chain,
       budget,
       ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
-      ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined,
+      guardFrames(job, success),
       restore,
       (block) => streamNotice(block, refOf(ctx)),
     );
-    return streamThrough(job, source, headers, guard);
+    return streamThrough(job, source, headers, guard, translator);
   }
   await checkWhole(job, source, headers, budget);
   return 'complete';
+}
+
+/**
+ * StreamGuard's frame hook. Natively it meters the frames (and drops the usage chunk the gateway asked for on
+ * the client's behalf); on a translated stream the translator has metered the upstream's frames already, and the
+ * guard only drops that chunk, now in the client's format.
+ */
+function guardFrames(job: ReplyJob, success: boolean): ((event: string | undefined, data: Record<string, unknown>) => boolean) | undefined {
+  const { ctx } = job;
+  if (job.translate) return undefined;
+  return ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined;
+}
+
+/** The translation stage of a stream, metering the upstream's frames as they pass (successful replies only, as natively). */
+function streamTranslator(job: ReplyJob, budget: ReplyBudget, success: boolean): StreamTranslator | undefined {
+  if (!job.translate) return undefined;
+  const meter = success ? job.ctx.meter : undefined;
+  return job.translate.stream(job.ex.body, {
+    maxFrame: budget.limit,
+    // The usage chunk the gateway asked for on the client's behalf is never made.
+    omitUsage: job.ctx.dropUsageChunks,
+    ...(meter ? { onFrame: (event, data) => meter.onFrame(event, data) } : {}),
+  });
+}
+
+/** Something reads the reply's content besides metering: output policies, restore, or the audit trail's capture. */
+function readsReply(job: ReplyJob, success: boolean): boolean {
+  return job.chain.hasPhase('output') || (success && (job.restore !== undefined || job.needsReply));
 }
 
 /** The fail mode for a reply output policies cannot read: true (and recorded) when it may pass unread. */
@@ -134,8 +174,25 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
     const text = bytes.toString('utf8');
     const json = parseReplyJson(text);
     if (json.ok) {
-      const body = json.value;
-      if (ctx.meter && success && isObj(body)) ctx.usage = usageFromBody(ex.family, body);
+      let body = json.value;
+      if (job.translate) {
+        // Metered as the upstream sent it, then read by everything after in the client's format.
+        if (ctx.meter && success && isObj(body)) ctx.usage = usageFromBody(job.translate.upstreamFamily, body);
+        try {
+          body = job.translate.reply(body, up.statusCode);
+        } catch (err) {
+          throw replyReadError(err, ctx);
+        }
+      } else if (ctx.meter && success && isObj(body)) ctx.usage = usageFromBody(ex.family, body);
+      if (job.translate && !readsReply(job, success)) {
+        out = JSON.stringify(body);
+        headers['content-length'] = String(Buffer.byteLength(out));
+        await job.finish();
+        ctx.firstByte = performance.now();
+        res.writeHead(up.statusCode, headers);
+        res.end(out);
+        return;
+      }
       const view = responseView(ex.family, body);
       const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
       const outcome = chain.run('output', view.segments, reply);
@@ -151,7 +208,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       } catch (err) {
         throw replyReadError(err, ctx);
       }
-      out = edited || restored || json.rewrite || view.normalised.length > 0 ? JSON.stringify(body) : text;
+      out = edited || restored || json.rewrite || job.translate || view.normalised.length > 0 ? JSON.stringify(body) : text;
       headers['x-keeptrusts-verdict'] = worstVerdict(job.inputVerdict, outcome.verdict);
       const scored = outcome.results.find((r) => r.score !== undefined);
       if (scored) {
@@ -164,10 +221,12 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       }
     } else if (looksLikeSse(text)) {
       // An event stream sent under another type: checked as one, all at once.
-      const guard = new StreamGuard(ex.family, chain, new ReplyBudget(budget.limit), ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined, ctx.meter && success ? meterFrames(ctx.meter, ctx.dropUsageChunks) : undefined, success ? job.restore : undefined);
+      const guardBudget = new ReplyBudget(budget.limit);
+      const guard = new StreamGuard(ex.family, chain, guardBudget, ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined, guardFrames(job, success), success ? job.restore : undefined);
       let released: string;
       try {
-        released = guard.push(text) + guard.end();
+        const translator = streamTranslator(job, guardBudget, success);
+        released = guard.push(translator ? translator.push(text) + translator.end() : text) + guard.end();
       } catch (err) {
         throw replyReadError(err, ctx);
       }
@@ -231,6 +290,10 @@ function replyReadError(err: unknown, ctx: DecisionContext): GatewayError {
     ctx.reasonCode = 'response_too_large';
     return new GatewayError(502, 'upstream_error', err.message, { code: 'response_too_large' });
   }
+  if (err instanceof UntranslatableReply) {
+    ctx.reasonCode = 'untranslatable_reply';
+    return new GatewayError(502, 'upstream_error', err.message, { code: 'untranslatable_reply' });
+  }
   if (isDecodeError(err)) {
     ctx.reasonCode = 'bad_upstream_encoding';
     return new GatewayError(502, 'upstream_error', 'the upstream sent a compressed body that does not decode', { code: 'bad_upstream_encoding' });
@@ -262,22 +325,29 @@ function parseReplyJson(text: string): ParsedReply {
  * Stream the reply to the client, through the guard when there is one. The end of the body is held until the
  * decision event is durable; a stream that fails mid-way ends with the protocol's own error frame.
  */
-async function streamThrough(job: ReplyJob, source: Readable, headers: Record<string, string | string[]>, guard: StreamGuard | undefined): Promise<'complete' | 'client-gone'> {
+async function streamThrough(
+  job: ReplyJob,
+  source: Readable,
+  headers: Record<string, string | string[]>,
+  guard: StreamGuard | undefined,
+  translator?: StreamTranslator,
+): Promise<'complete' | 'client-gone'> {
   const { res, up, ex, chain, ctx, log } = job;
   const isSse = guard !== undefined || replyKind(up.headers['content-type']) === 'sse';
   res.writeHead(up.statusCode, headers);
   const hold = new TailHold(isSse);
   let ended: 'complete' | 'client-gone' | 'blocked';
   try {
-    ended = await pump(source, res, guard, hold, ctx);
+    ended = await pump(source, res, guard, hold, ctx, translator);
   } catch (err) {
     discard(up.body);
     if (res.destroyed) return 'client-gone';
     const tooLarge = err instanceof ReplyTooLarge;
-    const badEncoding = !tooLarge && isDecodeError(err);
-    const reason = tooLarge ? 'response_too_large' : badEncoding ? 'bad_upstream_encoding' : 'upstream_cut';
-    const message = tooLarge ? err.message : badEncoding ? 'the upstream sent a compressed body that does not decode' : 'the upstream stream ended before completion';
-    if (!tooLarge) log.warn({ requestId: ctx.requestId, failure: badEncoding ? 'bad encoding' : classifyUpstreamError(err).detail }, 'upstream response ended early');
+    const untranslatable = err instanceof UntranslatableReply;
+    const badEncoding = !tooLarge && !untranslatable && isDecodeError(err);
+    const reason = tooLarge ? 'response_too_large' : untranslatable ? 'untranslatable_reply' : badEncoding ? 'bad_upstream_encoding' : 'upstream_cut';
+    const message = tooLarge || untranslatable ? err.message : badEncoding ? 'the upstream sent a compressed body that does not decode' : 'the upstream stream ended before completion';
+    if (!tooLarge) log.warn({ requestId: ctx.requestId, failure: untranslatable ? 'untranslatable reply' : badEncoding ? 'bad encoding' : classifyUpstreamError(err).detail }, 'upstream response ended early');
     ctx.reasonCode = reason;
     ctx.error = { code: reason, message, type: 'upstream_error' };
     if (guard) {
@@ -332,8 +402,15 @@ async function streamThrough(job: ReplyJob, source: Readable, headers: Record<st
  * written; a block ends the response at once. The response is not ended here: `hold` keeps its last part
  * until the caller has recorded the decision.
  */
-function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefined, hold: TailHold, ctx: DecisionContext): Promise<'complete' | 'client-gone' | 'blocked'> {
-  const decoder = guard ? new TextDecoder() : undefined;
+function pump(
+  source: Readable,
+  res: ServerResponse,
+  guard: StreamGuard | undefined,
+  hold: TailHold,
+  ctx: DecisionContext,
+  translator: StreamTranslator | undefined,
+): Promise<'complete' | 'client-gone' | 'blocked'> {
+  const decoder = guard || translator ? new TextDecoder() : undefined;
   return new Promise((resolve, reject) => {
     let settled = false;
     const write = (data: Buffer | string): boolean => {
@@ -349,9 +426,11 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
     };
     const onData = (chunk: Buffer) => {
       let out: Buffer | string = chunk;
-      if (guard) {
+      if (decoder) {
         try {
-          out = guard.push(decoder!.decode(chunk, { stream: true }));
+          const text = decoder.decode(chunk, { stream: true });
+          const translated = translator ? translator.push(text) : text;
+          out = guard ? guard.push(translated) : translated;
         } catch (err) {
           return fail(err);
         }
@@ -370,15 +449,17 @@ function pump(source: Readable, res: ServerResponse, guard: StreamGuard | undefi
     const onDrain = () => source.resume();
     const onEnd = () => {
       cleanup();
-      if (guard) {
+      if (decoder) {
         let rest: string;
         try {
-          rest = guard.push(decoder!.decode()) + guard.end();
+          const text = decoder.decode();
+          const translated = translator ? translator.push(text) + translator.end() : text;
+          rest = guard ? guard.push(translated) + guard.end() : translated;
         } catch (err) {
           return reject(err);
         }
         ctx.meter?.end();
-        if (guard.blocked) {
+        if (guard?.blocked) {
           hold.keep(rest);
           return resolve('blocked');
         }

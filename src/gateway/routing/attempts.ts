@@ -26,6 +26,7 @@ import type { CredentialStore } from '../../providers/credentials.js';
 import { awaitFirstToken } from '../../providers/first-token.js';
 import type { RouteCandidate, Target } from '../../providers/targets.js';
 import { forwardHeaders, type UpstreamClient } from '../../providers/upstream.js';
+import { translatorFor, type Translator } from '../../protocol/translate/index.js';
 import type { ClientGone } from '../client-gone.js';
 import { GatewayError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -54,10 +55,11 @@ export interface RoutedRequest {
   attempts: EventAttempt[];
 }
 
-/** The answer to relay (absent: the client left), from which candidate. */
+/** The answer to relay (absent: the client left), from which candidate, and the translator of its format if any. */
 export interface Routed {
   response?: Dispatcher.ResponseData;
   candidate: RouteCandidate;
+  translator?: Translator | undefined;
 }
 
 type Outcome = EventAttempt['outcome'];
@@ -69,7 +71,7 @@ type Try =
 
 export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidates: readonly RouteCandidate[]): Promise<Routed> {
   const { attempts } = r;
-  let held: { response: Dispatcher.ResponseData; candidate: RouteCandidate; attempt: EventAttempt } | undefined;
+  let held: { response: Dispatcher.ResponseData; candidate: RouteCandidate; translator: Translator | undefined; attempt: EventAttempt } | undefined;
   let lastError: GatewayError | undefined;
   let soonestProbeMs: number | undefined;
   for (let i = 0; i < candidates.length; i++) {
@@ -82,7 +84,10 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       lastError = missingKey(target, r.virtualKey);
       continue;
     }
-    const body = requestBytes(r.ex, candidate.model || undefined);
+    // A target of another format gets the request as the input policies left it, in its own format (a 400
+    // naming the member when something cannot be said there).
+    const translator = translatorFor(r.ex.family, target.format, target.provider);
+    const body = translator ? Buffer.from(JSON.stringify(translator.request(r.ex.body, candidate.model || r.ex.model || ''))) : requestBytes(r.ex, candidate.model || undefined);
     const breaker = deps.breakers.get(target.id);
     for (let retry = 0; ; retry++) {
       const admission = breaker ? breaker.admit(Date.now()) : 'closed';
@@ -101,17 +106,17 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       const t0 = performance.now();
       // With no other try left and no first-token deadline there is nothing to gain by holding a stream's opening.
       const mayMoveOn = !last || retry < target.retry.maxRetries || target.firstTokenTimeoutMs !== undefined;
-      const result = await tryOnce(deps, r, target, auth, body, mayMoveOn);
+      const result = await tryOnce(deps, r, target, auth, body, mayMoveOn, translator);
       const latency = performance.now() - t0;
       if (result.kind === 'aborted' || r.signal.aborted) {
         if (admission === 'probe') breaker!.released();
         if (result.kind === 'answer' || result.kind === 'status') discardResponse(result.response);
-        return { candidate };
+        return { candidate, translator };
       }
       if (result.kind === 'answer') {
         breaker?.succeeded();
         attempts.push(attempt(target.id, 'answered', result.response.statusCode, latency));
-        return { response: result.response, candidate };
+        return { response: result.response, candidate, translator };
       }
       let asked: number | undefined;
       let entry: EventAttempt;
@@ -121,7 +126,7 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
         if (status >= 500 || status === 408) breaker?.failed(Date.now());
         else breaker?.succeeded();
         entry = attempt(target.id, 'status', status, latency);
-        held = { response: result.response, candidate, attempt: entry };
+        held = { response: result.response, candidate, translator, attempt: entry };
         lastError = undefined;
         asked = retryAfterMs(result.response.headers);
         deps.logger.warn({ target: target.id, status }, 'upstream answered with a retriable status');
@@ -140,14 +145,14 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       entry.wait_ms = wait;
       if (!(await sleep(wait, r.signal))) {
         if (held) discardResponse(held.response);
-        return { candidate };
+        return { candidate, translator };
       }
     }
   }
   if (held) {
     // Nothing better came: the last retriable answer goes to the client as it is (its Retry-After with it).
     held.attempt.outcome = 'answered';
-    return { response: held.response, candidate: held.candidate };
+    return { response: held.response, candidate: held.candidate, translator: held.translator };
   }
   if (lastError) throw lastError;
   if (soonestProbeMs !== undefined) {
@@ -159,17 +164,29 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
   throw new GatewayError(502, 'upstream_error', 'no target could serve the request', { code: 'upstream_unreachable' });
 }
 
-async function tryOnce(deps: RoutingDeps, r: RoutedRequest, target: Target, auth: { name: string; value: string }, body: Buffer, mayMoveOn: boolean): Promise<Try> {
+async function tryOnce(
+  deps: RoutingDeps,
+  r: RoutedRequest,
+  target: Target,
+  auth: { name: string; value: string },
+  body: Buffer,
+  mayMoveOn: boolean,
+  translator: Translator | undefined,
+): Promise<Try> {
   const firstToken = r.ex.stream ? target.firstTokenTimeoutMs : undefined;
+  const family = translator?.upstreamFamily ?? r.ex.family;
+  const headers = forwardHeaders(r.headers, target, auth, body.length);
+  translator?.headers(headers);
   const t0 = performance.now();
   let response: Dispatcher.ResponseData;
   try {
     response = await deps.upstream.call({
       target,
-      family: r.ex.family,
+      family,
       method: 'POST',
-      query: r.query,
-      headers: forwardHeaders(r.headers, target, auth, body.length),
+      // The client's query names its own API's options (the Anthropic SDK's ?beta=true); another API has none of them.
+      query: translator ? '' : r.query,
+      headers,
       body,
       signal: r.signal,
       ...(firstToken !== undefined ? { headersTimeoutMs: firstToken } : {}),
@@ -181,7 +198,8 @@ async function tryOnce(deps: RoutingDeps, r: RoutedRequest, target: Target, auth
   if (RETRIABLE_STATUS.has(status)) return { kind: 'status', response };
   if (!mayMoveOn || !r.ex.stream || status < 200 || status >= 300 || !committable(response)) return { kind: 'answer', response };
   const left = firstToken === undefined ? undefined : firstToken - (performance.now() - t0);
-  const first = await awaitFirstToken(response.body, r.ex.family, left, r.signal);
+  // The upstream's frames, in the target's format: translation comes after the commit point.
+  const first = await awaitFirstToken(response.body, family, left, r.signal);
   if (first.ok) return { kind: 'answer', response };
   if (first.outcome === 'aborted') return { kind: 'aborted' };
   if (first.outcome === 'first_token_timeout') return { kind: 'failure', outcome: 'first_token_timeout', detail: 'no first token in time' };

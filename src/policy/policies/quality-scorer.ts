@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { scoreCompletion, type QualityCheck } from '../../detect/code-edits/index.js';
+import type { Segment, SegmentSource } from '../../protocol/content.js';
 import type { PolicyKindDefinition, Verdict } from '../types.js';
 
 const CHECKS = ['well_formed', 'search_present', 'no_lazy_placeholders', 'not_truncated', 'syntax_valid', 'min_output_chars', 'min_sentences'] as const satisfies readonly QualityCheck[];
@@ -23,6 +24,20 @@ const schema = z.strictObject({
   min_sentences: z.int().min(0).optional(),
 });
 
+/**
+ * The files an edit is checked against are the ones the client sent. The model's own earlier turns are not: when
+ * an edit fails to apply, Aider resends the conversation with the failed reply in it, and that reply's fenced
+ * SEARCH block (under the file's path, like a file) would otherwise pass as a copy of the file it failed to match.
+ */
+const MODEL_WROTE: ReadonlySet<SegmentSource> = new Set(['assistant', 'tool_call']);
+
+function clientSent(request: readonly Segment[]): string {
+  return request
+    .filter((s) => !MODEL_WROTE.has(s.source))
+    .map((s) => s.text)
+    .join('\n');
+}
+
 export const qualityScorer: PolicyKindDefinition<z.output<typeof schema>> = {
   kind: 'quality-scorer',
   summary: "Scores AI-written code edits (Aider's formats, Claude Code and Codex edit tools): well-formed, applicable, complete, valid syntax.",
@@ -35,7 +50,7 @@ export const qualityScorer: PolicyKindDefinition<z.output<typeof schema>> = {
       rules: [],
       assessReply(reply, request) {
         const q = scoreCompletion(
-          { text: reply.text, toolCalls: reply.toolCalls, ...(reply.finishReason ? { finishReason: reply.finishReason } : {}), context: request.map((s) => s.text).join('\n') },
+          { text: reply.text, toolCalls: reply.toolCalls, ...(reply.finishReason ? { finishReason: reply.finishReason } : {}), context: clientSent(request) },
           {
             minAggregate,
             weights: cfg.weights,
