@@ -18,6 +18,7 @@ import {
   REDACTION_LOCATIONS_PER_GROUP,
   timestampMicros,
   type DecisionEvent,
+  type EventAttempt,
   type EventCapture,
   type EventIdentity,
   type EventPolicyResult,
@@ -77,6 +78,8 @@ export class DecisionContext {
   stream = false;
   modelRequested: string | null = null;
   target: DecisionEvent['target'] = null;
+  /** Every try of a target (src/gateway/routing/attempts.ts); on the event only when it says more than `target`. */
+  readonly attempts: EventAttempt[] = [];
   verdict: Verdict = 'allow';
   reasonCode: string | null = null;
   status = 0;
@@ -291,7 +294,9 @@ export class DecisionContext {
     const now = performance.now();
     const s = this.settings;
     const ms = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? round(b - a) : null);
+    const tries = this.attempts;
     const event: DecisionEvent = {
+      attempts: tries.length > 1 || (tries.length === 1 && tries[0]!.outcome !== 'answered') ? tries : undefined,
       budget_alerts:
         this.budgetAlerts.length > 0
           ? this.budgetAlerts.map((a) => ({

@@ -24,6 +24,7 @@ export function eventJson(e: DecisionEvent): string {
 
 function writeEvent(e: DecisionEvent): string {
   let o = '{';
+  if (e.attempts !== undefined) o += `"attempts":${canonicalJson(e.attempts)},`;
   if (e.budget_alerts !== undefined) o += `"budget_alerts":${canonicalJson(e.budget_alerts)},`;
   o += `"capture":${capture(e.capture)}`;
   o += `,"config":${config(e.config)}`;

@@ -173,6 +173,22 @@ export interface EventRestores {
   withheld: Array<{ count: number; type: string; where: string }>;
 }
 
+/**
+ * One try of one target for a request (src/gateway/routing/attempts.ts). `outcome` is why the request moved on
+ * (`status`: a retriable status such as 429 or 503; `unreachable`: refused or reset before an answer;
+ * `connect_timeout`, `timeout`, `first_token_timeout`; `reset`: a stream that broke before its first token;
+ * `stream_error`: a stream that opened with a transient error frame (Anthropic's overloaded_error) instead;
+ * `circuit_open`: skipped; `no_credentials`: no key for it), or `answered` for the one the client got.
+ */
+export interface EventAttempt {
+  latency_ms: number;
+  outcome: 'answered' | 'status' | 'unreachable' | 'connect_timeout' | 'timeout' | 'first_token_timeout' | 'reset' | 'stream_error' | 'circuit_open' | 'no_credentials';
+  status: number | null;
+  target: string;
+  /** The wait before the next try of the same target (backoff, or the provider's Retry-After). */
+  wait_ms?: number;
+}
+
 export interface EventCapture {
   mode: 'redacted';
   /**
@@ -192,6 +208,11 @@ export interface EventCapture {
  * changed afterwards. Holds types, rules, locations and salted hashes of what was found, never the values.
  */
 export interface DecisionEvent {
+  /**
+   * Every try of a target, in order, when there was more than one or the only one did not answer; absent on a
+   * request its first try answered (then `target` and `latency` say it all).
+   */
+  attempts?: EventAttempt[];
   id: string;
   /** RFC 3339 UTC with microseconds. */
   ts: string;

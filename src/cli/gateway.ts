@@ -150,15 +150,19 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
   onStarted?.(running);
   const stopReloading = embedded.tls ? reloadTlsOnSighup(opts, (m) => running.setTls(m), logger) : undefined;
   await new Promise<void>((resolve) => {
+    // SIGHUP re-reads the config files (the result is logged: src/gateway/reload.ts).
+    const reload = () => void running.reload();
     const stop = (signal: NodeJS.Signals) => {
       logger.info({ signal }, 'shutting down: finishing in-flight requests');
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      process.off('SIGHUP', reload);
       stopReloading?.();
       void embedded.close().then(resolve);
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    process.on('SIGHUP', reload);
   });
   return 0;
 }

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { consoleCommand } from './console.js';
 import { demoCommand } from './demo.js';
+import { doctorCommand } from './doctor.js';
 import { eventsCommand } from './events.js';
 import { gatewayCommand } from './gateway.js';
 import { initCommand } from './init.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .addCommand(consoleCommand())
     .addCommand(initCommand())
     .addCommand(demoCommand())
+    .addCommand(doctorCommand())
     .addHelpText(
       'after',
       `

@@ -38,6 +38,45 @@ export const secretKeyRefSchema = z.strictObject({
     .describe('Environment variable holding the provider API key, read once at start.'),
 });
 
+/**
+ * Retries of one target, as written at `providers.retry` (defaults for every target) and at a target's own
+ * `retry` (overrides, key by key). Defaults are applied when targets are resolved (src/providers/targets.ts),
+ * so a target's partial block and the providers' block layer the same way.
+ */
+function retryShape() {
+  return z.strictObject({
+    max_retries: z
+      .int()
+      .min(0)
+      .max(10)
+      .optional()
+      .describe('Retries of the same target after a retriable failure (connection refused or reset, 408, 429, 5xx), before the next target is tried. Default 1.'),
+    initial_backoff_ms: z.int().min(0).optional().describe('Wait before the first retry; doubled for each later one, with jitter. Default 200.'),
+    max_backoff_ms: z.int().min(0).optional().describe('Longest wait between two tries of a target. Default 2000.'),
+    max_retry_after_ms: z
+      .int()
+      .min(0)
+      .optional()
+      .describe("Longest Retry-After / retry-after-ms the gateway waits out; a longer one moves on to the next target (or, on the last, goes to the client). Default 5000."),
+  });
+}
+
+function breakerShape() {
+  return z.strictObject({
+    enabled: z.boolean().optional().describe('Default true.'),
+    failures: z.int().positive().optional().describe('Failures (connection errors, timeouts, 5xx) within window_ms that open the circuit. Default 5.'),
+    window_ms: z.int().positive().optional().describe('Window the failures are counted in. Default 30000.'),
+    cooldown_ms: z
+      .int()
+      .positive()
+      .optional()
+      .describe('How long an open circuit skips the target before one request probes it (half-open). Default 30000.'),
+  });
+}
+
+export const retrySchema = retryShape().describe('Retries with jittered exponential backoff; Retry-After is honoured up to max_retry_after_ms.');
+export const breakerSchema = breakerShape().describe('Circuit breaker per target: open after `failures` in `window_ms`, one probe after `cooldown_ms`.');
+
 export const targetSchema = z.strictObject({
   id: z.string().regex(TARGET_ID, 'must start with a letter or digit and use only letters, digits, _ . : -'),
   provider: z.enum(PROVIDER_NAMES),
@@ -72,7 +111,15 @@ export const targetSchema = z.strictObject({
     .int()
     .positive()
     .default(600_000)
-    .describe('Longest wait for the upstream response headers, and for each gap between body chunks.'),
+    .describe('Response timeout: longest wait for the upstream response headers, and for each gap between body chunks.'),
+  connect_timeout_ms: z.int().positive().optional().describe('Longest wait to open a connection to the upstream. Default 10000.'),
+  first_token_timeout_ms: z
+    .int()
+    .positive()
+    .optional()
+    .describe('Streams only: longest wait from sending the request to the first content frame; past it the next try or target takes the request. Absent: timeout_ms alone.'),
+  retry: retrySchema.optional().describe('Overrides providers.retry for this target, key by key.'),
+  circuit_breaker: breakerSchema.optional().describe('Overrides providers.circuit_breaker for this target, key by key.'),
   headers: z
     .record(z.string(), z.string())
     .optional()
@@ -81,6 +128,8 @@ export const targetSchema = z.strictObject({
 
 export const providersSchema = z.strictObject({
   strategy: z.enum(['single', 'fallback', 'loadbalance']).default('single'),
+  retry: retrySchema.optional().describe('Retry settings for every target (each may override them).'),
+  circuit_breaker: breakerSchema.optional().describe('Circuit breaker settings for every target (each may override them).'),
   targets: z.array(targetSchema).min(1, 'needs at least one target'),
 });
 
@@ -207,6 +256,8 @@ export function documentSchema() {
 
 export type PolicyConfig = z.output<ReturnType<typeof documentSchema>>;
 export type TargetConfig = z.output<typeof targetSchema>;
+export type RetryConfig = z.output<typeof retrySchema>;
+export type BreakerConfig = z.output<typeof breakerSchema>;
 export type PricingConfig = z.output<typeof pricingSchema>;
 export type Strategy = PolicyConfig['providers']['strategy'];
 export type BudgetRule = z.output<typeof budgetSchema>;

@@ -3,6 +3,11 @@ import type { DecisionContext } from '../audit/context.js';
 import { catalogueId } from '../usage/pricing.js';
 import type { RefusalReason } from './request-guard.js';
 import type { IngestStatus } from '../audit/ingest-monitor.js';
+import type { BreakerState } from '../providers/breaker.js';
+
+/** The circuit breakers' states by target id, read when Prometheus scrapes. */
+export type BreakerStates = () => Iterable<readonly [string, BreakerState]>;
+const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 
 /**
@@ -57,6 +62,8 @@ export class GatewayMetrics {
   private readonly tokenTally: Tally<'direction' | 'model'>;
   private readonly costTally: Tally<'model'>;
   private readonly refusals: Counter<'reason'>;
+  private readonly failedAttempts: Counter<'target' | 'outcome'>;
+  private readonly failedAttemptTally: Tally<'target' | 'outcome'>;
 
   /**
    * `knownModels`: the names the config itself gives (target models and aliases). A model label is one of those
@@ -68,6 +75,7 @@ export class GatewayMetrics {
     auditStats?: () => { committed: number; spooled: number; queued: number },
     ingestStatus?: () => IngestStatus | undefined,
     private readonly knownModels: ReadonlySet<string> = new Set(),
+    breakerStates?: BreakerStates,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keeptrusts_process_' });
     const registers = [this.registry];
@@ -92,6 +100,26 @@ export class GatewayMetrics {
     this.tokens = new Counter({ name: 'keeptrusts_tokens_total', help: 'Tokens reported by providers, by direction and model', labelNames: ['direction', 'model'], registers, ...flushing(() => this.tokenTally) });
     this.cost = new Counter({ name: 'keeptrusts_cost_usd_total', help: 'Priced cost in US dollars by model', labelNames: ['model'], registers, ...flushing(() => this.costTally) });
     this.refusals = new Counter({ name: 'keeptrusts_refused_requests_total', help: 'Requests refused before routing: a foreign Host (DNS rebinding), a foreign browser Origin, a POST that is not JSON', labelNames: ['reason'], registers });
+    this.failedAttempts = new Counter({
+      name: 'keeptrusts_upstream_failed_attempts_total',
+      help: 'Tries of a target that did not answer the request (a retriable status, refused, timed out, reset, skipped by an open circuit), by target and outcome',
+      labelNames: ['target', 'outcome'],
+      registers,
+      ...flushing(() => this.failedAttemptTally),
+    });
+    this.failedAttemptTally = new Tally(this.failedAttempts);
+    if (breakerStates) {
+      new Gauge({
+        name: 'keeptrusts_target_circuit_state',
+        help: "Each target's circuit breaker: 0 closed, 1 half-open (one probe goes through), 2 open (skipped)",
+        labelNames: ['target'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [target, state] of breakerStates()) this.set({ target }, STATE_VALUE[state]);
+        },
+      });
+    }
     this.requestTally = new Tally(this.requests);
     this.evaluationTally = new Tally(this.evaluations);
     this.tokenTally = new Tally(this.tokens);
@@ -122,6 +150,11 @@ export class GatewayMetrics {
     if (!this.requestTally.add(requestKey, 1)) this.requestTally.open(requestKey, { family, target, status }, 1);
     this.duration.observe({ family }, ctx.elapsedMs / 1000);
     if (ctx.upstreamStart !== undefined) this.overhead.observe({ family }, Math.max(0, ctx.upstreamStart - ctx.startedAt) / 1000);
+    for (const a of ctx.attempts) {
+      if (a.outcome === 'answered') continue;
+      const key = `${a.target}\u0000${a.outcome}`;
+      if (!this.failedAttemptTally.add(key, 1)) this.failedAttemptTally.open(key, { target: a.target, outcome: a.outcome }, 1);
+    }
     for (const p of ctx.policyResults) {
       const key = `${p.kind}\u0000${p.phase}\u0000${p.verdict}`;
       if (!this.evaluationTally.add(key, 1)) this.evaluationTally.open(key, { kind: p.kind, phase: p.phase, verdict: p.verdict }, 1);

@@ -8,6 +8,7 @@ export type Route =
   | { kind: 'readyz' }
   | { kind: 'root' }
   | { kind: 'metrics' }
+  | { kind: 'admin_reload' }
   | { kind: 'unknown' };
 
 const INFERENCE: ReadonlyArray<[string, Family]> = [
@@ -35,6 +36,8 @@ export function matchRoute(pathname: string): Route {
       return { kind: 'root' };
     case '/metrics':
       return { kind: 'metrics' };
+    case '/admin/reload':
+      return { kind: 'admin_reload' };
   }
   const v1 = path.indexOf('/v1/');
   const rest = v1 >= 0 ? path.slice(v1 + 3) : path;

@@ -1,18 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { Dispatcher } from 'undici';
 import type { LoadedConfig } from '../config/index.js';
 import { buildChain } from '../policy/build.js';
 import type { PolicyChain } from '../policy/engine.js';
 import type { Verdict } from '../policy/types.js';
 import { writeBack } from '../protocol/content.js';
-import { addMember, normalise, parseExchange, requestBytes, type Exchange } from '../protocol/exchange.js';
+import { addMember, normalise, parseExchange, type Exchange } from '../protocol/exchange.js';
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
-import { modelNames, resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
+import { modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
-import { translatorFor, type Translator } from '../protocol/translate/index.js';
+import type { Dispatcher } from 'undici';
+import { BreakerBoard, type BreakerState } from '../providers/breaker.js';
+import { routeRequest, type RoutingDeps } from './routing/attempts.js';
 import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
@@ -38,6 +39,7 @@ import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
 import type { TlsMaterial } from './tls.js';
 import { OperatorAuth } from './operator-auth.js';
+import { Reloader, reloadedSettings, type ReloadResult } from './reload.js';
 import { accessRules, RequestGuard, type AccessOptions } from './request-guard.js';
 
 export interface GatewayOptions {
@@ -90,6 +92,8 @@ export interface RunningGateway {
   server: Server;
   /** The bounds in force: timeouts, connection cap. */
   limits: ListenerLimits;
+  /** Re-read every config file; a valid config takes new requests at once, an invalid one changes nothing. */
+  reload(): Promise<ReloadResult>;
   /** A new certificate and key for connections from now on (HTTPS only; open connections are kept). */
   setTls(material: TlsMaterial): void;
   close(): Promise<void>;
@@ -116,7 +120,6 @@ async function readCapped(body: Dispatcher.ResponseData['body'], max: number): P
   return Buffer.concat(parts).toString('utf8');
 }
 
-const RETRIABLE_STATUS = new Set([408, 429, 500, 502, 503, 504, 529]);
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Timings of one request, logged at debug level and (later) carried on its decision event. */
@@ -126,19 +129,34 @@ interface Timing {
   upstreamHeaders?: number;
 }
 
+/**
+ * What outlives a config: connection pools, the concurrency limit, circuit breakers, metrics and the process's
+ * state. Each config generation (a Gateway) serves with the one its predecessor had (src/gateway/reload.ts).
+ */
+export interface SharedState {
+  upstream: UpstreamClient;
+  limiter: ConcurrencyLimiter;
+  breakers: BreakerBoard;
+  metrics: GatewayMetrics | undefined;
+  life: { ready: boolean; draining: boolean; processed: number; startedAt: number };
+  /** Reload the config files (POST /admin/reload); set by startGateway. */
+  reload?: () => Promise<ReloadResult>;
+}
+
 export class Gateway {
   readonly targets: Target[];
   private readonly router: Router;
   private readonly credentials: CredentialStore;
   private readonly upstream: UpstreamClient;
+  /** Circuit breakers by target id, and what a request's tries need (src/gateway/routing/attempts.ts). */
+  readonly breakers: BreakerBoard;
+  private readonly routing: RoutingDeps;
   private readonly limiter: ConcurrencyLimiter;
   readonly listenerLimits: ListenerLimits;
   private readonly bodyLimits: BodyLimits;
   readonly chain: PolicyChain;
-  private readonly startedAt = Date.now();
-  private ready = false;
-  private draining = false;
-  private requestsProcessed = 0;
+  readonly shared: SharedState;
+  private readonly life: SharedState['life'];
   private auditSettings: AuditSettings;
   /** The audit trail needs the reply's text (captured completion, proposed edits) even without output policies. */
   private readonly needsReply: boolean;
@@ -150,17 +168,32 @@ export class Gateway {
   private readonly guard: RequestGuard;
   private readonly operators: OperatorAuth;
 
-  constructor(private readonly opts: GatewayOptions) {
+  /** `shared`: the previous generation's, when this one replaces it (a config reload). */
+  constructor(
+    private readonly opts: GatewayOptions,
+    shared?: SharedState,
+  ) {
     const { config } = opts.loaded;
-    this.targets = config.providers.targets.map(resolveTarget);
+    this.targets = config.providers.targets.map((t) => resolveTarget(t, config.providers));
     this.router = new Router(this.targets, config.providers.strategy);
     this.credentials = CredentialStore.fromEnv(this.targets, opts.env ?? process.env);
     const upstreamConnections = Math.max(opts.maxConcurrency, 8);
-    this.upstream = new UpstreamClient(upstreamConnections);
+    this.shared = shared ?? {
+      upstream: new UpstreamClient(upstreamConnections),
+      limiter: new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16),
+      breakers: new BreakerBoard(),
+      metrics: undefined,
+      life: { ready: false, draining: false, processed: 0, startedAt: Date.now() },
+    };
+    this.life = this.shared.life;
+    this.upstream = this.shared.upstream;
+    this.limiter = this.shared.limiter;
+    this.breakers = this.shared.breakers;
+    this.breakers.update(this.targets);
+    this.routing = { upstream: this.upstream, credentials: this.credentials, breakers: this.breakers, logger: opts.logger };
     // Twice the pool size: idle connections to a second origin may stay open beside the busy ones.
     this.listenerLimits = listenerLimits(opts.listener ?? {}, 2 * upstreamConnections);
     this.bodyLimits = { maxBytes: opts.maxBodyBytes, idleTimeoutMs: this.listenerLimits.bodyIdleTimeoutMs, totalTimeoutMs: this.listenerLimits.requestTimeoutMs };
-    this.limiter = new ConcurrencyLimiter(opts.maxConcurrency, opts.maxConcurrency * 16);
     this.chain = buildChain(config, opts.failMode, opts.markerSalt ? { markerSalt: opts.markerSalt } : undefined);
     this.auditSettings = opts.audit?.settings ?? {
       gatewayId: '',
@@ -180,21 +213,27 @@ export class Gateway {
     this.needsUsage = opts.audit !== undefined || opts.limits !== undefined;
     this.priceOverrides = config.pricing?.models;
     if (this.needsUsage) warmTokenizer();
-    this.metrics =
-      opts.metrics === false
-        ? undefined
-        : new GatewayMetrics(
-            this.targets.map((t) => t.id),
-            opts.audit ? () => opts.audit!.recorder.stats() : undefined,
-            opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
-            new Set([...modelNames(this.targets), ...this.targets.flatMap((t) => [...t.aliases.values()])]),
-          );
+    if (!shared && opts.metrics !== false) {
+      const board = this.breakers;
+      this.shared.metrics = new GatewayMetrics(
+        this.targets.map((t) => t.id),
+        opts.audit ? () => opts.audit!.recorder.stats() : undefined,
+        opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
+        new Set([...modelNames(this.targets), ...this.targets.flatMap((t) => [...t.aliases.values()])]),
+        () => breakerStates(board),
+      );
+    }
+    this.metrics = this.shared.metrics;
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
   }
 
   setReady(ready: boolean): void {
-    this.ready = ready;
+    this.life.ready = ready;
+  }
+
+  get loaded(): LoadedConfig {
+    return this.opts.loaded;
   }
 
   /**
@@ -203,12 +242,12 @@ export class Gateway {
    * mid-response; this way it gets its answer and reconnects to whichever gateway takes over.
    */
   beginClose(): void {
-    this.ready = false;
-    this.draining = true;
+    this.life.ready = false;
+    this.life.draining = true;
   }
 
   async close(): Promise<void> {
-    this.ready = false;
+    this.life.ready = false;
     await this.opts.console?.close();
     await this.upstream.close();
   }
@@ -216,7 +255,7 @@ export class Gateway {
   /** The node:http request listener. Never throws: every failure becomes an error response in the client's shape. */
   handle = (req: IncomingMessage, res: ServerResponse): void => {
     const timing: Timing = { start: performance.now() };
-    if (this.draining) res.setHeader('connection', 'close');
+    if (this.life.draining) res.setHeader('connection', 'close');
     const requestId = requestIdFor(req);
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -258,7 +297,7 @@ export class Gateway {
       case 'healthz':
         return sendJson(res, 200, { status: 'ok' }, requestId);
       case 'readyz':
-        return sendJson(res, this.ready ? 200 : 503, { ready: this.ready }, requestId);
+        return sendJson(res, this.life.ready ? 200 : 503, { ready: this.life.ready }, requestId);
       case 'metrics': {
         if (!this.metrics) throw notFound('metrics are turned off for this gateway', 'unknown_route');
         this.operators.requireForMetrics(req.headers.authorization);
@@ -266,6 +305,18 @@ export class Gateway {
         res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
         res.end(method === 'HEAD' ? undefined : body);
         return;
+      }
+      case 'admin_reload': {
+        if (method !== 'POST') throw methodNotAllowed(method, 'POST');
+        // Always the operator's: changing what judges requests is not for anyone who can reach the port.
+        if (!this.operators.granted(req.headers.authorization)) {
+          throw new GatewayError(401, 'authentication_error', '/admin/reload needs Authorization: Bearer <token>, with the console token (kt console url) or the metrics token (--metrics-token)', {
+            code: 'missing_operator_token',
+          });
+        }
+        if (!this.shared.reload) throw notFound('this gateway cannot reload its config', 'unknown_route');
+        const result = await this.shared.reload();
+        return sendJson(res, result.ok ? 200 : 422, result, requestId);
       }
       case 'root':
         // Claude Code probes `HEAD /` before its first call.
@@ -280,7 +331,7 @@ export class Gateway {
    * much: a chain that no longer matches what was signed, or ingestion stalled (events wait in the journal).
    */
   private status(): 'starting' | 'healthy' | 'degraded' {
-    if (!this.ready) return 'starting';
+    if (!this.life.ready) return 'starting';
     const audit = this.opts.audit?.recorder;
     if (!audit) return 'healthy';
     return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' ? 'degraded' : 'healthy';
@@ -293,7 +344,7 @@ export class Gateway {
     return {
       status: this.status(),
       version: VERSION,
-      uptime_seconds: Math.round((Date.now() - this.startedAt) / 1000),
+      uptime_seconds: Math.round((Date.now() - this.life.startedAt) / 1000),
       config: { name: config.pack.name, version: config.pack.version, sha256, files },
       policies_enabled: config.pack.enabled,
       policies_loaded: config.pack.enabled ? config.policies.chain : [],
@@ -306,11 +357,12 @@ export class Gateway {
         models: [...t.models],
         aliases: Object.fromEntries(t.aliases),
         credential: this.credentials.hasOwnKey(t.id) ? 'gateway' : 'client',
+        circuit: this.breakers.get(t.id)?.snapshot(Date.now()) ?? null,
       })),
       audit: this.opts.audit
         ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
         : { enabled: false },
-      requests_processed: this.requestsProcessed,
+      requests_processed: this.life.processed,
       in_flight: this.limiter.inFlight,
       queued: this.limiter.queued,
     };
@@ -420,7 +472,11 @@ export class Gateway {
       });
     }
     try {
-      const { response, candidate, translator } = await this.callWithFallback(req, ex, routed.candidates, query, gone, timing, ctx.virtualKey);
+      const { response, candidate, translator } = await routeRequest(
+        this.routing,
+        { headers: req.headers, query, ex, signal: gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
+        routed.candidates,
+      );
       ctx.upstreamStart = timing.upstreamStart;
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
@@ -448,7 +504,7 @@ export class Gateway {
     } finally {
       slot();
       res.off('close', onClose);
-      this.requestsProcessed++;
+      this.life.processed++;
     }
   }
 
@@ -589,74 +645,6 @@ export class Gateway {
     return outcome.verdict;
   }
 
-  /**
-   * Try each candidate target in order. A target that cannot be reached, times out, or answers with a
-   * retriable status hands the request to the next one; the last answer is relayed as it is.
-   */
-  private async callWithFallback(
-    req: IncomingMessage,
-    ex: Exchange,
-    candidates: RouteCandidate[],
-    query: string,
-    signal: ClientGone,
-    timing: Timing,
-    virtualKey = false,
-  ): Promise<{ response?: Dispatcher.ResponseData; candidate: RouteCandidate; translator?: Translator | undefined }> {
-    let lastError: GatewayError | undefined;
-    for (let i = 0; i < candidates.length; i++) {
-      const candidate = candidates[i]!;
-      const last = i === candidates.length - 1;
-      const auth = this.credentials.upstreamAuth(candidate.target, req.headers, virtualKey);
-      if (!auth) {
-        lastError = virtualKey
-          ? new GatewayError(401, 'authentication_error', `target "${candidate.target.id}" has no secret_key_ref, so a gateway key cannot be used with it`, {
-              code: 'missing_api_key',
-            })
-          : new GatewayError(
-              401,
-              'authentication_error',
-              `no API key for target "${candidate.target.id}": send your provider key (Authorization: Bearer or x-api-key), or set secret_key_ref on the target`,
-              { code: 'missing_api_key' },
-            );
-        continue;
-      }
-      // A target of another format gets the request as the input policies left it, in its own format (a 400
-      // naming the member when something cannot be said there).
-      const translator = translatorFor(ex.family, candidate.target.format, candidate.target.provider);
-      const body = translator ? Buffer.from(JSON.stringify(translator.request(ex.body, candidate.model || ex.model || ''))) : requestBytes(ex, candidate.model || undefined);
-      const headers = forwardHeaders(req.headers, candidate.target, auth, body.length);
-      translator?.headers(headers);
-      timing.upstreamStart ??= performance.now();
-      try {
-        const response = await this.upstream.call({
-          target: candidate.target,
-          family: translator?.upstreamFamily ?? ex.family,
-          method: 'POST',
-          // The client's query names its own API's options (the Anthropic SDK's ?beta=true); another API has none of them.
-          query: translator ? '' : query,
-          headers,
-          body,
-          signal,
-        });
-        if (!last && RETRIABLE_STATUS.has(response.statusCode)) {
-          this.opts.logger.warn({ target: candidate.target.id, status: response.statusCode }, 'upstream answered with a retriable status; trying the next target');
-          await response.body.dump().catch(() => undefined);
-          continue;
-        }
-        return { response, candidate, translator };
-      } catch (err) {
-        const failure = classifyUpstreamError(err);
-        if (failure.kind === 'aborted' || signal.aborted) return { candidate, translator };
-        this.opts.logger.warn({ target: candidate.target.id, failure: failure.detail }, 'upstream call failed');
-        lastError =
-          failure.kind === 'timeout'
-            ? new GatewayError(504, 'timeout_error', `target "${candidate.target.id}": ${failure.detail}`, { code: 'upstream_timeout' })
-            : new GatewayError(502, 'upstream_error', `target "${candidate.target.id}": ${failure.detail}`, { code: 'upstream_unreachable' });
-      }
-    }
-    throw lastError ?? new GatewayError(502, 'upstream_error', 'no target could serve the request', { code: 'upstream_unreachable' });
-  }
-
   private logDone(req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, timing: Timing, target: string | undefined, status: number | undefined) {
     const log = this.opts.logger;
     if (!log.isLevelEnabled('debug')) return;
@@ -676,6 +664,11 @@ export class Gateway {
       'request',
     );
   }
+}
+
+function* breakerStates(board: BreakerBoard): Iterable<readonly [string, BreakerState]> {
+  const now = Date.now();
+  for (const [id, breaker] of board.entries()) yield [id, breaker.state(now)] as const;
 }
 
 /**
@@ -766,10 +759,23 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
-/** Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`. */
+/**
+ * Start listening. Resolves once the port is bound; `close()` drains in-flight requests for up to `graceMs`;
+ * `reload()` re-reads the config files and serves new requests with them (src/gateway/reload.ts).
+ */
 export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Promise<RunningGateway> {
-  const gateway = new Gateway(opts);
-  const bounded = createBoundedServer(gateway.handle, gateway.listenerLimits, 'the gateway', opts.logger, opts.tls);
+  let gateway = new Gateway(opts);
+  const reloader = new Reloader({
+    logger: opts.logger,
+    current: () => gateway.loaded,
+    build: (loaded) => {
+      const audit = opts.audit ? { recorder: opts.audit.recorder, settings: reloadedSettings(opts.audit.settings, loaded) } : undefined;
+      gateway = new Gateway({ ...opts, loaded, ...(audit ? { audit } : {}) }, gateway.shared);
+    },
+  });
+  gateway.shared.reload = () => reloader.reload();
+  // Each request goes to the generation in service when it arrives, and stays with it.
+  const bounded = createBoundedServer((req, res) => gateway.handle(req, res), gateway.listenerLimits, 'the gateway', opts.logger, opts.tls);
   const bound = await listenHttp(bounded.server, opts.host, opts.port, opts.tls ? 'https' : 'http');
   gateway.setReady(true);
   let closing: Promise<void> | undefined;
@@ -779,6 +785,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     port: bound.port,
     server: bounded.server,
     limits: bounded.limits,
+    reload: () => reloader.reload(),
     setTls: (material) => bounded.setTls(material),
     close() {
       closing ??= (async () => {

@@ -1,5 +1,7 @@
-import type { Strategy, TargetConfig } from '../config/schema.js';
+import type { BreakerConfig, RetryConfig, Strategy, TargetConfig } from '../config/schema.js';
 import { PROVIDER_NAMES, providerProfile, type ProviderName, type WireFormat } from './catalog.js';
+import { BREAKER_DEFAULTS, type BreakerPolicy } from './breaker.js';
+import { RETRY_DEFAULTS, type RetryPolicy } from './backoff.js';
 import { canTranslate } from '../protocol/translate/index.js';
 
 /** The API families a client can call; each is served by targets of a matching wire format. */
@@ -35,11 +37,25 @@ export interface Target {
   apiKeyPrefix: string;
   secretEnv?: string;
   weight: number;
+  /** Response timeout: for the headers, and for each gap between body chunks. */
   timeoutMs: number;
+  connectTimeoutMs: number;
+  /** Streams: from the request to the first content frame (src/providers/first-token.ts). */
+  firstTokenTimeoutMs?: number;
+  retry: RetryPolicy;
+  breaker: BreakerPolicy;
   headers: Readonly<Record<string, string>>;
 }
 
-export function resolveTarget(cfg: TargetConfig): Target {
+/** What `providers` says for every target; each target's own blocks override it key by key. */
+export interface TargetDefaults {
+  retry?: RetryConfig | undefined;
+  circuit_breaker?: BreakerConfig | undefined;
+}
+
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+export function resolveTarget(cfg: TargetConfig, defaults: TargetDefaults = {}): Target {
   const profile = providerProfile(cfg.provider);
   const format = cfg.format ?? profile.format;
   // A target that declares the Anthropic format talks with Anthropic's key header even behind another provider.
@@ -60,6 +76,20 @@ export function resolveTarget(cfg: TargetConfig): Target {
     ...(cfg.secret_key_ref ? { secretEnv: cfg.secret_key_ref.env } : {}),
     weight: cfg.weight,
     timeoutMs: cfg.timeout_ms,
+    connectTimeoutMs: cfg.connect_timeout_ms ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    ...(cfg.first_token_timeout_ms !== undefined ? { firstTokenTimeoutMs: cfg.first_token_timeout_ms } : {}),
+    retry: {
+      maxRetries: cfg.retry?.max_retries ?? defaults.retry?.max_retries ?? RETRY_DEFAULTS.maxRetries,
+      initialBackoffMs: cfg.retry?.initial_backoff_ms ?? defaults.retry?.initial_backoff_ms ?? RETRY_DEFAULTS.initialBackoffMs,
+      maxBackoffMs: cfg.retry?.max_backoff_ms ?? defaults.retry?.max_backoff_ms ?? RETRY_DEFAULTS.maxBackoffMs,
+      maxRetryAfterMs: cfg.retry?.max_retry_after_ms ?? defaults.retry?.max_retry_after_ms ?? RETRY_DEFAULTS.maxRetryAfterMs,
+    },
+    breaker: {
+      enabled: cfg.circuit_breaker?.enabled ?? defaults.circuit_breaker?.enabled ?? BREAKER_DEFAULTS.enabled,
+      failures: cfg.circuit_breaker?.failures ?? defaults.circuit_breaker?.failures ?? BREAKER_DEFAULTS.failures,
+      windowMs: cfg.circuit_breaker?.window_ms ?? defaults.circuit_breaker?.window_ms ?? BREAKER_DEFAULTS.windowMs,
+      cooldownMs: cfg.circuit_breaker?.cooldown_ms ?? defaults.circuit_breaker?.cooldown_ms ?? BREAKER_DEFAULTS.cooldownMs,
+    },
     headers: Object.fromEntries(Object.entries(cfg.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])),
   };
 }

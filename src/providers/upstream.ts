@@ -79,6 +79,8 @@ export interface UpstreamCall {
   body?: Buffer;
   /** Aborts the call when it emits 'abort' (an EventEmitter or AbortSignal). */
   signal: EventEmitter | AbortSignal;
+  /** The wait for the response headers when shorter than the target's timeout_ms (a stream's first-token deadline). */
+  headersTimeoutMs?: number;
 }
 
 export type UpstreamFailure = { kind: 'timeout' | 'unreachable' | 'aborted'; detail: string };
@@ -123,25 +125,27 @@ export class UpstreamClient {
 
   constructor(private readonly connectionsPerOrigin: number) {}
 
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
+  /** One pool per origin and connect timeout (the timeout is the pool's: targets that share an origin may differ). */
+  private pool(origin: string, connectTimeoutMs: number): Pool {
+    const key = `${connectTimeoutMs} ${origin}`;
+    let pool = this.pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
         connections: this.connectionsPerOrigin,
         keepAliveTimeout: 30_000,
         keepAliveMaxTimeout: 120_000,
-        connect: { timeout: 10_000 },
+        connect: { timeout: connectTimeoutMs },
       });
-      this.pools.set(origin, pool);
+      this.pools.set(key, pool);
     }
     return pool;
   }
 
   async call(c: UpstreamCall): Promise<Dispatcher.ResponseData> {
     const qs = c.query ? mergeQuery(c.target.baseQuery, c.query) : c.target.baseQuery.toString();
-    const deadline = new HeadersDeadline(c.signal, c.target.timeoutMs);
+    const deadline = new HeadersDeadline(c.signal, Math.min(c.target.timeoutMs, c.headersTimeoutMs ?? Infinity));
     try {
-      return await this.pool(c.target.origin).request({
+      return await this.pool(c.target.origin, c.target.connectTimeoutMs).request({
         method: c.method,
         path: upstreamPath(c.target, c.family) + (qs ? `?${qs}` : ''),
         headers: c.headers,

@@ -49,10 +49,15 @@ export interface RecordedRequest {
 }
 
 export type FakeFault =
-  | { kind: 'status'; status: number; retryAfter?: string; body?: unknown }
+  | { kind: 'status'; status: number; retryAfter?: string; retryAfterMs?: string; body?: unknown }
   | { kind: 'slow'; firstByteDelayMs?: number; chunkDelayMs?: number }
   | { kind: 'cut'; afterFrames: number }
   | { kind: 'hang' }
+  /**
+   * Headers (and on a stream, the first `afterFrames` frames, default 0) then nothing until the client gives up:
+   * a provider that accepted the request and stalls before its first token.
+   */
+  | { kind: 'stall'; afterFrames?: number }
   | { kind: 'gzip' }
   | { kind: 'br' }
   /**
@@ -674,6 +679,10 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         destroyAfterFlush(res);
         return;
       }
+      case 'stall':
+        res.writeHead(status, { 'content-type': ctype, 'content-length': buf.length, ...extra });
+        res.flushHeaders();
+        return;
       case 'gzip':
       case 'br': {
         const done = (err: Error | null, out: Buffer) => {
@@ -728,6 +737,13 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
         }
         for (let i = 0; i < n - 1; i++) res.write(frames[i] as string);
         res.write(frames[n - 1] as string, () => res.socket?.destroy());
+        return;
+      }
+      case 'stall': {
+        res.writeHead(200, SSE_HEADERS);
+        res.flushHeaders();
+        const n = Math.max(0, Math.min(Math.floor(fault.afterFrames ?? 0), frames.length - 1));
+        for (let i = 0; i < n; i++) res.write(frames[i] as string);
         return;
       }
       case 'gzip':
@@ -809,8 +825,10 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
       if (fault.kind === 'hang') return;
       if (fault.kind === 'raw') return sendRaw(res, fault);
       if (fault.kind === 'status') {
-        const extra: Record<string, string> | undefined = fault.retryAfter !== undefined ? { 'retry-after': fault.retryAfter } : undefined;
-        sendJson(res, fault.status, fault.body !== undefined ? fault.body : errorBody(fault.status, shape), null, extra);
+        const extra: Record<string, string> = {};
+        if (fault.retryAfter !== undefined) extra['retry-after'] = fault.retryAfter;
+        if (fault.retryAfterMs !== undefined) extra['retry-after-ms'] = fault.retryAfterMs;
+        sendJson(res, fault.status, fault.body !== undefined ? fault.body : errorBody(fault.status, shape), null, Object.keys(extra).length > 0 ? extra : undefined);
         return;
       }
     }

@@ -84,7 +84,8 @@ providers:
     });
 
     it('surfaces upstream overload (529) as the SDK error', async () => {
-      stack.fake.setFault({ kind: 'status', status: 529 }, { times: 1 });
+      // Twice: the gateway retries a target once by default.
+      stack.fake.setFault({ kind: 'status', status: 529 }, { times: 2 });
       const err = await client().messages.create({ model: MODEL, max_tokens: 8, messages: [{ role: 'user', content: 'x' }] }).catch((e: unknown) => e);
       expect((err as { status?: number }).status).toBe(529);
       expect((err as Error).message).toMatch(/overloaded/);

@@ -104,7 +104,8 @@ beforeAll(async () => {
 
   // 6. failed upstream: the provider answers 500
   stack.fake.reset();
-  stack.fake.setFault({ kind: 'status', status: 500 }, { times: 1 });
+  // Twice: the gateway retries a target once by default.
+  stack.fake.setFault({ kind: 'status', status: 500 }, { times: 2 });
   const failed = await openai('r-500').chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
   expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
   sent.push({ requestId: 'r-500', expect: { status: 500, reason_code: 'upstream_status' } });

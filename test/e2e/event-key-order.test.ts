@@ -52,7 +52,8 @@ beforeAll(async () => {
   for await (const _ of await openai.chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'hi' }] })) void _;
   await anthropic.messages.stream({ model: 'claude-sonnet-4-20250514', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }).finalMessage();
   for await (const _ of await openai.responses.create({ model: 'gpt-5', input: 'edit src/a.ts', stream: true })) void _;
-  stack.fake.setFault({ kind: 'status', status: 500 }, { times: 1 });
+  // Twice, so the target's retry fails too and the event lists both tries.
+  stack.fake.setFault({ kind: 'status', status: 500 }, { times: 2 });
   await openai.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] }).catch(() => undefined);
   await fetch(`${stack.openaiBase}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":' });
 }, 60_000);
@@ -68,6 +69,7 @@ describe('decision events as built', () => {
     expect(events.some((e) => e.policies.some((p) => p.streamed && p.score !== undefined))).toBe(true);
     expect(events.some((e) => e.verdict === 'block')).toBe(true);
     expect(events.some((e) => e.error !== null)).toBe(true);
+    expect(events.some((e) => e.attempts?.length === 2)).toBe(true);
     for (const e of events) {
       expect(JSON.stringify(e), e.request_id).toBe(canonicalJson(e));
       // The chain's writer (src/audit/event-json.ts) gives the same bytes for every real shape.

@@ -124,7 +124,8 @@ describe('pass-through fidelity', () => {
   });
 
   it('ends a cut-off stream with a protocol error frame the SDKs raise', async () => {
-    stack.fake.setFault({ kind: 'cut', afterFrames: 3 }, { times: 1 });
+    // Cut after the first text delta: a stream that breaks before its first token is retried instead (resilient-routing.test.ts).
+    stack.fake.setFault({ kind: 'cut', afterFrames: 4 }, { times: 1 });
     const res = await post('/v1/messages', { model: 'm', max_tokens: 9, stream: true, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' });
     expect(res.text).toContain('event: message_start');
     expect(res.text.trimEnd()).toMatch(/event: error\ndata: \{"type":"error","error":\{"type":"api_error"/);
@@ -247,6 +248,7 @@ providers:
       config: `pack: {name: m, version: "1"}
 providers:
   strategy: fallback
+  retry: {max_retries: 0}
   targets:
     - {id: first, provider: openai-compatible, model: gpt-4o, base_url: "FAKE_URL/first/v1"}
     - {id: second, provider: openai-compatible, model: gpt-4o, base_url: "FAKE_URL/second/v1"}

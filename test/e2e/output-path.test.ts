@@ -92,7 +92,8 @@ describe('replies of any declared type are checked, not passed blind', () => {
       expect(res.text).not.toContain(GH);
       expect(res.text).not.toContain(EMAIL);
     }
-    raw([`<html>Bad gateway for ${EMAIL}</html>`], { 'content-type': 'text/html' }, { status: 502 });
+    // Twice: a 502 is retried once on the same target.
+    stack.fake.setFault({ kind: 'raw', chunks: [`<html>Bad gateway for ${EMAIL}</html>`], headers: { 'content-type': 'text/html' }, status: 502 }, { times: 2 });
     const html = await call('chat', false);
     expect(html.status).toBe(502);
     expect(html.text).not.toContain(EMAIL);

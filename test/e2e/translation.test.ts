@@ -136,7 +136,8 @@ describe('the openai package against an Anthropic-format target', () => {
   });
 
   it('an upstream error comes back in OpenAI\'s shape', async () => {
-    stack.fake.setFault({ kind: 'status', status: 429, retryAfter: '3' }, { times: 1 });
+    // Retry-After over max_retry_after_ms (5 s by default): the gateway does not wait it out, the client gets it.
+    stack.fake.setFault({ kind: 'status', status: 429, retryAfter: '30' }, { times: 1 });
     const err = await openai().chat.completions.create({ model: 'via-claude', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect((err as InstanceType<typeof OpenAI.RateLimitError>).error).toMatchObject({ type: 'rate_limit_error', message: expect.any(String) });

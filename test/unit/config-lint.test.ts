@@ -5,6 +5,21 @@ import { lintText, MINIMAL } from '../helpers/config.js';
 /** Each case: a config text, and the diagnostic it must produce (code, message part, line:column). */
 const INVALID: Array<{ name: string; text: string; code: string; message: RegExp; at?: string; hint?: RegExp }> = [
   {
+    name: 'negative retries on a target',
+    text: MINIMAL.replace('      provider: openai\n', '      provider: openai\n      retry: {max_retries: -1}\n'),
+    code: 'invalid-value',
+    message: /retry\.max_retries/,
+    at: '10:28',
+  },
+  {
+    name: 'misspelt circuit breaker key',
+    text: MINIMAL.replace('providers:\n', 'providers:\n  circuit_breaker:\n    failurs: 3\n'),
+    code: 'unknown-key',
+    message: /unknown key "failurs" in providers\.circuit_breaker/,
+    at: '8:5',
+    hint: /did you mean "failures"/,
+  },
+  {
     name: 'YAML syntax error',
     text: 'pack:\n  name: x\n  version: "1\nproviders: [\n',
     code: 'yaml-syntax',

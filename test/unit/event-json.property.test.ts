@@ -60,6 +60,15 @@ const capture = fc.option(
 /** Every member of a DecisionEvent, each optional one present or absent, built in the order build() uses. */
 const event: fc.Arbitrary<DecisionEvent> = fc
   .record({
+    attempts: maybe(
+      fc.array(
+        fc.record(
+          { latency_ms: number, outcome: fc.constantFrom('answered' as const, 'status' as const, 'reset' as const), status: fc.option(fc.integer({ min: 100, max: 599 }), { nil: null }), target: text, wait_ms: number },
+          { requiredKeys: ['latency_ms', 'outcome', 'status', 'target'] },
+        ),
+        { maxLength: 3 },
+      ),
+    ),
     budget_alerts: maybe(fc.array(fc.record({ limit_usd: number, mode: text, period: text, scope: text, spent_usd: number, threshold: number, value: nullableText }), { maxLength: 2 })),
     capture,
     config: fc.record({ name: text, sha256: text, version: text }),
