@@ -181,7 +181,12 @@ describe('the gateway (loopback listener, gateway-held keys, audit trail and con
     expect(curl.status).toBe(200);
     expect(curl.headers['access-control-allow-origin']).toBeUndefined();
     for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `app.localhost:${port}`]) expect((await call(base, '/v1/models', { headers: { host } })).status, host).toBe(200);
-    expect(stack.fake.requests.map((r) => r.headers.authorization ?? r.headers['x-api-key'])).toEqual(['Bearer sk-gateway-owned', 'sk-ant-gateway-owned', 'sk-ant-gateway-owned', 'sk-ant-gateway-owned', 'Bearer sk-gateway-owned']);
+    const keyOf = (r: (typeof stack.fake.requests)[number]) => r.headers.authorization ?? r.headers['x-api-key'];
+    const inferences = stack.fake.requests.filter((r) => r.method === 'POST');
+    expect(inferences.map(keyOf)).toEqual(['Bearer sk-gateway-owned', 'sk-ant-gateway-owned', 'sk-ant-gateway-owned', 'sk-ant-gateway-owned', 'Bearer sk-gateway-owned']);
+    // /v1/models asks the OpenAI target's upstream for its list, with the gateway's key (one per listing).
+    const listings = stack.fake.requests.filter((r) => r.method === 'GET');
+    expect(listings.map((r) => `${r.path} ${keyOf(r)}`)).toEqual(Array(4).fill('/v1/models Bearer sk-gateway-owned'));
     expect((await recorded()) - before).toBe(5);
   });
 
