@@ -58,25 +58,27 @@ export class FeatureBuffer {
   pos = new Int32Array(4096);
   length = 0;
 
-  push(bucket: number, pos: number): void {
-    if (this.length === this.bucket.length) {
-      const b = new Int32Array(this.length * 2);
-      b.set(this.bucket);
-      this.bucket = b;
-      const p = new Int32Array(this.length * 2);
-      p.set(this.pos);
-      this.pos = p;
-    }
-    this.bucket[this.length] = bucket;
-    this.pos[this.length] = pos;
-    this.length++;
+  /** Makes room for `size` features, keeping the first `length`. */
+  reserve(size: number): void {
+    if (size <= this.bucket.length) return;
+    const cap = Math.max(size, this.bucket.length * 2);
+    const b = new Int32Array(cap);
+    b.set(this.bucket.subarray(0, this.length));
+    this.bucket = b;
+    const p = new Int32Array(cap);
+    p.set(this.pos.subarray(0, this.length));
+    this.pos = p;
   }
 }
 
 /** Fills `out` with the features of `text` (a matching view), in order of their (non-decreasing) offsets. */
 export function extractFeatures(text: string, out: FeatureBuffer): void {
-  out.length = 0;
   const n = text.length;
+  // At most 6 features per character (3 n-grams, 2 word features, 1 code line): room is made once per block, so the
+  // loop writes straight into the arrays.
+  let bucket = out.bucket;
+  let pos = out.pos;
+  let len = 0;
   let p1 = 32;
   let p2 = 32;
   let p3 = 32;
@@ -92,16 +94,26 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
   let prevRaw = 10;
   let lastVisible = 0;
   for (let i = 0; i <= n; i++) {
+    if ((i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
+      out.length = len;
+      out.reserve(len + 6 * 1024 + 8);
+      bucket = out.bucket;
+      pos = out.pos;
+    }
     const raw = i < n ? text.charCodeAt(i) : 10;
-    const word = isWordUnit(raw);
+    const word = raw < 0x80 ? (raw >= 48 && raw <= 57) || (raw >= 97 && raw <= 122) || (raw >= 65 && raw <= 90) : isWordUnit(raw);
     if (word) {
       if (wordLen === 0) wordQuoted = quote !== 0;
       wordH = Math.imul(wordH ^ (raw < 0x530 ? LOWER[raw]! : raw), P);
       wordLen++;
     } else if (wordLen > 0) {
       const salt = wordQuoted ? SALT_QUOTED : 0;
-      out.push(fmix(wordH ^ SALT_W1 ^ salt) & MASK, i);
-      if (havePrev) out.push(fmix(Math.imul(prevWord, 0x2545f491) ^ wordH ^ SALT_W2 ^ salt) & MASK, i);
+      bucket[len] = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
+      pos[len++] = i;
+      if (havePrev) {
+        bucket[len] = fmix(Math.imul(prevWord, 0x2545f491) ^ wordH ^ SALT_W2 ^ salt) & MASK;
+        pos[len++] = i;
+      }
       prevWord = wordH;
       havePrev = true;
       wordH = 0;
@@ -109,7 +121,8 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     }
     if (raw === 10) {
       if (lastVisible === 59 || lastVisible === 123 || lastVisible === 125 || lastVisible === 40 || lastVisible === 41 || lastVisible === 44) {
-        out.push(CODE_LINE_BUCKET, i);
+        bucket[len] = CODE_LINE_BUCKET;
+        pos[len++] = i;
       }
       quote = 0;
       havePrev = false;
@@ -138,12 +151,27 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     kept++;
     const t3 = (Math.imul(p2, P2) + Math.imul(p1, P) + c) | 0;
     const t4 = (Math.imul(p3, P3) + t3) | 0;
-    if (kept >= 3) out.push(fmix(t3 ^ SALT3) & MASK, i + 1);
-    if (kept >= 4) out.push(fmix(t4 ^ SALT4) & MASK, i + 1);
-    if (kept >= 5) out.push(fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK, i + 1);
+    if (kept >= 5) {
+      bucket[len] = fmix(t3 ^ SALT3) & MASK;
+      pos[len++] = i + 1;
+      bucket[len] = fmix(t4 ^ SALT4) & MASK;
+      pos[len++] = i + 1;
+      bucket[len] = fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK;
+      pos[len++] = i + 1;
+    } else {
+      if (kept >= 3) {
+        bucket[len] = fmix(t3 ^ SALT3) & MASK;
+        pos[len++] = i + 1;
+      }
+      if (kept >= 4) {
+        bucket[len] = fmix(t4 ^ SALT4) & MASK;
+        pos[len++] = i + 1;
+      }
+    }
     p4 = p3;
     p3 = p2;
     p2 = p1;
     p1 = c;
   }
+  out.length = len;
 }

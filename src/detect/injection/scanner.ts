@@ -245,7 +245,8 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   const calibration = model ? model.calibration[opts.source ?? 'direct'] : 0;
   const signalThreshold = opts.signalThreshold ?? threshold;
   const features = new FeatureBuffer();
-  let cum = new Float64Array(0);
+  let blockSum = new Int32Array(0);
+  let blockCount = new Int32Array(0);
   const dense = new Float64Array(DENSE_INPUTS.length);
   const denseIndex = new Map<string, number>(DENSE_INPUTS.map((k, i) => [k, i]));
 
@@ -266,24 +267,42 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     let ruledLo = 0;
     extractFeatures(view.text, features);
     const nf = features.length;
-    if (cum.length < nf + 1) cum = new Float64Array(Math.max(nf + 1, cum.length * 2));
-    const w = m.weights;
+    const len = view.text.length;
+    // Windows are two stride-blocks long and start on block boundaries: per-block sums of the int8 weights (exact
+    // integers) give every window's sum, in one pass over the features.
+    const shift = Math.log2(m.stride) | 0;
+    const nb = Math.max(1, Math.ceil(len / m.stride));
+    if (blockSum.length < nb) {
+      blockSum = new Int32Array(Math.max(nb, blockSum.length * 2));
+      blockCount = new Int32Array(blockSum.length);
+    }
+    blockSum.fill(0, 0, nb);
+    blockCount.fill(0, 0, nb);
+    const q = m.quantized;
     const fb = features.bucket;
     const fp = features.pos;
-    let acc = 0;
-    cum[0] = 0;
-    for (let k = 0; k < nf; k++) cum[k + 1] = acc += w[fb[k]!]!;
-    const len = view.text.length;
+    const bs = blockSum;
+    const bc = blockCount;
+    const lastBlock = nb - 1;
+    for (let k = 0; k < nf; k++) {
+      let b = (fp[k]! - 1) >> shift;
+      if (b > lastBlock) b = lastBlock;
+      bs[b] = bs[b]! + q[fb[k]!]!;
+      bc[b] = bc[b]! + 1;
+    }
     const out: InjectionMatch[] = [];
-    let lo = 0;
-    let hi = 0;
     let hitLo = 0;
     for (let s = 0; ; s += m.stride) {
       const e = Math.min(len, s + m.window);
-      while (lo < nf && fp[lo]! <= s && s > 0) lo++;
-      while (hi < nf && fp[hi]! <= e) hi++;
-      const n = hi - lo;
-      let z = m.bias + calibration + (n > 0 ? (cum[hi]! - cum[lo]!) / Math.sqrt(Math.max(n, m.minFeatures)) : 0);
+      const j = s >> shift;
+      const last = e >= len ? nb - 1 : Math.min(nb - 1, j + 1);
+      let sum = 0;
+      let n = 0;
+      for (let bi = j; bi <= last; bi++) {
+        sum += blockSum[bi]!;
+        n += blockCount[bi]!;
+      }
+      let z = m.bias + calibration + (n > 0 ? (sum * m.scale) / Math.sqrt(Math.max(n, m.minFeatures)) : 0);
       const os = s < len ? view.toOrigStart(s) : view.toOrigEnd(len);
       const oe = view.toOrigEnd(e);
       while (hitLo < hits.length && hits[hitLo]!.start < os) hitLo++;
