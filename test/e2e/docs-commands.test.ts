@@ -35,6 +35,7 @@ const CANNOT_RUN: Array<{ match: RegExp; reason: string }> = [
   { match: /^docker run\b/, reason: 'starts a service container; test/helpers/services.ts probes PostgreSQL and Redis instead' },
   { match: /^npm test\b/, reason: 'the suite this test is part of' },
   { match: /^npm run build\b/, reason: 'npm test builds before any test runs; this test uses that build' },
+  { match: /^npm run train:injection\b/, reason: 'rewrites the committed weights from ../shared/corpora (a minute of CPU); test/unit/injection-model.test.ts checks the committed ones score the dev split as recorded' },
   { match: /^npm run bench\b/, reason: 'minutes of load on two cores; bench/ is run on its own' },
   { match: /^npm run e2e:clients\b/, reason: 'installs Claude Code and Codex from npm (hundreds of MB) and runs them; a separate job, like the bench' },
 ];
