@@ -18,6 +18,26 @@ export interface PolicyResult {
   reasons?: string[];
 }
 
+/** Signal ids kept in an event per policy result: enough to say why, bounded whatever the input held. */
+const MAX_REASONS = 16;
+
+/**
+ * Scoring detectors (prompt-injection) put their strongest finding's score and the signals that fired into the
+ * result, and so into the decision event: why it blocked, without the text.
+ */
+function scoreFindings(result: PolicyResult): void {
+  let score: number | undefined;
+  const reasons = new Set<string>();
+  for (const f of result.findings) {
+    if (f.score === undefined) continue;
+    score = Math.max(score ?? 0, f.score);
+    for (const s of f.signals ?? []) if (reasons.size < MAX_REASONS) reasons.add(s);
+  }
+  if (score === undefined) return;
+  result.score = score;
+  if (reasons.size > 0) result.reasons = [...reasons].sort();
+}
+
 export interface ChainOutcome {
   verdict: Verdict;
   results: PolicyResult[];
@@ -171,6 +191,7 @@ export class PolicyChain {
             unit.forEach((seg, i) => found(seg, results[i]!));
           }
         }
+        scoreFindings(result);
         if (assess) {
           const a = assess(reply.view, reply.request);
           result.verdict = worstVerdict(result.verdict, a.verdict);

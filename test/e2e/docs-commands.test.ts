@@ -37,6 +37,7 @@ const CANNOT_RUN: Array<{ match: RegExp; reason: string }> = [
   { match: /^docker run\b/, reason: 'starts a service container; test/helpers/services.ts probes PostgreSQL and Redis instead' },
   { match: /^npm test\b/, reason: 'the suite this test is part of' },
   { match: /^npm run build\b/, reason: 'npm test builds before any test runs; this test uses that build' },
+  { match: /^npm run train:injection\b/, reason: 'rewrites the committed weights from ../shared/corpora (a minute of CPU); test/unit/injection-model.test.ts checks the committed ones score the dev split as recorded' },
   { match: /^npm run bench\b/, reason: 'minutes of load on two cores; bench/ is run on its own' },
   { match: /^(docker build|docker compose)\b/, reason: 'needs a container engine, which does not run here; test/unit/deploy-dockerfile.test.ts and deploy-compose.test.ts check the Dockerfile, the compose file and haproxy.cfg' },
   { match: /^(kubectl|helm)\b/, reason: 'needs a Kubernetes cluster; test/unit/deploy-helm.test.ts renders the chart and checks it' },

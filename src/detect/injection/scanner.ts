@@ -1,7 +1,11 @@
 import { KeywordAutomaton } from '../secrets/prefilter.js';
 import { findEncodedRuns, MAX_ENCODED_RUN } from './decode.js';
 import { findInvisible } from './invisible.js';
+import { FeatureBuffer, extractFeatures } from './features.js';
+import { DENSE_INPUTS, sigmoid, type InjectionModel } from './model.js';
+import { builtinInjectionModel } from './model-weights.js';
 import { foldPatternSource, normalizeText, type NormView } from './normalize.js';
+import { lineEndWithin, lineStartWithin } from '../lines.js';
 import { BUILTIN_SIGNALS, type Signal, type SignalFamily } from './signals.js';
 import type { InjectionDetector, InjectionMatch, InjectionScannerOptions } from './types.js';
 
@@ -13,12 +17,14 @@ const REGION_GAP = 240;
 const MAX_DEPTH = 2;
 const CUSTOM_WEIGHT = 0.9;
 
-interface Hit {
+export interface Hit {
   start: number;
   end: number;
   signal: string;
   family: SignalFamily | 'marker';
   weight: number;
+  /** Found in a decoded run (base64, hex, URL, tag characters): reported over the encoded span. */
+  decoded?: true;
 }
 
 interface CompiledSignal {
@@ -39,6 +45,54 @@ function discussionFactor(text: string, start: number, end: number): number {
   if (discussed) return 0.5;
   if (quoted) return 0.9;
   return 1;
+}
+
+const isQuote = (c: number): boolean => c === 34 || c === 39 || c === 96;
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+/**
+ * True when [start, end) sits inside a string literal that stands as a list item or a call argument on its line:
+ * `[`, `(` or `,` (or nothing) before the opening quote, `,`, `)` or `]` (or nothing) after the closing one, as in
+ * `ATTACKS = ['…', …]` or `expect(scan("…"))`. A value after `:` or `=` (a package description, a config entry) is
+ * not: attackers put instructions there. Bounded to 400 characters each way, like inStringLiteral.
+ */
+function quotedAsData(text: string, start: number, end: number): boolean {
+  const from = lineStartWithin(text, start, 400);
+  let open = -1;
+  let quote = 0;
+  for (let i = from; i < start; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) {
+      i++;
+      continue;
+    }
+    if (quote === 0 && isQuote(c)) {
+      quote = c;
+      open = i;
+    } else if (c === quote) quote = 0;
+  }
+  if (quote === 0) return false;
+  const to = lineEndWithin(text, end, 400);
+  let close = -1;
+  for (let i = end; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 92) {
+      i++;
+      continue;
+    }
+    if (c === quote) {
+      close = i;
+      break;
+    }
+  }
+  if (close < 0) return false;
+  let b = open - 1;
+  while (b >= from && isBlank(text.charCodeAt(b))) b--;
+  const before = b < from ? -1 : text.charCodeAt(b);
+  let a = close + 1;
+  while (a < to && isBlank(text.charCodeAt(a))) a++;
+  const after = a >= to ? -1 : text.charCodeAt(a);
+  return (before === -1 || before === 91 || before === 40 || before === 44) && (after === -1 || after === 44 || after === 41 || after === 93);
 }
 
 function compileSignal(sig: Signal, fold: boolean): CompiledSignal {
@@ -116,8 +170,8 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   }
 
   /** All signal hits in `text`, in its own offsets; decoded runs are reported over their encoded span. */
-  function collect(text: string, depth: number): Hit[] {
-    const view = normalizeText(text, normOpts);
+  function collect(text: string, depth: number, given?: NormView): Hit[] {
+    const view = given ?? normalizeText(text, normOpts);
     const hits: Hit[] = [];
     const found = new Uint8Array(keywordIds.size);
     const active = new Uint8Array(compiled.length);
@@ -140,14 +194,14 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
         if (h.end - h.start > MAX_ENCODED_RUN * 2) continue;
         const sub = collect(h.text, depth + 1);
         if (sub.length === 0) continue;
-        for (const s of sub) hits.push({ start: h.start, end: h.end, signal: s.signal, family: s.family, weight: s.weight });
+        for (const s of sub) hits.push({ start: h.start, end: h.end, signal: s.signal, family: s.family, weight: s.weight, decoded: true });
         hits.push({ start: h.start, end: h.end, signal: h.marker, family: 'marker', weight: 0 });
       }
     }
     return hits;
   }
 
-  function regions(hits: Hit[]): InjectionMatch[] {
+  function regions(hits: Hit[], min = threshold): InjectionMatch[] {
     if (hits.length === 0) return [];
     hits.sort((a, b) => a.start - b.start || b.end - a.end);
     const out: InjectionMatch[] = [];
@@ -165,7 +219,7 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       let keep = 1;
       for (const w of famMax.values()) keep *= 1 - Math.min(1, w);
       const score = round3(1 - keep);
-      if (score >= threshold && score > 0) {
+      if (score >= min && score > 0) {
         const signals = [...sigMax.entries()].sort((a, b) => b[1] - a[1]).map(([s]) => s);
         const rule = [...sigMax.entries()].filter(([s]) => !s.startsWith('encoded-')).sort((a, b) => b[1] - a[1])[0]?.[0] ?? signals[0]!;
         out.push({ type: 'PROMPT_INJECTION', rule, start: gStart, end: gEnd, score, signals });
@@ -187,12 +241,127 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     return out;
   }
 
+  const model: InjectionModel | null = opts.model === false ? null : (opts.model ?? builtinInjectionModel());
+  const calibration = model ? model.calibration[opts.source ?? 'direct'] : 0;
+  const signalThreshold = opts.signalThreshold ?? threshold;
+  const features = new FeatureBuffer();
+  let blockSum = new Int32Array(0);
+  let blockCount = new Int32Array(0);
+  const dense = new Float64Array(DENSE_INPUTS.length);
+  const denseIndex = new Map<string, number>(DENSE_INPUTS.map((k, i) => [k, i]));
+
+  /**
+   * Fused regions: the model scores the whole view when it fits one window, else overlapping windows; each
+   * window's logit adds the strongest hit of every signal family inside it, weighted as trained.
+   */
+  function classify(text: string, view: NormView, hits: Hit[], m: InjectionModel): InjectionMatch[] {
+    // The signals' own regions (1 - Π(1 - w) per family, as without a model) join each window's probability as a
+    // noisy-OR when they reach the threshold on their own: a textbook attack the rules know stays caught even where
+    // the training data had no example of it. Weaker hits count only through the model's trained signal inputs.
+    // A hit inside a string literal that is a list item or an argument (a detector's test fixture) is data: it
+    // reaches the score only through the model, which has seen such fixtures, not as a floor of its own.
+    const ruled = regions(
+      hits.filter((h) => h.decoded || h.family === 'custom' || h.family === 'marker' || !quotedAsData(text, h.start, h.end)),
+      signalThreshold,
+    );
+    let ruledLo = 0;
+    extractFeatures(view.text, features);
+    const nf = features.length;
+    const len = view.text.length;
+    // Windows are two stride-blocks long and start on block boundaries: per-block sums of the int8 weights (exact
+    // integers) give every window's sum, in one pass over the features.
+    const shift = Math.log2(m.stride) | 0;
+    const nb = Math.max(1, Math.ceil(len / m.stride));
+    if (blockSum.length < nb) {
+      blockSum = new Int32Array(Math.max(nb, blockSum.length * 2));
+      blockCount = new Int32Array(blockSum.length);
+    }
+    blockSum.fill(0, 0, nb);
+    blockCount.fill(0, 0, nb);
+    const q = m.quantized;
+    const fb = features.bucket;
+    const fp = features.pos;
+    const bs = blockSum;
+    const bc = blockCount;
+    const lastBlock = nb - 1;
+    for (let k = 0; k < nf; k++) {
+      let b = (fp[k]! - 1) >> shift;
+      if (b > lastBlock) b = lastBlock;
+      bs[b] = bs[b]! + q[fb[k]!]!;
+      bc[b] = bc[b]! + 1;
+    }
+    const out: InjectionMatch[] = [];
+    let hitLo = 0;
+    for (let s = 0; ; s += m.stride) {
+      const e = Math.min(len, s + m.window);
+      const j = s >> shift;
+      const last = e >= len ? nb - 1 : Math.min(nb - 1, j + 1);
+      let sum = 0;
+      let n = 0;
+      for (let bi = j; bi <= last; bi++) {
+        sum += blockSum[bi]!;
+        n += blockCount[bi]!;
+      }
+      let z = m.bias + calibration + (n > 0 ? (sum * m.scale) / Math.sqrt(Math.max(n, m.minFeatures)) : 0);
+      const os = s < len ? view.toOrigStart(s) : view.toOrigEnd(len);
+      const oe = view.toOrigEnd(e);
+      while (hitLo < hits.length && hits[hitLo]!.start < os) hitLo++;
+      dense.fill(0);
+      let hStart = -1;
+      let hEnd = -1;
+      const sigMax = new Map<string, number>();
+      for (let h = hitLo; h < hits.length && hits[h]!.start < oe; h++) {
+        const hit = hits[h]!;
+        const di = hit.family === 'marker' ? denseIndex.get('encoded') : denseIndex.get(hit.family);
+        if (di !== undefined) dense[di] = Math.max(dense[di]!, hit.family === 'marker' ? 1 : hit.weight);
+        if (hit.family !== 'marker') {
+          if (hStart < 0) hStart = hit.start;
+          hEnd = Math.max(hEnd, hit.end);
+        }
+        sigMax.set(hit.signal, Math.max(sigMax.get(hit.signal) ?? 0, hit.weight));
+      }
+      for (let i = 0; i < dense.length; i++) z += dense[i]! * m.dense[i]!;
+      while (ruledLo < ruled.length && ruled[ruledLo]!.end <= os) ruledLo++;
+      let ruleKeep = 1;
+      for (let r = ruledLo; r < ruled.length && ruled[r]!.start < oe; r++) ruleKeep = Math.min(ruleKeep, 1 - ruled[r]!.score);
+      const p = round3(1 - (1 - sigmoid(z)) * ruleKeep);
+      if (p >= threshold && p > 0) {
+        let start = hStart >= 0 ? hStart : os;
+        let end = hStart >= 0 ? Math.min(oe, hEnd) : oe;
+        if (end - start > INJECTION_MAX_MATCH_LENGTH) end = start + INJECTION_MAX_MATCH_LENGTH;
+        if (end <= start) {
+          start = os;
+          end = Math.min(oe, os + INJECTION_MAX_MATCH_LENGTH);
+        }
+        const ranked = [...sigMax.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => id);
+        const rule = ranked.find((id) => !id.startsWith('encoded-')) ?? 'classifier';
+        const prev = out[out.length - 1];
+        if (prev && start < prev.end && Math.max(end, prev.end) - prev.start <= INJECTION_MAX_MATCH_LENGTH) {
+          prev.end = Math.max(prev.end, end);
+          if (p > prev.score) {
+            prev.score = p;
+            prev.rule = rule;
+          }
+          for (const id of ranked) if (!prev.signals.includes(id)) prev.signals.splice(prev.signals.length - 1, 0, id);
+        } else {
+          out.push({ type: 'PROMPT_INJECTION', rule, start, end, score: p, signals: [...ranked, 'classifier'] });
+        }
+      }
+      if (e >= len) break;
+    }
+    return out;
+  }
+
   return {
     maxMatchLength: Math.max(INJECTION_MAX_MATCH_LENGTH, MAX_ENCODED_RUN),
     maxSpacedMatchLength: INJECTION_MAX_MATCH_LENGTH,
     scan(text: string): InjectionMatch[] {
       if (text.length === 0) return [];
-      const out = regions(collect(text, 0));
+      let out: InjectionMatch[];
+      if (model) {
+        const view = normalizeText(text, normOpts);
+        out = classify(text, view, collect(text, 0, view), model);
+      } else out = regions(collect(text, 0));
       if (/[^\x00-\x7f]/.test(text)) {
         for (const f of findInvisible(text)) {
           if (f.score < threshold) continue;
@@ -201,5 +370,19 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       }
       return out.sort((a, b) => a.start - b.start || a.end - b.end);
     },
+    analyze(text: string): { view: string; hits: Hit[] } {
+      const view = normalizeText(text, normOpts);
+      return { view: view.text, hits: collect(text, 0, view) };
+    },
   };
+}
+
+/** The model inputs of signal hits over a whole text, in DENSE_INPUTS order (for the trainer). */
+export function denseInputs(hits: readonly Hit[]): Float64Array {
+  const out = new Float64Array(DENSE_INPUTS.length);
+  for (const hit of hits) {
+    const i = DENSE_INPUTS.indexOf(hit.family === 'marker' ? 'encoded' : (hit.family as (typeof DENSE_INPUTS)[number]));
+    if (i >= 0) out[i] = Math.max(out[i]!, hit.family === 'marker' ? 1 : hit.weight);
+  }
+  return out;
 }

@@ -63,6 +63,7 @@ export const promptInjection: PolicyKindDefinition<z.output<typeof schema>> = {
           normalizeUnicode: cfg.encoding.normalize_unicode,
           detectHomoglyphs: cfg.encoding.detect_homoglyphs,
           attackPatterns: cfg.detection.attack_patterns,
+          source: name,
         }),
         action: scope.action ?? cfg.response.action,
         phases: ['input'],

@@ -1,0 +1,201 @@
+/**
+ * Trains the prompt-injection classifier and writes src/detect/injection/model-weights.ts (the committed weights)
+ * and model-metrics.json (what the committed weights score on the dev split; a test checks both agree).
+ *
+ *   npm run train:injection                       # ../shared/corpora/injection-train/{train,dev}.jsonl
+ *   npm run train:injection -- --data DIR         # DIR/train.jsonl and DIR/dev.jsonl instead
+ *   npm run train:injection -- --add FILE.jsonl   # more labelled training cases (repeatable)
+ *   npm run train:injection -- --out DIR          # write the two files there instead of src/detect/injection
+ *
+ * A case is one JSON object a line: {"text": "...", "label": "injection" | "benign"}, optionally "kind" (used to
+ * split dev cases into direct and indirect ones for calibration; see SOURCE_OF_KIND). Deterministic: files are
+ * read in the order given, the shuffle is seeded, and nothing depends on time or on the machine.
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FEATURE_BUCKETS, FeatureBuffer, extractFeatures } from '../src/detect/injection/features.js';
+import { DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
+import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
+import { augmentQuoted, shortRequests } from './injection-augment.js';
+import { devReport, isIndirectKind, type LabelledCase } from './injection-metrics.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+type Case = LabelledCase;
+
+interface Example {
+  idx: Int32Array;
+  val: Float64Array;
+  dense: Float64Array;
+  y: 0 | 1;
+}
+
+const args = process.argv.slice(2);
+const opt = (name: string): string[] => args.flatMap((a, i) => (a === name && args[i + 1] ? [args[i + 1]!] : []));
+const dataDir = resolve(opt('--data')[0] ?? join(ROOT, '..', 'shared', 'corpora', 'injection-train'));
+const outDir = resolve(opt('--out')[0] ?? join(ROOT, 'src', 'detect', 'injection'));
+
+const EPOCHS = Number(opt('--epochs')[0] ?? 12);
+const LEARNING_RATE = 0.15;
+const L2 = Number(opt('--l2')[0] ?? 1e-4);
+const WINDOW = 2048;
+const STRIDE = 1024;
+const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
+/** Dev false-positive rate each source's operating point (score 0.5) is placed at. */
+const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.01);
+
+function readCases(file: string): Case[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim().length > 0)
+    .map((l, i) => {
+      const o = JSON.parse(l) as Case;
+      if (typeof o.text !== 'string' || (o.label !== 'injection' && o.label !== 'benign')) throw new Error(`${file}:${i + 1}: need text and label injection|benign`);
+      return o;
+    });
+}
+
+/** mulberry32: a small seeded generator, so the shuffle is the same on every machine. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const analyzer = createInjectionScanner({ model: false });
+const buf = new FeatureBuffer();
+
+function toExample(c: Case): Example {
+  const { view, hits } = analyzer.analyze(c.text);
+  extractFeatures(view, buf);
+  const counts = new Map<number, number>();
+  for (let k = 0; k < buf.length; k++) counts.set(buf.bucket[k]!, (counts.get(buf.bucket[k]!) ?? 0) + 1);
+  const keys = [...counts.keys()].sort((a, b) => a - b);
+  const norm = buf.length > 0 ? 1 / Math.sqrt(Math.max(buf.length, MIN_FEATURES)) : 0;
+  return {
+    idx: Int32Array.from(keys),
+    val: Float64Array.from(keys.map((k) => counts.get(k)! * norm)),
+    dense: denseInputs(hits),
+    y: c.label === 'injection' ? 1 : 0,
+  };
+}
+
+function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: number } {
+  const w = new Float64Array(FEATURE_BUCKETS);
+  const gw = new Float64Array(FEATURE_BUCKETS).fill(1e-8);
+  const d = new Float64Array(DENSE_INPUTS.length);
+  const gd = new Float64Array(DENSE_INPUTS.length).fill(1e-8);
+  let b = 0;
+  let gb = 1e-8;
+  const pos = examples.filter((e) => e.y === 1).length;
+  const posWeight = (examples.length - pos) / Math.max(1, pos);
+  const order = examples.map((_, i) => i);
+  const rand = rng(0x5eed);
+  for (let epoch = 0; epoch < EPOCHS; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    let loss = 0;
+    for (const oi of order) {
+      const e = examples[oi]!;
+      let z = b;
+      for (let k = 0; k < e.idx.length; k++) z += w[e.idx[k]!]! * e.val[k]!;
+      for (let k = 0; k < d.length; k++) z += d[k]! * e.dense[k]!;
+      const p = 1 / (1 + Math.exp(-z));
+      const cw = e.y === 1 ? posWeight : 1;
+      loss += cw * -Math.log(e.y === 1 ? Math.max(p, 1e-12) : Math.max(1 - p, 1e-12));
+      const g = cw * (p - e.y);
+      for (let k = 0; k < e.idx.length; k++) {
+        const f = e.idx[k]!;
+        const gf = g * e.val[k]! + L2 * w[f]!;
+        gw[f]! += gf * gf;
+        w[f]! -= (LEARNING_RATE * gf) / Math.sqrt(gw[f]!);
+      }
+      for (let k = 0; k < d.length; k++) {
+        const gf = g * e.dense[k]!;
+        gd[k]! += gf * gf;
+        d[k]! -= (LEARNING_RATE * gf) / Math.sqrt(gd[k]!);
+      }
+      gb += g * g;
+      b -= (LEARNING_RATE * g) / Math.sqrt(gb);
+    }
+    process.stderr.write(`epoch ${epoch + 1}/${EPOCHS}: weighted log loss ${(loss / examples.length).toFixed(4)}\n`);
+  }
+  return { w, d, b };
+}
+
+/** The runtime's score of each case (max over windows), through the scanner itself. */
+function scores(model: InjectionModel, cases: Case[], source: InjectionSource): number[] {
+  const scanner = createInjectionScanner({ model, source, threshold: 0, signalThreshold: 0.5 });
+  return cases.map((c) => scanner.scan(c.text).reduce((m, r) => Math.max(m, r.score), 0));
+}
+
+const logit = (p: number): number => Math.log(p / (1 - p));
+
+/** The lowest score threshold whose false-positive rate on `neg` is at most TARGET_FP. */
+function operatingPoint(neg: number[]): number {
+  const sorted = [...neg].sort((a, b) => b - a);
+  const allowed = Math.floor(neg.length * TARGET_FP);
+  // Strictly above the (allowed+1)-th highest negative score.
+  const t = sorted[allowed] ?? 0;
+  return Math.min(0.999, Math.max(0.001, t + 0.001));
+}
+
+function main(): void {
+  const trainFile = join(dataDir, 'train.jsonl');
+  const devFile = join(dataDir, 'dev.jsonl');
+  if (!existsSync(trainFile) || !existsSync(devFile)) throw new Error(`no train.jsonl / dev.jsonl in ${dataDir} (use --data DIR)`);
+  const trainCases = [...readCases(trainFile), ...opt('--add').flatMap((f) => readCases(resolve(f)))];
+  const augmented = augmentQuoted(trainCases.filter((c) => c.label === 'injection').map((c) => c.text), rng(0xa11ce));
+  const short = shortRequests(rng(0xb0b), 300);
+  const all = [
+    ...trainCases,
+    ...augmented.map((text): Case => ({ text, label: 'benign', kind: 'quoted_attack_in_code' })),
+    ...short.map((text): Case => ({ text, label: 'benign', kind: 'user_request' })),
+  ];
+  const dev = readCases(devFile);
+  process.stderr.write(`training on ${all.length} cases (${trainCases.length} + ${augmented.length} quoted-in-code + ${short.length} short requests), dev ${dev.length}\n`);
+  const examples = all.map(toExample);
+  const { w, d, b } = train(examples);
+
+  const raw: InjectionModel = decodeModel(encodeModel({ window: WINDOW, stride: STRIDE, minFeatures: MIN_FEATURES, bias: b, weights: w, dense: d, calibration: { direct: 0, indirect: 0 } }));
+  const rawScores = scores(raw, dev, 'direct');
+  const indirectNeg = rawScores.filter((_, i) => dev[i]!.label === 'benign' && isIndirectKind(dev[i]!.kind));
+  const directT = operatingPoint(rawScores.filter((_, i) => dev[i]!.label === 'benign'));
+  const indirectT = operatingPoint(indirectNeg.length > 0 ? indirectNeg : rawScores.filter((_, i) => dev[i]!.label === 'benign'));
+  const file = encodeModel({ window: WINDOW, stride: STRIDE, minFeatures: MIN_FEATURES, bias: b, weights: w, dense: d, calibration: { direct: -logit(directT), indirect: -logit(indirectT) } });
+  const model = decodeModel(file);
+
+  const direct = scores(model, dev, 'direct');
+  const indirect = scores(model, dev, 'indirect');
+  const report = devReport(dev, direct.map((p) => p >= 0.5), indirect.map((p) => p >= 0.5));
+  process.stderr.write(`${JSON.stringify(report, null, 2)}\n`);
+
+  const src = [
+    '// Generated by scripts/train-injection.ts (npm run train:injection): the prompt-injection classifier\'s weights.',
+    '// Do not edit; retrain instead. int8 weights of 2^18 hashed features, base64.',
+    "import { decodeModel, type InjectionModel, type InjectionModelFile } from './model.js';",
+    '',
+    `const FILE: InjectionModelFile = ${JSON.stringify(file)};`,
+    '',
+    'let cached: InjectionModel | undefined;',
+    '',
+    '/** The shipped model, decoded on first use (a few milliseconds) and shared by every scanner. */',
+    'export function builtinInjectionModel(): InjectionModel {',
+    '  return (cached ??= decodeModel(FILE));',
+    '}',
+    '',
+  ].join('\n');
+  writeFileSync(join(outDir, 'model-weights.ts'), src);
+  writeFileSync(join(outDir, 'model-metrics.json'), `${JSON.stringify(report, null, 2)}\n`);
+  process.stderr.write(`wrote ${join(outDir, 'model-weights.ts')} and model-metrics.json\n`);
+}
+
+main();

@@ -1,0 +1,177 @@
+/**
+ * Hashed features of the prompt-injection classifier, shared by the trainer (scripts/train-injection.ts) and the
+ * scanner, so that training and scoring cannot drift apart. One pass over the matching view (normalize.ts):
+ * character 3-, 4- and 5-grams (case and digits folded, whitespace runs collapsed: works for any script without
+ * a tokenizer), word unigrams and bigrams, and a little structure. Words inside a quoted string on their line get
+ * their own buckets, so the model can learn that `"ignore previous instructions"` in a test fixture is data while
+ * the same words in prose are an instruction; lines that read as code (ending in `;`, `{`, `}`, `(`, `)` or `,`)
+ * add a feature. Every feature carries the view offset where it ends, so any window's features are a contiguous
+ * run of the arrays and a window's score is a difference of prefix sums: linear time however windows overlap.
+ */
+
+/** Buckets of the hashed feature space: a power of two. */
+export const FEATURE_BITS = 18;
+export const FEATURE_BUCKETS = 1 << FEATURE_BITS;
+const MASK = FEATURE_BUCKETS - 1;
+
+const P = 0x01000193;
+const P2 = Math.imul(P, P);
+const P3 = Math.imul(P2, P);
+const P4 = Math.imul(P3, P);
+const SALT3 = 0x3c6ef372;
+const SALT4 = 0xa54ff53a;
+const SALT5 = 0x510e527f;
+const SALT_W1 = 0x9b05688c;
+const SALT_W2 = 0x1f83d9ab;
+const SALT_QUOTED = 0x5be0cd19;
+const CODE_LINE_BUCKET = fmix(0x6a09e667) & MASK;
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+/** Lower case for the Latin, Greek and Cyrillic blocks (the scripts with case); other code units stay. */
+const LOWER = new Uint16Array(0x0530);
+for (let c = 0; c < LOWER.length; c++) {
+  const l = String.fromCharCode(c).toLowerCase();
+  LOWER[c] = l.length === 1 ? l.charCodeAt(0) : c;
+}
+
+/** Letters and digits of any script; ASCII punctuation, general punctuation and CJK punctuation are not. */
+function isWordUnit(c: number): boolean {
+  if (c < 0x80) return (c >= 48 && c <= 57) || (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+  if (c < 0xc0) return false;
+  if (c >= 0x2000 && c <= 0x2bff) return false;
+  if (c >= 0x3000 && c <= 0x303f) return false;
+  if (c >= 0xfe30 && c <= 0xfe4f) return false;
+  if (c >= 0xff00 && c <= 0xff0f) return false;
+  return true;
+}
+
+/** Growable feature arrays, reused between calls (the scanner keeps one per instance). */
+export class FeatureBuffer {
+  bucket = new Int32Array(4096);
+  pos = new Int32Array(4096);
+  length = 0;
+
+  /** Makes room for `size` features, keeping the first `length`. */
+  reserve(size: number): void {
+    if (size <= this.bucket.length) return;
+    const cap = Math.max(size, this.bucket.length * 2);
+    const b = new Int32Array(cap);
+    b.set(this.bucket.subarray(0, this.length));
+    this.bucket = b;
+    const p = new Int32Array(cap);
+    p.set(this.pos.subarray(0, this.length));
+    this.pos = p;
+  }
+}
+
+/** Fills `out` with the features of `text` (a matching view), in order of their (non-decreasing) offsets. */
+export function extractFeatures(text: string, out: FeatureBuffer): void {
+  const n = text.length;
+  // At most 6 features per character (3 n-grams, 2 word features, 1 code line): room is made once per block, so the
+  // loop writes straight into the arrays.
+  let bucket = out.bucket;
+  let pos = out.pos;
+  let len = 0;
+  let p1 = 32;
+  let p2 = 32;
+  let p3 = 32;
+  let p4 = 32;
+  let kept = 0;
+  let prevSpace = true;
+  let wordH = 0;
+  let wordLen = 0;
+  let prevWord = 0;
+  let havePrev = false;
+  let quote = 0;
+  let wordQuoted = false;
+  let prevRaw = 10;
+  let lastVisible = 0;
+  for (let i = 0; i <= n; i++) {
+    if ((i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
+      out.length = len;
+      out.reserve(len + 6 * 1024 + 8);
+      bucket = out.bucket;
+      pos = out.pos;
+    }
+    const raw = i < n ? text.charCodeAt(i) : 10;
+    const word = raw < 0x80 ? (raw >= 48 && raw <= 57) || (raw >= 97 && raw <= 122) || (raw >= 65 && raw <= 90) : isWordUnit(raw);
+    if (word) {
+      if (wordLen === 0) wordQuoted = quote !== 0;
+      wordH = Math.imul(wordH ^ (raw < 0x530 ? LOWER[raw]! : raw), P);
+      wordLen++;
+    } else if (wordLen > 0) {
+      const salt = wordQuoted ? SALT_QUOTED : 0;
+      bucket[len] = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
+      pos[len++] = i;
+      if (havePrev) {
+        bucket[len] = fmix(Math.imul(prevWord, 0x2545f491) ^ wordH ^ SALT_W2 ^ salt) & MASK;
+        pos[len++] = i;
+      }
+      prevWord = wordH;
+      havePrev = true;
+      wordH = 0;
+      wordLen = 0;
+    }
+    if (raw === 10) {
+      if (lastVisible === 59 || lastVisible === 123 || lastVisible === 125 || lastVisible === 40 || lastVisible === 41 || lastVisible === 44) {
+        bucket[len] = CODE_LINE_BUCKET;
+        pos[len++] = i;
+      }
+      quote = 0;
+      havePrev = false;
+      lastVisible = 0;
+    } else if (raw > 32) {
+      lastVisible = raw;
+      if (raw === 34 || raw === 39 || raw === 96) {
+        if (quote === 0) {
+          if (!isWordUnit(prevRaw)) quote = raw;
+        } else if (quote === raw) quote = 0;
+      }
+    }
+    prevRaw = raw;
+    if (i === n) break;
+    // Character n-grams on the folded text: case, digits and whitespace runs folded.
+    let c = raw;
+    if (c <= 32) {
+      if (prevSpace) continue;
+      c = 32;
+      prevSpace = true;
+    } else {
+      prevSpace = false;
+      if (c >= 48 && c <= 57) c = 48;
+      else if (c < 0x530) c = LOWER[c]!;
+    }
+    kept++;
+    const t3 = (Math.imul(p2, P2) + Math.imul(p1, P) + c) | 0;
+    const t4 = (Math.imul(p3, P3) + t3) | 0;
+    if (kept >= 5) {
+      bucket[len] = fmix(t3 ^ SALT3) & MASK;
+      pos[len++] = i + 1;
+      bucket[len] = fmix(t4 ^ SALT4) & MASK;
+      pos[len++] = i + 1;
+      bucket[len] = fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK;
+      pos[len++] = i + 1;
+    } else {
+      if (kept >= 3) {
+        bucket[len] = fmix(t3 ^ SALT3) & MASK;
+        pos[len++] = i + 1;
+      }
+      if (kept >= 4) {
+        bucket[len] = fmix(t4 ^ SALT4) & MASK;
+        pos[len++] = i + 1;
+      }
+    }
+    p4 = p3;
+    p3 = p2;
+    p2 = p1;
+    p1 = c;
+  }
+  out.length = len;
+}
