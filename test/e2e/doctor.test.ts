@@ -18,7 +18,8 @@ beforeAll(async () => {
   // A control plane whose clock is ten minutes behind ours.
   skewed = createServer((req, res) => {
     res.sendDate = false;
-    res.setHeader('date', new Date(Date.now() - 600_000).toUTCString());
+    // 650 s, not a round 600: a Date header drops the milliseconds, so the skew read can be up to 1 s less.
+    res.setHeader('date', new Date(Date.now() - 650_000).toUTCString());
     res.setHeader('content-type', 'application/json');
     res.end('{"status":"ok"}');
   });
