@@ -1,6 +1,7 @@
 import { GENERIC_RULES } from './generic.js';
 import { contextRule as ctx, customRule as custom, END_B64, tokenRule as tok, type SecretRule } from './rule.js';
-import { hasKeyMaterial, inAdoConnectionString, isJwt, urlPasswordOk } from './validators.js';
+import { isDefaultPassword } from './allowlist.js';
+import { discordIdPart, hasKeyMaterial, inAdoConnectionString, isJwt, twitterBearer, urlPasswordOk } from './validators.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const UUID_ANY = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
@@ -146,10 +147,13 @@ const VCS: SecretRule[] = [
 
 // ---------------------------------------------------------------- chat and messaging
 const CHAT: SecretRule[] = [
-  tok('slack-bot-token', 'chat', 'Slack bot token', ['xoxb-'], String.raw`xoxb-\d{8,14}-\d{8,14}(?:-[A-Za-z0-9]{18,34})?`, 70),
-  tok('slack-user-token', 'chat', 'Slack user token', ['xoxp-', 'xoxe-'], String.raw`xox[pe]-\d{8,14}-\d{8,14}-\d{8,14}-[A-Za-z0-9]{28,34}`, 90),
+  // Bot tokens issued before 2017 have one number (the bot user) and a 24-character tail: xoxb-<11-13 digits>-<24>.
+  tok('slack-bot-token', 'chat', 'Slack bot token (current and pre-2017 shapes)', ['xoxb-'], String.raw`xoxb-\d{8,14}-(?:\d{8,14}(?:-[A-Za-z0-9]{18,34})?|[A-Za-z0-9]{18,34})`, 70),
+  // Legacy user tokens had shorter numeric parts and a 32-hex tail; browser-session tokens (xoxc-) a 64-hex tail.
+  tok('slack-user-token', 'chat', 'Slack user / session token (xoxp-, xoxe-, xoxc-)', ['xoxp-', 'xoxe-', 'xoxc-'], String.raw`xox[pec]-\d{4,14}-\d{4,14}-\d{4,14}-[A-Za-z0-9]{28,64}`, 120),
+  tok('slack-session-cookie', 'chat', 'Slack browser session cookie (xoxd-)', ['xoxd-'], 'xoxd-[A-Za-z0-9%/+=]{40,400}', 405, { end: '(?![A-Za-z0-9%/+=_-])' }),
   tok('slack-app-token', 'chat', 'Slack app-level token', ['xapp-'], String.raw`xapp-\d-[A-Z0-9]{9,12}-\d{10,14}(?:-[a-z0-9]{32,80})?`, 116),
-  tok('slack-legacy-token', 'chat', 'Slack legacy / workspace token', ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[aors]-\d{8,14}-\d{8,14}(?:-[A-Za-z0-9-]{8,80})?`, 115),
+  tok('slack-legacy-token', 'chat', 'Slack legacy / workspace token', ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[aors]-(?:\d{8,14}-\d{8,14}(?:-[A-Za-z0-9-]{8,80})?|\d-[A-Za-z0-9]{8,48}|\d{4,14}(?:-\d{4,14}){1,2}-[a-fA-F0-9]{16,64})`, 115),
   tok('slack-config-token', 'chat', 'Slack configuration (refresh) token', ['xoxe'], String.raw`xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,170}`, 185),
   custom(
     'slack-webhook-url',
@@ -163,10 +167,14 @@ const CHAT: SecretRule[] = [
     'discord-bot-token',
     'chat',
     'Discord bot token',
-    ['discord', 'bot', 'token'],
-    // Anchored on the dot and 6-character timestamp part; the lookbehind captures the whole token.
-    /\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}(?![A-Za-z\d_-])(?<=(?<![A-Za-z\d_-])(?<secret>[MNO][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}))/,
-    72,
+    // The first part starts with the base64 of the id's first digit (MT… for 1, Mj… for 2, … OT… for 9): as
+    // keywords these are in most texts, so the rule nearly always runs; the regex is anchored on a dot.
+    ['mt', 'mj', 'mz', 'nd', 'nt', 'nj', 'nz', 'od', 'ot'],
+    // Anchored on the dot and 6-character timestamp part; the lookbehind captures the whole token. The first part
+    // is the bot's user id (a 17–20 digit snowflake) in base64, which the validator decodes.
+    /\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}(?![A-Za-z\d_-])(?<=(?<![A-Za-z\d_-])(?<secret>[MNO][A-Za-z\d_-]{22,26}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}))/,
+    73,
+    { validate: discordIdPart },
   ),
   custom(
     'discord-webhook-url',
@@ -176,26 +184,36 @@ const CHAT: SecretRule[] = [
     /discord(?:app)?\.com\/api\/webhooks\/(?<secret>\d{17,20}\/[A-Za-z0-9_-]{60,68})(?![A-Za-z0-9_-])/,
     90,
   ),
-  ctx('discord-client-secret', 'chat', 'Discord OAuth client secret', ['discord'], String.raw`discord[\w.\-]{0,20}?secret`, '[A-Za-z0-9_-]{32}', 32),
+  ctx('discord-client-secret', 'chat', 'Discord OAuth client secret / bot token next to its key name', ['discord'], String.raw`discord[\w.\-]{0,30}?(?:secret|token)`, '[A-Za-z0-9_-]{32}|[A-Za-z0-9_-]{22,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}', 72),
   tok('telegram-bot-token', 'chat', 'Telegram bot token', [':aa'], String.raw`\d{8,10}:AA[A-Za-z0-9_-]{33}`, 46),
   custom(
     'teams-webhook-url',
     'chat',
     'Microsoft Teams incoming webhook (path after /webhookb2/)',
-    ['webhook.office.com'],
-    /\.webhook\.office\.com\/webhookb2\/(?<secret>[0-9a-f-]{36}@[0-9a-f-]{36}\/IncomingWebhook\/[0-9a-f]{32}\/[0-9a-f-]{36}(?:\/[A-Za-z0-9_-]{40,60})?)/,
+    ['webhook.office.com', 'outlook.office.com', 'outlook.office365.com'],
+    // Current hosts are <tenant>.webhook.office.com/webhookb2/; connectors created before 2021 used
+    // outlook.office.com/webhook/ (and outlook.office365.com).
+    /(?:\.webhook\.office\.com\/webhookb2|outlook\.office(?:365)?\.com\/webhook(?:b2)?)\/(?<secret>[0-9a-fA-F-]{36}@[0-9a-fA-F-]{36}\/IncomingWebhook\/[0-9a-fA-F]{32}\/[0-9a-fA-F-]{36}(?:\/[A-Za-z0-9_-]{40,60})?)/,
     220,
   ),
   custom(
     'teams-workflow-webhook-url',
     'chat',
     'Power Automate / Teams workflow webhook signature',
-    ['logic.azure.com'],
-    /logic\.azure\.com(?::443)?\/workflows\/[^\s"'<>]{0,300}?[?&]sig=(?<secret>[A-Za-z0-9_%-]{43,64})(?![A-Za-z0-9_%-])/,
+    ['logic.azure.com', 'api.powerplatform.com'],
+    /(?:logic\.azure\.com(?::443)?\/workflows|api\.powerplatform\.com(?::443)?\/powerautomate\/automations)\/[^\s"'<>]{0,300}?[?&]sig=(?<secret>[A-Za-z0-9_%-]{43,64})(?![A-Za-z0-9_%-])/,
     64,
   ),
   ctx('mattermost-access-token', 'chat', 'Mattermost personal access token', ['mattermost'], 'mattermost', '[a-z0-9]{26}', 26),
   ctx('twitch-api-token', 'chat', 'Twitch API token', ['twitch'], 'twitch', '[a-z0-9]{30}', 30),
+];
+
+// ---------------------------------------------------------------- Twitter / X
+const TWITTER: SecretRule[] = [
+  // App-only bearer tokens start with 21–22 `A`s (a zero id, base64) and are URL-safe-escaped (%2B, %3D).
+  custom('twitter-bearer-token', 'saas', 'Twitter / X app-only bearer token', ['aaaaaaaaaaaaaaaaaaaaa'], /(?<![A-Za-z0-9%])(?<secret>A{21,22}[A-Za-z0-9%]{60,160})(?![A-Za-z0-9%])/, 182, { validate: twitterBearer, allowRuns: true }),
+  ctx('twitter-api-secret', 'saas', 'Twitter / X consumer or access-token secret', ['twitter', 'twtr', 'x_api', 'x_consumer', 'x_access'], String.raw`(?:twitter|twtr|\bx[_.\-])[\w.\-]{0,20}?(?:secret|consumer[_.\-]?key|api[_.\-]?key)`, '[A-Za-z0-9]{25}|[A-Za-z0-9]{35,50}', 50, { entropy: 3.5 }),
+  ctx('twitter-access-token', 'saas', 'Twitter / X user access token (<user id>-<token>)', ['twitter', 'twtr', 'x_access'], String.raw`(?:twitter|twtr|\bx[_.\-])[\w.\-]{0,20}?access[_.\-]?token`, '[0-9]{6,25}-[A-Za-z0-9]{20,50}', 76),
 ];
 
 // ---------------------------------------------------------------- payments
@@ -275,11 +293,23 @@ const REGISTRY: SecretRule[] = [
   tok('pypi-upload-token', 'registry', 'PyPI / TestPyPI upload token', ['pypi-age'], 'pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,400}', 430),
   tok('rubygems-api-key', 'registry', 'RubyGems API key', ['rubygems_'], 'rubygems_[a-f0-9]{48}', 57),
   tok('nuget-api-key', 'registry', 'NuGet API key', ['oy2'], 'oy2[a-z0-9]{43}', 46),
+  custom(
+    'nuget-config-password',
+    'registry',
+    'ClearTextPassword / Password of a NuGet.Config packageSourceCredentials entry',
+    ['cleartextpassword', 'key="password"', "key='password'"],
+    /<add[ \t\r\n]+key[ \t]*=[ \t]*(?<q>["'])(?:ClearText)?Password\k<q>[ \t\r\n]+value[ \t]*=[ \t]*(?<q2>["'])(?<secret>[^"'<>\r\n]{4,512})\k<q2>/i,
+    512,
+    { validate: (v) => !isDefaultPassword(v) && !v.startsWith('%') && !v.startsWith('$') },
+  ),
   tok('dockerhub-pat', 'registry', 'Docker Hub personal access token', ['dckr_pat_'], 'dckr_pat_[A-Za-z0-9_-]{27,40}', 49),
   tok('dockerhub-org-token', 'registry', 'Docker Hub organisation access token', ['dckr_oat_'], 'dckr_oat_[A-Za-z0-9_-]{32,40}', 49),
   tok('crates-io-token', 'registry', 'crates.io API token', ['cio'], 'cio[A-Za-z0-9]{32}', 35),
   tok('artifactory-api-key', 'registry', 'JFrog Artifactory API key', ['akcp'], 'AKCp[A-Za-z0-9]{69}', 73),
-  tok('artifactory-reference-token', 'registry', 'JFrog Artifactory reference token', ['cmvmdgtu'], 'cmVmdGtu[A-Za-z0-9]{56}', 64),
+  // Reference tokens are base64 of "reftkn:01:<expiry>:<id>" (cmVmdGtu = "reftkn").
+  tok('artifactory-reference-token', 'registry', 'JFrog Artifactory reference token', ['cmvmd'], 'cmVmd[A-Za-z0-9]{59}', 64),
+  // Next to an Artifactory / JFrog key name: API keys (AKC…), encrypted passwords (AP + hex digit …) and tokens.
+  ctx('artifactory-credential', 'registry', 'JFrog Artifactory API key, encrypted password or token next to its key name', ['artifactory', 'jfrog'], String.raw`(?:artifactory|jfrog|\bart|\brt)[\w.\-]{0,30}?(?:pass(?:word)?|token|key|apikey|secret|credential)`, String.raw`AKC[A-Za-z0-9]{10,80}|AP[0-9A-F][A-Za-z0-9]{8,80}|[A-Za-z0-9_=-]{32,120}`, 120, { entropy: 3.0 }),
   tok('clojars-token', 'registry', 'Clojars deploy token', ['clojars_'], 'CLOJARS_[a-z0-9]{60}', 68),
   custom(
     'docker-config-auth',
@@ -335,7 +365,9 @@ const SAAS: SecretRule[] = [
   tok('vault-recovery-token', 'saas', 'HashiCorp Vault recovery token', ['hvr.'], String.raw`hvr\.[A-Za-z0-9_-]{24,300}`, 304),
   ctx('vault-legacy-token', 'saas', 'HashiCorp Vault token (legacy s.)', ['vault'], String.raw`vault[\w.\-]{0,10}?token`, String.raw`s\.[A-Za-z0-9]{24}`, 26),
   tok('pulumi-access-token', 'saas', 'Pulumi access token', ['pul-'], 'pul-[a-f0-9]{40}', 44),
-  tok('terraform-cloud-token', 'saas', 'Terraform Cloud / Enterprise API token', ['atlasv1'], String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}`, 93),
+  tok('terraform-cloud-token', 'saas', 'Terraform Cloud / Enterprise API token', ['atlasv1'], String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,100}`, 123),
+  // The CLI reads TF_TOKEN_<host> (dots as underscores), TFE_TOKEN and the older ATLAS_TOKEN.
+  ctx('terraform-cli-token', 'saas', 'Terraform CLI credentials variable (TF_TOKEN_<host>, TFE_TOKEN, ATLAS_TOKEN)', ['tf_token_', 'tfe_token', 'atlas_token'], String.raw`\b(?:TF_TOKEN_[A-Za-z0-9_-]{1,80}|TFE_TOKEN|ATLAS_TOKEN)`, String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,100}|[A-Za-z0-9_=.-]{30,200}`, 200, { entropy: 3.5, flags: '' }),
   tok('grafana-cloud-token', 'saas', 'Grafana Cloud access policy token', ['glc_'], 'glc_[A-Za-z0-9+/]{32,400}={0,2}', 406, { end: END_B64 }),
   tok('grafana-service-account-token', 'saas', 'Grafana service account token', ['glsa_'], 'glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}', 46),
   tok('grafana-api-key', 'saas', 'Grafana API key (legacy, base64 JSON)', ['eyjrijoi'], 'eyJrIjoi[A-Za-z0-9]{60,400}={0,2}', 410, { end: END_B64 }),
@@ -493,4 +525,4 @@ const KEYS: SecretRule[] = [
 ];
 
 /** Every built-in rule, provider-specific first (order breaks ties between equal spans). */
-export const SECRET_RULES: readonly SecretRule[] = Object.freeze([...CLOUD, ...VCS, ...CHAT, ...PAYMENTS, ...AI, ...REGISTRY, ...SAAS, ...DATABASE, ...KEYS, ...GENERIC_RULES]);
+export const SECRET_RULES: readonly SecretRule[] = Object.freeze([...CLOUD, ...VCS, ...CHAT, ...TWITTER, ...PAYMENTS, ...AI, ...REGISTRY, ...SAAS, ...DATABASE, ...KEYS, ...GENERIC_RULES]);

@@ -2,6 +2,7 @@ import { keepPreferred } from '../overlap.js';
 import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
 import { isPlaceholder } from './allowlist.js';
 import { shannonEntropy } from './entropy.js';
+import { findKubernetesSecretValues, MAX_MANIFEST_VALUE } from './kubernetes.js';
 import { KeywordAutomaton } from './prefilter.js';
 import type { RuleMatchContext, SecretRule } from './rule.js';
 import { SECRET_RULES } from './rules.js';
@@ -12,6 +13,9 @@ export interface SecretScannerOptions {
   /** Extra literal substrings that mark a value as a placeholder. */
   allowlist?: string[];
 }
+
+/** Manifest values rank after provider rules (a token inside is named by its own rule) and before generic ones. */
+const MANIFEST_RANK = 60_000;
 
 /** Longest value a custom pattern may report (its regular expression gives no bound). */
 export const CUSTOM_PATTERN_MAX_LENGTH = 1024;
@@ -40,7 +44,7 @@ function compile(rule: SecretRule, index: number): Compiled {
     rule,
     re: new RegExp(rule.pattern.source, [...flags].join('')),
     rank: (generic ? 100_000 : 0) + index,
-    allowRuns: rule.category === 'private-key',
+    allowRuns: rule.allowRuns ?? rule.category === 'private-key',
   };
 }
 
@@ -86,6 +90,7 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
   let maxMatchLength = 0;
   for (const c of compiled) maxMatchLength = Math.max(maxMatchLength, c.rule.maxLength);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_LENGTH);
+  maxMatchLength = Math.max(maxMatchLength, MAX_MANIFEST_VALUE);
 
   const found = new Uint8Array(keywordIds.size);
   const active = new Uint8Array(compiled.length);
@@ -101,7 +106,7 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
         re.lastIndex = whole[1] + 1;
         continue;
       }
-      const span = m.indices!.groups?.['secret'] ?? whole;
+      const span = m.indices!.groups?.['secret'] ?? m.indices!.groups?.['secret2'] ?? whole;
       const start = span[0];
       const end = span[1];
       if (end <= start || end - start > rule.maxLength) continue;
@@ -131,6 +136,7 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
       for (const ri of alwaysRun) active[ri] = 1;
       for (let ri = 0; ri < compiled.length; ri++) if (active[ri] === 1) run(compiled[ri]!, text, candidates);
       for (const c of custom) run(c, text, candidates);
+      for (const v of findKubernetesSecretValues(text)) if (!isPlaceholder(text.slice(v.start, v.end), allow)) candidates.push({ ...v, rank: MANIFEST_RANK });
       return resolveOverlaps(candidates);
     },
   };
