@@ -152,3 +152,36 @@ describe('values in configuration syntax', () => {
     expect(values('{"password": "\\u0000\\u0000\\u0000\\u0000"}')).toEqual([]);
   });
 });
+
+describe('placeholders are recognised as such', () => {
+  it('typed filler: alphabet and digit runs, keyboard rows, repeated units', () => {
+    for (const v of [
+      'ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789',
+      'sk_live_1234567890abcdefghijklmn',
+      'glpat-qwertyuiopasdfghjklz',
+      `xoxb-${'12'.repeat(6)}-${'ab12'.repeat(6)}`,
+      'password = "zyxwvutsrqponm98"',
+    ]) {
+      expect(found(`token: ${v}`), v).toEqual([]);
+    }
+  });
+
+  it('the variable’s own name (or its words and filler) as the value', () => {
+    expect(found('API_TOKEN=api_token')).toEqual([]);
+    expect(found('SLACK_SIGNING_SECRET="slack-signing-secret-value"')).toEqual([]);
+    expect(found('db_password: "my_db_password_here"')).toEqual([]);
+    expect(found(`DATADOG_API_KEY=datadog_api_key_${'0'.repeat(4)}`)).toEqual([]);
+  });
+
+  it('bracketed and templated stand-ins', () => {
+    for (const v of ['<your-api-key>', '${API_KEY}', '{{ .Values.apiKey }}', '[API_KEY]', '%API_KEY%', '@api_key@', '__API_KEY__', 'xxxxxxxxxxxxxxxx', 'changeme123']) {
+      expect(found(`api_key = "${v}"`), v).toEqual([]);
+    }
+  });
+
+  it('a random value in the same places is still reported', () => {
+    const v = rnd(32);
+    expect(values(`API_TOKEN=${v}`)).toEqual([v]);
+    expect(values(`api_key = "${v}"`)).toEqual([v]);
+  });
+});

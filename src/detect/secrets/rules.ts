@@ -184,7 +184,7 @@ const CHAT: SecretRule[] = [
     /discord(?:app)?\.com\/api\/webhooks\/(?<secret>\d{17,20}\/[A-Za-z0-9_-]{60,68})(?![A-Za-z0-9_-])/,
     90,
   ),
-  ctx('discord-client-secret', 'chat', 'Discord OAuth client secret / bot token next to its key name', ['discord'], String.raw`discord[\w.\-]{0,30}?(?:secret|token)`, '[A-Za-z0-9_-]{32}|[A-Za-z0-9_-]{22,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}', 72),
+  ctx('discord-client-secret', 'chat', 'Discord OAuth client secret / bot token next to its key name', ['discord'], String.raw`discord[\w.\-]{0,30}?(?:secret|token)`, '[A-Za-z0-9_-]{32}|[A-Za-z0-9_-]{22,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}', 74),
   tok('telegram-bot-token', 'chat', 'Telegram bot token', [':aa'], String.raw`\d{8,10}:AA[A-Za-z0-9_-]{33}`, 46),
   custom(
     'teams-webhook-url',

@@ -1,6 +1,7 @@
 import { keepPreferred } from '../overlap.js';
 import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
-import { isPlaceholder } from './allowlist.js';
+import { isPlaceholder, isSelfNamed } from './allowlist.js';
+import { keyAround } from './generic.js';
 import { shannonEntropy } from './entropy.js';
 import { findKubernetesSecretValues, MAX_MANIFEST_VALUE } from './kubernetes.js';
 import { KeywordAutomaton } from './prefilter.js';
@@ -112,6 +113,8 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
       if (end <= start || end - start > rule.maxLength) continue;
       const value = text.slice(start, end);
       if (isPlaceholder(value, allow, { allowRuns: c.allowRuns })) continue;
+      // A value next to its key name must not just repeat the name (`API_KEY=api-key-here`).
+      if (whole[0] < start && isSelfNamed(value, keyAround(text, whole[0]))) continue;
       if (rule.entropy !== undefined && shannonEntropy(value) < rule.entropy - 1e-9) continue;
       if (rule.validate !== undefined) {
         const ctx: RuleMatchContext = { text, matchStart: whole[0], matchEnd: whole[1], valueStart: start, valueEnd: end, groups: m.groups };
