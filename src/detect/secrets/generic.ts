@@ -201,8 +201,12 @@ function genericValidator(kind: GenericKind) {
 
 /** The value after `key = `, `key: `, `"key": `: quoted (anything but the quote and whitespace) or bare. */
 const VALUE = String.raw`(?<secret>(?<=")[^"\s\\]{8,200}(?=")|(?<=")(?=[^"\s]{0,200}\\)(?:[^"\s\\]|\\[^\s]){4,100}(?=")|(?<=')[^'\s]{8,200}(?=')|(?<=\x60)[^\x60\s]{8,200}(?=\x60)|(?<![\w"'\x60])[^\s"'\x60,;&(){}\[\]<>]{8,200}(?![^\s,;)\]}"'\x60]))`;
-/** `key = `, `key: `, `"key": `, `key := `, `key => `, Makefile `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
-const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?[ \t]{0,4}(?:=|:::?=|:=|\?\?=|\?=|\+=|=>|:)[ \t]{0,4}["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
+/** A declared type between the name and `=`: `apiKey: string = …`, `token: Final[str] = …`, Go's `var token string = …`. */
+const TYPE_ANNOTATION = String.raw`(?:[ \t]{0,4}:[ \t]{0,4}[A-Za-z_][\w.<>\[\]?|*&]{0,30}|[ \t]{1,4}(?:string|String|str|&str|&'static str))`;
+/**
+ * `key = `, `key: `, `"key": `, `key := `, `key => `, `key == ` (a literal compared against), PHP `.=`, R `<-`,
+ * C `key[] = `, Objective-C `= @"…"`, `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
 
 function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
   return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {

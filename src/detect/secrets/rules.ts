@@ -242,6 +242,7 @@ const PAYMENTS: SecretRule[] = [
 
 // ---------------------------------------------------------------- AI providers
 const AI: SecretRule[] = [
+  tok('aws-bedrock-api-key', 'ai', 'Amazon Bedrock API key (long-term ABSK…, short-term bedrock-api-key-…)', ['absk', 'bedrock-api-key-'], 'ABSK[A-Za-z0-9+/]{109,269}={0,2}|bedrock-api-key-[A-Za-z0-9+/]{40,2000}={0,2}', 2018, { end: '(?![A-Za-z0-9+/=])' }),
   tok('openai-project-key', 'ai', 'OpenAI project API key', ['sk-proj-'], 'sk-proj-[A-Za-z0-9_-]{40,250}', 258),
   tok('openai-service-account-key', 'ai', 'OpenAI service-account key', ['sk-svcacct-'], 'sk-svcacct-[A-Za-z0-9_-]{40,250}', 261),
   tok('openai-admin-key', 'ai', 'OpenAI admin key', ['sk-admin-'], 'sk-admin-[A-Za-z0-9_-]{40,250}', 259),
@@ -323,6 +324,46 @@ const REGISTRY: SecretRule[] = [
   ctx('gradle-publish-secret', 'registry', 'Gradle plugin portal publish secret', ['gradle_publish'], String.raw`gradle[_.\-]?publish[_.\-]?secret`, '[A-Za-z0-9]{32}', 32),
   ctx('packagecloud-token', 'registry', 'packagecloud API token', ['packagecloud'], 'packagecloud', '[a-f0-9]{48}', 48),
 ];
+
+/**
+ * Vendors whose keys have no prefix of their own: a value of the vendor's documented shape right after a key
+ * naming the vendor (`FASTLY_API_TOKEN=…`, `kraken: { private_key: … }`). [id, description, name pattern, value].
+ */
+const VENDOR_SHAPES: Array<[string, string, string, string]> = [
+  ['adafruit-api-key', 'Adafruit IO key', 'adafruit', '[A-Za-z0-9_-]{32}'],
+  ['beamer-api-token', 'Beamer API token', 'beamer', 'b_[A-Za-z0-9=_-]{44}'],
+  ['bittrex-api-key', 'Bittrex API key / secret', 'bittrex', '[a-z0-9]{32}'],
+  ['codecov-token', 'Codecov upload / access token', 'codecov', '[a-z0-9]{32}|' + UUID],
+  ['coinbase-api-secret', 'Coinbase API secret', 'coinbase', '[A-Za-z0-9_-]{64}'],
+  ['contentful-delivery-token', 'Contentful delivery / preview token', 'contentful', '[A-Za-z0-9=_-]{43}'],
+  ['dropbox-api-secret', 'Dropbox app secret', 'dropbox', '[a-z0-9]{15}'],
+  ['droneci-token', 'Drone CI access token', 'drone', '[A-Za-z0-9]{32}'],
+  ['etsy-api-key', 'Etsy API key', 'etsy', '[a-z0-9]{24}'],
+  ['fastly-api-token', 'Fastly API token', 'fastly', '[A-Za-z0-9_-]{32}'],
+  ['finicity-secret', 'Finicity client secret / app key', 'finicity', '[a-z0-9]{20}|[a-f0-9]{32}'],
+  ['finnhub-token', 'Finnhub API token', 'finnhub', '[a-z0-9]{20}'],
+  ['flickr-api-key', 'Flickr API key', 'flickr', '[a-z0-9]{32}'],
+  ['freshbooks-token', 'FreshBooks access token', 'freshbooks', '[a-z0-9]{64}'],
+  ['gitter-token', 'Gitter access token', 'gitter', '[a-z0-9_-]{40}'],
+  ['hubspot-api-key', 'HubSpot API key (legacy, UUID)', 'hubspot', UUID_ANY],
+  ['jfrog-identity-token', 'JFrog identity token', 'jfrog', '[a-z0-9]{64}'],
+  ['kraken-secret', 'Kraken API private key', 'kraken', '[A-Za-z0-9/=_+-]{80,90}'],
+  ['kucoin-secret', 'KuCoin API key / secret', 'kucoin', '[a-f0-9]{24}|' + UUID],
+  ['linkedin-client-secret', 'LinkedIn client secret', 'linkedin|linked[_.-]in', '[a-z0-9]{16}'],
+  ['lob-api-key', 'Lob API key', 'lob', '(?:live|test)_[a-f0-9]{35}'],
+  ['looker-client-secret', 'Looker API client secret', 'looker', '[a-z0-9]{24}'],
+  ['messagebird-api-key', 'MessageBird API key', 'messagebird|message[_.-]bird', '[a-z0-9]{25}'],
+  ['meraki-api-key', 'Cisco Meraki API key', 'meraki', '[0-9a-f]{40}'],
+  ['nytimes-api-key', 'New York Times API key', 'nytimes|new[_.-]york[_.-]times|nyt', '[a-z0-9=_-]{32}'],
+  ['privateai-api-key', 'Private AI API key', 'private[_.-]?ai', '[a-z0-9]{32}'],
+  ['rapidapi-key', 'RapidAPI key', 'rapidapi|rapid[_.-]api', '[a-z0-9_-]{50}'],
+  ['sendbird-token', 'Sendbird API token', 'sendbird', '[a-f0-9]{40}'],
+  ['squarespace-token', 'Squarespace API key', 'squarespace', UUID_ANY],
+  ['sumologic-credential', 'Sumo Logic access id / key', 'sumo', 'su[A-Za-z0-9]{12}|[A-Za-z0-9]{64}'],
+];
+const VENDOR_CONTEXT: SecretRule[] = VENDOR_SHAPES.map(([id, description, name, value]) =>
+  ctx(id, 'saas', `${description} next to its key name`, [/^[a-z]+/.exec(name)![0]], String.raw`\b(?:${name})`, value, 100, { entropy: 3.0 }),
+);
 
 // ---------------------------------------------------------------- SaaS
 const SAAS: SecretRule[] = [
@@ -433,6 +474,15 @@ const SAAS: SecretRule[] = [
   tok('salesforce-access-token', 'saas', 'Salesforce session / access token', ['00d'], String.raw`00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{90,110}`, 130, { end: '(?![A-Za-z0-9_.])' }),
   tok('infisical-service-token', 'saas', 'Infisical service token', ['st.'], String.raw`st\.${UUID}\.[a-f0-9]{32}\.[a-f0-9]{32}`, 105),
   tok('harness-pat', 'saas', 'Harness personal access / service account token', ['pat.', 'sat.'], String.raw`(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[a-z0-9]{24}\.[A-Za-z0-9]{20}`, 73),
+  tok('newrelic-browser-api-token', 'saas', 'New Relic browser API token', ['nrjs-'], 'NRJS-[a-f0-9]{19}', 24),
+  tok('adobe-client-secret', 'saas', 'Adobe I/O client secret (p8e-)', ['p8e-'], 'p8e-[A-Za-z0-9]{32}', 36),
+  tok('intra42-client-secret', 'saas', '42 Intra API client secret', ['s-s4t2'], 's-s4t2(?:ud|af)-[a-f0-9]{64}', 76),
+  tok('settlemint-token', 'saas', 'SettleMint personal / application / service token', ['sm_pat_', 'sm_aat_', 'sm_sat_'], 'sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}', 23),
+  tok('maxmind-license-key', 'saas', 'MaxMind licence key', ['_mmk'], '[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk', 40),
+  tok('dropbox-long-lived-token', 'saas', 'Dropbox long-lived access token', ['aaaaaaaaaa'], '[a-z0-9]{11}AAAAAAAAAA[a-z0-9_=-]{43}', 64, { allowRuns: true }),
+  tok('authress-service-client-key', 'saas', 'Authress service client access key', ['.acc_', '.acc-'], String.raw`(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[a-z0-9+/_=-]{30,120}`, 204, { flags: 'i', end: '(?![A-Za-z0-9+/_=-])' }),
+  ctx('sidekiq-credentials', 'saas', 'Sidekiq Pro / Enterprise gem server credentials', ['contribsys'], String.raw`BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM`, '[a-f0-9]{8}:[a-f0-9]{8}', 17),
+  ...VENDOR_CONTEXT,
   tok('age-secret-key', 'private-key', 'age encryption secret key', ['age-secret-key-1'], 'AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}', 74),
 ];
 

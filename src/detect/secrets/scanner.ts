@@ -5,6 +5,7 @@ import { keyAround } from './generic.js';
 import { shannonEntropy } from './entropy.js';
 import { findKubernetesSecretValues, MAX_MANIFEST_VALUE } from './kubernetes.js';
 import { KeywordAutomaton } from './prefilter.js';
+import { decodedView, decodeWindows } from './views.js';
 import type { RuleMatchContext, SecretRule } from './rule.js';
 import { SECRET_RULES } from './rules.js';
 
@@ -86,8 +87,11 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
     return { rule, re, rank: 50_000 + i, allowRuns: false };
   });
 
-  /** Room for a value and the few characters around it that some rules inspect. */
-  const SPACED_CONTEXT = 64;
+  /**
+   * Room for a value and the few characters around it that some rules inspect, and for a token split into string
+   * literals joined across lines (`"ghp_…" +\n  "…"`), the one built-in finding with whitespace inside.
+   */
+  const SPACED_CONTEXT = 256;
   let maxMatchLength = 0;
   for (const c of compiled) maxMatchLength = Math.max(maxMatchLength, c.rule.maxLength);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_LENGTH);
@@ -126,23 +130,42 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
 
   return {
     maxMatchLength,
-    // Built-in values never contain whitespace except private-key blocks, which streaming holds whole.
+    // Built-in values contain whitespace only in private-key blocks, which streaming holds whole, and in joins.
     maxSpacedMatchLength: custom.length > 0 ? CUSTOM_PATTERN_MAX_LENGTH : SPACED_CONTEXT,
     scan(text: string): DetectorMatch[] {
       if (text.length === 0) return [];
-      found.fill(0);
-      active.fill(0);
       const candidates: Candidate[] = [];
-      if (automaton.scan(text, found) > 0) {
-        for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const ri of keywordRules[k]!) active[ri] = 1;
+      scanInto(text, candidates);
+      // Encoded, escaped, split or full-width tokens: rescan decoded views of the windows around such places.
+      // A finding there maps back to the original span it was decoded from (the whole encoded run).
+      for (const [ws, we] of decodeWindows(text)) {
+        const sub = text.slice(ws, we);
+        const view = decodedView(sub);
+        if (view === null) continue;
+        const found: Candidate[] = [];
+        scanInto(view.text, found);
+        for (const f of found) {
+          const start = ws + view.toOrigStart(f.start);
+          const end = ws + view.toOrigEnd(f.end);
+          if (end <= start || text.slice(start, end) === view.text.slice(f.start, f.end)) continue;
+          candidates.push({ start, end, rule: f.rule, rank: f.rank });
+        }
       }
-      for (const ri of alwaysRun) active[ri] = 1;
-      for (let ri = 0; ri < compiled.length; ri++) if (active[ri] === 1) run(compiled[ri]!, text, candidates);
-      for (const c of custom) run(c, text, candidates);
-      for (const v of findKubernetesSecretValues(text)) if (!isPlaceholder(text.slice(v.start, v.end), allow)) candidates.push({ ...v, rank: MANIFEST_RANK });
       return resolveOverlaps(candidates);
     },
   };
+
+  function scanInto(text: string, candidates: Candidate[]): void {
+    found.fill(0);
+    active.fill(0);
+    if (automaton.scan(text, found) > 0) {
+      for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const ri of keywordRules[k]!) active[ri] = 1;
+    }
+    for (const ri of alwaysRun) active[ri] = 1;
+    for (let ri = 0; ri < compiled.length; ri++) if (active[ri] === 1) run(compiled[ri]!, text, candidates);
+    for (const c of custom) run(c, text, candidates);
+    for (const v of findKubernetesSecretValues(text)) if (!isPlaceholder(text.slice(v.start, v.end), allow)) candidates.push({ ...v, rank: MANIFEST_RANK });
+  }
 }
 
 /** Longest span first, then the most specific rule; a span overlapping one already kept is dropped. */
