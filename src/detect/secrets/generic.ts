@@ -257,7 +257,9 @@ export const GENERIC_RULES: readonly SecretRule[] = [
     'generic',
     'an XML element named like a secret holding a literal value, on its line or the next (`<password>…</password>`)',
     ['pass', 'pwd', 'secret', 'token', 'key', 'cred', 'auth'],
-    /<(?<tag>[A-Za-z_][\w.:-]{0,60})(?:[ \t\r\n][^<>]{0,200})?>[ \t\r\n]{0,40}(?<secret>[^<>\s]{8,200})[ \t\r\n]{0,40}<\/\k<tag>>/,
+    // The tag must hold a secret word (checked again on whole words by the validator), so ordinary markup and
+    // TypeScript generics fail at the tag name.
+    /<(?<tag>(?:[A-Za-z_][\w.:-]{0,30}?)?(?:pass|pwd|secret|token|key|cred|auth)[\w.:-]{0,30})(?:[ \t\r\n][^<>]{0,200})?>[ \t\r\n]{0,40}(?<secret>[^<>\s]{8,200})[ \t\r\n]{0,40}<\/\k<tag>>/i,
     200,
     { entropy: 3.0, validate: xmlValidator },
   ),

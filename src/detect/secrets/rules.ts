@@ -167,9 +167,9 @@ const CHAT: SecretRule[] = [
     'discord-bot-token',
     'chat',
     'Discord bot token',
-    // The first part starts with the base64 of the id's first digit (MT… for 1, Mj… for 2, … OT… for 9): as
-    // keywords these are in most texts, so the rule nearly always runs; the regex is anchored on a dot.
-    ['mt', 'mj', 'mz', 'nd', 'nt', 'nj', 'nz', 'od', 'ot'],
+    // No word names a bot token, so the rule runs whenever the text has a dot (the automaton folds `.` to `_`);
+    // the regex is anchored on the dot before the 6-character timestamp part.
+    ['.'],
     // Anchored on the dot and 6-character timestamp part; the lookbehind captures the whole token. The first part
     // is the bot's user id (a 17–20 digit snowflake) in base64, which the validator decodes.
     /\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}(?![A-Za-z\d_-])(?<=(?<![A-Za-z\d_-])(?<secret>[MNO][A-Za-z\d_-]{22,26}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}))/,

@@ -84,28 +84,32 @@ interface Replacement {
   text: string;
 }
 
-/** Maximal base64/hex runs that decode to printable ASCII, with their decoding. */
+function isB64(text: string, i: number): boolean {
+  const c = text.charCodeAt(i);
+  return c < 128 && B64[c]! >= 0;
+}
+
+/**
+ * Maximal base64/hex runs that decode to printable ASCII, with their decoding. A run of MIN_RUN or more characters
+ * covers a position that is a multiple of MIN_RUN, so only those positions are probed and grown both ways: on code,
+ * where most runs are short words, this reads a fraction of the characters.
+ */
 function encodedRuns(text: string, out: Replacement[]): void {
   const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || B64[c]! < 0) {
-      i++;
-      continue;
-    }
-    const start = i;
-    let allHex = true;
-    while (i < n) {
-      const d = text.charCodeAt(i);
-      if (d >= 128 || B64[d]! < 0) break;
-      if (HEXV[d]! < 0) allHex = false;
-      i++;
-    }
-    let end = i;
-    while (end < n && end - i < 2 && text.charCodeAt(end) === 61) end++; // '=' padding
+  let from = 0;
+  for (let probe = MIN_RUN - 1; probe < n; probe += MIN_RUN) {
+    if (probe < from || !isB64(text, probe)) continue;
+    let start = probe;
+    while (start > from && isB64(text, start - 1)) start--;
+    let i = probe + 1;
+    while (i < n && isB64(text, i)) i++;
+    from = i;
     const len = i - start;
     if (len < MIN_RUN || len > MAX_RUN) continue;
+    let allHex = true;
+    for (let k = start; k < i && allHex; k++) if (HEXV[text.charCodeAt(k)]! < 0) allHex = false;
+    let end = i;
+    while (end < n && end - i < 2 && text.charCodeAt(end) === 61) end++; // '=' padding
     let decoded: string | null = null;
     if (allHex && len % 2 === 0) decoded = decodeHex(text, start, i);
     if (decoded === null && len % 4 !== 1) decoded = decodeBase64(text, start, i);
