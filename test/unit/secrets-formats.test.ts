@@ -185,3 +185,17 @@ describe('placeholders are recognised as such', () => {
     expect(values(`api_key = "${v}"`)).toEqual([v]);
   });
 });
+
+describe('keys that are not credentials', () => {
+  it('pagination cursors, digests and key ids, and keys named as fakes', () => {
+    for (const k of ['next_page_token', 'continuationToken', 'cursor_token', 'cert_thumbprint', 'ssh_key_fingerprint', 'mock_api_key', 'FAKE_SECRET']) {
+      expect(found(`${k} = "${rnd(40)}"`), k).toEqual([]);
+    }
+  });
+
+  it('Authorization schemes besides Bearer', () => {
+    const v = rnd(40);
+    expect(values(`curl -H "Authorization: ApiKey ${v}" https://api.example.net`)).toEqual([v]);
+    expect(values(`Authorization: sso-key ${v}`)).toEqual([v]);
+  });
+});

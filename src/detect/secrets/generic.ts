@@ -21,6 +21,10 @@ const EXCLUDED_KEY_WORDS: ReadonlySet<string> = new Set([
   'view', 'form', 'component', 'handler', 'callback', 'fn', 'func', 'method',
   'module', 'public', 'pub', 'question', 'answer', 'status', 'state', 'source', 'sources', 'lookup', 'backend',
   'cache', 'keys',
+  // Opaque values that are not credentials: pagination cursors, content digests, key and certificate ids.
+  'next', 'continuation', 'cursor', 'etag', 'checksum', 'fingerprint', 'thumbprint', 'md5', 'sha1', 'sha256', 'kid',
+  // Values a key name says are fake.
+  'mock', 'fake', 'dummy', 'sample', 'example',
 ]);
 
 /** Words that, before `key`, make it a secret key (`api_key`, `signingKey`, `SECRET_KEY`). */
@@ -275,9 +279,9 @@ export const GENERIC_RULES: readonly SecretRule[] = [
   customRule(
     'authorization-bearer',
     'generic',
-    'Authorization: Bearer / token header value',
+    'Authorization: Bearer / Token / ApiKey / SSO-Key header value',
     ['bearer', 'authorization'],
-    /\b(?:bearer|token(?<=authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?token))[ \t]+(?<secret>[A-Za-z0-9_\-.~+/]{20,1000}={0,2})(?![A-Za-z0-9_\-.~+/=])/i,
+    /\b(?:bearer|(?:token|api-?key|key|sso-key)(?<=authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?:token|api-?key|key|sso-key)))[ \t]+(?<secret>[A-Za-z0-9_\-.~+/]{20,1000}={0,2})(?![A-Za-z0-9_\-.~+/=])/i,
     1002,
     { entropy: 3.0, validate: (v) => valueLooksSecret(v) },
   ),
