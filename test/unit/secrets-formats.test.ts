@@ -199,3 +199,11 @@ describe('keys that are not credentials', () => {
     expect(values(`Authorization: sso-key ${v}`)).toEqual([v]);
   });
 });
+
+describe('YAML block scalars', () => {
+  it('a value on the line after `key: |` or `key: >-`', () => {
+    const v = `Yb${rnd(24)}`;
+    expect(values(`db:\n  password: |\n    ${v}\n`)).toEqual([v]);
+    expect(values(`api_token: >-\n  ${v}\n`)).toEqual([v]);
+  });
+});

@@ -209,8 +209,8 @@ const VALUE = String.raw`(?<secret>(?<=")[^"\s\\]{8,200}(?=")|(?<=")(?=[^"\s]{0,
 const TYPE_ANNOTATION = String.raw`(?:[ \t]{0,4}:[ \t]{0,4}[A-Za-z_][\w.<>\[\]?|*&]{0,30}|[ \t]{1,4}(?:string|String|str|&str|&'static str))`;
 /**
  * `key = `, `key: `, `"key": `, `key := `, `key => `, `key == ` (a literal compared against), PHP `.=`, R `<-`,
- * C `key[] = `, Objective-C `= @"…"`, `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
-const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
+ * C `key[] = `, Objective-C `= @"…"`, a YAML block scalar (`key: |` and the value on the next line), `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}(?:[|>][-+]?[ \t]{0,4}\r?\n[ \t]{1,40})?@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
 
 function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
   return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {
