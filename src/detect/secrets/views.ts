@@ -12,8 +12,8 @@
  */
 import { normalizeText, NormView } from '../injection/normalize.js';
 
-/** Characters the Unicode step changes: invisibles, soft hyphen, full-width forms, mathematical alphanumerics. */
-const UNICODE_TRIGGER = /[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufe00-\ufe0f\uff01-\uff5e\u3000]|\ud835[\udc00-\udfff]|\udb40[\udc00-\udc7f]/g;
+/** Runs of characters the Unicode step changes: invisibles, soft hyphen, full-width forms, mathematical alphanumerics. */
+const UNICODE_TRIGGER = /(?:[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\ufe00-\ufe0f\uff01-\uff5e\u3000]|\ud835[\udc00-\udfff]|\udb40[\udc00-\udc7f])+/g;
 /**
  * Escapes (`\/`, `\uXXXX`, `\xXX`, `%XX`) and joins (a closing quote, an optional operator and line break, the
  * same quote opening the next literal). Every alternative starts with one of four characters, so the engine skips
