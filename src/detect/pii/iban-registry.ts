@@ -1,5 +1,5 @@
 /**
- * IBAN structure per country (SWIFT IBAN registry): total length and BBAN format, where `n` is digits, `a`
+ * IBAN structure per country (SWIFT IBAN registry, and the countries using the format outside it): total length and BBAN format, where `n` is digits, `a`
  * uppercase letters and `c` alphanumerics. Only what is needed to reject look-alikes cheaply before the mod-97
  * check; the check digits themselves are validated separately.
  */
@@ -18,7 +18,13 @@ const REGISTRY: Record<string, string> = {
   QA: '29:4a21c', RO: '24:4a16c', RS: '22:3n13n2n', RU: '33:9n5n15c', SA: '24:2n18c', SC: '31:4a2n2n16n3a',
   SD: '18:2n12n', SE: '24:3n16n1n', SI: '19:5n8n2n', SK: '24:4n6n10n', SM: '27:1a5n5n12c', SO: '23:4n3n12n',
   ST: '25:8n11n2n', SV: '28:4a20n', TL: '23:3n14n2n', TN: '24:2n3n13n2n', TR: '26:5n1n16c', UA: '29:6n19c',
-  VA: '22:3n15n', VG: '24:4a16n', XK: '20:4n10n2n', YE: '30:4a4n18c',
+  VA: '22:3n15n', VG: '24:4a16n', XK: '20:4n10n2n', YE: '30:4a4n18c', HN: '28:4a20n',
+  // Countries using the IBAN format without (yet) being in the SWIFT registry: mostly the BCEAO / BEAC
+  // currency zones of West and Central Africa, as banks there publish and validate them.
+  AO: '25:21n', BF: '28:2c22n', BJ: '28:2c22n', CF: '27:23n', CG: '27:23n', CI: '28:1a23n', CM: '27:23n',
+  CV: '25:21n', DZ: '26:22n', GA: '27:23n', GQ: '27:23n', GW: '25:2c19n', IR: '26:22n', KM: '27:23n',
+  MA: '28:24n', MG: '27:23n', ML: '28:1a23n', MZ: '25:21n', NE: '28:2a22n', SN: '28:1a23n', TD: '27:23n',
+  TG: '28:2a22n',
 };
 
 export interface IbanCountry {

@@ -1,6 +1,8 @@
 import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
 import { cardBrand, ibanMod97, luhnValid, npiValid } from './checksums.js';
 import { IBAN_COUNTRIES, IBAN_MAX_LENGTH } from './iban-registry.js';
+import type { CountryCode } from 'libphonenumber-js/max';
+import { DEFAULT_PHONE_REGIONS, findPhones, isPhoneRegion } from './phones.js';
 import { compileKeywordFinder, type KeywordKind, keywordReach, type KeywordValue } from './keywords.js';
 import { type Candidate, compileCustomPatterns, CUSTOM_PATTERN_MAX_MATCH, resolveOverlaps, scanCustom } from './shared.js';
 
@@ -15,14 +17,19 @@ export interface PiiScannerOptions {
   detectPatterns?: NamedPattern[];
   /** Only these built-in types (custom pattern types are always on). Unknown names throw. */
   types?: string[];
+  /**
+   * Regions (ISO 3166 alpha-2) whose national formats are recognised for numbers written without a country
+   * code, the first one the default; hints from the text are added. Default: DEFAULT_PHONE_REGIONS.
+   */
+  phoneRegions?: string[];
 }
 
 /**
  * The built-in types. Rule ids per type:
  * - EMAIL: `email`
- * - PHONE: `phone-e164` (`+` and country code), `phone-us` (NANP with separators), `phone-national` (trunk-0
- *   national formats: UK, DE, FR, IT, NL, AU, …), `phone-in`, `phone-es`, `phone-context` (any grouped number
- *   after a phone keyword or before "office"/"fax"/"mobile")
+ * - PHONE: `phone-e164` (`+` or `00` and a country code: valid for that country, or E.164-shaped), `phone-us`
+ *   (NANP with separators), `phone-national` (no country code: valid in one of the phone regions, by
+ *   libphonenumber), `phone-context` (any grouped number after a phone keyword or before "office"/"fax"/"mobile")
  * - SSN: `ssn` (AAA-GG-SSSS), `ssn-context` (unformatted or spaced, after an SSN keyword)
  * - CREDIT_CARD: `luhn-card` (13–19 digits), `luhn-card-context` (12-digit Maestro after a card keyword),
  *   `card-cvv` (a CVV/CVC value after its keyword, only near a detected card)
@@ -105,8 +112,9 @@ const IPV4_SRC = `${OCTET}(?:\\.${OCTET}){3}`;
 
 const RE = {
   card: /(?<![\w.+\-/@$#])\d(?:[ -]?\d){11,}/g,
-  ssn: new RegExp(`${NUM_START}(\\d{3})-(\\d{2})-(\\d{4})${NUM_END}`, 'g'),
-  ibanStart: /(?<![A-Za-z0-9])(?:[A-Z]{2}\d{2}|[a-z]{2}\d{2})(?=[ ]?[A-Za-z0-9])/g,
+  // AAA-GG-SSSS, AAA GG SSSS or AAA.GG.SSSS, one delimiter throughout (the shapes Presidio's recogniser scores).
+  ssn: new RegExp(`${NUM_START}(\\d{3})([\\-. ])(\\d{2})\\2(\\d{4})${NUM_END}`, 'g'),
+  ibanStart: /(?<![A-Za-z0-9])(?:[A-Z]{2}\d{2}|[a-z]{2}\d{2})(?=[ -]?[A-Za-z0-9])/g,
   ipv4: new RegExp(`(?<![\\w.\\-])${IPV4_SRC}(?![\\w\\-+]|\\.\\d)`, 'g'),
   ipv6Colons: /:[0-9A-Fa-f]{0,4}:/g,
   phoneE164: /(?<![\w+\-/.$@])\+[1-9][\d ().\-]{6,24}\d/g,
@@ -114,14 +122,7 @@ const RE = {
     `${NUM_START}(?:(?:\\+?1|001)[ .\\-]?)?(?:\\([2-9]\\d\\d\\)[ ]?[2-9]\\d\\d[ .\\-]|[2-9]\\d\\d([ .\\-])[2-9]\\d\\d\\1)\\d{4}${NUM_END}`,
     'g',
   ),
-  // Trunk-0 national numbers in groups, one separator style throughout. Not right after a hex byte like "3e "
-  // (hex dumps) nor before "-AB" (MAC addresses).
-  phoneNational: new RegExp(
-    `(?<![\\w+\\-/.$@]|\\b(?:\\d[0-9A-Fa-f]|[A-Fa-f]\\d) )(?:0\\d{1,4}([ .\\-/])\\d{2,8}(?:\\1\\d{2,8}){0,4}|\\(0\\d{1,4}\\)[ ]?\\d{2,8}(?:[ \\-]\\d{2,8}){0,3})(?![\\w@]|[ .\\-/]\\d|[.\\-:][0-9A-Fa-f]{2}(?!\\w))`,
-    'g',
-  ),
-  phoneIn: new RegExp(`${NUM_START}0?[6-9]\\d{4}[ \\-]\\d{5}(?![\\w@]|[ .\\-/]\\d)`, 'g'),
-  phoneEs: new RegExp(`${NUM_START}[6-9]\\d{2} \\d{2} \\d{2} \\d{2}(?![\\w@]|[ .\\-/]\\d)`, 'g'),
+  ibanLike: /(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?:[ -]?[A-Z0-9]{4}){2,8}(?:[ -]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
   phoneExtension: /[ ]?(?:x|ext\.?|extension|#)[ ]?\d{1,5}(?![\w])/y,
 };
 
@@ -137,13 +138,25 @@ const NOT_TLD = new Set([
   'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'bmp', 'tif', 'tiff', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'css', 'scss',
   'less', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'txt', 'lock', 'wasm', 'pdf', 'map', 'toml', 'ini', 'cfg', 'jar', 'class',
 ]);
-const EMAIL_DOMAIN = /(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.){1,10}(?:[A-Za-z]{2,24}|xn--[A-Za-z0-9-]{1,59})(?![A-Za-z0-9-]|\.[A-Za-z0-9])/y;
+/** Domain labels in any script (internationalised domain names as written, or their xn-- form). */
+const EMAIL_DOMAIN = /(?:[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?\.){1,10}(?:\p{L}[\p{L}\p{M}]{1,23}|xn--[A-Za-z0-9-]{1,59})(?![\p{L}\p{N}\p{M}-]|\.[\p{L}\p{N}])/uy;
+const NON_ASCII_LETTER = /[\p{L}\p{N}\p{M}]/u;
 
+/**
+ * Characters of an unquoted local part: RFC 5322 atext that does not also delimit values in code and URLs
+ * (`=`, `/`, `?`, `&`, `#` end it), and letters of any script (RFC 6531).
+ */
 function isLocalChar(c: number): boolean {
   return (
     (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 46 /* . */ || c === 95 /* _ */ ||
-    c === 45 /* - */ || c === 43 /* + */ || c === 37 /* % */
+    c === 45 /* - */ || c === 43 /* + */ || c === 37 /* % */ || c === 39 /* ' */ || c === 124 /* | */ || c === 126 /* ~ */ ||
+    c === 94 /* ^ */ || c === 33 /* ! */ || c === 42 /* * */ || c === 36 /* $ */ || c === 123 /* { */ || c === 125 /* } */ ||
+    (c >= 0x80 && c !== 0xa0 && NON_ASCII_LETTER.test(String.fromCharCode(c)))
   );
+}
+/** A local part starts and ends with a letter or digit of any script, or `_`. */
+function isLocalEdge(c: number): boolean {
+  return isAlnum(c) || c === 95 || (c >= 0x80 && NON_ASCII_LETTER.test(String.fromCharCode(c)));
 }
 function isHexOrColon(c: number): boolean {
   return (c >= 48 && c <= 58) || (c >= 97 && c <= 102) || (c >= 65 && c <= 70);
@@ -186,6 +199,12 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
     PII_TYPES.filter((t) => wanted.has(t) && (t !== 'CREDIT_CARD' || pciMode) && (!HEALTHCARE_TYPES.has(t) || healthcareMode)),
   );
   const custom = compileCustomPatterns(opts.detectPatterns);
+  const phoneRegions: CountryCode[] = [];
+  for (const r of opts.phoneRegions ?? DEFAULT_PHONE_REGIONS) {
+    const code = r.toUpperCase();
+    if (!isPhoneRegion(code)) throw new Error(`unknown phone region "${r}" (use ISO 3166-1 alpha-2 codes such as US, GB, DE)`);
+    phoneRegions.push(code);
+  }
   const on = (t: string): boolean => enabled.has(t);
 
   // Fresh RegExp objects per scanner: `lastIndex` is per object, and scanners may be used concurrently in one
@@ -224,11 +243,19 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
     let at = text.indexOf('@');
     while (at !== -1) {
       let s = at;
-      while (s > 0 && at - s < 65 && isLocalChar(text.charCodeAt(s - 1))) s--;
-      // The local part starts and ends with an alphanumeric (trim leading dots/dashes, e.g. "--user@…").
-      while (s < at && !isAlnum(text.charCodeAt(s)) && text.charCodeAt(s) !== 95) s++;
-      const tooLong = s > 0 && isLocalChar(text.charCodeAt(s - 1));
-      const localOk = s < at && !tooLong && text.charCodeAt(at - 1) !== 46 && !text.slice(s, at).includes('..');
+      let localOk: boolean;
+      const quoted = text.charCodeAt(at - 1) === 34 ? quotedLocalStart(text, at - 1) : -1;
+      if (quoted >= 0) {
+        // A quoted local part ("john doe"@example.com): anything but quotes and line breaks, escapes allowed.
+        s = quoted;
+        localOk = true;
+      } else {
+        while (s > 0 && at - s < 65 && isLocalChar(text.charCodeAt(s - 1))) s--;
+        const tooLong = s > 0 && isLocalChar(text.charCodeAt(s - 1));
+        // The local part starts and ends with a letter or digit (trim leading dots/dashes, e.g. "--user@…").
+        while (s < at && !isLocalEdge(text.charCodeAt(s))) s++;
+        localOk = s < at && !tooLong && isLocalEdge(text.charCodeAt(at - 1)) && !text.slice(s, at).includes('..');
+      }
       let next = at + 1;
       if (localOk) {
         dom.lastIndex = at + 1;
@@ -250,6 +277,20 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
       }
       at = text.indexOf('@', next);
     }
+  }
+
+  /** Start of a quoted local part whose closing quote is at `close`, or -1 (at most 64 characters, one line). */
+  function quotedLocalStart(text: string, close: number): number {
+    for (let i = close - 1; i >= 0 && close - i <= 64; i--) {
+      const c = text.charCodeAt(i);
+      if (c === 10 || c === 13) return -1;
+      if (c === 34 && text.charCodeAt(i - 1) !== 92) {
+        if (i === close - 1) return -1;
+        const before = text.charCodeAt(i - 1);
+        return i > 0 && (isAlnum(before) || before === 64) ? -1 : i;
+      }
+    }
+    return -1;
   }
 
   // ---- CREDIT_CARD ------------------------------------------------------------------------------------------
@@ -353,16 +394,23 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
   }
 
   // ---- SSN ----------------------------------------------------------------------------------------------------
+  /**
+   * SSA rules: no area 000, 666 or 900–999 (never issued), no group 00, no serial 0000; nor one digit repeated.
+   */
   function ssnValid(area: string, group: string, serial: string): boolean {
     const a = +area;
-    return a !== 0 && a !== 666 && a < 900 && group !== '00' && serial !== '0000';
+    if (a === 0 || a === 666 || a >= 900 || group === '00' || serial === '0000') return false;
+    return !/^(\d)\1{8}$/.test(area + group + serial);
   }
   function scanSsn(text: string, out: Candidate[]): void {
     const r = re.ssn;
     r.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = r.exec(text)) !== null) {
-      if (ssnValid(m[1]!, m[2]!, m[3]!)) push(out, 'SSN', 'ssn', m.index, m.index + m[0].length);
+      const end = m.index + m[0].length;
+      // Spaced or dotted, the three groups must stand alone, not be part of a longer run of digit groups.
+      if (m[2] !== '-' && (/^[ .]\d/.test(text.slice(end, end + 2)) || /\d[ .]$/.test(text.slice(Math.max(0, m.index - 2), m.index)))) continue;
+      if (ssnValid(m[1]!, m[3]!, m[4]!)) push(out, 'SSN', 'ssn', m.index, end);
     }
   }
 
@@ -380,14 +428,17 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
       let compact = '';
       let i = m.index;
       let spaced: boolean | undefined;
+      let sep = 0;
       let ok = true;
       while (compact.length < country.length && i < text.length) {
         const c = text.charCodeAt(i);
-        if (c === 32) {
-          if (compact.length % 4 !== 0 || spaced === false || text.charCodeAt(i + 1) === 32) {
+        if (c === 32 || c === 45) {
+          // Groups of four separated by single spaces or dashes, one style throughout.
+          if (compact.length % 4 !== 0 || spaced === false || (sep !== 0 && sep !== c) || text.charCodeAt(i + 1) === c) {
             ok = false;
             break;
           }
+          sep = c;
           spaced = true;
           i++;
           continue;
@@ -404,7 +455,7 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
       }
       if (!ok || compact.length !== country.length || isAlnum(text.charCodeAt(i))) continue;
       // A spaced IBAN must not continue with another group after its last one (it would be a different value).
-      if (spaced && text.charCodeAt(i) === 32 && isAlnum(text.charCodeAt(i + 1)) && /^[A-Za-z0-9]{1,4}(?![A-Za-z0-9])/.test(text.slice(i + 1, i + 6)) && /\d/.test(text.slice(i + 1, i + 5))) continue;
+      if (spaced && text.charCodeAt(i) === sep && isAlnum(text.charCodeAt(i + 1)) && /^[A-Za-z0-9]{1,4}(?![A-Za-z0-9])/.test(text.slice(i + 1, i + 6)) && /\d/.test(text.slice(i + 1, i + 5))) continue;
       const value = compact.toUpperCase();
       if (!country.bban.test(value.slice(4)) || ibanMod97(value) !== 1) continue;
       push(out, 'IBAN', 'iban', m.index, i);
@@ -562,36 +613,40 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
     push(out, 'PHONE', rule, start, withExtension(text, end));
   }
 
+  /** IBAN-shaped runs, valid or not: their digit groups are never phone numbers. */
+  function ibanLikeSpans(text: string): number[] {
+    const spans: number[] = [];
+    const r = re.ibanLike;
+    r.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = r.exec(text)) !== null) spans.push(m.index, m.index + m[0].length);
+    return spans;
+  }
+
   function scanPhone(text: string, out: Candidate[]): void {
+    const iban = ibanLikeSpans(text);
+    /** Whether [start, end) overlaps an IBAN-shaped run (spans are start-sorted and disjoint). */
+    const inIban = (start: number, end: number): boolean => {
+      for (let lo = 0, hi = iban.length / 2; lo < hi; ) {
+        const mid = (lo + hi) >>> 1;
+        if (iban[2 * mid + 1]! <= start) lo = mid + 1;
+        else if (iban[2 * mid]! >= end) hi = mid;
+        else return true;
+      }
+      return false;
+    };
     let m: RegExpExecArray | null;
     const e = re.phoneE164;
     e.lastIndex = 0;
     while ((m = e.exec(text)) !== null) {
       const len = phonePrefix(m[0], 8, 15);
-      if (len > 0) pushPhone(out, text, 'phone-e164', m.index, m.index + len);
+      if (len > 0 && !inIban(m.index, m.index + len)) pushPhone(out, text, 'phone-e164', m.index, m.index + len);
     }
-    const simple: Array<[RegExp, string, (v: string) => boolean]> = [
-      [re.phoneUs, 'phone-us', () => true],
-      [
-        re.phoneNational,
-        'phone-national',
-        (v) => {
-          if (/^\d{3}-\d{2}-\d{4}$/.test(v)) return false; // SSN-shaped (an invalid SSN is not a phone)
-          const n = digitsOf(v).length;
-          const parts = v.split(/[ .\-/()]+/).filter(Boolean);
-          const groups = parts.length;
-          // Pairs only: the French "0X XX XX XX XX" shape, not runs of byte values.
-          if (parts.every((p) => p.length === 2) && (groups !== 5 || v.startsWith('00'))) return false;
-          return (n >= 10 && n <= 13) || (n === 9 && groups >= 3);
-        },
-      ],
-      [re.phoneIn, 'phone-in', () => true],
-      [re.phoneEs, 'phone-es', () => true],
-    ];
-    for (const [r, rule, ok] of simple) {
-      r.lastIndex = 0;
-      while ((m = r.exec(text)) !== null) if (ok(m[0])) pushPhone(out, text, rule, m.index, m.index + m[0].length);
-    }
+    // NANP with separators, including the fictional 555 range that libphonenumber does not call valid.
+    const us = re.phoneUs;
+    us.lastIndex = 0;
+    while ((m = us.exec(text)) !== null) if (!inIban(m.index, m.index + m[0].length)) pushPhone(out, text, 'phone-us', m.index, m.index + m[0].length);
+    for (const p of findPhones(text, phoneRegions, inIban)) pushPhone(out, text, p.rule, p.start, p.end);
   }
 
   return {

@@ -43,7 +43,8 @@ export const PHONE_VALUE = '\\+?\\(?\\d[\\d ().\\-/]{4,24}\\d';
 /** What follows each kind's keyword (the value is the last capture group and ends the match). */
 const VALUES: Readonly<Record<Exclude<KeywordKind, 'phoneLabel'>, string>> = {
   phone: PHONE_VALUE,
-  ssn: '\\d{3}(?<sep>[ ]?)\\d{2}\\k<sep>\\d{4}(?![\\w\\-]|\\.\\d)',
+  // After a keyword also Presidio's weaker shapes: unformatted, AAAAA-SSSS and AAA-GGSSSS.
+  ssn: '(?:\\d{3}(?<sep>[ .\\-]?)\\d{2}\\k<sep>\\d{4}|\\d{5}-\\d{4}|\\d{3}-\\d{6})(?![\\w\\-]|\\.\\d)',
   card: '\\d{12}(?![\\w\\-]|[.,]\\d)',
   cvv: '\\d{3,4}(?![\\w\\-]|[.,]\\d)',
   npi: '[12]\\d{9}(?![\\w\\-]|[.,]\\d)',

@@ -1,4 +1,4 @@
-import { isDefaultPassword } from './allowlist.js';
+import { isDefaultPassword, isPlaceholder } from './allowlist.js';
 import { customRule, type RuleMatchContext, type SecretRule } from './rule.js';
 
 /**
@@ -21,6 +21,10 @@ const EXCLUDED_KEY_WORDS: ReadonlySet<string> = new Set([
   'view', 'form', 'component', 'handler', 'callback', 'fn', 'func', 'method',
   'module', 'public', 'pub', 'question', 'answer', 'status', 'state', 'source', 'sources', 'lookup', 'backend',
   'cache', 'keys',
+  // Opaque values that are not credentials: pagination cursors, content digests, key and certificate ids.
+  'next', 'continuation', 'cursor', 'etag', 'checksum', 'fingerprint', 'thumbprint', 'md5', 'sha1', 'sha256', 'kid',
+  // Values a key name says are fake.
+  'mock', 'fake', 'dummy', 'sample', 'example',
 ]);
 
 /** Words that, before `key`, make it a secret key (`api_key`, `signingKey`, `SECRET_KEY`). */
@@ -115,6 +119,8 @@ const IDENTIFIER_CHARS = /^[A-Za-z0-9_.-]+$/;
 const WORD_SEGMENT = /^(?:[A-Za-z]+\d{0,2}|\d{1,2})$/;
 /** Printable ASCII without the backslash: escape sequences (`\n`) and non-ASCII text are not secrets. */
 const PRINTABLE_ASCII = /^[\x21-\x5b\x5d-\x7e]+$/;
+const PRINTABLE_ASCII_OR_BACKSLASH = /^[\x21-\x7e]+$/;
+const BASE64_VALUE = /^[A-Za-z0-9+/]+={0,2}$/;
 /** A dictionary default with digits or symbols tacked on: `admin123`, `Password1!`, `qwerty2024`. */
 const COMMON_WEAK = /^(?:admin|administrator|passw(?:or|0r)d|p@ssw(?:o|0)rd|pass|root|user|test|guest|qwerty|letmein|welcome|changeme|secret|s3cr3t|demo|default|hello|abc|dev|local)[\d!@#$%^&*._-]*$/i;
 /** Values that are public by design: Stripe publishable keys, Mapbox public tokens, PostHog project keys. */
@@ -135,9 +141,21 @@ export function isWordy(v: string): boolean {
   return total / segs.length >= 3.5;
 }
 
-/** Shape checks for a generic value (the entropy gate is separate). */
-export function valueLooksSecret(v: string): boolean {
-  if (!PRINTABLE_ASCII.test(v)) return false;
+/** A base64 value that decodes to a placeholder or sample default (`Y2hhbmdlbWU=` is `changeme`). */
+function encodesPlaceholder(v: string): boolean {
+  if (v.length > 64 || !BASE64_VALUE.test(v) || v.length % 4 !== 0) return false;
+  const d = Buffer.from(v, 'base64').toString('latin1');
+  if (!/^[\x20-\x7e]+$/.test(d)) return false;
+  return isPlaceholder(d, []) || isDefaultPassword(d) || COMMON_WEAK.test(d);
+}
+
+/**
+ * Shape checks for a generic value (the entropy gate is separate). `decoded`: the value is what a JSON string
+ * literal encodes, so a backslash in it is a character of the value, not an escape sequence.
+ */
+export function valueLooksSecret(v: string, decoded = false): boolean {
+  if (!(decoded ? PRINTABLE_ASCII_OR_BACKSLASH : PRINTABLE_ASCII).test(v)) return false;
+  if (encodesPlaceholder(v)) return false;
   if (v.endsWith(':')) return false;
   if (v.includes('://')) return false;
   if (NUMERIC.test(v)) return false;
@@ -159,18 +177,40 @@ export function valueLooksSecret(v: string): boolean {
   return true;
 }
 
+/** The string a JSON string literal's body encodes, or undefined when it is not valid JSON. */
+function jsonUnescape(body: string): string | undefined {
+  try {
+    const v: unknown = JSON.parse(`"${body}"`);
+    return typeof v === 'string' ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function genericValidator(kind: GenericKind) {
   return (value: string, ctx: RuleMatchContext): boolean => {
-    if (!valueLooksSecret(value)) return false;
+    // A JSON string value is judged as the string it encodes (`"pa\\\"ss"` is `pa"ss`).
+    let decoded = false;
+    if (value.includes('\\') && ctx.text.charCodeAt(ctx.valueStart - 1) === 34) {
+      const unescaped = jsonUnescape(value);
+      if (unescaped === undefined) return false;
+      value = unescaped;
+      decoded = true;
+    }
+    if (!valueLooksSecret(value, decoded)) return false;
     if (ctx.groups?.['comma'] !== undefined && !keyIsFirstArgument(ctx.text, ctx.matchStart)) return false;
     return keyIsSecret(keyWords(keyAround(ctx.text, ctx.matchStart)), kind);
   };
 }
 
 /** The value after `key = `, `key: `, `"key": `: quoted (anything but the quote and whitespace) or bare. */
-const VALUE = String.raw`(?<secret>(?<=")[^"\s]{8,200}(?=")|(?<=')[^'\s]{8,200}(?=')|(?<=\x60)[^\x60\s]{8,200}(?=\x60)|(?<![\w"'\x60])[^\s"'\x60,;&(){}\[\]<>]{8,200}(?![^\s,;)\]}"'\x60]))`;
-/** `key = `, `key: `, `"key": `, `key := `, `key => `, or `"KEY", ` (setenv-style arguments, quoted key only). */
-const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?[ \t]{0,4}(?:=|:=|=>|:|\?\?=)[ \t]{0,4}["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
+const VALUE = String.raw`(?<secret>(?<=")[^"\s\\]{8,200}(?=")|(?<=")(?=[^"\s]{0,200}\\)(?:[^"\s\\]|\\[^\s]){4,100}(?=")|(?<=')[^'\s]{8,200}(?=')|(?<=\x60)[^\x60\s]{8,200}(?=\x60)|(?<![\w"'\x60])[^\s"'\x60,;&(){}\[\]<>]{8,200}(?![^\s,;)\]}"'\x60]))`;
+/** A declared type between the name and `=`: `apiKey: string = …`, `token: Final[str] = …`, Go's `var token string = …`. */
+const TYPE_ANNOTATION = String.raw`(?:[ \t]{0,4}:[ \t]{0,4}[A-Za-z_][\w.<>\[\]?|*&]{0,30}|[ \t]{1,4}(?:string|String|str|&str|&'static str))`;
+/**
+ * `key = `, `key: `, `"key": `, `key := `, `key => `, `key == ` (a literal compared against), PHP `.=`, R `<-`,
+ * C `key[] = `, Objective-C `= @"…"`, a YAML block scalar (`key: |` and the value on the next line), `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}(?:[|>][-+]?[ \t]{0,4}\r?\n[ \t]{1,40})?@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
 
 function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
   return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {
@@ -195,6 +235,16 @@ function decodesToUserPass(value: string): boolean {
   return !isDefaultPassword(s.slice(colon + 1), s.slice(0, colon));
 }
 
+const ANY_KIND: readonly GenericKind[] = ['password', 'secret', 'token', 'api-key'];
+
+/** For values named by XML: the element or `key=` / `name=` attribute names a secret, and the value looks like one. */
+function xmlValidator(value: string, ctx: RuleMatchContext): boolean {
+  if (!valueLooksSecret(value)) return false;
+  const name = ctx.groups?.['tag'] ?? ctx.groups?.['name'] ?? '';
+  const words = keyWords(name.replace(/^[\w-]+:/, ''));
+  return ANY_KIND.some((k) => keyIsSecret(words, k));
+}
+
 /** Shape-specific rules first: on equal spans the earlier rule's id is reported. */
 export const GENERIC_RULES: readonly SecretRule[] = [
   customRule(
@@ -207,11 +257,31 @@ export const GENERIC_RULES: readonly SecretRule[] = [
     { entropy: 3.0, validate: (v) => valueLooksSecret(v) },
   ),
   customRule(
+    'xml-element-secret',
+    'generic',
+    'an XML element named like a secret holding a literal value, on its line or the next (`<password>…</password>`)',
+    ['pass', 'pwd', 'secret', 'token', 'key', 'cred', 'auth'],
+    // The tag must hold a secret word (checked again on whole words by the validator), so ordinary markup and
+    // TypeScript generics fail at the tag name.
+    /<(?<tag>(?:[A-Za-z_][\w.:-]{0,30}?)?(?:pass|pwd|secret|token|key|cred|auth)[\w.:-]{0,30})(?:[ \t\r\n][^<>]{0,200})?>[ \t\r\n]{0,40}(?<secret>[^<>\s]{8,200})[ \t\r\n]{0,40}<\/\k<tag>>/i,
+    200,
+    { entropy: 3.0, validate: xmlValidator },
+  ),
+  customRule(
+    'xml-attribute-secret',
+    'generic',
+    'an XML key/name attribute naming a secret and its value attribute, <value> child or content, across lines (`<add key="ApiKey" value="…"/>`)',
+    ['pass', 'pwd', 'secret', 'token', 'key', 'cred', 'auth'],
+    /\b(?:key|name)[ \t]*=[ \t]*(?<q>["'])(?<name>[\w.:-]{1,80})\k<q>(?:(?:[ \t\r\n]{1,40}[\w:-]{1,30}[ \t]*=[ \t]*["'][^"'<>]{0,100}["']){0,3}[ \t\r\n]{1,40}value[ \t]*=[ \t]*(?<q2>["'])(?<secret>[^"'<>\s]{8,200})\k<q2>|[^<>]{0,200}>[ \t\r\n]{0,40}(?:<value>[ \t\r\n]{0,40})?(?<secret2>[^<>\s]{8,200})[ \t\r\n]{0,40}<\/)/i,
+    200,
+    { entropy: 3.0, validate: xmlValidator },
+  ),
+  customRule(
     'authorization-bearer',
     'generic',
-    'Authorization: Bearer / token header value',
+    'Authorization: Bearer / Token / ApiKey / SSO-Key header value',
     ['bearer', 'authorization'],
-    /\b(?:bearer|token(?<=authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?token))[ \t]+(?<secret>[A-Za-z0-9_\-.~+/]{20,1000}={0,2})(?![A-Za-z0-9_\-.~+/=])/i,
+    /\b(?:bearer|(?:token|api-?key|key|sso-key)(?<=authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?:token|api-?key|key|sso-key)))[ \t]+(?<secret>[A-Za-z0-9_\-.~+/]{20,1000}={0,2})(?![A-Za-z0-9_\-.~+/=])/i,
     1002,
     { entropy: 3.0, validate: (v) => valueLooksSecret(v) },
   ),

@@ -36,6 +36,8 @@ export interface SecretRule {
   category: SecretCategory | string;
   /** Extra check on a candidate value; false drops it. */
   validate?: (value: string, ctx: RuleMatchContext) => boolean;
+  /** Values may hold runs of one character (key material, Twitter's leading `A`s): skip that placeholder test. */
+  allowRuns?: boolean;
 }
 
 /** End of a token: the next character cannot continue it. */
@@ -46,6 +48,7 @@ export const END_B64 = '(?![A-Za-z0-9+/=_-])';
 interface Extra {
   entropy?: number;
   validate?: SecretRule['validate'];
+  allowRuns?: boolean;
   /** Replaces the default end guard `END`. */
   end?: string;
   flags?: string;
@@ -70,8 +73,8 @@ export function tokenRule(
   );
 }
 
-/** Separator between a key name and its value: `=`, `:`, `:=`, `=>`, or `, ` (function arguments). */
-const ASSIGN = String.raw`[\w.\-]{0,30}?["'\]]?[ \t]{0,4}(?:=|:=|=>|:|,)[ \t]{0,4}(?:\r?\n[ \t]+["']?[\w.\-]{1,30}["']?[ \t]*[:=][ \t]{0,4})?["'\x60]?`;
+/** Separator between a key name and its value: `=`, `:`, `:=`, `=>`, Makefile `::=` / `?=` / `+=`, or `, ` (function arguments). */
+const ASSIGN = String.raw`[\w.\-]{0,30}?["'\]]?[ \t]{0,4}(?:===?|=|:::?=|:=|\?=|\+=|\.=|<-|=>|:|,)[ \t]{0,4}(?:\r?\n[ \t]+["']?[\w.\-]{1,30}["']?[ \t]*[:=][ \t]{0,4})?@?["'\x60]?`;
 
 /**
  * A value that is only recognisable next to a key naming the provider, e.g. `DATADOG_API_KEY=<32 hex>`,
@@ -109,5 +112,6 @@ export function customRule(
 function withExtra(rule: SecretRule, extra: Extra): SecretRule {
   if (extra.entropy !== undefined) rule.entropy = extra.entropy;
   if (extra.validate !== undefined) rule.validate = extra.validate;
+  if (extra.allowRuns !== undefined) rule.allowRuns = extra.allowRuns;
   return rule;
 }

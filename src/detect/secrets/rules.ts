@@ -1,6 +1,7 @@
 import { GENERIC_RULES } from './generic.js';
 import { contextRule as ctx, customRule as custom, END_B64, tokenRule as tok, type SecretRule } from './rule.js';
-import { hasKeyMaterial, inAdoConnectionString, isJwt, urlPasswordOk } from './validators.js';
+import { isDefaultPassword } from './allowlist.js';
+import { discordIdPart, hasKeyMaterial, inAdoConnectionString, isJwt, twitterBearer, urlPasswordOk } from './validators.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const UUID_ANY = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
@@ -146,10 +147,13 @@ const VCS: SecretRule[] = [
 
 // ---------------------------------------------------------------- chat and messaging
 const CHAT: SecretRule[] = [
-  tok('slack-bot-token', 'chat', 'Slack bot token', ['xoxb-'], String.raw`xoxb-\d{8,14}-\d{8,14}(?:-[A-Za-z0-9]{18,34})?`, 70),
-  tok('slack-user-token', 'chat', 'Slack user token', ['xoxp-', 'xoxe-'], String.raw`xox[pe]-\d{8,14}-\d{8,14}-\d{8,14}-[A-Za-z0-9]{28,34}`, 90),
+  // Bot tokens issued before 2017 have one number (the bot user) and a 24-character tail: xoxb-<11-13 digits>-<24>.
+  tok('slack-bot-token', 'chat', 'Slack bot token (current and pre-2017 shapes)', ['xoxb-'], String.raw`xoxb-\d{8,14}-(?:\d{8,14}(?:-[A-Za-z0-9]{18,34})?|[A-Za-z0-9]{18,34})`, 70),
+  // Legacy user tokens had shorter numeric parts and a 32-hex tail; browser-session tokens (xoxc-) a 64-hex tail.
+  tok('slack-user-token', 'chat', 'Slack user / session token (xoxp-, xoxe-, xoxc-)', ['xoxp-', 'xoxe-', 'xoxc-'], String.raw`xox[pec]-\d{4,14}-\d{4,14}-\d{4,14}-[A-Za-z0-9]{28,64}`, 120),
+  tok('slack-session-cookie', 'chat', 'Slack browser session cookie (xoxd-)', ['xoxd-'], 'xoxd-[A-Za-z0-9%/+=]{40,400}', 405, { end: '(?![A-Za-z0-9%/+=_-])' }),
   tok('slack-app-token', 'chat', 'Slack app-level token', ['xapp-'], String.raw`xapp-\d-[A-Z0-9]{9,12}-\d{10,14}(?:-[a-z0-9]{32,80})?`, 116),
-  tok('slack-legacy-token', 'chat', 'Slack legacy / workspace token', ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[aors]-\d{8,14}-\d{8,14}(?:-[A-Za-z0-9-]{8,80})?`, 115),
+  tok('slack-legacy-token', 'chat', 'Slack legacy / workspace token', ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[aors]-(?:\d{8,14}-\d{8,14}(?:-[A-Za-z0-9-]{8,80})?|\d-[A-Za-z0-9]{8,48}|\d{4,14}(?:-\d{4,14}){1,2}-[a-fA-F0-9]{16,64})`, 115),
   tok('slack-config-token', 'chat', 'Slack configuration (refresh) token', ['xoxe'], String.raw`xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,170}`, 185),
   custom(
     'slack-webhook-url',
@@ -163,10 +167,14 @@ const CHAT: SecretRule[] = [
     'discord-bot-token',
     'chat',
     'Discord bot token',
-    ['discord', 'bot', 'token'],
-    // Anchored on the dot and 6-character timestamp part; the lookbehind captures the whole token.
-    /\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}(?![A-Za-z\d_-])(?<=(?<![A-Za-z\d_-])(?<secret>[MNO][A-Za-z\d_-]{23,25}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}))/,
-    72,
+    // No word names a bot token, so the rule runs whenever the text has a dot (the automaton folds `.` to `_`);
+    // the regex is anchored on the dot before the 6-character timestamp part.
+    ['.'],
+    // Anchored on the dot and 6-character timestamp part; the lookbehind captures the whole token. The first part
+    // is the bot's user id (a 17–20 digit snowflake) in base64, which the validator decodes.
+    /\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}(?![A-Za-z\d_-])(?<=(?<![A-Za-z\d_-])(?<secret>[MNO][A-Za-z\d_-]{22,26}\.[A-Za-z\d_-]{6}\.[A-Za-z\d_-]{27,38}))/,
+    73,
+    { validate: discordIdPart },
   ),
   custom(
     'discord-webhook-url',
@@ -176,26 +184,36 @@ const CHAT: SecretRule[] = [
     /discord(?:app)?\.com\/api\/webhooks\/(?<secret>\d{17,20}\/[A-Za-z0-9_-]{60,68})(?![A-Za-z0-9_-])/,
     90,
   ),
-  ctx('discord-client-secret', 'chat', 'Discord OAuth client secret', ['discord'], String.raw`discord[\w.\-]{0,20}?secret`, '[A-Za-z0-9_-]{32}', 32),
+  ctx('discord-client-secret', 'chat', 'Discord OAuth client secret / bot token next to its key name', ['discord'], String.raw`discord[\w.\-]{0,30}?(?:secret|token)`, '[A-Za-z0-9_-]{32}|[A-Za-z0-9_-]{22,28}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}', 74),
   tok('telegram-bot-token', 'chat', 'Telegram bot token', [':aa'], String.raw`\d{8,10}:AA[A-Za-z0-9_-]{33}`, 46),
   custom(
     'teams-webhook-url',
     'chat',
     'Microsoft Teams incoming webhook (path after /webhookb2/)',
-    ['webhook.office.com'],
-    /\.webhook\.office\.com\/webhookb2\/(?<secret>[0-9a-f-]{36}@[0-9a-f-]{36}\/IncomingWebhook\/[0-9a-f]{32}\/[0-9a-f-]{36}(?:\/[A-Za-z0-9_-]{40,60})?)/,
+    ['webhook.office.com', 'outlook.office.com', 'outlook.office365.com'],
+    // Current hosts are <tenant>.webhook.office.com/webhookb2/; connectors created before 2021 used
+    // outlook.office.com/webhook/ (and outlook.office365.com).
+    /(?:\.webhook\.office\.com\/webhookb2|outlook\.office(?:365)?\.com\/webhook(?:b2)?)\/(?<secret>[0-9a-fA-F-]{36}@[0-9a-fA-F-]{36}\/IncomingWebhook\/[0-9a-fA-F]{32}\/[0-9a-fA-F-]{36}(?:\/[A-Za-z0-9_-]{40,60})?)/,
     220,
   ),
   custom(
     'teams-workflow-webhook-url',
     'chat',
     'Power Automate / Teams workflow webhook signature',
-    ['logic.azure.com'],
-    /logic\.azure\.com(?::443)?\/workflows\/[^\s"'<>]{0,300}?[?&]sig=(?<secret>[A-Za-z0-9_%-]{43,64})(?![A-Za-z0-9_%-])/,
+    ['logic.azure.com', 'api.powerplatform.com'],
+    /(?:logic\.azure\.com(?::443)?\/workflows|api\.powerplatform\.com(?::443)?\/powerautomate\/automations)\/[^\s"'<>]{0,300}?[?&]sig=(?<secret>[A-Za-z0-9_%-]{43,64})(?![A-Za-z0-9_%-])/,
     64,
   ),
   ctx('mattermost-access-token', 'chat', 'Mattermost personal access token', ['mattermost'], 'mattermost', '[a-z0-9]{26}', 26),
   ctx('twitch-api-token', 'chat', 'Twitch API token', ['twitch'], 'twitch', '[a-z0-9]{30}', 30),
+];
+
+// ---------------------------------------------------------------- Twitter / X
+const TWITTER: SecretRule[] = [
+  // App-only bearer tokens start with 21–22 `A`s (a zero id, base64) and are URL-safe-escaped (%2B, %3D).
+  custom('twitter-bearer-token', 'saas', 'Twitter / X app-only bearer token', ['aaaaaaaaaaaaaaaaaaaaa'], /(?<![A-Za-z0-9%])(?<secret>A{21,22}[A-Za-z0-9%]{60,160})(?![A-Za-z0-9%])/, 182, { validate: twitterBearer, allowRuns: true }),
+  ctx('twitter-api-secret', 'saas', 'Twitter / X consumer or access-token secret', ['twitter', 'twtr', 'x_api', 'x_consumer', 'x_access'], String.raw`(?:twitter|twtr|\bx[_.\-])[\w.\-]{0,20}?(?:secret|consumer[_.\-]?key|api[_.\-]?key)`, '[A-Za-z0-9]{25}|[A-Za-z0-9]{35,50}', 50, { entropy: 3.5 }),
+  ctx('twitter-access-token', 'saas', 'Twitter / X user access token (<user id>-<token>)', ['twitter', 'twtr', 'x_access'], String.raw`(?:twitter|twtr|\bx[_.\-])[\w.\-]{0,20}?access[_.\-]?token`, '[0-9]{6,25}-[A-Za-z0-9]{20,50}', 76),
 ];
 
 // ---------------------------------------------------------------- payments
@@ -224,6 +242,7 @@ const PAYMENTS: SecretRule[] = [
 
 // ---------------------------------------------------------------- AI providers
 const AI: SecretRule[] = [
+  tok('aws-bedrock-api-key', 'ai', 'Amazon Bedrock API key (long-term ABSK…, short-term bedrock-api-key-…)', ['absk', 'bedrock-api-key-'], 'ABSK[A-Za-z0-9+/]{109,269}={0,2}|bedrock-api-key-[A-Za-z0-9+/]{40,2000}={0,2}', 2018, { end: '(?![A-Za-z0-9+/=])' }),
   tok('openai-project-key', 'ai', 'OpenAI project API key', ['sk-proj-'], 'sk-proj-[A-Za-z0-9_-]{40,250}', 258),
   tok('openai-service-account-key', 'ai', 'OpenAI service-account key', ['sk-svcacct-'], 'sk-svcacct-[A-Za-z0-9_-]{40,250}', 261),
   tok('openai-admin-key', 'ai', 'OpenAI admin key', ['sk-admin-'], 'sk-admin-[A-Za-z0-9_-]{40,250}', 259),
@@ -275,11 +294,23 @@ const REGISTRY: SecretRule[] = [
   tok('pypi-upload-token', 'registry', 'PyPI / TestPyPI upload token', ['pypi-age'], 'pypi-AgE(?:IcHlwaS5vcmc|NdGVzdC5weXBpLm9yZw)[A-Za-z0-9_-]{50,400}', 430),
   tok('rubygems-api-key', 'registry', 'RubyGems API key', ['rubygems_'], 'rubygems_[a-f0-9]{48}', 57),
   tok('nuget-api-key', 'registry', 'NuGet API key', ['oy2'], 'oy2[a-z0-9]{43}', 46),
+  custom(
+    'nuget-config-password',
+    'registry',
+    'ClearTextPassword / Password of a NuGet.Config packageSourceCredentials entry',
+    ['cleartextpassword', 'key="password"', "key='password'"],
+    /<add[ \t\r\n]+key[ \t]*=[ \t]*(?<q>["'])(?:ClearText)?Password\k<q>[ \t\r\n]+value[ \t]*=[ \t]*(?<q2>["'])(?<secret>[^"'<>\r\n]{4,512})\k<q2>/i,
+    512,
+    { validate: (v) => !isDefaultPassword(v) && !v.startsWith('%') && !v.startsWith('$') },
+  ),
   tok('dockerhub-pat', 'registry', 'Docker Hub personal access token', ['dckr_pat_'], 'dckr_pat_[A-Za-z0-9_-]{27,40}', 49),
   tok('dockerhub-org-token', 'registry', 'Docker Hub organisation access token', ['dckr_oat_'], 'dckr_oat_[A-Za-z0-9_-]{32,40}', 49),
   tok('crates-io-token', 'registry', 'crates.io API token', ['cio'], 'cio[A-Za-z0-9]{32}', 35),
   tok('artifactory-api-key', 'registry', 'JFrog Artifactory API key', ['akcp'], 'AKCp[A-Za-z0-9]{69}', 73),
-  tok('artifactory-reference-token', 'registry', 'JFrog Artifactory reference token', ['cmvmdgtu'], 'cmVmdGtu[A-Za-z0-9]{56}', 64),
+  // Reference tokens are base64 of "reftkn:01:<expiry>:<id>" (cmVmdGtu = "reftkn").
+  tok('artifactory-reference-token', 'registry', 'JFrog Artifactory reference token', ['cmvmd'], 'cmVmd[A-Za-z0-9]{59}', 64),
+  // Next to an Artifactory / JFrog key name: API keys (AKC…), encrypted passwords (AP + hex digit …) and tokens.
+  ctx('artifactory-credential', 'registry', 'JFrog Artifactory API key, encrypted password or token next to its key name', ['artifactory', 'jfrog'], String.raw`(?:artifactory|jfrog|\bart|\brt)[\w.\-]{0,30}?(?:pass(?:word)?|token|key|apikey|secret|credential)`, String.raw`AKC[A-Za-z0-9]{10,80}|AP[0-9A-F][A-Za-z0-9]{8,80}|[A-Za-z0-9_=-]{32,120}`, 120, { entropy: 3.0 }),
   tok('clojars-token', 'registry', 'Clojars deploy token', ['clojars_'], 'CLOJARS_[a-z0-9]{60}', 68),
   custom(
     'docker-config-auth',
@@ -293,6 +324,46 @@ const REGISTRY: SecretRule[] = [
   ctx('gradle-publish-secret', 'registry', 'Gradle plugin portal publish secret', ['gradle_publish'], String.raw`gradle[_.\-]?publish[_.\-]?secret`, '[A-Za-z0-9]{32}', 32),
   ctx('packagecloud-token', 'registry', 'packagecloud API token', ['packagecloud'], 'packagecloud', '[a-f0-9]{48}', 48),
 ];
+
+/**
+ * Vendors whose keys have no prefix of their own: a value of the vendor's documented shape right after a key
+ * naming the vendor (`FASTLY_API_TOKEN=…`, `kraken: { private_key: … }`). [id, description, name pattern, value].
+ */
+const VENDOR_SHAPES: Array<[string, string, string, string]> = [
+  ['adafruit-api-key', 'Adafruit IO key', 'adafruit', '[A-Za-z0-9_-]{32}'],
+  ['beamer-api-token', 'Beamer API token', 'beamer', 'b_[A-Za-z0-9=_-]{44}'],
+  ['bittrex-api-key', 'Bittrex API key / secret', 'bittrex', '[a-z0-9]{32}'],
+  ['codecov-token', 'Codecov upload / access token', 'codecov', '[a-z0-9]{32}|' + UUID],
+  ['coinbase-api-secret', 'Coinbase API secret', 'coinbase', '[A-Za-z0-9_-]{64}'],
+  ['contentful-delivery-token', 'Contentful delivery / preview token', 'contentful', '[A-Za-z0-9=_-]{43}'],
+  ['dropbox-api-secret', 'Dropbox app secret', 'dropbox', '[a-z0-9]{15}'],
+  ['droneci-token', 'Drone CI access token', 'drone', '[A-Za-z0-9]{32}'],
+  ['etsy-api-key', 'Etsy API key', 'etsy', '[a-z0-9]{24}'],
+  ['fastly-api-token', 'Fastly API token', 'fastly', '[A-Za-z0-9_-]{32}'],
+  ['finicity-secret', 'Finicity client secret / app key', 'finicity', '[a-z0-9]{20}|[a-f0-9]{32}'],
+  ['finnhub-token', 'Finnhub API token', 'finnhub', '[a-z0-9]{20}'],
+  ['flickr-api-key', 'Flickr API key', 'flickr', '[a-z0-9]{32}'],
+  ['freshbooks-token', 'FreshBooks access token', 'freshbooks', '[a-z0-9]{64}'],
+  ['gitter-token', 'Gitter access token', 'gitter', '[a-z0-9_-]{40}'],
+  ['hubspot-api-key', 'HubSpot API key (legacy, UUID)', 'hubspot', UUID_ANY],
+  ['jfrog-identity-token', 'JFrog identity token', 'jfrog', '[a-z0-9]{64}'],
+  ['kraken-secret', 'Kraken API private key', 'kraken', '[A-Za-z0-9/=_+-]{80,90}'],
+  ['kucoin-secret', 'KuCoin API key / secret', 'kucoin', '[a-f0-9]{24}|' + UUID],
+  ['linkedin-client-secret', 'LinkedIn client secret', 'linkedin|linked[_.-]in', '[a-z0-9]{16}'],
+  ['lob-api-key', 'Lob API key', 'lob', '(?:live|test)_[a-f0-9]{35}'],
+  ['looker-client-secret', 'Looker API client secret', 'looker', '[a-z0-9]{24}'],
+  ['messagebird-api-key', 'MessageBird API key', 'messagebird|message[_.-]bird', '[a-z0-9]{25}'],
+  ['meraki-api-key', 'Cisco Meraki API key', 'meraki', '[0-9a-f]{40}'],
+  ['nytimes-api-key', 'New York Times API key', 'nytimes|new[_.-]york[_.-]times|nyt', '[a-z0-9=_-]{32}'],
+  ['privateai-api-key', 'Private AI API key', 'private[_.-]?ai', '[a-z0-9]{32}'],
+  ['rapidapi-key', 'RapidAPI key', 'rapidapi|rapid[_.-]api', '[a-z0-9_-]{50}'],
+  ['sendbird-token', 'Sendbird API token', 'sendbird', '[a-f0-9]{40}'],
+  ['squarespace-token', 'Squarespace API key', 'squarespace', UUID_ANY],
+  ['sumologic-credential', 'Sumo Logic access id / key', 'sumo', 'su[A-Za-z0-9]{12}|[A-Za-z0-9]{64}'],
+];
+const VENDOR_CONTEXT: SecretRule[] = VENDOR_SHAPES.map(([id, description, name, value]) =>
+  ctx(id, 'saas', `${description} next to its key name`, [/^[a-z]+/.exec(name)![0]], String.raw`\b(?:${name})`, value, 100, { entropy: 3.0 }),
+);
 
 // ---------------------------------------------------------------- SaaS
 const SAAS: SecretRule[] = [
@@ -335,7 +406,9 @@ const SAAS: SecretRule[] = [
   tok('vault-recovery-token', 'saas', 'HashiCorp Vault recovery token', ['hvr.'], String.raw`hvr\.[A-Za-z0-9_-]{24,300}`, 304),
   ctx('vault-legacy-token', 'saas', 'HashiCorp Vault token (legacy s.)', ['vault'], String.raw`vault[\w.\-]{0,10}?token`, String.raw`s\.[A-Za-z0-9]{24}`, 26),
   tok('pulumi-access-token', 'saas', 'Pulumi access token', ['pul-'], 'pul-[a-f0-9]{40}', 44),
-  tok('terraform-cloud-token', 'saas', 'Terraform Cloud / Enterprise API token', ['atlasv1'], String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,70}`, 93),
+  tok('terraform-cloud-token', 'saas', 'Terraform Cloud / Enterprise API token', ['atlasv1'], String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,100}`, 123),
+  // The CLI reads TF_TOKEN_<host> (dots as underscores), TFE_TOKEN and the older ATLAS_TOKEN.
+  ctx('terraform-cli-token', 'saas', 'Terraform CLI credentials variable (TF_TOKEN_<host>, TFE_TOKEN, ATLAS_TOKEN)', ['tf_token_', 'tfe_token', 'atlas_token'], String.raw`\b(?:TF_TOKEN_[A-Za-z0-9_-]{1,80}|TFE_TOKEN|ATLAS_TOKEN)`, String.raw`[A-Za-z0-9]{14}\.atlasv1\.[A-Za-z0-9_=-]{60,100}|[A-Za-z0-9_=.-]{30,200}`, 200, { entropy: 3.5, flags: '' }),
   tok('grafana-cloud-token', 'saas', 'Grafana Cloud access policy token', ['glc_'], 'glc_[A-Za-z0-9+/]{32,400}={0,2}', 406, { end: END_B64 }),
   tok('grafana-service-account-token', 'saas', 'Grafana service account token', ['glsa_'], 'glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8}', 46),
   tok('grafana-api-key', 'saas', 'Grafana API key (legacy, base64 JSON)', ['eyjrijoi'], 'eyJrIjoi[A-Za-z0-9]{60,400}={0,2}', 410, { end: END_B64 }),
@@ -401,6 +474,15 @@ const SAAS: SecretRule[] = [
   tok('salesforce-access-token', 'saas', 'Salesforce session / access token', ['00d'], String.raw`00D[A-Za-z0-9]{12,15}![A-Za-z0-9_.]{90,110}`, 130, { end: '(?![A-Za-z0-9_.])' }),
   tok('infisical-service-token', 'saas', 'Infisical service token', ['st.'], String.raw`st\.${UUID}\.[a-f0-9]{32}\.[a-f0-9]{32}`, 105),
   tok('harness-pat', 'saas', 'Harness personal access / service account token', ['pat.', 'sat.'], String.raw`(?:pat|sat)\.[A-Za-z0-9_-]{22}\.[a-z0-9]{24}\.[A-Za-z0-9]{20}`, 73),
+  tok('newrelic-browser-api-token', 'saas', 'New Relic browser API token', ['nrjs-'], 'NRJS-[a-f0-9]{19}', 24),
+  tok('adobe-client-secret', 'saas', 'Adobe I/O client secret (p8e-)', ['p8e-'], 'p8e-[A-Za-z0-9]{32}', 36),
+  tok('intra42-client-secret', 'saas', '42 Intra API client secret', ['s-s4t2'], 's-s4t2(?:ud|af)-[a-f0-9]{64}', 76),
+  tok('settlemint-token', 'saas', 'SettleMint personal / application / service token', ['sm_pat_', 'sm_aat_', 'sm_sat_'], 'sm_(?:pat|aat|sat)_[A-Za-z0-9]{16}', 23),
+  tok('maxmind-license-key', 'saas', 'MaxMind licence key', ['_mmk'], '[A-Za-z0-9]{6}_[A-Za-z0-9]{29}_mmk', 40),
+  tok('dropbox-long-lived-token', 'saas', 'Dropbox long-lived access token', ['aaaaaaaaaa'], '[a-z0-9]{11}AAAAAAAAAA[a-z0-9_=-]{43}', 64, { allowRuns: true }),
+  tok('authress-service-client-key', 'saas', 'Authress service client access key', ['.acc_', '.acc-'], String.raw`(?:sc|ext|scauth|authress)_[a-z0-9]{5,30}\.[a-z0-9]{4,6}\.acc[_-][a-z0-9-]{10,32}\.[a-z0-9+/_=-]{30,120}`, 204, { flags: 'i', end: '(?![A-Za-z0-9+/_=-])' }),
+  ctx('sidekiq-credentials', 'saas', 'Sidekiq Pro / Enterprise gem server credentials', ['contribsys'], String.raw`BUNDLE_(?:ENTERPRISE|GEMS)__CONTRIBSYS__COM`, '[a-f0-9]{8}:[a-f0-9]{8}', 17),
+  ...VENDOR_CONTEXT,
   tok('age-secret-key', 'private-key', 'age encryption secret key', ['age-secret-key-1'], 'AGE-SECRET-KEY-1[QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L]{58}', 74),
 ];
 
@@ -493,4 +575,4 @@ const KEYS: SecretRule[] = [
 ];
 
 /** Every built-in rule, provider-specific first (order breaks ties between equal spans). */
-export const SECRET_RULES: readonly SecretRule[] = Object.freeze([...CLOUD, ...VCS, ...CHAT, ...PAYMENTS, ...AI, ...REGISTRY, ...SAAS, ...DATABASE, ...KEYS, ...GENERIC_RULES]);
+export const SECRET_RULES: readonly SecretRule[] = Object.freeze([...CLOUD, ...VCS, ...CHAT, ...TWITTER, ...PAYMENTS, ...AI, ...REGISTRY, ...SAAS, ...DATABASE, ...KEYS, ...GENERIC_RULES]);

@@ -1,8 +1,11 @@
 import { keepPreferred } from '../overlap.js';
 import type { Detector, DetectorMatch, NamedPattern } from '../types.js';
-import { isPlaceholder } from './allowlist.js';
+import { isPlaceholder, isSelfNamed } from './allowlist.js';
+import { keyAround } from './generic.js';
 import { shannonEntropy } from './entropy.js';
+import { findKubernetesSecretValues, MAX_MANIFEST_VALUE } from './kubernetes.js';
 import { KeywordAutomaton } from './prefilter.js';
+import { decodedView, decodeWindows } from './views.js';
 import type { RuleMatchContext, SecretRule } from './rule.js';
 import { SECRET_RULES } from './rules.js';
 
@@ -12,6 +15,9 @@ export interface SecretScannerOptions {
   /** Extra literal substrings that mark a value as a placeholder. */
   allowlist?: string[];
 }
+
+/** Manifest values rank after provider rules (a token inside is named by its own rule) and before generic ones. */
+const MANIFEST_RANK = 60_000;
 
 /** Longest value a custom pattern may report (its regular expression gives no bound). */
 export const CUSTOM_PATTERN_MAX_LENGTH = 1024;
@@ -40,7 +46,7 @@ function compile(rule: SecretRule, index: number): Compiled {
     rule,
     re: new RegExp(rule.pattern.source, [...flags].join('')),
     rank: (generic ? 100_000 : 0) + index,
-    allowRuns: rule.category === 'private-key',
+    allowRuns: rule.allowRuns ?? rule.category === 'private-key',
   };
 }
 
@@ -81,11 +87,15 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
     return { rule, re, rank: 50_000 + i, allowRuns: false };
   });
 
-  /** Room for a value and the few characters around it that some rules inspect. */
-  const SPACED_CONTEXT = 64;
+  /**
+   * Room for a value and the few characters around it that some rules inspect, and for a token split into string
+   * literals joined across lines (`"ghp_…" +\n  "…"`), the one built-in finding with whitespace inside.
+   */
+  const SPACED_CONTEXT = 256;
   let maxMatchLength = 0;
   for (const c of compiled) maxMatchLength = Math.max(maxMatchLength, c.rule.maxLength);
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_LENGTH);
+  maxMatchLength = Math.max(maxMatchLength, MAX_MANIFEST_VALUE);
 
   const found = new Uint8Array(keywordIds.size);
   const active = new Uint8Array(compiled.length);
@@ -101,12 +111,14 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
         re.lastIndex = whole[1] + 1;
         continue;
       }
-      const span = m.indices!.groups?.['secret'] ?? whole;
+      const span = m.indices!.groups?.['secret'] ?? m.indices!.groups?.['secret2'] ?? whole;
       const start = span[0];
       const end = span[1];
       if (end <= start || end - start > rule.maxLength) continue;
       const value = text.slice(start, end);
       if (isPlaceholder(value, allow, { allowRuns: c.allowRuns })) continue;
+      // A value next to its key name must not just repeat the name (`API_KEY=api-key-here`).
+      if (whole[0] < start && isSelfNamed(value, keyAround(text, whole[0]))) continue;
       if (rule.entropy !== undefined && shannonEntropy(value) < rule.entropy - 1e-9) continue;
       if (rule.validate !== undefined) {
         const ctx: RuleMatchContext = { text, matchStart: whole[0], matchEnd: whole[1], valueStart: start, valueEnd: end, groups: m.groups };
@@ -118,22 +130,42 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
 
   return {
     maxMatchLength,
-    // Built-in values never contain whitespace except private-key blocks, which streaming holds whole.
+    // Built-in values contain whitespace only in private-key blocks, which streaming holds whole, and in joins.
     maxSpacedMatchLength: custom.length > 0 ? CUSTOM_PATTERN_MAX_LENGTH : SPACED_CONTEXT,
     scan(text: string): DetectorMatch[] {
       if (text.length === 0) return [];
-      found.fill(0);
-      active.fill(0);
       const candidates: Candidate[] = [];
-      if (automaton.scan(text, found) > 0) {
-        for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const ri of keywordRules[k]!) active[ri] = 1;
+      scanInto(text, candidates);
+      // Encoded, escaped, split or full-width tokens: rescan decoded views of the windows around such places.
+      // A finding there maps back to the original span it was decoded from (the whole encoded run).
+      for (const [ws, we] of decodeWindows(text)) {
+        const sub = text.slice(ws, we);
+        const view = decodedView(sub);
+        if (view === null) continue;
+        const found: Candidate[] = [];
+        scanInto(view.text, found);
+        for (const f of found) {
+          const start = ws + view.toOrigStart(f.start);
+          const end = ws + view.toOrigEnd(f.end);
+          if (end <= start || text.slice(start, end) === view.text.slice(f.start, f.end)) continue;
+          candidates.push({ start, end, rule: f.rule, rank: f.rank });
+        }
       }
-      for (const ri of alwaysRun) active[ri] = 1;
-      for (let ri = 0; ri < compiled.length; ri++) if (active[ri] === 1) run(compiled[ri]!, text, candidates);
-      for (const c of custom) run(c, text, candidates);
       return resolveOverlaps(candidates);
     },
   };
+
+  function scanInto(text: string, candidates: Candidate[]): void {
+    found.fill(0);
+    active.fill(0);
+    if (automaton.scan(text, found) > 0) {
+      for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const ri of keywordRules[k]!) active[ri] = 1;
+    }
+    for (const ri of alwaysRun) active[ri] = 1;
+    for (let ri = 0; ri < compiled.length; ri++) if (active[ri] === 1) run(compiled[ri]!, text, candidates);
+    for (const c of custom) run(c, text, candidates);
+    for (const v of findKubernetesSecretValues(text)) if (!isPlaceholder(text.slice(v.start, v.end), allow)) candidates.push({ ...v, rank: MANIFEST_RANK });
+  }
 }
 
 /** Longest span first, then the most specific rule; a span overlapping one already kept is dropped. */

@@ -60,3 +60,17 @@ export function inAdoConnectionString(value: string, ctx: RuleMatchContext): boo
   if (!before.includes(';')) return false;
   return !isDefaultPassword(value.trim());
 }
+
+/** A Discord bot token's first part is the bot's user id, a 17–20 digit snowflake, in base64. */
+export function discordIdPart(value: string): boolean {
+  const dot = value.indexOf('.');
+  if (dot < 0) return false;
+  const id = Buffer.from(value.slice(0, dot), 'base64url').toString('latin1');
+  return /^[1-9]\d{16,19}$/.test(id);
+}
+
+/** A Twitter bearer token: the run of `A`s is followed by real material (mixed case and digits, not more `A`s). */
+export function twitterBearer(value: string): boolean {
+  const tail = value.replace(/^A+/, '');
+  return tail.length >= 50 && /[a-z]/.test(tail) && /\d/.test(tail) && /[A-Z]/.test(tail);
+}

@@ -9,6 +9,12 @@ const schema = z.strictObject({
   action: z.enum(['redact', 'block', 'flag']).default('redact'),
   pci_mode: z.boolean().default(true).describe('Detect payment card numbers (Luhn and brand checked).'),
   healthcare_mode: z.boolean().default(false).describe('Also detect NPI, medical record and insurance member numbers.'),
+  phone_regions: z
+    .array(z.string().regex(/^[A-Za-z]{2}$/))
+    .optional()
+    .describe(
+      'Regions (ISO 3166 alpha-2) whose national phone formats are recognised without a country code, the first the default; regions the text itself names (+CC numbers, country domains) are added. Default: 55 common regions.',
+    ),
   detect_patterns: namedPatternsSchema.describe('Extra named regular expressions, redacted as [REDACTED:<NAME>].'),
   ignore_rules: z
     .array(z.string().min(1))
@@ -24,7 +30,12 @@ export const piiDetector: PolicyKindDefinition<z.output<typeof schema>> = {
   phases: ['input', 'output'],
   schema,
   create(cfg, env) {
-    const scanner = createPiiScanner({ pciMode: cfg.pci_mode, healthcareMode: cfg.healthcare_mode, detectPatterns: cfg.detect_patterns });
+    const scanner = createPiiScanner({
+      pciMode: cfg.pci_mode,
+      healthcareMode: cfg.healthcare_mode,
+      detectPatterns: cfg.detect_patterns,
+      ...(cfg.phone_regions !== undefined ? { phoneRegions: cfg.phone_regions } : {}),
+    });
     return singleDetectorPolicy('pii-detector', withoutRules(scanner, cfg.ignore_rules), cfg, env);
   },
 };

@@ -1,0 +1,120 @@
+/**
+ * PII by class (issue 18): phone numbers validated by libphonenumber (national formats without a country code,
+ * international formats of many countries), internationalised and quoted e-mail addresses, IBANs of every
+ * country using the format, SSNs in the shapes Presidio accepts with the SSA's invalid ranges rejected, and the
+ * digit groups of an invalid IBAN never read as a phone number. Numbers are from the national numbering plans'
+ * published shapes (or reserved fiction ranges), not real subscribers.
+ */
+import { describe, expect, it } from 'vitest';
+import { createPiiScanner } from '../../src/detect/pii/index.js';
+import { ibanMod97 } from '../../src/detect/pii/checksums.js';
+
+const scanner = createPiiScanner();
+const found = (text: string, s = scanner): [string, string][] => s.scan(text).map((m) => [m.type, text.slice(m.start, m.end)]);
+const ofType = (text: string, type: string, s = scanner): string[] => found(text, s).filter(([t]) => t === type).map(([, v]) => v);
+
+/** An IBAN with correct check digits for a country and BBAN. */
+function iban(cc: string, bban: string): string {
+  const r = ibanMod97(`${cc}00${bban}`);
+  return `${cc}${String(98 - r).padStart(2, '0')}${bban}`;
+}
+
+describe('phone numbers (libphonenumber)', () => {
+  it('national formats without a country code, in the region that numbers them', () => {
+    for (const n of ['020 7946 0958', '030 12345678', '01 23 45 67 89', '(02) 9876 5432', '03-1234-5678', '06 12345678', '0612 345 678', '91 123 45 67']) {
+      expect(ofType(`Call ${n} today.`, 'PHONE'), n).toEqual([n]);
+    }
+  });
+
+  it('a trunk-prefixed national number without separators', () => {
+    expect(ofType('contact: 07700900123', 'PHONE')).toEqual(['07700900123']);
+    expect(ofType('reach her at 0501234567 after six', 'PHONE')).toEqual(['0501234567']);
+  });
+
+  it('international formats of many countries, with + or 00', () => {
+    for (const n of ['+44 20 7946 0958', '+49 30 12345678', '+33 1 23 45 67 89', '+81 3-1234-5678', '+971 50 123 4567', '+91 98765 43210', '+55 11 91234-5678', '0049 30 12345678', '+86 138 0013 8000']) {
+      expect(ofType(`tel ${n}.`, 'PHONE'), n).toEqual([n]);
+    }
+  });
+
+  it('regions can be configured; a region named by the text is tried too', () => {
+    const usOnly = createPiiScanner({ phoneRegions: ['US'] });
+    expect(ofType('Ring 030 12345678', 'PHONE', usOnly)).toEqual([]);
+    expect(ofType('Berlin office: +49 30 901820. Sales: 030 12345678', 'PHONE', usOnly)).toEqual(['+49 30 901820', '030 12345678']);
+    expect(() => createPiiScanner({ phoneRegions: ['XX'] })).toThrow(/unknown phone region/);
+  });
+
+  it('leaves numbers that are not phones alone: dates, versions, thousands, ids, SSN shapes', () => {
+    for (const t of ['released 2024-03-15 10:30', 'version 10.2.3.4567', 'population 10 000 000', 'order 1234567890', 'id=0123456789', 'ssn 000-12-3456', 'build 20240315.1']) {
+      expect(ofType(t, 'PHONE'), t).toEqual([]);
+    }
+  });
+
+  it('digit groups inside an invalid IBAN are not a phone number', () => {
+    const valid = iban('DE', '370400440532013000');
+    const broken = valid.slice(0, 2) + (valid[2] === '9' ? '0' : String(+valid[2]! + 1)) + valid.slice(3);
+    const spaced = broken.replace(/(.{4})/g, '$1 ').trim();
+    expect(found(`IBAN: ${spaced}`)).toEqual([]);
+    expect(found(`IBAN: ${broken}`)).toEqual([]);
+  });
+});
+
+describe('e-mail addresses', () => {
+  it('internationalised domains and local parts, quoted local parts, RFC 5322 specials', () => {
+    for (const e of ['hans@müller.de', 'jürgen.groß@bücher.example', 'δοκιμή@παράδειγμα.δοκιμή', '用户@例子.广告', '"john doe"@example.com', 'o\'brien@example.ie', 'test|123@example.org', 'a~b^c@example.net']) {
+      expect(ofType(`mail ${e} now`, 'EMAIL'), e).toEqual([e]);
+    }
+  });
+
+  it('stops at delimiters that end values in code and URLs', () => {
+    expect(ofType("const to='ops@example.com';", 'EMAIL')).toEqual(['ops@example.com']);
+    expect(ofType('https://x.example/?to=ops@example.com&x=1', 'EMAIL')).toEqual(['ops@example.com']);
+    expect(ofType('"quoted"@', 'EMAIL')).toEqual([]);
+  });
+});
+
+describe('IBANs', () => {
+  it('every registry country, and those using the format outside it, spaced, dashed or compact', () => {
+    const cases: Array<[string, string]> = [
+      ['HN', 'PISA00000000000000123124'],
+      ['SN', 'A12345678901234567890123'],
+      ['CI', 'A12345678901234567890123'],
+      ['DZ', '0004001001001001001001'],
+      ['MA', '011519000001205000534921'],
+      ['BF', 'B12345678901234567890123'],
+      ['MZ', '000100000011834194157'],
+    ];
+    for (const [cc, bban] of cases) {
+      const v = iban(cc, bban);
+      expect(ofType(`pay to ${v}`, 'IBAN'), v).toEqual([v]);
+      const spaced = v.replace(/(.{4})/g, '$1 ').trim();
+      expect(ofType(`pay to ${spaced}`, 'IBAN'), spaced).toEqual([spaced]);
+      const dashed = v.replace(/(.{4})(?=.)/g, '$1-');
+      expect(ofType(`pay to ${dashed}`, 'IBAN'), dashed).toEqual([dashed]);
+    }
+  });
+});
+
+describe('SSNs', () => {
+  it('dashed, spaced or dotted with one delimiter; unformatted and other shapes after a keyword', () => {
+    expect(ofType('SSN on file 536-22-8726', 'SSN')).toEqual(['536-22-8726']);
+    expect(ofType('number 536 22 8726 on file', 'SSN')).toEqual(['536 22 8726']);
+    expect(ofType('number 536.22.8726 on file', 'SSN')).toEqual(['536.22.8726']);
+    expect(ofType('SSN: 536228726', 'SSN')).toEqual(['536228726']);
+    expect(ofType('social security number 53622-8726', 'SSN')).toEqual(['53622-8726']);
+  });
+
+  it('rejects the ranges never issued, one digit repeated and mixed delimiters', () => {
+    for (const v of ['000-22-8726', '666-22-8726', '912-22-8726', '536-00-8726', '536-22-0000', '111-11-1111', '536-22.8726']) {
+      expect(ofType(`SSN ${v}`, 'SSN'), v).toEqual([]);
+    }
+  });
+});
+
+describe('look-alikes of phone numbers', () => {
+  it('ISBNs and ISSNs are not phone numbers', () => {
+    expect(ofType('ISBN 0306406152', 'PHONE')).toEqual([]);
+    expect(ofType('ISBN-10: 0 306 40615 2', 'PHONE')).toEqual([]);
+    expect(ofType('journal 0378-5955', 'PHONE')).toEqual([]);
+  });
+});
