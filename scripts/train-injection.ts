@@ -19,6 +19,7 @@ import { DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type Injec
 import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
 import { augmentQuoted, shortRequests } from './injection-augment.js';
 import { devReport, isIndirectKind, type LabelledCase } from './injection-metrics.js';
+import { mulberry32 } from '../src/testing/mulberry32.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -56,17 +57,6 @@ function readCases(file: string): Case[] {
     });
 }
 
-/** mulberry32: a small seeded generator, so the shuffle is the same on every machine. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const analyzer = createInjectionScanner({ model: false });
 const buf = new FeatureBuffer();
@@ -96,7 +86,7 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
   const pos = examples.filter((e) => e.y === 1).length;
   const posWeight = (examples.length - pos) / Math.max(1, pos);
   const order = examples.map((_, i) => i);
-  const rand = rng(0x5eed);
+  const rand = mulberry32(0x5eed);
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
     for (let i = order.length - 1; i > 0; i--) {
       const j = Math.floor(rand() * (i + 1));
@@ -153,8 +143,8 @@ function main(): void {
   const devFile = join(dataDir, 'dev.jsonl');
   if (!existsSync(trainFile) || !existsSync(devFile)) throw new Error(`no train.jsonl / dev.jsonl in ${dataDir} (use --data DIR)`);
   const trainCases = [...readCases(trainFile), ...opt('--add').flatMap((f) => readCases(resolve(f)))];
-  const augmented = augmentQuoted(trainCases.filter((c) => c.label === 'injection').map((c) => c.text), rng(0xa11ce));
-  const short = shortRequests(rng(0xb0b), 300);
+  const augmented = augmentQuoted(trainCases.filter((c) => c.label === 'injection').map((c) => c.text), mulberry32(0xa11ce));
+  const short = shortRequests(mulberry32(0xb0b), 300);
   const all = [
     ...trainCases,
     ...augmented.map((text): Case => ({ text, label: 'benign', kind: 'quoted_attack_in_code' })),

@@ -11,6 +11,7 @@ import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-ups
 import { writeConfigs } from '../helpers/config.js';
 import { makeEvent } from '../helpers/events.js';
 import { freePort, KT, ROOT, runKt, spawnGateway } from '../helpers/processes.js';
+import { mulberry32 } from '../../src/testing/mulberry32.js';
 
 let fake: FakeUpstream;
 beforeAll(async () => {
@@ -214,22 +215,11 @@ describe('kt events verify reads the journal', () => {
   }, 60_000);
 });
 
-/** A small seeded generator (mulberry32): the same points every run, chosen at random once. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('restart stress: clean stops and kill -9 at random points while traffic flows', () => {
   it('every acknowledged request (2xx or 4xx received in full) has exactly one event, and the chain and journal verify', async () => {
     const started = Date.now();
-    const random = seeded(16);
+    const random = mulberry32(16);
     const cfg = config();
     const dataDir = mkdtempSync(join(tmpdir(), 'kt-stress-'));
     const port = await freePort();
