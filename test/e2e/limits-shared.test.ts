@@ -34,7 +34,8 @@ function runWorker(spec: WorkerSpec): Promise<WorkerLine[]> {
 
 /** Both gateways, started together; every line of both. */
 async function runPair(spec: Omit<WorkerSpec, 'name' | 'startAt' | 'baseMs' | 'redisUrl' | 'keyPrefix'>, keyPrefix: string) {
-  const startAt = Date.now() + 2500; // both processes are up (tsx compiles) before either starts
+  // Both processes are up (tsx compiles) before either starts: 2.5 s was too short on a loaded machine.
+  const startAt = Date.now() + 6000;
   const common = { ...spec, startAt, baseMs: BASE, redisUrl: REDIS_URL, keyPrefix };
   const [a, b] = await Promise.all([runWorker({ ...common, name: 'gw-a' }), runWorker({ ...common, name: 'gw-b' })]);
   const lines = [...a, ...b];
