@@ -74,7 +74,7 @@ export class GatewayMetrics {
     targets: readonly string[],
     auditStats?: () => { committed: number; spooled: number; queued: number },
     ingestStatus?: () => IngestStatus | undefined,
-    private readonly knownModels: ReadonlySet<string> = new Set(),
+    private knownModels: ReadonlySet<string> = new Set(),
     breakerStates?: BreakerStates,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'keeptrusts_process_' });
@@ -124,8 +124,7 @@ export class GatewayMetrics {
     this.evaluationTally = new Tally(this.evaluations);
     this.tokenTally = new Tally(this.tokens);
     this.costTally = new Tally(this.cost);
-    // Zero series for every configured target, so dashboards show them before the first request.
-    for (const t of targets) this.requests.inc({ family: 'chat', target: t, status: '200' }, 0);
+    this.zeroTargets(targets);
     if (auditStats) {
       new Gauge({ name: 'keeptrusts_audit_events_committed', help: 'Decision events committed since start', registers, collect() { this.set(auditStats().committed); } });
       new Gauge({ name: 'keeptrusts_audit_events_spooled', help: 'Decision events spooled to a file because the store failed', registers, collect() { this.set(auditStats().spooled); } });
@@ -173,6 +172,20 @@ export class GatewayMetrics {
   /** A request guard refusal: counted here, not recorded as a decision event (it never reached a policy). */
   refused(reason: RefusalReason): void {
     this.refusals.inc({ reason });
+  }
+
+  /**
+   * A reloaded config: its model names become the label set (series already written keep their labels), and its
+   * targets get zero series like the first config's did.
+   */
+  adoptConfig(targets: readonly string[], knownModels: ReadonlySet<string>): void {
+    this.knownModels = knownModels;
+    this.zeroTargets(targets);
+  }
+
+  /** Zero series for every configured target, so dashboards show them before the first request. */
+  private zeroTargets(targets: readonly string[]): void {
+    for (const t of targets) this.requests.inc({ family: 'chat', target: t, status: '200' }, 0);
   }
 
   private countTokens(direction: string, model: string, n: number | null | undefined): void {

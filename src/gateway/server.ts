@@ -9,7 +9,7 @@ import { addMember, normalise, parseExchange, type Exchange } from '../protocol/
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
-import { modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
+import { configuredModelNames, modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import type { Dispatcher } from 'undici';
 import { BreakerBoard, type BreakerState } from '../providers/breaker.js';
@@ -219,9 +219,11 @@ export class Gateway {
         this.targets.map((t) => t.id),
         opts.audit ? () => opts.audit!.recorder.stats() : undefined,
         opts.audit?.recorder.ingestStatus() ? () => opts.audit!.recorder.ingestStatus() : undefined,
-        new Set([...modelNames(this.targets), ...this.targets.flatMap((t) => [...t.aliases.values()])]),
+        configuredModelNames(this.targets),
         () => breakerStates(board),
       );
+    } else {
+      this.shared.metrics?.adoptConfig(this.targets.map((t) => t.id), configuredModelNames(this.targets));
     }
     this.metrics = this.shared.metrics;
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });

@@ -223,6 +223,11 @@ export function modelNames(targets: readonly Target[]): string[] {
   return [...new Set(targets.flatMap(servedNames))];
 }
 
+/** The model names a config itself gives (what clients may ask for and what aliases resolve to): metric labels come only from these. */
+export function configuredModelNames(targets: readonly Target[]): ReadonlySet<string> {
+  return new Set([...modelNames(targets), ...targets.flatMap((t) => [...t.aliases.values()])]);
+}
+
 /**
  * Targets that no request can ever reach with this strategy: weight 0 under loadbalance, or, under single,
  * a target whose every model name (or whose wildcard role) an earlier target of the same format already takes.

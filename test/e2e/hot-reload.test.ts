@@ -120,6 +120,32 @@ describe('POST /admin/reload', () => {
     expect(res.statusCode).toBe(422);
     expect(((await res.body.json()) as { errors: string[] }).errors[0]).toMatch(/audit trail on or off .* restart/);
   });
+
+  it("a reloaded config's targets and model names are what /metrics labels with", async () => {
+    const withTeamModel = `pack: {name: reload, version: "1"}
+policies:
+  chain: [audit-logger]
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "${fakeUrl}/v1"}
+    - {id: team, provider: openai-compatible, base_url: "${fakeUrl}/v1", model: team-model-7}
+`;
+    writeFileSync(file, withTeamModel);
+    const res = await reload();
+    expect(res.statusCode).toBe(200);
+    await res.body.dump();
+    const reply = await request(`${stack.openaiBase}/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k', 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'team-model-7', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(reply.statusCode).toBe(200);
+    await reply.body.dump();
+    await stack.trail!.recorder.caughtUp();
+    const metrics = await (await request(`${stack.gateway.url}/metrics`, { headers: operator() })).body.text();
+    expect(metrics).toMatch(/keeptrusts_tokens_total\{direction="input",model="team-model-7"\} [1-9]/);
+    expect(metrics).toMatch(/keeptrusts_requests_total\{family="chat",target="team",status="200"\} 1/);
+  });
 });
 
 describe('kt gateway run: SIGHUP reloads, SIGTERM drains', () => {
