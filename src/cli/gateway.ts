@@ -17,7 +17,7 @@ import { createLimitEngine } from '../usage/limits/index.js';
 import { createLocalConsole } from '../server/local-console.js';
 import { CLIENT_AUTH_MODES, type ClientAuth } from '../gateway/server.js';
 import { listenerTls, reloadTlsOnSighup } from './listener-tls.js';
-import { byteSize, collect, hostList, listenerFlags, listenerOptions, metricsToken, oneOf, originList, positiveInt, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
+import { byteSize, collect, hostList, listenerFlags, listenerOptions, metricsToken, nonNegativeDuration, oneOf, originList, positiveInt, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
 
 export const DEFAULT_LISTEN = '127.0.0.1:41002';
 export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
@@ -46,6 +46,7 @@ export interface GatewayRunOptions extends ListenerFlags, TlsFlags {
   allowedOrigins?: string[];
   metricsToken?: string;
   clientAuth?: ClientAuth;
+  shutdownDelay?: number;
 }
 
 export function gatewayCommand(): Command {
@@ -110,6 +111,11 @@ export function gatewayCommand(): Command {
       .choices(CLIENT_AUTH_MODES)
       .argParser(oneOf(CLIENT_AUTH_MODES)),
   );
+  run.addOption(
+    new Option('--shutdown-delay <duration>', 'after SIGTERM, keep serving this long with /readyz answering 503 before it stops accepting, so a load balancer takes it out first (e.g. 5s; default 0)')
+      .env('KEEPTRUSTS_SHUTDOWN_DELAY')
+      .argParser(shutdownDelay),
+  );
   for (const o of listenerOptions()) run.addOption(o);
   run
     .addHelpText(
@@ -152,13 +158,40 @@ export async function runGateway(opts: GatewayRunOptions, onStarted?: (g: Runnin
   await new Promise<void>((resolve) => {
     // SIGHUP re-reads the config files (the result is logged: src/gateway/reload.ts).
     const reload = () => void running.reload();
-    const stop = (signal: NodeJS.Signals) => {
-      logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    let delayed: { timer: NodeJS.Timeout; finish: () => void } | undefined;
+    const finish = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
+      logger.info('shutting down: finishing in-flight requests');
+      void embedded.close().then(resolve);
+    };
+    const stop = (signal: NodeJS.Signals) => {
+      if (delayed) {
+        // A second signal during the delay: stop waiting for the load balancer (a third one kills the process).
+        clearTimeout(delayed.timer);
+        logger.info({ signal }, 'shutting down now: the shutdown delay is cut short');
+        delayed.finish();
+        return;
+      }
       process.off('SIGHUP', reload);
       stopReloading?.();
-      void embedded.close().then(resolve);
+      const delayMs = opts.shutdownDelay ?? 0;
+      if (delayMs === 0) {
+        logger.info({ signal }, 'shutting down');
+        finish();
+        return;
+      }
+      // Not ready, still serving: health checks on /readyz take this gateway out of the load balancer while
+      // requests already routed here are answered; only then does it stop accepting.
+      running.drain();
+      logger.info({ signal, delay_ms: delayMs }, 'shutting down: /readyz answers 503 while the load balancer takes this gateway out, then it stops accepting');
+      let once = false;
+      const finishOnce = () => {
+        if (once) return;
+        once = true;
+        finish();
+      };
+      delayed = { timer: setTimeout(finishOnce, delayMs), finish: finishOnce };
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
@@ -351,6 +384,14 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
 function redisKeyPrefix(value: string): string {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value)) throw new InvalidArgumentError('must be 1-64 letters, digits or _ . - (e.g. prod-eu).');
   return value;
+}
+
+/** At most 5 minutes: a delay is for health checks to notice, not a way to keep a stopped gateway around. */
+const MAX_SHUTDOWN_DELAY_MS = 300_000;
+function shutdownDelay(value: string): number {
+  const ms = nonNegativeDuration('--shutdown-delay')(value);
+  if (ms > MAX_SHUTDOWN_DELAY_MS) throw new InvalidArgumentError('--shutdown-delay must be at most 5m.');
+  return ms;
 }
 
 function describeStartError(err: unknown): string {

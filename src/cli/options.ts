@@ -84,6 +84,15 @@ export function duration(name: string) {
   };
 }
 
+/** `0`, `5s`, `1.5s`: a duration of zero or more, in milliseconds. */
+export function nonNegativeDuration(name: string) {
+  return (value: string): number => {
+    const ms = value.trim() === '0' ? 0 : parseDuration(value);
+    if (ms === null || ms < 0) throw new InvalidArgumentError(`${name} must be 0 or a duration such as 5s or 1.5s.`);
+    return ms;
+  };
+}
+
 /** The listener bounds, shared by `kt gateway run` and `kt server`; unset ones take the defaults in docs/cli.md. */
 export function listenerOptions(): Option[] {
   return [

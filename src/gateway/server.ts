@@ -96,6 +96,12 @@ export interface RunningGateway {
   reload(): Promise<ReloadResult>;
   /** A new certificate and key for connections from now on (HTTPS only; open connections are kept). */
   setTls(material: TlsMaterial): void;
+  /**
+   * Stop being ready while still serving: /readyz answers 503 and every response closes its connection, so a
+   * load balancer's health checks take this gateway out before `close()` stops accepting (a request already on
+   * its way over a pooled connection is still answered instead of cut).
+   */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -789,6 +795,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     limits: bounded.limits,
     reload: () => reloader.reload(),
     setTls: (material) => bounded.setTls(material),
+    drain: () => gateway.beginClose(),
     close() {
       closing ??= (async () => {
         gateway.beginClose();

@@ -43,6 +43,7 @@ const CANNOT_RUN: Array<{ match: RegExp; reason: string }> = [
   { match: /^(kubectl|helm)\b/, reason: 'needs a Kubernetes cluster; test/unit/deploy-helm.test.ts renders the chart and checks it' },
   { match: /^(openssl|mkdir|cd|cp|chmod)\b/, reason: "makes a deployment's certificates and files on the reader's machine; the tests make theirs (test/helpers/tls.ts)" },
   { match: /^npm run e2e:clients\b/, reason: 'installs Claude Code and Codex from npm (hundreds of MB) and runs them; a separate job, like the bench' },
+  { match: /^npm run e2e:team\b/, reason: 'runs test/team/scale-out.test.ts, which npm test runs as well' },
 ];
 
 /** Commands other than these programs must be listed in CANNOT_RUN: a new kind of command has to be classified. */
