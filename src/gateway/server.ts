@@ -9,6 +9,7 @@ import { addMember, normalise, parseExchange, type Exchange } from '../protocol/
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
+import { ANTHROPIC_VERSION } from '../protocol/translate/index.js';
 import { modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import type { Dispatcher } from 'undici';
@@ -395,6 +396,8 @@ export class Gateway {
       delete headers['content-length'];
       // The list is read here, not relayed: ask for it as it is, not compressed.
       headers['accept-encoding'] = 'identity';
+      // Asked for an OpenAI client too (its models are reachable through translation): Anthropic's API needs the version.
+      if (t.format === 'anthropic') headers['anthropic-version'] ??= ANTHROPIC_VERSION;
       const response = await this.upstream.call({ target: t, family: 'models', method: 'GET', query: '', headers, signal });
       const text = await readCapped(response.body, MODELS_MAX_BYTES);
       if (response.statusCode !== 200 || text === undefined) return undefined;
@@ -481,7 +484,7 @@ export class Gateway {
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
       ctx.upstreamHeaders = timing.upstreamHeaders;
-      ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider };
+      ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider, ...(translator ? { translation: translator.pair } : {}) };
       // Usage is read in the upstream's own format, before the reply is translated back.
       if (translator && ctx.meter) ctx.meter = new StreamMeter(translator.upstreamFamily);
       const outcome = await relay({
