@@ -19,6 +19,13 @@ export function servesList(t: Target, family: ListFamily): boolean {
   return LIST_FAMILIES[family].some((f) => formatServes(t.format, f) || canTranslate(f, t.format));
 }
 
+/** The targets a client's list names: those of its own API first (a name both serve is the native one), then those reached through translation. */
+export function listTargets(targets: readonly Target[], family: ListFamily): Target[] {
+  const native = (t: Target) => LIST_FAMILIES[family].some((f) => formatServes(t.format, f));
+  const serving = targets.filter((t) => servesList(t, family));
+  return [...serving.filter(native), ...serving.filter((t) => !native(t))];
+}
+
 /**
  * The models a target serves, as far as the config says: the names it gives, or for a pass-through target (no
  * names: any model goes through as asked) undefined, and the caller asks the upstream what it serves.

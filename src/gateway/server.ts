@@ -35,7 +35,7 @@ import { ClientGone } from './client-gone.js';
 import { finalRefusal, policyNotice, refOf } from './refusal.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
-import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, servesList, type ListFamily, type ModelEntry } from './models.js';
+import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, listTargets, type ListFamily, type ModelEntry } from './models.js';
 import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
 import type { TlsMaterial } from './tls.js';
@@ -372,7 +372,7 @@ export class Gateway {
   private async models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): Promise<void> {
     const family: ListFamily = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
     const lists = await Promise.all(
-      this.targets.filter((t) => servesList(t, family)).map(async (t) => namedModels(t) ?? (await this.upstreamModels(t, req, requestId)) ?? catalogueModels(t)),
+      listTargets(this.targets, family).map(async (t) => namedModels(t) ?? (await this.upstreamModels(t, req, requestId)) ?? catalogueModels(t)),
     );
     const models = dedupeModels(lists);
     if (id === undefined) {
