@@ -138,3 +138,35 @@ for (const [format, spec] of Object.entries(TARGETS)) {
     });
   });
 }
+
+describe('a Responses stream from an Anthropic target blocked mid-stream by an output policy', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({
+      config: `pack: {name: responses-block, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\npolicy:\n  code-sanitizer: {block_on_match: true}\nproviders:\n  targets:\n    - ${TARGETS.anthropic.target}\n`,
+      audit: { dataDir: mkdtempSync(join(tmpdir(), 'kt-responses-block-')) },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it('ends in the Responses shape (an error event, then response.failed), with no byte of the secret', async () => {
+    stack.fake.setReplyText(`Here it is: ${STRIPE} and more text after it so the stream has begun.`);
+    const res = await fetch(`${stack.openaiBase}/responses`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-client' },
+      body: JSON.stringify({ model: 'gpt-5', input: 'key?', stream: true }),
+    });
+    const body = await res.text();
+    expect(body).not.toContain(STRIPE.slice(8));
+    const types = [...body.matchAll(/^event: (.+)$/gm)].map((m) => m[1]);
+    expect(types.slice(-2)).toEqual(['error', 'response.failed']);
+    expect(body).toContain('"code":"output_blocked"');
+    // What an openai SDK caller iterating the stream sees: the error event with the refusal's code, then the failed response.
+    const stream = await new OpenAI({ baseURL: stack.openaiBase, apiKey: 'sk-client', maxRetries: 0 }).responses.create({ model: 'gpt-5', input: 'key?', stream: true });
+    const seen: OpenAI.Responses.ResponseStreamEvent[] = [];
+    for await (const event of stream) seen.push(event);
+    expect(seen.at(-2)).toMatchObject({ type: 'error', code: 'output_blocked' });
+    expect(seen.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'failed' } });
+    expect(JSON.stringify(seen)).not.toContain(STRIPE.slice(8));
+  });
+});
