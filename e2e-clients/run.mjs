@@ -312,6 +312,23 @@ function run(cmd, args, env, cwd) {
   await fake.close();
 }
 
+{
+  // Codex on a server that speaks only OpenAI chat (format: chat): Responses → chat, a tool loop included.
+  const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: 'echo codex-on-chat-ran' } });
+  const gw = await gateway(`pack: {name: codex-on-chat, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\nproviders:\n  targets: [{id: local, provider: openai-compatible, format: chat, base_url: "${fake.url}/v1", model: qwen3-coder}]\n`, 41313);
+  const home = mkdtempSync(join(tmpdir(), 'kt-codex-chat-'));
+  writeFileSync(join(home, 'config.toml'), `model = "qwen3-coder"\nweb_search = "disabled"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41313/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n[agents]\nenabled = false\n`);
+  const tool = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'TOOLTEST run it'], { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-local' }, home);
+  const chats = fake.requests.filter((r) => r.family === 'chat');
+  const messages = chats.at(-1)?.body?.messages ?? [];
+  const call = messages.flatMap((m) => m.tool_calls ?? [])[0];
+  const result = messages.find((m) => m.role === 'tool');
+  check('codex exec on a chat-only gateway: a tool loop through Responses → chat, call id paired, answered', tool.code === 0 && tool.out.includes('Hello from fake upstream!') && chats.length >= 2 && fake.requests.every((r) => r.family === 'chat') && call && result?.tool_call_id === call.id && JSON.stringify(result).includes('codex-on-chat-ran'), tool.out.slice(-1500) + '\n' + JSON.stringify(messages).slice(0, 600));
+  const events = await stopAndReadEvents(gw);
+  check(`codex on a chat-only gateway: events name responses->chat (${events.length} events)`, events.length >= 2 && events.every((e) => e.target?.translation === 'responses->chat'), JSON.stringify(events.map((e) => [e.status, e.target?.translation])));
+  await fake.close();
+}
+
 process.stdout.write('\nWhat each client showed (rc, upstream calls, decision events):\n');
 for (const s of shown) process.stdout.write(`- ${s.client}, ${s.kind} (rc ${s.rc}, ${s.calls} upstream, ${s.events} event):\n    ${s.text.replaceAll('\n', '\n    ')}\n`);
 
