@@ -2,6 +2,8 @@
 // loop through `kt gateway run` to the project's fake upstream, then meeting each kind of refusal (an input block,
 // a streamed output block, a spent hard budget) with its default retry settings: exactly one request and one
 // decision event per refusal, and the text the client prints is quoted at the end (README, docs/policies.md).
+// Then across formats: Codex on a gateway whose only target speaks Anthropic Messages, Claude Code on one whose
+// only target speaks OpenAI chat, each with a tool loop (docs/configuration.md, "Clients on a target of another format").
 // Run after `npm run build` in the project root:
 //   npm --prefix e2e-clients ci && node e2e-clients/run.mjs
 import { spawn } from 'node:child_process';
@@ -255,6 +257,76 @@ function run(cmd, args, env, cwd) {
   });
   check('codex: the blocked tool call did not run', !existsSync(marker));
   await toolFake.close();
+}
+
+// ---- Across formats: Codex on an Anthropic-only gateway, Claude Code on an OpenAI-chat-only gateway ----
+{
+  const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `echo codex-tool-ran ${TOKEN}` } });
+  const gw = await gateway(`pack: {name: codex-on-claude, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\nproviders:\n  targets: [{id: claude, provider: anthropic, base_url: "${fake.url}", model: claude-sonnet-4-20250514}]\n`, 41311);
+  const provider = `model_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41311/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n`;
+  // Codex as it comes offers web search and a namespace of sub-agent tools, which no Anthropic request can say.
+  const plain = mkdtempSync(join(tmpdir(), 'kt-codex-claude-plain-'));
+  writeFileSync(join(plain, 'config.toml'), `model = "claude-sonnet-4-20250514"\n${provider}`);
+  const refused = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], { HOME: plain, CODEX_HOME: plain, KT_E2E_KEY: 'sk-ant-codex' }, plain);
+  check('codex on an Anthropic target, default tools: a 400 untranslatable_field naming the tool, nothing sent upstream', refused.code !== 0 && refused.out.includes('untranslatable_field') && /tools\[\d+\]\.type/.test(refused.out) && fake.requests.length === 0, refused.out.slice(-1500));
+  shown.push({ client: 'codex', kind: 'Anthropic target, web search and sub-agents on', text: [...new Set(refused.out.split('\n').filter((l) => l.includes('untranslatable_field')))].join('\n'), rc: refused.code, calls: 0, events: 1 });
+  // With both turned off (docs/configuration.md), Codex runs on Claude.
+  const home = mkdtempSync(join(tmpdir(), 'kt-codex-claude-'));
+  writeFileSync(join(home, 'config.toml'), `model = "claude-sonnet-4-20250514"\nweb_search = "disabled"\n${provider}[agents]\nenabled = false\n`);
+  const env = { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-ant-codex' };
+  const hi = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], env, home);
+  check('codex exec on an Anthropic-only gateway answers (Responses → Messages)', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out.slice(-1500));
+  const asked = fake.requests.filter((r) => r.family === 'messages');
+  check('codex: every upstream call was an Anthropic /v1/messages stream with the key as x-api-key', asked.length > 0 && fake.requests.every((r) => r.family === 'messages') && asked.every((r) => r.body.stream === true && r.headers['x-api-key'] === 'sk-ant-codex' && r.headers['anthropic-version'] === '2023-06-01'), JSON.stringify(fake.requests.map((r) => [r.path, r.headers['x-api-key']])));
+  fake.reset();
+  const tool = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'TOOLTEST run it'], env, home);
+  const last = fake.requests.filter((r) => r.family === 'messages').at(-1)?.body?.messages ?? [];
+  const use = last.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).find((b) => b.type === 'tool_use');
+  const result = last.flatMap((m) => (Array.isArray(m.content) ? m.content : [])).find((b) => b.type === 'tool_result');
+  const lastText = JSON.stringify(last);
+  check('codex tool loop on Claude: exec_command ran, its tool_result went back paired with the tool_use id', tool.code === 0 && use && result && result.tool_use_id === use.id && lastText.includes('codex-tool-ran'), tool.out.slice(-1500) + '\n' + lastText.slice(0, 800));
+  check('codex tool loop on Claude: the token in the tool output was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
+  const events = await stopAndReadEvents(gw);
+  check(`codex on Claude: every decision event names the translation (${events.length} events)`, events.length > 0 && events.filter((e) => e.status === 200).every((e) => e.target?.translation === 'responses->messages') && events.some((e) => e.status === 400 && e.reason_code === 'untranslatable_field'), JSON.stringify(events.map((e) => [e.status, e.reason_code, e.target?.translation])));
+  await fake.close();
+}
+{
+  const fake = await startFakeUpstream({ toolName: 'Bash', toolInput: { command: `echo claude-tool-ran ${TOKEN}`, description: 'echo' } });
+  const gw = await gateway(`pack: {name: claude-on-chat, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\nproviders:\n  targets: [{id: gpt, provider: openai-compatible, format: chat, base_url: "${fake.url}/v1", model: gpt-4o}]\n`, 41312);
+  const home = mkdtempSync(join(tmpdir(), 'kt-cc-chat-'));
+  const env = { HOME: home, ANTHROPIC_BASE_URL: 'http://127.0.0.1:41312', ANTHROPIC_API_KEY: 'sk-cc-chat', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1', CLAUDE_CODE_MAX_RETRIES: '1', DISABLE_TELEMETRY: '1' };
+  const hi = await run(`${BIN}claude`, ['-p', 'say hi', '--output-format', 'json'], env, home);
+  check('claude -p on an OpenAI-chat-only gateway answers (Messages → chat)', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out.slice(-1500));
+  const chats = fake.requests.filter((r) => r.family === 'chat');
+  check('claude: every inference call was an OpenAI /v1/chat/completions stream for the target\'s model, Bearer key', chats.length > 0 && fake.requests.filter((r) => r.family !== 'models').every((r) => r.family === 'chat') && chats.every((r) => r.body.stream === true && r.body.model === 'gpt-4o' && r.headers.authorization === 'Bearer sk-cc-chat'), JSON.stringify(fake.requests.map((r) => [r.path, r.body?.model])));
+  fake.reset();
+  const tool = await run(`${BIN}claude`, ['-p', 'TOOLTEST run the command', '--allowedTools', 'Bash', '--output-format', 'json'], env, home);
+  const messages = fake.requests.filter((r) => r.family === 'chat').at(-1)?.body?.messages ?? [];
+  const call = messages.flatMap((m) => m.tool_calls ?? [])[0];
+  const result = messages.find((m) => m.role === 'tool');
+  const lastText = JSON.stringify(messages);
+  check('claude tool loop on GPT: Bash ran, its result went back as a tool message paired with the call id', tool.code === 0 && call && result && result.tool_call_id === call.id && lastText.includes('claude-tool-ran'), tool.out.slice(-1500) + '\n' + lastText.slice(0, 800));
+  check('claude tool loop on GPT: the token in the tool result was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
+  const events = await stopAndReadEvents(gw);
+  check(`claude on GPT: every answered decision event names the translation (${events.length} events)`, events.length > 0 && events.filter((e) => e.status === 200).length > 0 && events.filter((e) => e.status === 200).every((e) => e.target?.translation === 'messages->chat'), JSON.stringify(events.map((e) => [e.route, e.status, e.target?.translation])));
+  await fake.close();
+}
+
+{
+  // Codex on a server that speaks only OpenAI chat (format: chat): Responses → chat, a tool loop included.
+  const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: 'echo codex-on-chat-ran' } });
+  const gw = await gateway(`pack: {name: codex-on-chat, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\nproviders:\n  targets: [{id: local, provider: openai-compatible, format: chat, base_url: "${fake.url}/v1", model: qwen3-coder}]\n`, 41313);
+  const home = mkdtempSync(join(tmpdir(), 'kt-codex-chat-'));
+  writeFileSync(join(home, 'config.toml'), `model = "qwen3-coder"\nweb_search = "disabled"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41313/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n[agents]\nenabled = false\n`);
+  const tool = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'TOOLTEST run it'], { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-local' }, home);
+  const chats = fake.requests.filter((r) => r.family === 'chat');
+  const messages = chats.at(-1)?.body?.messages ?? [];
+  const call = messages.flatMap((m) => m.tool_calls ?? [])[0];
+  const result = messages.find((m) => m.role === 'tool');
+  check('codex exec on a chat-only gateway: a tool loop through Responses → chat, call id paired, answered', tool.code === 0 && tool.out.includes('Hello from fake upstream!') && chats.length >= 2 && fake.requests.every((r) => r.family === 'chat') && call && result?.tool_call_id === call.id && JSON.stringify(result).includes('codex-on-chat-ran'), tool.out.slice(-1500) + '\n' + JSON.stringify(messages).slice(0, 600));
+  const events = await stopAndReadEvents(gw);
+  check(`codex on a chat-only gateway: events name responses->chat (${events.length} events)`, events.length >= 2 && events.every((e) => e.target?.translation === 'responses->chat'), JSON.stringify(events.map((e) => [e.status, e.target?.translation])));
+  await fake.close();
 }
 
 process.stdout.write('\nWhat each client showed (rc, upstream calls, decision events):\n');

@@ -42,7 +42,7 @@ function writeEvent(e: DecisionEvent): string {
   if (e.restores !== undefined) o += `,"restores":${canonicalJson(e.restores)}`;
   o += `,"route":${str(e.route)},"status":${num(e.status)},"stream":${bool(e.stream)}`;
   const t = e.target;
-  o += `,"target":${t === null ? 'null' : `{"id":${str(t.id)},"model":${nstr(t.model)},"provider":${str(t.provider)}}`}`;
+  o += `,"target":${t === null ? 'null' : `{"id":${str(t.id)},"model":${nstr(t.model)},"provider":${str(t.provider)}${t.translation !== undefined ? `,"translation":${str(t.translation)}` : ''}}`}`;
   if (e.truncated !== undefined) o += `,"truncated":{"bytes":${num(e.truncated.bytes)},"dropped":${strings(e.truncated.dropped)}}`;
   o += `,"ts":${str(e.ts)},"usage":${usage(e.usage)},"verdict":${str(e.verdict)}}`;
   return o;

@@ -223,7 +223,8 @@ export interface DecisionEvent {
   stream: boolean;
   identity: EventIdentity;
   model_requested: string | null;
-  target: { id: string; provider: string; model: string | null } | null;
+  /** `translation`: the client's API and the target's, when they differ (`responses->messages`). */
+  target: { id: string; provider: string; model: string | null; translation?: string } | null;
   verdict: Verdict;
   /** Why the request ended as it did when not a plain success: `input_blocked`, `output_blocked`, `upstream_error`, … */
   reason_code: string | null;

@@ -101,7 +101,7 @@ export const targetSchema = z.strictObject({
     .optional()
     .describe("The gateway's own provider key. When set, a client's key is never forwarded."),
   format: z
-    .enum(['openai', 'anthropic', 'responses'])
+    .enum(['openai', 'chat', 'anthropic', 'responses'])
     .optional()
     .describe('Wire format the upstream speaks; defaults from the provider.'),
   api_key_header: z.string().min(1).optional(),

@@ -257,7 +257,7 @@ function targetRules(parts: DocumentParts): Diagnostic[] {
         code: 'format-mismatch',
         message: `target "${id}": provider anthropic speaks format anthropic, not ${t.format}`,
         path: ['providers', 'targets', i, 'format'],
-        hint: 'translation between formats is not supported; point OpenAI clients at an OpenAI-format target',
+        hint: 'leave format out: OpenAI clients reach an Anthropic target through translation',
       });
     }
     if (t.base_url) {

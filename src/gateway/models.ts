@@ -1,4 +1,5 @@
-import { servedNames, type Target } from '../providers/targets.js';
+import { canTranslate } from '../protocol/translate/index.js';
+import { formatServes, servedNames, type Family, type Target } from '../providers/targets.js';
 import { catalogue } from '../usage/pricing.js';
 
 const CREATED = 1_700_000_000;
@@ -8,11 +9,21 @@ export interface ModelEntry {
   provider: string;
 }
 
-/** Which list a client reads: Anthropic's clients send `anthropic-version`, and can only call Anthropic-format targets. */
+/** Which list a client reads: Anthropic's clients send `anthropic-version`. */
 export type ListFamily = 'openai' | 'anthropic';
 
+const LIST_FAMILIES: Record<ListFamily, readonly Family[]> = { anthropic: ['messages'], openai: ['chat', 'responses'] };
+
+/** A target is listed to a client that can call it, natively or through a translator. */
 export function servesList(t: Target, family: ListFamily): boolean {
-  return family === 'anthropic' ? t.format === 'anthropic' : t.format !== 'anthropic';
+  return LIST_FAMILIES[family].some((f) => formatServes(t.format, f) || canTranslate(f, t.format));
+}
+
+/** The targets a client's list names: those of its own API first (a name both serve is the native one), then those reached through translation. */
+export function listTargets(targets: readonly Target[], family: ListFamily): Target[] {
+  const native = (t: Target) => LIST_FAMILIES[family].some((f) => formatServes(t.format, f));
+  const serving = targets.filter((t) => servesList(t, family));
+  return [...serving.filter(native), ...serving.filter((t) => !native(t))];
 }
 
 /**

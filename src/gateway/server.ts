@@ -9,6 +9,7 @@ import { addMember, normalise, parseExchange, type Exchange } from '../protocol/
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
+import { ANTHROPIC_VERSION } from '../protocol/translate/index.js';
 import { configuredModelNames, modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import type { Dispatcher } from 'undici';
@@ -34,7 +35,7 @@ import { ClientGone } from './client-gone.js';
 import { finalRefusal, policyNotice, refOf } from './refusal.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import type { Logger } from './logger.js';
-import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, servesList, type ListFamily, type ModelEntry } from './models.js';
+import { anthropicModel, anthropicModelList, catalogueModels, dedupeModels, idsFromUpstream, namedModels, openAiModel, openAiModelList, listTargets, type ListFamily, type ModelEntry } from './models.js';
 import { matchRoute, type Route } from './routes.js';
 import { isLoopback, listenHttp } from './listen.js';
 import type { TlsMaterial } from './tls.js';
@@ -379,7 +380,7 @@ export class Gateway {
   private async models(req: IncomingMessage, res: ServerResponse, id: string | undefined, requestId: string): Promise<void> {
     const family: ListFamily = req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
     const lists = await Promise.all(
-      this.targets.filter((t) => servesList(t, family)).map(async (t) => namedModels(t) ?? (await this.upstreamModels(t, req, requestId)) ?? catalogueModels(t)),
+      listTargets(this.targets, family).map(async (t) => namedModels(t) ?? (await this.upstreamModels(t, req, requestId)) ?? catalogueModels(t)),
     );
     const models = dedupeModels(lists);
     if (id === undefined) {
@@ -403,6 +404,8 @@ export class Gateway {
       delete headers['content-length'];
       // The list is read here, not relayed: ask for it as it is, not compressed.
       headers['accept-encoding'] = 'identity';
+      // Asked for an OpenAI client too (its models are reachable through translation): Anthropic's API needs the version.
+      if (t.format === 'anthropic') headers['anthropic-version'] ??= ANTHROPIC_VERSION;
       const response = await this.upstream.call({ target: t, family: 'models', method: 'GET', query: '', headers, signal });
       const text = await readCapped(response.body, MODELS_MAX_BYTES);
       if (response.statusCode !== 200 || text === undefined) return undefined;
@@ -489,7 +492,7 @@ export class Gateway {
       if (!response) return this.clientGone(ctx);
       timing.upstreamHeaders = performance.now();
       ctx.upstreamHeaders = timing.upstreamHeaders;
-      ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider };
+      ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider, ...(translator ? { translation: translator.pair } : {}) };
       // Usage is read in the upstream's own format, before the reply is translated back.
       if (translator && ctx.meter) ctx.meter = new StreamMeter(translator.upstreamFamily);
       const outcome = await relay({

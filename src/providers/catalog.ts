@@ -2,7 +2,11 @@
  * What the gateway knows about each provider: where it lives by default, which wire format it speaks
  * and how it expects its API key. A target may override every one of these in the config.
  */
-export type WireFormat = 'openai' | 'anthropic' | 'responses';
+/**
+ * `openai`: Chat Completions and Responses; `chat`: Chat Completions only (most OpenAI-compatible servers), whose
+ * Responses clients are served through translation; `responses`: Responses only; `anthropic`: Messages.
+ */
+export type WireFormat = 'openai' | 'chat' | 'anthropic' | 'responses';
 
 export interface ProviderProfile {
   /** Default base URL, in the form that provider's own SDK takes (OpenAI-style ones include `/v1`). */

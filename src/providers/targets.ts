@@ -9,6 +9,7 @@ export type Family = 'chat' | 'responses' | 'messages' | 'count_tokens';
 
 const FAMILIES_BY_FORMAT: Record<WireFormat, readonly Family[]> = {
   openai: ['chat', 'responses'],
+  chat: ['chat'],
   responses: ['responses'],
   anthropic: ['messages', 'count_tokens'],
 };

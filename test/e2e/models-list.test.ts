@@ -29,18 +29,20 @@ describe('the demo config (the fake provider behind pass-through targets)', () =
     const { status, body } = await list(stack.gateway.url, { authorization: 'Bearer anything' });
     expect(status).toBe(200);
     expect(body.object).toBe('list');
-    expect(body.data.map((m: { id: string }) => m.id)).toEqual(['gpt-4o', 'gpt-4o-mini', 'o3-mini']);
+    // Its own API's models first, then those of the Anthropic target, reachable through translation.
+    expect(body.data.map((m: { id: string }) => m.id)).toEqual(['gpt-4o', 'gpt-4o-mini', 'o3-mini', 'claude-sonnet-4-20250514', 'claude-opus-4-1-20250805', 'claude-3-5-haiku-20241022']);
     expect(body.data[0]).toMatchObject({ object: 'model', owned_by: 'openai-compatible' });
     const asked = stack.fake.requests.filter((r) => r.family === 'models');
-    expect(asked).toHaveLength(1);
+    expect(asked).toHaveLength(2);
     expect(asked[0]!.headers.authorization).toBe('Bearer anything');
+    expect(asked[1]!.headers).toMatchObject({ 'x-api-key': 'anything', 'anthropic-version': '2023-06-01' });
   });
 
-  it('an Anthropic client (anthropic-version) gets the Anthropic list, with only Anthropic models', async () => {
+  it('an Anthropic client (anthropic-version) gets the Anthropic list, Anthropic models first', async () => {
     const { status, body } = await list(stack.gateway.url, { 'x-api-key': 'anything', 'anthropic-version': '2023-06-01' });
     expect(status).toBe(200);
-    expect(body).toMatchObject({ has_more: false, first_id: 'claude-sonnet-4-20250514', last_id: 'claude-3-5-haiku-20241022' });
-    expect(body.data.map((m: { id: string }) => m.id)).toEqual(['claude-sonnet-4-20250514', 'claude-opus-4-1-20250805', 'claude-3-5-haiku-20241022']);
+    expect(body).toMatchObject({ has_more: false, first_id: 'claude-sonnet-4-20250514' });
+    expect(body.data.map((m: { id: string }) => m.id).slice(0, 3)).toEqual(['claude-sonnet-4-20250514', 'claude-opus-4-1-20250805', 'claude-3-5-haiku-20241022']);
     expect(body.data[0]).toMatchObject({ type: 'model', display_name: 'claude-sonnet-4-20250514' });
   });
 });
@@ -58,12 +60,13 @@ describe('the quickstart config (real providers, the client key forwarded)', () 
     const ids = openai.body.data.map((m: { id: string }) => m.id) as string[];
     expect(ids).toContain('gpt-4o');
     expect(ids).toContain('gpt-4o-mini');
-    expect(ids.some((id) => id.startsWith('claude'))).toBe(false);
+    // Claude models are reachable through translation, and listed after the OpenAI ones.
+    expect(ids.findIndex((id) => id.startsWith('claude'))).toBeGreaterThan(ids.lastIndexOf('gpt-4o-mini'));
 
     const anthropic = await list(stack.gateway.url, { 'anthropic-version': '2023-06-01' });
     const claude = anthropic.body.data.map((m: { id: string }) => m.id) as string[];
     expect(claude).toContain('claude-3-5-haiku');
-    expect(claude.every((id) => id.startsWith('claude'))).toBe(true);
+    expect(claude[0]!.startsWith('claude')).toBe(true);
 
     const one = await request(`${stack.gateway.url}/v1/models/gpt-4o`);
     expect(one.statusCode).toBe(200);
@@ -82,8 +85,8 @@ providers:
 `,
     });
     try {
-      expect((await list(stack.gateway.url, { authorization: 'Bearer k' })).body.data.map((m: { id: string }) => m.id)).toEqual(['gpt-4o', 'gpt-4o-mini', 'smart']);
-      expect((await list(stack.gateway.url, { 'anthropic-version': '2023-06-01' })).body.data.map((m: { id: string }) => m.id)).toEqual(['claude-sonnet-4-20250514']);
+      expect((await list(stack.gateway.url, { authorization: 'Bearer k' })).body.data.map((m: { id: string }) => m.id)).toEqual(['gpt-4o', 'gpt-4o-mini', 'smart', 'claude-sonnet-4-20250514']);
+      expect((await list(stack.gateway.url, { 'anthropic-version': '2023-06-01' })).body.data.map((m: { id: string }) => m.id)).toEqual(['claude-sonnet-4-20250514', 'gpt-4o', 'gpt-4o-mini', 'smart']);
     } finally {
       await stack.close();
     }

@@ -84,7 +84,7 @@ describe('openai SDK through the gateway', () => {
     expect(call && call.type === 'function_call' && call.name).toBe('exec_command');
   });
 
-  it('lists the models the OpenAI-format targets serve (not the Anthropic target\'s, which an OpenAI client cannot call)', async () => {
+  it('lists the models the OpenAI-format targets serve, then the Anthropic target\'s, which an OpenAI client reaches through translation', async () => {
     const local = await startStack({
       config: `pack: {name: m, version: "1"}
 providers:
@@ -97,8 +97,9 @@ providers:
       const c = new OpenAI({ baseURL: local.openaiBase, apiKey: 'k', maxRetries: 0 });
       const ids: string[] = [];
       for await (const m of c.models.list()) ids.push(m.id);
-      expect(ids).toEqual(['gpt-4o', 'gpt-4o-mini', 'smart']);
+      expect(ids).toEqual(['gpt-4o', 'gpt-4o-mini', 'smart', 'claude-sonnet-4-20250514']);
       expect((await c.models.retrieve('smart')).owned_by).toBe('openai');
+      expect((await c.models.retrieve('claude-sonnet-4-20250514')).owned_by).toBe('anthropic');
     } finally {
       await local.close();
     }

@@ -27,10 +27,19 @@ describe('routing a request to a target', () => {
   });
 
   it('reports a family no target serves, and an unknown model under fallback', () => {
-    expect(new Router([claude], 'single').route('responses', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
+    expect(new Router([claude], 'single').route('count_tokens', 'gpt-4o')).toMatchObject({ ok: true });
+    expect(new Router([{ ...gpt, format: 'responses' }], 'single').route('messages', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
     expect(new Router([gpt], 'single').route('count_tokens', 'gpt-4o')).toMatchObject({ ok: false, reason: 'no_target_for_family' });
     const r = new Router([gpt, mini], 'fallback');
     expect(r.route('chat', 'o3')).toMatchObject({ ok: false, reason: 'model_not_found', known: ['gpt-4o', 'gpt-4o-2024-08-06', 'smart', 'gpt-4o-mini'] });
+  });
+
+  it('serves a Responses client from an Anthropic target and from a chat-only target through translation; a target of format openai natively', () => {
+    const chatOnly = { ...gpt, id: 'local', format: 'chat' as const };
+    expect(new Router([claude], 'single').route('responses', 'claude-sonnet-4-20250514')).toMatchObject({ ok: true, candidates: [{ target: { id: 'claude' } }] });
+    expect(new Router([chatOnly], 'single').route('responses', 'gpt-4o')).toMatchObject({ ok: true, candidates: [{ target: { id: 'local' } }] });
+    // Unmatched: the target that speaks Responses itself keeps the request.
+    expect(new Router([chatOnly, { ...gpt, model: undefined, models: new Set<string>(), aliases: new Map() }], 'fallback').route('responses', 'other')).toMatchObject({ ok: true, candidates: [{ target: { id: 'gpt' } }] });
   });
 
   it('reaches a target of another format through a translator: by model name, or when no native target takes the request', () => {

@@ -134,8 +134,13 @@ describe('errors in the client\'s shape', () => {
 
   it('only the pairs with a translator have one; the request headers are made right for the target', () => {
     expect(translatorFor('chat', 'openai')).toBeUndefined();
-    expect(translatorFor('responses', 'anthropic')).toBeUndefined();
+    // A target of format openai speaks Responses itself; one of format chat needs the translator.
+    expect(translatorFor('responses', 'openai')).toBeUndefined();
+    expect(translatorFor('responses', 'anthropic')!.pair).toBe('responses->messages');
+    expect(translatorFor('responses', 'chat')!.pair).toBe('responses->chat');
+    expect(translatorFor('messages', 'chat')!.pair).toBe('messages->chat');
     expect(translatorFor('count_tokens', 'openai')).toBeUndefined();
+    expect(translatorFor('count_tokens', 'chat')).toBeUndefined();
     const up: Record<string, string> = { 'openai-organization': 'o', 'x-stainless-os': 'Linux' };
     translatorFor('chat', 'anthropic')!.headers(up);
     expect(up).toEqual({ 'x-stainless-os': 'Linux', 'anthropic-version': '2023-06-01' });

@@ -6,6 +6,8 @@ import { anthropicErrorFromChat, chatErrorFromAnthropic, chatToMessagesReply, me
 import type { StreamTranslateOptions, StreamTranslator } from './stream-frames.js';
 import { AnthropicToChatStream } from './stream-to-chat.js';
 import { ChatToAnthropicStream } from './stream-to-messages.js';
+import { AnthropicToResponsesStream, chatToResponsesReply, ChatToResponsesStream, messagesToResponsesReply } from './responses-reply.js';
+import { responsesToChatRequest, responsesToMessagesRequest } from './responses-request.js';
 import { isObj, type Obj } from './types.js';
 
 export { UntranslatableReply } from './types.js';
@@ -60,18 +62,48 @@ const messagesToOpenAi = (maxTokensField: 'max_tokens' | 'max_completion_tokens'
 const MESSAGES_TO_OPENAI = messagesToOpenAi('max_tokens');
 const MESSAGES_TO_OPENAI_NATIVE = messagesToOpenAi('max_completion_tokens');
 
+/** A Responses client (Codex, `responses.create`) on an Anthropic target. */
+const RESPONSES_TO_ANTHROPIC: Translator = {
+  upstreamFamily: 'messages',
+  pair: 'responses->messages',
+  request: (body, model) => responsesToMessagesRequest(body, model),
+  headers(h) {
+    dropPrefixed(h, 'openai-');
+    h['anthropic-version'] ??= ANTHROPIC_VERSION;
+  },
+  reply: (body, status) => (!isObj(body) ? body : status >= 200 && status < 300 ? messagesToResponsesReply(body) : chatErrorFromAnthropic(body)),
+  stream: (_clientBody, opts) => new AnthropicToResponsesStream(opts),
+};
+
+/** A Responses client on a target that speaks only OpenAI chat (format `chat`); errors have one shape on both. */
+const responsesToChat = (maxTokensField: 'max_tokens' | 'max_completion_tokens'): Translator => ({
+  upstreamFamily: 'chat',
+  pair: 'responses->chat',
+  request: (body, model) => responsesToChatRequest(body, model, { maxTokensField }),
+  headers: () => undefined,
+  reply: (body, status) => (!isObj(body) ? body : status >= 200 && status < 300 ? chatToResponsesReply(body) : body),
+  stream: (_clientBody, opts) => new ChatToResponsesStream(opts),
+});
+const RESPONSES_TO_CHAT = responsesToChat('max_tokens');
+const RESPONSES_TO_CHAT_NATIVE = responsesToChat('max_completion_tokens');
+
 function dropPrefixed(h: Record<string, string>, prefix: string): void {
   for (const k of Object.keys(h)) if (k.startsWith(prefix)) delete h[k];
 }
 
 /** True when a client of `family` can be served by a target of `format` through a translator. */
 export function canTranslate(family: Family, format: WireFormat): boolean {
-  return (family === 'chat' && format === 'anthropic') || (family === 'messages' && format === 'openai');
+  return translatorFor(family, format) !== undefined;
 }
 
 /** The translator from a client's family to a target's format; undefined when the target speaks it natively or no translator exists. */
 export function translatorFor(family: Family, format: WireFormat, provider?: string): Translator | undefined {
-  if (family === 'chat' && format === 'anthropic') return CHAT_TO_ANTHROPIC;
-  if (family === 'messages' && format === 'openai') return provider === 'openai' || provider === 'azure-openai' ? MESSAGES_TO_OPENAI_NATIVE : MESSAGES_TO_OPENAI;
+  const native = provider === 'openai' || provider === 'azure-openai';
+  if (format === 'anthropic') return family === 'chat' ? CHAT_TO_ANTHROPIC : family === 'responses' ? RESPONSES_TO_ANTHROPIC : undefined;
+  if (format === 'openai' || format === 'chat') {
+    if (family === 'messages') return native ? MESSAGES_TO_OPENAI_NATIVE : MESSAGES_TO_OPENAI;
+    // A target of format openai speaks Responses itself.
+    if (family === 'responses' && format === 'chat') return native ? RESPONSES_TO_CHAT_NATIVE : RESPONSES_TO_CHAT;
+  }
   return undefined;
 }
