@@ -547,7 +547,8 @@ class ControlPlane {
     const oidc = this.opts.oidc;
     if (!oidc) throw new ApiError(404, 'not_found', 'console sign-in is not configured on this control plane (kt server --oidc-issuer …); sign in with a reader token');
     const asked = ctx.url.searchParams.get('return_to') ?? '';
-    const returnTo = RETURN_TO.test(asked) ? asked : '/console/';
+    // The URL parser folds `..` and `%2e%2e` as the browser will: what stays a console path after that may be used.
+    const returnTo = RETURN_TO.test(asked) && new URL(asked, 'http://control-plane').pathname === asked.split(/[?#]/)[0] ? asked : '/console/';
     let begun: Awaited<ReturnType<OidcClient['begin']>>;
     try {
       begun = await oidc.client.begin(returnTo);

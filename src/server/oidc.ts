@@ -179,6 +179,21 @@ function needsUserinfo(claims: Claims, settings: OidcSettings): boolean {
   return (wantsGroups && claims[settings.groupsClaim] === undefined) || (wantsEmail && claims.email === undefined);
 }
 
+/**
+ * What went wrong, without values: the provider's own refusal (access_denied …), or which check failed (state,
+ * nonce, audience, signature …). oauth4webapi's messages are generic; its causes name the parameter or claim.
+ */
+export function loginFailure(err: unknown): string {
+  // openid-client wraps oauth4webapi's error, whose message names the parameter or claim (never its value).
+  let e = err as (Error & { error?: unknown; cause?: unknown }) | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (typeof e.error === 'string') return `the provider answered ${e.error.slice(0, 100)}`;
+    if (!(e.cause instanceof Error)) break;
+    e = e.cause as Error & { error?: unknown; cause?: unknown };
+  }
+  return (e?.message || 'invalid response').slice(0, 200);
+}
+
 // ---- the flow ---------------------------------------------------------------------------------------------------
 
 export interface SignedIn {
@@ -242,9 +257,8 @@ export class OidcClient {
         idTokenExpected: true,
       });
     } catch (err) {
-      const e = err as Error & { error?: string; code?: string };
-      // The provider's own refusal (access_denied …) or a failed check (state, nonce, signature, audience).
-      const why = e.error ? `the provider answered ${e.error}` : (e.message || 'invalid response').slice(0, 200);
+      const why = loginFailure(err);
+      const e = err as { code?: string };
       this.logger.warn({ err: why, code: e.code }, 'OIDC sign-in refused');
       throw new OidcLoginError(400, `sign-in failed: ${why}`);
     }
