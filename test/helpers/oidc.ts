@@ -57,6 +57,7 @@ export async function listenTestProvider(accounts: Record<string, TestAccount>):
         features: { devInteractions: { enabled: true } },
         pkce: { required: () => true },
         cookies: { keys: ['oidc-test-cookie-key'] },
+        ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600 },
       });
       // The provider's warnings about its development keys and interactions are expected here.
       provider.on('server_error', () => {});

@@ -55,7 +55,7 @@ export function TokensPage() {
       <h1>Tokens</h1>
       <p class="muted">Gateways ship their events with a gateway token; scripts and people without single sign-on read with a reader token. Only the hash is stored: a token is shown once, here.</p>
       {error && <ErrorNote error={error} />}
-      <form class="card" onSubmit={create} aria-label="Create a token">
+      <form class="card token-form" onSubmit={create} aria-label="Create a token">
         <h2>Create a token</h2>
         <label for="token-name">Gateway id or label</label>
         <input id="token-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="build-box-1" />
