@@ -37,6 +37,7 @@ export const DEFAULT_SCOPES = ['openid', 'email', 'profile'];
 export const DEFAULT_SESSION_TTL_MS = 8 * 3_600_000;
 export const LOGIN_TTL_MS = 10 * 60_000;
 export const CALLBACK_PATH = '/auth/callback';
+const DISCOVERY_RETRY_MS = 5_000;
 
 export class OidcConfigError extends Error {
   override name = 'OidcConfigError';
@@ -206,6 +207,8 @@ export interface SignedIn {
 /** Keeps the provider's discovered configuration; discovery runs at the first sign-in and again after a failure. */
 export class OidcClient {
   private config: Promise<client.Configuration> | undefined;
+  /** When discovery last failed: sign-in attempts within DISCOVERY_RETRY_MS of it do not reach the provider again. */
+  private failedAt = -Infinity;
 
   constructor(
     readonly settings: OidcSettings,
@@ -213,17 +216,24 @@ export class OidcClient {
   ) {}
 
   private configuration(): Promise<client.Configuration> {
+    // /auth/login is public: a flood of it while the provider is down must not become a flood of discovery requests.
+    if (!this.config && Date.now() - this.failedAt < DISCOVERY_RETRY_MS) return Promise.reject(this.unreachable());
     if (!this.config) {
       const insecure = this.settings.issuer.protocol === 'http:';
       this.config = client
         .discovery(this.settings.issuer, this.settings.clientId, undefined, client.ClientSecretPost(this.settings.clientSecret), insecure ? { execute: [client.allowInsecureRequests] } : {})
         .catch((err: unknown) => {
           this.config = undefined;
-          this.logger.warn({ issuer: this.settings.issuer.href, err: (err as Error).message.slice(0, 300) }, 'OIDC discovery failed');
-          throw new OidcLoginError(503, `the sign-in provider at ${this.settings.issuer.href} cannot be reached or did not answer discovery; try again later`);
+          this.failedAt = Date.now();
+          this.logger.warn({ issuer: this.settings.issuer.href, err: loginFailure(err) }, 'OIDC discovery failed');
+          throw this.unreachable();
         });
     }
     return this.config;
+  }
+
+  private unreachable(): OidcLoginError {
+    return new OidcLoginError(503, `the sign-in provider at ${this.settings.issuer.href} cannot be reached or did not answer discovery; try again later`);
   }
 
   /** Where to send the browser, and what to keep until it comes back. */
