@@ -97,10 +97,11 @@ function App() {
   const [checking, setChecking] = useState(!signedIn);
   const [expired, setExpired] = useState<string | undefined>();
   useEffect(() => {
-    if (signedIn) return;
     void (async () => {
       const status = await authStatus();
       setSso(status.oidc ? status.login_url : null);
+      // Signed in with a token already (sessionStorage, #token=): no session to look for.
+      if (getToken() !== null) return setChecking(false);
       const session = status.oidc ? await currentSession().catch(() => null) : null;
       if (session) {
         setCsrf(session.csrf_token);
