@@ -66,7 +66,7 @@ beforeAll(async () => {
   const probe = await startControlPlane({ host: '127.0.0.1', port: 0, store, tokens, logger });
   const port = probe.port;
   await probe.close();
-  plane = await startControlPlane({ host: '127.0.0.1', port, store, tokens, logger, oidc: { client: new OidcClient(settingsFor(port), logger), sessions } });
+  plane = await startControlPlane({ host: '127.0.0.1', port, store, tokens, logger, keepAliveMs: 200, oidc: { client: new OidcClient(settingsFor(port), logger), sessions } });
   base = plane.url;
   callbackUrl = `${base}/auth/callback`;
   provider.start(callbackUrl);
@@ -183,6 +183,17 @@ describe('console sign-in through OIDC', () => {
     const replay = await request(`${base}/v1/events`, { headers: { cookie: `kt_session=${sessionCookie}` } });
     expect(replay.statusCode).toBe(401);
     await replay.body.dump();
+  });
+
+  it('closes a live tail opened with the session cookie once the session is signed out', async () => {
+    const { browser, sessionCookie } = await signIn('bob');
+    const me = await api(browser, '/v1/session');
+    const tail = await request(`${base}/v1/events/stream`, { headers: { cookie: `kt_session=${sessionCookie}`, accept: 'text/event-stream' } });
+    expect(tail.statusCode).toBe(200);
+    const ended = tail.body.text();
+    expect((await api(browser, '/auth/logout', { method: 'POST', csrf: me.json!.csrf_token })).status).toBe(200);
+    // The server ends the stream at its next keep-alive, when the session no longer checks out.
+    expect(await ended).toMatch(/^retry: 2000/);
   });
 
   it('refuses a tampered session cookie and an expired session', async () => {
