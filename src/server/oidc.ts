@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import * as client from 'openid-client';
+import type * as OpenId from 'openid-client';
 import type { Logger } from '../gateway/logger.js';
 import type { ConsoleRole, PendingLogin } from './sessions.js';
 
@@ -195,6 +195,10 @@ export function loginFailure(err: unknown): string {
   return (e?.message || 'invalid response').slice(0, 200);
 }
 
+// Loaded at the first sign-in: a gateway, or a control plane without OIDC, never loads the protocol library.
+let loaded: Promise<typeof OpenId> | undefined;
+const openid = (): Promise<typeof OpenId> => (loaded ??= import('openid-client'));
+
 // ---- the flow ---------------------------------------------------------------------------------------------------
 
 export interface SignedIn {
@@ -206,7 +210,7 @@ export interface SignedIn {
 
 /** Keeps the provider's discovered configuration; discovery runs at the first sign-in and again after a failure. */
 export class OidcClient {
-  private config: Promise<client.Configuration> | undefined;
+  private config: Promise<OpenId.Configuration> | undefined;
   /** When discovery last failed: sign-in attempts within DISCOVERY_RETRY_MS of it do not reach the provider again. */
   private failedAt = -Infinity;
 
@@ -215,13 +219,13 @@ export class OidcClient {
     private readonly logger: Logger,
   ) {}
 
-  private configuration(): Promise<client.Configuration> {
+  private configuration(): Promise<OpenId.Configuration> {
     // /auth/login is public: a flood of it while the provider is down must not become a flood of discovery requests.
     if (!this.config && Date.now() - this.failedAt < DISCOVERY_RETRY_MS) return Promise.reject(this.unreachable());
     if (!this.config) {
       const insecure = this.settings.issuer.protocol === 'http:';
-      this.config = client
-        .discovery(this.settings.issuer, this.settings.clientId, undefined, client.ClientSecretPost(this.settings.clientSecret), insecure ? { execute: [client.allowInsecureRequests] } : {})
+      this.config = openid()
+        .then((client) => client.discovery(this.settings.issuer, this.settings.clientId, undefined, client.ClientSecretPost(this.settings.clientSecret), insecure ? { execute: [client.allowInsecureRequests] } : {}))
         .catch((err: unknown) => {
           this.config = undefined;
           this.failedAt = Date.now();
@@ -239,6 +243,7 @@ export class OidcClient {
   /** Where to send the browser, and what to keep until it comes back. */
   async begin(returnTo: string): Promise<{ url: URL; pending: Omit<PendingLogin, 'expires_at'> }> {
     const config = await this.configuration();
+    const client = await openid();
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();
@@ -256,9 +261,10 @@ export class OidcClient {
   /** The provider's answer (the callback's query) checked against the login it belongs to. */
   async finish(query: URLSearchParams, pending: PendingLogin): Promise<SignedIn> {
     const config = await this.configuration();
+    const client = await openid();
     const current = new URL(this.settings.redirectUrl.href);
     current.search = query.toString();
-    let tokens: Awaited<ReturnType<typeof client.authorizationCodeGrant>>;
+    let tokens: Awaited<ReturnType<typeof OpenId.authorizationCodeGrant>>;
     try {
       tokens = await client.authorizationCodeGrant(config, current, {
         pkceCodeVerifier: pending.code_verifier,
