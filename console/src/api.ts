@@ -1,5 +1,6 @@
 // The console's view of the control plane API (src/server/app.ts, src/server/console.ts). Same origin; every
-// call carries the token the user signed in with, kept in sessionStorage (gone when the tab closes).
+// call carries the token the user signed in with, kept in sessionStorage (gone when the tab closes), or, after an
+// OIDC sign-in, the HttpOnly session cookie the browser sends by itself (plus X-CSRF-Token on POSTs).
 
 export type Verdict = 'allow' | 'flag' | 'redact' | 'block' | 'escalate';
 export const VERDICTS: Verdict[] = ['allow', 'flag', 'redact', 'block', 'escalate'];
@@ -173,8 +174,61 @@ export function query(params: Params = {}): string {
   return s ? `?${s}` : '';
 }
 
+/** Who is signed in through the control plane's OIDC sign-in (GET /v1/session); null when a token is used. */
+export interface Me {
+  kind: 'session';
+  id: string;
+  subject: string;
+  email: string | null;
+  name: string | null;
+  role: 'reader' | 'admin';
+  csrf_token: string;
+  expires_at: string;
+}
+
+// The session's CSRF token, in memory only: every state-changing request sends it back in X-CSRF-Token.
+let csrf: string | null = null;
+export function setCsrf(token: string | null): void {
+  csrf = token;
+}
+
+/** A token when the user signed in with one; otherwise none, and the session cookie (same origin) speaks. */
+function authHeaders(token: string | null): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** Whether the control plane offers OIDC sign-in (a gateway's own console never does). */
+export async function authStatus(): Promise<{ oidc: boolean; login_url: string | null }> {
+  try {
+    const res = await fetch('/auth/status', { headers: { accept: 'application/json' } });
+    if (!res.ok) return { oidc: false, login_url: null };
+    return (await res.json()) as { oidc: boolean; login_url: string | null };
+  } catch {
+    return { oidc: false, login_url: null };
+  }
+}
+
+/** The signed-in session, or null when there is none (no cookie, expired, signed out). */
+export async function currentSession(): Promise<Me | null> {
+  const res = await fetch('/v1/session', { headers: { accept: 'application/json' } });
+  if (!res.ok) return null;
+  const me = (await res.json()) as Me | { kind: 'token' };
+  return me.kind === 'session' ? me : null;
+}
+
+export async function post<T>(path: string, body: unknown = {}): Promise<T> {
+  const headers: Record<string, string> = { ...authHeaders(getToken()), accept: 'application/json', 'content-type': 'application/json' };
+  if (csrf) headers['x-csrf-token'] = csrf;
+  const res = await fetch(path, { method: 'POST', headers, body: JSON.stringify(body) });
+  return answer<T>(res);
+}
+
 export async function api<T>(path: string, params: Params = {}, token = getToken(), signal?: AbortSignal): Promise<T> {
-  const res = await fetch(`${path}${query(params)}`, { headers: { authorization: `Bearer ${token ?? ''}`, accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  const res = await fetch(`${path}${query(params)}`, { headers: { ...authHeaders(token), accept: 'application/json' }, ...(signal ? { signal } : {}) });
+  return answer<T>(res);
+}
+
+async function answer<T>(res: Response): Promise<T> {
   if (!res.ok) {
     let message = `${res.status} ${res.statusText}`;
     try {
@@ -200,7 +254,7 @@ export function tail(params: Params, onEvent: (e: EventJson) => void, onState: (
     while (!controller.signal.aborted) {
       try {
         const res = await fetch(`/v1/events/stream${query({ ...params, after: last ?? undefined })}`, {
-          headers: { authorization: `Bearer ${getToken() ?? ''}`, accept: 'text/event-stream' },
+          headers: { ...authHeaders(getToken()), accept: 'text/event-stream' },
           signal: controller.signal,
         });
         if (!res.ok || !res.body) {

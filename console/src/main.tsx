@@ -1,10 +1,11 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, getToken, setToken, whenUnauthorized } from './api';
+import { api, ApiError, authStatus, currentSession, getToken, post, setCsrf, setToken, whenUnauthorized, type Me } from './api';
 import { CostsPage } from './pages/costs';
 import { EventDetailPage } from './pages/event-detail';
 import { EventsPage } from './pages/events';
 import { OverviewPage } from './pages/overview';
+import { TokensPage } from './pages/tokens';
 import { BASE, linkClick, navigate, useRoute } from './router';
 import './style.css';
 
@@ -20,7 +21,7 @@ function tokenFromFragment(): string | null {
   }
 }
 
-function SignIn({ onSignedIn, initialError }: { onSignedIn: () => void; initialError?: string | undefined }) {
+function SignIn({ onSignedIn, initialError, sso }: { onSignedIn: () => void; initialError?: string | undefined; sso: string | null }) {
   const [value, setValue] = useState('');
   const [error, setError] = useState<string | undefined>(initialError);
   const [busy, setBusy] = useState(false);
@@ -50,6 +51,14 @@ function SignIn({ onSignedIn, initialError }: { onSignedIn: () => void; initialE
     <main class="signin" id="main">
       <form onSubmit={submit} aria-describedby="signin-help">
         <h1>keeptrusts console</h1>
+        {sso && (
+          <>
+            <a class="button" href={`${sso}?return_to=${encodeURIComponent(location.pathname.startsWith(BASE) ? location.pathname : `${BASE}/`)}`}>
+              Sign in with single sign-on
+            </a>
+            <p class="or">or</p>
+          </>
+        )}
         <p id="signin-help">
           Sign in with a token: the one <code>kt gateway run</code> printed with the console URL, or a reader token from <code>kt server token create --role reader --gateway NAME</code>.
         </p>
@@ -73,6 +82,7 @@ const NAV = [
   { href: '/events', label: 'Events' },
   { href: '/costs', label: 'Costs' },
 ];
+const ADMIN_NAV = [{ href: '/tokens', label: 'Tokens' }];
 
 function App() {
   const route = useRoute();
@@ -81,28 +91,52 @@ function App() {
     if (fromFragment) setToken(fromFragment);
     return getToken() !== null;
   });
+  const [me, setMe] = useState<Me | null>(null);
+  // Whether the control plane offers single sign-on, and (until known) whether a session cookie already signs us in.
+  const [sso, setSso] = useState<string | null>(null);
+  const [checking, setChecking] = useState(!signedIn);
   const [expired, setExpired] = useState<string | undefined>();
+  useEffect(() => {
+    void (async () => {
+      const status = await authStatus();
+      setSso(status.oidc ? status.login_url : null);
+      // Signed in with a token already (sessionStorage, #token=): no session to look for.
+      if (getToken() !== null) return setChecking(false);
+      const session = status.oidc ? await currentSession().catch(() => null) : null;
+      if (session) {
+        setCsrf(session.csrf_token);
+        setMe(session);
+        setSignedIn(true);
+      }
+      setChecking(false);
+    })();
+  }, []);
   useEffect(
     () =>
       whenUnauthorized(() => {
         setToken(null);
-        setExpired('Your token is no longer accepted. Sign in again.');
+        setCsrf(null);
+        setExpired(me || !getToken() ? 'Your session has ended. Sign in again.' : 'Your token is no longer accepted. Sign in again.');
+        setMe(null);
         setSignedIn(false);
       }),
-    [],
+    [me],
   );
   useEffect(() => {
-    const title = NAV.find((n) => n.href === route.path)?.label ?? (route.path.startsWith('/events/') ? 'Event' : 'Console');
+    const title = [...NAV, ...ADMIN_NAV].find((n) => n.href === route.path)?.label ?? (route.path.startsWith('/events/') ? 'Event' : 'Console');
     document.title = signedIn ? `${title} · keeptrusts` : 'Sign in · keeptrusts';
   }, [route.path, signedIn]);
 
-  if (!signedIn) return <SignIn initialError={expired} onSignedIn={() => (setExpired(undefined), setSignedIn(true))} />;
+  if (!signedIn && checking) return <main class="signin" id="main" aria-busy="true" />;
+  if (!signedIn) return <SignIn sso={sso} initialError={expired} onSignedIn={() => (setExpired(undefined), setSignedIn(true))} />;
+  const nav = me?.role === 'admin' ? [...NAV, ...ADMIN_NAV] : NAV;
 
   let page;
   if (route.path === '/') page = <OverviewPage />;
   else if (route.path === '/events') page = <EventsPage search={route.search} />;
   else if (route.path.startsWith('/events/')) page = <EventDetailPage id={decodeURIComponent(route.path.slice('/events/'.length))} />;
   else if (route.path === '/costs') page = <CostsPage />;
+  else if (route.path === '/tokens' && me?.role === 'admin') page = <TokensPage />;
   else
     page = (
       <section>
@@ -122,7 +156,7 @@ function App() {
         <span class="brand">keeptrusts</span>
         <nav aria-label="Console">
           <ul>
-            {NAV.map((n) => (
+            {nav.map((n) => (
               <li key={n.href}>
                 <a href={`${BASE}${n.href}`} onClick={linkClick} aria-current={active(n.href) ? 'page' : undefined}>
                   {n.label}
@@ -131,13 +165,24 @@ function App() {
             ))}
           </ul>
         </nav>
+        {me && (
+          <span class="who" title={me.subject}>
+            {me.email ?? me.name ?? me.subject} · {me.role}
+          </span>
+        )}
         <button
           type="button"
           class="link"
           onClick={() => {
-            setToken(null);
-            setSignedIn(false);
-            navigate('/', { replace: true });
+            // A session ends on the server too: its cookie is useless afterwards, wherever it was copied.
+            const end = me ? post('/auth/logout').catch(() => undefined) : Promise.resolve();
+            void end.then(() => {
+              setToken(null);
+              setCsrf(null);
+              setMe(null);
+              setSignedIn(false);
+              navigate('/', { replace: true });
+            });
           }}
         >
           Sign out

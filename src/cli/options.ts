@@ -61,6 +61,11 @@ export function originList(value: string, previous: string[] | undefined): strin
   return [...(previous ?? []), ...entries];
 }
 
+/** A comma-separated list (groups, domains, scopes); repeated flags add up. */
+export function plainList(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...splitList(value)];
+}
+
 function splitList(value: string): string[] {
   return value
     .split(',')

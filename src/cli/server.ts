@@ -11,9 +11,11 @@ import { DEFAULT_CONTROL_PLANE_LISTEN, startControlPlane, type RunningControlPla
 import { openTokenStore, TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from '../server/tokens.js';
 import type { TlsMaterial } from '../gateway/tls.js';
 import { listenerTls, reloadTlsOnSighup } from './listener-tls.js';
-import { hostList, listenerFlags, listenerOptions, oneOf, originList, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
+import { duration, hostList, listenerFlags, listenerOptions, oneOf, originList, plainList, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
+import { OidcClient, oidcSettings, type OidcFlags, type OidcSettings } from '../server/oidc.js';
+import { openSessionStore, type SessionStore } from '../server/sessions.js';
 
-export interface ServerOptions extends ListenerFlags, TlsFlags {
+export interface ServerOptions extends ListenerFlags, TlsFlags, OidcFlags {
   listen: string;
   dataDir?: string;
   databaseUrl?: string;
@@ -52,6 +54,8 @@ export function serverCommand(): Command {
         .env('KEEPTRUSTS_ALLOWED_ORIGINS')
         .argParser(originList),
     )
+  for (const o of oidcOptions()) server.addOption(o);
+  server
     .addHelpText(
       'after',
       `
@@ -63,7 +67,10 @@ API (every route but /health needs Authorization: Bearer <token>):
   GET  /v1/events/stream           live tail (server-sent events); same filters, ?after= or Last-Event-ID
   GET  /v1/chains, /v1/chains/:chain, /v1/chains/:chain/events, /v1/chains/:chain/checkpoints, /v1/keys
   GET  /v1/stats, /v1/usage, /v1/events/:id/verify, /v1/budgets
-  GET  /console                    the web console (sign in with a reader token; docs/console.md)
+  GET  /console                    the web console (sign in with a reader token, or through OIDC; docs/console.md)
+  GET  /auth/login, /auth/callback console sign-in through the OIDC provider (--oidc-issuer); POST /auth/logout
+  GET  /v1/session                 who is signed in, their role and the CSRF token for POSTs
+  GET  /v1/tokens, POST /v1/tokens, POST /v1/tokens/:id/revoke   token management (console admins only)
 
 Examples:
   $ kt server
@@ -77,14 +84,36 @@ Examples:
   return server;
 }
 
+/** Console sign-in through an OIDC provider; the client secret comes only from the environment or a file. */
+function oidcOptions(): Option[] {
+  const list = (flag: string, env: string, what: string) => new Option(`${flag} <list>`, what).env(env).argParser(plainList);
+  return [
+    new Option('--oidc-issuer <url>', 'sign console users in through this OpenID Connect provider (its issuer URL; https)').env('KEEPTRUSTS_OIDC_ISSUER'),
+    new Option('--oidc-client-id <id>', "this control plane's client id at the provider").env('KEEPTRUSTS_OIDC_CLIENT_ID'),
+    new Option('--oidc-client-secret-file <file>', 'file holding the client secret (or set KEEPTRUSTS_OIDC_CLIENT_SECRET); never logged').env('KEEPTRUSTS_OIDC_CLIENT_SECRET_FILE'),
+    new Option('--oidc-redirect-url <url>', 'https://<this control plane>/auth/callback as browsers reach it; register it at the provider').env('KEEPTRUSTS_OIDC_REDIRECT_URL'),
+    list('--oidc-scopes', 'KEEPTRUSTS_OIDC_SCOPES', 'scopes to ask for, comma-separated (default: openid,email,profile; add groups where the provider needs it)'),
+    new Option('--oidc-groups-claim <name>', 'the claim that lists the user\'s groups (default: groups)').env('KEEPTRUSTS_OIDC_GROUPS_CLAIM'),
+    list('--oidc-admin-groups', 'KEEPTRUSTS_OIDC_ADMIN_GROUPS', 'members of these groups sign in as admin (may manage tokens)'),
+    list('--oidc-reader-groups', 'KEEPTRUSTS_OIDC_READER_GROUPS', 'members of these groups sign in as reader (events, usage, costs)'),
+    list('--oidc-admin-domains', 'KEEPTRUSTS_OIDC_ADMIN_DOMAINS', 'verified e-mail addresses in these domains sign in as admin'),
+    list('--oidc-reader-domains', 'KEEPTRUSTS_OIDC_READER_DOMAINS', 'verified e-mail addresses in these domains sign in as reader'),
+    list('--oidc-admin-emails', 'KEEPTRUSTS_OIDC_ADMIN_EMAILS', 'these verified e-mail addresses sign in as admin'),
+    list('--oidc-reader-emails', 'KEEPTRUSTS_OIDC_READER_EMAILS', 'these verified e-mail addresses sign in as reader'),
+    new Option('--session-ttl <duration>', 'how long a console sign-in lasts (default 8h; 1m to 30d)').env('KEEPTRUSTS_SESSION_TTL').argParser(duration('--session-ttl')),
+  ];
+}
+
 /** Open the stores, start the control plane and run until SIGINT/SIGTERM. Resolves with the exit code. */
 export async function runServer(opts: ServerOptions, onStarted?: (p: RunningControlPlane) => void): Promise<number> {
   const logger = createLogger(opts.logLevel, opts.logFormat);
   let listen: { host: string; port: number };
   let tls: TlsMaterial | undefined;
+  let oidc: OidcSettings | null;
   try {
     listen = parseListen(opts.listen);
     tls = listenerTls(opts.listen, listen.host, opts);
+    oidc = oidcSettings(opts);
   } catch (err) {
     process.stderr.write(`kt server: ${(err as Error).message}\n`);
     return 1;
@@ -93,14 +122,27 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   const databaseUrl = opts.databaseUrl || undefined;
   let store: EventStore | undefined;
   let tokens: TokenStore | undefined;
+  let sessions: SessionStore | undefined;
   let plane: RunningControlPlane;
   try {
     if (!databaseUrl) secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    if (oidc) sessions = await openSessionStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     const access = { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) };
-    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access, listener: listenerFlags(opts), ...(tls ? { tls } : {}) });
+    plane = await startControlPlane({
+      host: listen.host,
+      port: listen.port,
+      store,
+      tokens,
+      logger,
+      access,
+      listener: listenerFlags(opts),
+      ...(tls ? { tls } : {}),
+      ...(oidc && sessions ? { oidc: { client: new OidcClient(oidc, logger), sessions } } : {}),
+    });
   } catch (err) {
+    await sessions?.close().catch(() => {});
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});
     const e = err as NodeJS.ErrnoException;
@@ -119,7 +161,18 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
     { url: plane.url, store: store.kind, ...(databaseUrl ? { database: redactUrls(databaseUrl) } : { data_dir: dataDir }), tokens: active.length },
     `keeptrusts control plane listening on ${plane.url}`,
   );
-  logger.info({ console: `${plane.url}/console/` }, `web console at ${plane.url}/console/ (sign in with a reader token: kt server token create --role reader --gateway NAME)`);
+  if (oidc) {
+    logger.info(
+      { console: `${plane.url}/console/`, issuer: oidc.issuer.href, client_id: oidc.clientId, redirect_url: oidc.redirectUrl.href, session_ttl_s: oidc.sessionTtlMs / 1000 },
+      `web console at ${plane.url}/console/ (sign in through ${oidc.issuer.host}, or with a reader token)`,
+    );
+    const redirectHost = oidc.redirectUrl.hostname;
+    // A loopback listener, or one with --allowed-hosts, refuses Host names it was not told about (src/gateway/request-guard.ts).
+    const refusesNames = isLoopback(listen.host) || (opts.allowedHosts?.length ?? 0) > 0;
+    if (refusesNames && !['localhost', '127.0.0.1', '[::1]'].includes(redirectHost) && !redirectHost.endsWith('.localhost') && !(opts.allowedHosts ?? []).some((h) => h === '*' || h === redirectHost || (h.startsWith('.') && redirectHost.endsWith(h)) || (h.startsWith('*.') && redirectHost.endsWith(h.slice(1))))) {
+      logger.warn({ redirect_url: oidc.redirectUrl.href }, `browsers come back to ${redirectHost}: add it to --allowed-hosts, or the sign-in callback is refused`);
+    }
+  } else logger.info({ console: `${plane.url}/console/` }, `web console at ${plane.url}/console/ (sign in with a reader token: kt server token create --role reader --gateway NAME)`);
   if (active.length === 0) logger.warn('no tokens yet: create one per gateway with kt server token create --gateway NAME');
   if (tls) logger.info({ certificate: tls.summary }, 'serving HTTPS (kill -HUP the control plane to load a renewed certificate)');
   else if (!isLoopback(listen.host)) logger.warn({ listen: opts.listen }, 'serving plain HTTP beyond loopback (--insecure-listen): only a TLS-terminating proxy in front keeps tokens and events off the network');
@@ -142,6 +195,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
     process.on('SIGTERM', stop);
   });
   await plane.close();
+  await sessions?.close();
   await tokens.close();
   await store.close();
   return 0;

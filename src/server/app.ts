@@ -1,4 +1,4 @@
-import { createPublicKey } from 'node:crypto';
+import { createPublicKey, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { canonicalJson } from '../audit/canonical.js';
@@ -27,7 +27,10 @@ import type { Logger } from '../gateway/logger.js';
 import type { Verdict } from '../policy/types.js';
 import type { LimitEngine } from '../usage/limits/types.js';
 import { budgetsReport, CONSOLE_PATH, serveConsole, statsReport, verifyEventReport } from './console.js';
-import type { TokenRecord, TokenStore } from './tokens.js';
+import { CALLBACK_PATH, LOGIN_TTL_MS, OidcLoginError, type OidcClient } from './oidc.js';
+import type { ConsoleRole, Session, SessionStore } from './sessions.js';
+import { TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from './tokens.js';
+import { cookieNames, parseCookies, serializeCookie } from './cookies.js';
 
 export const DEFAULT_CONTROL_PLANE_LISTEN = '127.0.0.1:41003';
 export const MAX_POST_BYTES = 32 * 1024 * 1024;
@@ -52,6 +55,8 @@ export interface ControlPlaneOptions {
   listener?: Partial<ListenerLimits>;
   /** Serve HTTPS with this certificate and key (--tls-cert, --tls-key). */
   tls?: TlsMaterial;
+  /** Console sign-in through an OIDC provider (--oidc-*); without it only bearer tokens authenticate. */
+  oidc?: { client: OidcClient; sessions: SessionStore };
 }
 
 export interface RunningControlPlane {
@@ -341,8 +346,25 @@ interface Context {
   res: ServerResponse;
   url: URL;
   params: string[];
+  /** Set when a bearer token authenticated the request. */
   principal?: TokenRecord;
+  /** Set when a console session cookie did (OIDC sign-in); its secret only to re-check it on live tails. */
+  session?: Session;
+  sessionSecret?: string;
 }
+
+/**
+ * Whether a caller may do what needs `need`. Reading needs any valid credential (gateway and reader tokens,
+ * reader and admin sessions: a gateway token could always read); admin needs an admin session.
+ */
+export function roleAllows(have: TokenRole | ConsoleRole | undefined, need: ConsoleRole): boolean {
+  if (have === undefined) return false;
+  return need === 'reader' ? true : have === 'admin';
+}
+
+const TokenCreateSchema = z.strictObject({ gateway: z.string().min(1).max(128), role: z.enum(TOKEN_ROLES as [TokenRole, ...TokenRole[]]).optional() });
+/** Paths a sign-in may return to: the console's own pages, never another origin. */
+const RETURN_TO = /^\/console(?:\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?$/;
 
 type Handler = (ctx: Context) => Promise<unknown>;
 
@@ -360,8 +382,13 @@ class ControlPlane {
   private readonly keepAliveMs: number;
   readonly listenerLimits: ListenerLimits;
   private readonly bodyLimits: BodyLimits;
+  private readonly secureCookies: boolean;
+  private readonly cookies: { session: string; login: string };
 
   constructor(private readonly opts: ControlPlaneOptions) {
+    // Secure when browsers reach us over HTTPS: our own TLS, or a proxy in front (the registered redirect URL says so).
+    this.secureCookies = opts.tls !== undefined || opts.oidc?.client.settings.redirectUrl.protocol === 'https:';
+    this.cookies = cookieNames(this.secureCookies);
     this.hub = new LiveHub(opts.store, opts.pollMs ?? 1_000, opts.logger);
     this.maxBodyBytes = opts.maxBodyBytes ?? MAX_POST_BYTES;
     this.keepAliveMs = opts.keepAliveMs ?? 15_000;
@@ -372,7 +399,7 @@ class ControlPlane {
     this.routes = [
       { pattern: /^\/health$/, methods: { GET: async () => ({ status: 'ok', store: opts.store.kind }) } },
       // Who a token belongs to: a gateway started with only its token learns its id (its chain) from here.
-      { pattern: /^\/v1\/whoami$/, methods: { GET: this.authed(async (c) => ({ gateway: c.principal!.gateway, role: c.principal!.role, token_id: c.principal!.id })) } },
+      { pattern: /^\/v1\/whoami$/, methods: { GET: this.authed(async (c) => (c.principal ? { gateway: c.principal.gateway, role: c.principal.role, token_id: c.principal.id } : this.sessionJson(c))) } },
       { pattern: /^\/v1\/blobs$/, methods: { GET: this.authed((c) => this.getBlobs(c)) } },
       { pattern: /^\/v1\/events$/, methods: { GET: this.authed((c) => this.listEvents(c)), POST: this.authed((c) => this.postEvents(c)) } },
       { pattern: /^\/v1\/events\/stream$/, methods: { GET: this.authed((c) => this.stream(c)) } },
@@ -388,6 +415,15 @@ class ControlPlane {
       { pattern: new RegExp(`^${CONSOLE_PATH}(?:/.*)?$`), methods: { GET: (c) => serveConsole(c.req, c.res, c.url.pathname) } },
       { pattern: /^\/v1\/stats$/, methods: { GET: this.authed((c) => statsReport(opts.store, parseFilter(c.url.searchParams, STATS_PARAMS))) } },
       { pattern: /^\/v1\/budgets$/, methods: { GET: this.authed(() => budgetsReport(opts.limits)) } },
+      // Console sign-in (OIDC): public entry points; the session they create authenticates like a token.
+      { pattern: /^\/auth\/status$/, methods: { GET: async () => ({ oidc: opts.oidc !== undefined, login_url: opts.oidc ? '/auth/login' : null }) } },
+      { pattern: /^\/auth\/login$/, methods: { GET: (c) => this.login(c) } },
+      { pattern: new RegExp(`^${CALLBACK_PATH.replaceAll('/', '\\/')}$`), methods: { GET: (c) => this.callback(c) } },
+      { pattern: /^\/auth\/logout$/, methods: { POST: this.authed((c) => this.logout(c)) } },
+      { pattern: /^\/v1\/session$/, methods: { GET: this.authed(async (c) => this.sessionJson(c)) } },
+      // Token management from the console: admins only (machines keep using `kt server token` on the host).
+      { pattern: /^\/v1\/tokens$/, methods: { GET: this.requireRole('admin', async () => ({ data: await opts.tokens.list() })), POST: this.requireRole('admin', (c) => this.createToken(c)) } },
+      { pattern: /^\/v1\/tokens\/([^/]+)\/revoke$/, methods: { POST: this.requireRole('admin', (c) => this.revokeToken(c)) } },
       {
         pattern: /^\/v1\/events\/([^/]+)\/verify$/,
         methods: {
@@ -417,7 +453,7 @@ class ControlPlane {
       })
       .catch((err: unknown) => this.fail(ctx, err))
       .finally(() => {
-        const fields = { method: req.method, path: ctx.url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started), gateway: ctx.principal?.gateway };
+        const fields = { method: req.method, path: ctx.url.pathname, status: res.statusCode, ms: Math.round(performance.now() - started), gateway: ctx.principal?.gateway, session: ctx.session?.id };
         if (res.statusCode >= 500) this.opts.logger.error(fields, 'request failed');
         else this.opts.logger.debug(fields, 'request');
       });
@@ -440,21 +476,163 @@ class ControlPlane {
     throw new ApiError(404, 'not_found', `no route ${ctx.req.method} ${path.slice(0, 200)}`);
   }
 
+  /** Any valid credential: a token (gateway or reader) or a console session. */
   private authed(handler: Handler): Handler {
+    return this.requireRole('reader', handler);
+  }
+
+  /**
+   * Authenticate, then refuse (403) a caller without `role`. The guard for every route that needs a role:
+   * `this.requireRole('admin', handler)` for what only console admins may do.
+   */
+  requireRole(role: ConsoleRole, handler: Handler): Handler {
     return async (ctx) => {
-      ctx.principal = await this.authenticate(ctx.req);
+      await this.authenticate(ctx);
+      const have = ctx.session?.role ?? ctx.principal?.role;
+      if (!roleAllows(have, role)) {
+        throw forbidden(
+          ctx.session
+            ? `this needs the ${role} role; ${ctx.session.email ?? ctx.session.subject} signed in as ${ctx.session.role}`
+            : `this needs the ${role} role, which only console sign-in grants (a ${have} token cannot)`,
+        );
+      }
       return handler(ctx);
     };
   }
 
-  private async authenticate(req: IncomingMessage): Promise<TokenRecord> {
+  /** A bearer token when one is sent (machines), else the console's session cookie when sign-in is on. */
+  private async authenticate(ctx: Context): Promise<void> {
+    const { req } = ctx;
     const header = req.headers.authorization;
-    if (!header) throw unauthorized('missing token: send Authorization: Bearer <token> (kt server token create)');
-    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-    if (!m) throw unauthorized('malformed Authorization header: expected Bearer <token>');
-    const record = await this.opts.tokens.verify(m[1]!);
-    if (!record) throw unauthorized('unknown or revoked token');
-    return record;
+    const oidc = this.opts.oidc;
+    if (header) {
+      const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+      if (!m) throw unauthorized('malformed Authorization header: expected Bearer <token>');
+      const record = await this.opts.tokens.verify(m[1]!);
+      if (!record) throw unauthorized('unknown or revoked token');
+      ctx.principal = record;
+      return;
+    }
+    const secret = oidc ? parseCookies(req.headers.cookie).get(this.cookies.session) : undefined;
+    if (!oidc || secret === undefined) {
+      throw unauthorized(oidc ? 'not signed in: sign in at /auth/login, or send Authorization: Bearer <token>' : 'missing token: send Authorization: Bearer <token> (kt server token create)');
+    }
+    const session = await oidc.sessions.getSession(secret);
+    if (!session) throw unauthorized('the session has expired or was signed out: sign in again at /auth/login');
+    // A cookie rides along on any request the browser makes: a state-changing one must also prove it was made
+    // by the console, which alone can read the session's CSRF token (from GET /v1/session).
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const sent = req.headers['x-csrf-token'];
+      const a = Buffer.from(typeof sent === 'string' ? sent : '');
+      const b = Buffer.from(session.csrf);
+      if (a.length !== b.length || !timingSafeEqual(a, b)) throw forbidden('missing or wrong X-CSRF-Token header (GET /v1/session gives the token for this session)');
+    }
+    ctx.session = session;
+    ctx.sessionSecret = secret;
+  }
+
+  // ---- console sign-in ----------------------------------------------------------------------------------------
+
+  private cookie(name: string, value: string, maxAgeS: number): string {
+    return serializeCookie(name, value, { maxAge: maxAgeS, secure: this.secureCookies });
+  }
+
+  private redirect(res: ServerResponse, location: string, cookies: string[]): void {
+    res.writeHead(302, { location, 'set-cookie': cookies, 'cache-control': 'no-store', 'content-length': 0, 'referrer-policy': 'no-referrer' });
+    res.end();
+  }
+
+  /** `GET /auth/login?return_to=/console/…`: remember a login, send the browser to the provider. */
+  private async login(ctx: Context): Promise<undefined> {
+    const oidc = this.opts.oidc;
+    if (!oidc) throw new ApiError(404, 'not_found', 'console sign-in is not configured on this control plane (kt server --oidc-issuer …); sign in with a reader token');
+    const asked = ctx.url.searchParams.get('return_to') ?? '';
+    // The URL parser folds `..` and `%2e%2e` as the browser will: what stays a console path after that may be used.
+    const returnTo = RETURN_TO.test(asked) && new URL(asked, 'http://control-plane').pathname === asked.split(/[?#]/)[0] ? asked : '/console/';
+    let begun: Awaited<ReturnType<OidcClient['begin']>>;
+    try {
+      begun = await oidc.client.begin(returnTo);
+    } catch (err) {
+      if (err instanceof OidcLoginError) throw new ApiError(err.status, 'server_error', err.message);
+      throw err;
+    }
+    const secret = await oidc.sessions.createLogin(begun.pending, LOGIN_TTL_MS);
+    if (secret === null) throw new ApiError(503, 'server_error', 'too many sign-ins in progress; try again in a few minutes', { 'retry-after': '60' });
+    this.redirect(ctx.res, begun.url.href, [this.cookie(this.cookies.login, secret, LOGIN_TTL_MS / 1000)]);
+    return undefined;
+  }
+
+  /** `GET /auth/callback`: the provider's answer; on success a session and back to the console. */
+  private async callback(ctx: Context): Promise<undefined> {
+    const oidc = this.opts.oidc;
+    if (!oidc) throw new ApiError(404, 'not_found', 'console sign-in is not configured on this control plane');
+    const clearLogin = this.cookie(this.cookies.login, '', 0);
+    const fail = (status: number, message: string) => {
+      const text = `${message}\nOpen /console/ to sign in again.\n`;
+      ctx.res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text), 'cache-control': 'no-store', 'set-cookie': [clearLogin], 'x-content-type-options': 'nosniff' });
+      ctx.res.end(text);
+      return undefined;
+    };
+    // The login cookie ties the answer to this browser; taking it deletes it, so an answer is good once.
+    const secret = parseCookies(ctx.req.headers.cookie).get(this.cookies.login);
+    const pending = secret === undefined ? null : await oidc.sessions.takeLogin(secret);
+    if (!pending) return fail(400, 'sign-in failed: this sign-in expired, was already used, or was started in another browser');
+    let who: Awaited<ReturnType<OidcClient['finish']>>;
+    try {
+      who = await oidc.client.finish(ctx.url.searchParams, pending);
+    } catch (err) {
+      if (err instanceof OidcLoginError) return fail(err.status, err.message);
+      throw err;
+    }
+    const ttl = oidc.client.settings.sessionTtlMs;
+    const { secret: sessionSecret, session } = await oidc.sessions.createSession(who, ttl);
+    this.opts.logger.info({ session: session.id, subject: who.subject, email: who.email, role: who.role }, 'console sign-in');
+    this.redirect(ctx.res, pending.return_to, [clearLogin, this.cookie(this.cookies.session, sessionSecret, ttl / 1000)]);
+    return undefined;
+  }
+
+  /** `POST /auth/logout`: the session is deleted (the provider's own session is the provider's). */
+  private async logout(ctx: Context): Promise<undefined> {
+    if (!ctx.session || ctx.sessionSecret === undefined) throw bad('a bearer token has no session to end; revoke it with kt server token revoke');
+    await this.opts.oidc!.sessions.deleteSession(ctx.sessionSecret);
+    this.opts.logger.info({ session: ctx.session.id }, 'console sign-out');
+    sendJson(ctx.res, 200, { signed_out: true }, { 'set-cookie': this.cookie(this.cookies.session, '', 0) });
+    return undefined;
+  }
+
+  private sessionJson(ctx: Context): unknown {
+    const s = ctx.session;
+    if (s) return { kind: 'session', id: s.id, subject: s.subject, email: s.email, name: s.name, role: s.role, csrf_token: s.csrf, expires_at: s.expires_at };
+    const p = ctx.principal!;
+    return { kind: 'token', token_id: p.id, role: p.role, label: p.gateway };
+  }
+
+  private async createToken(ctx: Context): Promise<unknown> {
+    const raw = await readBody(ctx.req, { ...this.bodyLimits, maxBytes: 4096 });
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw bad('request body is not valid JSON');
+    }
+    const parsed = TokenCreateSchema.safeParse(json);
+    if (!parsed.success) throw bad(describeZod(parsed.error, 'body'));
+    let created: Awaited<ReturnType<TokenStore['create']>>;
+    try {
+      created = await this.opts.tokens.create({ gateway: parsed.data.gateway, ...(parsed.data.role ? { role: parsed.data.role } : {}) });
+    } catch (err) {
+      if (err instanceof TokenInputError) throw bad(err.message);
+      throw err;
+    }
+    this.opts.logger.info({ session: ctx.session?.id, by: ctx.session?.email ?? ctx.session?.subject, token_id: created.record.id, role: created.record.role, gateway: created.record.gateway }, 'token created from the console');
+    return { token: created.token, record: created.record };
+  }
+
+  private async revokeToken(ctx: Context): Promise<unknown> {
+    const id = ctx.params[0]!;
+    if (!(await this.opts.tokens.revoke(id))) throw new ApiError(404, 'not_found', 'no token with this id');
+    this.opts.logger.info({ session: ctx.session?.id, by: ctx.session?.email ?? ctx.session?.subject, token_id: id }, 'token revoked from the console');
+    return { revoked: true, record: (await this.opts.tokens.list()).find((t) => t.id === id) ?? null };
   }
 
   private fail(ctx: Context, err: unknown): void {
@@ -484,8 +662,8 @@ class ControlPlane {
   // ---- POST /v1/events --------------------------------------------------------------------------------------
 
   private async postEvents(ctx: Context): Promise<unknown> {
-    const principal = ctx.principal!;
-    if (principal.role !== 'gateway') throw forbidden('a reader token cannot post events; create a gateway token with kt server token create --gateway NAME');
+    const principal = ctx.principal;
+    if (!principal || principal.role !== 'gateway') throw forbidden('only gateway tokens post events; create one with kt server token create --gateway NAME');
     const raw = await readBody(ctx.req, this.bodyLimits);
     let json: unknown;
     try {
@@ -733,14 +911,18 @@ class ControlPlane {
     };
 
     const unsubscribe = this.hub.subscribe(() => void pump());
-    const principal = ctx.principal!;
+    const { principal, session, sessionSecret } = ctx;
     const keepAlive = setInterval(() => {
       if (res.writableEnded) return;
       res.write(': keep-alive\n\n');
-      // A token revoked while its tail is open stops receiving at the next keep-alive.
-      void this.opts.tokens.verify(bearer(req)).then(
-        (still) => {
-          if (!still || still.id !== principal.id) res.end();
+      // A token revoked (or a session signed out or expired) while its tail is open stops it at the next keep-alive.
+      const still: Promise<boolean> =
+        session && sessionSecret !== undefined
+          ? this.opts.oidc!.sessions.getSession(sessionSecret).then((s) => s?.id === session.id)
+          : this.opts.tokens.verify(bearer(req)).then((t) => t !== null && t.id === principal?.id);
+      void still.then(
+        (ok) => {
+          if (!ok) res.end();
         },
         () => undefined,
       );
