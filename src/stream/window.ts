@@ -72,9 +72,14 @@ export class TextWindow {
     this.rules = rules.filter((r) => r.rule.action !== 'flag');
     this.recordOnly = rules.filter((r) => r.rule.action === 'flag');
     if (this.recordOnly.length > 0) this.whole = [];
-    const longest = Math.max(0, ...this.rules.map((r) => r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength));
-    this.window = Math.min(longest, MAX_WINDOW) + LOOKAHEAD;
+    const reach = (r: { rule: DetectionRule }) => Math.min(r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength, MAX_WINDOW);
+    // Detectors that say where an unfinished match could begin hold from there; the others, their whole reach.
+    this.frontiers = this.rules.filter((r) => r.rule.detector.openFrom !== undefined).map((r) => ({ open: r.rule.detector.openFrom!.bind(r.rule.detector), reach: reach(r) + LOOKAHEAD }));
+    this.window = Math.max(0, ...this.rules.filter((r) => r.rule.detector.openFrom === undefined).map(reach)) + LOOKAHEAD;
   }
+
+  /** Rules whose detector has a frontier (Detector.openFrom), with how far back an open match can start. */
+  private readonly frontiers: ReadonlyArray<{ open: (text: string, from: number) => number; reach: number }>;
 
   /** Add text; returns the redacted text that can be released now ('' while everything is held). */
   push(text: string): string {
@@ -137,7 +142,7 @@ export class TextWindow {
     }
     const text = this.text();
     const base = this.base;
-    if (!final) hold = Math.min(hold, this.keyBlockHold(text));
+    if (!final) hold = Math.min(hold, this.keyBlockHold(text), this.frontierHold(text, hold));
     if (hold <= this.released) return '';
     const region = text.slice(scanFrom - base);
     const matches: RuleMatch[] = [];
@@ -201,6 +206,21 @@ export class TextWindow {
   private tokenHold(): number {
     const len = this.length;
     return Math.max(0, Math.min(len - this.window, Math.max(this.lastSpaceEnd, len - MAX_HOLD)));
+  }
+
+  /**
+   * Where the earliest match with whitespace that could still be unfinished begins, for detectors that can tell
+   * (Detector.openFrom), each looking from the furthest back such a match of its own could start.
+   */
+  private frontierHold(text: string, hold: number): number {
+    let at = hold;
+    const base = this.base;
+    for (const f of this.frontiers) {
+      const from = Math.max(this.released, this.length - f.reach, base);
+      if (from >= at) continue;
+      at = Math.min(at, f.open(text, from - base) + base);
+    }
+    return at;
   }
 
   /**
