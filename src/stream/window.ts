@@ -182,8 +182,13 @@ export class TextWindow {
       pos = match.end;
     }
     // A block found in held text must stop the stream before anything else is released.
+    // It is recorded like any finding, so the event's verdict is the block the client got.
     for (const rm of matches) {
-      if (rm.match.end > cut && (rm.rule.action === 'block' || rm.rule.action === 'escalate')) this.blocked ??= rm;
+      if (this.blocked) break;
+      if (rm.match.end > cut && (rm.rule.action === 'block' || rm.rule.action === 'escalate')) {
+        this.blocked = rm;
+        this.onFinding(rm, value(rm.match));
+      }
     }
     parts.push(text.slice(pos - base, cut - base));
     const out = parts.join('');
