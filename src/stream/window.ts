@@ -27,11 +27,13 @@ export interface RuleMatch {
  * LEFT_CONTEXT + the window + what is new), so a stream of 1-character deltas scanned on every delta would cost
  * O(length × region): 16 GB of scanning per rule for a 1 MB run without whitespace, held whole up to MAX_HOLD.
  * Every delivered character earns this much credit and a scan spends its region's length, so the scans of a
- * whole stream read at most SCAN_CREDIT × its length (plus the final flush). With the Aider example's output
- * rules (a 186-character window, so a region of about 450) and 4-character tokens, text is released every three
- * or four tokens instead of every one, and at most 12 characters more than the window are held (measured).
+ * whole stream read at most SCAN_CREDIT × its length (plus the final flush). Holding only from where a match
+ * could still begin (Detector.openFrom) makes the region about LEFT_CONTEXT + 40, so with 4-character tokens a
+ * scan comes every four or five tokens: measured with the brief chain, 36 characters arrive before the first is
+ * released, the client is 39 behind on average and 48 at most, and a long reply costs no more scanning than the
+ * fixed window did (32 credits spent the same work on twice as many, smaller scans).
  */
-const SCAN_CREDIT = 32;
+const SCAN_CREDIT = 16;
 
 /**
  * Windowed enforcement for one stream of text (a message, a content block, a tool call's arguments).
