@@ -45,6 +45,10 @@ const spaced = [
   'apiVersion: v1\nstringData:\n  password: correct horse battery staple\nkind: Secret\n',
   '{"data": {"token": "c2VjcmV0IHZhbHVlIGhlcmU="}, "kind": "Secret"}',
   'mail dana.whitfield@northwind-labs.com or 10.0.12.7',
+  'tel5551234567 or +1 (415) 555-0132 x204, phone number is 020 7946 0958',
+  'security code 737 for 4539 1488 0343 6467',
+  '{"kind": "Secret", "stringData": {"password":\n  "correct horse battery staple"}}',
+  'card no. 4539-1488-0343-6467 and iban de89 3704 0044 0532 0130 00',
 ];
 const filler = fc.stringMatching(/^[a-z0-9 ,.:'"()+\-\n]{0,60}$/);
 const piece = fc.oneof(fc.constantFrom(...spaced), fc.constantFrom(...positives));
@@ -96,7 +100,7 @@ describe('StreamGuard frontier: released text is the non-streamed redaction for 
       }),
       { numRuns: 400 },
     );
-  });
+  }, 120_000);
 
   it('holds back little of plain prose: the first text goes out within 64 characters', () => {
     const guard = new StreamGuard('chat', chain, new ReplyBudget(1 << 26));
