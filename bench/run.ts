@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { acceptedKindNames } from '../src/policy/registry.js';
 import { codeContext } from './context.js';
+import { measureTtft, type TtftResult } from './ttft.js';
 
 const KNOWN_KINDS = new Set(acceptedKindNames());
 
@@ -320,8 +321,11 @@ async function main() {
     const rows: Row[] = [];
     const log = (row: Row) =>
       process.stderr.write(`${row.scenario.padEnd(52)} ${row.payload.padEnd(34)} c=${String(row.connections).padEnd(3)} ${row.stream ? 'sse ' : 'json'}  ${String(row.rps).padStart(6)} req/s  ${row.cpu_us_per_req ?? '-'} µs CPU/req (main ${row.main_cpu_us_per_req ?? '-'})  idle ${row.idle_pct ?? '-'} %  p50 ${row.p50} ms  p99 ${row.p99} ms${row.errors || row.non2xx ? `  errors ${row.errors} non2xx ${row.non2xx}` : ''}\n`);
+    // BENCH_SCENARIOS (a regular expression) picks scenarios by name: "json c=1", "sse c=50", "200 KB", "agent turn".
+    const picked = (name: string) => !process.env.BENCH_SCENARIOS || new RegExp(process.env.BENCH_SCENARIOS).test(name);
     for (const stream of [false, true]) {
       for (const connections of [1, 50]) {
+        if (!picked(`${stream ? 'sse' : 'json'} c=${connections}`)) continue;
         for (const row of await measureScenario(targets, connections, stream)) {
           rows.push(row);
           log(row);
@@ -329,12 +333,15 @@ async function main() {
       }
     }
     for (const workload of [FIRST_TURN, LATER_TURN]) {
+      if (!picked(workload.label)) continue;
       for (const row of await measureScenario(targets.filter((t) => t.scenario !== 'direct'), 10, false, workload)) {
         rows.push(row);
         log(row);
       }
     }
-    report(rows, detectors);
+    // Last, with the load runs' processes gone quiet: one request at a time, paced.
+    const ttft = process.env.BENCH_TTFT === 'off' ? undefined : await measureTtft();
+    report(rows, detectors, ttft);
   } finally {
     await Promise.all(
       children.map(
@@ -353,7 +360,7 @@ async function main() {
   }
 }
 
-function report(rows: Row[], detectors: DetectorSpeed[]) {
+function report(rows: Row[], detectors: DetectorSpeed[], ttft: TtftResult | undefined) {
   const ratios = rows
     .filter((r) => r.scenario.startsWith('gateway'))
     .map((g) => {
@@ -376,7 +383,7 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
         return { scenario: g.name, baseline: g.auditOf!, payload: r.payload, connections: r.connections, stream: r.stream, rps_ratio: round(r.rps / base.rps), rps_ratio_rounds: roundRatios, ...cpu, ...main };
       }),
   );
-  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, rounds: ROUNDS, gateway_instances: INSTANCES, request_bytes: payload(false).length, rows, ratios, audit, detectors };
+  const result = { date: new Date().toISOString(), node: process.version, duration_s: DURATION, rounds: ROUNDS, gateway_instances: INSTANCES, request_bytes: payload(false).length, rows, ratios, audit, detectors, ...(ttft ? { ttft } : {}) };
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   writeFileSync(join(ROOT, 'bench/results/latest.json'), `${JSON.stringify(result, null, 2)}\n`);
   const md = [
@@ -410,6 +417,16 @@ function report(rows: Row[], detectors: DetectorSpeed[]) {
     '|---|---|---|',
     ...detectors.map((d) => `| ${d.name} | ${d.mbPerSecond} | ${d.matches} |`),
     '',
+    ...(ttft
+      ? [
+          `Time to first token, brief chain, upstream pacing a 4-character delta every ${ttft.pace_ms} ms (median of ${ttft.requests} requests each, alternating): pass-through ${ttft.passthrough_ttft_ms} ms, gateway ${ttft.gateway_ttft_ms} ms (+${ttft.added_ms} ms); whole reply ${ttft.passthrough_total_ms} / ${ttft.gateway_total_ms} ms.`,
+          '',
+          '| reply (4-character deltas) | characters | received before the first release | mean lag | largest lag |',
+          '|---|---|---|---|---|',
+          ...ttft.held_back.map((h) => `| ${h.reply} | ${h.chars} | ${h.beforeFirst} | ${h.meanLag} | ${h.maxLag} |`),
+          '',
+        ]
+      : []),
   ].join('\n');
   writeFileSync(join(ROOT, 'bench/results/latest.md'), md);
   process.stdout.write(`${md}\n`);

@@ -27,6 +27,14 @@ export interface Detector {
    * so only matches with whitespace in them set the ordinary window.
    */
   readonly maxSpacedMatchLength?: number;
+  /**
+   * Streaming: the earliest index in [from, text.length] at which a match that contains whitespace could begin
+   * and still be unfinished (or still appear or change) when more text is appended; text.length when there is
+   * none. `from` is never more than maxSpacedMatchLength (plus a small look-ahead) before the end. Without it,
+   * streaming holds the last maxSpacedMatchLength characters whatever they are; with it, only from that point.
+   * It must be a bound for every continuation: an index too late lets part of a value out before it is matched.
+   */
+  openFrom?(text: string, from: number): number;
   scan(text: string): DetectorMatch[];
 }
 

@@ -9,8 +9,8 @@ import { addMember, normalise, parseExchange, type Exchange } from '../protocol/
 import { requestSegments, requestView, uncheckableReplyOption } from '../protocol/families.js';
 import { clientKey, CredentialStore } from '../providers/credentials.js';
 import { isVirtualKey, type VirtualKeyStore } from '../usage/keys.js';
-import { ANTHROPIC_VERSION } from '../protocol/translate/index.js';
-import { configuredModelNames, modelNames, resolveTarget, Router, type Family, type Target } from '../providers/targets.js';
+import { ANTHROPIC_VERSION, type Translator } from '../protocol/translate/index.js';
+import { configuredModelNames, modelNames, resolveTarget, Router, type Family, type RouteCandidate, type Target } from '../providers/targets.js';
 import { classifyUpstreamError, forwardHeaders, UpstreamClient } from '../providers/upstream.js';
 import type { Dispatcher } from 'undici';
 import { BreakerBoard, type BreakerState } from '../providers/breaker.js';
@@ -20,6 +20,7 @@ import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import { GatewayMetrics } from './metrics.js';
 import { relay } from './reply/relay.js';
+import { runPipeline, type PipelineStep } from './pipeline.js';
 import { Restore } from '../stream/restore.js';
 import type { PlaceholderVault } from '../policy/placeholders.js';
 import type { LocalConsole } from '../server/local-console.js';
@@ -134,6 +135,25 @@ interface Timing {
   start: number;
   upstreamStart?: number;
   upstreamHeaders?: number;
+}
+
+/** One inference request as the pipeline's steps fill it in. */
+interface InferenceState {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly family: Family;
+  readonly query: string;
+  readonly requestId: string;
+  readonly timing: Timing;
+  readonly ctx: DecisionContext;
+  readonly gone: ClientGone;
+  ex?: Exchange;
+  restore?: Restore | undefined;
+  inputVerdict: Verdict;
+  candidates: readonly RouteCandidate[];
+  /** Gives the concurrency slot back (set once one is held). */
+  release?: () => void;
+  upstream?: { response: Dispatcher.ResponseData; targetId: string; translator: Translator | undefined };
 }
 
 /**
@@ -443,79 +463,139 @@ export class Gateway {
       if (!res.writableFinished) gone.abort();
     };
     res.once('close', onClose);
-    await this.authenticate(req, ctx);
-    const raw = await readBody(req, this.bodyLimits);
-    const ex = parseExchange(family, raw);
-    ctx.stream = ex.stream;
-    // Reversible redaction: this request's placeholders, given back in its reply (and dropped with it).
-    const vault = this.chain.newVault();
-    const restore = vault ? new Restore(vault) : undefined;
-    ctx.restores = restore;
-    const inputVerdict = this.enforceInput(ex, ctx, vault);
-    // Routed, forwarded, recorded and quoted as the policies left it: a token pasted into the model name is
-    // redacted like any other text.
-    ex.model = typeof ex.body.model === 'string' ? ex.body.model : undefined;
-    ctx.modelRequested = ex.model ?? null;
-    const routed = this.router.route(family, ex.model);
-    if (!routed.ok) throw routeError(family, ex.model, routed);
-    if (this.needsUsage && family !== 'count_tokens') {
-      ctx.meter = new StreamMeter(family);
-      ctx.estimateText = requestTextOf(ex);
-      // Streamed chat replies carry usage only when asked; ask, and keep the extra chunk from the client.
-      if (family === 'chat' && wantsIncludeUsage(ex.body)) {
-        if (ex.body.stream_options === undefined) {
-          addMember(ex, 'stream_options', { include_usage: true });
-        } else {
-          ex.body.stream_options = { ...(isPlainObject(ex.body.stream_options) ? ex.body.stream_options : {}), include_usage: true };
-          ex.modified = true;
-        }
-        ctx.dropUsageChunks = true;
+    const state: InferenceState = { req, res, family, query, requestId, timing, ctx, gone, inputVerdict: 'allow', candidates: [] };
+    try {
+      await runPipeline(this.pipeline, state);
+    } finally {
+      if (state.release) {
+        state.release();
+        res.off('close', onClose);
+        this.life.processed++;
       }
     }
-    await this.admit(ctx, ex);
+  }
 
-    const slot = await this.limiter.acquire(gone);
-    if (!slot) {
-      if (gone.aborted) return this.clientGone(ctx);
-      throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', {
-        code: 'overloaded',
-        retryAfter: '1',
-      });
-    }
-    try {
-      const { response, candidate, translator } = await routeRequest(
-        this.routing,
-        { headers: req.headers, query, ex, signal: gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
-        routed.candidates,
-      );
-      ctx.upstreamStart = timing.upstreamStart;
-      if (!response) return this.clientGone(ctx);
-      timing.upstreamHeaders = performance.now();
-      ctx.upstreamHeaders = timing.upstreamHeaders;
-      ctx.target = { id: candidate.target.id, model: candidate.model || ex.model || null, provider: candidate.target.provider, ...(translator ? { translation: translator.pair } : {}) };
-      // Usage is read in the upstream's own format, before the reply is translated back.
-      if (translator && ctx.meter) ctx.meter = new StreamMeter(translator.upstreamFamily);
-      const outcome = await relay({
-        res,
-        up: response,
-        ex,
-        log: this.opts.logger,
-        chain: this.chain,
-        inputVerdict,
-        ctx,
-        needsReply: this.needsReply,
-        failMode: this.opts.failMode,
-        maxReplyBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-        finish: () => this.commit(ctx),
-        restore: restore && !restore.vault.empty ? restore : undefined,
-        translate: translator,
-      });
-      if (outcome === 'client-gone') this.clientGone(ctx);
-      this.logDone(req, res, { kind: 'inference', family }, requestId, timing, candidate.target.id, response.statusCode);
-    } finally {
-      slot();
-      res.off('close', onClose);
-      this.life.processed++;
+  /**
+   * The request pipeline, in order, with the statuses each step answers with instead of going on (drawn in
+   * docs/architecture.md). Anything a step throws is answered in the client's API shape by `handle`.
+   */
+  private readonly pipeline: ReadonlyArray<PipelineStep<InferenceState>> = [
+    // A gateway virtual key (kt-vk-…) must be known and not revoked; with --client-auth virtual-key, required.
+    { name: 'authenticate', fails: [401], run: (s) => this.authenticate(s.req, s.ctx) },
+    {
+      name: 'read body',
+      fails: [400, 408, 413, 415],
+      run: async (s) => {
+        s.ex = parseExchange(s.family, await readBody(s.req, this.bodyLimits));
+        s.ctx.stream = s.ex.stream;
+      },
+    },
+    {
+      name: 'input policies',
+      fails: [400, 500],
+      run: (s) => {
+        // Reversible redaction: this request's placeholders, given back in its reply (and dropped with it).
+        const vault = this.chain.newVault();
+        s.restore = vault ? new Restore(vault) : undefined;
+        s.ctx.restores = s.restore;
+        s.inputVerdict = this.enforceInput(s.ex!, s.ctx, vault);
+      },
+    },
+    {
+      name: 'route',
+      fails: [404],
+      run: (s) => {
+        const ex = s.ex!;
+        // Routed, forwarded, recorded and quoted as the policies left it: a token pasted into the model name is
+        // redacted like any other text.
+        ex.model = typeof ex.body.model === 'string' ? ex.body.model : undefined;
+        s.ctx.modelRequested = ex.model ?? null;
+        const routed = this.router.route(s.family, ex.model);
+        if (!routed.ok) throw routeError(s.family, ex.model, routed);
+        s.candidates = routed.candidates;
+        this.prepareMetering(s.ctx, ex);
+      },
+    },
+    { name: 'limits', fails: [400, 429, 503], run: (s) => this.admit(s.ctx, s.ex!) },
+    {
+      name: 'concurrency slot',
+      fails: [503],
+      run: async (s) => {
+        const slot = await this.limiter.acquire(s.gone);
+        if (!slot) {
+          if (s.gone.aborted) {
+            this.clientGone(s.ctx);
+            return 'stop';
+          }
+          throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', { code: 'overloaded', retryAfter: '1' });
+        }
+        s.release = slot;
+      },
+    },
+    {
+      name: 'upstream',
+      fails: [401, 502, 503, 504],
+      run: async (s) => {
+        const { ctx, timing, ex } = s;
+        const { response, candidate, translator } = await routeRequest(
+          this.routing,
+          { headers: s.req.headers, query: s.query, ex: ex!, signal: s.gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
+          s.candidates,
+        );
+        ctx.upstreamStart = timing.upstreamStart;
+        if (!response) {
+          this.clientGone(ctx);
+          return 'stop';
+        }
+        timing.upstreamHeaders = performance.now();
+        ctx.upstreamHeaders = timing.upstreamHeaders;
+        ctx.target = { id: candidate.target.id, model: candidate.model || ex!.model || null, provider: candidate.target.provider, ...(translator ? { translation: translator.pair } : {}) };
+        // Usage is read in the upstream's own format, before the reply is translated back.
+        if (translator && ctx.meter) ctx.meter = new StreamMeter(translator.upstreamFamily);
+        s.upstream = { response, targetId: candidate.target.id, translator };
+      },
+    },
+    {
+      // decode → translate → StreamGuard → meter → tail hold, and the decision event made durable before the end.
+      name: 'output path',
+      fails: [400, 500, 502],
+      run: async (s) => {
+        const { ctx, res, ex, upstream, restore } = s;
+        const outcome = await relay({
+          res,
+          up: upstream!.response,
+          ex: ex!,
+          log: this.opts.logger,
+          chain: this.chain,
+          inputVerdict: s.inputVerdict,
+          ctx,
+          needsReply: this.needsReply,
+          failMode: this.opts.failMode,
+          maxReplyBytes: this.opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+          finish: () => this.commit(ctx),
+          restore: restore && !restore.vault.empty ? restore : undefined,
+          translate: upstream!.translator,
+        });
+        if (outcome === 'client-gone') this.clientGone(ctx);
+        this.logDone(s.req, res, { kind: 'inference', family: s.family }, s.requestId, s.timing, upstream!.targetId, upstream!.response.statusCode);
+      },
+    },
+  ];
+
+  /** Tokens are metered when something records or limits them; streamed chat replies then carry usage. */
+  private prepareMetering(ctx: DecisionContext, ex: Exchange): void {
+    if (!this.needsUsage || ex.family === 'count_tokens') return;
+    ctx.meter = new StreamMeter(ex.family);
+    ctx.estimateText = requestTextOf(ex);
+    // Streamed chat replies carry usage only when asked; ask, and keep the extra chunk from the client.
+    if (ex.family === 'chat' && wantsIncludeUsage(ex.body)) {
+      if (ex.body.stream_options === undefined) {
+        addMember(ex, 'stream_options', { include_usage: true });
+      } else {
+        ex.body.stream_options = { ...(isPlainObject(ex.body.stream_options) ? ex.body.stream_options : {}), include_usage: true };
+        ex.modified = true;
+      }
+      ctx.dropUsageChunks = true;
     }
   }
 

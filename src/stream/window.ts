@@ -27,11 +27,13 @@ export interface RuleMatch {
  * LEFT_CONTEXT + the window + what is new), so a stream of 1-character deltas scanned on every delta would cost
  * O(length × region): 16 GB of scanning per rule for a 1 MB run without whitespace, held whole up to MAX_HOLD.
  * Every delivered character earns this much credit and a scan spends its region's length, so the scans of a
- * whole stream read at most SCAN_CREDIT × its length (plus the final flush). With the Aider example's output
- * rules (a 186-character window, so a region of about 450) and 4-character tokens, text is released every three
- * or four tokens instead of every one, and at most 12 characters more than the window are held (measured).
+ * whole stream read at most SCAN_CREDIT × its length (plus the final flush). Holding only from where a match
+ * could still begin (Detector.openFrom) makes the region about LEFT_CONTEXT + 40, so with 4-character tokens a
+ * scan comes every four or five tokens: measured with the brief chain, 36 characters arrive before the first is
+ * released, the client is 39 behind on average and 48 at most, and a long reply costs no more scanning than the
+ * fixed window did (32 credits spent the same work on twice as many, smaller scans).
  */
-const SCAN_CREDIT = 32;
+const SCAN_CREDIT = 16;
 
 /**
  * Windowed enforcement for one stream of text (a message, a content block, a tool call's arguments).
@@ -72,9 +74,14 @@ export class TextWindow {
     this.rules = rules.filter((r) => r.rule.action !== 'flag');
     this.recordOnly = rules.filter((r) => r.rule.action === 'flag');
     if (this.recordOnly.length > 0) this.whole = [];
-    const longest = Math.max(0, ...this.rules.map((r) => r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength));
-    this.window = Math.min(longest, MAX_WINDOW) + LOOKAHEAD;
+    const reach = (r: { rule: DetectionRule }) => Math.min(r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength, MAX_WINDOW);
+    // Detectors that say where an unfinished match could begin hold from there; the others, their whole reach.
+    this.frontiers = this.rules.filter((r) => r.rule.detector.openFrom !== undefined).map((r) => ({ open: r.rule.detector.openFrom!.bind(r.rule.detector), reach: reach(r) + LOOKAHEAD }));
+    this.window = Math.max(0, ...this.rules.filter((r) => r.rule.detector.openFrom === undefined).map(reach)) + LOOKAHEAD;
   }
+
+  /** Rules whose detector has a frontier (Detector.openFrom), with how far back an open match can start. */
+  private readonly frontiers: ReadonlyArray<{ open: (text: string, from: number) => number; reach: number }>;
 
   /** Add text; returns the redacted text that can be released now ('' while everything is held). */
   push(text: string): string {
@@ -137,7 +144,7 @@ export class TextWindow {
     }
     const text = this.text();
     const base = this.base;
-    if (!final) hold = Math.min(hold, this.keyBlockHold(text));
+    if (!final) hold = Math.min(hold, this.keyBlockHold(text), this.frontierHold(text, hold));
     if (hold <= this.released) return '';
     const region = text.slice(scanFrom - base);
     const matches: RuleMatch[] = [];
@@ -177,8 +184,13 @@ export class TextWindow {
       pos = match.end;
     }
     // A block found in held text must stop the stream before anything else is released.
+    // It is recorded like any finding, so the event's verdict is the block the client got.
     for (const rm of matches) {
-      if (rm.match.end > cut && (rm.rule.action === 'block' || rm.rule.action === 'escalate')) this.blocked ??= rm;
+      if (this.blocked) break;
+      if (rm.match.end > cut && (rm.rule.action === 'block' || rm.rule.action === 'escalate')) {
+        this.blocked = rm;
+        this.onFinding(rm, value(rm.match));
+      }
     }
     parts.push(text.slice(pos - base, cut - base));
     const out = parts.join('');
@@ -201,6 +213,21 @@ export class TextWindow {
   private tokenHold(): number {
     const len = this.length;
     return Math.max(0, Math.min(len - this.window, Math.max(this.lastSpaceEnd, len - MAX_HOLD)));
+  }
+
+  /**
+   * Where the earliest match with whitespace that could still be unfinished begins, for detectors that can tell
+   * (Detector.openFrom), each looking from the furthest back such a match of its own could start.
+   */
+  private frontierHold(text: string, hold: number): number {
+    let at = hold;
+    const base = this.base;
+    for (const f of this.frontiers) {
+      const from = Math.max(this.released, this.length - f.reach, base);
+      if (from >= at) continue;
+      at = Math.min(at, f.open(text, from - base) + base);
+    }
+    return at;
   }
 
   /**

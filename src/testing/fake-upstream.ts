@@ -82,6 +82,11 @@ export interface FakeUpstreamOptions {
   toolInput?: Record<string, unknown>;
   /** Characters of reply text (or tool arguments) per SSE delta, default 8. */
   chunkSize?: number;
+  /**
+   * Milliseconds between the frames of every streamed reply that no fault governs (default 0: all at once), as
+   * a model producing tokens at its pace: the time-to-first-token bench measures what the gateway adds to it.
+   */
+  paceMs?: number;
   /** Called with every recorded request (only when `record` is on). */
   onRequest?: (req: RecordedRequest) => void;
   /** Cache and reasoning tokens to report on top of the estimates (default: none, all details 0). */
@@ -622,6 +627,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
   const host = opts.host ?? '127.0.0.1';
   const record = opts.record ?? true;
   const chunkSize = Math.max(1, Math.floor(opts.chunkSize ?? 8));
+  const pace = Math.max(0, opts.paceMs ?? 0);
   const defaultReply = opts.replyText ?? DEFAULT_REPLY;
   const toolInput = opts.toolInput ?? DEFAULT_TOOL_INPUT;
   const toolArgs = JSON.stringify(toolInput);
@@ -701,6 +707,7 @@ export function startFakeUpstream(opts: FakeUpstreamOptions = {}): Promise<FakeU
   };
 
   const sendFrames = (res: ServerResponse, frames: string[], fault: FakeFault | null): void => {
+    if (fault === null && pace > 0) fault = { kind: 'slow', chunkDelayMs: pace };
     if (fault === null) {
       res.writeHead(200, SSE_HEADERS);
       for (let i = 0; i < frames.length; i++) res.write(frames[i] as string);

@@ -525,3 +525,27 @@ describe('faults', () => {
     expect(await pending).toBe('failed');
   });
 });
+
+describe('paceMs: a model producing tokens at its pace', () => {
+  it('sends each frame as a chunk of its own and the same stream as unpaced', async () => {
+    const paced = await startFakeUpstream({ paceMs: 5, chunkSize: 4, replyText: 'one two three four five' });
+    try {
+      const res = await request(`${paced.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      const chunks: string[] = [];
+      for await (const c of res.body) chunks.push(Buffer.from(c).toString('utf8'));
+      const text = chunks.join('');
+      const frames = parseSse(text).filter((f) => f.data !== '[DONE]');
+      // Paced frames cannot share a read: the client sees them one at a time.
+      expect(chunks.length).toBeGreaterThanOrEqual(frames.length);
+      const content = frames.map((f) => (JSON.parse(f.data) as J).choices?.[0]?.delta?.content ?? '').join('');
+      expect(content).toBe('one two three four five');
+      expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    } finally {
+      await paced.close();
+    }
+  });
+});

@@ -6,6 +6,8 @@ import { DEFAULT_PHONE_REGIONS, findPhones, isPhoneRegion } from './phones.js';
 import { compileKeywordFinder, type KeywordKind, keywordReach, type KeywordValue } from './keywords.js';
 import { type Candidate, compileCustomPatterns, CUSTOM_PATTERN_MAX_MATCH, resolveOverlaps, scanCustom } from './shared.js';
 
+import { piiOpenFrom } from './frontier.js';
+
 export { customTypeName } from './shared.js';
 
 export interface PiiScannerOptions {
@@ -652,6 +654,8 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
   return {
     maxMatchLength,
     maxSpacedMatchLength,
+    // A custom pattern may begin anywhere: then the fixed window.
+    ...(custom.length === 0 ? { openFrom: piiOpenFrom } : {}),
     scan(text: string): DetectorMatch[] {
       const out: Candidate[] = [];
       if (custom.length > 0) scanCustom(custom, text, out, CUSTOM_PRIORITY);

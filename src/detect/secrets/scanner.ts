@@ -4,6 +4,7 @@ import { isPlaceholder, isSelfNamed } from './allowlist.js';
 import { keyAround } from './generic.js';
 import { shannonEntropy } from './entropy.js';
 import { findKubernetesSecretValues, MAX_MANIFEST_VALUE } from './kubernetes.js';
+import { secretsOpenFrom } from './frontier.js';
 import { KeywordAutomaton } from './prefilter.js';
 import { decodedView, decodeWindows } from './views.js';
 import type { RuleMatchContext, SecretRule } from './rule.js';
@@ -132,6 +133,8 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
     maxMatchLength,
     // Built-in values contain whitespace only in private-key blocks, which streaming holds whole, and in joins.
     maxSpacedMatchLength: custom.length > 0 ? CUSTOM_PATTERN_MAX_LENGTH : SPACED_CONTEXT,
+    // A custom pattern may begin anywhere: then the fixed window.
+    ...(custom.length === 0 ? { openFrom: secretsOpenFrom } : {}),
     scan(text: string): DetectorMatch[] {
       if (text.length === 0) return [];
       const candidates: Candidate[] = [];

@@ -23,6 +23,7 @@ import { TailHold } from '../tail-hold.js';
 import { decodedBody, isDecodeError } from './decode.js';
 import { looksLikeSse, replyKind } from './media.js';
 import { restoreReply } from './restore-body.js';
+import { ClientSink, compose, decodeStage, guardStage, meterStage, translateStage, type ReplyHandler, type ReplyStage } from './stages.js';
 import { UntranslatableReply, type StreamTranslator, type Translator } from '../../protocol/translate/index.js';
 
 /** Everything the output path needs for one reply. */
@@ -88,29 +89,35 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
       throw new GatewayError(502, 'upstream_error', `the upstream answered with content-encoding "${encoding.slice(0, 20)}", which output policies cannot read`, { code: 'undecodable_response' });
     }
     headers['content-encoding'] = encoding;
-    return streamThrough(job, up.body, headers, undefined);
+    return streamThrough(job, up.body, headers, []);
   }
   if (!observed) {
     const length = up.headers['content-length'];
     if (source === up.body && typeof length === 'string') headers['content-length'] = length;
-    return streamThrough(job, source, headers, undefined);
+    return streamThrough(job, source, headers, []);
   }
   const budget = new ReplyBudget(job.maxReplyBytes);
   restore?.useBudget(budget);
   if (replyKind(up.headers['content-type']) === 'sse') {
     const translator = streamTranslator(job, budget, success);
     // Translated and read by nothing else (the translator meters): no guard to parse the frames a second time.
-    if (translator && !readsReply(job, success)) return streamThrough(job, source, headers, undefined, translator);
-    const guard = new StreamGuard(
-      ex.family,
-      chain,
-      budget,
-      ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
-      guardFrames(job, success),
-      restore,
-      (block) => streamNotice(block, refOf(ctx)),
-    );
-    return streamThrough(job, source, headers, guard, translator);
+    const guard =
+      translator && !readsReply(job, success)
+        ? undefined
+        : new StreamGuard(
+            ex.family,
+            chain,
+            budget,
+            ctx.recordsEvent ? (value) => ctx.valueHash(value) : undefined,
+            guardFrames(job, success),
+            restore,
+            (block) => streamNotice(block, refOf(ctx)),
+          );
+    const stages: ReplyStage[] = [decodeStage()];
+    if (translator) stages.push(translateStage(translator));
+    if (guard) stages.push(guardStage(guard));
+    if (ctx.meter) stages.push(meterStage(ctx.meter));
+    return streamThrough(job, source, headers, stages, guard);
   }
   await checkWhole(job, source, headers, budget);
   return 'complete';
@@ -322,23 +329,23 @@ function parseReplyJson(text: string): ParsedReply {
 }
 
 /**
- * Stream the reply to the client, through the guard when there is one. The end of the body is held until the
- * decision event is durable; a stream that fails mid-way ends with the protocol's own error frame.
+ * Stream the reply to the client through the stages (none for a reply nothing reads). The end of the body is
+ * held until the decision event is durable; a stream that fails mid-way ends with the protocol's own error frame.
  */
 async function streamThrough(
   job: ReplyJob,
   source: Readable,
   headers: Record<string, string | string[]>,
-  guard: StreamGuard | undefined,
-  translator?: StreamTranslator,
+  stages: readonly ReplyStage[],
+  guard?: StreamGuard,
 ): Promise<'complete' | 'client-gone'> {
   const { res, up, ex, chain, ctx, log } = job;
   const isSse = guard !== undefined || replyKind(up.headers['content-type']) === 'sse';
-  res.writeHead(up.statusCode, headers);
   const hold = new TailHold(isSse);
+  const sink = new ClientSink(res, up.statusCode, headers, hold, ctx);
   let ended: 'complete' | 'client-gone' | 'blocked';
   try {
-    ended = await pump(source, res, guard, hold, ctx, translator);
+    ended = await pump(source, res, compose(stages, sink), sink);
   } catch (err) {
     discard(up.body);
     if (res.destroyed) return 'client-gone';
@@ -395,53 +402,34 @@ async function streamThrough(
 }
 
 /**
- * Copy a readable into the response with backpressure. Event handlers rather than `for await`: SSE
+ * Feed a readable into the first stage with backpressure. Event handlers rather than `for await`: SSE
  * replies arrive as many small chunks, and the async iterator's per-chunk cost showed in the benchmark.
- * Resolves when the body is complete or the client has gone; rejects when the source fails or closes early,
- * or the guard's budget is spent. With a guard, SSE text goes through it and only what it releases is
- * written; a block ends the response at once. The response is not ended here: `hold` keeps its last part
- * until the caller has recorded the decision.
+ * Resolves when the body is complete, a stage blocked it or the client has gone; rejects when the source
+ * fails or closes early, or a stage throws (the reply budget spent, a frame that cannot be translated). The
+ * response is not ended here: the sink's tail hold keeps its last part until the caller has recorded the decision.
  */
-function pump(
-  source: Readable,
-  res: ServerResponse,
-  guard: StreamGuard | undefined,
-  hold: TailHold,
-  ctx: DecisionContext,
-  translator: StreamTranslator | undefined,
-): Promise<'complete' | 'client-gone' | 'blocked'> {
-  const decoder = guard || translator ? new TextDecoder() : undefined;
+function pump(source: Readable, res: ServerResponse, head: ReplyHandler, sink: ClientSink): Promise<'complete' | 'client-gone' | 'blocked'> {
+  head.onStart();
   return new Promise((resolve, reject) => {
     let settled = false;
-    const write = (data: Buffer | string): boolean => {
-      if (data.length === 0) return true;
-      const now = hold.pass(data);
-      if (now.length === 0) return true;
-      ctx.firstByte ??= performance.now();
-      return res.write(now);
-    };
     const fail = (err: unknown) => {
       cleanup();
+      head.onError(err);
       reject(err);
     };
     const onData = (chunk: Buffer) => {
-      let out: Buffer | string = chunk;
-      if (decoder) {
-        try {
-          const text = decoder.decode(chunk, { stream: true });
-          const translated = translator ? translator.push(text) : text;
-          out = guard ? guard.push(translated) : translated;
-        } catch (err) {
-          return fail(err);
-        }
+      let more: boolean;
+      try {
+        more = head.onData(chunk);
+      } catch (err) {
+        return fail(err);
       }
-      if (guard?.blocked) {
+      if (sink.state === 'blocked') {
         cleanup();
-        hold.keep(out);
         resolve('blocked');
         return;
       }
-      if (!write(out)) {
+      if (!more) {
         source.pause();
         res.once('drain', onDrain);
       }
@@ -449,23 +437,13 @@ function pump(
     const onDrain = () => source.resume();
     const onEnd = () => {
       cleanup();
-      if (decoder) {
-        let rest: string;
-        try {
-          const text = decoder.decode();
-          const translated = translator ? translator.push(text) + translator.end() : text;
-          rest = guard ? guard.push(translated) + guard.end() : translated;
-        } catch (err) {
-          return reject(err);
-        }
-        ctx.meter?.end();
-        if (guard?.blocked) {
-          hold.keep(rest);
-          return resolve('blocked');
-        }
-        write(rest);
+      try {
+        head.onEnd();
+      } catch (err) {
+        head.onError(err);
+        return reject(err);
       }
-      resolve('complete');
+      resolve(sink.state === 'blocked' ? 'blocked' : 'complete');
     };
     // A source destroyed without an error (or an end) is a cut too: nobody may wait for it.
     const onClose = () => fail(new Error('the upstream body closed before its end'));
