@@ -254,7 +254,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     let running: RunningGateway;
     try {
       running = await startGateway({
-        ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+        ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings, exportStats: trail.exportStats }, markerSalt: trail.salt } : {}),
         ...(limits ? { limits } : {}),
         virtualKeys,
         ...(localConsole ? { console: localConsole } : {}),

@@ -17,6 +17,7 @@ import { routeRequest, type RoutingDeps } from './routing/attempts.js';
 import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { ExportStats } from '../audit/export/exporter.js';
 import { GatewayMetrics } from './metrics.js';
 import { relay } from './reply/relay.js';
 import { Restore } from '../stream/restore.js';
@@ -54,7 +55,7 @@ export interface GatewayOptions {
   maxResponseBytes?: number;
   env?: NodeJS.ProcessEnv;
   /** The audit trail: present when `audit-logger` is in the chain. */
-  audit?: { recorder: AuditRecorder; settings: AuditSettings };
+  audit?: { recorder: AuditRecorder; settings: AuditSettings; exportStats?: () => ExportStats[] };
   /** Serve Prometheus metrics at /metrics (default true). */
   metrics?: boolean;
   /** Salt for hash markers; stable per installation when the data dir is known. */
@@ -223,6 +224,7 @@ export class Gateway {
         () => breakerStates(board),
       );
     }
+    if (!shared && opts.audit?.exportStats) this.shared.metrics?.watchExports(opts.audit.exportStats);
     this.metrics = this.shared.metrics;
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
@@ -334,7 +336,8 @@ export class Gateway {
     if (!this.life.ready) return 'starting';
     const audit = this.opts.audit?.recorder;
     if (!audit) return 'healthy';
-    return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' ? 'degraded' : 'healthy';
+    const exportFailed = this.opts.audit?.exportStats?.().some((s) => s.state === 'failed') ?? false;
+    return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' || exportFailed ? 'degraded' : 'healthy';
   }
 
   health(): Record<string, unknown> {
@@ -360,7 +363,7 @@ export class Gateway {
         circuit: this.breakers.get(t.id)?.snapshot(Date.now()) ?? null,
       })),
       audit: this.opts.audit
-        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
+        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}), ...exportHealth(this.opts.audit.exportStats) }
         : { enabled: false },
       requests_processed: this.life.processed,
       in_flight: this.limiter.inFlight,
@@ -796,4 +799,10 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
       return closing;
     },
   };
+}
+
+/** `audit.export` in /health: each sink's state, read position, lag and last error (never a credential). */
+function exportHealth(read: (() => ExportStats[]) | undefined): { export?: ExportStats[] } {
+  const stats = read?.();
+  return stats && stats.length > 0 ? { export: stats } : {};
 }

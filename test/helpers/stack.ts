@@ -88,7 +88,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         failMode: opts.audit.failMode ?? 'block',
         logger,
         gatewayId: opts.audit.gatewayId ?? 'test-gateway',
-        env: {},
+        // Only what the test gives: never KEEPTRUSTS_API_URL from the environment running the tests.
+        env: opts.env ?? {},
         ...(opts.audit.checkpointEvery !== undefined ? { checkpointEvery: opts.audit.checkpointEvery } : {}),
         ...(opts.audit.checkpointMs !== undefined ? { checkpointMs: opts.audit.checkpointMs } : {}),
         ...(opts.audit.anchorFile ? { anchorFile: opts.audit.anchorFile } : {}),
@@ -98,7 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
   const localConsole = opts.console && trail ? createLocalConsole({ store: trail.store, logger, pollMs: 100, ...(opts.console.token ? { token: opts.console.token } : {}) }) : undefined;
   const gateway = await startGateway({
-    ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+    ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings, exportStats: trail.exportStats }, markerSalt: trail.salt } : {}),
     ...(opts.gateway ?? {}),
     ...(localConsole ? { console: localConsole } : {}),
     loaded,
