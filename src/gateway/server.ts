@@ -18,6 +18,7 @@ import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
 import type { ExportStats } from '../audit/export/exporter.js';
+import { outcomeOf, type Tracing } from '../telemetry/tracing.js';
 import { GatewayMetrics } from './metrics.js';
 import { relay } from './reply/relay.js';
 import { Restore } from '../stream/restore.js';
@@ -81,6 +82,8 @@ export interface GatewayOptions {
    * `none` (the default here; the CLI's default beyond loopback is `virtual-key`): any client is served.
    */
   clientAuth?: ClientAuth;
+  /** OpenTelemetry traces of requests (telemetry.traces); absent when off. */
+  tracing?: Tracing;
 }
 
 export type ClientAuth = 'virtual-key' | 'none';
@@ -412,6 +415,7 @@ export class Gateway {
   private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {
     const ctx = new DecisionContext(this.auditSettings, requestId, family, req.headers);
     if (this.opts.audit) res.setHeader('x-keeptrusts-event-id', ctx.id);
+    ctx.trace = this.opts.tracing?.startRequest(req.headers, family, requestId);
     try {
       await this.runInference(req, res, family, query, requestId, timing, ctx);
     } catch (err) {
@@ -426,6 +430,7 @@ export class Gateway {
       throw err;
     } finally {
       this.metrics?.observe(ctx);
+      ctx.trace?.end(outcomeOf(ctx));
     }
   }
 
@@ -477,7 +482,7 @@ export class Gateway {
     try {
       const { response, candidate, translator } = await routeRequest(
         this.routing,
-        { headers: req.headers, query, ex, signal: gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
+        { headers: req.headers, query, ex, signal: gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts, trace: ctx.trace },
         routed.candidates,
       );
       ctx.upstreamStart = timing.upstreamStart;
@@ -529,11 +534,14 @@ export class Gateway {
     const audit = this.opts.audit;
     if (!audit) return;
     if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
+    const stored = ctx.trace?.store(ctx.id);
     try {
       // With other requests in flight the journal write goes to the thread pool while this thread serves them.
       await audit.recorder.record(ctx.build(), ctx.blobs, this.limiter.inFlight <= 1);
     } catch {
       throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
+    } finally {
+      stored?.();
     }
   }
 
