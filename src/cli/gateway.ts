@@ -10,7 +10,7 @@ import { secureDataDir } from '../audit/data-dir.js';
 import { consoleToken, resolveDataDir } from '../audit/paths.js';
 import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
 import { openEventStore } from '../audit/open.js';
-import { startTracing } from '../telemetry/tracing.js';
+import { startTracing } from '../telemetry/index.js';
 import type { EventStore } from '../audit/store.js';
 import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
@@ -251,7 +251,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     const localConsole = trail ? createLocalConsole({ store: trail.store, logger, token: consoleToken(dataDir), ...(limits ? { limits } : {}) }) : undefined;
     const virtualKeys = await openVirtualKeyStore({ dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     closers.push(() => virtualKeys.close());
-    const tracing = startTracing(config.telemetry?.traces, process.env, logger);
+    const tracing = await startTracing(config.telemetry?.traces, process.env, logger);
     if (tracing) closers.push(() => tracing.close());
 
     let running: RunningGateway;

@@ -5,8 +5,8 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, BatchSpanProcessor, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace-base';
 import type { TracesConfig } from '../config/integrations-schema.js';
-import type { DecisionContext } from '../audit/context.js';
 import type { EventAttempt, EventPolicyResult } from '../audit/event.js';
+import type { RequestOutcome } from './outcome.js';
 import type { Logger } from '../gateway/logger.js';
 import { parseHeaderList, safeUrl } from '../audit/export/http-sinks.js';
 import { VERSION } from '../version.js';
@@ -25,19 +25,6 @@ const headerGetter = {
 const headerSetter = { set: (h: Record<string, string>, key: string, value: string) => void (h[key] = value) };
 
 export const DEFAULT_TRACES_URL = 'http://127.0.0.1:4318/v1/traces';
-
-/** What a request span ends with, read from the request's decision context. */
-export interface RequestOutcome {
-  eventId: string;
-  status: number;
-  verdict: string;
-  reasonCode: string | null;
-  stream: boolean;
-  model: string | null;
-  target: { id: string; provider: string; model: string | null } | null;
-  usage: { input_tokens: number | null; output_tokens: number | null } | null;
-  policies: readonly EventPolicyResult[];
-}
 
 /** One upstream try: the headers that carry its span to the upstream, and its end. */
 export interface AttemptSpan {
@@ -144,11 +131,6 @@ function hostOf(url: string): string {
   }
 }
 
-/** The request span's closing attributes, from the request's decision context. */
-export function outcomeOf(ctx: DecisionContext): RequestOutcome {
-  return { eventId: ctx.id, status: ctx.status, verdict: ctx.verdict, reasonCode: ctx.reasonCode, stream: ctx.stream, model: ctx.modelRequested, target: ctx.target, usage: ctx.usage, policies: ctx.policyResults };
-}
-
 /** The tracer provider of a gateway process, exporting over OTLP/HTTP (JSON) in batches off the request path. */
 export class Tracing {
   private readonly tracer: Tracer;
@@ -174,9 +156,8 @@ export class Tracing {
   }
 }
 
-/** A Tracing when `telemetry.traces.enabled`, else undefined (and the OpenTelemetry API stays a no-op). */
-export function startTracing(cfg: TracesConfig | undefined, env: NodeJS.ProcessEnv, logger: Logger): Tracing | undefined {
-  if (!cfg?.enabled) return undefined;
+/** The tracer provider and exporter for `telemetry.traces` (loaded only when it is enabled: see index.ts). */
+export function createTracing(cfg: TracesConfig, env: NodeJS.ProcessEnv, logger: Logger): Tracing {
   const url = cfg.url ?? (env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || DEFAULT_TRACES_URL);
   let headers: Record<string, string> = {};
   if (cfg.headers_env) {

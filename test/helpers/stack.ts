@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/server.js';
 import { startAuditTrail, type AuditTrail } from '../../src/audit/setup.js';
-import { startTracing } from '../../src/telemetry/tracing.js';
+import { startTracing } from '../../src/telemetry/index.js';
 import { createLocalConsole, type LocalConsole } from '../../src/server/local-console.js';
 import type { EventStore } from '../../src/audit/store.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
@@ -99,7 +99,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     : undefined;
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
   const localConsole = opts.console && trail ? createLocalConsole({ store: trail.store, logger, pollMs: 100, ...(opts.console.token ? { token: opts.console.token } : {}) }) : undefined;
-  const tracing = startTracing(loaded.config.telemetry?.traces, opts.env ?? {}, logger);
+  const tracing = await startTracing(loaded.config.telemetry?.traces, opts.env ?? {}, logger);
   const gateway = await startGateway({
     ...(tracing ? { tracing } : {}),
     ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings, exportStats: trail.exportStats }, markerSalt: trail.salt } : {}),
