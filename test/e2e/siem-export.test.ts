@@ -37,7 +37,7 @@ providers:
 audit:
   export:
     - {name: splunk, type: https, url: "${ndjson.url}/ingest", auth_env: SIEM_TOKEN, ca_file: "${pki.ca}", min_backoff_ms: 20, max_backoff_ms: 100}
-    - {name: rsyslog, type: syslog, address: "${syslog.address}", app_name: kt-test, hostname: gw1}
+    - {name: rsyslog, type: syslog, address: "${syslog.address}", app_name: kt-test, hostname: gw1, min_backoff_ms: 20, max_backoff_ms: 100}
     - {name: rsyslog-tls, type: syslog, address: "${syslogTls.address}", ca_file: "${pki.ca}", hostname: gw1}
     - {name: collector, type: otlp, url: "${otlp.url}/v1/logs", headers_env: OTLP_HEADERS, min_backoff_ms: 20, max_backoff_ms: 100}
 `;
@@ -164,5 +164,23 @@ describe('SIEM export', () => {
     expect(splunk.last_error).toContain('HTTP 503');
     const logIds = otlp.requests.filter((r) => r.answered === 200).flatMap((r) => JSON.parse(r.body).resourceLogs[0].scopeLogs[0].logRecords.map((l: any) => l.attributes.find((a: any) => a.key === 'keeptrusts.event_id').value.stringValue));
     expect(logIds).toEqual(ids);
+  });
+
+  it('a syslog collector that goes away and comes back: the sink reconnects and sends what waited', async () => {
+    const port = syslog.port;
+    const seen = syslog.messages.length;
+    await syslog.close();
+    await send('while the collector is away', 'siem-6');
+    await until(async () => ((await health()).audit.export as any[]).find((s) => s.name === 'rsyslog').errors > 0, 'a failed syslog delivery');
+    const back = await startSyslogReceiver({ port });
+    try {
+      await until(() => back.messages.length >= 1, 'the event at the restarted collector');
+      expect(back.errors).toEqual([]);
+      expect(back.messages.map((m) => m.sd['keeptrusts@32473']!.event_id)).toContain(ids[ids.length - 1]);
+      expect(seen).toBe(5);
+      await until(async () => ((await health()).audit.export as any[]).find((s) => s.name === 'rsyslog').exported_seq === 6, 'the syslog read position to reach 6');
+    } finally {
+      await back.close();
+    }
   });
 });

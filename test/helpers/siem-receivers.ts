@@ -118,7 +118,7 @@ export interface SyslogReceiver {
 }
 
 /** A syslog collector over TCP (or TLS) reading octet-counted frames (RFC 6587 3.4.1). */
-export async function startSyslogReceiver(opts: { tls?: { cert: string; key: string } } = {}): Promise<SyslogReceiver> {
+export async function startSyslogReceiver(opts: { tls?: { cert: string; key: string }; port?: number } = {}): Promise<SyslogReceiver> {
   const messages: SyslogMessage[] = [];
   const errors: string[] = [];
   const sockets = new Set<Socket>();
@@ -150,7 +150,7 @@ export async function startSyslogReceiver(opts: { tls?: { cert: string; key: str
     socket.on('error', () => {});
   };
   const server: TcpServer = opts.tls ? createTlsServer({ cert: readFileSync(opts.tls.cert), key: readFileSync(opts.tls.key) }, onSocket) : createTcpServer(onSocket);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   return {
     address: `${opts.tls ? 'tls' : 'tcp'}://127.0.0.1:${port}`,
