@@ -781,7 +781,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     logger: opts.logger,
     current: () => gateway.loaded,
     build: (loaded) => {
-      const audit = opts.audit ? { recorder: opts.audit.recorder, settings: reloadedSettings(opts.audit.settings, loaded) } : undefined;
+      const audit = opts.audit ? { ...opts.audit, settings: reloadedSettings(opts.audit.settings, loaded) } : undefined;
       gateway = new Gateway({ ...opts, loaded, ...(audit ? { audit } : {}) }, gateway.shared);
     },
   });

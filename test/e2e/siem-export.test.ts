@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
@@ -142,6 +142,11 @@ describe('SIEM export', () => {
     const metrics = await (await fetch(`${stack.anthropicBase}/metrics`, asOperator)).text();
     expect(metrics).toMatch(/keeptrusts_export_lag_events\{sink="splunk"\} 0/);
     expect(metrics).toMatch(/keeptrusts_export_sent_events\{sink="collector"\} 3/);
+    // A config reload keeps the sinks in /health (they run for the life of the process).
+    const [file] = h.config.files as string[];
+    writeFileSync(file!, readFileSync(file!, 'utf8').replace('version: "1"', 'version: "2"'));
+    expect(await stack.gateway.reload()).toMatchObject({ ok: true, changed: true });
+    expect((await health()).audit.export).toHaveLength(4);
   });
 
   it('a receiver that fails, then recovers: every event arrives, the retries are counted and bounded', async () => {
