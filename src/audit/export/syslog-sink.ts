@@ -85,17 +85,22 @@ export class SyslogSink implements ExportSink {
     const data = Buffer.concat(records.map((r) => octetFrame(syslogMessage(r, this.o))));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => fail(new Error(`syslog write timed out after ${this.o.timeoutMs} ms`)), this.o.timeoutMs);
+      // Stopping the gateway must not wait out a collector that stopped reading.
+      const aborted = () => fail(new Error('stopped while writing to the syslog collector'));
       const fail = (err: Error) => {
         clearTimeout(timer);
         socket.off('error', fail);
+        signal.removeEventListener('abort', aborted);
         this.drop();
         reject(err);
       };
       socket.once('error', fail);
+      signal.addEventListener('abort', aborted, { once: true });
       socket.write(data, (err) => {
         if (err) return fail(err);
         clearTimeout(timer);
         socket.off('error', fail);
+        signal.removeEventListener('abort', aborted);
         resolve();
       });
     });
