@@ -12,6 +12,7 @@ import type { BudgetAlert, Lease } from '../usage/limits/types.js';
 import type { Attribution } from '../usage/types.js';
 import { resolveAttribution } from '../usage/identity.js';
 import type { VirtualKeyRecord } from '../usage/keys.js';
+import type { RequestTrace } from '../telemetry/tracing.js';
 import {
   newEventId,
   REDACTION_LOCATIONS_PER_EVENT,
@@ -87,6 +88,8 @@ export class DecisionContext {
   upstreamStart: number | undefined;
   upstreamHeaders: number | undefined;
   firstByte: number | undefined;
+  /** The request's spans, when telemetry.traces is on. */
+  trace: RequestTrace | undefined;
   /** Set once the event has been handed to the recorder, so no request is recorded twice. */
   recorded = false;
   private readonly policies: EventPolicyResult[] = [];
@@ -179,6 +182,7 @@ export class DecisionContext {
       }
     }
     this.verdict = worstVerdict(this.verdict, outcome.verdict);
+    this.trace?.policies(this.policies);
   }
 
   /**

@@ -10,6 +10,7 @@ import { openEventStore } from './open.js';
 import { auditSalt, gatewayId } from './paths.js';
 import { AuditRecorder } from './recorder.js';
 import type { EventShipper } from './shipper.js';
+import type { EventExporter, ExportStats } from './export/index.js';
 import { SqliteEventStore } from './sqlite-store.js';
 import type { EventStore } from './store.js';
 
@@ -43,6 +44,10 @@ export interface AuditTrail {
   settings: AuditSettings;
   store: EventStore;
   shipper: EventShipper | undefined;
+  /** Sinks of `audit.export` (SIEM), each with its own read position in the store. */
+  exporters: EventExporter[];
+  /** Their state, lag and errors, for /health and /metrics. */
+  exportStats(): ExportStats[];
   /** Stable per data dir, for hash markers. */
   salt: string;
   close(): Promise<void>;
@@ -107,6 +112,12 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
   } else if (apiUrl || token) {
     opts.logger.warn('set both KEEPTRUSTS_API_URL and KEEPTRUSTS_GATEWAY_TOKEN to ship events to a control plane; events stay local');
   }
+  const sinks = opts.loaded.config.audit?.export ?? [];
+  const exporters = sinks.length > 0 ? (await import('./export/index.js')).createExporters(sinks, { store, chain, logger: opts.logger, env }) : [];
+  const onCommit = shipper || exporters.length > 0 ? () => {
+    shipper?.notify();
+    for (const e of exporters) e.notify();
+  } : undefined;
   const recorder = new AuditRecorder({
     store,
     chain,
@@ -118,7 +129,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     ...(opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {}),
     ...(opts.checkpointMs !== undefined ? { checkpointMs: opts.checkpointMs } : {}),
     ...(opts.stallAfterMs !== undefined ? { stallAfterMs: opts.stallAfterMs } : {}),
-    ...(shipper ? { onCommit: () => shipper.notify() } : {}),
+    ...(onCommit ? { onCommit } : {}),
     // The embedded store gets the journal and its ingest thread; a store given by the caller or PostgreSQL
     // (network I/O, already off this thread's CPU) is written directly.
     ...(!opts.store && store instanceof SqliteEventStore ? { journal: { file: store.file } } : {}),
@@ -126,6 +137,7 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
   });
   await recorder.start();
   shipper?.start();
+  for (const e of exporters) e.start();
 
   let anchoredSeq = anchorFile ? (newestAnchor(anchorFile, chain)?.seq ?? 0) : 0;
   const anchor = async () => {
@@ -143,12 +155,14 @@ export async function startAuditTrail(opts: AuditTrailOptions): Promise<AuditTra
     settings,
     store,
     shipper,
+    exporters,
+    exportStats: () => exporters.map((e) => e.stats()),
     salt,
     async close() {
       clearInterval(anchorTimer);
       await recorder.close();
       await anchor();
-      await shipper?.stop();
+      await Promise.all([shipper?.stop(), ...exporters.map((e) => e.stop())]);
       await store.close();
     },
   };

@@ -10,6 +10,7 @@ import { secureDataDir } from '../audit/data-dir.js';
 import { consoleToken, resolveDataDir } from '../audit/paths.js';
 import { auditConfigOf, startAuditTrail, type AuditTrail } from '../audit/setup.js';
 import { openEventStore } from '../audit/open.js';
+import { startTracing } from '../telemetry/index.js';
 import type { EventStore } from '../audit/store.js';
 import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
@@ -283,11 +284,13 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     const localConsole = trail ? createLocalConsole({ store: trail.store, logger, token: consoleToken(dataDir), ...(limits ? { limits } : {}) }) : undefined;
     const virtualKeys = await openVirtualKeyStore({ dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     closers.push(() => virtualKeys.close());
+    const tracing = await startTracing(config.telemetry?.traces, process.env, logger);
+    if (tracing) closers.push(() => tracing.close());
 
     let running: RunningGateway;
     try {
       running = await startGateway({
-        ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+        ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings, exportStats: trail.exportStats }, markerSalt: trail.salt } : {}),
         ...(limits ? { limits } : {}),
         virtualKeys,
         ...(localConsole ? { console: localConsole } : {}),
@@ -306,6 +309,7 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         listener: listenerFlags(opts),
         ...(tls ? { tls } : {}),
         clientAuth,
+        ...(tracing ? { tracing } : {}),
       });
     } catch (err) {
       const e = err as NodeJS.ErrnoException;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { PROVIDER_NAMES } from '../providers/catalog.js';
 import { registeredKinds } from '../policy/registry.js';
+import { auditSchema, telemetrySchema } from './integrations-schema.js';
 
 /**
  * The strict shape of `policy-config.yaml`. Unknown keys are errors everywhere: a misspelt key that is
@@ -251,6 +252,8 @@ export function documentSchema() {
     budgets: budgetsSchema,
     rate_limits: rateLimitsSchema,
     pricing: pricingSchema.optional(),
+    audit: auditSchema.optional(),
+    telemetry: telemetrySchema.optional(),
   });
 }
 

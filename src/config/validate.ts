@@ -5,6 +5,7 @@ import { resolveTarget, unreachableTargets } from '../providers/targets.js';
 import { formatUsd } from '../usage/money.js';
 import { priceFor, type PriceOverrides } from '../usage/pricing.js';
 import { didYouMean, formatPath, type Diagnostic } from './diagnostics.js';
+import { exportRules } from './integrations-schema.js';
 import { documentSchema, policiesSchema, pricingSchema, providersSchema, targetSchema, type PolicyConfig, type Strategy, type TargetConfig } from './schema.js';
 
 type Path = (string | number)[];
@@ -22,7 +23,7 @@ export function validateDocument(value: unknown): { config?: PolicyConfig; diagn
   if (!result.success) {
     for (const issue of result.error.issues) diagnostics.push(...describeIssue(issue, input, schema));
   }
-  diagnostics.push(...chainRules(input), ...duplicateTargetIds(input));
+  diagnostics.push(...chainRules(input), ...duplicateTargetIds(input), ...exportRules(input));
   const parts = result.success ? partsOf(result.data) : lenientParts(input);
   diagnostics.push(...targetRules(parts), ...warnings(parts));
   const all = dedupe(diagnostics);

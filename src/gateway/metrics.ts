@@ -3,6 +3,7 @@ import type { DecisionContext } from '../audit/context.js';
 import { catalogueId } from '../usage/pricing.js';
 import type { RefusalReason } from './request-guard.js';
 import type { IngestStatus } from '../audit/ingest-monitor.js';
+import type { ExportStats } from '../audit/export/exporter.js';
 import type { BreakerState } from '../providers/breaker.js';
 
 /** The circuit breakers' states by target id, read when Prometheus scrapes. */
@@ -198,6 +199,27 @@ export class GatewayMetrics {
     if (!model) return 'unknown';
     if (this.knownModels.has(model)) return model;
     return catalogueId(model) ?? 'other';
+  }
+
+  /** Lag, deliveries and errors of each `audit.export` sink, read at scrape time. Called once per process. */
+  watchExports(read: () => ExportStats[]): void {
+    const registers = [this.registry];
+    const gauge = (name: string, help: string, value: (s: ExportStats) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['sink'],
+        registers,
+        collect() {
+          this.reset();
+          for (const s of read()) this.set({ sink: s.name }, value(s));
+        },
+      });
+    gauge('keeptrusts_export_lag_events', 'Decision events in the chain not yet taken by the sink', (s) => s.lag_events);
+    gauge('keeptrusts_export_lag_seconds', 'Age of the oldest decision event not yet taken by the sink', (s) => s.lag_seconds);
+    gauge('keeptrusts_export_sent_events', 'Decision events the sink took since start', (s) => s.sent);
+    gauge('keeptrusts_export_errors', 'Failed deliveries to the sink since start (each is retried, unless the sink stopped)', (s) => s.errors);
+    gauge('keeptrusts_export_failed', '1 when the sink stopped on an error it cannot retry (see /health audit.export)', (s) => (s.state === 'failed' ? 1 : 0));
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -18,6 +18,9 @@ import { routeRequest, type RoutingDeps } from './routing/attempts.js';
 import { VERSION } from '../version.js';
 import { DecisionContext, type AuditSettings } from '../audit/context.js';
 import type { AuditRecorder } from '../audit/recorder.js';
+import type { ExportStats } from '../audit/export/exporter.js';
+import type { Tracing } from '../telemetry/tracing.js';
+import { outcomeOf } from '../telemetry/outcome.js';
 import { GatewayMetrics } from './metrics.js';
 import { relay } from './reply/relay.js';
 import { runPipeline, type PipelineStep } from './pipeline.js';
@@ -56,7 +59,7 @@ export interface GatewayOptions {
   maxResponseBytes?: number;
   env?: NodeJS.ProcessEnv;
   /** The audit trail: present when `audit-logger` is in the chain. */
-  audit?: { recorder: AuditRecorder; settings: AuditSettings };
+  audit?: { recorder: AuditRecorder; settings: AuditSettings; exportStats?: () => ExportStats[] };
   /** Serve Prometheus metrics at /metrics (default true). */
   metrics?: boolean;
   /** Salt for hash markers; stable per installation when the data dir is known. */
@@ -82,6 +85,8 @@ export interface GatewayOptions {
    * `none` (the default here; the CLI's default beyond loopback is `virtual-key`): any client is served.
    */
   clientAuth?: ClientAuth;
+  /** OpenTelemetry traces of requests (telemetry.traces); absent when off. */
+  tracing?: Tracing;
 }
 
 export type ClientAuth = 'virtual-key' | 'none';
@@ -252,6 +257,7 @@ export class Gateway {
     } else {
       this.shared.metrics?.adoptConfig(this.targets.map((t) => t.id), configuredModelNames(this.targets));
     }
+    if (!shared && opts.audit?.exportStats) this.shared.metrics?.watchExports(opts.audit.exportStats);
     this.metrics = this.shared.metrics;
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
@@ -363,7 +369,8 @@ export class Gateway {
     if (!this.life.ready) return 'starting';
     const audit = this.opts.audit?.recorder;
     if (!audit) return 'healthy';
-    return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' ? 'degraded' : 'healthy';
+    const exportFailed = this.opts.audit?.exportStats?.().some((s) => s.state === 'failed') ?? false;
+    return audit.stats().integrity.status === 'broken' || audit.ingestStatus()?.state === 'stalled' || exportFailed ? 'degraded' : 'healthy';
   }
 
   health(): Record<string, unknown> {
@@ -389,7 +396,7 @@ export class Gateway {
         circuit: this.breakers.get(t.id)?.snapshot(Date.now()) ?? null,
       })),
       audit: this.opts.audit
-        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}) }
+        ? { enabled: true, gateway_id: this.auditSettings.gatewayId, capture: this.auditSettings.capture, ...this.opts.audit.recorder.stats(), ...(ingest ? { ingest } : {}), ...exportHealth(this.opts.audit.exportStats) }
         : { enabled: false },
       requests_processed: this.life.processed,
       in_flight: this.limiter.inFlight,
@@ -440,6 +447,7 @@ export class Gateway {
   private async inference(req: IncomingMessage, res: ServerResponse, family: Family, query: string, requestId: string, timing: Timing) {
     const ctx = new DecisionContext(this.auditSettings, requestId, family, req.headers);
     if (this.opts.audit) res.setHeader('x-keeptrusts-event-id', ctx.id);
+    ctx.trace = this.opts.tracing?.startRequest(req.headers, family, requestId);
     try {
       await this.runInference(req, res, family, query, requestId, timing, ctx);
     } catch (err) {
@@ -454,6 +462,7 @@ export class Gateway {
       throw err;
     } finally {
       this.metrics?.observe(ctx);
+      ctx.trace?.end(outcomeOf(ctx));
     }
   }
 
@@ -539,7 +548,7 @@ export class Gateway {
         const { ctx, timing, ex } = s;
         const { response, candidate, translator } = await routeRequest(
           this.routing,
-          { headers: s.req.headers, query: s.query, ex: ex!, signal: s.gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts },
+          { headers: s.req.headers, query: s.query, ex: ex!, signal: s.gone, virtualKey: ctx.virtualKey, timing, attempts: ctx.attempts, trace: ctx.trace },
           s.candidates,
         );
         ctx.upstreamStart = timing.upstreamStart;
@@ -617,11 +626,14 @@ export class Gateway {
     const audit = this.opts.audit;
     if (!audit) return;
     if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
+    const stored = ctx.trace?.store(ctx.id);
     try {
       // With other requests in flight the journal write goes to the thread pool while this thread serves them.
       await audit.recorder.record(ctx.build(), ctx.blobs, this.limiter.inFlight <= 1);
     } catch {
       throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
+    } finally {
+      stored?.();
     }
   }
 
@@ -860,7 +872,7 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
     logger: opts.logger,
     current: () => gateway.loaded,
     build: (loaded) => {
-      const audit = opts.audit ? { recorder: opts.audit.recorder, settings: reloadedSettings(opts.audit.settings, loaded) } : undefined;
+      const audit = opts.audit ? { ...opts.audit, settings: reloadedSettings(opts.audit.settings, loaded) } : undefined;
       gateway = new Gateway({ ...opts, loaded, ...(audit ? { audit } : {}) }, gateway.shared);
     },
   });
@@ -888,4 +900,10 @@ export async function startGateway(opts: GatewayOptions, graceMs = 10_000): Prom
       return closing;
     },
   };
+}
+
+/** `audit.export` in /health: each sink's state, read position, lag and last error (never a credential). */
+function exportHealth(read: (() => ExportStats[]) | undefined): { export?: ExportStats[] } {
+  const stats = read?.();
+  return stats && stats.length > 0 ? { export: stats } : {};
 }

@@ -2,6 +2,7 @@ import { pino } from 'pino';
 import { loadConfig, formatDiagnostic } from '../../src/config/index.js';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/server.js';
 import { startAuditTrail, type AuditTrail } from '../../src/audit/setup.js';
+import { startTracing } from '../../src/telemetry/index.js';
 import { createLocalConsole, type LocalConsole } from '../../src/server/local-console.js';
 import type { EventStore } from '../../src/audit/store.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from '../../src/testing/fake-upstream.js';
@@ -88,7 +89,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
         failMode: opts.audit.failMode ?? 'block',
         logger,
         gatewayId: opts.audit.gatewayId ?? 'test-gateway',
-        env: {},
+        // Only what the test gives: never KEEPTRUSTS_API_URL from the environment running the tests.
+        env: opts.env ?? {},
         ...(opts.audit.checkpointEvery !== undefined ? { checkpointEvery: opts.audit.checkpointEvery } : {}),
         ...(opts.audit.checkpointMs !== undefined ? { checkpointMs: opts.audit.checkpointMs } : {}),
         ...(opts.audit.anchorFile ? { anchorFile: opts.audit.anchorFile } : {}),
@@ -97,8 +99,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     : undefined;
   if (opts.audit && !trail) throw new Error('test config has no audit-logger in its chain');
   const localConsole = opts.console && trail ? createLocalConsole({ store: trail.store, logger, pollMs: 100, ...(opts.console.token ? { token: opts.console.token } : {}) }) : undefined;
+  const tracing = await startTracing(loaded.config.telemetry?.traces, opts.env ?? {}, logger);
   const gateway = await startGateway({
-    ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings }, markerSalt: trail.salt } : {}),
+    ...(tracing ? { tracing } : {}),
+    ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings, exportStats: trail.exportStats }, markerSalt: trail.salt } : {}),
     ...(opts.gateway ?? {}),
     ...(localConsole ? { console: localConsole } : {}),
     loaded,
@@ -120,6 +124,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     console: localConsole,
     async close() {
       await gateway.close();
+      await tracing?.close();
       await trail?.close();
       await opts.gateway?.limits?.close();
       await opts.gateway?.virtualKeys?.close();

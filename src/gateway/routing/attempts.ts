@@ -26,6 +26,7 @@ import type { CredentialStore } from '../../providers/credentials.js';
 import { awaitFirstToken } from '../../providers/first-token.js';
 import type { RouteCandidate, Target } from '../../providers/targets.js';
 import { forwardHeaders, type UpstreamClient } from '../../providers/upstream.js';
+import type { RequestTrace } from '../../telemetry/tracing.js';
 import { translatorFor, type Translator } from '../../protocol/translate/index.js';
 import type { ClientGone } from '../client-gone.js';
 import { GatewayError } from '../errors.js';
@@ -53,6 +54,8 @@ export interface RoutedRequest {
   timing: { upstreamStart?: number | undefined };
   /** Every try is pushed here, as the decision event records it. */
   attempts: EventAttempt[];
+  /** The request's trace (telemetry.traces): each try gets a span, and its traceparent goes upstream. */
+  trace?: RequestTrace | undefined;
 }
 
 /** The answer to relay (absent: the client left), from which candidate, and the translator of its format if any. */
@@ -106,9 +109,11 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       const t0 = performance.now();
       // With no other try left and no first-token deadline there is nothing to gain by holding a stream's opening.
       const mayMoveOn = !last || retry < target.retry.maxRetries || target.firstTokenTimeoutMs !== undefined;
-      const result = await tryOnce(deps, r, target, auth, body, mayMoveOn, translator);
+      const span = r.trace?.attempt(target, retry + 1);
+      const result = await tryOnce(deps, r, target, auth, body, mayMoveOn, translator, span?.headers);
       const latency = performance.now() - t0;
       if (result.kind === 'aborted' || r.signal.aborted) {
+        span?.end(undefined);
         if (admission === 'probe') breaker!.released();
         if (result.kind === 'answer' || result.kind === 'status') discardResponse(result.response);
         return { candidate, translator };
@@ -116,6 +121,7 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
       if (result.kind === 'answer') {
         breaker?.succeeded();
         attempts.push(attempt(target.id, 'answered', result.response.statusCode, latency));
+        span?.end(attempts[attempts.length - 1]);
         return { response: result.response, candidate, translator };
       }
       let asked: number | undefined;
@@ -137,6 +143,7 @@ export async function routeRequest(deps: RoutingDeps, r: RoutedRequest, candidat
         deps.logger.warn({ target: target.id, outcome: result.outcome, failure: result.detail }, 'upstream call failed');
       }
       attempts.push(entry);
+      span?.end(entry);
       if (retry >= target.retry.maxRetries) break;
       // A target that timed out is not waited on again: that would spend the client's time twice (600 s by default).
       if (result.kind === 'failure' && (result.outcome === 'timeout' || result.outcome === 'first_token_timeout')) break;
@@ -172,11 +179,14 @@ async function tryOnce(
   body: Buffer,
   mayMoveOn: boolean,
   translator: Translator | undefined,
+  traceHeaders: Record<string, string> | undefined,
 ): Promise<Try> {
   const firstToken = r.ex.stream ? target.firstTokenTimeoutMs : undefined;
   const family = translator?.upstreamFamily ?? r.ex.family;
   const headers = forwardHeaders(r.headers, target, auth, body.length);
   translator?.headers(headers);
+  // This try's span replaces the client's traceparent (same trace, one level down).
+  if (traceHeaders) Object.assign(headers, traceHeaders);
   const t0 = performance.now();
   let response: Dispatcher.ResponseData;
   try {
