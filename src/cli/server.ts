@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, Help, Option } from 'commander';
 import { secureDataDir } from '../audit/data-dir.js';
 import { openEventStore } from '../audit/open.js';
+import { openEscalationStore, type SqlEscalationStore } from '../escalation/store.js';
 import { resolveDataDir } from '../audit/paths.js';
 import type { EventStore } from '../audit/store.js';
 import { isLoopback, parseListen } from '../gateway/listen.js';
@@ -63,6 +64,9 @@ API (every route but /health needs Authorization: Bearer <token>):
   GET  /v1/events/stream           live tail (server-sent events); same filters, ?after= or Last-Event-ID
   GET  /v1/chains, /v1/chains/:chain, /v1/chains/:chain/events, /v1/chains/:chain/checkpoints, /v1/keys
   GET  /v1/stats, /v1/usage, /v1/events/:id/verify, /v1/budgets
+  GET  /v1/escalations, /v1/escalations/:id, /v1/exceptions        the escalation queue (docs/cli.md, kt escalations)
+  POST /v1/escalations/:id/decision, /v1/exceptions/:id/revoke     reviewers (reader tokens) decide and revoke
+  POST /v1/escalations, /v1/escalations/:id/expire                 gateways (gateway tokens) open and expire
   GET  /console                    the web console (sign in with a reader token; docs/console.md)
 
 Examples:
@@ -93,14 +97,17 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   const databaseUrl = opts.databaseUrl || undefined;
   let store: EventStore | undefined;
   let tokens: TokenStore | undefined;
+  let escalations: SqlEscalationStore | undefined;
   let plane: RunningControlPlane;
   try {
     if (!databaseUrl) secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    escalations = await openEscalationStore({ dataDir, databaseUrl });
     const access = { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) };
-    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, logger, access, listener: listenerFlags(opts), ...(tls ? { tls } : {}) });
+    plane = await startControlPlane({ host: listen.host, port: listen.port, store, tokens, escalations, logger, access, listener: listenerFlags(opts), ...(tls ? { tls } : {}) });
   } catch (err) {
+    await escalations?.close().catch(() => {});
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});
     const e = err as NodeJS.ErrnoException;
@@ -142,6 +149,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
     process.on('SIGTERM', stop);
   });
   await plane.close();
+  await escalations.close();
   await tokens.close();
   await store.close();
   return 0;
