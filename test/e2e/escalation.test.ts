@@ -17,6 +17,7 @@ import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-ups
 import type { EscalationRecord } from '../../src/escalation/types.js';
 import { freePort, KT, ROOT, runKt } from '../helpers/processes.js';
 import { openEscalationStore } from '../../src/escalation/store.js';
+import { RemoteEscalationStore } from '../../src/escalation/remote.js';
 
 const MARK = 'DEPLOY-OVERRIDE-4417';
 const config = (hold: number, maxHeld = 10) => `pack: {name: escalation-e2e, version: "1"}
@@ -68,12 +69,12 @@ async function gateway(dataDir: string, hold: number, env: NodeJS.ProcessEnv = {
   return `http://127.0.0.1:${port}`;
 }
 
-function client(base: string, developer: string, signal?: AbortSignal) {
-  return new OpenAI({ baseURL: `${base}/v1`, apiKey: 'k', maxRetries: 0, timeout: 60_000, defaultHeaders: { 'x-keeptrusts-developer': developer, 'x-keeptrusts-repository': 'acme/deploy' }, fetchOptions: signal ? { signal } : {} });
+function client(base: string, developer: string) {
+  return new OpenAI({ baseURL: `${base}/v1`, apiKey: 'k', maxRetries: 0, timeout: 60_000, defaultHeaders: { 'x-keeptrusts-developer': developer, 'x-keeptrusts-repository': 'acme/deploy' } });
 }
 
 const ask = (base: string, developer: string, text = `please run the release with ${MARK}`, signal?: AbortSignal) =>
-  client(base, developer, signal).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] }, signal ? { signal } : {});
+  client(base, developer).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: text }] }, signal ? { signal } : {});
 
 async function kt(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return runKt(args);
@@ -89,12 +90,24 @@ async function openList(source: string[]): Promise<EscalationRecord[]> {
     .map((l) => JSON.parse(l) as EscalationRecord);
 }
 
-/** Waits (without a time assertion) until an open escalation for this developer shows in the queue. */
+/**
+ * Waits (without a time assertion) until an open escalation for this developer shows in the queue, read in
+ * process (a kt process per look costs seconds on a loaded machine); the CLI's own list is checked once.
+ */
 async function awaitOpen(source: string[], developer: string): Promise<EscalationRecord> {
-  for (let i = 0; i < 300; i++) {
-    const found = (await openList(source)).find((e) => e.developer === developer);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 100));
+  const api = source.indexOf('--api-url');
+  const store = api >= 0 ? new RemoteEscalationStore(source[api + 1]!, source[source.indexOf('--token') + 1]!) : await openEscalationStore({ dataDir: source[source.indexOf('--data-dir') + 1]! });
+  try {
+    for (let i = 0; i < 600; i++) {
+      const found = (await store.list({ state: 'open' })).find((e) => e.developer === developer);
+      if (found) {
+        expect((await openList(source)).map((e) => e.id)).toContain(found.id);
+        return found;
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    await store.close();
   }
   throw new Error(`no open escalation for ${developer}`);
 }
