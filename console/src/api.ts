@@ -189,6 +189,57 @@ export async function api<T>(path: string, params: Params = {}, token = getToken
   return (await res.json()) as T;
 }
 
+/** A JSON POST (escalation decisions, revoking an exception); errors as `api` raises them. */
+export async function apiPost<T>(path: string, body: unknown, token = getToken()): Promise<T> {
+  const res = await fetch(path, { method: 'POST', headers: { authorization: `Bearer ${token ?? ''}`, accept: 'application/json', 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  if (!res.ok) {
+    let message = `${res.status} ${res.statusText}`;
+    try {
+      const b = (await res.json()) as { error?: { message?: string } };
+      if (b.error?.message) message = b.error.message;
+    } catch {
+      // not JSON
+    }
+    if (res.status === 401) for (const fn of onUnauthorized) fn();
+    throw new ApiError(res.status, message);
+  }
+  return (await res.json()) as T;
+}
+
+export interface Escalation {
+  id: string;
+  state: 'open' | 'approved' | 'denied' | 'expired';
+  created_at: string;
+  expires_at: string;
+  gateway: string;
+  request_id: string;
+  event_id: string | null;
+  developer: string | null;
+  repository: string | null;
+  team: string | null;
+  model: string | null;
+  policy: string;
+  finding_type: string | null;
+  rule: string | null;
+  decided_at: string | null;
+  reviewer: string | null;
+  reason: string | null;
+  exception_id: string | null;
+}
+
+export interface EscalationException {
+  id: string;
+  escalation_id: string | null;
+  developer: string | null;
+  repository: string | null;
+  policy: string;
+  rule: string | null;
+  created_at: string;
+  expires_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
 /**
  * Follow `GET /v1/events/stream` with the token in a header (EventSource cannot send one): read the response
  * as a stream, split server-sent events, and reconnect from the last position after a drop.

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, getToken, setToken, whenUnauthorized } from './api';
 import { CostsPage } from './pages/costs';
 import { EventDetailPage } from './pages/event-detail';
+import { EscalationsPage } from './pages/escalations';
 import { EventsPage } from './pages/events';
 import { OverviewPage } from './pages/overview';
 import { BASE, linkClick, navigate, useRoute } from './router';
@@ -72,6 +73,7 @@ const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/events', label: 'Events' },
   { href: '/costs', label: 'Costs' },
+  { href: '/escalations', label: 'Escalations' },
 ];
 
 function App() {
@@ -103,6 +105,7 @@ function App() {
   else if (route.path === '/events') page = <EventsPage search={route.search} />;
   else if (route.path.startsWith('/events/')) page = <EventDetailPage id={decodeURIComponent(route.path.slice('/events/'.length))} />;
   else if (route.path === '/costs') page = <CostsPage />;
+  else if (route.path === '/escalations') page = <EscalationsPage />;
   else
     page = (
       <section>
