@@ -70,7 +70,7 @@ async function gateway(dataDir: string, hold: number, env: NodeJS.ProcessEnv = {
 }
 
 function client(base: string, developer: string) {
-  return new OpenAI({ baseURL: `${base}/v1`, apiKey: 'k', maxRetries: 0, timeout: 60_000, defaultHeaders: { 'x-keeptrusts-developer': developer, 'x-keeptrusts-repository': 'acme/deploy' } });
+  return new OpenAI({ baseURL: `${base}/v1`, apiKey: 'k', maxRetries: 0, timeout: 600_000, defaultHeaders: { 'x-keeptrusts-developer': developer, 'x-keeptrusts-repository': 'acme/deploy' } });
 }
 
 const ask = (base: string, developer: string, text = `please run the release with ${MARK}`, signal?: AbortSignal) =>
@@ -149,16 +149,16 @@ afterAll(async () => {
   await fake.close();
 });
 
-describe('escalation on the local store', { timeout: 120_000 }, () => {
+describe('escalation on the local store', { timeout: 300_000 }, () => {
   let dataDir: string;
   let base: string;
   let source: string[];
 
   beforeAll(async () => {
     dataDir = tempDir('local');
-    base = await gateway(dataDir, 60);
+    base = await gateway(dataDir, 600);
     source = ['--data-dir', dataDir];
-  });
+  }, 120_000);
 
   it('holds the request while the client waits; an approval sends it to the model and the waiting client gets the answer', async () => {
     const before = fake.requests.length;
@@ -253,7 +253,7 @@ describe('escalation on the local store', { timeout: 120_000 }, () => {
   });
 });
 
-describe('bounds', { timeout: 120_000 }, () => {
+describe('bounds', { timeout: 300_000 }, () => {
   it('answers as a block once the hold ends, and refuses at once past max_held', async () => {
     const dataDir = tempDir('bounds');
     const base = await gateway(dataDir, 3, {}, 1);
@@ -271,7 +271,7 @@ describe('bounds', { timeout: 120_000 }, () => {
   });
 });
 
-describe('escalation on a control plane', { timeout: 120_000 }, () => {
+describe('escalation on a control plane', { timeout: 300_000 }, () => {
   it('a gateway reporting to kt server opens the escalation there; a reviewer with a reader token approves it with kt escalations', async () => {
     const serverDir = tempDir('server');
     const tokens = new SqliteTokenStore(eventsDbFile(serverDir));
@@ -282,7 +282,7 @@ describe('escalation on a control plane', { timeout: 120_000 }, () => {
     await start(['server', '--listen', `127.0.0.1:${port}`, '--data-dir', serverDir, '--log-format', 'json'], {}, 'listening on');
     const api = `http://127.0.0.1:${port}`;
     const dataDir = tempDir('shipping');
-    const base = await gateway(dataDir, 60, { KEEPTRUSTS_API_URL: api, KEEPTRUSTS_GATEWAY_TOKEN: gatewayToken });
+    const base = await gateway(dataDir, 600, { KEEPTRUSTS_API_URL: api, KEEPTRUSTS_GATEWAY_TOKEN: gatewayToken });
     const source = ['--api-url', api, '--token', readerToken];
 
     const waiting = ask(base, 'ana').catch((e: unknown) => e);
