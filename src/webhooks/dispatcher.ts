@@ -215,7 +215,8 @@ export class WebhookDispatcher {
     this.closed = true;
     for (const t of this.waiting) clearTimeout(t);
     this.waiting.clear();
-    await this.agent.close().catch(() => undefined);
+    // Past the grace period nothing is worth waiting for: tries still in flight are cut.
+    await this.agent.destroy().catch(() => undefined);
   }
 }
 
