@@ -37,6 +37,9 @@ const EXCEPTIONS_TTL_MS = 2_000;
  */
 export class EscalationDesk {
   private heldNow = 0;
+  /** Shutting down: holds end now (expired) instead of keeping the drain waiting. */
+  private releasing = false;
+  private readonly wakers = new Set<() => void>();
   private cached: { at: number; list: ExceptionRecord[] } | undefined;
 
   constructor(
@@ -47,6 +50,12 @@ export class EscalationDesk {
 
   get held(): number {
     return this.heldNow;
+  }
+
+  /** Ends every hold at once (the gateway is draining): each escalation expires and its client gets the block. */
+  releaseAll(): void {
+    this.releasing = true;
+    for (const wake of this.wakers) wake();
   }
 
   /** A config reload may change the hold; requests already held keep theirs. */
@@ -71,7 +80,7 @@ export class EscalationDesk {
 
   /** `onChange`: each step (opened, then how it ended), for the audit trail and webhooks. */
   async hold(facts: Omit<OpenEscalation, 'holdSeconds'>, gone: Abortable, onChange: OnChange): Promise<HoldOutcome> {
-    if (this.heldNow >= this.settings.maxHeld) return { state: 'full' };
+    if (this.heldNow >= this.settings.maxHeld || this.releasing) return { state: 'full' };
     this.heldNow++;
     try {
       let record: EscalationRecord;
@@ -86,8 +95,9 @@ export class EscalationDesk {
       const pollMs = this.settings.pollMs;
       for (;;) {
         const left = deadline - Date.now();
-        await pause(Math.max(0, Math.min(pollMs, left)), gone);
+        await pause(Math.max(0, Math.min(pollMs, left)), gone, this.wakers);
         if (gone.aborted) return this.finish(record, true, onChange);
+        if (this.releasing) return this.finish(record, false, onChange);
         const now = await this.store.get(record.id).catch(() => record);
         if (now && now.state !== 'open') return this.done(now, false, onChange);
         if (Date.now() >= deadline) return this.finish(record, false, onChange);
@@ -112,17 +122,17 @@ export class EscalationDesk {
   }
 }
 
-function pause(ms: number, gone: Abortable): Promise<void> {
+function pause(ms: number, gone: Abortable, wakers: Set<() => void>): Promise<void> {
   if (gone.aborted) return Promise.resolve();
   return new Promise((resolve) => {
-    const onAbort = () => {
+    const done = () => {
       clearTimeout(timer);
+      gone.off('abort', done);
+      wakers.delete(done);
       resolve();
     };
-    const timer = setTimeout(() => {
-      gone.off('abort', onAbort);
-      resolve();
-    }, ms);
-    gone.once('abort', onAbort);
+    const timer = setTimeout(done, ms);
+    gone.once('abort', done);
+    wakers.add(done);
   });
 }

@@ -258,6 +258,8 @@ export class Gateway {
   beginClose(): void {
     this.life.ready = false;
     this.life.draining = true;
+    // Held requests would keep the drain waiting until its grace period cut them off.
+    this.opts.escalations?.releaseAll();
   }
 
   async close(): Promise<void> {

@@ -271,6 +271,25 @@ describe('bounds', { timeout: 300_000 }, () => {
   });
 });
 
+describe('shutdown', { timeout: 300_000 }, () => {
+  it('a gateway told to stop releases its held requests at once: each gets the block, the escalation expires', async () => {
+    const dataDir = tempDir('drain');
+    const base = await gateway(dataDir, 600);
+    const child = children.at(-1)!;
+    const waiting = ask(base, 'pat').catch((e: unknown) => e);
+    const esc = await awaitOpen(['--data-dir', dataDir], 'pat');
+    child.kill('SIGTERM');
+    const err = (await waiting) as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(err.error).toMatchObject({ code: 'escalation_expired', escalation_id: esc.id });
+    await new Promise((r) => (child.exitCode !== null ? r(undefined) : child.once('exit', r)));
+    expect(child.exitCode).toBe(0);
+    const store = await openEscalationStore({ dataDir });
+    expect((await store.get(esc.id))!.state).toBe('expired');
+    await store.close();
+  });
+});
+
 describe('escalation on a control plane', { timeout: 300_000 }, () => {
   it('a gateway reporting to kt server opens the escalation there; a reviewer with a reader token approves it with kt escalations', async () => {
     const serverDir = tempDir('server');
