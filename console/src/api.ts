@@ -216,6 +216,7 @@ export async function currentSession(): Promise<Me | null> {
   return me.kind === 'session' ? me : null;
 }
 
+/** A JSON POST (token management, escalation decisions, revoking an exception); errors as `api` raises them. */
 export async function post<T>(path: string, body: unknown = {}): Promise<T> {
   const headers: Record<string, string> = { ...authHeaders(getToken()), accept: 'application/json', 'content-type': 'application/json' };
   if (csrf) headers['x-csrf-token'] = csrf;
@@ -241,6 +242,40 @@ async function answer<T>(res: Response): Promise<T> {
     throw new ApiError(res.status, message);
   }
   return (await res.json()) as T;
+}
+
+export interface Escalation {
+  id: string;
+  state: 'open' | 'approved' | 'denied' | 'expired';
+  created_at: string;
+  expires_at: string;
+  gateway: string;
+  request_id: string;
+  event_id: string | null;
+  developer: string | null;
+  repository: string | null;
+  team: string | null;
+  model: string | null;
+  policy: string;
+  finding_type: string | null;
+  rule: string | null;
+  decided_at: string | null;
+  reviewer: string | null;
+  reason: string | null;
+  exception_id: string | null;
+}
+
+export interface EscalationException {
+  id: string;
+  escalation_id: string | null;
+  developer: string | null;
+  repository: string | null;
+  policy: string;
+  rule: string | null;
+  created_at: string;
+  expires_at: string;
+  created_by: string;
+  revoked_at: string | null;
 }
 
 /**

@@ -3,6 +3,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, authStatus, currentSession, getToken, post, setCsrf, setToken, whenUnauthorized, type Me } from './api';
 import { CostsPage } from './pages/costs';
 import { EventDetailPage } from './pages/event-detail';
+import { EscalationsPage } from './pages/escalations';
 import { EventsPage } from './pages/events';
 import { OverviewPage } from './pages/overview';
 import { TokensPage } from './pages/tokens';
@@ -81,6 +82,7 @@ const NAV = [
   { href: '/', label: 'Overview' },
   { href: '/events', label: 'Events' },
   { href: '/costs', label: 'Costs' },
+  { href: '/escalations', label: 'Escalations' },
 ];
 const ADMIN_NAV = [{ href: '/tokens', label: 'Tokens' }];
 
@@ -137,6 +139,7 @@ function App() {
   else if (route.path.startsWith('/events/')) page = <EventDetailPage id={decodeURIComponent(route.path.slice('/events/'.length))} />;
   else if (route.path === '/costs') page = <CostsPage />;
   else if (route.path === '/tokens' && me?.role === 'admin') page = <TokensPage />;
+  else if (route.path === '/escalations') page = <EscalationsPage />;
   else
     page = (
       <section>

@@ -74,6 +74,8 @@ export class DecisionContext {
   /** The client authenticated with a gateway virtual key (whose record is in `attribution`). */
   virtualKey = false;
   budgetAlerts: BudgetAlert[] = [];
+  /** The escalation that held this request, or the step a lifecycle event records. */
+  escalation: DecisionEvent['escalation'];
   attribution: Attribution;
   private readonly flags: string[] = [];
   stream = false;
@@ -124,6 +126,15 @@ export class DecisionContext {
   /** The client authenticated with a gateway virtual key: it comes first in attribution. */
   useVirtualKey(key: VirtualKeyRecord): void {
     this.attribution = resolveAttribution({ key, headers: this.headers, defaults: this.settings.defaults, git: this.settings.git ?? null });
+  }
+
+  /** A context for another event about this request (an escalation's steps): same settings, request and attribution. */
+  sibling(): DecisionContext {
+    const c = new DecisionContext(this.settings, this.requestId, this.route, this.headers);
+    c.attribution = this.attribution;
+    c.modelRequested = this.modelRequested;
+    c.stream = this.stream;
+    return c;
   }
 
   /** Something worth a look that did not stop the request (a soft budget already spent, limits unavailable). */
@@ -318,6 +329,7 @@ export class DecisionContext {
       cost: this.cost,
       data_categories: s.hipaa ? [...this.dataCategories].sort() : undefined,
       error: this.error,
+      escalation: this.escalation,
       flags: this.flags.length > 0 ? this.flags : undefined,
       gateway_id: s.gatewayId,
       id: this.id,

@@ -33,6 +33,7 @@ function writeEvent(e: DecisionEvent): string {
   if (e.data_categories !== undefined) o += `,"data_categories":${strings(e.data_categories)}`;
   const err = e.error;
   o += `,"error":${err === null ? 'null' : `{"code":${nstr(err.code)},"message":${str(err.message)},"type":${str(err.type)}}`}`;
+  if (e.escalation !== undefined) o += `,"escalation":${canonicalJson(e.escalation)}`;
   if (e.flags !== undefined) o += `,"flags":${strings(e.flags)}`;
   o += `,"gateway_id":${str(e.gateway_id)},"id":${str(e.id)},"identity":${identity(e.identity)}`;
   const l = e.latency;

@@ -237,6 +237,11 @@ export interface DecisionEvent {
   error: { type: string; code: string | null; message: string } | null;
   capture: EventCapture | null;
   proposed_edits: ProposedEdit[];
+  /**
+   * An escalation: on the held request's own event, how its hold ended; on an escalation's lifecycle events
+   * (reason_code `escalation_opened`, `escalation_approved`, `escalation_denied`, `escalation_expired`), the step.
+   */
+  escalation?: EventEscalation;
   /** Data categories touched (finding types), when `hipaa_audit_controls` is on. */
   data_categories?: string[];
   /** Reasons for a flag that no policy gave: `budget_soft_exceeded:<scope>/<period>`, `limits_unavailable`. */
@@ -250,6 +255,20 @@ export interface DecisionEvent {
    * journal record, and what was dropped, in order: `capture`, `lists`, `strings`, `detail`.
    */
   truncated?: EventTruncation;
+}
+
+/** Who decided and why, never what the request said. */
+export interface EventEscalation {
+  id: string;
+  state: 'open' | 'approved' | 'denied' | 'expired';
+  policy: string;
+  rule: string | null;
+  reviewer: string | null;
+  reason: string | null;
+  exception_id: string | null;
+  expires_at: string;
+  /** The hold ended because the client closed its connection. */
+  client_gone?: boolean;
 }
 
 export interface EventTruncation {

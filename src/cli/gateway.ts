@@ -16,6 +16,13 @@ import { detectGitIdentity } from '../usage/identity.js';
 import { openVirtualKeyStore } from '../usage/keys.js';
 import { createLimitEngine } from '../usage/limits/index.js';
 import { createLocalConsole } from '../server/local-console.js';
+import { DEFAULT_ESCALATION, EscalationDesk } from '../escalation/desk.js';
+import { RemoteEscalationStore } from '../escalation/remote.js';
+import { openSqlDriver } from '../escalation/sql.js';
+import { openEscalationStore } from '../escalation/store.js';
+import type { EscalationStore } from '../escalation/types.js';
+import { DeliveryLog } from '../webhooks/log.js';
+import { WebhookDispatcher } from '../webhooks/dispatcher.js';
 import { CLIENT_AUTH_MODES, type ClientAuth } from '../gateway/server.js';
 import { listenerTls, reloadTlsOnSighup } from './listener-tls.js';
 import { byteSize, collect, hostList, listenerFlags, listenerOptions, metricsToken, nonNegativeDuration, oneOf, originList, positiveInt, tlsOptions, type ListenerFlags, type TlsFlags } from './options.js';
@@ -281,7 +288,36 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
     if (limits) closers.push(() => limits.close());
     // The console reads the gateway's own store; its sign-in token lives in memory and is printed once.
     // The token is a file in the data dir (mode 0600), never a log line: `kt console url` prints a sign-in link.
-    const localConsole = trail ? createLocalConsole({ store: trail.store, logger, token: consoleToken(dataDir), ...(limits ? { limits } : {}) }) : undefined;
+    // Escalations go to the control plane when the gateway reports to one, else to its own store.
+    const env = process.env;
+    const escalationStore: EscalationStore =
+      env.KEEPTRUSTS_API_URL && env.KEEPTRUSTS_GATEWAY_TOKEN
+        ? new RemoteEscalationStore(env.KEEPTRUSTS_API_URL, env.KEEPTRUSTS_GATEWAY_TOKEN)
+        : await openEscalationStore({ dataDir, databaseUrl: opts.databaseUrl });
+    closers.push(() => escalationStore.close());
+    const escalations = new EscalationDesk(escalationStore, DEFAULT_ESCALATION, { logger });
+    const deliveryLog = await DeliveryLog.create(await openSqlDriver({ dataDir, databaseUrl: opts.databaseUrl }));
+    closers.push(() => deliveryLog.close());
+    let warnedLog = false;
+    const webhooks = new WebhookDispatcher({
+      logger,
+      log: deliveryLog,
+      onLogError: (err) => {
+        if (!warnedLog) logger.warn({ err: describeStartError(err) }, 'the webhook delivery log could not be written');
+        warnedLog = true;
+      },
+    });
+    closers.push(() => webhooks.close());
+    const localConsole = trail
+      ? createLocalConsole({
+          store: trail.store,
+          logger,
+          token: consoleToken(dataDir),
+          ...(limits ? { limits } : {}),
+          // The console decides on the queue it can reach: the gateway's own store (a control plane has its own console).
+          ...(escalationStore.kind !== 'remote' ? { escalations: escalationStore } : {}),
+        })
+      : undefined;
     const virtualKeys = await openVirtualKeyStore({ dataDir, ...(opts.databaseUrl ? { databaseUrl: opts.databaseUrl } : {}) });
     closers.push(() => virtualKeys.close());
     const tracing = await startTracing(config.telemetry?.traces, process.env, logger);
@@ -293,6 +329,8 @@ export async function startGatewayFromOptions(opts: EmbeddedGatewayOptions): Pro
         ...(trail ? { audit: { recorder: trail.recorder, settings: trail.settings, exportStats: trail.exportStats }, markerSalt: trail.salt } : {}),
         ...(limits ? { limits } : {}),
         virtualKeys,
+        escalations,
+        webhooks,
         ...(localConsole ? { console: localConsole } : {}),
         attribution: { defaults, git },
         metrics: opts.metrics,

@@ -4,6 +4,8 @@ import { consoleCommand } from './console.js';
 import { demoCommand } from './demo.js';
 import { doctorCommand } from './doctor.js';
 import { eventsCommand } from './events.js';
+import { escalationsCommand } from './escalations.js';
+import { webhooksCommand } from './webhooks.js';
 import { gatewayCommand } from './gateway.js';
 import { initCommand } from './init.js';
 import { keysCommand } from './keys.js';
@@ -23,6 +25,8 @@ export function buildProgram(): Command {
     .addCommand(gatewayCommand())
     .addCommand(policyCommand())
     .addCommand(eventsCommand())
+    .addCommand(escalationsCommand())
+    .addCommand(webhooksCommand())
     .addCommand(keysCommand())
     .addCommand(usageCommand())
     .addCommand(runCommand())

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Command, Help, Option } from 'commander';
 import { secureDataDir } from '../audit/data-dir.js';
 import { openEventStore } from '../audit/open.js';
+import { openEscalationStore, type SqlEscalationStore } from '../escalation/store.js';
 import { resolveDataDir } from '../audit/paths.js';
 import type { EventStore } from '../audit/store.js';
 import { isLoopback, parseListen } from '../gateway/listen.js';
@@ -67,6 +68,9 @@ API (every route but /health needs Authorization: Bearer <token>):
   GET  /v1/events/stream           live tail (server-sent events); same filters, ?after= or Last-Event-ID
   GET  /v1/chains, /v1/chains/:chain, /v1/chains/:chain/events, /v1/chains/:chain/checkpoints, /v1/keys
   GET  /v1/stats, /v1/usage, /v1/events/:id/verify, /v1/budgets
+  GET  /v1/escalations, /v1/escalations/:id, /v1/exceptions        the escalation queue (docs/cli.md, kt escalations)
+  POST /v1/escalations/:id/decision, /v1/exceptions/:id/revoke     reviewers (reader tokens, console admins) decide and revoke
+  POST /v1/escalations, /v1/escalations/:id/expire                 gateways (gateway tokens) open and expire
   GET  /console                    the web console (sign in with a reader token, or through OIDC; docs/console.md)
   GET  /auth/login, /auth/callback console sign-in through the OIDC provider (--oidc-issuer); POST /auth/logout
   GET  /v1/session                 who is signed in, their role and the CSRF token for POSTs
@@ -123,18 +127,21 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   let store: EventStore | undefined;
   let tokens: TokenStore | undefined;
   let sessions: SessionStore | undefined;
+  let escalations: SqlEscalationStore | undefined;
   let plane: RunningControlPlane;
   try {
     if (!databaseUrl) secureDataDir(dataDir, (fields, message) => logger.warn(fields, message));
     store = await openEventStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     tokens = await openTokenStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
     if (oidc) sessions = await openSessionStore({ dataDir, ...(databaseUrl ? { databaseUrl } : {}) });
+    escalations = await openEscalationStore({ dataDir, databaseUrl });
     const access = { ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}), ...(opts.allowedOrigins ? { allowedOrigins: opts.allowedOrigins } : {}) };
     plane = await startControlPlane({
       host: listen.host,
       port: listen.port,
       store,
       tokens,
+      escalations,
       logger,
       access,
       listener: listenerFlags(opts),
@@ -142,6 +149,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
       ...(oidc && sessions ? { oidc: { client: new OidcClient(oidc, logger), sessions } } : {}),
     });
   } catch (err) {
+    await escalations?.close().catch(() => {});
     await sessions?.close().catch(() => {});
     await tokens?.close().catch(() => {});
     await store?.close().catch(() => {});
@@ -195,6 +203,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
     process.on('SIGTERM', stop);
   });
   await plane.close();
+  await escalations.close();
   await sessions?.close();
   await tokens.close();
   await store.close();

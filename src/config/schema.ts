@@ -234,6 +234,46 @@ export const pricingSchema = z
   })
   .describe('Price overrides for cost in events and budgets. See docs/usage.md.');
 
+export const escalationSchema = z
+  .strictObject({
+    hold_seconds: z
+      .int()
+      .min(1)
+      .max(3600)
+      .default(300)
+      .describe('How long a request a policy escalated waits for a reviewer (kt escalations approve|deny, or the console queue); then it is answered as a block carrying the escalation id.'),
+    max_held: z
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(100)
+      .describe('Requests held at once by one gateway; one more is answered at once as a block (escalation_queue_full).'),
+    poll_ms: z.int().min(50).max(10_000).default(1000).describe('How often a held request looks for its decision in the store or on the control plane.'),
+  })
+  .describe('Escalations: requests held for a reviewer when a policy decides `escalate`. See docs/configuration.md.');
+
+export const WEBHOOK_EVENTS = ['block', 'escalation', 'budget_threshold'] as const;
+
+export const webhookSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^\s/@]+(?:\/\S*)?$/, 'must be an http:// or https:// URL without credentials')
+      .describe('Where deliveries are POSTed (JSON).'),
+    secret_env: z
+      .string()
+      .regex(ENV_NAME, 'must be an environment variable name (letters, digits, _ . -)')
+      .describe('Environment variable holding the signing secret (HMAC-SHA256); the gateway does not start without it.'),
+    events: z.array(z.enum(WEBHOOK_EVENTS)).min(1).describe('What is delivered: block, escalation, budget_threshold.'),
+    max_attempts: z.int().min(1).max(20).default(8).describe('Tries of one delivery before it is given up (recorded as failed).'),
+    initial_backoff_ms: z.int().min(10).max(600_000).default(1000).describe('Wait before the second try; doubled for each later one, with full jitter.'),
+    max_backoff_ms: z.int().min(10).max(3_600_000).default(300_000).describe('Longest wait between two tries.'),
+    timeout_ms: z.int().min(100).max(60_000).default(10_000).describe('How long one try may take.'),
+  })
+  .describe('One webhook receiver.');
+
+export const webhooksSchema = z.array(webhookSchema).max(20).default([]).describe('Signed HTTP notifications of blocks, escalations and budget thresholds. See docs/configuration.md.');
+
 function policyBlocksSchema() {
   const shape: Record<string, z.ZodType> = {};
   for (const def of registeredKinds()) {
@@ -254,6 +294,8 @@ export function documentSchema() {
     pricing: pricingSchema.optional(),
     audit: auditSchema.optional(),
     telemetry: telemetrySchema.optional(),
+    escalation: escalationSchema.default({ hold_seconds: 300, max_held: 100, poll_ms: 1000 }),
+    webhooks: webhooksSchema,
   });
 }
 
@@ -262,6 +304,8 @@ export type TargetConfig = z.output<typeof targetSchema>;
 export type RetryConfig = z.output<typeof retrySchema>;
 export type BreakerConfig = z.output<typeof breakerSchema>;
 export type PricingConfig = z.output<typeof pricingSchema>;
+export type EscalationConfig = z.output<typeof escalationSchema>;
+export type WebhookConfig = z.output<typeof webhookSchema>;
 export type Strategy = PolicyConfig['providers']['strategy'];
 export type BudgetRule = z.output<typeof budgetSchema>;
 export type RateLimitRule = z.output<typeof rateLimitSchema>;

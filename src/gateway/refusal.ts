@@ -149,3 +149,36 @@ function looksLikeKey(text: string): boolean {
   }
   return false;
 }
+
+/**
+ * A held request that will not go to the model: denied by a reviewer, expired (the hold ended, or the client
+ * left), not held because too many were (`full`), or the escalation could not be opened. A block in the
+ * client's shape, final, naming the escalation so the developer can ask about it.
+ */
+export function escalationRefusal(
+  state: 'denied' | 'expired' | 'full' | 'unavailable',
+  stop: { kind: string; finding?: Pick<Finding, 'type' | 'rule'> | undefined },
+  escalationId: string | undefined,
+  ref: RefusalRef,
+): GatewayError {
+  const what = stop.finding ? `${stop.kind} found ${stop.finding.type} (rule ${stop.finding.rule})` : `${stop.kind} escalated it`;
+  const how = {
+    denied: `a reviewer denied escalation ${escalationId}`,
+    expired: `escalation ${escalationId} was not decided in time`,
+    full: 'the review queue of this gateway is full',
+    unavailable: 'the escalation could not be opened',
+  }[state];
+  const code = { denied: 'escalation_denied', expired: 'escalation_expired', full: 'escalation_queue_full', unavailable: 'escalation_unavailable' }[state];
+  const ask = escalationId ? `escalation ${escalationId}` : refText(ref);
+  return new GatewayError(
+    400,
+    REFUSAL_TYPE,
+    `keeptrusts held this request for review and it was not sent to the model: ${what}, and ${how}. Ask your keeptrusts admin about ${ask}.`,
+    {
+      code,
+      details: { policy: stop.kind, ...(stop.finding ? { rule: stop.finding.rule } : {}), ...(escalationId ? { escalation_id: escalationId } : {}), ...refDetails(ref) },
+      verdict: 'block',
+      final: true,
+    },
+  );
+}

@@ -46,6 +46,12 @@ import type { TlsMaterial } from './tls.js';
 import { OperatorAuth } from './operator-auth.js';
 import { Reloader, reloadedSettings, type ReloadResult } from './reload.js';
 import { accessRules, RequestGuard, type AccessOptions } from './request-guard.js';
+import type { EscalationDesk } from '../escalation/desk.js';
+import type { EscalationRecord } from '../escalation/types.js';
+import type { ChainOutcome } from '../policy/engine.js';
+import type { Segment } from '../protocol/content.js';
+import { receiversOf, type WebhookDispatcher } from '../webhooks/dispatcher.js';
+import { escalationRefusal } from './refusal.js';
 
 export interface GatewayOptions {
   loaded: LoadedConfig;
@@ -87,6 +93,10 @@ export interface GatewayOptions {
   clientAuth?: ClientAuth;
   /** OpenTelemetry traces of requests (telemetry.traces); absent when off. */
   tracing?: Tracing;
+  /** Escalations: where a request a policy escalated is held for a reviewer (absent: escalate answers as a block). */
+  escalations?: EscalationDesk;
+  /** Webhook deliveries; configured from each config generation's `webhooks`. */
+  webhooks?: WebhookDispatcher;
 }
 
 export type ClientAuth = 'virtual-key' | 'none';
@@ -261,6 +271,10 @@ export class Gateway {
     this.metrics = this.shared.metrics;
     this.guard = new RequestGuard(accessRules(opts.host, opts.access), { logger: opts.logger, onRefuse: (reason) => this.metrics?.refused(reason) });
     this.operators = new OperatorAuth([opts.console?.token, opts.metricsToken], isLoopback(opts.host) && !opts.metricsToken);
+    const esc = config.escalation;
+    opts.escalations?.configure({ holdSeconds: esc.hold_seconds, maxHeld: esc.max_held, pollMs: esc.poll_ms });
+    // A missing signing secret fails the start (or the reload): deliveries are never sent unsigned.
+    opts.webhooks?.configure(receiversOf(config.webhooks, opts.env ?? process.env));
   }
 
   setReady(ready: boolean): void {
@@ -279,6 +293,8 @@ export class Gateway {
   beginClose(): void {
     this.life.ready = false;
     this.life.draining = true;
+    // Held requests would keep the drain waiting until its grace period cut them off.
+    this.opts.escalations?.releaseAll();
   }
 
   async close(): Promise<void> {
@@ -502,12 +518,12 @@ export class Gateway {
     {
       name: 'input policies',
       fails: [400, 500],
-      run: (s) => {
+      run: async (s) => {
         // Reversible redaction: this request's placeholders, given back in its reply (and dropped with it).
         const vault = this.chain.newVault();
         s.restore = vault ? new Restore(vault) : undefined;
         s.ctx.restores = s.restore;
-        s.inputVerdict = this.enforceInput(s.ex!, s.ctx, vault);
+        s.inputVerdict = await this.enforceInput(s.ex!, s.ctx, vault, s.gone);
       },
     },
     {
@@ -624,12 +640,16 @@ export class Gateway {
     this.meterUsage(ctx);
     await this.settle(ctx);
     const audit = this.opts.audit;
+    const hooks = this.opts.webhooks?.active ? this.opts.webhooks : undefined;
+    if (!audit && !hooks) return;
+    if (!ctx.noteworthy && (!audit || !this.auditSettings.logAllAccess)) return;
+    const event = ctx.build();
+    hooks?.notify(event);
     if (!audit) return;
-    if (!this.auditSettings.logAllAccess && !ctx.noteworthy) return;
     const stored = ctx.trace?.store(ctx.id);
     try {
       // With other requests in flight the journal write goes to the thread pool while this thread serves them.
-      await audit.recorder.record(ctx.build(), ctx.blobs, this.limiter.inFlight <= 1);
+      await audit.recorder.record(event, ctx.blobs, this.limiter.inFlight <= 1);
     } catch {
       throw new GatewayError(500, 'api_error', 'the audit trail could not record this request and --fail-mode is block', { code: 'audit_unavailable' });
     } finally {
@@ -715,7 +735,7 @@ export class Gateway {
    * with a final refusal (src/gateway/refusal.ts), redactions edit the body. Also refused here: asking for a
    * reply the output policies could not read.
    */
-  private enforceInput(ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined): Verdict {
+  private async enforceInput(ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined, gone: ClientGone): Promise<Verdict> {
     // Nothing reads the request: its view is not worth building.
     if (!this.chain.hasPhase('input') && !this.chain.hasPhase('output') && !this.needsRequestText) return 'allow';
     const view = requestView(ex.family, ex.body);
@@ -733,7 +753,8 @@ export class Gateway {
       if (this.needsRequestText) ctx.setRequest(segments, undefined);
       return 'allow';
     }
-    const outcome = this.chain.run('input', segments, undefined, vault);
+    let outcome = this.chain.run('input', segments, undefined, vault);
+    if (outcome.stoppedBy?.verdict === 'escalate' && this.opts.escalations) outcome = await this.escalate(outcome, segments, ex, ctx, vault, gone);
     ctx.addOutcome('input', outcome, segments);
     if (this.needsRequestText) ctx.setRequest(segments, outcome);
     if (outcome.failed) {
@@ -746,6 +767,71 @@ export class Gateway {
     }
     if (outcome.edits.length > 0) ex.modified = writeBack(ex.body, segments, outcome.edits) || ex.modified;
     return outcome.verdict;
+  }
+
+  /**
+   * A policy escalated the request: an active exception lets it pass that finding; otherwise it is held for a
+   * reviewer. Approved, the chain runs again with the approved finding only flagged (the policies after the one
+   * that escalated have not read the request yet); denied, expired or not held, the request is refused.
+   */
+  private async escalate(first: ChainOutcome, segments: readonly Segment[], ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined, gone: ClientGone): Promise<ChainOutcome> {
+    const desk = this.opts.escalations!;
+    const exempt = new Set<string>();
+    const allows = (policy: string, rule: string) => exempt.has(`${policy}\n${rule}`) || exempt.has(`${policy}\n*`);
+    let outcome = first;
+    // Each round lets one finding through; a request with many escalating findings is still bounded.
+    for (let round = 0; round < 8 && outcome.stoppedBy?.verdict === 'escalate' && !outcome.failed; round++) {
+      const stop = outcome.stoppedBy;
+      const rule = stop.finding?.rule ?? null;
+      const who = { developer: ctx.attribution.developer, repository: ctx.attribution.repository };
+      const exception = rule ? await desk.exceptionFor({ ...who, policy: stop.kind, rule }) : undefined;
+      if (exception) {
+        ctx.addFlag(`escalation_exception:${exception.id}`);
+      } else {
+        const held = await desk.hold(
+          {
+            gateway: this.auditSettings.gatewayId || 'gateway',
+            request_id: ctx.requestId,
+            event_id: ctx.recordsEvent && this.opts.audit ? ctx.id : null,
+            ...who,
+            team: ctx.attribution.team,
+            model: typeof ex.body.model === 'string' ? ex.body.model.slice(0, 200) : null,
+            policy: stop.kind,
+            finding_type: stop.finding?.type ?? null,
+            rule,
+          },
+          gone,
+          (record, clientGone) => this.escalationStep(ctx, record, clientGone),
+        );
+        if (held.state !== 'approved') {
+          ctx.addOutcome('input', outcome, segments);
+          if (this.needsRequestText) ctx.setRequest(segments, outcome);
+          ctx.reasonCode = `escalation_${held.state === 'full' ? 'queue_full' : held.state}`;
+          if (held.state !== 'full' && held.state !== 'unavailable') ctx.escalation = eventEscalation(held.record, held.clientGone);
+          throw escalationRefusal(held.state, stop, 'record' in held ? held.record.id : undefined, refOf(ctx));
+        }
+        ctx.addFlag(`escalation_approved:${held.record.id}`);
+        ctx.escalation = eventEscalation(held.record, false);
+      }
+      exempt.add(`${stop.kind}\n${rule ?? '*'}`);
+      outcome = this.chain.run('input', segments, undefined, vault, allows);
+    }
+    return outcome;
+  }
+
+  /** One step of an escalation as its own event on the chain (and a webhook): who decided and why, no content. */
+  private escalationStep(ctx: DecisionContext, record: EscalationRecord, clientGone: boolean): void {
+    const step = ctx.sibling();
+    step.verdict = 'escalate';
+    step.reasonCode = `escalation_${record.state === 'open' ? 'opened' : record.state}`;
+    step.escalation = eventEscalation(record, clientGone);
+    const event = step.build();
+    this.opts.webhooks?.notify(event);
+    const audit = this.opts.audit;
+    if (!audit) return;
+    audit.recorder.record(event, step.blobs, true).catch((err: unknown) => {
+      this.opts.logger.error({ requestId: ctx.requestId, escalation: record.id, err: describeInternal(err) }, 'an escalation step could not be recorded');
+    });
   }
 
   private logDone(req: IncomingMessage, res: ServerResponse, route: Route, requestId: string, timing: Timing, target: string | undefined, status: number | undefined) {
@@ -767,6 +853,20 @@ export class Gateway {
       'request',
     );
   }
+}
+
+function eventEscalation(r: EscalationRecord, clientGone: boolean): NonNullable<DecisionContext['escalation']> {
+  return {
+    id: r.id,
+    state: r.state,
+    policy: r.policy,
+    rule: r.rule,
+    reviewer: r.reviewer,
+    reason: r.reason,
+    exception_id: r.exception_id,
+    expires_at: r.expires_at,
+    ...(clientGone ? { client_gone: true } : {}),
+  };
 }
 
 function* breakerStates(board: BreakerBoard): Iterable<readonly [string, BreakerState]> {

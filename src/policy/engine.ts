@@ -130,7 +130,14 @@ export class PolicyChain {
    * `reply` and `request` are given for the output phase of a non-streamed reply, so that policies which
    * judge the reply as a whole can run.
    */
-  run(phase: PolicyPhase, segments: readonly Segment[], reply?: { view: ReplyView; request: readonly Segment[] }, vault?: PlaceholderVault): ChainOutcome {
+  run(
+    phase: PolicyPhase,
+    segments: readonly Segment[],
+    reply?: { view: ReplyView; request: readonly Segment[] },
+    vault?: PlaceholderVault,
+    /** An escalating finding this says yes to (an approved escalation, an exception) only flags. */
+    exempt?: (policy: string, rule: string) => boolean,
+  ): ChainOutcome {
     // Only values the client sent become placeholders; what the model writes is masked.
     const placeholders = phase === 'input' ? vault : undefined;
     // Each long segment is hashed once per run, however many detectors read it.
@@ -164,8 +171,9 @@ export class PolicyChain {
           const reads = (seg: Segment) => !rule.sources || rule.sources.has(seg.source);
           const found = (seg: Segment, matches: readonly DetectorMatch[]) => {
             if (matches.length === 0) return;
-            result.verdict = worstVerdict(result.verdict, rule.action);
             for (const m of matches) {
+              const action = rule.action === 'escalate' && exempt?.(policy.kind, m.rule) ? 'flag' : rule.action;
+              result.verdict = worstVerdict(result.verdict, action);
               const finding: Finding = {
                 type: m.type,
                 rule: m.rule,
@@ -177,7 +185,7 @@ export class PolicyChain {
                 ...(m.signals ? { signals: m.signals } : {}),
               };
               result.findings.push(finding);
-              if (rule.action === 'block' || rule.action === 'escalate') stops[rule.action] ??= finding;
+              if (action === 'block' || action === 'escalate') stops[action] ??= finding;
               if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule, placeholders));
             }
           };

@@ -31,6 +31,8 @@ import { CALLBACK_PATH, LOGIN_TTL_MS, OidcLoginError, type OidcClient } from './
 import type { ConsoleRole, Session, SessionStore } from './sessions.js';
 import { TOKEN_ROLES, TokenInputError, type TokenRecord, type TokenRole, type TokenStore } from './tokens.js';
 import { cookieNames, parseCookies, serializeCookie } from './cookies.js';
+import type { EscalationStore } from '../escalation/types.js';
+import { escalationApi, isApiFailure } from './escalations-api.js';
 
 export const DEFAULT_CONTROL_PLANE_LISTEN = '127.0.0.1:41003';
 export const MAX_POST_BYTES = 32 * 1024 * 1024;
@@ -57,6 +59,8 @@ export interface ControlPlaneOptions {
   tls?: TlsMaterial;
   /** Console sign-in through an OIDC provider (--oidc-*); without it only bearer tokens authenticate. */
   oidc?: { client: OidcClient; sessions: SessionStore };
+  /** The escalation queue (`/v1/escalations`, `/v1/exceptions`); absent: those routes answer 404. */
+  escalations?: EscalationStore;
 }
 
 export interface RunningControlPlane {
@@ -97,6 +101,7 @@ type ErrorType =
   | 'not_found'
   | 'method_not_allowed'
   | 'chain_conflict'
+  | 'conflict'
   | 'chain_gap'
   | 'request_too_large'
   | 'request_timeout'
@@ -411,6 +416,7 @@ class ControlPlane {
       { pattern: /^\/v1\/chains\/([^/]+)\/records$/, methods: { GET: this.authed(async (c) => ({ data: await opts.store.records(c.params[0]!) })) } },
       { pattern: /^\/v1\/keys$/, methods: { GET: this.authed(async () => ({ data: await opts.store.keys() })) } },
       { pattern: /^\/v1\/usage$/, methods: { GET: this.authed((c) => this.usage(c)) } },
+      { pattern: /^\/v1\/((?:escalations|exceptions)(?:\/[^/]+){0,2})$/, methods: { GET: this.authed((c) => this.escalations(c)), POST: this.authed((c) => this.escalations(c)) } },
       // The console (src/server/console.ts): its static files are public; every API call it makes carries a token.
       { pattern: new RegExp(`^${CONSOLE_PATH}(?:/.*)?$`), methods: { GET: (c) => serveConsole(c.req, c.res, c.url.pathname) } },
       { pattern: /^\/v1\/stats$/, methods: { GET: this.authed((c) => statsReport(opts.store, parseFilter(c.url.searchParams, STATS_PARAMS))) } },
@@ -657,6 +663,27 @@ class ControlPlane {
     // A refused or stalled upload may still be arriving: the connection cannot carry another request.
     const headers = closesConnection(apiErr.status) ? { ...apiErr.headers, connection: 'close' } : apiErr.headers;
     sendJson(ctx.res, apiErr.status, { error: { type: apiErr.type, message: apiErr.message } }, headers);
+  }
+
+  // ---- /v1/escalations, /v1/exceptions ------------------------------------------------------------------------
+
+  private async escalations(ctx: Context): Promise<unknown> {
+    const store = this.opts.escalations;
+    if (!store) throw new ApiError(404, 'not_found', 'this server keeps no escalation queue');
+    const readJson = async () => {
+      const raw = await readBody(ctx.req, { ...this.bodyLimits, maxBytes: 64 * 1024 });
+      try {
+        return JSON.parse(raw.toString('utf8')) as unknown;
+      } catch {
+        throw bad('request body is not valid JSON');
+      }
+    };
+    try {
+      return await escalationApi(store, { method: ctx.req.method as 'GET' | 'POST', parts: ctx.params[0]!.split('/'), params: ctx.url.searchParams, ...(ctx.principal ? { principal: ctx.principal } : {}), ...(ctx.session ? { session: ctx.session } : {}), req: ctx.req }, readJson);
+    } catch (err) {
+      if (isApiFailure(err)) throw new ApiError(err.status, err.type, err.message);
+      throw err;
+    }
   }
 
   // ---- POST /v1/events --------------------------------------------------------------------------------------

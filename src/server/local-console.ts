@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventStore } from '../audit/store.js';
 import type { Logger } from '../gateway/logger.js';
 import type { LimitEngine } from '../usage/limits/types.js';
+import type { EscalationStore } from '../escalation/types.js';
 import { createControlPlaneHandler } from './app.js';
 import { CONSOLE_PATH } from './console.js';
 import { hashToken, newToken, type TokenRecord, type TokenStore } from './tokens.js';
@@ -23,6 +24,8 @@ export interface LocalConsoleOptions {
   limits?: Pick<LimitEngine, 'status'>;
   /** How often live tails look for new events in the store (default 500 ms). */
   pollMs?: number;
+  /** The gateway's escalation queue, decided from the console (its token is a reviewer's). */
+  escalations?: EscalationStore;
 }
 
 export interface LocalConsole {
@@ -38,7 +41,7 @@ export interface LocalConsole {
 }
 
 /** The paths the gateway hands to the console: its files and the read API. POST /v1/events is refused (reader token). */
-const LOCAL_PATHS = /^\/(?:console(?:\/.*)?|v1\/(?:events(?:\/.*)?|usage|stats|budgets|blobs|keys|chains(?:\/.*)?))\/?$/;
+const LOCAL_PATHS = /^\/(?:console(?:\/.*)?|v1\/(?:events(?:\/.*)?|usage|stats|budgets|blobs|keys|chains(?:\/.*)?|escalations(?:\/.*)?|exceptions(?:\/.*)?))\/?$/;
 
 /** One token held in memory (compared by hash in constant time), then any token of `fallback`. */
 export function localTokenStore(token: string, fallback?: TokenStore): TokenStore {
@@ -74,6 +77,7 @@ export function createLocalConsole(opts: LocalConsoleOptions): LocalConsole {
     pollMs: opts.pollMs ?? 500,
     // A gateway without budgets says so; only a control plane (no limit engine at all) points elsewhere.
     limits: opts.limits ?? { status: async () => [] },
+    ...(opts.escalations ? { escalations: opts.escalations } : {}),
   });
   return {
     token,

@@ -99,7 +99,7 @@ describe('kt as a user runs it', () => {
     const r = kt(['policy', 'schema']);
     expect(r.code).toBe(0);
     const schema = JSON.parse(r.stdout) as { properties: Record<string, unknown>; additionalProperties: boolean; required: string[] };
-    expect(Object.keys(schema.properties)).toEqual(['pack', 'policies', 'policy', 'providers', 'budgets', 'rate_limits', 'pricing', 'audit', 'telemetry']);
+    expect(Object.keys(schema.properties)).toEqual(['pack', 'policies', 'policy', 'providers', 'budgets', 'rate_limits', 'pricing', 'audit', 'telemetry', 'escalation', 'webhooks']);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['pack', 'providers']);
     const committed = JSON.parse(readFileSync(`${ROOT}docs/policy-config.schema.json`, 'utf8')) as Record<string, unknown>;
