@@ -16,6 +16,7 @@ import { startControlPlane, type RunningControlPlane } from '../../src/server/ap
 import { OidcClient, oidcSettings } from '../../src/server/oidc.js';
 import { SqliteSessionStore } from '../../src/server/sessions.js';
 import { SqliteTokenStore } from '../../src/server/tokens.js';
+import { openEscalationStore, type SqlEscalationStore } from '../../src/escalation/store.js';
 import { Browser, listenTestProvider, type TestProvider } from '../helpers/oidc.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kt-oidc-'));
@@ -40,7 +41,10 @@ let base: string;
 let callbackUrl: string;
 const SESSION_TTL_MS = 3_600_000;
 
+let escalations: SqlEscalationStore;
+
 beforeAll(async () => {
+  escalations = await openEscalationStore({ dataDir: dir });
   provider = await listenTestProvider({
     alice: { email: 'alice@corp.example', email_verified: true, name: 'Alice Admin', groups: ['kt-admins', 'staff'] },
     bob: { email: 'bob@corp.example', email_verified: true, name: 'Bob Reader', groups: ['staff'] },
@@ -66,7 +70,7 @@ beforeAll(async () => {
   const probe = await startControlPlane({ host: '127.0.0.1', port: 0, store, tokens, logger });
   const port = probe.port;
   await probe.close();
-  plane = await startControlPlane({ host: '127.0.0.1', port, store, tokens, logger, keepAliveMs: 200, oidc: { client: new OidcClient(settingsFor(port), logger), sessions } });
+  plane = await startControlPlane({ host: '127.0.0.1', port, store, tokens, escalations, logger, keepAliveMs: 200, oidc: { client: new OidcClient(settingsFor(port), logger), sessions } });
   base = plane.url;
   callbackUrl = `${base}/auth/callback`;
   provider.start(callbackUrl);
@@ -76,6 +80,7 @@ afterAll(async () => {
   await plane?.close();
   await provider?.close();
   await sessions.close();
+  await escalations.close();
   await tokens.close();
   await store.close();
   rmSync(dir, { recursive: true, force: true });
@@ -162,6 +167,39 @@ describe('console sign-in through OIDC', () => {
     expect(list.status).toBe(403);
     expect(list.json!.error.message).toMatch(/needs the admin role/);
     expect((await api(browser, '/v1/tokens', { method: 'POST', body: { gateway: 'gw-2' }, csrf: me.json!.csrf_token })).status).toBe(403);
+  });
+
+  it('escalations: a signed-in reader sees the queue but cannot decide; an admin decides under the signed-in name', async () => {
+    const held = await escalations.open({
+      gateway: 'gw-1',
+      request_id: 'req-held',
+      event_id: null,
+      developer: 'dana',
+      repository: 'acme/api',
+      team: null,
+      model: 'gpt-4o',
+      policy: 'prompt-injection',
+      finding_type: 'PROMPT_INJECTION',
+      rule: 'override',
+      holdSeconds: 300,
+    });
+    const reader = await signIn('bob');
+    const readerCsrf = (await api(reader.browser, '/v1/session')).json!.csrf_token as string;
+    const queue = await api(reader.browser, '/v1/escalations?state=open');
+    expect(queue.status).toBe(200);
+    expect((queue.json!.data as Array<{ id: string }>).map((e) => e.id)).toContain(held.id);
+    const refused = await api(reader.browser, `/v1/escalations/${held.id}/decision`, { method: 'POST', body: { decision: 'approve', reason: 'looks fine' }, csrf: readerCsrf });
+    expect(refused.status).toBe(403);
+    expect(refused.json!.error.message).toMatch(/admin role/);
+
+    const admin = await signIn('alice');
+    const adminCsrf = (await api(admin.browser, '/v1/session')).json!.csrf_token as string;
+    const noCsrf = await api(admin.browser, `/v1/escalations/${held.id}/decision`, { method: 'POST', body: { decision: 'approve', reason: 'ok' } });
+    expect(noCsrf.status).toBe(403);
+    // The name a request claims is not who decided: the provider vouched for alice.
+    const decided = await api(admin.browser, `/v1/escalations/${held.id}/decision`, { method: 'POST', body: { decision: 'approve', reason: 'reviewed the diff', reviewer: 'somebody-else' }, csrf: adminCsrf });
+    expect(decided.status).toBe(200);
+    expect(decided.json).toMatchObject({ id: held.id, state: 'approved', reviewer: 'alice@corp.example', reason: 'reviewed the diff' });
   });
 
   it('refuses accounts no rule grants a role, and unverified e-mail addresses', async () => {
