@@ -9,6 +9,8 @@
  * run of the arrays and a window's score is a difference of prefix sums: linear time however windows overlap.
  */
 
+import { CUE_LEXICON } from './cues.js';
+
 /** Buckets of the hashed feature space: a power of two. */
 export const FEATURE_BITS = 18;
 export const FEATURE_BUCKETS = 1 << FEATURE_BITS;
@@ -25,6 +27,7 @@ const SALT_W1 = 0x9b05688c;
 const SALT_W2 = 0x1f83d9ab;
 const SALT_QUOTED = 0x5be0cd19;
 const CODE_LINE_BUCKET = fmix(0x6a09e667) & MASK;
+const BIGRAM_MUL = 0x2545f491;
 
 function fmix(h: number): number {
   h ^= h >>> 16;
@@ -39,6 +42,28 @@ const LOWER = new Uint16Array(0x0530);
 for (let c = 0; c < LOWER.length; c++) {
   const l = String.fromCharCode(c).toLowerCase();
   LOWER[c] = l.length === 1 ? l.charCodeAt(0) : c;
+}
+
+/** Cue categories (cues.ts bits) of the word and word-pair buckets of the cue lexicons, quoted or not. */
+const CUE_TABLE = new Uint8Array(FEATURE_BUCKETS);
+{
+  const wordHash = (w: string): number => {
+    let h = 0;
+    for (let i = 0; i < w.length; i++) {
+      const c = w.charCodeAt(i);
+      h = Math.imul(h ^ (c < 0x530 ? LOWER[c]! : c), P);
+    }
+    return h;
+  };
+  for (const [bit, entries] of CUE_LEXICON) {
+    for (const entry of entries) {
+      const words = entry.split(' ').map(wordHash);
+      for (const salt of [0, SALT_QUOTED]) {
+        const b = words.length === 1 ? fmix(words[0]! ^ SALT_W1 ^ salt) & MASK : fmix(Math.imul(words[0]!, BIGRAM_MUL) ^ words[1]! ^ SALT_W2 ^ salt) & MASK;
+        CUE_TABLE[b]! |= bit;
+      }
+    }
+  }
 }
 
 /** Letters and digits of any script; ASCII punctuation, general punctuation and CJK punctuation are not. */
@@ -57,6 +82,23 @@ export class FeatureBuffer {
   bucket = new Int32Array(4096);
   pos = new Int32Array(4096);
   length = 0;
+  /** Cue words (cues.ts): category bits and the view offset where each ends, in order. */
+  cueBits = new Uint8Array(256);
+  cuePos = new Int32Array(256);
+  cueLength = 0;
+
+  pushCue(bits: number, at: number): void {
+    if (this.cueLength === this.cueBits.length) {
+      const b = new Uint8Array(this.cueLength * 2);
+      b.set(this.cueBits);
+      this.cueBits = b;
+      const p = new Int32Array(this.cueLength * 2);
+      p.set(this.cuePos);
+      this.cuePos = p;
+    }
+    this.cueBits[this.cueLength] = bits;
+    this.cuePos[this.cueLength++] = at;
+  }
 
   /** Makes room for `size` features, keeping the first `length`. */
   reserve(size: number): void {
@@ -79,6 +121,7 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
   let bucket = out.bucket;
   let pos = out.pos;
   let len = 0;
+  out.cueLength = 0;
   let p1 = 32;
   let p2 = 32;
   let p3 = 32;
@@ -108,12 +151,17 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
       wordLen++;
     } else if (wordLen > 0) {
       const salt = wordQuoted ? SALT_QUOTED : 0;
-      bucket[len] = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
+      const u = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
+      bucket[len] = u;
       pos[len++] = i;
+      let cue = CUE_TABLE[u]!;
       if (havePrev) {
-        bucket[len] = fmix(Math.imul(prevWord, 0x2545f491) ^ wordH ^ SALT_W2 ^ salt) & MASK;
+        const bg = fmix(Math.imul(prevWord, BIGRAM_MUL) ^ wordH ^ SALT_W2 ^ salt) & MASK;
+        bucket[len] = bg;
         pos[len++] = i;
+        cue |= CUE_TABLE[bg]!;
       }
+      if (cue !== 0) out.pushCue(cue, i);
       prevWord = wordH;
       havePrev = true;
       wordH = 0;
