@@ -39,6 +39,11 @@ const outDir = resolve(opt('--out')[0] ?? join(ROOT, 'src', 'detect', 'injection
 
 const EPOCHS = Number(opt('--epochs')[0] ?? 12);
 const LEARNING_RATE = 0.15;
+/**
+ * The dense inputs (signals, cues) learn faster than the hashed features: a handful of general inputs should carry
+ * what they can before thousands of n-grams memorise the training phrasings.
+ */
+const DENSE_LEARNING_RATE = Number(opt('--dense-lr')[0] ?? 0.6);
 const L2 = Number(opt('--l2')[0] ?? 1e-4);
 const WINDOW = 2048;
 const STRIDE = 1024;
@@ -112,7 +117,7 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
       for (let k = 0; k < d.length; k++) {
         const gf = g * e.dense[k]!;
         gd[k]! += gf * gf;
-        d[k]! -= (LEARNING_RATE * gf) / Math.sqrt(gd[k]!);
+        d[k]! -= (DENSE_LEARNING_RATE * gf) / Math.sqrt(gd[k]!);
       }
       gb += g * g;
       b -= (LEARNING_RATE * g) / Math.sqrt(gb);

@@ -13,7 +13,9 @@ export const CUE_ROLEPLAY = 2;
 export const CUE_FICTION = 4;
 export const CUE_UNRESTRICTED = 8;
 export const CUE_INSTRUCTIONS = 16;
-export const CUE_CATEGORIES = 5;
+/** Not a lexicon: a line that starts as prose and ends in token soup (see soupLine). */
+export const CUE_SOUP = 32;
+export const CUE_CATEGORIES = 6;
 
 /** Words are split as features.ts splits them: "don't" is `don t`, "role-play" is `role play`. */
 export const CUE_LEXICON: readonly (readonly [number, readonly string[]])[] = [
@@ -89,6 +91,8 @@ export const CUE_INPUTS = [
   'cue-harm-instructions',
   'cue-framed-unrestricted',
   'cue-harm-framed-instructions',
+  'cue-soup',
+  'cue-harm-soup',
 ] as const;
 
 /** A count's saturating strength: one cue is 0.5, two 0.75, and so on. */
@@ -115,4 +119,65 @@ export function cueInputs(counts: ArrayLike<number>, out: Float64Array, at: numb
   out[at + 7] = harm * instr;
   out[at + 8] = framed * unres;
   out[at + 9] = harm * framed * instr;
+  const soup = counts[5]! > 0 ? 1 : 0;
+  out[at + 10] = soup;
+  out[at + 11] = harm * soup;
+}
+
+/** Characters that are rare inside prose words and common in optimised suffixes (and in code). */
+function oddChar(c: number): boolean {
+  return (
+    c === 91 || c === 93 || c === 123 || c === 125 || c === 40 || c === 41 || c === 60 || c === 62 || c === 92 || c === 124 ||
+    c === 94 || c === 126 || c === 64 || c === 35 || c === 36 || c === 37 || c === 42 || c === 61 || c === 43 || c === 96 || c === 34
+  );
+}
+
+const isLetter = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 65 && c <= 90);
+
+/**
+ * Whether text[start, end) (one line) reads as a prose request followed by an adversarial suffix, the shape of
+ * GCG-style attacks: at least four plain words first, then at least six tokens of which at least four, and at
+ * least 40 %, are soup (bracket or operator characters, or a lower-to-upper case join such as `similarlyNow`).
+ * Code fails the first test (it does not open with four plain words) and prose the second.
+ */
+export function soupLine(text: string, start: number, end: number): boolean {
+  let lead = 0;
+  let inLead = true;
+  let tokens = 0;
+  let odd = 0;
+  let i = start;
+  while (i < end) {
+    while (i < end && text.charCodeAt(i) <= 32) i++;
+    if (i >= end) break;
+    const ts = i;
+    let letters = 0;
+    let others = 0;
+    let isOdd = false;
+    let prev = 0;
+    while (i < end && text.charCodeAt(i) > 32) {
+      const c = text.charCodeAt(i);
+      if (isLetter(c)) {
+        letters++;
+        if (c >= 65 && c <= 90 && prev >= 97 && prev <= 122) isOdd = true;
+      } else {
+        others++;
+        if (oddChar(c)) isOdd = true;
+      }
+      prev = c;
+      i++;
+    }
+    if (inLead) {
+      // A plain word: letters (an apostrophe inside), at most one trailing punctuation mark.
+      const plain = !isOdd && letters > 0 && others <= 1 && (others === 0 || !isLetter(text.charCodeAt(i - 1)) || text.charCodeAt(ts + letters) === 39);
+      if (plain) {
+        lead++;
+        continue;
+      }
+      if (lead < 4) return false;
+      inLead = false;
+    }
+    tokens++;
+    if (isOdd || (letters > 0 && others >= 2)) odd++;
+  }
+  return !inLead && tokens >= 6 && odd >= 4 && odd >= 0.4 * tokens;
 }

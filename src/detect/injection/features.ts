@@ -9,7 +9,7 @@
  * run of the arrays and a window's score is a difference of prefix sums: linear time however windows overlap.
  */
 
-import { CUE_LEXICON } from './cues.js';
+import { CUE_LEXICON, CUE_SOUP, soupLine } from './cues.js';
 
 /** Buckets of the hashed feature space: a power of two. */
 export const FEATURE_BITS = 18;
@@ -222,4 +222,33 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     p1 = c;
   }
   out.length = len;
+  markSoup(text, out);
+}
+
+/** Longest line checked for an adversarial suffix. */
+const SOUP_MAX_LINE = 4000;
+
+/**
+ * Adds a CUE_SOUP cue at the end of each line that reads as prose plus token soup (cues.ts soupLine). Only lines
+ * that open like a sentence (a capital letter, then a lower-case one) or hold a lexicon cue are looked at:
+ * suffixes ride on a request, and code lines rarely open that way, so the check costs little on a coding
+ * agent's context.
+ */
+function markSoup(text: string, out: FeatureBuffer): void {
+  const n = text.length;
+  let k = 0;
+  for (let ls = 0; ls < n; ) {
+    let le = text.indexOf('\n', ls);
+    if (le < 0) le = n;
+    let cued = false;
+    while (k < out.cueLength && out.cuePos[k]! <= le) {
+      if (out.cuePos[k]! >= ls) cued = true;
+      k++;
+    }
+    const c0 = text.charCodeAt(ls);
+    const c1 = text.charCodeAt(ls + 1);
+    const sentence = c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122;
+    if ((sentence || cued) && le - ls >= 40 && le - ls <= SOUP_MAX_LINE && soupLine(text, ls, le)) out.pushCue(CUE_SOUP, le);
+    ls = le + 1;
+  }
 }
