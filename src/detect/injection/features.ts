@@ -113,9 +113,29 @@ export class FeatureBuffer {
   }
 }
 
-/** Fills `out` with the features of `text` (a matching view), in order of their (non-decreasing) offsets. */
-export function extractFeatures(text: string, out: FeatureBuffer): void {
+/**
+ * Per-block sums for scoring: instead of listing the features, extractFeatures adds each feature's int8 weight
+ * `q[bucket]` to `sums[block]` and counts it in `counts[block]`, where a feature ending at view offset p is in block
+ * (p - 1) >> shift. The scanner only needs these sums, and skipping the lists halves the memory traffic.
+ */
+export interface BlockSums {
+  q: Int8Array;
+  shift: number;
+  sums: Int32Array;
+  counts: Int32Array;
+}
+
+/**
+ * Fills `out` with the features of `text` (a matching view), in order of their (non-decreasing) offsets, or, given
+ * `acc`, adds them to its block sums (out.length is then the feature count). Cue words go to `out` either way.
+ */
+export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
   const n = text.length;
+  const scoring = acc !== undefined;
+  const q = acc?.q ?? EMPTY_Q;
+  const shift = acc?.shift ?? 0;
+  const sums = acc?.sums ?? EMPTY_I32;
+  const counts = acc?.counts ?? EMPTY_I32;
   // At most 6 features per character (3 n-grams, 2 word features, 1 code line): room is made once per block, so the
   // loop writes straight into the arrays.
   let bucket = out.bucket;
@@ -137,7 +157,7 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
   let prevRaw = 10;
   let lastVisible = 0;
   for (let i = 0; i <= n; i++) {
-    if ((i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
+    if (!scoring && (i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
       out.length = len;
       out.reserve(len + 6 * 1024 + 8);
       bucket = out.bucket;
@@ -152,14 +172,30 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     } else if (wordLen > 0) {
       const salt = wordQuoted ? SALT_QUOTED : 0;
       const u = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
-      bucket[len] = u;
-      pos[len++] = i;
       let cue = CUE_TABLE[u]!;
+      let bg = -1;
       if (havePrev) {
-        const bg = fmix(Math.imul(prevWord, BIGRAM_MUL) ^ wordH ^ SALT_W2 ^ salt) & MASK;
-        bucket[len] = bg;
-        pos[len++] = i;
+        bg = fmix(Math.imul(prevWord, BIGRAM_MUL) ^ wordH ^ SALT_W2 ^ salt) & MASK;
         cue |= CUE_TABLE[bg]!;
+      }
+      if (scoring) {
+        const b = (i - 1) >> shift;
+        if (bg >= 0) {
+          sums[b] = sums[b]! + q[u]! + q[bg]!;
+          counts[b] = counts[b]! + 2;
+          len += 2;
+        } else {
+          sums[b] = sums[b]! + q[u]!;
+          counts[b] = counts[b]! + 1;
+          len++;
+        }
+      } else {
+        bucket[len] = u;
+        pos[len++] = i;
+        if (bg >= 0) {
+          bucket[len] = bg;
+          pos[len++] = i;
+        }
       }
       if (cue !== 0) out.pushCue(cue, i);
       prevWord = wordH;
@@ -169,8 +205,15 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     }
     if (raw === 10) {
       if (lastVisible === 59 || lastVisible === 123 || lastVisible === 125 || lastVisible === 40 || lastVisible === 41 || lastVisible === 44) {
-        bucket[len] = CODE_LINE_BUCKET;
-        pos[len++] = i;
+        if (scoring) {
+          const b = (i - 1) >> shift;
+          sums[b] = sums[b]! + q[CODE_LINE_BUCKET]!;
+          counts[b] = counts[b]! + 1;
+          len++;
+        } else {
+          bucket[len] = CODE_LINE_BUCKET;
+          pos[len++] = i;
+        }
       }
       quote = 0;
       havePrev = false;
@@ -199,7 +242,19 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     kept++;
     const t3 = (Math.imul(p2, P2) + Math.imul(p1, P) + c) | 0;
     const t4 = (Math.imul(p3, P3) + t3) | 0;
-    if (kept >= 5) {
+    if (scoring) {
+      const b = i >> shift;
+      if (kept >= 5) {
+        sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + q[fmix(t4 ^ SALT4) & MASK]! + q[fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK]!;
+        counts[b] = counts[b]! + 3;
+        len += 3;
+      } else if (kept >= 3) {
+        sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + (kept >= 4 ? q[fmix(t4 ^ SALT4) & MASK]! : 0);
+        const k = kept >= 4 ? 2 : 1;
+        counts[b] = counts[b]! + k;
+        len += k;
+      }
+    } else if (kept >= 5) {
       bucket[len] = fmix(t3 ^ SALT3) & MASK;
       pos[len++] = i + 1;
       bucket[len] = fmix(t4 ^ SALT4) & MASK;
@@ -224,6 +279,9 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
   out.length = len;
   markSoup(text, out);
 }
+
+const EMPTY_Q = new Int8Array(0);
+const EMPTY_I32 = new Int32Array(0);
 
 /** Longest line checked for an adversarial suffix. */
 const SOUP_MAX_LINE = 4000;

@@ -268,11 +268,9 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       signalThreshold,
     );
     let ruledLo = 0;
-    extractFeatures(view.text, features);
-    const nf = features.length;
     const len = view.text.length;
     // Windows are two stride-blocks long and start on block boundaries: per-block sums of the int8 weights (exact
-    // integers) give every window's sum, in one pass over the features.
+    // integers) give every window's sum; extractFeatures fills them as it hashes.
     const shift = Math.log2(m.stride) | 0;
     const nb = Math.max(1, Math.ceil(len / m.stride));
     if (blockSum.length < nb) {
@@ -283,18 +281,8 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     blockSum.fill(0, 0, nb);
     blockCount.fill(0, 0, nb);
     blockCues.fill(0, 0, nb * CUE_CATEGORIES);
-    const q = m.quantized;
-    const fb = features.bucket;
-    const fp = features.pos;
-    const bs = blockSum;
-    const bc = blockCount;
+    extractFeatures(view.text, features, { q: m.quantized, shift, sums: blockSum, counts: blockCount });
     const lastBlock = nb - 1;
-    for (let k = 0; k < nf; k++) {
-      let b = (fp[k]! - 1) >> shift;
-      if (b > lastBlock) b = lastBlock;
-      bs[b] = bs[b]! + q[fb[k]!]!;
-      bc[b] = bc[b]! + 1;
-    }
     for (let k = 0; k < features.cueLength; k++) {
       let b = (features.cuePos[k]! - 1) >> shift;
       if (b > lastBlock) b = lastBlock;
