@@ -15,7 +15,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FEATURE_BUCKETS, FeatureBuffer, extractFeatures } from '../src/detect/injection/features.js';
-import { DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
+import { CUE_OFFSET, DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
 import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
 import { augmentQuoted, benignFramedRequests, jailbreakCompositions, shortRequests } from './injection-augment.js';
 import { devReport, isIndirectKind, type LabelledCase } from './injection-metrics.js';
@@ -40,8 +40,9 @@ const outDir = resolve(opt('--out')[0] ?? join(ROOT, 'src', 'detect', 'injection
 const EPOCHS = Number(opt('--epochs')[0] ?? 12);
 const LEARNING_RATE = 0.15;
 /**
- * The dense inputs (signals, cues) learn faster than the hashed features: a handful of general inputs should carry
- * what they can before thousands of n-grams memorise the training phrasings.
+ * The cue inputs learn faster than the hashed features and the signal inputs: a handful of general inputs should
+ * carry what they can before thousands of n-grams memorise the training phrasings. (The signal inputs keep the
+ * base rate: faster, they grow large enough to let one weak rule hit block a config file on its own.)
  */
 const DENSE_LEARNING_RATE = Number(opt('--dense-lr')[0] ?? 0.6);
 const L2 = Number(opt('--l2')[0] ?? 1e-4);
@@ -117,7 +118,7 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
       for (let k = 0; k < d.length; k++) {
         const gf = g * e.dense[k]!;
         gd[k]! += gf * gf;
-        d[k]! -= (DENSE_LEARNING_RATE * gf) / Math.sqrt(gd[k]!);
+        d[k]! -= ((k >= CUE_OFFSET ? DENSE_LEARNING_RATE : LEARNING_RATE) * gf) / Math.sqrt(gd[k]!);
       }
       gb += g * g;
       b -= (LEARNING_RATE * g) / Math.sqrt(gb);
