@@ -116,7 +116,7 @@ export class FeatureBuffer {
 /**
  * Per-block sums for scoring: instead of listing the features, extractFeatures adds each feature's int8 weight
  * `q[bucket]` to `sums[block]` and counts it in `counts[block]`, where a feature ending at view offset p is in block
- * (p - 1) >> shift. The scanner only needs these sums, and skipping the lists skips the two feature arrays.
+ * (p - 1) >> shift. The scanner only needs these sums, so it writes no feature lists at all.
  */
 export interface BlockSums {
   q: Int8Array;
