@@ -9,7 +9,7 @@ import { codeContext } from './context.js';
 const text = codeContext();
 const policy = promptInjection.create(promptInjection.schema.parse({}), { markerSalt: 'bench' });
 for (const rule of policy.rules) {
-  for (let i = 0; i < 5; i++) rule.detector.scan(text);
+  for (let i = 0; i < 20; i++) rule.detector.scan(text);
   const runs = 40;
   const t0 = performance.now();
   let matches = 0;
@@ -22,7 +22,7 @@ for (const rule of policy.rules) {
 // The signals alone on the same text, measured in the same process: the ratio survives a loaded machine.
 const { createInjectionScanner } = await import('../src/detect/injection/index.js');
 const signals = createInjectionScanner({ model: false });
-for (let i = 0; i < 5; i++) signals.scan(text);
+for (let i = 0; i < 20; i++) signals.scan(text);
 const t1 = performance.now();
 for (let i = 0; i < 40; i++) signals.scan(text);
 const s1 = (performance.now() - t1) / 1000;

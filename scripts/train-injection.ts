@@ -15,9 +15,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FEATURE_BUCKETS, FeatureBuffer, extractFeatures } from '../src/detect/injection/features.js';
-import { DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
+import { CUE_OFFSET, DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
 import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
-import { augmentQuoted, shortRequests } from './injection-augment.js';
+import { augmentQuoted, benignFramedRequests, jailbreakCompositions, shortRequests } from './injection-augment.js';
 import { devReport, isIndirectKind, type LabelledCase } from './injection-metrics.js';
 import { mulberry32 } from '../src/testing/mulberry32.js';
 
@@ -39,11 +39,18 @@ const outDir = resolve(opt('--out')[0] ?? join(ROOT, 'src', 'detect', 'injection
 
 const EPOCHS = Number(opt('--epochs')[0] ?? 12);
 const LEARNING_RATE = 0.15;
+/**
+ * The cue inputs learn faster than the hashed features and the signal inputs: a handful of general inputs should
+ * carry what they can before thousands of n-grams memorise the training phrasings. (The signal inputs keep the
+ * base rate: faster, they grow large enough to let one weak rule hit block a config file on its own.)
+ */
+const DENSE_LEARNING_RATE = Number(opt('--dense-lr')[0] ?? 0.6);
 const L2 = Number(opt('--l2')[0] ?? 1e-4);
 const WINDOW = 2048;
 const STRIDE = 1024;
 const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
 /** Dev false-positive rate each source's operating point (score 0.5) is placed at. */
+const JAILBREAKS = Number(opt('--jailbreaks')[0] ?? 400);
 const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.01);
 
 function readCases(file: string): Case[] {
@@ -71,7 +78,7 @@ function toExample(c: Case): Example {
   return {
     idx: Int32Array.from(keys),
     val: Float64Array.from(keys.map((k) => counts.get(k)! * norm)),
-    dense: denseInputs(hits),
+    dense: denseInputs(hits, buf),
     y: c.label === 'injection' ? 1 : 0,
   };
 }
@@ -111,7 +118,7 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
       for (let k = 0; k < d.length; k++) {
         const gf = g * e.dense[k]!;
         gd[k]! += gf * gf;
-        d[k]! -= (LEARNING_RATE * gf) / Math.sqrt(gd[k]!);
+        d[k]! -= ((k >= CUE_OFFSET ? DENSE_LEARNING_RATE : LEARNING_RATE) * gf) / Math.sqrt(gd[k]!);
       }
       gb += g * g;
       b -= (LEARNING_RATE * g) / Math.sqrt(gb);
@@ -145,13 +152,17 @@ function main(): void {
   const trainCases = [...readCases(trainFile), ...opt('--add').flatMap((f) => readCases(resolve(f)))];
   const augmented = augmentQuoted(trainCases.filter((c) => c.label === 'injection').map((c) => c.text), mulberry32(0xa11ce));
   const short = shortRequests(mulberry32(0xb0b), 300);
+  const jailbreaks = jailbreakCompositions(mulberry32(0x1a11b), JAILBREAKS);
+  const framed = benignFramedRequests(mulberry32(0xf12a3e), Math.round(JAILBREAKS * 0.6));
   const all = [
     ...trainCases,
     ...augmented.map((text): Case => ({ text, label: 'benign', kind: 'quoted_attack_in_code' })),
     ...short.map((text): Case => ({ text, label: 'benign', kind: 'user_request' })),
+    ...jailbreaks.map((text): Case => ({ text, label: 'injection', kind: 'roleplay_jailbreak' })),
+    ...framed.map((text): Case => ({ text, label: 'benign', kind: 'roleplay_request' })),
   ];
   const dev = readCases(devFile);
-  process.stderr.write(`training on ${all.length} cases (${trainCases.length} + ${augmented.length} quoted-in-code + ${short.length} short requests), dev ${dev.length}\n`);
+  process.stderr.write(`training on ${all.length} cases (${trainCases.length} + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed), dev ${dev.length}\n`);
   const examples = all.map(toExample);
   const { w, d, b } = train(examples);
 

@@ -9,6 +9,8 @@
  * run of the arrays and a window's score is a difference of prefix sums: linear time however windows overlap.
  */
 
+import { CUE_LEXICON, CUE_SOUP, soupLine } from './cues.js';
+
 /** Buckets of the hashed feature space: a power of two. */
 export const FEATURE_BITS = 18;
 export const FEATURE_BUCKETS = 1 << FEATURE_BITS;
@@ -25,6 +27,7 @@ const SALT_W1 = 0x9b05688c;
 const SALT_W2 = 0x1f83d9ab;
 const SALT_QUOTED = 0x5be0cd19;
 const CODE_LINE_BUCKET = fmix(0x6a09e667) & MASK;
+const BIGRAM_MUL = 0x2545f491;
 
 function fmix(h: number): number {
   h ^= h >>> 16;
@@ -39,6 +42,28 @@ const LOWER = new Uint16Array(0x0530);
 for (let c = 0; c < LOWER.length; c++) {
   const l = String.fromCharCode(c).toLowerCase();
   LOWER[c] = l.length === 1 ? l.charCodeAt(0) : c;
+}
+
+/** Cue categories (cues.ts bits) of the word and word-pair buckets of the cue lexicons, quoted or not. */
+const CUE_TABLE = new Uint8Array(FEATURE_BUCKETS);
+{
+  const wordHash = (w: string): number => {
+    let h = 0;
+    for (let i = 0; i < w.length; i++) {
+      const c = w.charCodeAt(i);
+      h = Math.imul(h ^ (c < 0x530 ? LOWER[c]! : c), P);
+    }
+    return h;
+  };
+  for (const [bit, entries] of CUE_LEXICON) {
+    for (const entry of entries) {
+      const words = entry.split(' ').map(wordHash);
+      for (const salt of [0, SALT_QUOTED]) {
+        const b = words.length === 1 ? fmix(words[0]! ^ SALT_W1 ^ salt) & MASK : fmix(Math.imul(words[0]!, BIGRAM_MUL) ^ words[1]! ^ SALT_W2 ^ salt) & MASK;
+        CUE_TABLE[b]! |= bit;
+      }
+    }
+  }
 }
 
 /** Letters and digits of any script; ASCII punctuation, general punctuation and CJK punctuation are not. */
@@ -57,6 +82,23 @@ export class FeatureBuffer {
   bucket = new Int32Array(4096);
   pos = new Int32Array(4096);
   length = 0;
+  /** Cue words (cues.ts): category bits and the view offset where each ends, in order. */
+  cueBits = new Uint8Array(256);
+  cuePos = new Int32Array(256);
+  cueLength = 0;
+
+  pushCue(bits: number, at: number): void {
+    if (this.cueLength === this.cueBits.length) {
+      const b = new Uint8Array(this.cueLength * 2);
+      b.set(this.cueBits);
+      this.cueBits = b;
+      const p = new Int32Array(this.cueLength * 2);
+      p.set(this.cuePos);
+      this.cuePos = p;
+    }
+    this.cueBits[this.cueLength] = bits;
+    this.cuePos[this.cueLength++] = at;
+  }
 
   /** Makes room for `size` features, keeping the first `length`. */
   reserve(size: number): void {
@@ -71,14 +113,35 @@ export class FeatureBuffer {
   }
 }
 
-/** Fills `out` with the features of `text` (a matching view), in order of their (non-decreasing) offsets. */
-export function extractFeatures(text: string, out: FeatureBuffer): void {
+/**
+ * Per-block sums for scoring: instead of listing the features, extractFeatures adds each feature's int8 weight
+ * `q[bucket]` to `sums[block]` and counts it in `counts[block]`, where a feature ending at view offset p is in block
+ * (p - 1) >> shift. The scanner only needs these sums, so it writes no feature lists at all.
+ */
+export interface BlockSums {
+  q: Int8Array;
+  shift: number;
+  sums: Int32Array;
+  counts: Int32Array;
+}
+
+/**
+ * Fills `out` with the features of `text` (a matching view), in order of their (non-decreasing) offsets, or, given
+ * `acc`, adds them to its block sums (out.length is then the feature count). Cue words go to `out` either way.
+ */
+export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
   const n = text.length;
+  const scoring = acc !== undefined;
+  const q = acc?.q ?? EMPTY_Q;
+  const shift = acc?.shift ?? 0;
+  const sums = acc?.sums ?? EMPTY_I32;
+  const counts = acc?.counts ?? EMPTY_I32;
   // At most 6 features per character (3 n-grams, 2 word features, 1 code line): room is made once per block, so the
   // loop writes straight into the arrays.
   let bucket = out.bucket;
   let pos = out.pos;
   let len = 0;
+  out.cueLength = 0;
   let p1 = 32;
   let p2 = 32;
   let p3 = 32;
@@ -94,7 +157,7 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
   let prevRaw = 10;
   let lastVisible = 0;
   for (let i = 0; i <= n; i++) {
-    if ((i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
+    if (!scoring && (i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
       out.length = len;
       out.reserve(len + 6 * 1024 + 8);
       bucket = out.bucket;
@@ -108,12 +171,33 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
       wordLen++;
     } else if (wordLen > 0) {
       const salt = wordQuoted ? SALT_QUOTED : 0;
-      bucket[len] = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
-      pos[len++] = i;
+      const u = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
+      let cue = CUE_TABLE[u]!;
+      let bg = -1;
       if (havePrev) {
-        bucket[len] = fmix(Math.imul(prevWord, 0x2545f491) ^ wordH ^ SALT_W2 ^ salt) & MASK;
-        pos[len++] = i;
+        bg = fmix(Math.imul(prevWord, BIGRAM_MUL) ^ wordH ^ SALT_W2 ^ salt) & MASK;
+        cue |= CUE_TABLE[bg]!;
       }
+      if (scoring) {
+        const b = (i - 1) >> shift;
+        if (bg >= 0) {
+          sums[b] = sums[b]! + q[u]! + q[bg]!;
+          counts[b] = counts[b]! + 2;
+          len += 2;
+        } else {
+          sums[b] = sums[b]! + q[u]!;
+          counts[b] = counts[b]! + 1;
+          len++;
+        }
+      } else {
+        bucket[len] = u;
+        pos[len++] = i;
+        if (bg >= 0) {
+          bucket[len] = bg;
+          pos[len++] = i;
+        }
+      }
+      if (cue !== 0) out.pushCue(cue, i);
       prevWord = wordH;
       havePrev = true;
       wordH = 0;
@@ -121,8 +205,15 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     }
     if (raw === 10) {
       if (lastVisible === 59 || lastVisible === 123 || lastVisible === 125 || lastVisible === 40 || lastVisible === 41 || lastVisible === 44) {
-        bucket[len] = CODE_LINE_BUCKET;
-        pos[len++] = i;
+        if (scoring) {
+          const b = (i - 1) >> shift;
+          sums[b] = sums[b]! + q[CODE_LINE_BUCKET]!;
+          counts[b] = counts[b]! + 1;
+          len++;
+        } else {
+          bucket[len] = CODE_LINE_BUCKET;
+          pos[len++] = i;
+        }
       }
       quote = 0;
       havePrev = false;
@@ -151,7 +242,19 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     kept++;
     const t3 = (Math.imul(p2, P2) + Math.imul(p1, P) + c) | 0;
     const t4 = (Math.imul(p3, P3) + t3) | 0;
-    if (kept >= 5) {
+    if (scoring) {
+      const b = i >> shift;
+      if (kept >= 5) {
+        sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + q[fmix(t4 ^ SALT4) & MASK]! + q[fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK]!;
+        counts[b] = counts[b]! + 3;
+        len += 3;
+      } else if (kept >= 3) {
+        sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + (kept >= 4 ? q[fmix(t4 ^ SALT4) & MASK]! : 0);
+        const k = kept >= 4 ? 2 : 1;
+        counts[b] = counts[b]! + k;
+        len += k;
+      }
+    } else if (kept >= 5) {
       bucket[len] = fmix(t3 ^ SALT3) & MASK;
       pos[len++] = i + 1;
       bucket[len] = fmix(t4 ^ SALT4) & MASK;
@@ -174,4 +277,36 @@ export function extractFeatures(text: string, out: FeatureBuffer): void {
     p1 = c;
   }
   out.length = len;
+  markSoup(text, out);
+}
+
+const EMPTY_Q = new Int8Array(0);
+const EMPTY_I32 = new Int32Array(0);
+
+/** Longest line checked for an adversarial suffix. */
+const SOUP_MAX_LINE = 4000;
+
+/**
+ * Adds a CUE_SOUP cue at the end of each line that reads as prose plus token soup (cues.ts soupLine). Only lines
+ * that open like a sentence (a capital letter, then a lower-case one) or hold a lexicon cue are looked at:
+ * suffixes ride on a request, and code lines rarely open that way, so the check costs little on a coding
+ * agent's context.
+ */
+function markSoup(text: string, out: FeatureBuffer): void {
+  const n = text.length;
+  let k = 0;
+  for (let ls = 0; ls < n; ) {
+    let le = text.indexOf('\n', ls);
+    if (le < 0) le = n;
+    let cued = false;
+    while (k < out.cueLength && out.cuePos[k]! <= le) {
+      if (out.cuePos[k]! >= ls) cued = true;
+      k++;
+    }
+    const c0 = text.charCodeAt(ls);
+    const c1 = text.charCodeAt(ls + 1);
+    const sentence = c0 >= 65 && c0 <= 90 && c1 >= 97 && c1 <= 122;
+    if ((sentence || cued) && le - ls >= 40 && le - ls <= SOUP_MAX_LINE && soupLine(text, ls, le)) out.pushCue(CUE_SOUP, le);
+    ls = le + 1;
+  }
 }

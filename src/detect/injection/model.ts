@@ -6,9 +6,10 @@
  */
 import type { SignalFamily } from './signals.js';
 import { FEATURE_BITS } from './features.js';
+import { CUE_INPUTS } from './cues.js';
 
-/** Dense inputs besides the hashed features, in weight order: the signal families, then "a decoded run hit". */
-export const DENSE_INPUTS: readonly (Exclude<SignalFamily, 'custom'> | 'encoded')[] = [
+/** Signal families that are model inputs, then "a decoded run hit". */
+export const SIGNAL_INPUTS: readonly (Exclude<SignalFamily, 'custom'> | 'encoded')[] = [
   'override',
   'persona',
   'exfil-prompt',
@@ -21,6 +22,14 @@ export const DENSE_INPUTS: readonly (Exclude<SignalFamily, 'custom'> | 'encoded'
   'urgency',
   'encoded',
 ];
+
+/**
+ * Dense inputs besides the hashed features, in weight order: the signal inputs, then the word-cue inputs of
+ * cues.ts (a model file without a name's weight gives it 0).
+ */
+export const DENSE_INPUTS: readonly string[] = [...SIGNAL_INPUTS, ...CUE_INPUTS];
+/** Where the cue inputs start in DENSE_INPUTS. */
+export const CUE_OFFSET = SIGNAL_INPUTS.length;
 
 /** Where the scanned text came from; each has its own calibration offset (see scope.direct / scope.indirect). */
 export type InjectionSource = 'direct' | 'indirect';

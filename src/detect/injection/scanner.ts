@@ -2,7 +2,8 @@ import { KeywordAutomaton } from '../secrets/prefilter.js';
 import { findEncodedRuns, MAX_ENCODED_RUN } from './decode.js';
 import { findInvisible } from './invisible.js';
 import { FeatureBuffer, extractFeatures } from './features.js';
-import { DENSE_INPUTS, sigmoid, type InjectionModel } from './model.js';
+import { CUE_OFFSET, DENSE_INPUTS, sigmoid, type InjectionModel } from './model.js';
+import { CUE_CATEGORIES, cueInputs } from './cues.js';
 import { builtinInjectionModel } from './model-weights.js';
 import { foldPatternSource, normalizeText, type NormView } from './normalize.js';
 import { lineEndWithin, lineStartWithin } from '../lines.js';
@@ -247,6 +248,8 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   const features = new FeatureBuffer();
   let blockSum = new Int32Array(0);
   let blockCount = new Int32Array(0);
+  let blockCues = new Int32Array(0);
+  const cueCounts = new Int32Array(CUE_CATEGORIES);
   const dense = new Float64Array(DENSE_INPUTS.length);
   const denseIndex = new Map<string, number>(DENSE_INPUTS.map((k, i) => [k, i]));
 
@@ -265,30 +268,26 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       signalThreshold,
     );
     let ruledLo = 0;
-    extractFeatures(view.text, features);
-    const nf = features.length;
     const len = view.text.length;
     // Windows are two stride-blocks long and start on block boundaries: per-block sums of the int8 weights (exact
-    // integers) give every window's sum, in one pass over the features.
+    // integers) give every window's sum; extractFeatures fills them as it hashes.
     const shift = Math.log2(m.stride) | 0;
     const nb = Math.max(1, Math.ceil(len / m.stride));
     if (blockSum.length < nb) {
       blockSum = new Int32Array(Math.max(nb, blockSum.length * 2));
       blockCount = new Int32Array(blockSum.length);
+      blockCues = new Int32Array(blockSum.length * CUE_CATEGORIES);
     }
     blockSum.fill(0, 0, nb);
     blockCount.fill(0, 0, nb);
-    const q = m.quantized;
-    const fb = features.bucket;
-    const fp = features.pos;
-    const bs = blockSum;
-    const bc = blockCount;
+    blockCues.fill(0, 0, nb * CUE_CATEGORIES);
+    extractFeatures(view.text, features, { q: m.quantized, shift, sums: blockSum, counts: blockCount });
     const lastBlock = nb - 1;
-    for (let k = 0; k < nf; k++) {
-      let b = (fp[k]! - 1) >> shift;
+    for (let k = 0; k < features.cueLength; k++) {
+      let b = (features.cuePos[k]! - 1) >> shift;
       if (b > lastBlock) b = lastBlock;
-      bs[b] = bs[b]! + q[fb[k]!]!;
-      bc[b] = bc[b]! + 1;
+      const bits = features.cueBits[k]!;
+      for (let c = 0; c < CUE_CATEGORIES; c++) if ((bits >> c) & 1) blockCues[b * CUE_CATEGORIES + c]!++;
     }
     const out: InjectionMatch[] = [];
     let hitLo = 0;
@@ -298,9 +297,11 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       const last = e >= len ? nb - 1 : Math.min(nb - 1, j + 1);
       let sum = 0;
       let n = 0;
+      cueCounts.fill(0);
       for (let bi = j; bi <= last; bi++) {
         sum += blockSum[bi]!;
         n += blockCount[bi]!;
+        for (let c = 0; c < CUE_CATEGORIES; c++) cueCounts[c]! += blockCues[bi * CUE_CATEGORIES + c]!;
       }
       let z = m.bias + calibration + (n > 0 ? (sum * m.scale) / Math.sqrt(Math.max(n, m.minFeatures)) : 0);
       const os = s < len ? view.toOrigStart(s) : view.toOrigEnd(len);
@@ -320,6 +321,7 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
         }
         sigMax.set(hit.signal, Math.max(sigMax.get(hit.signal) ?? 0, hit.weight));
       }
+      cueInputs(cueCounts, dense, CUE_OFFSET);
       for (let i = 0; i < dense.length; i++) z += dense[i]! * m.dense[i]!;
       while (ruledLo < ruled.length && ruled[ruledLo]!.end <= os) ruledLo++;
       let ruleKeep = 1;
@@ -377,12 +379,18 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   };
 }
 
-/** The model inputs of signal hits over a whole text, in DENSE_INPUTS order (for the trainer). */
-export function denseInputs(hits: readonly Hit[]): Float64Array {
+/**
+ * The dense model inputs of a whole text, in DENSE_INPUTS order (for the trainer): its signal hits, and the cue
+ * words extractFeatures left in `features`.
+ */
+export function denseInputs(hits: readonly Hit[], features: FeatureBuffer): Float64Array {
   const out = new Float64Array(DENSE_INPUTS.length);
   for (const hit of hits) {
-    const i = DENSE_INPUTS.indexOf(hit.family === 'marker' ? 'encoded' : (hit.family as (typeof DENSE_INPUTS)[number]));
-    if (i >= 0) out[i] = Math.max(out[i]!, hit.family === 'marker' ? 1 : hit.weight);
+    const i = DENSE_INPUTS.indexOf(hit.family === 'marker' ? 'encoded' : hit.family);
+    if (i >= 0 && i < CUE_OFFSET) out[i] = Math.max(out[i]!, hit.family === 'marker' ? 1 : hit.weight);
   }
+  const counts = new Int32Array(CUE_CATEGORIES);
+  for (let k = 0; k < features.cueLength; k++) for (let c = 0; c < CUE_CATEGORIES; c++) if ((features.cueBits[k]! >> c) & 1) counts[c]!++;
+  cueInputs(counts, out, CUE_OFFSET);
   return out;
 }
