@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { FEATURE_BUCKETS, FeatureBuffer, extractFeatures } from '../src/detect/injection/features.js';
 import { CUE_OFFSET, DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
 import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
-import { augmentQuoted, benignFramedRequests, jailbreakCompositions, shortRequests } from './injection-augment.js';
+import { agentHarnessNotes, augmentQuoted, benignFramedRequests, jailbreakCompositions, shortRequests } from './injection-augment.js';
 import { devReport, isIndirectKind, type LabelledCase } from './injection-metrics.js';
 import { mulberry32 } from '../src/testing/mulberry32.js';
 
@@ -154,15 +154,17 @@ function main(): void {
   const short = shortRequests(mulberry32(0xb0b), 300);
   const jailbreaks = jailbreakCompositions(mulberry32(0x1a11b), JAILBREAKS);
   const framed = benignFramedRequests(mulberry32(0xf12a3e), Math.round(JAILBREAKS * 0.6));
+  const harness = agentHarnessNotes(mulberry32(0xc0de), 120);
   const all = [
     ...trainCases,
     ...augmented.map((text): Case => ({ text, label: 'benign', kind: 'quoted_attack_in_code' })),
     ...short.map((text): Case => ({ text, label: 'benign', kind: 'user_request' })),
     ...jailbreaks.map((text): Case => ({ text, label: 'injection', kind: 'roleplay_jailbreak' })),
     ...framed.map((text): Case => ({ text, label: 'benign', kind: 'roleplay_request' })),
+    ...harness.map((text): Case => ({ text, label: 'benign', kind: 'agent_harness' })),
   ];
   const dev = readCases(devFile);
-  process.stderr.write(`training on ${all.length} cases (${trainCases.length} + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed), dev ${dev.length}\n`);
+  process.stderr.write(`training on ${all.length} cases (${trainCases.length} + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes), dev ${dev.length}\n`);
   const examples = all.map(toExample);
   const { w, d, b } = train(examples);
 
