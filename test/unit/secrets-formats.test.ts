@@ -243,3 +243,29 @@ describe('placeholder shape checks keep random material', () => {
     );
   });
 });
+
+describe('passwords on command lines and in Dockerfiles', () => {
+  it('tools that take a password as an argument', () => {
+    const v = rnd(20);
+    for (const t of [`mysql -u root -p${v} app`, `sshpass -p "${v}" ssh host`, `docker login -u me -p ${v} registry.io`, `podman login --password=${v} quay.io`, `redis-cli -h cache -a ${v} ping`]) {
+      expect(found(t), t).toEqual([['cli-password-argument', v]]);
+    }
+  });
+
+  it('not a port, a prompt for the password, a variable or a sample default', () => {
+    for (const t of ['mysql -p 3306', 'mysql -u app -p -h db', 'docker run -p 8080:80 nginx', 'docker login -p $TOKEN', 'mysql -uroot -proot', 'redis-cli -a foobared ping']) {
+      expect(found(t), t).toEqual([]);
+    }
+  });
+
+  it('ENV NAME value, the form without =, when the name says secret', () => {
+    const v = rnd(32);
+    expect(found(`FROM node:20\nENV API_SECRET ${v}\n`)).toEqual([['dockerfile-env-secret', v]]);
+    expect(found('ENV NODE_ENV production\nENV API_SECRET ${SECRET}\n')).toEqual([]);
+  });
+
+  it('Deno Deploy tokens', () => {
+    const v = `ddp_${rnd(36)}`;
+    expect(values(`DENO_DEPLOY_TOKEN: ${v}`)).toEqual([v]);
+  });
+});
