@@ -50,6 +50,29 @@ describe('phone numbers (libphonenumber)', () => {
     }
   });
 
+  it('a trunk 0 in North American grouping is another country, not an invalid US number', () => {
+    // UAE and Afghan mobile numbers as their national plans group them.
+    for (const n of ['050 123 4567', '070 123 4567']) expect(ofType(`Her number is ${n}, thanks`, 'PHONE'), n).toEqual([n]);
+    expect(ofType('ticket 123-456-7890', 'PHONE')).toEqual([]);
+  });
+
+  it('nine digits in three spaced groups of three (Spain, Poland, Portugal) are a national number, round amounts are not', () => {
+    expect(ofType('not answering at 612 345 678', 'PHONE')).toEqual(['612 345 678']);
+    expect(ofType('budget 612 000 000', 'PHONE')).toEqual([]);
+  });
+
+  it('conversational phrases before a number work like a phone keyword', () => {
+    for (const [t, v] of [['Reach me at 701234567 after 5pm.', '701234567'], ['my number is 9876543210', '9876543210'], ['text us on 971501234567', '971501234567'], ['Dial 2642351234.', '2642351234']]) {
+      expect(ofType(t!, 'PHONE'), t).toEqual([v]);
+    }
+  });
+
+  it('year ranges and byte dumps are not phone numbers', () => {
+    for (const t of ['Copyright (c) 2013-2019 contributors', '(C) 1995 - 2013 Jean-loup', '// Prints: <Buffer 88 13 70 17>', '[ <Buffer 30 31 32 33>, ', 'bytes: 01 02 03 04 05']) {
+      expect(ofType(t, 'PHONE'), t).toEqual([]);
+    }
+  });
+
   it('digit groups inside an invalid IBAN are not a phone number', () => {
     const valid = iban('DE', '370400440532013000');
     const broken = valid.slice(0, 2) + (valid[2] === '9' ? '0' : String(+valid[2]! + 1)) + valid.slice(3);
@@ -116,5 +139,7 @@ describe('look-alikes of phone numbers', () => {
     expect(ofType('ISBN 0306406152', 'PHONE')).toEqual([]);
     expect(ofType('ISBN-10: 0 306 40615 2', 'PHONE')).toEqual([]);
     expect(ofType('journal 0378-5955', 'PHONE')).toEqual([]);
+    // An ISBN-10 with the check character X, hyphenated or spaced, without the word ISBN.
+    for (const t of ['see 3-401-01319-X', 'ref 93-9109-869-X.', '| 402 1234 08 X |']) expect(ofType(t, 'PHONE'), t).toEqual([]);
   });
 });

@@ -57,6 +57,8 @@ describe('checksums', () => {
     expect(cardBrand('6011111111111117')).toBe('discover');
     expect(cardBrand('30569309025904')).toBe('diners');
     expect(cardBrand('3530111333300000')).toBe('jcb');
+    expect(cardBrand('3509413199654323')).toBe('jcb');
+    expect(cardBrand('350941319965432')).toBeUndefined();
     expect(cardBrand('6200000000000005')).toBe('unionpay');
     expect(cardBrand('6759649826438453')).toBe('maestro');
     expect(cardBrand('1234567812345670')).toBeUndefined();
@@ -184,6 +186,12 @@ describe('CREDIT_CARD', () => {
     '6200000000000005',
     '6759649826438453',
     '4000056655665556',
+    // Chunked four by four with a shorter last chunk: 14-digit Diners, 13-digit Visa.
+    '3056 9309 0259 04',
+    '3056-9309-0259-04',
+    '4222 2222 2222 2',
+    // The whole 35 range, as test-data generators issue JCB numbers.
+    '3509413199654323',
   ])('%s', (value) => {
     expect(found(`charge "${value}" now`)).toEqual([['CREDIT_CARD', 'luhn-card', value]]);
   });

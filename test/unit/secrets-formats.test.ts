@@ -179,6 +179,26 @@ describe('placeholders are recognised as such', () => {
     }
   });
 
+  it('an eight-long run anywhere, interleaved runs, a long unit repeated, one keyboard row mashed', () => {
+    for (const v of [
+      'sk-sUeBP9asw6GiYHXqtg70abcdefghJuLwJFco90bOpU0Ntest',
+      'a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6',
+      'abcd1234efgh5678ijkl9012mnop3456',
+      'A1B2C3D4E5F6G7H8I9J0K1L2M3N4O5P6',
+      'abcdef0123456789abcdef0123456789',
+      'sk-1234567890abcdef1234567890abcdef',
+      'sk_test_51H8x2ALkdjfhgaksjdfhgaksjdhfgakjsdhgf',
+    ]) {
+      expect(found(`client_secret = "${v}"`), v).toEqual([]);
+    }
+  });
+
+  it('metasyntactic words, also base64-encoded, and sentences of words that say what the value is for', () => {
+    for (const v of ['foobarbaz123', 'hoge_fuga_piyo', b64('foobarbazquxquux'), 'my-super-secret-jwt-key-for-dev-only-12345', 's3cr3t-k3y-f0r-t3st1ng-0nly']) {
+      expect(found(`JWT_SECRET = "${v}"`), v).toEqual([]);
+    }
+  });
+
   it('a random value in the same places is still reported', () => {
     const v = rnd(32);
     expect(values(`API_TOKEN=${v}`)).toEqual([v]);
@@ -188,7 +208,7 @@ describe('placeholders are recognised as such', () => {
 
 describe('keys that are not credentials', () => {
   it('pagination cursors, digests and key ids, and keys named as fakes', () => {
-    for (const k of ['next_page_token', 'continuationToken', 'cursor_token', 'cert_thumbprint', 'ssh_key_fingerprint', 'mock_api_key', 'FAKE_SECRET']) {
+    for (const k of ['next_page_token', 'continuationToken', 'cursor_token', 'cert_thumbprint', 'ssh_key_fingerprint', 'mock_api_key', 'FAKE_SECRET', 'token_sha', 'apiKeySha512', 'secret_crc32', 'encryption_key_iv']) {
       expect(found(`${k} = "${rnd(40)}"`), k).toEqual([]);
     }
   });
@@ -205,5 +225,47 @@ describe('YAML block scalars', () => {
     const v = `Yb${rnd(24)}`;
     expect(values(`db:\n  password: |\n    ${v}\n`)).toEqual([v]);
     expect(values(`api_token: >-\n  ${v}\n`)).toEqual([v]);
+  });
+});
+
+describe('placeholder shape checks keep random material', () => {
+  it('random base62, hex and base64 values of 16 to 128 characters are not taken for typed filler', async () => {
+    const { isPlaceholder } = await import('../../src/detect/secrets/allowlist.js');
+    const fc = await import('fast-check');
+    const alphabets = ['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789', HEX, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'];
+    // A seeded run: for these alphabets the chance of a random value looking typed is below 1e-4 per value.
+    fc.assert(
+      fc.property(fc.constantFrom(...alphabets), fc.integer({ min: 24, max: 128 }), fc.integer({ min: 1, max: 2 ** 31 - 1 }), (alphabet, n, seed) => {
+        const v = rnd(n, alphabet, seed);
+        expect(isPlaceholder(v, []), v).toBe(false);
+      }),
+      { seed: 18, numRuns: 2000 },
+    );
+  });
+});
+
+describe('passwords on command lines and in Dockerfiles', () => {
+  it('tools that take a password as an argument', () => {
+    const v = rnd(20);
+    for (const t of [`mysql -u root -p${v} app`, `sshpass -p "${v}" ssh host`, `docker login -u me -p ${v} registry.io`, `podman login --password=${v} quay.io`, `redis-cli -h cache -a ${v} ping`]) {
+      expect(found(t), t).toEqual([['cli-password-argument', v]]);
+    }
+  });
+
+  it('not a port, a prompt for the password, a variable or a sample default', () => {
+    for (const t of ['mysql -p 3306', 'mysql -u app -p -h db', 'docker run -p 8080:80 nginx', 'docker login -p $TOKEN', 'mysql -uroot -proot', 'redis-cli -a foobared ping']) {
+      expect(found(t), t).toEqual([]);
+    }
+  });
+
+  it('ENV NAME value, the form without =, when the name says secret', () => {
+    const v = rnd(32);
+    expect(found(`FROM node:20\nENV API_SECRET ${v}\n`)).toEqual([['dockerfile-env-secret', v]]);
+    expect(found('ENV NODE_ENV production\nENV API_SECRET ${SECRET}\n')).toEqual([]);
+  });
+
+  it('Deno Deploy tokens', () => {
+    const v = `ddp_${rnd(36)}`;
+    expect(values(`DENO_DEPLOY_TOKEN: ${v}`)).toEqual([v]);
   });
 });

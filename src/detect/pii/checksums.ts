@@ -61,7 +61,9 @@ export function cardBrand(d: string): string | undefined {
   if ((p3 >= 300 && p3 <= 305) || p4 === 3095 || p2 === 36 || p2 === 38 || p2 === 39) {
     return n >= 14 && n <= 19 ? 'diners' : undefined;
   }
-  if (p4 >= 3528 && p4 <= 3589) return n >= 16 && n <= 19 ? 'jcb' : undefined;
+  // JCB's registered range is 3528–3589; the rest of 35 is issued to nobody else, and test-data generators
+  // (Faker, hence Presidio's data sets) draw JCB numbers from all of it.
+  if (p2 === 35) return n >= 16 && n <= 19 ? 'jcb' : undefined;
   // Legacy 15-digit JCB ranges (still produced by test-data generators).
   if (p4 === 2131 || p4 === 1800) return n === 15 ? 'jcb' : undefined;
   if (

@@ -324,19 +324,28 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
       while (i < count) {
         let best = -1;
         let digits = 0;
+        let allFour = true;
         for (let j = i; j < count; j++) {
           const len = ends[j]! - starts[j]!;
           digits += len;
           if (digits > 19) break;
+          let remainder = false;
           if (j > i) {
-            // Grouped form: first group of 4, others of 3–8, one separator style.
-            if (ends[i]! - starts[i]! !== 4 || len < 3 || len > 8) break;
+            // Grouped form: first group of 4, others of 3–8, one separator style; or chunked by four with a
+            // shorter last chunk ("3056 7551 5604 20", a 14-digit Diners number printed four by four).
+            if (ends[i]! - starts[i]! !== 4 || len > 8) break;
+            if (len < 3) {
+              if (!allFour || digits < 13) break;
+              remainder = true;
+            }
             if (seps[j] !== seps[i + 1]) break;
           }
+          if (len !== 4) allFour = false;
           if (digits < 13) continue;
           if (j === count - 1 && !runEndOk) continue;
           const num = digitsOf(run.slice(starts[i]!, ends[j]!));
           if (cardBrand(num) && luhnValid(num)) best = j;
+          if (remainder) break;
         }
         if (best >= 0) {
           push(out, 'CREDIT_CARD', 'luhn-card', base + starts[i]!, base + ends[best]!);

@@ -14,9 +14,12 @@ export const KEYWORDS: Readonly<Record<KeywordKind, readonly string[]>> = {
   phone: [
     'phone', 'phone number', 'phone no', 'phone #', 'telephone', 'telephone number', 'tel', 'tel.', 'tel no', 'mobile',
     'mobile number', 'mobile phone', 'mob', 'mob.', 'cell', 'cell phone', 'cell number', 'fax', 'fax number', 'whatsapp',
-    'sms', 'call me on', 'call me at', 'call us on', 'call us at', 'text me at', 'contact number', 'contact no', 'ph',
+    'sms', 'contact number', 'contact no', 'ph',
     'ph.', 'téléphone', 'tél', 'tél.', 'telefon', 'telefono', 'teléfono', 'telefonnummer', 'handy', 'landline',
     'hotline', 'desk', 'direct line', 'home phone', 'work phone', 'office phone',
+    // Conversational: "reach me at", "text us on", "my number is" (the gap takes "at", "on", "is").
+    'call me', 'call us', 'reach me', 'reach us', 'contact me', 'contact us', 'text me', 'text us', 'ring me', 'ring us',
+    'dial', 'my number', 'her number', 'his number', 'your number', 'our number', 'their number', 'number to call',
   ],
   // A label after the number: "415 555 0132 (office)", "0161 496 0000 - fax", "07700 900123 mobile".
   phoneLabel: ['office', 'fax', 'mobile', 'cell', 'home', 'work', 'tel', 'phone', 'direct'],

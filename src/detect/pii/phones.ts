@@ -71,7 +71,8 @@ export interface PhoneSpan {
  */
 const CANDIDATE = /(?<![\w+\-/.$@%#:,=]|\b(?:\d[0-9A-Fa-f]|[A-Fa-f]\d) )(?:\+|\(\+?)?\d[\d \-.()/\u00a0]{5,26}\d(?![\w@%]|[.\-/:]\d|[.\-:][0-9A-Fa-f]{2}(?!\w))/g;
 const DATE_LIKE = /^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})(?:$|[ T])/;
-const NANP_SHAPE = /^(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4}$/;
+/** North American grouping. Led by a trunk 0 ("050 123 4567") it is another country's: no area code starts with 0. */
+const NANP_SHAPE = /^(?:\([1-9]\d{2}\) ?|[1-9]\d{2}[-. ])\d{3}[-. ]\d{4}$/;
 const NANP: readonly CountryCode[] = ['US'];
 const THOUSANDS = /^\d{1,3}(?:([ .\u00a0])\d{3})(?:\1\d{3})*$/;
 /** The country-code top-level domain of an e-mail address or URL host. */
@@ -129,6 +130,18 @@ function issnValid(v: string): boolean {
   return check === d.charCodeAt(7) - 48;
 }
 
+/** "1995-2013", "2014 - 2017": a span of years (copyright lines, changelogs), not an eight-digit number. */
+function yearRange(v: string): boolean {
+  const m = /^((?:1[89]|20)\d\d) ?[-\u2013] ?((?:1[89]|20)\d\d)$/.exec(v);
+  return m !== null && +m[2]! >= +m[1]!;
+}
+
+/** Bytes printed in pairs ("<Buffer 88 13 70 17>", "[30 31 32 33]", "bytes: 01 02 03 04"). */
+function byteDump(text: string, start: number, end: number, v: string): boolean {
+  if (!/^\d\d(?: \d\d)+$/.test(v)) return false;
+  return /^ ?[>\]]/.test(text.slice(end, end + 2)) || /(?:buffer|bytes?|hex|dump)[:=]? ?[<\[(]?$/i.test(text.slice(Math.max(0, start - 10), start));
+}
+
 /** Regions named by the text: countries of `+CC` numbers and ccTLDs (`.uk` → GB), for national numbers nearby. */
 export function regionHints(text: string, intl: readonly string[]): CountryCode[] {
   const out = new Set<CountryCode>();
@@ -177,9 +190,12 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
     // Book and serial numbers share phone shapes: not after their own name, and not an ISSN by its check digit.
     if (/\bIS[BS]N(?:-1[03])?:?[ \t]{0,2}$/i.test(text.slice(Math.max(0, start - 12), start))) continue;
     if (/^\d{4}-\d{4}$/.test(v) && issnValid(v)) continue;
+    // An ISBN-10 whose check character is X ("3-401-01319-X"): the digits before it are not a phone number.
+    if (/^[ -][Xx](?![\w-])/.test(text.slice(end, end + 3))) continue;
     const digits = v.replace(/\D/g, '');
     if (digits.length < 7 || digits.length > 15) continue;
     if (!shapeOk(v)) continue;
+    if (yearRange(v) || byteDump(text, start, end, v)) continue;
     const plus = v.startsWith('+') || v.startsWith('(+');
     const idd = !plus && v.startsWith('00') && !v.startsWith('000');
     if (plus || idd) {
@@ -191,11 +207,15 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
       continue;
     }
     const separated = /[ \-.()\u00a0]/.test(v);
-    // Unseparated: only a trunk-prefixed number of a usual national length (0 + 9–10 digits).
-    if (!separated && (!digits.startsWith('0') || digits.length < 10 || digits.length > 11)) continue;
+    // Unseparated: only a trunk-prefixed number of 0 + 9–11 digits (nine digits starting with 0 are as often an
+    // ABA routing number). A plain ten-digit ISBN starting with 0 stays a phone candidate: one in eleven phone
+    // numbers passes the ISBN-10 check, and a missed phone number costs more than a redacted book number.
+    if (!separated && (!digits.startsWith('0') || digits.startsWith('00') || digits.length < 10 || digits.length > 12)) continue;
     // Without a trunk prefix, seven digits are a local number or anything else: not without a keyword.
     if (!digits.startsWith('0') && digits.length < 8) continue;
-    if (THOUSANDS.test(v) && !digits.startsWith('0')) continue;
+    // Grouped like thousands ("1 234 567", "12.345.678") it is an amount, except eight or more digits grouped by
+    // spaces and not round ("10 000 000"): the national format of Spain, Poland, Portugal, Czechia… ("612 345 678").
+    if (THOUSANDS.test(v) && !digits.startsWith('0') && (digits.length < 8 || !/^[\d ]+$/.test(v) || digits.endsWith('000'))) continue;
     national.push([start, end, v]);
   }
   if (national.length === 0) return out;

@@ -72,6 +72,7 @@ const DOCUMENTATION_VALUES: ReadonlySet<string> = new Set([
   'AKIAIOSFODNN7EXAMPLE',
   'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
   'je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY',
+  'key-3ax6xnjp29jd6fds4gc373sgvjxteol0', // Mailgun's documentation key
   'sk_test_4eC39HqLyjWDarjtT1zdp7dc',
   'sk_test_BQokikJOvBiI2HlWgH4olfQ2',
   'pk_test_TYooMQauvdEDq54NiTphI7jx',
@@ -141,9 +142,13 @@ export function isTypedFiller(value: string): boolean {
       if (run > best) best = run;
     }
   }
-  if (best >= 6 && (best * 3 >= n || best >= 12)) return true;
-  // A unit of 1–8 characters repeated: the longest stretch where v[i] === v[i - p].
-  for (let p = 1; p <= 8; p++) {
+  // Eight in a row anywhere ("…70abcdefghJu…") is typed: a random base62 value of 200 characters holds one
+  // with probability below 1e-10.
+  if (best >= 8 || (best >= 6 && best * 3 >= n)) return true;
+  if (interleavedRuns(v) || keyboardMash(v)) return true;
+  // A unit repeated (`abab…`, `abcdef0123456789abcdef0123456789`): the longest stretch where v[i] === v[i - p],
+  // for units up to half the value (values are at most a few hundred characters).
+  for (let p = 1; p <= Math.min(64, n >> 1); p++) {
     let run = 0;
     let longest = 0;
     for (let i = p; i < n; i++) {
@@ -152,9 +157,89 @@ export function isTypedFiller(value: string): boolean {
         if (run > longest) longest = run;
       } else run = 0;
     }
-    if (longest + p >= 16 && (longest + p) * 2 >= n) return true;
+    // The unit appears at least twice in full, over sixteen characters and half the value.
+    if (longest >= p && longest + p >= 16 && (longest + p) * 2 >= n) return true;
   }
   return false;
+}
+
+/** Position in the alphabet (0–25) or digit value (0–9) of a lower-case letter or digit; -1 otherwise. */
+function letterIndex(c: number): number {
+  return c >= 97 && c <= 122 ? c - 97 : -1;
+}
+function digitIndex(c: number): number {
+  return c >= 48 && c <= 57 ? c - 48 : -1;
+}
+
+/**
+ * Letters and digits counted apart, each an ascending or descending sequence: `a1b2c3d4…`,
+ * `abcd1234efgh5678…`, `A1B2C3…P6`, `f8a7b6c5…` (letters up, digits down). Characters in runs of three or more (digits wrapping from 9 to 0) must make up three quarters of
+ * a value of at least twelve. A random value's letters or digits form such runs with probability about 1 in 700
+ * per position, far from three quarters of it.
+ */
+function interleavedRuns(v: string): boolean {
+  const n = v.length;
+  if (n < 12) return false;
+  let covered = 0;
+  for (const [index, modulo] of [[letterIndex, 26], [digitIndex, 10]] as const) {
+    let bestDir = 0;
+    for (const dir of [1, -1]) {
+      let inRuns = 0;
+      let prev = -1;
+      let run = 0;
+      for (let i = 0; i <= n; i++) {
+        const x = i < n ? index(v.charCodeAt(i)) : -1;
+        if (i < n && x < 0) continue; // the other class: skipped, not a break
+        // Digits wrap (…8 9 0 1…); letters do not (z is not followed by a).
+        const next = modulo === 10 ? (prev + dir + 10) % 10 : prev + dir;
+        if (x >= 0 && prev >= 0 && x === next) run++;
+        else {
+          if (run >= 3) inRuns += run;
+          run = x >= 0 ? 1 : 0;
+        }
+        prev = x;
+      }
+      bestDir = Math.max(bestDir, inRuns);
+    }
+    covered += bestDir;
+  }
+  return covered * 4 >= n * 3;
+}
+
+/**
+ * Letters typed along one keyboard row (`sk_test_51H8x2ALkdjfhgaksjdfhg…`): sixteen or more from the same row,
+ * nine in ten of all letters. For a random lower-case value the chance is about 1e-6 (the top row holds ten
+ * letters of 26), and far lower for longer or mixed-case values.
+ */
+function keyboardMash(v: string): boolean {
+  // Hex digits hold only six letters, half of them on the home row: no evidence either way.
+  if (/^[0-9a-f]*$/.test(v)) return false;
+  let letters = 0;
+  const inRow = [0, 0, 0];
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c < 'a' || c > 'z') continue;
+    letters++;
+    for (let r = 0; r < 3; r++) if (KEYBOARD_ROWS[r]!.includes(c)) inRow[r]!++;
+  }
+  return inRow.some((k) => k >= 16 && k * 10 >= letters * 9);
+}
+
+/** Metasyntactic words: a value made of them (`foobarbazqux`, `hoge_fuga`) is a stand-in. */
+const METASYNTACTIC = ['foo', 'bar', 'baz', 'qux', 'quux', 'quuz', 'corge', 'grault', 'garply', 'waldo', 'fred', 'plugh', 'xyzzy', 'thud', 'hoge', 'fuga', 'piyo', 'spam', 'eggs'];
+
+/** The value's letters (at least six, and most of the value) split wholly into metasyntactic words. */
+export function isMetasyntactic(value: string): boolean {
+  const letters = value.toLowerCase().replace(/[^a-z]/g, '');
+  if (letters.length < 6 || letters.length * 2 < value.length) return false;
+  // Segmentation by dynamic programming over at most a few hundred characters.
+  const ok = new Uint8Array(letters.length + 1);
+  ok[0] = 1;
+  for (let i = 0; i < letters.length; i++) {
+    if (!ok[i]) continue;
+    for (const w of METASYNTACTIC) if (letters.startsWith(w, i)) ok[i + w.length] = 1;
+  }
+  return ok[letters.length] === 1;
 }
 
 function isAlnumCode(c: number): boolean {
@@ -208,6 +293,7 @@ export function isPlaceholder(value: string, extra: readonly string[], opts: Pla
   if (!opts.allowRuns && RUN_OF_SAME.test(value)) return true;
   if (WRAPPED.test(value)) return true;
   if (!opts.allowRuns && isTypedFiller(value)) return true;
+  if (isMetasyntactic(value)) return true;
   return false;
 }
 

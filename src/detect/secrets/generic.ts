@@ -22,7 +22,10 @@ const EXCLUDED_KEY_WORDS: ReadonlySet<string> = new Set([
   'module', 'public', 'pub', 'question', 'answer', 'status', 'state', 'source', 'sources', 'lookup', 'backend',
   'cache', 'keys',
   // Opaque values that are not credentials: pagination cursors, content digests, key and certificate ids.
-  'next', 'continuation', 'cursor', 'etag', 'checksum', 'fingerprint', 'thumbprint', 'md5', 'sha1', 'sha256', 'kid',
+  'next', 'continuation', 'cursor', 'etag', 'checksum', 'fingerprint', 'thumbprint', 'md5', 'sha', 'sha1', 'sha256',
+  'sha384', 'sha512', 'crc', 'crc32', 'kid',
+  // Stored beside the ciphertext, public by design: initialisation vectors (a salt can be a secret pepper).
+  'iv',
   // Values a key name says are fake.
   'mock', 'fake', 'dummy', 'sample', 'example',
 ]);
@@ -128,6 +131,32 @@ const PUBLIC_PREFIX = /^(?:pk_(?:live|test)_|pk\.eyJ|phc_|AC[0-9a-f]{32}$)/;
 /** A short value that names what it is (`myapikey123`, `dev-secret-key`) is a placeholder, not a secret. */
 const SELF_DESCRIBING = /password|passwd|secret|apikey|api_key|api-key|token/;
 
+const LEET: Readonly<Record<string, string>> = { '0': 'o', '1': 'i', '3': 'e', '4': 'a', '5': 's', '7': 't', '@': 'a', '$': 's' };
+/** Words that say what a value is for: a sentence of words holding one is a stand-in, however long. */
+const PURPOSE_WORDS = /secret|passw|token|apikey|key|dev|test|local|demo|example|sample|default|insecure|change|replace|only|placeholder/;
+
+/**
+ * Three or more words joined by `-`, `_` or `.` (leetspeak read back: `s3cr3t-k3y-f0r-t3st1ng`), a number of up
+ * to five digits allowed among them, one of the words naming the value's purpose:
+ * `my-super-secret-jwt-key-for-dev-only-12345`. Generated secrets are not made of words.
+ */
+export function describesItself(lower: string): boolean {
+  const segs = lower.split(/[-_.]/);
+  if (segs.length < 3) return false;
+  let letters = 0;
+  let words = 0;
+  const read: string[] = [];
+  for (const seg of segs) {
+    if (/^\d{1,5}$/.test(seg)) continue;
+    const w = /[a-z]/.test(seg) ? seg.replace(/[013457@$]/g, (c) => LEET[c]!) : seg;
+    if (!/^[a-z]{2,}$/.test(w)) return false;
+    letters += w.length;
+    words++;
+    read.push(w);
+  }
+  return words >= 3 && letters >= words * 3 && PURPOSE_WORDS.test(read.join(' '));
+}
+
 /** Looks like an identifier made of words (`newPassword`, `reset_token_value`, `SuperSecretKey`). */
 export function isWordy(v: string): boolean {
   if (!IDENTIFIER_CHARS.test(v)) return false;
@@ -173,6 +202,7 @@ export function valueLooksSecret(v: string, decoded = false): boolean {
   if (PUBLIC_PREFIX.test(v)) return false;
   const lower = v.toLowerCase();
   if (v.length < 24 && SELF_DESCRIBING.test(lower)) return false;
+  if (describesItself(lower)) return false;
   if (lower === 'undefined' || lower === 'required' || lower === 'optional' || lower === 'nullable') return false;
   return true;
 }
@@ -311,6 +341,24 @@ export const GENERIC_RULES: readonly SecretRule[] = [
     /[?&](?:password|passwd|pwd|client_secret|secret|access_token|auth_token|token|api_key|apikey|api-key)=(?<secret>[^&\s"'#<>()[\]{}]{8,256})/i,
     256,
     { entropy: 3.0, validate: (v) => !v.includes('%7B') && !isDefaultPassword(v) },
+  ),
+  customRule(
+    'cli-password-argument',
+    'generic',
+    'a password on the command line of a tool that takes one: `mysql -pSECRET`, `sshpass -p …`, `docker login -p …`, `redis-cli -a …`',
+    ['mysql', 'mariadb', 'sshpass', 'docker', 'podman', 'redis-cli'],
+    /\b(?:(?:mysql(?:dump|admin)?|mariadb(?:-dump)?)\b[^\n|;&]{0,200}?[ \t]-p(?=[^\s-])|sshpass[ \t]+-p[ \t]*|(?:docker|podman)[ \t]+login\b[^\n|;&]{0,200}?[ \t](?:-p|--password)(?:[ \t]+|=)|redis-cli\b[^\n|;&]{0,200}?[ \t]-a[ \t]+)["']?(?<secret>[^\s"'$`]{4,128})/,
+    128,
+    { validate: (v) => !isDefaultPassword(v) && !isPlaceholder(v, []) && valueLooksSecret(v) },
+  ),
+  customRule(
+    'dockerfile-env-secret',
+    'generic',
+    'Dockerfile `ENV NAME value` (the form without `=`) where the name says secret',
+    ['env'],
+    /^[ \t]*ENV[ \t]+(?<name>[A-Za-z_][\w.-]{0,80})[ \t]+["']?(?<secret>[^\s"'=]{8,200})["']?[ \t]*$/m,
+    200,
+    { entropy: 3.0, validate: (v, ctx) => valueLooksSecret(v) && ANY_KIND.some((k) => keyIsSecret(keyWords(ctx.groups?.['name'] ?? ''), k)) },
   ),
   generic('generic-password', 'password', 'password, passwd, passphrase or pwd assigned a literal value', ['pass', 'pwd'], 'pass|pwd'),
   generic('generic-secret', 'secret', 'a key named *secret* assigned a literal value', ['secret'], 'secret'),

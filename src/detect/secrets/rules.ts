@@ -415,6 +415,7 @@ const SAAS: SecretRule[] = [
   tok('airtable-pat', 'saas', 'Airtable personal access token', ['pat'], String.raw`pat[A-Za-z0-9]{14}\.[a-f0-9]{64}`, 82),
   ctx('airtable-api-key', 'saas', 'Airtable API key (legacy)', ['airtable'], 'airtable', 'key[A-Za-z0-9]{14}', 17),
   tok('figma-pat', 'saas', 'Figma personal access token', ['figd_'], 'figd_[A-Za-z0-9_-]{40,64}', 69),
+  tok('deno-deploy-token', 'cloud', 'Deno Deploy personal or organisation access token (ddp_, ddw_)', ['ddp_', 'ddw_'], 'dd[pw]_[A-Za-z0-9]{36}', 40),
   ctx('asana-pat', 'saas', 'Asana personal access token', ['asana'], 'asana', String.raw`[0-9]/[0-9]{10,16}(?:/[0-9]{10,16})?:[A-Za-z0-9]{32}`, 72),
   tok('dropbox-short-lived-token', 'saas', 'Dropbox short-lived access token', ['sl.'], String.raw`sl\.[A-Za-z0-9_-]{130,160}`, 163),
   tok('supabase-access-token', 'saas', 'Supabase personal access token', ['sbp_'], 'sbp_[a-f0-9]{40}', 44),
