@@ -38,10 +38,53 @@ const DISCUSSION =
   /prompt[\s-]+injections?|injection\s+(?:attacks?|attempts?|payloads?|phrases?|patterns?)|jailbreak\s+(?:attempts?|prompts?|attacks?|phrases?)|\battackers?\b(?!\.)|\badversar|\bfor\s+example\b|\be\.g\.|\bsuch\s+as\b|\bphrases?\s+(?:like|such)|\bred[\s-]team|\bOWASP\b|\bLLM01\b|\bmitigat|\bclassifier|\bdetectors?\b|\bguardrails?\b|\bexamples?\s+of\b|\bwatch\s+(?:out\s+)?for\b|\bbeware\b|\bmalicious\s+(?:prompts?|instructions?|inputs?|content|text)/i;
 const OPEN_QUOTE = /["'`“‘«]\s{0,2}$/;
 
-function discussionFactor(text: string, start: number, end: number): number {
+const DISCUSSION_ALL = new RegExp(DISCUSSION.source, 'gi');
+/** How far around a hit a discussion term counts. */
+const DISCUSSION_REACH = 250;
+
+/**
+ * Where the discussion terms of one text are, found in one pass when the first hit asks: a hit then looks its
+ * neighbourhood up in the sorted list instead of running the pattern over 500 characters of its own (text made
+ * of many hits cost 87 million characters of matching per MB).
+ */
+class DiscussionIndex {
+  private starts: Int32Array | undefined;
+  private ends: Int32Array | undefined;
+  constructor(private readonly text: string) {}
+
+  /** A discussion term wholly within [from, to). */
+  within(from: number, to: number): boolean {
+    if (this.starts === undefined) this.index();
+    const starts = this.starts!;
+    let lo = 0;
+    let hi = starts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (starts[mid]! < from) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < starts.length && this.ends![lo]! <= to;
+  }
+
+  private index(): void {
+    const starts: number[] = [];
+    const ends: number[] = [];
+    const re = DISCUSSION_ALL;
+    re.lastIndex = 0;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(this.text)) !== null) {
+      starts.push(m.index);
+      ends.push(m.index + m[0].length);
+      if (m[0].length === 0) re.lastIndex++;
+    }
+    this.starts = Int32Array.from(starts);
+    this.ends = Int32Array.from(ends);
+  }
+}
+
+function discussionFactor(text: string, start: number, end: number, discussion: DiscussionIndex): number {
   const quoted = OPEN_QUOTE.test(text.slice(Math.max(0, start - 3), start));
-  const around = text.slice(Math.max(0, start - 250), Math.min(text.length, end + 250));
-  const discussed = DISCUSSION.test(around);
+  const discussed = discussion.within(Math.max(0, start - DISCUSSION_REACH), Math.min(text.length, end + DISCUSSION_REACH));
   if (quoted && discussed) return 0.2;
   if (discussed) return 0.5;
   if (quoted) return 0.9;
@@ -147,7 +190,7 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   });
   const automaton = new KeywordAutomaton([...keywordIds.keys()]);
 
-  function runSignal(c: CompiledSignal, view: NormView, out: Hit[]): void {
+  function runSignal(c: CompiledSignal, view: NormView, out: Hit[], discussion: DiscussionIndex): void {
     const re = c.re;
     const text = view.text;
     re.lastIndex = 0;
@@ -164,7 +207,7 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       if (end - start > INJECTION_MAX_MATCH_LENGTH) continue;
       let w = c.sig.weight;
       if (c.sig.check !== undefined) w *= c.sig.check(text, start, end, m);
-      if (w > 0 && c.sig.discussable !== false) w *= discussionFactor(text, start, end);
+      if (w > 0 && c.sig.discussable !== false) w *= discussionFactor(text, start, end, discussion);
       if (w <= 0) continue;
       out.push({ start: view.toOrigStart(start), end: view.toOrigEnd(end), signal: c.sig.id, family: c.sig.family, weight: w });
     }
@@ -180,8 +223,9 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const si of keywordSignals[k]!) active[si] = 1;
     }
     if (!view.identity || /[^\x00-\x7f]/.test(view.text)) for (const si of nonAsciiSignals) active[si] = 1;
-    for (let si = 0; si < compiled.length; si++) if (active[si] === 1) runSignal(compiled[si]!, view, hits);
-    for (const c of custom) runSignal(c, view, hits);
+    const discussion = new DiscussionIndex(view.text);
+    for (let si = 0; si < compiled.length; si++) if (active[si] === 1) runSignal(compiled[si]!, view, hits, discussion);
+    for (const c of custom) runSignal(c, view, hits, discussion);
 
     if (depth < MAX_DEPTH) {
       const hidden: { start: number; end: number; text: string; marker: string }[] = [];
