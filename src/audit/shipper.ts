@@ -1,4 +1,5 @@
 import { promisify } from 'node:util';
+import { equalJitterMs } from '../providers/backoff.js';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Logger } from '../gateway/logger.js';
@@ -272,10 +273,7 @@ export class EventShipper {
 
   /** Capped exponential backoff with jitter: half fixed, half random, so restarted gateways spread out. */
   private backoff(attempt: number): number {
-    const min = this.opts.minBackoffMs ?? 250;
-    const max = this.opts.maxBackoffMs ?? 30_000;
-    const delay = Math.min(max, min * 2 ** Math.min(attempt - 1, 30));
-    return Math.round(delay / 2 + (Math.random() * delay) / 2);
+    return equalJitterMs(attempt, this.opts.minBackoffMs ?? 250, this.opts.maxBackoffMs ?? 30_000);
   }
 
   /** Sleep until the delay passes or stop(); also on notify() when `wakeOnNotify` (idle, not backing off). */

@@ -26,7 +26,15 @@ export const RETRY_DEFAULTS: RetryPolicy = { maxRetries: 1, initialBackoffMs: 20
  * fixed and half random, so retries from many gateways spread out but none comes back at once.
  */
 export function backoffMs(retry: number, policy: RetryPolicy, random: () => number = Math.random): number {
-  const step = Math.min(policy.maxBackoffMs, policy.initialBackoffMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
+  return equalJitterMs(retry, policy.initialBackoffMs, policy.maxBackoffMs, random);
+}
+
+/**
+ * Equal jitter for any retry loop (targets, the shipper, SIEM sinks, webhooks): the doubled step from `initialMs`,
+ * capped at `maxMs`, half of it fixed and half random.
+ */
+export function equalJitterMs(retry: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
+  const step = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(retry - 1, 0), 30));
   return Math.round(step / 2 + random() * (step / 2));
 }
 

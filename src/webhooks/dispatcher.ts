@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { equalJitterMs } from '../providers/backoff.js';
 import type { DecisionEvent } from '../audit/event.js';
 import { newEventId } from '../audit/event.js';
 import type { WebhookConfig } from '../config/schema.js';
@@ -222,8 +223,7 @@ export class WebhookDispatcher {
 
 /** Equal jitter: between half and all of the doubled backoff, capped (so receivers coming back are not stampeded). */
 export function backoff(r: Pick<WebhookConfig, 'initial_backoff_ms' | 'max_backoff_ms'>, attempts: number): number {
-  const ceiling = Math.min(r.max_backoff_ms, r.initial_backoff_ms * 2 ** Math.min(attempts - 1, 30));
-  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  return equalJitterMs(attempts, r.initial_backoff_ms, r.max_backoff_ms);
 }
 
 function failureClass(err: unknown): string {

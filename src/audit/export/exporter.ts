@@ -1,4 +1,5 @@
 import type { Logger } from '../../gateway/logger.js';
+import { equalJitterMs } from '../../providers/backoff.js';
 import type { EventStore } from '../store.js';
 import { exportRecord, type ExportRecord } from './record.js';
 
@@ -202,10 +203,7 @@ export class EventExporter {
   }
 
   private backoff(attempt: number): number {
-    const min = this.opts.minBackoffMs ?? 500;
-    const max = this.opts.maxBackoffMs ?? 30_000;
-    const delay = Math.min(max, min * 2 ** Math.min(attempt - 1, 30));
-    return Math.round(delay / 2 + (Math.random() * delay) / 2);
+    return equalJitterMs(attempt, this.opts.minBackoffMs ?? 500, this.opts.maxBackoffMs ?? 30_000);
   }
 
   private wait(ms: number, wakeOnNotify: boolean): Promise<void> {
