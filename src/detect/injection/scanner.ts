@@ -6,7 +6,7 @@ import { CUE_OFFSET, DENSE_INPUTS, sigmoid, type InjectionModel } from './model.
 import { CUE_CATEGORIES, cueInputs } from './cues.js';
 import { builtinInjectionModel } from './model-weights.js';
 import { foldPatternSource, normalizeText, type NormView } from './normalize.js';
-import { lineEndWithin, lineStartWithin } from '../lines.js';
+import { StringLiterals } from './literals.js';
 import { BUILTIN_SIGNALS, type Signal, type SignalFamily } from './signals.js';
 import type { InjectionDetector, InjectionMatch, InjectionScannerOptions } from './types.js';
 
@@ -91,54 +91,6 @@ function discussionFactor(text: string, start: number, end: number, discussion: 
   return 1;
 }
 
-const isQuote = (c: number): boolean => c === 34 || c === 39 || c === 96;
-const isBlank = (c: number): boolean => c === 32 || c === 9;
-
-/**
- * True when [start, end) sits inside a string literal that stands as a list item or a call argument on its line:
- * `[`, `(` or `,` (or nothing) before the opening quote, `,`, `)` or `]` (or nothing) after the closing one, as in
- * `ATTACKS = ['…', …]` or `expect(scan("…"))`. A value after `:` or `=` (a package description, a config entry) is
- * not: attackers put instructions there. Bounded to 400 characters each way, like inStringLiteral.
- */
-function quotedAsData(text: string, start: number, end: number): boolean {
-  const from = lineStartWithin(text, start, 400);
-  let open = -1;
-  let quote = 0;
-  for (let i = from; i < start; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 92) {
-      i++;
-      continue;
-    }
-    if (quote === 0 && isQuote(c)) {
-      quote = c;
-      open = i;
-    } else if (c === quote) quote = 0;
-  }
-  if (quote === 0) return false;
-  const to = lineEndWithin(text, end, 400);
-  let close = -1;
-  for (let i = end; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 92) {
-      i++;
-      continue;
-    }
-    if (c === quote) {
-      close = i;
-      break;
-    }
-  }
-  if (close < 0) return false;
-  let b = open - 1;
-  while (b >= from && isBlank(text.charCodeAt(b))) b--;
-  const before = b < from ? -1 : text.charCodeAt(b);
-  let a = close + 1;
-  while (a < to && isBlank(text.charCodeAt(a))) a++;
-  const after = a >= to ? -1 : text.charCodeAt(a);
-  return (before === -1 || before === 91 || before === 40 || before === 44) && (after === -1 || after === 44 || after === 41 || after === 93);
-}
-
 function compileSignal(sig: Signal, fold: boolean): CompiledSignal {
   const flags = new Set(sig.pattern.flags.replace(/[gy]/g, ''));
   flags.add('g');
@@ -190,7 +142,7 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   });
   const automaton = new KeywordAutomaton([...keywordIds.keys()]);
 
-  function runSignal(c: CompiledSignal, view: NormView, out: Hit[], discussion: DiscussionIndex): void {
+  function runSignal(c: CompiledSignal, view: NormView, out: Hit[], discussion: DiscussionIndex, literals: StringLiterals): void {
     const re = c.re;
     const text = view.text;
     re.lastIndex = 0;
@@ -206,7 +158,7 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       while (start < end && (text.charCodeAt(start) === 10 || text.charCodeAt(start) === 13)) start++;
       if (end - start > INJECTION_MAX_MATCH_LENGTH) continue;
       let w = c.sig.weight;
-      if (c.sig.check !== undefined) w *= c.sig.check(text, start, end, m);
+      if (c.sig.check !== undefined) w *= c.sig.check(text, start, end, m, literals);
       if (w > 0 && c.sig.discussable !== false) w *= discussionFactor(text, start, end, discussion);
       if (w <= 0) continue;
       out.push({ start: view.toOrigStart(start), end: view.toOrigEnd(end), signal: c.sig.id, family: c.sig.family, weight: w });
@@ -224,8 +176,9 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     }
     if (!view.identity || /[^\x00-\x7f]/.test(view.text)) for (const si of nonAsciiSignals) active[si] = 1;
     const discussion = new DiscussionIndex(view.text);
-    for (let si = 0; si < compiled.length; si++) if (active[si] === 1) runSignal(compiled[si]!, view, hits, discussion);
-    for (const c of custom) runSignal(c, view, hits, discussion);
+    const literals = new StringLiterals(view.text);
+    for (let si = 0; si < compiled.length; si++) if (active[si] === 1) runSignal(compiled[si]!, view, hits, discussion, literals);
+    for (const c of custom) runSignal(c, view, hits, discussion, literals);
 
     if (depth < MAX_DEPTH) {
       const hidden: { start: number; end: number; text: string; marker: string }[] = [];
@@ -307,8 +260,9 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     // the training data had no example of it. Weaker hits count only through the model's trained signal inputs.
     // A hit inside a string literal that is a list item or an argument (a detector's test fixture) is data: it
     // reaches the score only through the model, which has seen such fixtures, not as a floor of its own.
+    const literals = new StringLiterals(text);
     const ruled = regions(
-      hits.filter((h) => h.decoded || h.family === 'custom' || h.family === 'marker' || !quotedAsData(text, h.start, h.end)),
+      hits.filter((h) => h.decoded || h.family === 'custom' || h.family === 'marker' || !literals.standsAsData(h.start, h.end)),
       signalThreshold,
     );
     let ruledLo = 0;

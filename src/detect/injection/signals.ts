@@ -7,7 +7,7 @@
  * override, an AI-addressed note, a secrecy demand).
  */
 
-import { lineEndWithin, lineStartWithin } from '../lines.js';
+import type { StringLiterals } from './literals.js';
 
 export type SignalFamily =
   | 'override'
@@ -32,7 +32,7 @@ export interface Signal {
   nonAscii?: boolean;
   pattern: RegExp;
   /** Weight multiplier for one match (0 drops it): negation, code-literal context, URL placeholders. */
-  check?: (text: string, start: number, end: number, m: RegExpExecArray) => number;
+  check?: (text: string, start: number, end: number, m: RegExpExecArray, literals: StringLiterals) => number;
   /** Whether quoting and meta-discussion ("prompt injection such as …") damp this signal. Default true. */
   discussable?: boolean;
 }
@@ -43,33 +43,6 @@ export interface Signal {
 const NEGATED = /\b(?:not|never|n't|no|without|refuse\s+to|cannot|can't|must\s+not)\s+(?:\w+\s+){0,2}$/i;
 export function negated(text: string, start: number): boolean {
   return NEGATED.test(text.slice(Math.max(0, start - 40), start));
-}
-
-/**
- * True when `start` sits inside a quoted string literal on its line: an odd number of unescaped quotes of one
- * kind in the 400 characters before it, and that quote again within 400 characters after the match. One pass
- * each way, on the text itself: this runs for every hit of several signals.
- */
-export function inStringLiteral(text: string, start: number, end: number): boolean {
-  const from = lineStartWithin(text, start, 400);
-  let double = 0;
-  let single = 0;
-  let back = 0;
-  for (let i = from; i < start; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 34 && c !== 39 && c !== 96) continue;
-    if (i > from && text.charCodeAt(i - 1) === 92) continue; // escaped
-    if (c === 34) double++;
-    else if (c === 39) single++;
-    else back++;
-  }
-  if ((double & 1) === 0 && (single & 1) === 0 && (back & 1) === 0) return false;
-  const to = lineEndWithin(text, end, 400);
-  for (let i = end; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if ((c === 34 && (double & 1) === 1) || (c === 39 && (single & 1) === 1) || (c === 96 && (back & 1) === 1)) return true;
-  }
-  return false;
 }
 
 /** A data-carrying URL: a placeholder or an environment reference in its query or path. */
@@ -83,7 +56,8 @@ function urlCarriesData(_text: string, _start: number, _end: number, m: RegExpEx
 }
 
 const notNegated = (text: string, start: number): number => (negated(text, start) ? 0 : 1);
-const notInLiteral = (text: string, start: number, end: number): number => (inStringLiteral(text, start, end) ? 0.15 : 1);
+const notInLiteral = (_text: string, start: number, end: number, _m: RegExpExecArray, literals: StringLiterals): number =>
+  literals.contains(start, end) ? 0.15 : 1;
 
 /** Destination named after a secret-sending verb: a URL, a host, a webhook, an e-mail address. */
 const DESTINATION = /(?:https?:\/\/|\bftp:\/\/|\b[\w-]{2,40}\.(?:com|net|org|io|xyz|ru|cn|top|site|dev|app|sh|me|co|tk|ml|info|biz)\b|\bwebhook|\bpastebin|\b[\w.-]{1,40}@[\w-]{2,40}\.\w{2,6}|\b\d{1,3}(?:\.\d{1,3}){3}\b|\bthis\s+(?:url|endpoint|server|address|host)|\bthe\s+following\s+(?:url|endpoint|server|address|host)|\bmy\s+(?:server|endpoint|webhook))/i;
@@ -478,7 +452,7 @@ export const BUILTIN_SIGNALS: readonly Signal[] = [
   },
   {
     id: 'agent-secrecy',
-    check: (text, start, end, m) => (inStringLiteral(text, start, end) ? 0.5 : 1) * (/^(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\b/i.test(m[0]) ? 0.65 : 1),
+    check: (_text, start, end, m, literals) => (literals.contains(start, end) ? 0.5 : 1) * (/^(?:silently|quietly|secretly|covertly|discreetly|stealthily|invisibly)\b/i.test(m[0]) ? 0.65 : 1),
     family: 'agent-secrecy',
     weight: 0.55,
     keywords: ['do not', "don't", 'never', 'must not', 'should not', "shouldn't", 'silently', 'quietly', 'secretly', 'covertly', 'discreetly', 'stealthily', 'invisibly', 'without'],
