@@ -8,7 +8,7 @@ import { ESCALATION_STATES, EscalationInputError, EscalationStateError, type Esc
 
 /**
  * `kt escalations`: the queue of requests held for review. Against the local store (a gateway's data dir or
- * PostgreSQL) or a control plane (`--api-url` with a reader token), whichever the gateway opens them on.
+ * PostgreSQL) or a control plane (`--api-url` with a reviewer token; a reader token only lists), whichever the gateway opens them on.
  */
 export function escalationsCommand(): Command {
   const cmd = new Command('escalations').description('Review requests a policy escalated: list, show, approve or deny them; list and revoke exceptions');
@@ -75,7 +75,7 @@ Examples:
   $ kt escalations list
   $ kt escalations approve esc_01J… --reason "test fixture key, not a real one" --exception --exception-ttl 7d
   $ kt escalations deny esc_01J… --reason "production credentials"
-  $ kt escalations list --api-url https://kt.corp.example --token $KEEPTRUSTS_API_TOKEN   (a reader token)`,
+  $ kt escalations list --api-url https://kt.corp.example --token $KEEPTRUSTS_API_TOKEN   (a reviewer token)`,
   );
   return cmd;
 }
@@ -117,7 +117,7 @@ function source(cmd: Command): Command {
     .option('--data-dir <dir>', 'gateway data directory (default: KEEPTRUSTS_DATA_DIR or ~/.keeptrusts)')
     .option('--database-url <url>', 'a PostgreSQL store (default: KEEPTRUSTS_DATABASE_URL)')
     .option('--api-url <url>', 'a control plane (default: KEEPTRUSTS_API_URL)')
-    .option('--token <token>', 'control plane reader token (default: KEEPTRUSTS_API_TOKEN)');
+    .option('--token <token>', 'control plane token: reviewer (or admin) to decide, any to list (default: KEEPTRUSTS_API_TOKEN)');
 }
 
 async function openStore(flags: SourceFlags): Promise<EscalationStore> {
@@ -125,7 +125,7 @@ async function openStore(flags: SourceFlags): Promise<EscalationStore> {
   const apiUrl = flags.apiUrl ?? (env.KEEPTRUSTS_API_URL || undefined);
   if (apiUrl && !flags.dataDir && !flags.databaseUrl) {
     const token = flags.token ?? (env.KEEPTRUSTS_API_TOKEN || undefined);
-    if (!token) throw new EscalationInputError('a control plane needs a reader token: --token or KEEPTRUSTS_API_TOKEN (kt server token create --role reader)');
+    if (!token) throw new EscalationInputError('a control plane needs a token: --token or KEEPTRUSTS_API_TOKEN (kt server token create --role reviewer)');
     return new RemoteEscalationStore(apiUrl, token);
   }
   return openEscalationStore({ dataDir: resolveDataDir(flags.dataDir), databaseUrl: databaseUrlFrom(flags.databaseUrl) });

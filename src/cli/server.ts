@@ -69,7 +69,7 @@ API (every route but /health needs Authorization: Bearer <token>):
   GET  /v1/chains, /v1/chains/:chain, /v1/chains/:chain/events, /v1/chains/:chain/checkpoints, /v1/keys
   GET  /v1/stats, /v1/usage, /v1/events/:id/verify, /v1/budgets
   GET  /v1/escalations, /v1/escalations/:id, /v1/exceptions        the escalation queue (docs/cli.md, kt escalations)
-  POST /v1/escalations/:id/decision, /v1/exceptions/:id/revoke     reviewers (reader tokens, console admins) decide and revoke
+  POST /v1/escalations/:id/decision, /v1/exceptions/:id/revoke     reviewers (reviewer and admin tokens, console admins) decide and revoke
   POST /v1/escalations, /v1/escalations/:id/expire                 gateways (gateway tokens) open and expire
   GET  /console                    the web console (sign in with a reader token, or through OIDC; docs/console.md)
   GET  /auth/login, /auth/callback console sign-in through the OIDC provider (--oidc-issuer); POST /auth/logout
@@ -172,7 +172,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   if (oidc) {
     logger.info(
       { console: `${plane.url}/console/`, issuer: oidc.issuer.href, client_id: oidc.clientId, redirect_url: oidc.redirectUrl.href, session_ttl_s: oidc.sessionTtlMs / 1000 },
-      `web console at ${plane.url}/console/ (sign in through ${oidc.issuer.host}, or with a reader token)`,
+      `web console at ${plane.url}/console/ (sign in through ${oidc.issuer.host}, or with a reader or reviewer token)`,
     );
     const redirectHost = oidc.redirectUrl.hostname;
     // A loopback listener, or one with --allowed-hosts, refuses Host names it was not told about (src/gateway/request-guard.ts).
@@ -185,7 +185,7 @@ export async function runServer(opts: ServerOptions, onStarted?: (p: RunningCont
   if (tls) logger.info({ certificate: tls.summary }, 'serving HTTPS (kill -HUP the control plane to load a renewed certificate)');
   else if (!isLoopback(listen.host)) logger.warn({ listen: opts.listen }, 'serving plain HTTP beyond loopback (--insecure-listen): only a TLS-terminating proxy in front keeps tokens and events off the network');
   if (!isLoopback(listen.host)) {
-    // Every route but /health already needs a token (gateway or reader): the control plane has no open API.
+    // Every route but /health already needs a token (of any role): the control plane has no open API.
     if (!opts.allowedHosts?.length) logger.warn({ listen: opts.listen }, 'answering to any Host name beyond loopback: list the names gateways and browsers use with --allowed-hosts');
   }
   onStarted?.(plane);
@@ -240,9 +240,9 @@ function tokenCommand(): Command {
     .command('create')
     .description('Create a token and print it once')
     .requiredOption('--gateway <name>', "the gateway's id (its --gateway-id / KEEPTRUSTS_GATEWAY_ID): the one chain a gateway token may write; a label for a reader")
-    .addOption(new Option('--role <role>', 'gateway: ship events and read; reader: read only').choices(TOKEN_ROLES).default('gateway').argParser(oneOf(TOKEN_ROLES)))
+    .addOption(new Option('--role <role>', 'gateway: ship events and read; reader: read only; reviewer: read and decide escalations; admin: also manage tokens').choices(TOKEN_ROLES).default('gateway').argParser(oneOf(TOKEN_ROLES)))
     .configureHelp(tokenHelp([...STORE_OPTIONS, '--listen']))
-    .addHelpText('after', '\nWith create, --listen only names the control plane in the KEEPTRUSTS_API_URL hint printed after the token.\n\nExamples:\n  $ kt server token create --gateway gw-laptop\n  $ kt server token create --role reader --gateway console-alice')
+    .addHelpText('after', '\nWith create, --listen only names the control plane in the KEEPTRUSTS_API_URL hint printed after the token.\n\nExamples:\n  $ kt server token create --gateway gw-laptop\n  $ kt server token create --role reader --gateway console-alice\n  $ kt server token create --role reviewer --gateway security-oncall')
     .action(async (opts: { gateway: string; role: TokenRole }, cmd: Command) => {
       process.exitCode = await withTokens(cmd, 'token create', async (tokens, flags) => {
         const { token: secret, record } = await tokens.create({ gateway: opts.gateway, role: opts.role });

@@ -359,8 +359,8 @@ interface Context {
 }
 
 /**
- * Whether a caller may do what needs `need`. Reading needs any valid credential (gateway and reader tokens,
- * reader and admin sessions: a gateway token could always read); admin needs an admin session.
+ * Whether a caller may do what needs `need`. Reading needs any valid credential (every token role, reader and
+ * admin sessions: a gateway token could always read); admin needs an admin session or an admin token.
  */
 export function roleAllows(have: TokenRole | ConsoleRole | undefined, need: ConsoleRole): boolean {
   if (have === undefined) return false;
@@ -499,7 +499,7 @@ class ControlPlane {
         throw forbidden(
           ctx.session
             ? `this needs the ${role} role; ${ctx.session.email ?? ctx.session.subject} signed in as ${ctx.session.role}`
-            : `this needs the ${role} role, which only console sign-in grants (a ${have} token cannot)`,
+            : `this needs the ${role} role: sign in to the console as an admin, or use an admin token (kt server token create --role admin); a ${have} token cannot`,
         );
       }
       return handler(ctx);

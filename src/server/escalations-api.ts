@@ -46,7 +46,8 @@ const DecisionBody = z.strictObject({
 /**
  * The escalation queue over HTTP (`/v1/escalations`, `/v1/exceptions`), for gateways that report to this
  * control plane and for the console and `kt escalations`. A gateway token opens and expires its own gateway's
- * escalations; a reader token (the console's, `kt server token create --role reader`) lists and decides them.
+ * escalations; any other token lists them, and a reviewer or admin token (`kt server token create --role reviewer`)
+ * decides them: a reader token (a dashboard's) only reads.
  * A gateway never decides: it would approve what it escalated.
  */
 export async function escalationApi(store: EscalationStore, call: EscalationCall, readJson: () => Promise<unknown>): Promise<unknown> {
@@ -54,14 +55,16 @@ export async function escalationApi(store: EscalationStore, call: EscalationCall
   const fail = (status: number, type: ApiFailure['type'], message: string): never => {
     throw { status, type, message } satisfies ApiFailure;
   };
-  // Signed in to the console, only admins decide, under the name the provider vouched for; a reader token
-  // (kt escalations, a console opened with a token) decides under the name it gives, else its token id.
+  // Signed in to the console, only admins decide, under the name the provider vouched for; a reviewer or admin
+  // token (kt escalations, a console opened with a token) decides under the name it gives, else its token id.
   const reviewerOnly = (): string | undefined => {
     if (session) {
       if (session.role !== 'admin') fail(403, 'permission_error', `deciding escalations needs the admin role; ${session.email ?? session.subject} signed in as ${session.role}`);
       return session.email ?? session.name ?? session.subject;
     }
-    if (principal?.role !== 'reader') fail(403, 'permission_error', 'a gateway token cannot decide escalations; use a reader token (the console, kt server token create --role reader)');
+    if (principal?.role !== 'reviewer' && principal?.role !== 'admin') {
+      fail(403, 'permission_error', `a ${principal?.role ?? 'missing'} token cannot decide escalations; use a reviewer token (kt server token create --role reviewer)`);
+    }
     return undefined;
   };
   const gatewayOnly = (): string => (principal?.role === 'gateway' ? principal.gateway : fail(403, 'permission_error', 'only a gateway token opens or expires escalations'));

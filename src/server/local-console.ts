@@ -18,7 +18,7 @@ export interface LocalConsoleOptions {
   logger: Logger;
   /** The token the console signs in with; a new random one (ktgw_…) when absent. */
   token?: string;
-  /** Also accept these tokens (a control plane's token store, `kt server token create --role reader`). */
+  /** Also accept these tokens (a control plane's token store, `kt server token create --role reader|reviewer`). */
   tokens?: TokenStore;
   /** The gateway's budgets, for the costs page. */
   limits?: Pick<LimitEngine, 'status'>;
@@ -46,7 +46,8 @@ const LOCAL_PATHS = /^\/(?:console(?:\/.*)?|v1\/(?:events(?:\/.*)?|usage|stats|b
 /** One token held in memory (compared by hash in constant time), then any token of `fallback`. */
 export function localTokenStore(token: string, fallback?: TokenStore): TokenStore {
   const expected = Buffer.from(hashToken(token), 'hex');
-  const record: TokenRecord = { id: 'tok_local_console', gateway: 'local-console', role: 'reader', created_at: new Date().toISOString(), revoked_at: null };
+  // The console's own token is the operator's on their own gateway: it reads and decides the local queue.
+  const record: TokenRecord = { id: 'tok_local_console', gateway: 'local-console', role: 'reviewer', created_at: new Date().toISOString(), revoked_at: null };
   return {
     kind: 'sqlite',
     async create() {
@@ -55,8 +56,10 @@ export function localTokenStore(token: string, fallback?: TokenStore): TokenStor
     async verify(candidate: string) {
       if (timingSafeEqual(Buffer.from(hashToken(candidate), 'hex'), expected)) return record;
       const other = fallback ? await fallback.verify(candidate) : null;
-      // A gateway token of the control plane may read here, but the local console never ingests.
-      return other ? { ...other, role: 'reader' } : null;
+      // A gateway token of the control plane may read here, but the local console never ingests; no token
+      // manages tokens here (this store creates none), so an admin token acts as a reviewer.
+      if (!other) return null;
+      return { ...other, role: other.role === 'gateway' ? 'reader' : other.role === 'admin' ? 'reviewer' : other.role };
     },
     async list() {
       return [record];

@@ -6,9 +6,16 @@ import { splitSchema } from '../audit/open.js';
 import { eventsDbFile } from '../audit/paths.js';
 import { createPrivateFile } from '../audit/data-dir.js';
 
-/** `gateway` tokens may post their own chain and read; `reader` tokens (consoles, `kt events --api-url`) only read. */
-export type TokenRole = 'gateway' | 'reader';
-export const TOKEN_ROLES: readonly TokenRole[] = ['gateway', 'reader'];
+/**
+ * What a token may do. `gateway`: post its own chain, and read. `reader` (dashboards, `kt events --api-url`): read.
+ * `reviewer` (`kt escalations`, a reviewer's console): read and decide escalations. `admin` (automation): what an
+ * admin signed in to the console may do, tokens included. Deciding is kept from readers so a read-only credential
+ * handed to a dashboard cannot approve what a policy held.
+ */
+export type TokenRole = 'gateway' | 'reader' | 'reviewer' | 'admin';
+export const TOKEN_ROLES: readonly TokenRole[] = ['gateway', 'reader', 'reviewer', 'admin'];
+/** The CHECK both stores put on `role`; a store created before a role existed is migrated to it on open. */
+const ROLE_CHECK = `CHECK (role IN (${TOKEN_ROLES.map((r) => `'${r}'`).join(', ')}))`;
 
 export interface TokenRecord {
   id: string;
@@ -73,10 +80,25 @@ CREATE TABLE IF NOT EXISTS api_tokens (
   id TEXT PRIMARY KEY,
   token_sha256 TEXT NOT NULL UNIQUE,
   gateway TEXT NOT NULL,
-  role TEXT NOT NULL CHECK (role IN ('gateway', 'reader')),
+  role TEXT NOT NULL ${ROLE_CHECK},
   created_at TEXT NOT NULL,
   revoked_at TEXT
 );`;
+
+/**
+ * SQLite cannot change a CHECK in place: a table made when fewer roles existed is copied into one with today's
+ * CHECK, in one transaction (the token hashes and ids move unchanged).
+ */
+function migrateSqliteRoles(db: Database.Database): void {
+  const row = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'api_tokens'").get() as { sql: string } | undefined;
+  if (!row || row.sql.includes(ROLE_CHECK)) return;
+  db.transaction(() => {
+    db.exec('ALTER TABLE api_tokens RENAME TO api_tokens_before_roles');
+    db.exec(SQLITE_SCHEMA);
+    db.exec('INSERT INTO api_tokens (id, token_sha256, gateway, role, created_at, revoked_at) SELECT id, token_sha256, gateway, role, created_at, revoked_at FROM api_tokens_before_roles');
+    db.exec('DROP TABLE api_tokens_before_roles');
+  })();
+}
 
 /** Tokens in the control plane's own SQLite file, beside its events, through a connection of their own. */
 export class SqliteTokenStore implements TokenStore {
@@ -89,6 +111,7 @@ export class SqliteTokenStore implements TokenStore {
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SQLITE_SCHEMA);
+    migrateSqliteRoles(this.db);
   }
 
   async create(input: { gateway: string; role?: TokenRole }): Promise<{ token: string; record: TokenRecord }> {
@@ -150,10 +173,20 @@ export class PostgresTokenStore implements TokenStore {
         id TEXT PRIMARY KEY,
         token_sha256 TEXT NOT NULL UNIQUE,
         gateway TEXT NOT NULL,
-        role TEXT NOT NULL CHECK (role IN ('gateway', 'reader')),
+        role TEXT NOT NULL ${ROLE_CHECK},
         created_at TEXT NOT NULL,
         revoked_at TEXT
       )`);
+        // A table made when fewer roles existed: swap its CHECK on role for today's.
+        const { rows } = await client.query<{ conname: string; def: string }>(
+          `SELECT conname, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conrelid = $1::regclass AND contype = 'c'`,
+          [`${s}.api_tokens`],
+        );
+        const roleChecks = rows.filter((r) => /\brole\b/.test(r.def));
+        if (!roleChecks.every((r) => TOKEN_ROLES.every((role) => r.def.includes(`'${role}'`))) || roleChecks.length === 0) {
+          for (const r of roleChecks) await client.query(`ALTER TABLE ${s}.api_tokens DROP CONSTRAINT ${escapeIdentifier(r.conname)}`);
+          await client.query(`ALTER TABLE ${s}.api_tokens ADD CONSTRAINT api_tokens_role_check ${ROLE_CHECK}`);
+        }
       });
     } catch (err) {
       await pool.end().catch(() => {});

@@ -291,18 +291,19 @@ describe('shutdown', { timeout: 300_000 }, () => {
 });
 
 describe('escalation on a control plane', { timeout: 300_000 }, () => {
-  it('a gateway reporting to kt server opens the escalation there; a reviewer with a reader token approves it with kt escalations', async () => {
+  it('a gateway reporting to kt server opens the escalation there; a reviewer token approves it with kt escalations, a reader token may only list', async () => {
     const serverDir = tempDir('server');
     const tokens = new SqliteTokenStore(eventsDbFile(serverDir));
     const { token: gatewayToken } = await tokens.create({ gateway: 'gw-esc' });
-    const { token: readerToken } = await tokens.create({ gateway: 'reviewers', role: 'reader' });
+    const { token: reviewerToken } = await tokens.create({ gateway: 'reviewers', role: 'reviewer' });
+    const { token: readerToken } = await tokens.create({ gateway: 'dashboard', role: 'reader' });
     await tokens.close();
     const port = await freePort();
     await start(['server', '--listen', `127.0.0.1:${port}`, '--data-dir', serverDir, '--log-format', 'json'], {}, 'listening on');
     const api = `http://127.0.0.1:${port}`;
     const dataDir = tempDir('shipping');
     const base = await gateway(dataDir, 600, { KEEPTRUSTS_API_URL: api, KEEPTRUSTS_GATEWAY_TOKEN: gatewayToken });
-    const source = ['--api-url', api, '--token', readerToken];
+    const source = ['--api-url', api, '--token', reviewerToken];
 
     const waiting = ask(base, 'ana').catch((e: unknown) => e);
     const esc = await awaitOpen(source, 'ana');
@@ -313,6 +314,11 @@ describe('escalation on a control plane', { timeout: 300_000 }, () => {
     const byGateway = await kt(['escalations', 'approve', esc.id, '--reason', 'self-approval', '--api-url', api, '--token', gatewayToken]);
     expect(byGateway.code).toBe(1);
     expect(byGateway.stderr).toContain('cannot decide escalations');
+    // Nor may a dashboard's read-only token, though it sees the queue.
+    expect((await openList(['--api-url', api, '--token', readerToken])).map((e) => e.id)).toContain(esc.id);
+    const byReader = await kt(['escalations', 'deny', esc.id, '--reason', 'read-only', '--api-url', api, '--token', readerToken]);
+    expect(byReader.code).toBe(1);
+    expect(byReader.stderr).toContain('a reader token cannot decide escalations; use a reviewer token');
     const ok = await kt(['escalations', 'approve', esc.id, '--reason', 'ok for the drill', '--reviewer', 'sam', ...source]);
     expect(ok.stderr).toBe('');
     const reply = (await waiting) as OpenAI.ChatCompletion;

@@ -2,10 +2,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, post, shortTime } from '../api';
 import { ErrorNote, Loading } from '../components';
 
+type TokenRole = 'gateway' | 'reader' | 'reviewer' | 'admin';
+
 interface TokenRecord {
   id: string;
   gateway: string;
-  role: 'gateway' | 'reader';
+  role: TokenRole;
   created_at: string;
   revoked_at: string | null;
 }
@@ -15,7 +17,7 @@ export function TokensPage() {
   const [tokens, setTokens] = useState<TokenRecord[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [name, setName] = useState('');
-  const [role, setRole] = useState<'gateway' | 'reader'>('gateway');
+  const [role, setRole] = useState<TokenRole>('gateway');
   const [created, setCreated] = useState<{ token: string; record: TokenRecord } | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -53,16 +55,18 @@ export function TokensPage() {
   return (
     <section>
       <h1>Tokens</h1>
-      <p class="muted">Gateways ship their events with a gateway token; scripts and people without single sign-on read with a reader token. Only the hash is stored: a token is shown once, here.</p>
+      <p class="muted">Gateways ship their events with a gateway token; scripts and people without single sign-on read with a reader token, and decide escalations with a reviewer token. Only the hash is stored: a token is shown once, here.</p>
       {error && <ErrorNote error={error} />}
       <form class="card token-form" onSubmit={create} aria-label="Create a token">
         <h2>Create a token</h2>
         <label for="token-name">Gateway id or label</label>
         <input id="token-name" required value={name} onInput={(e) => setName(e.currentTarget.value)} placeholder="build-box-1" />
         <label for="token-role">Role</label>
-        <select id="token-role" value={role} onChange={(e) => setRole(e.currentTarget.value as 'gateway' | 'reader')}>
+        <select id="token-role" value={role} onChange={(e) => setRole(e.currentTarget.value as TokenRole)}>
           <option value="gateway">gateway: ships its own chain, reads</option>
           <option value="reader">reader: reads only</option>
+          <option value="reviewer">reviewer: reads, decides escalations</option>
+          <option value="admin">admin: reads, decides, manages tokens</option>
         </select>
         <button type="submit" disabled={busy}>
           {busy ? 'Creating…' : 'Create'}
