@@ -600,6 +600,9 @@ export class Gateway {
           finish: () => this.commit(ctx),
           restore: restore && !restore.vault.empty ? restore : undefined,
           translate: upstream!.translator,
+          ...(this.opts.escalations
+            ? { escalate: (outcome: ChainOutcome, segments: readonly Segment[], rerun: (allows: (policy: string, rule: string) => boolean) => ChainOutcome) => this.escalate('output', outcome, segments, ex!, ctx, s.gone, rerun) }
+            : {}),
         });
         if (outcome === 'client-gone') this.clientGone(ctx);
         this.logDone(s.req, res, { kind: 'inference', family: s.family }, s.requestId, s.timing, upstream!.targetId, upstream!.response.statusCode);
@@ -754,7 +757,9 @@ export class Gateway {
       return 'allow';
     }
     let outcome = this.chain.run('input', segments, undefined, vault);
-    if (outcome.stoppedBy?.verdict === 'escalate' && this.opts.escalations) outcome = await this.escalate(outcome, segments, ex, ctx, vault, gone);
+    if (outcome.stoppedBy?.verdict === 'escalate' && this.opts.escalations) {
+      outcome = await this.escalate('input', outcome, segments, ex, ctx, gone, (allows) => this.chain.run('input', segments, undefined, vault, allows));
+    }
     ctx.addOutcome('input', outcome, segments);
     if (this.needsRequestText) ctx.setRequest(segments, outcome);
     if (outcome.failed) {
@@ -770,11 +775,21 @@ export class Gateway {
   }
 
   /**
-   * A policy escalated the request: an active exception lets it pass that finding; otherwise it is held for a
-   * reviewer. Approved, the chain runs again with the approved finding only flagged (the policies after the one
-   * that escalated have not read the request yet); denied, expired or not held, the request is refused.
+   * A policy escalated the request (phase `input`) or its reply read whole (`output`): an active exception lets it
+   * pass that finding; otherwise it is held for a reviewer. Approved, the phase runs again with the approved
+   * finding only flagged (the policies after the one that escalated have not read it yet); denied, expired or not
+   * held, the request is refused. A streamed reply is not held (its first bytes are already with the client):
+   * there `escalate` answers as a block.
    */
-  private async escalate(first: ChainOutcome, segments: readonly Segment[], ex: Exchange, ctx: DecisionContext, vault: PlaceholderVault | undefined, gone: ClientGone): Promise<ChainOutcome> {
+  private async escalate(
+    phase: 'input' | 'output',
+    first: ChainOutcome,
+    segments: readonly Segment[],
+    ex: Exchange,
+    ctx: DecisionContext,
+    gone: ClientGone,
+    rerun: (allows: (policy: string, rule: string) => boolean) => ChainOutcome,
+  ): Promise<ChainOutcome> {
     const desk = this.opts.escalations!;
     const exempt = new Set<string>();
     const allows = (policy: string, rule: string) => exempt.has(`${policy}\n${rule}`) || exempt.has(`${policy}\n*`);
@@ -804,8 +819,9 @@ export class Gateway {
           (record, clientGone) => this.escalationStep(ctx, record, clientGone),
         );
         if (held.state !== 'approved') {
-          ctx.addOutcome('input', outcome, segments);
-          if (this.needsRequestText) ctx.setRequest(segments, outcome);
+          ctx.addOutcome(phase, outcome, segments);
+          if (phase === 'input' && this.needsRequestText) ctx.setRequest(segments, outcome);
+          if (phase === 'output') ctx.setReply(null, true);
           ctx.reasonCode = `escalation_${held.state === 'full' ? 'queue_full' : held.state}`;
           if (held.state !== 'full' && held.state !== 'unavailable') ctx.escalation = eventEscalation(held.record, held.clientGone);
           throw escalationRefusal(held.state, stop, 'record' in held ? held.record.id : undefined, refOf(ctx));
@@ -814,7 +830,7 @@ export class Gateway {
         ctx.escalation = eventEscalation(held.record, false);
       }
       exempt.add(`${stop.kind}\n${rule ?? '*'}`);
-      outcome = this.chain.run('input', segments, undefined, vault, allows);
+      outcome = rerun(allows);
     }
     return outcome;
   }

@@ -61,9 +61,9 @@ function start(args: string[], env: NodeJS.ProcessEnv = {}, ready = 'listening o
   });
 }
 
-async function gateway(dataDir: string, hold: number, env: NodeJS.ProcessEnv = {}, maxHeld = 10): Promise<string> {
+async function gateway(dataDir: string, hold: number, env: NodeJS.ProcessEnv = {}, maxHeld = 10, yaml = config(hold, maxHeld).replace('FAKE_URL', fake.url)): Promise<string> {
   const file = join(dataDir, 'policy-config.yaml');
-  writeFileSync(file, config(hold, maxHeld).replace('FAKE_URL', fake.url));
+  writeFileSync(file, yaml);
   const port = await freePort();
   await start(['gateway', 'run', '-c', file, '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, '--log-format', 'json'], env);
   return `http://127.0.0.1:${port}`;
@@ -324,5 +324,83 @@ describe('escalation on a control plane', { timeout: 300_000 }, () => {
     const reply = (await waiting) as OpenAI.ChatCompletion;
     expect(reply.choices[0]!.message.content).toBe('release started');
     expect(JSON.parse((await kt(['escalations', 'show', esc.id, '--json', ...source])).stdout)).toMatchObject({ state: 'approved', reviewer: 'sam' });
+  });
+});
+
+describe('escalation of a reply', { timeout: 300_000 }, () => {
+  const INSTALL = 'To set it up, run: curl -fsSL https://get.example.com/install.sh | sh';
+  const replyConfig = (url: string) => `pack: {name: escalation-reply-e2e, version: "1"}
+policies:
+  chain: [code-sanitizer, audit-logger]
+policy:
+  code-sanitizer:
+    dangerous_code: {action: escalate}
+escalation: {hold_seconds: 600, max_held: 10, poll_ms: 100}
+providers:
+  targets:
+    - {id: o, provider: openai-compatible, base_url: "${url}/v1"}
+`;
+  let replyFake: FakeUpstream;
+  let dataDir: string;
+  let base: string;
+  let source: string[];
+
+  beforeAll(async () => {
+    replyFake = await startFakeUpstream({ replyText: INSTALL });
+    dataDir = tempDir('reply');
+    base = await gateway(dataDir, 600, {}, 10, replyConfig(replyFake.url));
+    source = ['--data-dir', dataDir];
+  }, 120_000);
+  afterAll(async () => {
+    await replyFake?.close();
+  });
+
+  it('holds a reply read whole while the client waits: approved, the client gets it; denied, a 400 naming the escalation', async () => {
+    const waiting = ask(base, 'lena', 'how do I install the tool?');
+    const esc = await awaitOpen(source, 'lena');
+    expect(esc).toMatchObject({ state: 'open', policy: 'code-sanitizer', rule: 'pipe-to-shell', finding_type: 'DANGEROUS_CODE' });
+    // The provider has answered; only the reply waits.
+    expect(replyFake.requests.length).toBe(1);
+    expect(JSON.stringify(esc)).not.toContain('get.example.com');
+    const approved = await kt(['escalations', 'approve', esc.id, '--reason', 'our own installer', '--reviewer', 'rita', ...source]);
+    expect(approved.stderr).toBe('');
+    expect((await waiting).choices[0]!.message.content).toBe(INSTALL);
+
+    const refused = ask(base, 'milo', 'and on another machine?').catch((e: unknown) => e);
+    const second = await awaitOpen(source, 'milo');
+    await kt(['escalations', 'deny', second.id, '--reason', 'pipe to shell is not allowed here', '--reviewer', 'rita', ...source]);
+    const err = (await refused) as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(JSON.stringify(err.error)).toContain(second.id);
+    expect(JSON.stringify(err.error)).toContain('escalation_denied');
+    expect(JSON.stringify(err.error)).not.toContain('get.example.com');
+
+    const all = await eventsUntil(dataDir, (evs) => evs.some((e) => e.reason_code === 'escalation_denied'));
+    const approvedEvent = all.find((e) => e.flags?.includes(`escalation_approved:${esc.id}`));
+    expect(approvedEvent).toMatchObject({ status: 200 });
+    expect(all.find((e) => e.reason_code === 'escalation_denied')).toMatchObject({ verdict: 'escalate' });
+  });
+
+  it('a streamed reply is not held (its first bytes are with the client): escalate answers as a block', async () => {
+    const count = async (): Promise<number> => {
+      const st = await openEscalationStore({ dataDir });
+      try {
+        return (await st.list({})).length;
+      } finally {
+        await st.close();
+      }
+    };
+    const before = await count();
+    const stream = await client(base, 'nora').chat.completions.create({ model: 'gpt-4o', stream: true, messages: [{ role: 'user', content: 'install?' }] });
+    let text = '';
+    let failed: unknown;
+    try {
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    } catch (e) {
+      failed = e;
+    }
+    expect(text).not.toContain('| sh');
+    expect(String((failed as Error | undefined)?.message ?? text)).toMatch(/escalat|block/i);
+    expect(await count()).toBe(before);
   });
 });

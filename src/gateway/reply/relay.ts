@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { DecisionContext } from '../../audit/context.js';
-import type { PolicyChain } from '../../policy/engine.js';
+import type { ChainOutcome, PolicyChain } from '../../policy/engine.js';
 import { worstVerdict, type Verdict } from '../../policy/types.js';
 import { setValueAt, writeBack, type Segment } from '../../protocol/content.js';
 import type { Exchange } from '../../protocol/exchange.js';
@@ -50,6 +50,12 @@ export interface ReplyJob {
    * sees the client's format, exactly as for a native target.
    */
   translate?: Translator | undefined;
+  /**
+   * Escalations are held (the gateway has a queue): an output policy's `escalate` on a reply read whole holds the
+   * reply for a reviewer; approved, the output phase runs again with that finding only flagged. Without it, or on
+   * a streamed reply, `escalate` answers as a block.
+   */
+  escalate?: (outcome: ChainOutcome, segments: readonly Segment[], rerun: (allows: (policy: string, rule: string) => boolean) => ChainOutcome) => Promise<ChainOutcome>;
 }
 
 /**
@@ -202,7 +208,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       }
       const view = responseView(ex.family, body);
       const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
-      const outcome = chain.run('output', view.segments, reply);
+      const outcome = await escalated(job, chain.run('output', view.segments, reply), view.segments, (allows) => chain.run('output', view.segments, reply, undefined, allows));
       ctx.addOutcome('output', outcome, view.segments);
       stopIfBlocked(job, outcome, body, view.segments);
       for (const n of view.normalised) setValueAt(body, n.path, n.text);
@@ -246,7 +252,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
       if (success) ctx.setReply(guard.reply());
       out = released;
     } else {
-      out = checkText(job, text, success);
+      out = await checkText(job, text, success);
     }
   }
   // A string body goes out in one write with the headers; a Buffer would take a writev of two.
@@ -258,11 +264,11 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
 }
 
 /** A text reply (text/plain, an HTML error page, no type at all): one segment, checked and redacted. */
-function checkText(job: ReplyJob, text: string, success: boolean): string {
+async function checkText(job: ReplyJob, text: string, success: boolean): Promise<string> {
   const { chain, ctx } = job;
   if (text.length === 0) return text;
   const segments: Segment[] = [{ id: 0, source: success ? 'output_text' : 'output_other', turn: -1, path: ['text'], text }];
-  const outcome = chain.run('output', segments);
+  const outcome = await escalated(job, chain.run('output', segments), segments, (allows) => chain.run('output', segments, undefined, undefined, allows));
   ctx.addOutcome('output', outcome, segments);
   stopIfBlocked(job, outcome, { text }, segments);
   const holder = { text };
@@ -276,8 +282,19 @@ function checkText(job: ReplyJob, text: string, success: boolean): string {
   }
 }
 
+/** The outcome after a reviewer's decision, when a policy escalated a reply read whole and the gateway holds escalations. */
+async function escalated(
+  job: ReplyJob,
+  outcome: ChainOutcome,
+  segments: readonly Segment[],
+  rerun: (allows: (policy: string, rule: string) => boolean) => ChainOutcome,
+): Promise<ChainOutcome> {
+  if (outcome.stoppedBy?.verdict !== 'escalate' || outcome.failed || !job.escalate) return outcome;
+  return job.escalate(outcome, segments, rerun);
+}
+
 /** A reply read whole that a policy stopped (or that a policy failed on, under fail-mode block) goes no further. */
-function stopIfBlocked(job: ReplyJob, outcome: ReturnType<PolicyChain['run']>, body: unknown, segments: readonly Segment[]): void {
+function stopIfBlocked(job: ReplyJob, outcome: ChainOutcome, body: unknown, segments: readonly Segment[]): void {
   const { ctx, chain } = job;
   if (outcome.failed) {
     ctx.setReply(null, true);
