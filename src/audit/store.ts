@@ -112,7 +112,7 @@ export type UnsignedRecord = Omit<ChainRecord, 'key_id' | 'signature'>;
 /** The meta key of a chain's signed high-water mark (the highest checkpoint seq ever stored). */
 export const CHECKPOINTED_META = 'checkpointed:';
 
-export const USAGE_GROUP_BY = ['developer', 'repository', 'team', 'model', 'provider', 'day', 'verdict'] as const;
+export const USAGE_GROUP_BY = ['developer', 'repository', 'team', 'model', 'provider', 'gateway', 'day', 'verdict'] as const;
 export type UsageGroupBy = (typeof USAGE_GROUP_BY)[number];
 
 /** One group of a usage report. */

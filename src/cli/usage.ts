@@ -11,7 +11,7 @@ import { TIME_FORMS } from './time-range.js';
 import { roundUsd } from '../usage/pricing.js';
 
 /**
- * `kt usage --by developer|repository|team|model|provider|day`: requests, tokens and cost from the decision
+ * `kt usage --by developer|repository|team|model|provider|gateway|day|verdict`: requests, tokens and cost from the decision
  * events, grouped in the store (SQLite, PostgreSQL) or by a control plane (`GET /v1/usage`).
  */
 
@@ -172,6 +172,7 @@ Examples:
   $ kt usage --by repository --since 2026-11-01 --until 2026-12-01 --format csv > november.csv
   $ kt usage --by day --developer alice@example.com --format json
   $ kt usage --by verdict --since 30d                (what was let through, and what was refused)
+  $ kt usage --by gateway --since 1d --api-url URL   (each replica of a team gateway, one line each)
   $ kt usage --by team --api-url https://keeptrusts.internal:41003 --token "$KEEPTRUSTS_API_TOKEN"`,
     )
     .action(async (flags: UsageFlags) => {

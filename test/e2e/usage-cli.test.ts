@@ -168,7 +168,7 @@ describe('kt usage', () => {
     expect(missing.stderr).toMatch(/--by/);
     const unknown = await kt(['usage', '--by', 'colour', '--data-dir', s.dir]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/Allowed choices are developer, repository, team, model, provider, day/);
+    expect(unknown.stderr).toMatch(/Allowed choices are developer, repository, team, model, provider, gateway, day/);
     const empty = tempDir('kt-usage-empty-');
     const none = await kt(['usage', '--by', 'team', '--data-dir', empty]);
     expect(none.code).toBe(1);
@@ -216,7 +216,7 @@ describe('kt usage', () => {
       expect(body.data.map((r) => r.key)).toEqual(['alice', 'bob']);
       expect((await get('')).status).toBe(400);
       const message = async (query: string) => ((await (await get(query)).json()) as { error: { message: string } }).error.message;
-      expect(await message('?by=colour')).toMatch(/by must be one of developer, repository, team, model, provider, day/);
+      expect(await message('?by=colour')).toMatch(/by must be one of developer, repository, team, model, provider, gateway, day/);
       expect(await message('?by=team&after=3')).toMatch(/unknown query parameter "after"/);
       expect((await get('?by=team', false)).status).toBe(401);
     });

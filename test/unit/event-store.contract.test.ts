@@ -625,6 +625,8 @@ describe.each([
       expect(await report('provider', { verdict: ['block'] })).toEqual([row(null, 1, 0, 0, null)]);
       expect(await report('model', { developer: 'alice', repository: 'acme/web' })).toEqual([row('claude-sonnet-4-5', 1, 200, 20, 1.25)]);
       expect(await store.usageReport({ gateway: `${chain}-none` }, 'developer')).toEqual([]);
+      // One line per gateway: each replica of a team gateway writes its own chain.
+      expect(await report('gateway')).toEqual([row(chain, 5, 351, 35, 2, 1)]);
     });
 
     it('stores the report columns, which verification checks against the body', async () => {

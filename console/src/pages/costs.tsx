@@ -2,11 +2,13 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, num, usd, type Budgets, type UsageRow } from '../api';
 import { ErrorNote, Loading, RangeSelect, StackedBarChart, Tabs, type Series } from '../components';
 
-type By = 'developer' | 'repository' | 'model';
+type By = 'developer' | 'repository' | 'model' | 'gateway';
 const BY: Array<{ value: By; label: string }> = [
   { value: 'developer', label: 'By developer' },
   { value: 'repository', label: 'By repository' },
   { value: 'model', label: 'By model' },
+  // Each replica of a team gateway (and each developer's own gateway) ships its own chain.
+  { value: 'gateway', label: 'By gateway' },
 ];
 const COST_RANGES = [
   { value: '7d', label: 'Last 7 days' },
