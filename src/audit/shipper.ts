@@ -3,6 +3,7 @@ import { equalJitterMs } from '../providers/backoff.js';
 import { gzip as gzipCallback } from 'node:zlib';
 import { Agent, request } from 'undici';
 import type { Logger } from '../gateway/logger.js';
+import { Alarm } from './alarm.js';
 import { blobRefs } from './blobs.js';
 import type { ChainedEvent, ChainRecord, Checkpoint } from './chain.js';
 import type { EventStore, PublicKeyRecord } from './store.js';
@@ -69,7 +70,7 @@ export class EventShipper {
   private stopping = false;
   private deadline = Infinity;
   private notified = false;
-  private wakeUp: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private shippedSeq = 0;
   private shippedCheckpoint = 0;
   /** Records are append-only and read in the order they were stored: the count shipped is the cursor. */
@@ -104,7 +105,7 @@ export class EventShipper {
   /** New events were committed: ship them now rather than at the next poll (not while backing off). */
   notify(): void {
     this.notified = true;
-    if (this.current.state === 'idle') this.wakeUp?.();
+    if (this.current.state === 'idle') this.alarm.ring();
   }
 
   /** Ship what is left within the stop deadline, then stop. What did not make it ships on the next start. */
@@ -113,7 +114,7 @@ export class EventShipper {
     this.stopping = true;
     const deadlineMs = this.opts.stopDeadlineMs ?? 3_000;
     this.deadline = Date.now() + deadlineMs;
-    this.wakeUp?.();
+    this.alarm.ring();
     const timer = setTimeout(() => this.abort.abort(), deadlineMs);
     try {
       await this.loop;
@@ -279,15 +280,7 @@ export class EventShipper {
   /** Sleep until the delay passes or stop(); also on notify() when `wakeOnNotify` (idle, not backing off). */
   private wait(ms: number, wakeOnNotify: boolean): Promise<void> {
     if (this.stopping || (wakeOnNotify && this.notified)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    return this.alarm.sleep(ms);
   }
 }
 

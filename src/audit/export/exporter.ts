@@ -1,5 +1,6 @@
 import type { Logger } from '../../gateway/logger.js';
 import { equalJitterMs } from '../../providers/backoff.js';
+import { Alarm } from '../alarm.js';
 import type { EventStore } from '../store.js';
 import { exportRecord, type ExportRecord } from './record.js';
 
@@ -69,7 +70,7 @@ export class EventExporter {
   private stopping = false;
   private deadline = Infinity;
   private notified = false;
-  private wakeUp: (() => void) | undefined;
+  private readonly alarm = new Alarm();
   private failures = 0;
   private current: ExportStats;
 
@@ -94,7 +95,7 @@ export class EventExporter {
 
   notify(): void {
     this.notified = true;
-    if (this.current.state === 'idle') this.wakeUp?.();
+    if (this.current.state === 'idle') this.alarm.ring();
   }
 
   async stop(): Promise<void> {
@@ -102,7 +103,7 @@ export class EventExporter {
       this.stopping = true;
       const deadlineMs = this.opts.stopDeadlineMs ?? 2_000;
       this.deadline = Date.now() + deadlineMs;
-      this.wakeUp?.();
+      this.alarm.ring();
       const timer = setTimeout(() => this.abort.abort(), deadlineMs);
       try {
         await this.loop;
@@ -208,15 +209,7 @@ export class EventExporter {
 
   private wait(ms: number, wakeOnNotify: boolean): Promise<void> {
     if (this.stopping || (wakeOnNotify && this.notified)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.wakeUp = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.wakeUp = done;
-    });
+    return this.alarm.sleep(ms);
   }
 }
 

@@ -568,7 +568,9 @@ const KEYS: SecretRule[] = [
     'private-key',
     'PuTTY private key file',
     ['putty-user-key-file-'],
-    /PuTTY-User-Key-File-[23]: [\s\S]{20,8000}?Private-MAC: [a-f0-9]{40,64}/,
+    // The body never holds another file's header: each start then reads at most to the next header, not 8,000
+    // characters (a text of repeated headers cost 1.5 s of CPU per MB).
+    /PuTTY-User-Key-File-[23]: (?:[^P]|P(?!uTTY-User-Key-File-)){20,8000}?Private-MAC: [a-f0-9]{40,64}/,
     8200,
   ),
   ctx('ethereum-private-key', 'private-key', 'Ethereum / secp256k1 private key next to its key name', ['priv', 'mnemonic', 'wallet'], String.raw`priv(?:ate)?[_.\-]?key|wallet[_.\-]?key`, '(?:0x)?[a-fA-F0-9]{64}', 66),
