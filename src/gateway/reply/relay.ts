@@ -362,7 +362,7 @@ async function streamThrough(
       ctx.setReply(guard.reply());
     }
     await job.finish().catch(() => undefined);
-    if (isSse && ex.stream) res.end(terminalErrorFrame(ex.family, ex.family === 'messages' ? 'api_error' : 'upstream_error', message));
+    if (isSse && ex.stream) res.end(joinChunks([...hold.releaseBeforeEnd(), terminalErrorFrame(ex.family, ex.family === 'messages' ? 'api_error' : 'upstream_error', message)]));
     else res.destroy();
     return 'complete';
   }
@@ -385,16 +385,17 @@ async function streamThrough(
       if (ended === 'complete' && chain.assessesReplies) assessStreamedReply(chain, ex, guard, ctx, log);
     }
   }
-  let tail = hold.release();
+  let tail: Array<Buffer | string>;
   try {
     await job.finish();
+    tail = hold.release();
   } catch {
     // fail-mode block and the event could not be stored: the client gets an error instead of the end.
     if (!(isSse && ex.stream)) {
       res.destroy();
       return 'complete';
     }
-    tail = [terminalErrorFrame(ex.family, 'api_error', 'the audit trail could not record this request')];
+    tail = [...hold.releaseBeforeEnd(), terminalErrorFrame(ex.family, 'api_error', 'the audit trail could not record this request')];
   }
   // One write for the held tail and the end of the body: a separate final chunk costs a round of syscalls.
   res.end(tail.length === 1 ? tail[0] : tail.length > 1 ? joinChunks(tail) : undefined);
