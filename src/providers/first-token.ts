@@ -8,6 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { quickTextDelta } from '../protocol/quick-json.js';
 import type { Family } from './targets.js';
 
 /** Held before the first content frame at most; a prelude longer than this is taken as content. */
@@ -96,7 +97,7 @@ function classifyOpening(family: Family, frame: string): 'prelude' | 'content' |
   if (data === '') return event === '' || PRELUDE_TYPES.has(event) ? 'prelude' : 'content';
   let json: unknown;
   try {
-    json = JSON.parse(data);
+    json = quickTextDelta(data) ?? JSON.parse(data);
   } catch {
     return 'content'; // [DONE], or something only the output path can judge
   }

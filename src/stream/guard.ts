@@ -4,6 +4,7 @@ import { worstVerdict } from '../policy/types.js';
 import { writeBack, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
 import { replyView } from '../protocol/families.js';
 import { StreamEnding, type RefusalNotice } from '../protocol/refusal.js';
+import { quickTextDelta } from '../protocol/quick-json.js';
 import { formatFrame, parseFrame, SseSplitter } from '../protocol/sse.js';
 import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
 import { isObj, ViewBuilder } from '../protocol/view.js';
@@ -190,7 +191,7 @@ export class StreamGuard {
     }
     let value: unknown;
     try {
-      value = JSON.parse(data);
+      value = quickTextDelta(data) ?? JSON.parse(data);
     } catch {
       // Not JSON: its text is one complete value.
       const checked = this.checkText(data, 'output_other');
