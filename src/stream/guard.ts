@@ -102,6 +102,7 @@ export class StreamGuard {
   /** Tool calls whose name came in more than one piece: which tool the client ends up with is not certain. */
   private readonly pieced = new Set<string>();
   private readonly clean: CleanMemo;
+  private readonly skipClean = (source: SegmentSource, text: string): boolean => this.rules.length === 0 || this.clean.has(source, text);
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
   private done = false;
@@ -241,6 +242,7 @@ export class StreamGuard {
     const wholes = plan.wholes.filter((w) => this.windows.has(w.key));
     for (const w of wholes) w.holder[w.field] = '';
     const b = new ViewBuilder();
+    b.skip = this.skipClean;
     plan.rest(b);
     let changed = this.checkSegments(obj, b.segments);
     if (this.blocked) return { prefix: '', changed };

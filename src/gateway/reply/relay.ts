@@ -201,7 +201,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
         return;
       }
       const view = responseView(ex.family, body);
-      const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
+      const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: ex.segments ?? requestSegments(ex.family, ex.body) } : undefined;
       const outcome = chain.run('output', view.segments, reply);
       ctx.addOutcome('output', outcome, view.segments);
       stopIfBlocked(job, outcome, body, view.segments);
@@ -476,7 +476,7 @@ function pump(source: Readable, res: ServerResponse, head: ReplyHandler, sink: C
  */
 function assessStreamedReply(chain: PolicyChain, ex: Exchange, guard: StreamGuard, ctx: DecisionContext, log: Logger): void {
   try {
-    const outcome = chain.run('output', [], { view: guard.reply(), request: requestSegments(ex.family, ex.body) });
+    const outcome = chain.run('output', [], { view: guard.reply(), request: ex.segments ?? requestSegments(ex.family, ex.body) });
     const scored = outcome.results.filter((r) => r.score !== undefined);
     ctx.addStreamAssessment(scored);
     for (const r of scored) {
