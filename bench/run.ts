@@ -34,8 +34,11 @@ const INSTANCES = Math.max(1, Number(process.env.BENCH_INSTANCES ?? 2));
 const PORT_BASE = 21190;
 const PORTS = { fake: PORT_BASE, passthrough: PORT_BASE + 1 };
 /** Gateway variants measured in the same run, each in INSTANCES processes of its own, on ports from PORT_BASE + 2. */
-const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
+const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string; dist?: string; target?: string }> = [
   { name: 'gateway (empty chain)', chain: [] },
+  // The healthy-primary path without the resilience machinery (no retry, so no wait for the first token; no
+  // breaker): what the empty chain costs beyond this is the machinery's overhead when nothing fails.
+  { name: 'gateway (empty chain, no retries or breaker)', chain: [], target: 'retry: {max_retries: 0}, circuit_breaker: {enabled: false}' },
   { name: 'gateway (audit-logger only)', chain: ['audit-logger'], auditOf: 'gateway (empty chain)' },
   { name: 'gateway (pii-detector, code-sanitizer, dlp-filter)', chain: ['pii-detector', 'code-sanitizer', 'dlp-filter'] },
   ...(process.env.BENCH_BRIEF_CHAIN === 'off'
@@ -45,6 +48,13 @@ const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string }> = [
         { name: 'gateway (brief chain)', chain: briefChain(), auditOf: 'gateway (brief chain without audit-logger)' },
       ]),
 ].filter((g) => !process.env.BENCH_ONLY || new RegExp(process.env.BENCH_ONLY).test(g.name));
+/**
+ * BENCH_BASE_DIST: another build's dist/ (say, main's, copied aside), whose gateways are measured beside this
+ * build's in the same interleaved rounds, as "… [base]": a before/after ratio from one run, which a shared
+ * machine's drift between two runs cannot move.
+ */
+const BASE_DIST = process.env.BENCH_BASE_DIST;
+if (BASE_DIST) GATEWAYS.push(...GATEWAYS.map((g) => ({ ...g, name: `${g.name} [base]`, dist: BASE_DIST, ...(g.auditOf ? { auditOf: `${g.auditOf} [base]` } : {}) })));
 
 /** The product brief's chain plus its recommended extras, as far as this build has the kinds. */
 function briefChain(): string[] {
@@ -274,15 +284,15 @@ function median(xs: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-function gatewayConfig(dir: string, chain: string[] = []): string {
-  const file = join(dir, `bench-${chain.join('_') || 'empty'}.yaml`);
+function gatewayConfig(dir: string, chain: string[] = [], target?: string): string {
+  const file = join(dir, `bench-${chain.join('_') || 'empty'}${target ? '-plain-target' : ''}.yaml`);
   writeFileSync(
     file,
     `pack: {name: bench, version: "1"}
 policies: {chain: [${chain.join(', ')}]}
 providers:
   targets:
-    - {id: fake, provider: openai-compatible, base_url: "http://127.0.0.1:${PORTS.fake}/v1"}
+    - {id: fake, provider: openai-compatible, base_url: "http://127.0.0.1:${PORTS.fake}/v1"${target ? `, ${target}` : ''}}
 `,
   );
   return file;
@@ -307,7 +317,7 @@ async function main() {
         children.push(
           await startProcess(
             g.name,
-            ['dist/cli/main.js', 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`)],
+            [join(g.dist ?? 'dist', 'cli/main.js'), 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain, g.target), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`)],
             {},
             null,
           ),

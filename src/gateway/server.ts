@@ -754,6 +754,7 @@ export class Gateway {
     }
     if (!this.chain.hasPhase('input')) {
       if (this.needsRequestText) ctx.setRequest(segments, undefined);
+      if (view.normalised.length === 0) ex.segments = segments;
       return 'allow';
     }
     let outcome = this.chain.run('input', segments, undefined, vault);
@@ -771,6 +772,7 @@ export class Gateway {
       throw finalRefusal(notice, outcome.stoppedBy.verdict);
     }
     if (outcome.edits.length > 0) ex.modified = writeBack(ex.body, segments, outcome.edits) || ex.modified;
+    else if (view.normalised.length === 0) ex.segments = segments;
     return outcome.verdict;
   }
 

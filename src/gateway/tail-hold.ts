@@ -1,9 +1,12 @@
 /**
  * Holds back the end of a response until its decision event is durable, so that a client never receives a
- * complete response whose event could still be lost. For SSE only the terminal event is held (from the line
- * that starts it: `data: [DONE]`, `event: message_stop`, `event: response.completed` / `failed` /
- * `incomplete`), so tokens keep streaming as they arrive. Other bodies cannot be used by a client before
- * their last byte, so they run one chunk behind.
+ * complete response whose event could still be lost. For SSE the chunk that carries the terminal event (from
+ * the line that starts it: `data: [DONE]`, `event: message_stop`, `event: response.completed` / `failed` /
+ * `incomplete`) is held whole, so tokens keep streaming as they arrive until the last chunk. What comes in that
+ * chunk before the terminal event (the last tokens, the finish frame, usage) arrived with the end anyway and
+ * goes out with it, in the same write: a separate write of it cost a system call per streamed request (the
+ * send path of a loopback write is most of its cost), for no earlier use by the client than a few µs. Other
+ * bodies cannot be used by a client before their last byte, so they run one chunk behind.
  */
 export class TailHold {
   private held: Array<Buffer | string> = [];
@@ -32,15 +35,26 @@ export class TailHold {
       return chunk;
     }
     this.holding = true;
-    // The terminal line may have begun in what was already sent; then hold this whole chunk.
+    // The terminal line may have begun in what was already sent; then all of this chunk is part of it.
     const at = Math.max(0, m.index + m[1]!.length - this.recent.length);
-    if (typeof chunk === 'string') {
-      this.held.push(chunk.slice(at));
-      return chunk.slice(0, at);
-    }
-    // latin1 maps bytes 1:1 to code units, so the index is a byte offset.
-    this.held.push(chunk.subarray(at));
-    return chunk.subarray(0, at);
+    // latin1 maps bytes 1:1 to code units, so for a Buffer the index is a byte offset.
+    this.before = typeof chunk === 'string' ? chunk.slice(0, at) : chunk.subarray(0, at);
+    this.held.push(typeof chunk === 'string' ? chunk.slice(at) : chunk.subarray(at));
+    return '';
+  }
+
+  /** What came before the terminal line in the chunk that held it: sent with the end (or before an error frame). */
+  private before: Buffer | string = '';
+
+  /**
+   * Only what came before the terminal event, for a stream that cannot be given its end (the event could not be
+   * stored, the upstream failed after it): the client gets every token, then the error frame.
+   */
+  releaseBeforeEnd(): Array<Buffer | string> {
+    const out = this.before.length > 0 ? [this.before] : [];
+    this.before = '';
+    this.held = [];
+    return out;
   }
 
   /** Hold this chunk whatever it holds (the last frames of a blocked stream). */
@@ -51,7 +65,8 @@ export class TailHold {
 
   /** Everything held back, to be written once the event is committed. */
   release(): Array<Buffer | string> {
-    const out = this.held;
+    const out = this.before.length > 0 ? [this.before, ...this.held] : this.held;
+    this.before = '';
     this.held = [];
     return out;
   }

@@ -1,7 +1,7 @@
 import type { Family } from '../providers/targets.js';
 import { isUtf8 } from 'node:buffer';
 import { badRequest } from '../gateway/errors.js';
-import { setValueAt, type JsonPath } from './content.js';
+import { setValueAt, type JsonPath, type Segment } from './content.js';
 import { parseStrictJson, StrictJsonError } from './strict-json.js';
 
 /**
@@ -17,6 +17,12 @@ export interface Exchange {
   stream: boolean;
   /** True once a policy edited `body`; the raw bytes are then stale. */
   modified: boolean;
+  /**
+   * The body's text segments as the input phase read them, kept when nothing changed the body's text after
+   * (no redaction, no normalised JSON string): a policy judging the reply reads them instead of walking the
+   * request again. Absent: build them from `body`.
+   */
+  segments?: readonly Segment[] | undefined;
 }
 
 export function parseExchange(family: Family, raw: Buffer): Exchange {

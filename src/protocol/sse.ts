@@ -93,6 +93,14 @@ export interface SseFrame {
 }
 
 export function parseFrame(raw: string): SseFrame {
+  // The two shapes providers send (`data: …` alone, or `event: …` then one `data: …` line), read without
+  // splitting into lines: StreamGuard parses every frame of a reply, and the split was most of this function.
+  const nl = raw.indexOf('\n');
+  if (nl < 0) {
+    if (raw.startsWith('data:')) return { event: undefined, data: raw.slice(raw.charCodeAt(5) === 0x20 ? 6 : 5), other: [] };
+  } else if (raw.startsWith('event:') && raw.startsWith('data:', nl + 1) && raw.indexOf('\n', nl + 1) < 0) {
+    return { event: raw.slice(6, nl).trim(), data: raw.slice(raw.charCodeAt(nl + 6) === 0x20 ? nl + 7 : nl + 6), other: [] };
+  }
   let event: string | undefined;
   let data: string[] | undefined;
   const other: string[] = [];

@@ -47,6 +47,11 @@ export class ViewBuilder {
   readonly normalised: Array<{ path: JsonPath; text: string }> = [];
   private readonly path: JsonPath = [];
   private inner: { path: JsonPath; at: JsonPath } | undefined;
+  /**
+   * Texts the caller already knows need no scan (StreamGuard's memo of clean values, which every frame of a
+   * stream repeats): left out before their segment and its path are made.
+   */
+  skip: ((source: SegmentSource, text: string) => boolean) | undefined;
 
   /** A value at `key` of the current position. */
   at(key: string | number, visit: () => void): void {
@@ -96,37 +101,69 @@ export class ViewBuilder {
    */
   object(value: unknown, turn: number, source: SegmentSource, fields: Fields): void {
     if (!isObj(value)) return this.any(value, turn, source);
+    // Positions are pushed and popped here rather than through at(): a closure per member showed in
+    // StreamGuard's profile, which walks every frame of a streamed reply.
+    const target = this.inner ? this.inner.at : this.path;
     for (const key of Object.keys(value)) {
       const kind = fields.get(key);
-      if (kind === undefined) this.member(key, value[key], turn, source);
-      else this.at(key, () => this.field(kind, value[key], turn, source));
+      if (kind === undefined) {
+        this.member(key, value[key], turn, source);
+        continue;
+      }
+      target.push(key);
+      try {
+        this.field(kind, value[key], turn, source);
+      } finally {
+        target.pop();
+      }
     }
   }
 
   /** Each element of an array with `visit`; anything that is not an array is walked generically. */
   each(value: unknown, visit: (item: unknown, index: number) => void, turn: number, source: SegmentSource): void {
     if (!Array.isArray(value)) return this.any(value, turn, source);
-    for (let i = 0; i < value.length; i++) this.at(i, () => visit(value[i], i));
+    const target = this.inner ? this.inner.at : this.path;
+    for (let i = 0; i < value.length; i++) {
+      target.push(i);
+      try {
+        visit(value[i], i);
+      } finally {
+        target.pop();
+      }
+    }
   }
 
   /** Any JSON value: every string leaf, every member name and every long number, with one source. */
   any(value: unknown, turn: number, source: SegmentSource): void {
     if (typeof value === 'string') return this.text(value, turn, source);
     if (typeof value === 'number') return this.number(value, turn, source);
+    if (value === null || typeof value !== 'object') return;
+    const target = this.inner ? this.inner.at : this.path;
     if (Array.isArray(value)) {
-      for (let i = 0; i < value.length; i++) this.at(i, () => this.any(value[i], turn, source));
+      for (let i = 0; i < value.length; i++) {
+        target.push(i);
+        try {
+          this.any(value[i], turn, source);
+        } finally {
+          target.pop();
+        }
+      }
       return;
     }
-    if (isObj(value)) for (const key of Object.keys(value)) this.member(key, value[key], turn, source);
+    for (const key of Object.keys(value)) this.member(key, (value as Record<string, unknown>)[key], turn, source);
   }
 
   /** A member walked generically: its name is content too (tool inputs, metadata maps). */
   private member(key: string, value: unknown, turn: number, source: SegmentSource): void {
-    this.at(key, () => {
+    const target = this.inner ? this.inner.at : this.path;
+    target.push(key);
+    try {
       if (!PLAIN_WORD.test(key)) this.push({ source, turn, text: key, key: true });
       if (STRUCTURAL_KEYS.has(key)) this.field('enum', value, turn, source);
       else this.any(value, turn, source);
-    });
+    } finally {
+      target.pop();
+    }
   }
 
   private number(value: number, turn: number, source: SegmentSource): void {
@@ -182,6 +219,7 @@ export class ViewBuilder {
   }
 
   private push(s: Omit<Segment, 'id' | 'path'>): void {
+    if (this.skip?.(s.source, s.text)) return;
     const seg: Segment = this.inner
       ? { id: this.segments.length, source: s.source, turn: s.turn, path: this.inner.path, innerPath: [...this.inner.at], text: s.text }
       : { id: this.segments.length, source: s.source, turn: s.turn, path: [...this.path], text: s.text };

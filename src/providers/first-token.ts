@@ -8,7 +8,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
-import { SseSplitter } from '../protocol/sse.js';
+import { quickTextDelta } from '../protocol/quick-json.js';
 import type { Family } from './targets.js';
 
 /** Held before the first content frame at most; a prelude longer than this is taken as content. */
@@ -24,7 +24,7 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
   return new Promise<FirstToken>((resolve) => {
     const held: Buffer[] = [];
     let heldBytes = 0;
-    const splitter = new SseSplitter(PRELUDE_LIMIT);
+    const frames = new OpeningFrames();
     const decoder = new StringDecoder('utf8');
     let timer: NodeJS.Timeout | undefined;
     let settled = false;
@@ -56,7 +56,8 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
         held.push(chunk);
         heldBytes += chunk.length;
         if (heldBytes > PRELUDE_LIMIT) return commit();
-        const first = firstReal(family, splitter, decoder.write(chunk));
+        frames.push(decoder.write(chunk));
+        const first = firstReal(family, frames);
         if (first === 'content') return commit();
         if (first === 'transient_error') return fail('stream_error');
       }
@@ -81,19 +82,67 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
   });
 }
 
-/** The first frame of `text` that is not a prelude: content, a transient error (overloaded and the like), or none yet. */
-function firstReal(family: Family, splitter: SseSplitter, text: string): 'content' | 'transient_error' | undefined {
-  let frames: string[];
-  try {
-    frames = splitter.push(text);
-  } catch {
-    return 'content'; // a frame over the limit: not a prelude
-  }
-  for (const frame of frames) {
-    if (isPrelude(family, frame)) continue;
-    return isTransientError(frame) ? 'transient_error' : 'content';
+/** The first frame so far that is not a prelude: content, a transient error (overloaded and the like), or none yet. */
+function firstReal(family: Family, frames: OpeningFrames): 'content' | 'transient_error' | undefined {
+  for (let frame = frames.next(); frame !== undefined; frame = frames.next()) {
+    const kind = classifyOpening(family, frame);
+    if (kind !== 'prelude') return kind;
   }
   return undefined;
+}
+
+/** One frame of a stream's opening, its JSON parsed once (it was parsed twice: once for each question). */
+function classifyOpening(family: Family, frame: string): 'prelude' | 'content' | 'transient_error' {
+  const { data, event } = dataOf(frame);
+  if (data === '') return event === '' || PRELUDE_TYPES.has(event) ? 'prelude' : 'content';
+  let json: unknown;
+  try {
+    json = quickTextDelta(data) ?? JSON.parse(data);
+  } catch {
+    return 'content'; // [DONE], or something only the output path can judge
+  }
+  if (!isObj(json)) return 'content';
+  if (preludeJson(family, json)) return 'prelude';
+  return transientJson(json) ? 'transient_error' : 'content';
+}
+
+/**
+ * The frames of a stream's opening, split off one at a time and only as far as they are asked for: the wait
+ * stops at the first content frame, and a provider usually sends the whole reply in the chunk that holds it
+ * (splitting all of that here cost as much again as the output path's own split). Frames as SseSplitter makes
+ * them (line endings normalised, empty frames skipped); each character is searched once. The text is bounded by
+ * PRELUDE_LIMIT: the caller commits before holding more.
+ */
+export class OpeningFrames {
+  private text = '';
+  /** Where the next frame starts. */
+  private at = 0;
+  /** Where the search for the next blank line resumes (what is before it has none). */
+  private searched = 0;
+  /** The last chunk ended with a CR: a LF starting the next one belongs to it. */
+  private cr = false;
+
+  push(chunk: string): void {
+    let text = chunk;
+    if (this.cr && text.startsWith('\n')) text = text.slice(1);
+    this.cr = text.endsWith('\r');
+    if (text.includes('\r')) text = text.replace(/\r\n?/g, '\n');
+    this.text += text;
+  }
+
+  /** The next complete frame (without its blank line), or undefined until more text comes. */
+  next(): string | undefined {
+    for (;;) {
+      const end = this.text.indexOf('\n\n', Math.max(this.at, this.searched));
+      if (end < 0) {
+        this.searched = Math.max(this.at, this.text.length - 1);
+        return undefined;
+      }
+      const frame = this.text.slice(this.at, end);
+      this.at = this.searched = end + 2;
+      if (frame.length > 0 && frame !== '\n') return frame;
+    }
+  }
 }
 
 /** Error types a provider sends for "not now" (Anthropic's overloaded_error mid-stream, OpenAI's server_error). */
@@ -111,7 +160,10 @@ export function isTransientError(frame: string): boolean {
   } catch {
     return false;
   }
-  if (!isObj(json)) return false;
+  return isObj(json) && transientJson(json);
+}
+
+function transientJson(json: Record<string, unknown>): boolean {
   const err = isObj(json.error) ? json.error : json.type === 'error' ? json : isObj(json.response) && json.type === 'response.failed' ? json.response.error : undefined;
   if (!isObj(err)) return false;
   return [err.type, err.code].some((v) => typeof v === 'string' && TRANSIENT.has(v));
@@ -139,7 +191,10 @@ export function isPrelude(family: Family, frame: string): boolean {
   } catch {
     return false; // [DONE], or something only the output path can judge
   }
-  if (!isObj(json)) return false;
+  return isObj(json) && preludeJson(family, json);
+}
+
+function preludeJson(family: Family, json: Record<string, unknown>): boolean {
   if (family === 'chat') return isChatPrelude(json);
   if (typeof json.type !== 'string') return false;
   if (PRELUDE_TYPES.has(json.type)) return true;

@@ -4,6 +4,7 @@ import { worstVerdict } from '../policy/types.js';
 import { writeBack, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
 import { replyView } from '../protocol/families.js';
 import { StreamEnding, type RefusalNotice } from '../protocol/refusal.js';
+import { quickTextDelta } from '../protocol/quick-json.js';
 import { formatFrame, parseFrame, SseSplitter } from '../protocol/sse.js';
 import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
 import { isObj, ViewBuilder } from '../protocol/view.js';
@@ -33,9 +34,56 @@ interface Held {
   restorer?: Restorer | undefined;
 }
 
-/** Short values seen in every frame (ids, model names) are scanned once per stream. */
-const CLEAN_MEMO_ENTRIES = 512;
+/**
+ * Short values seen in every frame (model names, `created`, service tiers) are scanned once per chain, not once
+ * per stream: the rules are the chain's and the detectors read nothing but the text, so a value one stream found
+ * clean is clean in every other. Keyed by source too (a rule can watch only some sources). Bounded: a full memo
+ * starts again empty. A reloaded config builds a new chain, and with it a new memo.
+ */
+const CLEAN_MEMO_ENTRIES = 4096;
 const CLEAN_MEMO_CHARS = 256;
+const perChain = new WeakMap<PolicyChain, ChainOutput>();
+
+/** What every stream of one chain shares: its output rules, their policies, the memo of clean values. */
+interface ChainOutput {
+  rules: Array<{ policy: string; rule: DetectionRule }>;
+  policies: readonly string[];
+  clean: CleanMemo;
+}
+
+function chainOutput(chain: PolicyChain): ChainOutput {
+  let out = perChain.get(chain);
+  if (!out) {
+    const rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
+    out = { rules, policies: [...new Set(rules.map((r) => r.policy))], clean: new CleanMemo() };
+    perChain.set(chain, out);
+  }
+  return out;
+}
+
+class CleanMemo {
+  private readonly bySource = new Map<SegmentSource, Set<string>>();
+  private size = 0;
+
+  has(source: SegmentSource, text: string): boolean {
+    return this.bySource.get(source)?.has(text) === true;
+  }
+
+  add(source: SegmentSource, text: string): void {
+    if (text.length > CLEAN_MEMO_CHARS) return;
+    if (this.size >= CLEAN_MEMO_ENTRIES) {
+      this.bySource.clear();
+      this.size = 0;
+    }
+    let set = this.bySource.get(source);
+    if (!set) this.bySource.set(source, (set = new Set()));
+    if (!set.has(text)) {
+      set.add(text);
+      this.size++;
+    }
+  }
+}
+
 
 /**
  * StreamGuard: output policies on SSE for all three families. Frames are split and parsed as they arrive
@@ -49,11 +97,12 @@ const CLEAN_MEMO_CHARS = 256;
 export class StreamGuard {
   private readonly splitter: SseSplitter;
   private readonly windows = new Map<string, Held>();
-  private readonly rules: Array<{ policy: string; rule: DetectionRule }>;
+  private readonly rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>;
   private readonly toolNames = new Map<string, string>();
   /** Tool calls whose name came in more than one piece: which tool the client ends up with is not certain. */
   private readonly pieced = new Set<string>();
-  private readonly clean = new Set<string>();
+  private readonly clean: CleanMemo;
+  private readonly skipClean = (source: SegmentSource, text: string): boolean => this.rules.length === 0 || this.clean.has(source, text);
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
   private done = false;
@@ -82,8 +131,10 @@ export class StreamGuard {
     /** The refusal a block ends the stream with (the gateway names the event to ask about). */
     private readonly notice: (block: StreamBlock) => RefusalNotice = plainNotice,
   ) {
-    this.rules = chain.rulesFor('output').map(({ policy, rule }) => ({ policy: policy.kind, rule }));
-    this.policies = [...new Set(this.rules.map((r) => r.policy))];
+    const shared = chainOutput(chain);
+    this.rules = shared.rules;
+    this.clean = shared.clean;
+    this.policies = shared.policies;
     this.splitter = new SseSplitter(budget.limit);
     this.ending = new StreamEnding(family);
   }
@@ -141,7 +192,7 @@ export class StreamGuard {
     }
     let value: unknown;
     try {
-      value = JSON.parse(data);
+      value = quickTextDelta(data) ?? JSON.parse(data);
     } catch {
       // Not JSON: its text is one complete value.
       const checked = this.checkText(data, 'output_other');
@@ -191,6 +242,7 @@ export class StreamGuard {
     const wholes = plan.wholes.filter((w) => this.windows.has(w.key));
     for (const w of wholes) w.holder[w.field] = '';
     const b = new ViewBuilder();
+    b.skip = this.skipClean;
     plan.rest(b);
     let changed = this.checkSegments(obj, b.segments);
     if (this.blocked) return { prefix: '', changed };
@@ -290,7 +342,7 @@ export class StreamGuard {
     if (this.rules.length === 0 || segments.length === 0) return false;
     const edits: Edit[] = [];
     for (const seg of segments) {
-      if (this.clean.has(seg.text)) continue;
+      if (this.clean.has(seg.source, seg.text)) continue;
       let found = false;
       for (const r of this.rules) {
         if (r.rule.sources && !r.rule.sources.has(seg.source)) continue;
@@ -302,7 +354,7 @@ export class StreamGuard {
           if (r.rule.action === 'redact') edits.push({ segment: seg.id, start: match.start, end: match.end, replacement: r.rule.marker(match, value) });
         }
       }
-      if (!found && seg.text.length <= CLEAN_MEMO_CHARS && this.clean.size < CLEAN_MEMO_ENTRIES) this.clean.add(seg.text);
+      if (!found) this.clean.add(seg.source, seg.text);
     }
     return edits.length > 0 && writeBack(root, segments, edits);
   }

@@ -71,13 +71,12 @@ export class TextWindow {
     rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>,
     private readonly onFinding: (f: RuleMatch, value: string) => void,
   ) {
-    this.rules = rules.filter((r) => r.rule.action !== 'flag');
-    this.recordOnly = rules.filter((r) => r.rule.action === 'flag');
+    const setup = setupOf(rules);
+    this.rules = setup.rules;
+    this.recordOnly = setup.recordOnly;
     if (this.recordOnly.length > 0) this.whole = [];
-    const reach = (r: { rule: DetectionRule }) => Math.min(r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength, MAX_WINDOW);
-    // Detectors that say where an unfinished match could begin hold from there; the others, their whole reach.
-    this.frontiers = this.rules.filter((r) => r.rule.detector.openFrom !== undefined).map((r) => ({ open: r.rule.detector.openFrom!.bind(r.rule.detector), reach: reach(r) + LOOKAHEAD }));
-    this.window = Math.max(0, ...this.rules.filter((r) => r.rule.detector.openFrom === undefined).map(reach)) + LOOKAHEAD;
+    this.frontiers = setup.frontiers;
+    this.window = setup.window;
   }
 
   /** Rules whose detector has a frontier (Detector.openFrom), with how far back an open match can start. */
@@ -251,6 +250,35 @@ export class TextWindow {
     }
     return len;
   }
+}
+
+interface WindowSetup {
+  rules: ReadonlyArray<{ policy: string; rule: DetectionRule }>;
+  recordOnly: ReadonlyArray<{ policy: string; rule: DetectionRule }>;
+  frontiers: ReadonlyArray<{ open: (text: string, from: number) => number; reach: number }>;
+  window: number;
+}
+
+/**
+ * What a window makes of its rules, made once per rule list (StreamGuard passes its chain's list to every
+ * window of every stream, several windows a reply) rather than once per window.
+ */
+const setups = new WeakMap<ReadonlyArray<{ policy: string; rule: DetectionRule }>, WindowSetup>();
+
+function setupOf(all: ReadonlyArray<{ policy: string; rule: DetectionRule }>): WindowSetup {
+  let setup = setups.get(all);
+  if (setup) return setup;
+  const rules = all.filter((r) => r.rule.action !== 'flag');
+  const reach = (r: { rule: DetectionRule }) => Math.min(r.rule.detector.maxSpacedMatchLength ?? r.rule.detector.maxMatchLength, MAX_WINDOW);
+  setup = {
+    rules,
+    recordOnly: all.filter((r) => r.rule.action === 'flag'),
+    // Detectors that say where an unfinished match could begin hold from there; the others, their whole reach.
+    frontiers: rules.filter((r) => r.rule.detector.openFrom !== undefined).map((r) => ({ open: r.rule.detector.openFrom!.bind(r.rule.detector), reach: reach(r) + LOOKAHEAD })),
+    window: Math.max(0, ...rules.filter((r) => r.rule.detector.openFrom === undefined).map(reach)) + LOOKAHEAD,
+  };
+  setups.set(all, setup);
+  return setup;
 }
 
 function isSpace(c: number): boolean {

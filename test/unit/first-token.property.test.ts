@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { awaitFirstToken, isPrelude, isTransientError } from '../../src/providers/first-token.js';
+import { awaitFirstToken, isPrelude, isTransientError, OpeningFrames } from '../../src/providers/first-token.js';
+import { SseSplitter } from '../../src/protocol/sse.js';
 
 const gone = () => Object.assign(new EventEmitter(), { aborted: false });
 
@@ -98,5 +99,36 @@ describe('isPrelude', () => {
     expect(isPrelude('responses', 'event: response.output_item.added\ndata: {"type":"response.output_item.added","item":{"type":"message","content":[]}}')).toBe(true);
     expect(isPrelude('responses', 'event: response.content_part.added\ndata: {"type":"response.content_part.added","part":{"type":"output_text","text":""}}')).toBe(true);
     expect(isPrelude('responses', 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"x"}')).toBe(false);
+  });
+});
+
+describe('OpeningFrames', () => {
+  it('splits any text, cut anywhere, into the frames SseSplitter makes, however far it is read between pieces', () => {
+    const piece = fc.constantFrom('data: {"a":1}', 'event: x', ': c', '\n', '\r', '\r\n', '\n\n', '\n\n\n', 'é', 'data: [DONE]');
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.array(fc.nat(), { maxLength: 8 }), fc.array(fc.boolean(), { maxLength: 10 }), (parts, cuts, reads) => {
+        const text = parts.join('');
+        const points = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
+        const chunks: string[] = [];
+        let at = 0;
+        for (const p of [...points, text.length]) {
+          chunks.push(text.slice(at, Math.max(at, p)));
+          at = Math.max(at, p);
+        }
+        const splitter = new SseSplitter(1 << 20);
+        const expected = chunks.flatMap((c) => splitter.push(c));
+        const opening = new OpeningFrames();
+        const got: string[] = [];
+        chunks.forEach((c, i) => {
+          opening.push(c);
+          // Sometimes read nothing after a piece: what is left is read with a later one.
+          if (reads[i % Math.max(1, reads.length)] === false) return;
+          for (let f = opening.next(); f !== undefined; f = opening.next()) got.push(f);
+        });
+        for (let f = opening.next(); f !== undefined; f = opening.next()) got.push(f);
+        expect(got).toEqual(expected);
+      }),
+      { numRuns: 400 },
+    );
   });
 });

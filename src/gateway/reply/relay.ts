@@ -207,7 +207,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
         return;
       }
       const view = responseView(ex.family, body);
-      const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: requestSegments(ex.family, ex.body) } : undefined;
+      const reply = success && isObj(body) && chain.assessesReplies ? { view: replyView(ex.family, body), request: ex.segments ?? requestSegments(ex.family, ex.body) } : undefined;
       const outcome = await escalated(job, chain.run('output', view.segments, reply), view.segments, (allows) => chain.run('output', view.segments, reply, undefined, allows));
       ctx.addOutcome('output', outcome, view.segments);
       stopIfBlocked(job, outcome, body, view.segments);
@@ -379,7 +379,7 @@ async function streamThrough(
       ctx.setReply(guard.reply());
     }
     await job.finish().catch(() => undefined);
-    if (isSse && ex.stream) res.end(terminalErrorFrame(ex.family, ex.family === 'messages' ? 'api_error' : 'upstream_error', message));
+    if (isSse && ex.stream) res.end(joinChunks([...hold.releaseBeforeEnd(), terminalErrorFrame(ex.family, ex.family === 'messages' ? 'api_error' : 'upstream_error', message)]));
     else res.destroy();
     return 'complete';
   }
@@ -402,16 +402,17 @@ async function streamThrough(
       if (ended === 'complete' && chain.assessesReplies) assessStreamedReply(chain, ex, guard, ctx, log);
     }
   }
-  let tail = hold.release();
+  let tail: Array<Buffer | string>;
   try {
     await job.finish();
+    tail = hold.release();
   } catch {
     // fail-mode block and the event could not be stored: the client gets an error instead of the end.
     if (!(isSse && ex.stream)) {
       res.destroy();
       return 'complete';
     }
-    tail = [terminalErrorFrame(ex.family, 'api_error', 'the audit trail could not record this request')];
+    tail = [...hold.releaseBeforeEnd(), terminalErrorFrame(ex.family, 'api_error', 'the audit trail could not record this request')];
   }
   // One write for the held tail and the end of the body: a separate final chunk costs a round of syscalls.
   res.end(tail.length === 1 ? tail[0] : tail.length > 1 ? joinChunks(tail) : undefined);
@@ -492,7 +493,7 @@ function pump(source: Readable, res: ServerResponse, head: ReplyHandler, sink: C
  */
 function assessStreamedReply(chain: PolicyChain, ex: Exchange, guard: StreamGuard, ctx: DecisionContext, log: Logger): void {
   try {
-    const outcome = chain.run('output', [], { view: guard.reply(), request: requestSegments(ex.family, ex.body) });
+    const outcome = chain.run('output', [], { view: guard.reply(), request: ex.segments ?? requestSegments(ex.family, ex.body) });
     const scored = outcome.results.filter((r) => r.score !== undefined);
     ctx.addStreamAssessment(scored);
     for (const r of scored) {

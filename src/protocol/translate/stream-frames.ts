@@ -1,3 +1,4 @@
+import { quickTextDelta } from '../quick-json.js';
 import { parseFrame, SseSplitter } from '../sse.js';
 import { isObj, UntranslatableReply, type Obj } from './types.js';
 
@@ -55,7 +56,7 @@ export abstract class FrameTranslator implements StreamTranslator {
     if (data === '[DONE]') return this.done();
     let obj: unknown;
     try {
-      obj = JSON.parse(data);
+      obj = quickTextDelta(data) ?? JSON.parse(data);
     } catch {
       throw new UntranslatableReply('the upstream sent a stream frame that is not JSON');
     }

@@ -36,6 +36,12 @@ export class AnthropicToChatStream extends FrameTranslator {
     return `${this.prefix}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
   }
 
+  /** `chunk({ content: text })`, the frame most of a stream is: a string serialised alone costs less than an object. */
+  private textChunk(text: string): string {
+    this.prefix ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
+    return `${this.prefix}{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
+  }
+
   protected frame(event: string | undefined, o: Obj): string {
     const type = event ?? (typeof o.type === 'string' ? o.type : undefined);
     switch (type) {
@@ -62,7 +68,7 @@ export class AnthropicToChatStream extends FrameTranslator {
       }
       case 'content_block_delta': {
         const d = isObj(o.delta) ? o.delta : {};
-        if (d.type === 'text_delta') return this.chunk({ content: d.text });
+        if (d.type === 'text_delta') return typeof d.text === 'string' ? this.textChunk(d.text) : this.chunk({ content: d.text });
         if (d.type === 'input_json_delta') {
           const call = this.tools.get(typeof o.index === 'number' ? o.index : -1);
           if (call === undefined) throw new UntranslatableReply('the upstream sent tool input for a block that is not a tool call');
