@@ -174,7 +174,8 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     if (automaton.scan(view.text, found) > 0) {
       for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const si of keywordSignals[k]!) active[si] = 1;
     }
-    if (!view.identity || /[^\x00-\x7f]/.test(view.text)) for (const si of nonAsciiSignals) active[si] = 1;
+    // The view is the text itself only when the text is pure ASCII (normalizeText), so no second look is needed.
+    if (!view.identity) for (const si of nonAsciiSignals) active[si] = 1;
     const discussion = new DiscussionIndex(view.text);
     const literals = new StringLiterals(view.text);
     for (let si = 0; si < compiled.length; si++) if (active[si] === 1) runSignal(compiled[si]!, view, hits, discussion, literals);
@@ -357,12 +358,10 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     maxSpacedMatchLength: INJECTION_MAX_MATCH_LENGTH,
     scan(text: string): InjectionMatch[] {
       if (text.length === 0) return [];
-      let out: InjectionMatch[];
-      if (model) {
-        const view = normalizeText(text, normOpts);
-        out = classify(text, view, collect(text, 0, view), model);
-      } else out = regions(collect(text, 0));
-      if (/[^\x00-\x7f]/.test(text)) {
+      const view = normalizeText(text, normOpts);
+      const out = model ? classify(text, view, collect(text, 0, view), model) : regions(collect(text, 0, view));
+      // Only a text with non-ASCII characters has a view of its own; a pure ASCII one has no invisible characters.
+      if (!view.identity) {
         for (const f of findInvisible(text)) {
           if (f.score < threshold) continue;
           out.push({ type: 'INVISIBLE_UNICODE', rule: f.rule, start: f.start, end: f.end, score: f.score, signals: [f.rule] });
