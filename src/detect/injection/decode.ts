@@ -66,11 +66,10 @@ for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 function tryBase64(text: string, start: number, end: number, out: EncodedRun[]): void {
   let e = end;
   while (e < text.length && e - end < 2 && text.charCodeAt(e) === 61) e++; // '=' padding
-  const body = text.slice(start, end);
-  if (body.length % 4 === 1) return;
+  if ((end - start) % 4 === 1) return;
   // Cheap early reject: random identifiers decode to control bytes within the first few bytes.
-  if (body.length > 24 && base64PrefixBinary(text, start)) return;
-  const d = decodeBytes(Buffer.from(body, 'base64'));
+  if (end - start > 24 && base64PrefixBinary(text, start)) return;
+  const d = decodeBytes(Buffer.from(text.slice(start, end), 'base64'));
   if (d !== null && readable(d)) out.push({ start, end: e, kind: 'base64', decoded: d });
 }
 
@@ -130,37 +129,49 @@ export function findEncodedRuns(text: string): EncodedRun[] {
  * The per-character pass, in a function that ends with its loop: V8 compiles the loop while it first runs (on-stack
  * replacement), and code after it that had not run yet then deoptimised that compiled loop on every later call
  * (the rest of each call ran unoptimised), as in features.ts hashFeatures.
+ *
+ * Hex digits are base64 digits, so a hex run lies inside a base64 run, and a run shorter than MIN_RUN holds none
+ * worth decoding: the loop only finds the maximal base64 runs (one table look-up and test per character), and the
+ * few of at least MIN_RUN characters are looked at closely in tryRun.
  */
 function findBase64AndHexRuns(text: string, out: EncodedRun[]): void {
   const n = text.length;
-  let b64Start = -1;
-  let b64Strong = false; // has a digit, '+' or '/': identifiers this long rarely qualify
-  let b64Url = false;
-  let hexStart = -1;
+  let runStart = -1;
+  // One step past the end (a NUL, not a digit) closes the last run, so that no code follows the loop.
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 0;
-    const k = c < 128 ? CLS[c]! : 0;
-    if ((k & 5) !== 0) {
-      if (b64Start < 0) {
-        b64Start = i;
-        b64Strong = false;
-        b64Url = false;
-      }
-      if ((k & 8) !== 0) b64Strong = true;
-      if ((k & 4) !== 0) b64Url = true;
-    } else if (b64Start >= 0) {
-      const len = i - b64Start;
-      if (len >= MIN_RUN && len <= MAX_ENCODED_RUN && (b64Strong || len >= 40) && !(b64Url && !b64Strong)) tryBase64(text, b64Start, i, out);
-      b64Start = -1;
+    if (c < 128 && (CLS[c]! & 5) !== 0) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart >= MIN_RUN) tryRun(text, runStart, i, out);
+      runStart = -1;
     }
+  }
+}
+
+/**
+ * The maximal base64 run [start, end) (at least MIN_RUN long), and the hex runs inside it, tried in the order in
+ * which a scan character by character ends them: hex runs that end earlier, the base64 run, then a hex run that
+ * ends with it (their order in the result, for runs that start together).
+ */
+function tryRun(text: string, start: number, end: number, out: EncodedRun[]): void {
+  let strong = false; // has a digit, '+' or '/': identifiers this long rarely qualify
+  let url = false;
+  let hexStart = -1;
+  for (let i = start; i < end; i++) {
+    const k = CLS[text.charCodeAt(i)]!;
+    if ((k & 8) !== 0) strong = true;
+    if ((k & 4) !== 0) url = true;
     if ((k & 2) !== 0) {
       if (hexStart < 0) hexStart = i;
     } else if (hexStart >= 0) {
-      const len = i - hexStart;
-      if (len >= MIN_RUN && len <= MAX_ENCODED_RUN) tryHex(text, hexStart, i, out);
+      if (i - hexStart >= MIN_RUN && i - hexStart <= MAX_ENCODED_RUN) tryHex(text, hexStart, i, out);
       hexStart = -1;
     }
   }
+  const len = end - start;
+  if (len <= MAX_ENCODED_RUN && (strong || len >= 40) && !(url && !strong)) tryBase64(text, start, end, out);
+  if (hexStart >= 0 && end - hexStart >= MIN_RUN && end - hexStart <= MAX_ENCODED_RUN) tryHex(text, hexStart, end, out);
 }
 
 function findHexEscapes(text: string, out: EncodedRun[]): void {
