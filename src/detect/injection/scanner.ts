@@ -108,8 +108,9 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000;
  * loops then gave up on those branches in every later scan (trace-deopt: 121 deoptimisations in 120 scans) or settled
  * on slower code, in some processes and not others: 6.5 to 13 ms per scan of the same 200 KB. With these, V8 has
  * seen every branch, and ASCII and non-ASCII strings (V8 stores them apart), first. Each is longer than two of the
- * classifier's windows, so that the loops over blocks and windows take their turns too. It costs about as much as
- * the first scan of 200 KB did without it (0.1 to 0.4 s on a busy 2-core machine), once per process.
+ * classifier's windows, so that the loops over blocks and windows take their turns too. Once per process for
+ * scanners with the classifier and once for those without (0.4 to 0.6 s of CPU on a busy 2-core machine, most of it
+ * compiling the scanner's regular expressions, which its first scans paid before).
  */
 const WARM_UP_ASCII = [
   'src/app.ts',
@@ -126,7 +127,7 @@ const WARM_UP_ASCII = [
 const WARM_UP_TEXTS = [WARM_UP_ASCII.repeat(5), `${WARM_UP_ASCII}Über ΑΒΓ 中文 zero\u200bwidth\n`.repeat(5)];
 /** Fewer left V8 without feedback for some branch in one process of four (V8 records none in a function's first calls). */
 const WARM_UP_SCANS = 20;
-let warmedUp = false;
+const warmedUp = { classifier: false, signals: false };
 
 /**
  * Builds the prompt-injection detector. Everything is compiled once: one Aho-Corasick pass over the matching
@@ -386,9 +387,10 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
     maxSpacedMatchLength: INJECTION_MAX_MATCH_LENGTH,
     scan(text: string): InjectionMatch[] {
       if (text.length === 0) return [];
-      if (!warmedUp) {
+      const kind = model ? 'classifier' : 'signals';
+      if (!warmedUp[kind]) {
         // On this scanner, whose regular expressions the first text compiles anyway.
-        warmedUp = true;
+        warmedUp[kind] = true;
         for (let i = 0; i < WARM_UP_SCANS; i++) for (const t of WARM_UP_TEXTS) detector.scan(t);
       }
       const view = normalizeText(text, normOpts);
