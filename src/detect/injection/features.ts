@@ -138,7 +138,8 @@ export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSum
  * The per-character loop of extractFeatures, in a function of its own that ends with the loop. V8 compiles a loop
  * this long on its first call (on-stack replacement), before markSoup has ever run; with markSoup inlined after the
  * loop, that code gave up at markSoup's first line on every later call, so each scan paid a deoptimisation and ran
- * the rest unoptimised: 7.1 ms instead of 4.3 ms per 200 KB (least of 6 runs each, npm run bench:injection's text).
+ * the rest unoptimised: 7.1 instead of about 4 ms per 200 KB (bench/context.ts, least of 6 processes). The scanner's
+ * warm-up (scanner.ts) gives V8 feedback for the loop's other branches before it compiles it.
  */
 function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
   const n = text.length;
