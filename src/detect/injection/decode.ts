@@ -66,27 +66,49 @@ for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 function tryBase64(text: string, start: number, end: number, out: EncodedRun[]): void {
   let e = end;
   while (e < text.length && e - end < 2 && text.charCodeAt(e) === 61) e++; // '=' padding
-  const body = text.slice(start, end);
-  if (body.length % 4 === 1) return;
+  if ((end - start) % 4 === 1) return;
   // Cheap early reject: random identifiers decode to control bytes within the first few bytes.
-  if (body.length > 24 && decodeBytesPrefix(Buffer.from(body.slice(0, 24), 'base64'))) return;
-  const d = decodeBytes(Buffer.from(body, 'base64'));
+  if (end - start > 24 && base64PrefixBinary(text, start)) return;
+  const d = decodeBytes(Buffer.from(text.slice(start, end), 'base64'));
   if (d !== null && readable(d)) out.push({ start, end: e, kind: 'base64', decoded: d });
 }
 
-/** True when the bytes contain a C0 control other than whitespace (binary). */
-function decodeBytesPrefix(bytes: Uint8Array): boolean {
-  for (let i = 0; i < bytes.length; i++) {
-    const b = bytes[i]!;
-    if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return true;
+/** Values of the base64 digits, both alphabets (as Buffer.from(…, 'base64') reads them); -1 elsewhere. */
+const B64 = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.charCodeAt(i)] = i;
+B64[45] = 62; // '-'
+B64[95] = 63; // '_'
+
+/** A C0 control other than whitespace, or DEL: binary, not text. */
+const isBinaryByte = (b: number): boolean => (b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f;
+
+/**
+ * Whether the first 18 bytes of a base64 run of more than 24 digits hold a binary byte, decoded in place: most runs
+ * (long identifiers, hashes) fail here, and slicing and decoding each into a Buffer first cost more than the check.
+ * Exported for its property test (held to Buffer's decoder).
+ */
+export function base64PrefixBinary(text: string, start: number): boolean {
+  for (let i = start; i < start + 24; i += 4) {
+    const v = (B64[text.charCodeAt(i)]! << 18) | (B64[text.charCodeAt(i + 1)]! << 12) | (B64[text.charCodeAt(i + 2)]! << 6) | B64[text.charCodeAt(i + 3)]!;
+    if (isBinaryByte(v >>> 16) || isBinaryByte((v >>> 8) & 0xff) || isBinaryByte(v & 0xff)) return true;
   }
   return false;
+}
+
+/** Whether the first 8 bytes of a hex run (at least 16 digits) hold a binary byte, decoded in place. */
+export function hexPrefixBinary(text: string, start: number): boolean {
+  for (let i = start; i < start + 16; i += 2) if (isBinaryByte((hexValue(text.charCodeAt(i)) << 4) | hexValue(text.charCodeAt(i + 1)))) return true;
+  return false;
+}
+
+function hexValue(c: number): number {
+  return c <= 57 ? c - 48 : (c | 32) - 87;
 }
 
 function tryHex(text: string, start: number, end: number, out: EncodedRun[]): void {
   const len = (end - start) & ~1;
   if (len < MIN_RUN) return;
-  if (decodeBytesPrefix(Buffer.from(text.slice(start, start + 16), 'hex'))) return;
+  if (hexPrefixBinary(text, start)) return;
   const d = decodeBytes(Buffer.from(text.slice(start, start + len), 'hex'));
   if (d !== null && readable(d)) out.push({ start, end: start + len, kind: 'hex', decoded: d });
 }
@@ -97,46 +119,74 @@ function tryHex(text: string, start: number, end: number, out: EncodedRun[]): vo
  */
 export function findEncodedRuns(text: string): EncodedRun[] {
   const out: EncodedRun[] = [];
+  findBase64AndHexRuns(text, out);
+  findHexEscapes(text, out);
+  findPercentRuns(text, out);
+  return out.sort((a, b) => a.start - b.start);
+}
+
+/**
+ * The per-character pass, in a function that ends with its loop: V8 compiles the loop while it first runs (on-stack
+ * replacement), and code after it that had not run yet then deoptimised that compiled loop on every later call
+ * (the rest of each call ran unoptimised), as in features.ts hashFeatures.
+ *
+ * Hex digits are base64 digits, so a hex run lies inside a base64 run, and a run shorter than MIN_RUN holds none
+ * worth decoding: the loop only finds the maximal base64 runs (one table look-up and test per character), and the
+ * few of at least MIN_RUN characters are looked at closely in tryRun.
+ */
+function findBase64AndHexRuns(text: string, out: EncodedRun[]): void {
   const n = text.length;
-  let b64Start = -1;
-  let b64Strong = false; // has a digit, '+' or '/': identifiers this long rarely qualify
-  let b64Url = false;
-  let hexStart = -1;
+  let runStart = -1;
+  // One step past the end (a NUL, not a digit) closes the last run, so that no code follows the loop.
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 0;
-    const k = c < 128 ? CLS[c]! : 0;
-    if ((k & 5) !== 0) {
-      if (b64Start < 0) {
-        b64Start = i;
-        b64Strong = false;
-        b64Url = false;
-      }
-      if ((k & 8) !== 0) b64Strong = true;
-      if ((k & 4) !== 0) b64Url = true;
-    } else if (b64Start >= 0) {
-      const len = i - b64Start;
-      if (len >= MIN_RUN && len <= MAX_ENCODED_RUN && (b64Strong || len >= 40) && !(b64Url && !b64Strong)) tryBase64(text, b64Start, i, out);
-      b64Start = -1;
+    if (c < 128 && (CLS[c]! & 5) !== 0) {
+      if (runStart < 0) runStart = i;
+    } else if (runStart >= 0) {
+      if (i - runStart >= MIN_RUN) tryRun(text, runStart, i, out);
+      runStart = -1;
     }
+  }
+}
+
+/**
+ * The maximal base64 run [start, end) (at least MIN_RUN long), and the hex runs inside it, tried in the order in
+ * which a scan character by character ends them: hex runs that end earlier, the base64 run, then a hex run that
+ * ends with it (their order in the result, for runs that start together).
+ */
+function tryRun(text: string, start: number, end: number, out: EncodedRun[]): void {
+  let strong = false; // has a digit, '+' or '/': identifiers this long rarely qualify
+  let url = false;
+  let hexStart = -1;
+  for (let i = start; i < end; i++) {
+    const k = CLS[text.charCodeAt(i)]!;
+    if ((k & 8) !== 0) strong = true;
+    if ((k & 4) !== 0) url = true;
     if ((k & 2) !== 0) {
       if (hexStart < 0) hexStart = i;
     } else if (hexStart >= 0) {
-      const len = i - hexStart;
-      if (len >= MIN_RUN && len <= MAX_ENCODED_RUN) tryHex(text, hexStart, i, out);
+      if (i - hexStart >= MIN_RUN && i - hexStart <= MAX_ENCODED_RUN) tryHex(text, hexStart, i, out);
       hexStart = -1;
     }
   }
+  const len = end - start;
+  if (len <= MAX_ENCODED_RUN && (strong || len >= 40) && !(url && !strong)) tryBase64(text, start, end, out);
+  if (hexStart >= 0 && end - hexStart >= MIN_RUN && end - hexStart <= MAX_ENCODED_RUN) tryHex(text, hexStart, end, out);
+}
 
-  if (text.includes('\\x')) {
-    HEX_ESCAPES.lastIndex = 0;
-    let m: RegExpExecArray | null;
-    while ((m = HEX_ESCAPES.exec(text)) !== null) {
-      const s = m[0];
-      const d = decodeBytes(Buffer.from(s.replace(/\\x/g, ''), 'hex'));
-      if (d !== null && readable(d)) out.push({ start: m.index, end: m.index + s.length, kind: 'hex', decoded: d });
-    }
+function findHexEscapes(text: string, out: EncodedRun[]): void {
+  if (!text.includes('\\x')) return;
+  HEX_ESCAPES.lastIndex = 0;
+  let m: RegExpExecArray | null;
+  while ((m = HEX_ESCAPES.exec(text)) !== null) {
+    const s = m[0];
+    const d = decodeBytes(Buffer.from(s.replace(/\\x/g, ''), 'hex'));
+    if (d !== null && readable(d)) out.push({ start: m.index, end: m.index + s.length, kind: 'hex', decoded: d });
   }
+}
 
+function findPercentRuns(text: string, out: EncodedRun[]): void {
+  const n = text.length;
   // Percent-encoding: each maximal run of URL characters that holds a `%XX` is visited once, from where the
   // previous run ended. (Growing a window around every `%XX` instead re-read up to 2 × MAX_ENCODED_RUN
   // characters per escape: 17 s of CPU for a 1 MB run of `%41`.)
@@ -150,7 +200,6 @@ export function findEncodedRuns(text: string): EncodedRun[] {
     PERCENT.lastIndex = e;
     for (const [ws, we] of percentWindows(text, s, e)) tryPercent(text, ws, we, out);
   }
-  return out.sort((a, b) => a.start - b.start);
 }
 
 function isUrlChar(c: number): boolean {

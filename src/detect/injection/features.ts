@@ -130,6 +130,18 @@ export interface BlockSums {
  * `acc`, adds them to its block sums (out.length is then the feature count). Cue words go to `out` either way.
  */
 export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
+  hashFeatures(text, out, acc);
+  markSoup(text, out);
+}
+
+/**
+ * The per-character loop of extractFeatures, in a function of its own that ends with the loop. V8 compiles a loop
+ * this long on its first call (on-stack replacement), before markSoup has ever run; with markSoup inlined after the
+ * loop, that code gave up at markSoup's first line on every later call, so each scan paid a deoptimisation and ran
+ * the rest unoptimised: 7.1 instead of about 4 ms per 200 KB (bench/context.ts, least of 6 processes). The scanner's
+ * warm-up (scanner.ts) gives V8 feedback for the loop's other branches before it compiles it.
+ */
+function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
   const n = text.length;
   const scoring = acc !== undefined;
   const q = acc?.q ?? EMPTY_Q;
@@ -156,6 +168,11 @@ export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSum
   let wordQuoted = false;
   let prevRaw = 10;
   let lastVisible = 0;
+  // Character n-grams add to the block in locals, written to `sums` when the block changes: a load and a store per
+  // character less. Integer sums, so the order of the additions does not matter.
+  let block = 0;
+  let blockSum = 0;
+  let blockCount = 0;
   for (let i = 0; i <= n; i++) {
     if (!scoring && (i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
       out.length = len;
@@ -245,8 +262,15 @@ export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSum
     if (scoring) {
       const b = i >> shift;
       if (kept >= 5) {
-        sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + q[fmix(t4 ^ SALT4) & MASK]! + q[fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK]!;
-        counts[b] = counts[b]! + 3;
+        if (b !== block) {
+          sums[block] = sums[block]! + blockSum;
+          counts[block] = counts[block]! + blockCount;
+          block = b;
+          blockSum = 0;
+          blockCount = 0;
+        }
+        blockSum += q[fmix(t3 ^ SALT3) & MASK]! + q[fmix(t4 ^ SALT4) & MASK]! + q[fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK]!;
+        blockCount += 3;
         len += 3;
       } else if (kept >= 3) {
         sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + (kept >= 4 ? q[fmix(t4 ^ SALT4) & MASK]! : 0);
@@ -276,8 +300,11 @@ export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSum
     p2 = p1;
     p1 = c;
   }
+  if (scoring && blockCount > 0) {
+    sums[block] = sums[block]! + blockSum;
+    counts[block] = counts[block]! + blockCount;
+  }
   out.length = len;
-  markSoup(text, out);
 }
 
 const EMPTY_Q = new Int8Array(0);
