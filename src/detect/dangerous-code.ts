@@ -14,9 +14,11 @@ export interface DangerousCodeRule {
 
 // Two quantifiers over the same characters must not be able to share a run: `-[a-zA-Z]*[rR][a-zA-Z]*` tried
 // every split of `rm -rrrr…` (3 s for 64 KB), and `\(\s*(?:\(?\s*await…)?` every split of `eval(` and its spaces.
+// A body after `curl`/`wget` never holds another `curl`/`wget`: each start then reads to the next one, not 300
+// characters (a text of repeated `curl ` cost 0.8 s of CPU per MB); the later one still matches on its own.
 export const DANGEROUS_CODE_RULES: readonly DangerousCodeRule[] = [
-  { id: 'pipe-to-shell', keywords: ['curl', 'wget'], description: 'downloads a script and runs it', pattern: /\b(?:curl|wget)\b[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b/g },
-  { id: 'pipe-to-interpreter', keywords: ['curl', 'wget'], description: 'downloads code and pipes it to an interpreter', pattern: /\b(?:curl|wget)\b[^\n|;]{0,300}\|\s*(?:sudo\s+)?(?:python3?|node|perl|ruby|php)\b/g },
+  { id: 'pipe-to-shell', keywords: ['curl', 'wget'], description: 'downloads a script and runs it', pattern: /\b(?:curl|wget)\b(?:(?!\b(?:curl|wget)\b)[^\n|;]){0,300}\|\s*(?:sudo\s+)?(?:ba|z|k|da)?sh\b/g },
+  { id: 'pipe-to-interpreter', keywords: ['curl', 'wget'], description: 'downloads code and pipes it to an interpreter', pattern: /\b(?:curl|wget)\b(?:(?!\b(?:curl|wget)\b)[^\n|;]){0,300}\|\s*(?:sudo\s+)?(?:python3?|node|perl|ruby|php)\b/g },
   { id: 'rm-rf-root', keywords: ['rm '], description: 'deletes the root or home directory', pattern: /\brm\s+(?:-(?=[a-zA-Z]*[rR])[a-zA-Z]+\s+(?:-[a-zA-Z]+\s+)*|--recursive\s+(?:--force\s+)?)(?:--no-preserve-root\s+)?(?:\/|\/\*|~|~\/\*|\$HOME|\/\s*--no-preserve-root)(?=\s|$|;|&|\))/g },
   { id: 'disk-overwrite', keywords: ['/dev/'], description: 'overwrites a block device', pattern: /\b(?:dd\s+[^\n]{0,100}of=\/dev\/(?:sd|nvme|hd|vd|disk)[a-z0-9]*|mkfs(?:\.\w+)?\s+\/dev\/(?:sd|nvme|hd|vd)[a-z0-9]*|>\s*\/dev\/sd[a-z])/g },
   { id: 'fork-bomb', keywords: [':()'], description: 'shell fork bomb', pattern: /:\(\)\s*\{\s*:\s*\|\s*:\s*&\s*\}\s*;\s*:/g },
@@ -24,7 +26,7 @@ export const DANGEROUS_CODE_RULES: readonly DangerousCodeRule[] = [
   { id: 'tls-verify-disabled-python', keywords: ['verify'], description: 'disables TLS certificate verification', pattern: /\bverify\s*=\s*False\b/g },
   { id: 'tls-verify-disabled-node', keywords: ['rejectunauthorized', 'node_tls_reject_unauthorized'], description: 'disables TLS certificate verification', pattern: /\b(?:rejectUnauthorized\s*:\s*false|NODE_TLS_REJECT_UNAUTHORIZED\s*=\s*['"]?0)/g },
   { id: 'tls-verify-disabled-go', keywords: ['insecureskipverify'], description: 'disables TLS certificate verification', pattern: /\bInsecureSkipVerify\s*:\s*true\b/g },
-  { id: 'tls-verify-disabled-cli', keywords: ['curl', 'sslverify', 'ssl_verify_mode'], description: 'disables TLS certificate verification', pattern: /(?:\bcurl\b[^\n]{0,200}\s(?:-k|--insecure)\b|\bgit\s+config\b[^\n]{0,60}http\.sslVerify\s+false|\bssl_verify_mode\s*[=:]\s*(?:OpenSSL::SSL::)?VERIFY_NONE)/g },
+  { id: 'tls-verify-disabled-cli', keywords: ['curl', 'sslverify', 'ssl_verify_mode'], description: 'disables TLS certificate verification', pattern: /(?:\bcurl\b(?:(?!\bcurl\b)[^\n]){0,200}\s(?:-k|--insecure)\b|\bgit\s+config\b[^\n]{0,60}http\.sslVerify\s+false|\bssl_verify_mode\s*[=:]\s*(?:OpenSSL::SSL::)?VERIFY_NONE)/g },
   { id: 'eval-fetched-code', keywords: ['eval', 'exec', 'function'], description: 'evaluates code fetched over the network', pattern: /\b(?:eval|exec|Function)\s*\(\s*(?:await\s+)?(?:\(\s*await\s+|await\s+)?(?:fetch|requests\.get|urllib\.request\.urlopen|axios\.get|http\.get|urlopen)\s*\(/g },
   { id: 'eval-remote-python', keywords: ['exec'], description: 'executes a downloaded payload', pattern: /\bexec\s*\(\s*(?:requests\.get|urlopen)\([^\n]{0,200}\)\.(?:text|read\(\))/g },
   { id: 'powershell-download-exec', keywords: ['iex', 'invoke-expression', 'downloadstring', 'iwr', 'invoke-webrequest'], description: 'PowerShell download and execute', pattern: /\b(?:iex|Invoke-Expression)\b[^\n]{0,200}(?:DownloadString|Invoke-WebRequest|iwr)\b|\b(?:DownloadString|iwr|Invoke-WebRequest)\b[^\n]{0,200}\|\s*(?:iex|Invoke-Expression)\b/gi },

@@ -466,11 +466,13 @@ export const BUILTIN_SIGNALS: readonly Signal[] = [
     pattern: /\b(?:run|execute|exec|invoke)\s{1,3}(?:the\s+following|this|these|the\s+below|below|the\s+command\s+below)\s{1,3}(?:shell\s+|bash\s+|terminal\s+|powershell\s+)?(?:commands?|scripts?|code|snippet|one-liner|line|payload)?/gi,
   },
   {
+    // Bodies after curl/wget (and requests/fetch below) never hold another of those words: each start reads to
+    // the next one, not 200-300 characters (1 MB of repeated `wget ` cost 1 s of CPU); the later one still matches.
     id: 'agent-pipe-shell',
     family: 'agent-action',
     weight: 0.3,
     keywords: ['curl', 'wget', 'iwr', 'invoke-webrequest', 'irm', 'invoke-restmethod'],
-    pattern: /\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n|]{1,300}\|\s{0,3}(?:sudo\s+)?(?:bash|sh|zsh|dash|python3?|perl|ruby|node|iex|Invoke-Expression)\b|\b(?:bash|sh|zsh)\s{1,3}(?:-c\s{1,3})?["']?\s{0,2}<?\(\s{0,2}(?:curl|wget)\b|\b(?:curl|wget)\b[^\n]{1,200}(?:-o|-O|>)\s{0,2}\S{1,80}\s{0,3}(?:&&|;)\s{0,3}(?:chmod\s+\+x\s+\S{1,80}\s{0,3}(?:&&|;)\s{0,3})?(?:bash|sh|\.\/)/gi,
+    pattern: /\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b(?:(?!\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b)[^\n|]){1,300}\|\s{0,3}(?:sudo\s+)?(?:bash|sh|zsh|dash|python3?|perl|ruby|node|iex|Invoke-Expression)\b|\b(?:bash|sh|zsh)\s{1,3}(?:-c\s{1,3})?["']?\s{0,2}<?\(\s{0,2}(?:curl|wget)\b|\b(?:curl|wget)\b(?:(?!\b(?:curl|wget)\b)[^\n]){1,200}(?:-o|-O|>)\s{0,2}\S{1,80}\s{0,3}(?:&&|;)\s{0,3}(?:chmod\s+\+x\s+\S{1,80}\s{0,3}(?:&&|;)\s{0,3})?(?:bash|sh|\.\/)/gi,
   },
   {
     id: 'agent-add-dependency',
@@ -506,7 +508,7 @@ export const BUILTIN_SIGNALS: readonly Signal[] = [
     family: 'agent-exfil',
     weight: 0.75,
     keywords: ['curl', 'wget', 'nc', 'netcat', 'ncat', 'socat', 'openssl', 'requests', 'httpx', 'axios', 'fetch'],
-    pattern: /\b(?:cat|type|Get-Content|base64|tar\s+\S{1,10}|zip\s+\S{1,10})\s{1,3}[^\n|;]{0,60}?(?:\.ssh|\.env\b|id_rsa|id_ed25519|\.aws|credentials|\.npmrc|\.netrc|\.pypirc|\/etc\/passwd|\/etc\/shadow|\.git-credentials)[^\n|]{0,100}\|\s{0,3}(?:base64\s{0,3}\|\s{0,3})?(?:curl|wget|nc|ncat|netcat|socat|openssl\s+s_client)\b|\b(?:env|printenv|set|export\s+-p)\s{0,3}\|\s{0,3}(?:base64\s{0,3}\|\s{0,3})?(?:curl|wget|nc|ncat|netcat)\b|\b(?:curl|wget)\b[^\n]{0,200}?(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|--form|--upload-file|-T|--post-file|--body-file)[\s=]{1,3}["']?(?:\w{1,20}=)?@?(?:~\/\.ssh|\$HOME\/\.ssh|\.env\b|\/etc\/passwd|\/etc\/shadow|~\/\.aws|\$HOME\/\.aws|\S{0,60}id_rsa|\S{0,60}id_ed25519|\S{0,40}\.npmrc|\S{0,40}\.netrc|\S{0,40}\.git-credentials|"?\$\(\s{0,2}(?:env|printenv|cat\s))|\b(?:curl|wget)\b[^\n]{0,200}?\$\(\s{0,2}(?:env|printenv|cat\s+[^)\n]{0,60}(?:\.env|\.ssh|id_rsa|\.aws|credentials|\.npmrc|\.netrc))|\b(?:requests|httpx|axios|fetch)\s{0,2}(?:\.\s{0,2}(?:post|put|get))?\s{0,2}\([^\n]{0,200}?(?:os\.environ|dict\(os\.environ\)|process\.env\b(?!\.)|JSON\.stringify\(process\.env\))/gi,
+    pattern: /\b(?:cat|type|Get-Content|base64|tar\s+\S{1,10}|zip\s+\S{1,10})\s{1,3}[^\n|;]{0,60}?(?:\.ssh|\.env\b|id_rsa|id_ed25519|\.aws|credentials|\.npmrc|\.netrc|\.pypirc|\/etc\/passwd|\/etc\/shadow|\.git-credentials)[^\n|]{0,100}\|\s{0,3}(?:base64\s{0,3}\|\s{0,3})?(?:curl|wget|nc|ncat|netcat|socat|openssl\s+s_client)\b|\b(?:env|printenv|set|export\s+-p)\s{0,3}\|\s{0,3}(?:base64\s{0,3}\|\s{0,3})?(?:curl|wget|nc|ncat|netcat)\b|\b(?:curl|wget)\b(?:(?!\b(?:curl|wget)\b)[^\n]){0,200}?(?:-d|--data(?:-binary|-raw|-urlencode)?|-F|--form|--upload-file|-T|--post-file|--body-file)[\s=]{1,3}["']?(?:\w{1,20}=)?@?(?:~\/\.ssh|\$HOME\/\.ssh|\.env\b|\/etc\/passwd|\/etc\/shadow|~\/\.aws|\$HOME\/\.aws|\S{0,60}id_rsa|\S{0,60}id_ed25519|\S{0,40}\.npmrc|\S{0,40}\.netrc|\S{0,40}\.git-credentials|"?\$\(\s{0,2}(?:env|printenv|cat\s))|\b(?:curl|wget)\b(?:(?!\b(?:curl|wget)\b)[^\n]){0,200}?\$\(\s{0,2}(?:env|printenv|cat\s+[^)\n]{0,60}(?:\.env|\.ssh|id_rsa|\.aws|credentials|\.npmrc|\.netrc))|\b(?:requests|httpx|axios|fetch)\s{0,2}(?:\.\s{0,2}(?:post|put|get))?\s{0,2}\((?:(?!\b(?:requests|httpx|axios|fetch)\b)[^\n]){0,200}?(?:os\.environ|dict\(os\.environ\)|process\.env\b(?!\.)|JSON\.stringify\(process\.env\))/gi,
   },
   {
     id: 'agent-imperative',
