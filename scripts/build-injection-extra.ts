@@ -13,7 +13,7 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '../src/testing/mulberry32.js';
-import { EXTRA_GOALS, cvInjections, latentInjections, latentJailbreaks, persuasiveBenign, persuasiveJailbreaks, suffixJailbreaks, sysPromptBenign, sysPromptExtraction } from './injection-extra-compose.js';
+import { EXTRA_GOALS, composedPersuasion, cvInjections, latentInjections, latentJailbreaks, persuasiveBenign, persuasiveJailbreaks, suffixJailbreaks, sysPromptBenign, sysPromptExtraction } from './injection-extra-compose.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const OUT_DIR = join(ROOT, 'data', 'injection-extra');
@@ -132,7 +132,9 @@ function main(): void {
     const dPay = payloads.filter((d) => (bucket(d.text) === 0) === (split === 'dev')).map((d) => d.text);
     for (const t of persuasiveJailbreaks(mulberry32(0x5e1 * seed), g, n(520))) add({ text: t, label: 'injection', kind: 'persuasion_jailbreak', source: COMPOSED, license: goalLicence, split });
     for (const t of persuasiveBenign(mulberry32(0x5e2 * seed), n(320))) add({ text: t, label: 'benign', kind: 'persuasive_request', source: COMPOSED, license: 'MIT', split });
-    for (const t of suffixJailbreaks(mulberry32(0x5e3 * seed), g, n(260))) add({ text: t, label: 'injection', kind: 'adversarial_suffix', source: COMPOSED, license: goalLicence, split });
+    for (const t of composedPersuasion(mulberry32(0x5ea * seed), g, n(400))) add({ text: t, label: 'injection', kind: 'persuasion_jailbreak', source: COMPOSED, license: goalLicence, split });
+    for (const t of composedPersuasion(mulberry32(0x5eb * seed), g, n(260), true)) add({ text: t, label: 'benign', kind: 'persuasive_request', source: COMPOSED, license: 'MIT', split });
+    for (const t of suffixJailbreaks(mulberry32(0x5e3 * seed), g, n(500))) add({ text: t, label: 'injection', kind: 'adversarial_suffix', source: COMPOSED, license: goalLicence, split });
     const lj = latentJailbreaks(mulberry32(0x5e4 * seed), g, n(120));
     for (const t of lj.injection) add({ text: t, label: 'injection', kind: 'latent_jailbreak', source: COMPOSED, license: goalLicence, split });
     for (const t of lj.benign) add({ text: t, label: 'benign', kind: 'latent_task', source: COMPOSED, license: 'MIT', split });

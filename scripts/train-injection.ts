@@ -62,9 +62,15 @@ const L2 = Number(opt('--l2')[0] ?? 1e-4);
 const WINDOW = 2048;
 const STRIDE = 1024;
 const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
-/** Dev false-positive rate each source's operating point (score 0.5) is placed at. */
+/**
+ * Dev false-positive rate each source's operating point (score 0.5) is placed at. 1.5 %: the issue's budget is 2 %
+ * overall and 1 % on coding-agent traffic, and the dev negatives are deliberately hard (security write-ups, quoted
+ * attacks, system prompts, borderline requests). Moving from 1 % to 1.5 % added dev false positives only among
+ * table documents and user requests; the coding-agent kinds (code, commit messages, docs, agent instructions) kept
+ * 3 of about 300 (measured with the weights of this commit).
+ */
 const JAILBREAKS = Number(opt('--jailbreaks')[0] ?? 400);
-const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.01);
+const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.015);
 const EXTRA_FILE = join(ROOT, 'data', 'injection-extra', 'extra.jsonl');
 const useExtra = !args.includes('--no-extra') && existsSync(EXTRA_FILE);
 /**
@@ -152,7 +158,9 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
         gw[f]! += gf * gf;
         w[f]! -= (LEARNING_RATE * gf) / Math.sqrt(gw[f]!);
       }
-      for (let k = 0; k < d.length; k++) {
+      // Extra (composed) cases leave the signal inputs' weights to the corpus: their benign twins fire signals
+      // (a fake turn, "system prompt", a delimiter) on purpose, and learning from them weakened those signals everywhere.
+      for (let k = e.balanced ? 0 : CUE_OFFSET; k < d.length; k++) {
         const gf = g * e.dense[k]!;
         gd[k]! += gf * gf;
         d[k]! -= ((k >= CUE_OFFSET ? DENSE_LEARNING_RATE : LEARNING_RATE) * gf) / Math.sqrt(gd[k]!);
