@@ -6,6 +6,11 @@
  *   npm run train:injection -- --data DIR         # DIR/train.jsonl and DIR/dev.jsonl instead
  *   npm run train:injection -- --add FILE.jsonl   # more labelled training cases (repeatable)
  *   npm run train:injection -- --out DIR          # write the two files there instead of src/detect/injection
+ *   npm run train:injection -- --no-extra         # without data/injection-extra/extra.jsonl
+ *
+ * data/injection-extra/extra.jsonl (scripts/build-injection-extra.ts; sources in its README) adds persuasive,
+ * latent, extraction and adversarial-suffix attacks with benign twins: its `train` cases are trained on, its `dev`
+ * cases (held-out goals and documents) are only reported, as `extra_dev` in model-metrics.json.
  *
  * A case is one JSON object a line: {"text": "...", "label": "injection" | "benign"}, optionally "kind" (used to
  * split dev cases into direct and indirect ones for calibration; see SOURCE_OF_KIND). Deterministic: files are
@@ -30,6 +35,14 @@ interface Example {
   val: Float64Array;
   dense: Float64Array;
   y: 0 | 1;
+  /** Sample weight: 1, or EXTRA_WEIGHT for data/injection-extra cases. */
+  w: number;
+  /**
+   * Whether the class weight applies. The extra set is made of contrastive pairs (an injection and its benign twin
+   * share most of their text): weighting only the injection side would push the shared text, a benign document,
+   * towards "injection".
+   */
+  balanced: boolean;
 }
 
 const args = process.argv.slice(2);
@@ -49,9 +62,36 @@ const L2 = Number(opt('--l2')[0] ?? 1e-4);
 const WINDOW = 2048;
 const STRIDE = 1024;
 const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
-/** Dev false-positive rate each source's operating point (score 0.5) is placed at. */
+/**
+ * Dev false-positive rate each source's operating point (score 0.5) is placed at. 1.5 %: the issue's budget is 2 %
+ * overall and 1 % on coding-agent traffic, and the dev negatives are deliberately hard (security write-ups, quoted
+ * attacks, system prompts, borderline requests). Moving from 1 % to 1.5 % added dev false positives only among
+ * table documents and user requests; the coding-agent kinds (code, commit messages, docs, agent instructions) kept
+ * 3 of about 300 (measured with the weights of this commit).
+ */
 const JAILBREAKS = Number(opt('--jailbreaks')[0] ?? 400);
-const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.01);
+const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.015);
+const EXTRA_FILE = join(ROOT, 'data', 'injection-extra', 'extra.jsonl');
+const useExtra = !args.includes('--no-extra') && existsSync(EXTRA_FILE);
+/**
+ * Weight of an extra case relative to a corpus case. The extra set is composed from few frames: at full weight its
+ * thousands of cases pull the n-gram weights towards those frames and cost recall on the corpus' own kinds.
+ */
+const EXTRA_WEIGHT = Number(opt('--extra-weight')[0] ?? 1);
+/**
+ * Latent-injection and extraction cases (and their twins) weigh less: they share much of their wording with the
+ * corpus' benign documents, system prompts and agent instructions, and at full weight they raise those benign
+ * scores (the dev operating point moves up and corpus recall falls, measured on the dev split).
+ */
+const SHARED_WORDING_WEIGHT = Number(opt('--latent-weight')[0] ?? 0.3);
+/**
+ * Extra kinds trained on by default (`--extra-kinds a,b,...` to choose). The latent-injection and extraction kinds
+ * are built but not trained on: even at weight 0.1 they cost 4-6 points of dev recall at the 1 % operating point
+ * (they raise the scores of the corpus' benign documents and system prompts); their held-out cases are still
+ * reported in extra_dev.
+ */
+const DEFAULT_EXTRA_KINDS = ['persuasion_jailbreak', 'persuasive_request', 'persuasive_text', 'adversarial_suffix'];
+const SHARED_WORDING_KINDS = new Set(['latent_injection', 'latent_jailbreak', 'latent_task', 'sysprompt_extraction', 'prompt_question']);
 
 function readCases(file: string): Case[] {
   return readFileSync(file, 'utf8')
@@ -68,7 +108,7 @@ function readCases(file: string): Case[] {
 const analyzer = createInjectionScanner({ model: false });
 const buf = new FeatureBuffer();
 
-function toExample(c: Case): Example {
+function toExample(c: Case, weight = 1, balanced = true): Example {
   const { view, hits } = analyzer.analyze(c.text);
   extractFeatures(view, buf);
   const counts = new Map<number, number>();
@@ -80,6 +120,8 @@ function toExample(c: Case): Example {
     val: Float64Array.from(keys.map((k) => counts.get(k)! * norm)),
     dense: denseInputs(hits, buf),
     y: c.label === 'injection' ? 1 : 0,
+    w: weight,
+    balanced,
   };
 }
 
@@ -90,8 +132,9 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
   const gd = new Float64Array(DENSE_INPUTS.length).fill(1e-8);
   let b = 0;
   let gb = 1e-8;
-  const pos = examples.filter((e) => e.y === 1).length;
-  const posWeight = (examples.length - pos) / Math.max(1, pos);
+  const pos = examples.reduce((n, e) => n + (e.y === 1 && e.balanced ? e.w : 0), 0);
+  const total = examples.reduce((n, e) => n + (e.balanced ? e.w : 0), 0);
+  const posWeight = (total - pos) / Math.max(1, pos);
   const order = examples.map((_, i) => i);
   const rand = mulberry32(0x5eed);
   for (let epoch = 0; epoch < EPOCHS; epoch++) {
@@ -106,7 +149,7 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
       for (let k = 0; k < e.idx.length; k++) z += w[e.idx[k]!]! * e.val[k]!;
       for (let k = 0; k < d.length; k++) z += d[k]! * e.dense[k]!;
       const p = 1 / (1 + Math.exp(-z));
-      const cw = e.y === 1 ? posWeight : 1;
+      const cw = (e.y === 1 && e.balanced ? posWeight : 1) * e.w;
       loss += cw * -Math.log(e.y === 1 ? Math.max(p, 1e-12) : Math.max(1 - p, 1e-12));
       const g = cw * (p - e.y);
       for (let k = 0; k < e.idx.length; k++) {
@@ -115,7 +158,9 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
         gw[f]! += gf * gf;
         w[f]! -= (LEARNING_RATE * gf) / Math.sqrt(gw[f]!);
       }
-      for (let k = 0; k < d.length; k++) {
+      // Extra (composed) cases leave the signal inputs' weights to the corpus: their benign twins fire signals
+      // (a fake turn, "system prompt", a delimiter) on purpose, and learning from them weakened those signals everywhere.
+      for (let k = e.balanced ? 0 : CUE_OFFSET; k < d.length; k++) {
         const gf = g * e.dense[k]!;
         gd[k]! += gf * gf;
         d[k]! -= ((k >= CUE_OFFSET ? DENSE_LEARNING_RATE : LEARNING_RATE) * gf) / Math.sqrt(gd[k]!);
@@ -149,7 +194,11 @@ function main(): void {
   const trainFile = join(dataDir, 'train.jsonl');
   const devFile = join(dataDir, 'dev.jsonl');
   if (!existsSync(trainFile) || !existsSync(devFile)) throw new Error(`no train.jsonl / dev.jsonl in ${dataDir} (use --data DIR)`);
-  const trainCases = [...readCases(trainFile), ...opt('--add').flatMap((f) => readCases(resolve(f)))];
+  const extra = useExtra ? (readCases(EXTRA_FILE) as Array<Case & { split?: string }>) : [];
+  const extraKinds = opt('--extra-kinds')[0]?.split(',') ?? DEFAULT_EXTRA_KINDS;
+  const extraTrain = extra.filter((c) => c.split !== 'dev' && extraKinds.includes(c.kind ?? ''));
+  const extraDev = extra.filter((c) => c.split === 'dev');
+  const trainCases = [...readCases(trainFile), ...opt('--add').flatMap((f) => readCases(resolve(f))), ...extraTrain];
   const augmented = augmentQuoted(trainCases.filter((c) => c.label === 'injection').map((c) => c.text), mulberry32(0xa11ce));
   const short = shortRequests(mulberry32(0xb0b), 300);
   const jailbreaks = jailbreakCompositions(mulberry32(0x1a11b), JAILBREAKS);
@@ -164,8 +213,9 @@ function main(): void {
     ...harness.map((text): Case => ({ text, label: 'benign', kind: 'agent_harness' })),
   ];
   const dev = readCases(devFile);
-  process.stderr.write(`training on ${all.length} cases (${trainCases.length} + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes), dev ${dev.length}\n`);
-  const examples = all.map(toExample);
+  process.stderr.write(`training on ${all.length} cases (${trainCases.length} incl. ${extraTrain.length} extra + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes), dev ${dev.length}\n`);
+  const extraSet = new Set<Case>(extraTrain);
+  const examples = all.map((c) => (extraSet.has(c) ? toExample(c, EXTRA_WEIGHT * (SHARED_WORDING_KINDS.has(c.kind ?? '') ? SHARED_WORDING_WEIGHT : 1), false) : toExample(c)));
   const { w, d, b } = train(examples);
 
   const raw: InjectionModel = decodeModel(encodeModel({ window: WINDOW, stride: STRIDE, minFeatures: MIN_FEATURES, bias: b, weights: w, dense: d, calibration: { direct: 0, indirect: 0 } }));
@@ -178,7 +228,18 @@ function main(): void {
 
   const direct = scores(model, dev, 'direct');
   const indirect = scores(model, dev, 'indirect');
-  const report = devReport(dev, direct.map((p) => p >= 0.5), indirect.map((p) => p >= 0.5));
+  const report: ReturnType<typeof devReport> & { extra_dev?: unknown } = devReport(dev, direct.map((p) => p >= 0.5), indirect.map((p) => p >= 0.5));
+  if (extraDev.length > 0) {
+    // Held-out goals and documents of the extra classes, per kind, at the direct operating point (reported only).
+    const xs = scores(model, extraDev, 'direct');
+    const kinds = [...new Set(extraDev.map((c) => `${c.label}/${c.kind}`))].sort();
+    report.extra_dev = Object.fromEntries(
+      kinds.map((k) => {
+        const sel = extraDev.map((c, i) => [c, xs[i]!] as const).filter(([c]) => `${c.label}/${c.kind}` === k);
+        return [k, { cases: sel.length, flagged: Math.round((sel.filter(([, p]) => p >= 0.5).length / sel.length) * 1e4) / 1e4 }];
+      }),
+    );
+  }
   process.stderr.write(`${JSON.stringify(report, null, 2)}\n`);
 
   const src = [

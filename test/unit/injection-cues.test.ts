@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { CUE_CATEGORIES, CUE_HARM, CUE_SOUP, cueInputs, soupLine } from '../../src/detect/injection/cues.js';
+import { CUE_CATEGORIES, CUE_HARM, CUE_INPUTS, CUE_PERSUADE, CUE_SOUP, cueInputs, soupLine } from '../../src/detect/injection/cues.js';
 import { FeatureBuffer, extractFeatures } from '../../src/detect/injection/features.js';
 import { createInjectionScanner } from '../../src/detect/injection/index.js';
 import { builtinInjectionModel } from '../../src/detect/injection/model-weights.js';
@@ -19,13 +19,26 @@ describe('word cues of the injection classifier', () => {
   });
 
   it('turns counts into saturating inputs and their products', () => {
-    const out = new Float64Array(12);
-    cueInputs([1, 1, 0, 0, 0, 0], out, 0);
+    const out = new Float64Array(CUE_INPUTS.length);
+    cueInputs([1, 1, 0, 0, 0, 0, 0], out, 0);
     expect(out[0]).toBe(0.5);
     expect(out[5]).toBe(0.25); // harm x framed
-    cueInputs([0, 0, 0, 0, 0, 0], out, 0);
+    cueInputs([0, 0, 0, 0, 0, 0, 0], out, 0);
     expect([...out].every((x) => x === 0)).toBe(true);
-    expect(CUE_CATEGORIES).toBe(6);
+    expect(CUE_CATEGORIES).toBe(7);
+  });
+
+  it('marks persuasion (endorsement, stated purpose, emotional pressure) and weighs it with harm words', () => {
+    expect(cuesOf('According to experts, this is purely for academic research').some((b) => (b & CUE_PERSUADE) !== 0)).toBe(true);
+    expect(cuesOf('const total = items.reduce((a, b) => a + b.price, 0);\n')).toEqual([]);
+    const out = new Float64Array(CUE_INPUTS.length);
+    cueInputs([1, 0, 0, 0, 1, 0, 2], out, 0);
+    const at = (name: (typeof CUE_INPUTS)[number]) => out[CUE_INPUTS.indexOf(name)];
+    expect(at('cue-persuade')).toBe(0.75);
+    expect(at('cue-harm-persuade')).toBe(0.375);
+    expect(at('cue-harm-persuade-instructions')).toBe(0.1875);
+    cueInputs([0, 0, 0, 0, 1, 0, 2], out, 0);
+    expect(at('cue-harm-persuade')).toBe(0);
   });
 });
 

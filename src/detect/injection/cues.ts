@@ -15,7 +15,13 @@ export const CUE_UNRESTRICTED = 8;
 export const CUE_INSTRUCTIONS = 16;
 /** Not a lexicon: a line that starts as prose and ends in token soup (see soupLine). */
 export const CUE_SOUP = 32;
-export const CUE_CATEGORIES = 6;
+/**
+ * Persuasion around a request (PAIR/PAP-style jailbreaks): endorsement by experts or authorities, a stated
+ * legitimate purpose, emotional pressure, a claimed professional role. Common in benign text on its own; it is its
+ * co-occurrence with harm words (cue-harm-persuade) that the model can weigh.
+ */
+export const CUE_PERSUADE = 64;
+export const CUE_CATEGORIES = 7;
 
 /** Words are split as features.ts splits them: "don't" is `don t`, "role-play" is `role play`. */
 export const CUE_LEXICON: readonly (readonly [number, readonly string[]])[] = [
@@ -77,6 +83,20 @@ export const CUE_LEXICON: readonly (readonly [number, readonly string[]])[] = [
       'begin your', 'start your', 'sure here', 'here is', 'here s',
     ],
   ],
+  [
+    CUE_PERSUADE,
+    [
+      'according to', 'experts', 'studies', 'research shows', 'researchers', 'report by',
+      'peer reviewed', 'institute', 'authorities', 'government', 'agency', 'agencies', 'for research', 'academic',
+      'academically', 'educational', 'purely', 'solely', 'responsibly', 'legitimate', 'theoretical', 'theoretically',
+      'understand how', 'understanding', 'awareness', 'to prevent', 'preventing', 'countermeasures', 'in light',
+      'given that', 'considering', 'logically', 'surely', 'begging', 'desperate', 'desperately', 'please help',
+      'lives depend', 'life or', 'my family', 'my children', 'homeless', 'deadline', 'urgent', 'my job', 'last hope',
+      'grandmother', 'grandma', 'grandfather', 'professionals', 'detective',
+      'investigator', 'journalist', 'police', 'law enforcement', 'security researcher', 'red team', 'penetration test',
+      'training course', 'thesis', 'history of', 'in the past',
+    ],
+  ],
 ];
 
 /** Dense inputs derived from cue counts, in the order cueInputs writes them. */
@@ -93,6 +113,9 @@ export const CUE_INPUTS = [
   'cue-harm-framed-instructions',
   'cue-soup',
   'cue-harm-soup',
+  'cue-persuade',
+  'cue-harm-persuade',
+  'cue-harm-persuade-instructions',
 ] as const;
 
 /** A count's saturating strength: one cue is 0.5, two 0.75, and so on. */
@@ -122,6 +145,10 @@ export function cueInputs(counts: ArrayLike<number>, out: Float64Array, at: numb
   const soup = counts[5]! > 0 ? 1 : 0;
   out[at + 10] = soup;
   out[at + 11] = harm * soup;
+  const persuade = sat(counts[6]!);
+  out[at + 12] = persuade;
+  out[at + 13] = harm * persuade;
+  out[at + 14] = harm * persuade * instr;
 }
 
 /** Characters that are rare inside prose words and common in optimised suffixes (and in code). */
