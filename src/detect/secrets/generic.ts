@@ -1,5 +1,6 @@
 import { isDefaultPassword, isPlaceholder } from './allowlist.js';
 import { customRule, type RuleMatchContext, type SecretRule } from './rule.js';
+import { countPairs } from './wordlike.js';
 
 /**
  * Generic assignments: `password = "…"`, `api_key: …`, `"client_secret": "…"`, `export TOKEN=…`. The key
@@ -167,7 +168,26 @@ export function isWordy(v: string): boolean {
     if (!WORD_SEGMENT.test(s)) return false;
     total += s.length;
   }
-  return total / segs.length >= 3.5;
+  return total / segs.length >= 3.5 && madeOfWords(segs);
+}
+
+/**
+ * The parts read as words: at least 65 % of their letter pairs are common in English. Random mixed-case or
+ * lower-case values can pass the shape test above (`RYOUpPsqTncqYp` splits as `RYOUp Psq Tncq Yp`), but about a
+ * third of random letter pairs are common ones. Measured: 0.4 % of 42,719 identifiers in third-party packages
+ * fail (most of those are embedded base64), while 85-99 % of random values of 14 letters or more that pass the
+ * shape test are caught. An all-capitals part of up to five letters is an acronym (`API`, `HTTPS`), not counted.
+ */
+function madeOfWords(segs: readonly string[]): boolean {
+  const acc: [number, number] = [0, 0];
+  for (const seg of segs) {
+    for (const part of seg.replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ').split(' ')) {
+      const w = part.replace(/\d+$/, '');
+      if (w.length <= 5 && /^[A-Z]*$/.test(w)) continue;
+      countPairs(w.toLowerCase(), acc);
+    }
+  }
+  return acc[1] >= acc[0] * 0.65;
 }
 
 /** A base64 value that decodes to a placeholder or sample default (`Y2hhbmdlbWU=` is `changeme`). */
@@ -239,8 +259,8 @@ const VALUE = String.raw`(?<secret>(?<=")[^"\s\\]{8,200}(?=")|(?<=")(?=[^"\s]{0,
 const TYPE_ANNOTATION = String.raw`(?:[ \t]{0,4}:[ \t]{0,4}[A-Za-z_][\w.<>\[\]?|*&]{0,30}|[ \t]{1,4}(?:string|String|str|&str|&'static str))`;
 /**
  * `key = `, `key: `, `"key": `, `key := `, `key => `, `key == ` (a literal compared against), PHP `.=`, R `<-`,
- * C `key[] = `, Objective-C `= @"…"`, a YAML block scalar (`key: |` and the value on the next line), `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
-const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}(?:[|>][-+]?[ \t]{0,4}\r?\n[ \t]{1,40})?@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
+ * C `key[] = `, PHP `$config['key'] = `, Objective-C `= @"…"`, a YAML block scalar (`key: |` and the value on the next line), `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:(?:["']\]?|\])?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}(?:[|>][-+]?[ \t]{0,4}\r?\n[ \t]{1,40})?@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
 
 function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
   return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {

@@ -73,8 +73,8 @@ export function tokenRule(
   );
 }
 
-/** Separator between a key name and its value: `=`, `:`, `:=`, `=>`, Makefile `::=` / `?=` / `+=`, or `, ` (function arguments). */
-const ASSIGN = String.raw`[\w.\-]{0,30}?["'\]]?[ \t]{0,4}(?:===?|=|:::?=|:=|\?=|\+=|\.=|<-|=>|:|,)[ \t]{0,4}(?:\r?\n[ \t]+["']?[\w.\-]{1,30}["']?[ \t]*[:=][ \t]{0,4})?@?["'\x60]?`;
+/** Separator between a key name and its value (after a closing quote and/or `]`, PHP `$cfg['key'] = `): `=`, `:`, `:=`, `=>`, Makefile `::=` / `?=` / `+=`, or `, ` (function arguments). */
+const ASSIGN = String.raw`[\w.\-]{0,30}?(?:["']\]?|\])?[ \t]{0,4}(?:===?|=|:::?=|:=|\?=|\+=|\.=|<-|=>|:|,)[ \t]{0,4}(?:\r?\n[ \t]+["']?[\w.\-]{1,30}["']?[ \t]*[:=][ \t]{0,4})?@?["'\x60]?`;
 
 /**
  * A value that is only recognisable next to a key naming the provider, e.g. `DATADOG_API_KEY=<32 hex>`,
