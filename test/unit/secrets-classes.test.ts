@@ -7,6 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSecretScanner } from '../../src/detect/secrets/index.js';
+import { endsInsideLaterWord } from '../../src/detect/secrets/rule.js';
 import { isWordy } from '../../src/detect/secrets/generic.js';
 
 const scanner = createSecretScanner();
@@ -116,6 +117,10 @@ describe('token shapes: older formats and test fixtures', () => {
   it('Flutterwave keys whose hex part is upper or mixed case', () => {
     const key = `FLWSECK_TEST-${rnd(32, 'abcdefghABCDEFGH0123456789', 7)}-X`;
     expect(values(`flw = "${key}"`)).toEqual([key]);
+    // Encryption keys: 12 hex characters, with or without a hyphen after the prefix.
+    for (const enc of [`FLWSECK_TEST${rnd(12, 'abcdefABCDEF0123456789', 8)}`, `FLWSECK_TEST-${rnd(12, 'abcdefABCDEF0123456789', 9)}`]) {
+      expect(values(`FLW_ENCRYPTION_KEY=${enc}`)).toEqual([enc]);
+    }
   });
 
   it('Sourcegraph local tokens and bare 40-hex tokens next to the product name', () => {
@@ -182,5 +187,31 @@ describe('Kubernetes Secrets: comments, blank lines and block scalars inside dat
     const f = found(yaml);
     expect(f.map(([r]) => r)).toEqual(['kubernetes-secret-data', 'kubernetes-secret-string-data']);
     expect(f[0]![1].replace(/\s+/g, '')).toBe(value);
+  });
+});
+
+describe('a provider name read across a word boundary of the identifier is not the name', () => {
+  const v64 = rnd(64, ALNUM, 21);
+  it('`sumo` in `sumOf…`, `token` in `…Tokenizer` do not name a credential', () => {
+    expect(found(`sumOfWeights = '${v64}';`)).toEqual([]);
+    expect(found(`const discordTokenizer = "${rnd(32, ALNUM, 22)}"`)).toEqual([]);
+  });
+
+  it('the name as a word, a prefix of a longer lower-case word, or plural still counts', () => {
+    expect(values(`SUMO_ACCESS_KEY = '${v64}';`)).toEqual([v64]);
+    expect(values(`sumologicKey: ${v64}`)).toEqual([v64]);
+    const d = rnd(32, ALNUM, 23);
+    expect(values(`discord_secrets = "${d}"`)).toEqual([d]);
+    expect(values(`discordToken = "${d}"`)).toEqual([d]);
+  });
+
+  it('the boundary test itself', () => {
+    const at = (text: string, key: string): boolean => endsInsideLaterWord(text, 0, key.length);
+    expect(at('sumOfSquares', 'sumO')).toBe(true);
+    expect(at('DISCORD_TOKENIZER', 'DISCORD_TOKEN')).toBe(true);
+    expect(at('sumologic_key', 'sumo')).toBe(false);
+    expect(at('MessageBirdKey', 'MessageBird')).toBe(false);
+    expect(at('discordTOKEN', 'discordTOKEN')).toBe(false);
+    expect(at('discord_secrets', 'discord_secret')).toBe(false);
   });
 });

@@ -243,7 +243,7 @@ const PAYMENTS: SecretRule[] = [
   ctx('adyen-api-key', 'payments', 'Adyen API key', ['adyen'], 'adyen', 'AQE[A-Za-z0-9+/=_.-]{60,250}', 253, { end: END_B64 }),
   ctx('razorpay-key-secret', 'payments', 'Razorpay key secret', ['razorpay'], String.raw`razorpay[\w.\-]{0,20}?secret`, '[A-Za-z0-9]{24}', 24),
   tok('flutterwave-secret-key', 'payments', 'Flutterwave secret key', ['flwseck'], 'FLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X', 47),
-  tok('flutterwave-encryption-key', 'payments', 'Flutterwave encryption key', ['flwseck'], 'FLWSECK(?:_TEST)?[a-hA-H0-9]{12}', 24),
+  tok('flutterwave-encryption-key', 'payments', 'Flutterwave encryption key', ['flwseck'], 'FLWSECK(?:_TEST)?-?[a-hA-H0-9]{12}', 25),
   tok('plaid-access-token', 'payments', 'Plaid access token', ['access-sandbox-', 'access-development-', 'access-production-'], `access-(?:sandbox|development|production)-${UUID}`, 60),
   ctx('plaid-secret', 'payments', 'Plaid client secret', ['plaid'], String.raw`plaid[\w.\-]{0,20}?secret`, '[a-f0-9]{30}', 30),
   ctx('gocardless-access-token', 'payments', 'GoCardless access token', ['gocardless'], 'gocardless', '(?:live|sandbox)_[A-Za-z0-9_=-]{40}', 48),
