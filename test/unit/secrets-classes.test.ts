@@ -215,3 +215,24 @@ describe('a provider name read across a word boundary of the identifier is not t
     expect(at('discord_secrets', 'discord_secret')).toBe(false);
   });
 });
+
+describe('passwords people choose: words with digits, quoted under a password key', () => {
+  it('are reported, though they read as words', () => {
+    for (const pw of ['Marlin42harbor', 'copperKettle77', 'blueOrbit9Lantern3']) {
+      expect(values(`admin_password = "${pw}"`), pw).toEqual([pw]);
+      expect(values(`{"db_password": "${pw}"}`), pw).toEqual([pw]);
+    }
+  });
+
+  it('references, one-digit names, sample defaults and non-password keys are not', () => {
+    for (const t of [
+      'password = copperKettle77', // bare: a reference
+      'password = "newPassword2"', // one digit: a name with a counter
+      'password: "admin123"',
+      'client_secret = "copperKettle77"', // only password keys
+      'passwordHint = "copperKettle77"',
+    ]) {
+      expect(found(t), t).toEqual([]);
+    }
+  });
+});

@@ -202,7 +202,7 @@ function encodesPlaceholder(v: string): boolean {
  * Shape checks for a generic value (the entropy gate is separate). `decoded`: the value is what a JSON string
  * literal encodes, so a backslash in it is a character of the value, not an escape sequence.
  */
-export function valueLooksSecret(v: string, decoded = false): boolean {
+export function valueLooksSecret(v: string, decoded = false, humanPassword = false): boolean {
   if (!(decoded ? PRINTABLE_ASCII_OR_BACKSLASH : PRINTABLE_ASCII).test(v)) return false;
   if (encodesPlaceholder(v)) return false;
   if (v.endsWith(':')) return false;
@@ -216,7 +216,7 @@ export function valueLooksSecret(v: string, decoded = false): boolean {
   const bare = v.replace(/^[!?~^*&@#%+:]+/, '');
   if (DOTTED_REFERENCE.test(bare)) return false;
   if (ENV_NAME.test(bare)) return false;
-  if (isWordy(bare)) return false;
+  if (isWordy(bare) && !(humanPassword && isHumanPassword(v))) return false;
   if (v.startsWith('-')) return false;
   if (COMMON_WEAK.test(v)) return false;
   if (PUBLIC_PREFIX.test(v)) return false;
@@ -225,6 +225,17 @@ export function valueLooksSecret(v: string, decoded = false): boolean {
   if (describesItself(lower)) return false;
   if (lower === 'undefined' || lower === 'required' || lower === 'optional' || lower === 'nullable') return false;
   return true;
+}
+
+/**
+ * A password people choose: words with digits (`thisIsDog11`, `Marlin42harbor`). It reads as words, so it would
+ * pass for an identifier, but as a quoted literal under a password key it is a password. Letters and at least
+ * two digits (one digit is a version or a counter: `newPassword2`); sample defaults (`admin123`) are dropped by
+ * the weak-default test after this.
+ */
+function isHumanPassword(v: string): boolean {
+  const digits = v.replace(/\D/g, '').length;
+  return digits >= 2 && v.replace(/[^A-Za-z]/g, '').length >= 4;
 }
 
 /** The string a JSON string literal's body encodes, or undefined when it is not valid JSON. */
@@ -237,6 +248,8 @@ function jsonUnescape(body: string): string | undefined {
   }
 }
 
+const QUOTES = '"\'`';
+
 function genericValidator(kind: GenericKind) {
   return (value: string, ctx: RuleMatchContext): boolean => {
     // A JSON string value is judged as the string it encodes (`"pa\\\"ss"` is `pa"ss`).
@@ -247,7 +260,9 @@ function genericValidator(kind: GenericKind) {
       value = unescaped;
       decoded = true;
     }
-    if (!valueLooksSecret(value, decoded)) return false;
+    // A quoted literal under a password key may be a password made of words.
+    const quoted = ctx.valueStart > 0 && QUOTES.includes(ctx.text[ctx.valueStart - 1]!) && ctx.text[ctx.valueEnd] === ctx.text[ctx.valueStart - 1];
+    if (!valueLooksSecret(value, decoded, kind === 'password' && quoted)) return false;
     if (ctx.groups?.['comma'] !== undefined && !keyIsFirstArgument(ctx.text, ctx.matchStart)) return false;
     return keyIsSecret(keyWords(keyAround(ctx.text, ctx.matchStart)), kind);
   };
