@@ -236,3 +236,33 @@ describe('passwords people choose: words with digits, quoted under a password ke
     }
   });
 });
+
+describe('curl credentials over continuation lines, with an empty or variable user', () => {
+  const pw = `${rnd(10, ALNUM, 31)}7`;
+  it('are reported', () => {
+    for (const t of [
+      `curl \\\n  -X POST \\\n  -u deploy:${pw} \\\n  https://ci.internal/api`,
+      `curl -u ":${pw}" https://registry.internal`,
+      `curl -u "$CI_USER:${pw}" https://registry.internal`,
+      `curl --user=\${CI_USER}:${pw} https://registry.internal`,
+    ]) {
+      expect(values(t), t).toEqual([pw]);
+    }
+  });
+
+  it('a password variable or a sample default is not', () => {
+    expect(found('curl -u "$CI_USER:$CI_PASSWORD" https://registry.internal')).toEqual([]);
+    expect(found('curl \\\n  -u admin:admin \\\n  http://localhost:8080')).toEqual([]);
+  });
+});
+
+describe('IBM Cloudant credentials next to the product name', () => {
+  it('a 64-hex password or a 24-letter API key under cloudant_ / cl_ / clou_ keys', () => {
+    const hex = rnd(64, '0123456789abcdef', 41);
+    const letters = rnd(24, LOWER, 42);
+    expect(values(`CLOUDANT_PASSWORD=${hex}`)).toEqual([hex]);
+    expect(values(`cl_api_key = "${letters}"`)).toEqual([letters]);
+    expect(values(`clou_key: '${letters}'`)).toEqual([letters]);
+    expect(found('cl_key = "readwritepermissionsfull"')).toEqual([]);
+  });
+});

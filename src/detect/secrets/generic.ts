@@ -364,7 +364,8 @@ export const GENERIC_RULES: readonly SecretRule[] = [
     'generic',
     'curl -u user:password',
     ['curl'],
-    /\bcurl\b[^\n]{0,300}?[ \t](?:-u|--user)[ \t]*["']?(?<user>[^:\s"'$]{1,64}):(?<secret>[^\s"']{4,128})/,
+    // Options may follow on continuation lines (`\` at the end of a line); the user may be empty or a variable.
+    /\bcurl\b(?:[^\n\\]|\\\r?\n|\\){0,300}?[ \t](?:-u|--user)(?:[ \t]*|=)["']?(?<user>[^:\s"'$]{0,64}|\$\{?\w{1,64}\}?):(?<secret>[^\s"']{4,128})/,
     128,
     { validate: (v, ctx) => !isDefaultPassword(v, ctx.groups?.['user']) && !v.startsWith('$') },
   ),

@@ -509,6 +509,17 @@ function urlCredentials(schemes: string): RegExp {
 }
 
 const DATABASE: SecretRule[] = [
+  // IBM Cloudant: a 64-hex password or a 24-letter API key, named by the product (`cloudant_`, short `cl_`, `clou_`).
+  ctx(
+    'cloudant-credential',
+    'database',
+    'IBM Cloudant password / API key next to its key name',
+    ['cloudant', 'cl_', 'clou_'],
+    String.raw`(?:cloudant|\bclou|\bcl)[_.\-]?(?:api[_.\-]?)?(?:key|pwd|pw|password|pass|token)`,
+    '[0-9a-f]{64}|[a-z]{24}',
+    64,
+    { entropy: 3.0, validate: (v) => !isWordy(v) },
+  ),
   custom('postgres-connection-string', 'database', 'password in a PostgreSQL URL', ['postgres', 'pgsql', 'cockroachdb', 'timescale'], urlCredentials(String.raw`postgres(?:ql)?(?:\+\w+)?|pgsql|cockroachdb|timescaledb`), 256, { validate: urlPasswordOk }),
   custom('mysql-connection-string', 'database', 'password in a MySQL / MariaDB URL', ['mysql', 'mariadb'], urlCredentials(String.raw`mysql(?:x|2)?(?:\+\w+)?|mariadb(?:\+\w+)?`), 256, { validate: urlPasswordOk }),
   custom('mongodb-connection-string', 'database', 'password in a MongoDB URL', ['mongodb'], urlCredentials(String.raw`mongodb(?:\+srv)?`), 256, { validate: urlPasswordOk }),
