@@ -266,3 +266,17 @@ describe('IBM Cloudant credentials next to the product name', () => {
     expect(found('cl_key = "readwritepermissionsfull"')).toEqual([]);
   });
 });
+
+describe('short placeholder words inside random material', () => {
+  it('a token that happens to hold `yoUr`, `FaKe` or `ToDo` mid-run is still a token', () => {
+    for (const tok of ['ghp_1bnWMyyoUrzgPBWWVHERgziOp5yD1dxELNTh', 'ghp_Q8zrFaKeq2W7nLx0pV4mT9sJc3bH6dY1gK5a', 'ghp_k2ToDoz9W7nLx0pV4mT9sJc3bH6dY1gK5aQ8r']) {
+      expect(values(`token: ${tok}`), tok).toEqual([tok]);
+    }
+  });
+
+  it('the same words as words of the value still mark a placeholder', () => {
+    for (const v of ['your_api_key_here_123', 'YOUR-TOKEN-0123456789', 'insertYourTokenHere42', 'ghp_FAKE0x7Qm2Lp9Zr4Tn8Vb3Wc6Yd1Hf5Jk0', 'todo-rotate-8f3k2j1']) {
+      expect(found(`api_token = "${v}"`), v).toEqual([]);
+    }
+  });
+});
