@@ -67,6 +67,39 @@ const PLACEHOLDER_SUBSTRINGS: readonly string[] = [
   '@@',
 ];
 
+/**
+ * Placeholder words short enough to turn up inside random material (`…WMyyoUrzgPB…` holds `your`; a random
+ * 36-character base62 token holds one of these four-letter words about once in 10,000). They count only as a word
+ * of the value: in one case (`your`, `YOUR`, `Your`; `xxxx`, `XXXX`) and, for letters, starting or ending at a
+ * boundary (the value's ends, a non-letter, a camelCase change).
+ */
+const SHORT_WORDS: ReadonlySet<string> = new Set(['your', 'xxxx', 'fake', 'todo', 'paste', 'lorem', 'ipsum', 'dummy', 'insert']);
+
+function isLowerCode(c: number): boolean {
+  return c >= 97 && c <= 122;
+}
+function isUpperCode(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+
+function occursAsWord(value: string, lower: string, word: string): boolean {
+  for (let at = lower.indexOf(word); at >= 0; at = lower.indexOf(word, at + 1)) {
+    const slice = value.slice(at, at + word.length);
+    const rest = slice.slice(1);
+    // One case: all lower, all upper, or capitalised.
+    if (!(slice === slice.toLowerCase() || slice === slice.toUpperCase() || rest === rest.toLowerCase())) continue;
+    if (word === 'xxxx') return true;
+    const before = at > 0 ? value.charCodeAt(at - 1) : -1;
+    const after = at + word.length < value.length ? value.charCodeAt(at + word.length) : -1;
+    const first = value.charCodeAt(at);
+    const last = value.charCodeAt(at + word.length - 1);
+    const startsWord = !(isLowerCode(before) || isUpperCode(before)) || (isLowerCode(before) && isUpperCode(first));
+    const endsWord = !(isLowerCode(after) || isUpperCode(after)) || (isLowerCode(last) && isUpperCode(after));
+    if (startsWord || endsWord) return true;
+  }
+  return false;
+}
+
 /** Well-known documentation credentials (compared exactly). */
 const DOCUMENTATION_VALUES: ReadonlySet<string> = new Set([
   'AKIAIOSFODNN7EXAMPLE',
@@ -287,7 +320,10 @@ export function isPlaceholder(value: string, extra: readonly string[], opts: Pla
   if (isGatewayPlaceholder(value)) return true;
   for (const lit of extra) if (lit.length > 0 && value.includes(lit)) return true;
   const lower = value.toLowerCase();
-  for (const s of PLACEHOLDER_SUBSTRINGS) if (lower.includes(s)) return true;
+  for (const s of PLACEHOLDER_SUBSTRINGS) {
+    if (!lower.includes(s)) continue;
+    if (!SHORT_WORDS.has(s) || occursAsWord(value, lower, s)) return true;
+  }
   if (ALL_SAME.test(value)) return true;
   if (WHOLE_VAR.test(value)) return true;
   if (!opts.allowRuns && RUN_OF_SAME.test(value)) return true;

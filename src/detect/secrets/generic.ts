@@ -1,5 +1,6 @@
 import { isDefaultPassword, isPlaceholder } from './allowlist.js';
 import { customRule, type RuleMatchContext, type SecretRule } from './rule.js';
+import { countPairs } from './wordlike.js';
 
 /**
  * Generic assignments: `password = "…"`, `api_key: …`, `"client_secret": "…"`, `export TOKEN=…`. The key
@@ -167,7 +168,26 @@ export function isWordy(v: string): boolean {
     if (!WORD_SEGMENT.test(s)) return false;
     total += s.length;
   }
-  return total / segs.length >= 3.5;
+  return total / segs.length >= 3.5 && madeOfWords(segs);
+}
+
+/**
+ * The parts read as words: at least 65 % of their letter pairs are common in English. Random mixed-case or
+ * lower-case values can pass the shape test above (`RYOUpPsqTncqYp` splits as `RYOUp Psq Tncq Yp`), but about a
+ * third of random letter pairs are common ones. Measured: 0.4 % of 42,719 identifiers in third-party packages
+ * fail (most of those are embedded base64), while 85-99 % of random values of 14 letters or more that pass the
+ * shape test are caught. An all-capitals part of up to five letters is an acronym (`API`, `HTTPS`), not counted.
+ */
+function madeOfWords(segs: readonly string[]): boolean {
+  const acc: [number, number] = [0, 0];
+  for (const seg of segs) {
+    for (const part of seg.replace(/([A-Z])(?=[A-Z][a-z])/g, '$1 ').split(' ')) {
+      const w = part.replace(/\d+$/, '');
+      if (w.length <= 5 && /^[A-Z]*$/.test(w)) continue;
+      countPairs(w.toLowerCase(), acc);
+    }
+  }
+  return acc[1] >= acc[0] * 0.65;
 }
 
 /** A base64 value that decodes to a placeholder or sample default (`Y2hhbmdlbWU=` is `changeme`). */
@@ -182,7 +202,7 @@ function encodesPlaceholder(v: string): boolean {
  * Shape checks for a generic value (the entropy gate is separate). `decoded`: the value is what a JSON string
  * literal encodes, so a backslash in it is a character of the value, not an escape sequence.
  */
-export function valueLooksSecret(v: string, decoded = false): boolean {
+export function valueLooksSecret(v: string, decoded = false, humanPassword = false): boolean {
   if (!(decoded ? PRINTABLE_ASCII_OR_BACKSLASH : PRINTABLE_ASCII).test(v)) return false;
   if (encodesPlaceholder(v)) return false;
   if (v.endsWith(':')) return false;
@@ -196,7 +216,7 @@ export function valueLooksSecret(v: string, decoded = false): boolean {
   const bare = v.replace(/^[!?~^*&@#%+:]+/, '');
   if (DOTTED_REFERENCE.test(bare)) return false;
   if (ENV_NAME.test(bare)) return false;
-  if (isWordy(bare)) return false;
+  if (isWordy(bare) && !(humanPassword && isHumanPassword(v))) return false;
   if (v.startsWith('-')) return false;
   if (COMMON_WEAK.test(v)) return false;
   if (PUBLIC_PREFIX.test(v)) return false;
@@ -205,6 +225,17 @@ export function valueLooksSecret(v: string, decoded = false): boolean {
   if (describesItself(lower)) return false;
   if (lower === 'undefined' || lower === 'required' || lower === 'optional' || lower === 'nullable') return false;
   return true;
+}
+
+/**
+ * A password people choose: words with digits (`thisIsDog11`, `Marlin42harbor`). It reads as words, so it would
+ * pass for an identifier, but as a quoted literal under a password key it is a password. Letters and at least
+ * two digits (one digit is a version or a counter: `newPassword2`); sample defaults (`admin123`) are dropped by
+ * the weak-default test after this.
+ */
+function isHumanPassword(v: string): boolean {
+  const digits = v.replace(/\D/g, '').length;
+  return digits >= 2 && v.replace(/[^A-Za-z]/g, '').length >= 4;
 }
 
 /** The string a JSON string literal's body encodes, or undefined when it is not valid JSON. */
@@ -217,6 +248,8 @@ function jsonUnescape(body: string): string | undefined {
   }
 }
 
+const QUOTES = '"\'`';
+
 function genericValidator(kind: GenericKind) {
   return (value: string, ctx: RuleMatchContext): boolean => {
     // A JSON string value is judged as the string it encodes (`"pa\\\"ss"` is `pa"ss`).
@@ -227,7 +260,9 @@ function genericValidator(kind: GenericKind) {
       value = unescaped;
       decoded = true;
     }
-    if (!valueLooksSecret(value, decoded)) return false;
+    // A quoted literal under a password key may be a password made of words.
+    const quoted = ctx.valueStart > 0 && QUOTES.includes(ctx.text[ctx.valueStart - 1]!) && ctx.text[ctx.valueEnd] === ctx.text[ctx.valueStart - 1];
+    if (!valueLooksSecret(value, decoded, kind === 'password' && quoted)) return false;
     if (ctx.groups?.['comma'] !== undefined && !keyIsFirstArgument(ctx.text, ctx.matchStart)) return false;
     return keyIsSecret(keyWords(keyAround(ctx.text, ctx.matchStart)), kind);
   };
@@ -239,8 +274,8 @@ const VALUE = String.raw`(?<secret>(?<=")[^"\s\\]{8,200}(?=")|(?<=")(?=[^"\s]{0,
 const TYPE_ANNOTATION = String.raw`(?:[ \t]{0,4}:[ \t]{0,4}[A-Za-z_][\w.<>\[\]?|*&]{0,30}|[ \t]{1,4}(?:string|String|str|&str|&'static str))`;
 /**
  * `key = `, `key: `, `"key": `, `key := `, `key => `, `key == ` (a literal compared against), PHP `.=`, R `<-`,
- * C `key[] = `, Objective-C `= @"…"`, a YAML block scalar (`key: |` and the value on the next line), `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
-const ASSIGN = String.raw`[\w.\-]{0,40}?(?:["'\]]?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}(?:[|>][-+]?[ \t]{0,4}\r?\n[ \t]{1,40})?@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
+ * C `key[] = `, PHP `$config['key'] = `, Objective-C `= @"…"`, a YAML block scalar (`key: |` and the value on the next line), `key ?= ` / `key ::= `, or `"KEY", ` (setenv-style arguments, quoted key only). */
+const ASSIGN = String.raw`[\w.\-]{0,40}?(?:(?:["']\]?|\])?(?:\[\d{0,3}\])?${TYPE_ANNOTATION}?[ \t]{0,4}(?:===?|!==?|=|:::?=|:=|\?\?=|\?=|\+=|\.=|<-|=>|:)[ \t]{0,4}(?:[|>][-+]?[ \t]{0,4}\r?\n[ \t]{1,40})?@?["'\x60]?|["'][ \t]{0,4}(?<comma>,)[ \t]{0,4}["'\x60])`;
 
 function generic(id: string, kind: GenericKind, description: string, keywords: string[], anchor: string): SecretRule {
   return customRule(id, 'generic', description, keywords, new RegExp(`(?:${anchor})${ASSIGN}${VALUE}`, 'i'), 200, {
@@ -329,7 +364,8 @@ export const GENERIC_RULES: readonly SecretRule[] = [
     'generic',
     'curl -u user:password',
     ['curl'],
-    /\bcurl\b[^\n]{0,300}?[ \t](?:-u|--user)[ \t]*["']?(?<user>[^:\s"'$]{1,64}):(?<secret>[^\s"']{4,128})/,
+    // Options may follow on continuation lines (`\` at the end of a line); the user may be empty or a variable.
+    /\bcurl\b(?:[^\n\\]|\\\r?\n|\\){0,300}?[ \t](?:-u|--user)(?:[ \t]*|=)["']?(?<user>[^:\s"'$]{0,64}|\$\{?\w{1,64}\}?):(?<secret>[^\s"']{4,128})/,
     128,
     { validate: (v, ctx) => !isDefaultPassword(v, ctx.groups?.['user']) && !v.startsWith('$') },
   ),

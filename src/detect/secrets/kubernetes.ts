@@ -25,6 +25,12 @@ const JSON_KIND = /"kind"[ \t\r\n]*:[ \t\r\n]*"Secret"/g;
 const JSON_DATA = /"(data|stringData)"[ \t\r\n]*:[ \t\r\n]*\{/g;
 const JSON_ENTRY = /[ \t\r\n]*"[^"\\\n]{1,253}"[ \t\r\n]*:[ \t\r\n]*"([^"\\\n]{1,16384})"[ \t\r\n]*,?/y;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/** A line that holds nothing or only a comment: skipped inside a `data:` block, not its end. */
+const BLANK_OR_COMMENT = /[ \t]*(?:#[^\n]*)?\r?(?=\n|$)/y;
+/** A block scalar indicator in place of a value: `key: |`, `key: >-`. */
+const BLOCK_SCALAR = /^[|>][-+]?\d?$/;
+/** The lines of a block scalar: each indented deeper than `indent` (checked by the caller). */
+const BLOCK_LINE = /\n([ \t]+)([^\n]*?)\r?(?=\n|$)/y;
 
 /** True when a decoded (or plain) value is not worth reporting. */
 function notSecret(plain: string): boolean {
@@ -37,7 +43,8 @@ function notSecret(plain: string): boolean {
 
 function report(out: ManifestValue[], text: string, start: number, end: number, data: boolean): void {
   if (end - start > MAX_MANIFEST_VALUE) return;
-  const value = text.slice(start, end);
+  // A block scalar's lines are one value: base64 wrapped over lines, or a multi-line string.
+  const value = data ? text.slice(start, end).replace(/\s+/g, '') : text.slice(start, end);
   if (data) {
     if (!BASE64.test(value) || value.length % 4 === 1) return;
     const decoded = Buffer.from(value, 'base64').toString('utf8');
@@ -90,13 +97,37 @@ function findYaml(text: string, out: ManifestValue[]): void {
     let pos = m.index + m[0].length + 1;
     // Child entries: each on its own line, indented deeper than the header.
     while (pos < text.length) {
+      // Comment and blank lines between entries (`# base64 of the password`) do not end the block.
+      BLANK_OR_COMMENT.lastIndex = pos;
+      const skip = BLANK_OR_COMMENT.exec(text);
+      if (skip !== null && pos + skip[0].length < text.length && (skip[0].length > 0 || text[pos] === '\n')) {
+        pos += skip[0].length + 1;
+        continue;
+      }
       ENTRY.lastIndex = pos;
       const e = ENTRY.exec(text);
-      if (e === null || e[1]!.replace(/\t/g, '  ').length <= indent) break;
+      if (e === null) break;
+      const entryIndent = e[1]!.replace(/\t/g, '  ').length;
+      if (entryIndent <= indent) break;
       const group = e[2] !== undefined ? 2 : e[3] !== undefined ? 3 : 4;
       const [valueStart] = e.indices![group]!;
-      report(out, text, valueStart, valueStart + e[group]!.trimEnd().length, data);
+      let valueEnd = valueStart + e[group]!.trimEnd().length;
       pos = e.index + e[0].length + 1;
+      if (group === 4 && BLOCK_SCALAR.test(e[4]!.trim())) {
+        // `key: |` then lines indented deeper than the key: the value is those lines.
+        let blockStart = -1;
+        BLOCK_LINE.lastIndex = e.index + e[0].length;
+        let b: RegExpExecArray | null;
+        while ((b = BLOCK_LINE.exec(text)) !== null && b[2]!.length > 0 && b[1]!.replace(/\t/g, '  ').length > entryIndent) {
+          if (blockStart < 0) blockStart = b.index + 1 + b[1]!.length;
+          valueEnd = b.index + b[0].length;
+          pos = valueEnd + 1;
+        }
+        if (blockStart < 0) continue;
+        report(out, text, blockStart, text.slice(blockStart, valueEnd).trimEnd().length + blockStart, data);
+        continue;
+      }
+      report(out, text, valueStart, valueEnd, data);
     }
     HEADER.lastIndex = Math.max(HEADER.lastIndex, pos - 1);
   }

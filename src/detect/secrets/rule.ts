@@ -73,8 +73,8 @@ export function tokenRule(
   );
 }
 
-/** Separator between a key name and its value: `=`, `:`, `:=`, `=>`, Makefile `::=` / `?=` / `+=`, or `, ` (function arguments). */
-const ASSIGN = String.raw`[\w.\-]{0,30}?["'\]]?[ \t]{0,4}(?:===?|=|:::?=|:=|\?=|\+=|\.=|<-|=>|:|,)[ \t]{0,4}(?:\r?\n[ \t]+["']?[\w.\-]{1,30}["']?[ \t]*[:=][ \t]{0,4})?@?["'\x60]?`;
+/** Separator between a key name and its value (after a closing quote and/or `]`, PHP `$cfg['key'] = `): `=`, `:`, `:=`, `=>`, Makefile `::=` / `?=` / `+=`, or `, ` (function arguments). */
+const ASSIGN = String.raw`[\w.\-]{0,30}?(?:["']\]?|\])?[ \t]{0,4}(?:===?|=|:::?=|:=|\?=|\+=|\.=|<-|=>|:|,)[ \t]{0,4}(?:\r?\n[ \t]+["']?[\w.\-]{1,30}["']?[ \t]*[:=][ \t]{0,4})?@?["'\x60]?`;
 
 /**
  * A value that is only recognisable next to a key naming the provider, e.g. `DATADOG_API_KEY=<32 hex>`,
@@ -90,10 +90,49 @@ export function contextRule(
   maxLength: number,
   extra: Extra = {},
 ): SecretRule {
+  const own = extra.validate;
+  const validate = (v: string, ctx: RuleMatchContext): boolean =>
+    !endsInsideLaterWord(ctx.text, ctx.matchStart, ctx.matchStart + (ctx.groups?.['kname']?.length ?? 0)) && (own === undefined || own(v, ctx));
   return withExtra(
-    { id, category, description, keywords, maxLength, pattern: new RegExp(String.raw`(?:${key})${ASSIGN}(?<secret>${value})${extra.end ?? END}`, extra.flags ?? 'i') },
-    extra,
+    { id, category, description, keywords, maxLength, pattern: new RegExp(String.raw`(?<kname>${key})${ASSIGN}(?<secret>${value})${extra.end ?? END}`, extra.flags ?? 'i') },
+    { ...extra, validate },
   );
+}
+
+function isUpper(c: number): boolean {
+  return c >= 65 && c <= 90;
+}
+function isLower(c: number): boolean {
+  return c >= 97 && c <= 122;
+}
+
+/**
+ * The key name matched case-insensitively ends inside a word that began after the match did: `sumo` in
+ * `sumOfSquares` (the words are sum|Of|Squares), `token` in `discordTokenizer`. The name was read across a word
+ * boundary of the identifier, so it is not the name. A word the match began with may go on (`sumologic`), and a
+ * plural `s` may follow (`discord_secrets`). Words split at camelCase changes and at anything not a letter.
+ */
+export function endsInsideLaterWord(text: string, start: number, end: number): boolean {
+  if (end <= start || end >= text.length) return false;
+  const prev = text.charCodeAt(end - 1);
+  const next = text.charCodeAt(end);
+  if (!(isUpper(prev) || isLower(prev)) || !(isUpper(next) || isLower(next))) return false;
+  // A word boundary right at the end: aB, or AB followed by a lower-case letter (an acronym then a word).
+  if (isLower(prev) && isUpper(next)) return false;
+  if (isUpper(prev) && isUpper(next) && isLower(text.charCodeAt(end + 1))) return false;
+  // The plural of the name: one `s` (or `S`), then the word ends.
+  const after = text.charCodeAt(end + 1);
+  if ((next === 115 || next === 83) && !(isLower(after) || (isUpper(after) && isUpper(next)))) return false;
+  // Start of the word holding the match's last character.
+  let i = end - 1;
+  while (i > start) {
+    const c = text.charCodeAt(i);
+    const b = text.charCodeAt(i - 1);
+    if (!(isUpper(b) || isLower(b))) break;
+    if (isUpper(c) && (isLower(b) || (isUpper(b) && isLower(text.charCodeAt(i + 1))))) break;
+    i--;
+  }
+  return i > start;
 }
 
 /** A rule with a hand-written pattern. */

@@ -1,10 +1,16 @@
-import { GENERIC_RULES } from './generic.js';
+import { GENERIC_RULES, isWordy } from './generic.js';
 import { contextRule as ctx, customRule as custom, END_B64, tokenRule as tok, type SecretRule } from './rule.js';
 import { isDefaultPassword } from './allowlist.js';
-import { discordIdPart, hasKeyMaterial, inAdoConnectionString, isJwt, twitterBearer, urlPasswordOk } from './validators.js';
+import { discordIdPart, hasKeyMaterial, inAdoConnectionString, isBase64Jwt, isJwt, twitterBearer, urlPasswordOk } from './validators.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const UUID_ANY = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+/** A Stripe key body shorter than today's 24 characters must mix letters and digits and not read as words. */
+function stripeBody(value: string): boolean {
+  const body = value.slice(8);
+  return body.length >= 24 || (/\d/.test(body) && /[A-Za-z]/.test(body) && !isWordy(body));
+}
+
 /** The longest PEM / PGP / OpenSSH block reported. */
 export const MAX_KEY_BLOCK = 16384;
 
@@ -127,18 +133,20 @@ const VCS: SecretRule[] = [
   tok('gitlab-pat', 'vcs', 'GitLab personal / project / group access token', ['glpat-'], String.raw`glpat-[A-Za-z0-9_-]{20,64}(?:\.[0-9a-z]{2}\.[a-z0-9]{9})?`, 83),
   tok('gitlab-pipeline-trigger-token', 'vcs', 'GitLab pipeline trigger token', ['glptt-'], 'glptt-[A-Za-z0-9_-]{40}', 46),
   tok('gitlab-runner-registration-token', 'vcs', 'GitLab runner registration token', ['gr1348941'], 'GR1348941[A-Za-z0-9_-]{20}', 29),
-  tok('gitlab-runner-auth-token', 'vcs', 'GitLab runner authentication token', ['glrt-'], String.raw`glrt-(?:t\d_)?[A-Za-z0-9_-]{20,40}`, 48),
-  tok('gitlab-deploy-token', 'vcs', 'GitLab deploy token', ['gldt-'], 'gldt-[A-Za-z0-9_-]{20,40}', 45),
-  tok('gitlab-feed-token', 'vcs', 'GitLab feed token', ['glft-'], 'glft-[A-Za-z0-9_-]{20,40}', 45),
+  tok('gitlab-runner-auth-token', 'vcs', 'GitLab runner authentication token', ['glrt-'], String.raw`glrt-(?:t\d_)?[A-Za-z0-9_-]{20,50}`, 58),
+  tok('gitlab-deploy-token', 'vcs', 'GitLab deploy token', ['gldt-'], 'gldt-[A-Za-z0-9_-]{20,50}', 55),
+  tok('gitlab-feed-token', 'vcs', 'GitLab feed token', ['glft-'], 'glft-[A-Za-z0-9_-]{20,50}', 55),
   tok('gitlab-incoming-mail-token', 'vcs', 'GitLab incoming email token', ['glimt-'], 'glimt-[A-Za-z0-9_-]{25}', 31),
   tok('gitlab-oauth-app-secret', 'vcs', 'GitLab OAuth application secret', ['gloas-'], 'gloas-[A-Za-z0-9_-]{64}', 70),
-  tok('gitlab-scim-token', 'vcs', 'GitLab SCIM OAuth token', ['glsoat-'], 'glsoat-[A-Za-z0-9_-]{20,40}', 47),
-  tok('gitlab-ci-job-token', 'vcs', 'GitLab CI/CD job token', ['glcbt-'], 'glcbt-[A-Za-z0-9]{1,5}_[A-Za-z0-9_-]{20,40}', 52),
+  tok('gitlab-scim-token', 'vcs', 'GitLab SCIM OAuth token', ['glsoat-'], 'glsoat-[A-Za-z0-9_-]{20,50}', 57),
+  tok('gitlab-ci-job-token', 'vcs', 'GitLab CI/CD job token', ['glcbt-'], 'glcbt-(?:[A-Za-z0-9]{1,5}_)?[A-Za-z0-9_-]{20,40}', 52),
   tok('gitlab-feature-flag-token', 'vcs', 'GitLab feature-flags client token', ['glffct-'], 'glffct-[A-Za-z0-9_-]{20,40}', 47),
   tok('gitlab-agent-token', 'vcs', 'GitLab agent for Kubernetes token', ['glagent-'], 'glagent-[A-Za-z0-9_-]{50,80}', 88),
   tok('bitbucket-app-password', 'vcs', 'Bitbucket / Atlassian app password (ATBB)', ['atbb'], 'ATBB[A-Za-z0-9_=.-]{28,60}', 64),
   ctx('bitbucket-client-secret', 'vcs', 'Bitbucket OAuth consumer secret', ['bitbucket'], String.raw`bitbucket[\w.\-]{0,20}?secret`, '[A-Za-z0-9=_-]{64}', 64),
-  tok('sourcegraph-access-token', 'vcs', 'Sourcegraph access token', ['sgp_'], 'sgp_(?:[a-fA-F0-9]{16}_)?[a-fA-F0-9]{40}', 61),
+  tok('sourcegraph-access-token', 'vcs', 'Sourcegraph access token', ['sgp_'], 'sgp_(?:[a-fA-F0-9]{16}_|local_)?[a-fA-F0-9]{40}', 61),
+  // Tokens issued before the sgp_ prefix (2022) are bare 40-hex strings: only next to the product's name.
+  ctx('sourcegraph-legacy-token', 'vcs', 'Sourcegraph access token without prefix, next to its key name', ['sourcegraph'], 'sourcegraph', '[a-fA-F0-9]{40}', 40),
   tok('circleci-personal-token', 'vcs', 'CircleCI personal API token', ['ccipat_'], 'CCIPAT_[A-Za-z0-9]{22}_[a-f0-9]{40}', 70),
   tok('buildkite-token', 'vcs', 'Buildkite API access token', ['bkua_'], 'bkua_[a-f0-9]{40}', 45),
   tok('sonarqube-token', 'vcs', 'SonarQube / SonarCloud token', ['sqp_', 'squ_', 'sqa_'], 'sq[pua]_[a-f0-9]{40}', 44),
@@ -154,6 +162,8 @@ const CHAT: SecretRule[] = [
   tok('slack-session-cookie', 'chat', 'Slack browser session cookie (xoxd-)', ['xoxd-'], 'xoxd-[A-Za-z0-9%/+=]{40,400}', 405, { end: '(?![A-Za-z0-9%/+=_-])' }),
   tok('slack-app-token', 'chat', 'Slack app-level token', ['xapp-'], String.raw`xapp-\d-[A-Z0-9]{9,12}-\d{10,14}(?:-[a-z0-9]{32,80})?`, 116),
   tok('slack-legacy-token', 'chat', 'Slack legacy / workspace token', ['xoxa-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[aors]-(?:\d{8,14}-\d{8,14}(?:-[A-Za-z0-9-]{8,80})?|\d-[A-Za-z0-9]{8,48}|\d{4,14}(?:-\d{4,14}){1,2}-[a-fA-F0-9]{16,64})`, 115),
+  // Oldest shape of every kind (2014-2016): one or more numbers, then a lower-case alphanumeric tail.
+  tok('slack-oldest-token', 'chat', 'Slack token, oldest shape (xox?-<numbers>-<tail>)', ['xoxa-', 'xoxb-', 'xoxp-', 'xoxo-', 'xoxr-', 'xoxs-'], String.raw`xox[abposr]-(?:\d{4,14}-){1,3}[a-z0-9]{10,40}`, 100, { validate: (v) => /\d/.test(v.slice(v.lastIndexOf('-'))) && /[a-z]/.test(v.slice(v.lastIndexOf('-'))) }),
   tok('slack-config-token', 'chat', 'Slack configuration (refresh) token', ['xoxe'], String.raw`xoxe(?:\.xox[bp])?-\d-[A-Za-z0-9]{140,170}`, 185),
   custom(
     'slack-webhook-url',
@@ -193,7 +203,8 @@ const CHAT: SecretRule[] = [
     ['webhook.office.com', 'outlook.office.com', 'outlook.office365.com'],
     // Current hosts are <tenant>.webhook.office.com/webhookb2/; connectors created before 2021 used
     // outlook.office.com/webhook/ (and outlook.office365.com).
-    /(?:\.webhook\.office\.com\/webhookb2|outlook\.office(?:365)?\.com\/webhook(?:b2)?)\/(?<secret>[0-9a-fA-F-]{36}@[0-9a-fA-F-]{36}\/IncomingWebhook\/[0-9a-fA-F]{32}\/[0-9a-fA-F-]{36}(?:\/[A-Za-z0-9_-]{40,60})?)/,
+    // The ids are GUIDs, but test fixtures and redacted samples use any letters: the path shape is what counts.
+    /(?:\.webhook\.office\.com\/webhookb2|outlook\.office(?:365)?\.com\/webhook(?:b2)?)\/(?<secret>[0-9A-Za-z-]{36}@[0-9A-Za-z-]{36}\/IncomingWebhook\/[0-9A-Za-z]{32}\/[0-9A-Za-z-]{36}(?:\/[A-Za-z0-9_-]{40,60})?)/,
     220,
   ),
   custom(
@@ -218,9 +229,11 @@ const TWITTER: SecretRule[] = [
 
 // ---------------------------------------------------------------- payments
 const PAYMENTS: SecretRule[] = [
-  tok('stripe-secret-key', 'payments', 'Stripe live secret key', ['sk_live_'], 'sk_live_[A-Za-z0-9]{24,247}', 255),
-  tok('stripe-test-secret-key', 'payments', 'Stripe test secret key', ['sk_test_'], 'sk_test_[A-Za-z0-9]{24,247}', 255),
-  tok('stripe-restricted-key', 'payments', 'Stripe restricted key', ['rk_live_', 'rk_test_'], 'rk_(?:live|test)_[A-Za-z0-9]{24,247}', 255),
+  // Keys are 24+ characters after the prefix today; shorter ones (older keys, `sk_prod_` of some integrations) must
+  // at least mix letters and digits, so `sk_test_connection` stays a name.
+  tok('stripe-secret-key', 'payments', 'Stripe live secret key', ['sk_live_', 'sk_prod_'], 'sk_(?:live|prod)_[A-Za-z0-9]{10,247}', 255, { validate: stripeBody }),
+  tok('stripe-test-secret-key', 'payments', 'Stripe test secret key', ['sk_test_'], 'sk_test_[A-Za-z0-9]{10,247}', 255, { validate: stripeBody }),
+  tok('stripe-restricted-key', 'payments', 'Stripe restricted key', ['rk_live_', 'rk_test_', 'rk_prod_'], 'rk_(?:live|test|prod)_[A-Za-z0-9]{10,247}', 255, { validate: stripeBody }),
   tok('stripe-webhook-secret', 'payments', 'Stripe webhook signing secret', ['whsec_'], 'whsec_[A-Za-z0-9+/=]{32,64}', 70, { end: END_B64 }),
   tok('square-access-token', 'payments', 'Square access token', ['eaaa', 'sq0atp-'], 'EAAA[A-Za-z0-9_-]{60}|sq0atp-[A-Za-z0-9_-]{22}', 64),
   tok('square-oauth-secret', 'payments', 'Square OAuth application secret', ['sq0csp-'], 'sq0csp-[A-Za-z0-9_-]{43}', 50),
@@ -229,8 +242,8 @@ const PAYMENTS: SecretRule[] = [
   ctx('paypal-client-secret', 'payments', 'PayPal REST client secret', ['paypal'], String.raw`paypal[\w.\-]{0,20}?secret`, '[A-Za-z0-9_-]{80}', 80),
   ctx('adyen-api-key', 'payments', 'Adyen API key', ['adyen'], 'adyen', 'AQE[A-Za-z0-9+/=_.-]{60,250}', 253, { end: END_B64 }),
   ctx('razorpay-key-secret', 'payments', 'Razorpay key secret', ['razorpay'], String.raw`razorpay[\w.\-]{0,20}?secret`, '[A-Za-z0-9]{24}', 24),
-  tok('flutterwave-secret-key', 'payments', 'Flutterwave secret key', ['flwseck'], 'FLWSECK(?:_TEST)?-[a-h0-9]{32}-X', 47),
-  tok('flutterwave-encryption-key', 'payments', 'Flutterwave encryption key', ['flwseck'], 'FLWSECK(?:_TEST)?[a-h0-9]{12}', 24),
+  tok('flutterwave-secret-key', 'payments', 'Flutterwave secret key', ['flwseck'], 'FLWSECK(?:_TEST)?-[a-hA-H0-9]{32}-X', 47),
+  tok('flutterwave-encryption-key', 'payments', 'Flutterwave encryption key', ['flwseck'], 'FLWSECK(?:_TEST)?-?[a-hA-H0-9]{12}', 25),
   tok('plaid-access-token', 'payments', 'Plaid access token', ['access-sandbox-', 'access-development-', 'access-production-'], `access-(?:sandbox|development|production)-${UUID}`, 60),
   ctx('plaid-secret', 'payments', 'Plaid client secret', ['plaid'], String.raw`plaid[\w.\-]{0,20}?secret`, '[a-f0-9]{30}', 30),
   ctx('gocardless-access-token', 'payments', 'GoCardless access token', ['gocardless'], 'gocardless', '(?:live|sandbox)_[A-Za-z0-9_=-]{40}', 48),
@@ -417,6 +430,7 @@ const SAAS: SecretRule[] = [
   tok('figma-pat', 'saas', 'Figma personal access token', ['figd_'], 'figd_[A-Za-z0-9_-]{40,64}', 69),
   tok('deno-deploy-token', 'cloud', 'Deno Deploy personal or organisation access token (ddp_, ddw_)', ['ddp_', 'ddw_'], 'dd[pw]_[A-Za-z0-9]{36}', 40),
   ctx('asana-pat', 'saas', 'Asana personal access token', ['asana'], 'asana', String.raw`[0-9]/[0-9]{10,16}(?:/[0-9]{10,16})?:[A-Za-z0-9]{32}`, 72),
+  ctx('asana-client-secret', 'saas', 'Asana OAuth client secret next to its key name', ['asana'], String.raw`asana[\w.\-]{0,20}?(?:secret|token)`, '[A-Za-z0-9]{32}', 32, { entropy: 3.0 }),
   tok('dropbox-short-lived-token', 'saas', 'Dropbox short-lived access token', ['sl.'], String.raw`sl\.[A-Za-z0-9_-]{130,160}`, 163),
   tok('supabase-access-token', 'saas', 'Supabase personal access token', ['sbp_'], 'sbp_[a-f0-9]{40}', 44),
   tok('supabase-secret-key', 'saas', 'Supabase secret API key', ['sb_secret_'], 'sb_secret_[A-Za-z0-9_-]{31,64}', 74),
@@ -452,7 +466,7 @@ const SAAS: SecretRule[] = [
   tok('facebook-access-token', 'saas', 'Facebook / Meta Graph API access token', ['eaa'], 'EAA[A-Za-z0-9]{100,255}', 258),
   ctx('facebook-app-secret', 'saas', 'Facebook / Meta app secret', ['facebook', 'fb_app', 'fbapp', 'fb_secret', 'fbsecret', 'meta_app', 'metaapp'], String.raw`(?:facebook|\bfb|meta)[\w.\-]{0,10}?secret`, '[a-f0-9]{32}', 32),
   tok('onepassword-service-account-token', 'saas', '1Password service account token', ['ops_eyj'], 'ops_eyJ[A-Za-z0-9+/=_-]{250,2000}', 2007, { end: END_B64 }),
-  tok('onepassword-secret-key', 'saas', '1Password account secret key', ['a3-'], 'A3-[A-Z0-9]{6}-[A-Z0-9]{6}(?:-[A-Z0-9]{5}){3,4}', 40),
+  tok('onepassword-secret-key', 'saas', '1Password account secret key', ['a3-'], 'A3-[A-Z0-9]{6}-(?:[A-Z0-9]{11}(?:-[A-Z0-9]{5}){3}|[A-Z0-9]{6}(?:-[A-Z0-9]{5}){3,4})', 40),
   ctx('ngrok-authtoken', 'saas', 'ngrok authtoken', ['ngrok'], 'ngrok', '[0-9A-Za-z]{26,27}_[0-9A-Za-z]{20,22}', 50),
   custom(
     'cloudinary-url',
@@ -495,6 +509,17 @@ function urlCredentials(schemes: string): RegExp {
 }
 
 const DATABASE: SecretRule[] = [
+  // IBM Cloudant: a 64-hex password or a 24-letter API key, named by the product (`cloudant_`, short `cl_`, `clou_`).
+  ctx(
+    'cloudant-credential',
+    'database',
+    'IBM Cloudant password / API key next to its key name',
+    ['cloudant', 'cl_', 'clou_'],
+    String.raw`(?:cloudant|\bclou|\bcl)[_.\-]?(?:api[_.\-]?)?(?:key|pwd|pw|password|pass|token)`,
+    '[0-9a-f]{64}|[a-z]{24}',
+    64,
+    { entropy: 3.0, validate: (v) => !isWordy(v) },
+  ),
   custom('postgres-connection-string', 'database', 'password in a PostgreSQL URL', ['postgres', 'pgsql', 'cockroachdb', 'timescale'], urlCredentials(String.raw`postgres(?:ql)?(?:\+\w+)?|pgsql|cockroachdb|timescaledb`), 256, { validate: urlPasswordOk }),
   custom('mysql-connection-string', 'database', 'password in a MySQL / MariaDB URL', ['mysql', 'mariadb'], urlCredentials(String.raw`mysql(?:x|2)?(?:\+\w+)?|mariadb(?:\+\w+)?`), 256, { validate: urlPasswordOk }),
   custom('mongodb-connection-string', 'database', 'password in a MongoDB URL', ['mongodb'], urlCredentials(String.raw`mongodb(?:\+srv)?`), 256, { validate: urlPasswordOk }),
@@ -574,7 +599,11 @@ const KEYS: SecretRule[] = [
     8200,
   ),
   ctx('ethereum-private-key', 'private-key', 'Ethereum / secp256k1 private key next to its key name', ['priv', 'mnemonic', 'wallet'], String.raw`priv(?:ate)?[_.\-]?key|wallet[_.\-]?key`, '(?:0x)?[a-fA-F0-9]{64}', 66),
-  tok('jwt', 'jwt', 'JSON Web Token (header decodes to JSON with alg)', ['eyj'], String.raw`eyJ[A-Za-z0-9_-]{10,2000}\.[A-Za-z0-9_-]{2,6000}\.[A-Za-z0-9_-]{16,1000}`, 9005, { validate: isJwt, end: '(?![A-Za-z0-9_.-])' }),
+  // The signature may be empty (`alg: none`, or a token whose signature was cut off: the claims still travel) and
+  // parts may keep their base64 padding.
+  tok('jwt', 'jwt', 'JSON Web Token (header decodes to JSON with alg)', ['eyj'], String.raw`eyJ[A-Za-z0-9_-]{10,2000}={0,2}\.[A-Za-z0-9_-]{2,6000}={0,2}\.(?:[A-Za-z0-9_-]{16,1000}={0,2})?`, 9011, { validate: isJwt, end: '(?![A-Za-z0-9_.=-])' }),
+  // A JWT base64-encoded once more (Kubernetes Secret data, config values): `ZXlK` is `eyJ` encoded.
+  tok('jwt-base64', 'jwt', 'base64-encoded JSON Web Token (decodes to a JOSE header)', ['zxlk'], 'ZXlK[A-Za-z0-9+/]{36,12000}={0,2}', 12020, { validate: isBase64Jwt, end: END_B64 }),
 ];
 
 /** Every built-in rule, provider-specific first (order breaks ties between equal spans). */
