@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPiiScanner } from '../../src/detect/pii/index.js';
 import { ibanMod97 } from '../../src/detect/pii/checksums.js';
+import { keywordReach } from '../../src/detect/pii/keywords.js';
+import { PHONE_CONTEXT_WINDOW } from '../../src/detect/pii/phones.js';
 
 const scanner = createPiiScanner();
 const found = (text: string, s = scanner): [string, string][] => s.scan(text).map((m) => [m.type, text.slice(m.start, m.end)]);
@@ -65,6 +67,30 @@ describe('phone numbers (libphonenumber)', () => {
     for (const [t, v] of [['Reach me at 701234567 after 5pm.', '701234567'], ['my number is 9876543210', '9876543210'], ['text us on 971501234567', '971501234567'], ['Dial 2642351234.', '2642351234']]) {
       expect(ofType(t!, 'PHONE'), t).toEqual([v]);
     }
+  });
+
+  it('an international number written without + or 00: a calling code and a valid mobile number of that country', () => {
+    // UK, German, French, Indian and Brazilian mobile plans.
+    for (const n of ['447911123456', '4915123456789', '33612345678', '919876543210', '5511912345678', '49 151 23456789']) {
+      expect(ofType(`| J. Doe | ${n} | active |`, 'PHONE'), n).toEqual([n]);
+    }
+    // Fixed-line plans accept too many runs; EAN-13 and ISBN-10 check digits mark identifiers; counting digits.
+    for (const n of ['442079460958', '4006381333931', '0123456789', '9876543210']) expect(ofType(`| x | ${n} |`, 'PHONE'), n).toEqual([]);
+  });
+
+  it('a bare national number counts after a phone word a few words back on its line, or a country named there', () => {
+    expect(ofType('Her mobile changed last week to 612345678 (Spain).', 'PHONE')).toEqual(['612345678']);
+    expect(ofType('WhatsApp her directly on 5512345678', 'PHONE')).toEqual(['5512345678']);
+    expect(ofType('Shanghai office, China: 13912345678', 'PHONE')).toEqual(['13912345678']);
+    expect(ofType('[CN] 13912345678', 'PHONE')).toEqual(['13912345678']);
+    // No phone word or country: an id. Another field or number between the word and the digits: not its value.
+    for (const t of ['order 612345678 shipped', 'phone: n/a, order 612345678', 'phone 2, ticket 612345678', 'Call support.\nInvoice 612345678', 'mobile: none; ref 612345678']) {
+      expect(ofType(t, 'PHONE'), t).toEqual([]);
+    }
+  });
+
+  it('the context window fits in the left context streaming keeps for a phone keyword', () => {
+    expect(PHONE_CONTEXT_WINDOW).toBeLessThanOrEqual(keywordReach('phone'));
   });
 
   it('year ranges and byte dumps are not phone numbers', () => {
