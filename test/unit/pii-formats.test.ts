@@ -115,6 +115,11 @@ describe('e-mail addresses', () => {
     }
   });
 
+  it('a label below the top level may hold an underscore', () => {
+    expect(ofType('write to ops@build_farm.example.org today', 'EMAIL')).toEqual(['ops@build_farm.example.org']);
+    expect(ofType('x@host.co_uk', 'EMAIL')).toEqual([]);
+  });
+
   it('stops at delimiters that end values in code and URLs', () => {
     expect(ofType("const to='ops@example.com';", 'EMAIL')).toEqual(['ops@example.com']);
     expect(ofType('https://x.example/?to=ops@example.com&x=1', 'EMAIL')).toEqual(['ops@example.com']);
@@ -151,6 +156,14 @@ describe('SSNs', () => {
     expect(ofType('number 536.22.8726 on file', 'SSN')).toEqual(['536.22.8726']);
     expect(ofType('SSN: 536228726', 'SSN')).toEqual(['536228726']);
     expect(ofType('social security number 53622-8726', 'SSN')).toEqual(['53622-8726']);
+  });
+
+  it("Presidio's regrouped dashed shapes without a keyword, valid ranges only; a ZIP+4 after a state or label is not one", () => {
+    expect(ofType('record 4 of 9: 536-228726', 'SSN')).toEqual(['536-228726']);
+    expect(ofType('| Ann | 53622-8726 |', 'SSN')).toEqual(['53622-8726']);
+    for (const t of ['000-228726', '536-008726', '91222-8726', '53622-0000', 'Albany, NY 12207-2345', 'zip: 12207-2345', 'ref 536-228726-4']) {
+      expect(ofType(t, 'SSN'), t).toEqual([]);
+    }
   });
 
   it('rejects the ranges never issued, one digit repeated and mixed delimiters', () => {
