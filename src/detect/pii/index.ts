@@ -31,7 +31,9 @@ export interface PiiScannerOptions {
  * - EMAIL: `email`
  * - PHONE: `phone-e164` (`+` or `00` and a country code: valid for that country, or E.164-shaped), `phone-us`
  *   (NANP with separators), `phone-national` (no country code: valid in one of the phone regions, by
- *   libphonenumber), `phone-context` (any grouped number after a phone keyword or before "office"/"fax"/"mobile")
+ *   libphonenumber; unseparated without a trunk 0 only with a country named before it or as a calling code and a
+ *   valid mobile number), `phone-context` (any grouped number after a phone keyword, or up to four words after
+ *   one on its line, or before "office"/"fax"/"mobile")
  * - SSN: `ssn` (AAA-GG-SSSS), `ssn-regrouped` (AAAAA-SSSS or AAA-GGSSSS, Presidio's weaker shapes; a ZIP+4
  *   after a state code or ZIP label is not one), `ssn-context` (unformatted or spaced, after an SSN keyword)
  * - CREDIT_CARD: `luhn-card` (13–19 digits), `luhn-card-context` (12-digit Maestro after a card keyword),
