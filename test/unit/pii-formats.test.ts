@@ -84,7 +84,11 @@ describe('phone numbers (libphonenumber)', () => {
     expect(ofType('Shanghai office, China: 13912345678', 'PHONE')).toEqual(['13912345678']);
     expect(ofType('[CN] 13912345678', 'PHONE')).toEqual(['13912345678']);
     // No phone word or country: an id. Another field or number between the word and the digits: not its value.
-    for (const t of ['order 612345678 shipped', 'phone: n/a, order 612345678', 'phone 2, ticket 612345678', 'Call support.\nInvoice 612345678', 'mobile: none; ref 612345678']) {
+    for (const t of [
+      'order 612345678 shipped', 'phone: n/a, order 612345678', 'phone 2, ticket 612345678', 'Call support.\nInvoice 612345678',
+      'mobile: none; ref 612345678', 'phone_count = 61234567', 'const phoneRegexMax = 612345678', 'ID 81234567 merged',
+      'PR 13912345678 merged', 'Shipped to China, order 13912345678', 'Germany office: 3012345678',
+    ]) {
       expect(ofType(t, 'PHONE'), t).toEqual([]);
     }
   });

@@ -10,7 +10,7 @@
  * of ten digits is an id as often as a phone (with 55 regions tried, nearly every run of 8–10 digits is valid in
  * one of them). Such weak candidates (no separator and no trunk 0, or seven digits) count only
  * - with context on their line: a phone word a few words before ("mobile (new) 612345678"), or a country named
- *   there ("China", "CN"), whose plan is then tried first;
+ *   there ("China", "CN"; not codes that are common words such as ID or IT) whose mobile plan it fits;
  * - or as an international number written without its `+` (`447911123456`): digits that start with a calling
  *   code and form a valid mobile number of that country. Fewer than 2 % of random 10- or 12-digit runs do.
  */
@@ -240,13 +240,19 @@ export function regionHints(text: string, intl: readonly string[]): CountryCode[
 /** How far before a weak candidate its context may start (within the keyword reach streaming already keeps). */
 export const PHONE_CONTEXT_WINDOW = 48;
 /** A phone word ("phone", "mobile number", "call me", …: the keyword path's phrases). */
-const PHONE_WORD = new RegExp(`(?<![A-Za-z])${trieSource(KEYWORDS.phone, '[\\s_-]?')}(?![a-z])`, 'gi');
+// A whole word or identifier: not the start of `phoneRegex`, `phone_count` or `phone2`.
+const PHONE_WORD = new RegExp(`(?<![A-Za-z0-9_])${trieSource(KEYWORDS.phone, '[\\s_-]?')}(?![a-z0-9_])`, 'gi');
 /**
  * Between the phone word and the number: at most four words, no other number, no comma (a list of fields) and no
  * `:` or `=` followed by more words ("phone: n/a, order 612345678" names no phone number).
  */
 const PHONE_WORD_GAP = /^[^\d\n,]{0,40}$/;
 const ANOTHER_FIELD = /[:=][^:=]*\p{L}/u;
+
+/** Whether the text between a phone word (or a country) and a number lets the number be its value. */
+function closeEnough(gap: string): boolean {
+  return PHONE_WORD_GAP.test(gap) && !ANOTHER_FIELD.test(gap) && gap.split(/\s+/).filter((x) => x !== '').length <= 4;
+}
 
 /** Folds a name for lookup: lower case, accents dropped, typographic apostrophe as ASCII. */
 function fold(s: string): string {
@@ -288,6 +294,15 @@ function countryNames(): { byName: Map<string, CountryCode>; re: RegExp } {
 }
 /** An upper-case ISO code as a word of its own ("CN number", "phone (DE)"), not inside a run of capitals. */
 const ISO_CODE = /(?<![\p{L}\p{N}])[A-Z]{2}(?![\p{L}\p{N}]|\W{1,3}[A-Z]{2})/gu;
+/**
+ * Codes that are as often a word or an abbreviation in technical text (ID, IT, PR, CI, PM, MS, TV, IO, …): not
+ * read as a country.
+ */
+const AMBIGUOUS_CODES = new Set([
+  'AD', 'AI', 'AM', 'AS', 'AT', 'BE', 'BY', 'CC', 'CD', 'CI', 'CO', 'DO', 'GA', 'GO', 'HR', 'ID', 'IM', 'IN', 'IO', 'IS',
+  'IT', 'LA', 'MD', 'ME', 'ML', 'MO', 'MS', 'MY', 'NA', 'NO', 'OR', 'PA', 'PE', 'PM', 'PR', 'PS', 'RE', 'SA', 'SE',
+  'SO', 'SS', 'ST', 'TC', 'TM', 'TO', 'TV', 'VA', 'VC', 'WS',
+]);
 
 /** Positions in one text where phone words end and countries are named; found in one pass each, on first need. */
 interface TextContext {
@@ -314,7 +329,7 @@ function textContext(text: string): TextContext {
   }
   ISO_CODE.lastIndex = 0;
   for (let m = ISO_CODE.exec(text); m !== null; m = ISO_CODE.exec(text)) {
-    if (isPhoneRegion(m[0])) places.push([m.index, m.index + 2, m[0]]);
+    if (isPhoneRegion(m[0]) && !AMBIGUOUS_CODES.has(m[0])) places.push([m.index, m.index + 2, m[0]]);
   }
   places.sort((x, y) => x[0] - y[0]);
   return { wordStarts, wordEnds, places, placeStarts: places.map((p) => p[0]) };
@@ -354,12 +369,11 @@ function contextBefore(text: string, start: number, tc: TextContext): Context {
   let phoneWord = false;
   // The last phone word ending before the candidate, wholly inside the window.
   const k = lowerBound(tc.wordEnds, start + 1) - 1;
-  if (k >= 0 && tc.wordStarts[k]! >= from) {
-    const gap = text.slice(tc.wordEnds[k], start);
-    phoneWord = PHONE_WORD_GAP.test(gap) && !ANOTHER_FIELD.test(gap) && gap.split(/\s+/).filter((x) => x !== '').length <= 4;
-  }
+  if (k >= 0 && tc.wordStarts[k]! >= from) phoneWord = closeEnough(text.slice(tc.wordEnds[k], start));
   const found: CountryCode[] = [];
-  for (let i = lowerBound(tc.placeStarts, from); i < tc.places.length && tc.places[i]![1] <= start; i++) found.push(tc.places[i]![2]);
+  for (let i = lowerBound(tc.placeStarts, from); i < tc.places.length && tc.places[i]![1] <= start; i++) {
+    if (closeEnough(text.slice(tc.places[i]![1], start))) found.push(tc.places[i]![2]);
+  }
   return { phoneWord, countries: found };
 }
 
@@ -422,12 +436,15 @@ function mobileWithCallingCode(digits: string): boolean {
   return type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE';
 }
 
-/** Whether the national number `v` is valid in one of `regions` (skipping those whose lengths cannot fit). */
-function validIn(v: string, digits: string, regions: readonly CountryCode[]): boolean {
+/** Whether the national number `v` is valid (a mobile number, with `mobileOnly`) in one of `regions`. */
+function validIn(v: string, digits: string, regions: readonly CountryCode[], mobileOnly = false): boolean {
   for (const region of regions) {
     if (!lengthFits(digits, region) || !patternFits(digits, region)) continue;
     const p = parsePhoneNumberFromString(v, region);
-    if (p !== undefined && p.isValid()) return true;
+    if (p === undefined || !p.isValid()) continue;
+    if (!mobileOnly) return true;
+    const type = p.getType();
+    if (type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE') return true;
   }
   return false;
 }
@@ -519,7 +536,8 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
         rule = 'phone-context';
         ok = true;
       } else if (ctx.countries.length > 0) {
-        ok = validIn(v, digits, ctx.countries);
+        // A mobile number of a country named right before it (fixed-line plans accept far more digit runs).
+        ok = validIn(v, digits, ctx.countries, true);
       } else {
         ok = !checkDigitId(digits) && validWithoutPlus(digits);
       }
