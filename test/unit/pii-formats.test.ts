@@ -83,6 +83,8 @@ describe('phone numbers (libphonenumber)', () => {
     expect(ofType('WhatsApp her directly on 5512345678', 'PHONE')).toEqual(['5512345678']);
     expect(ofType('Shanghai office, China: 13912345678', 'PHONE')).toEqual(['13912345678']);
     expect(ofType('[CN] 13912345678', 'PHONE')).toEqual(['13912345678']);
+    // A trunk prefix other than 0 (Russia: 8) before a mobile number of a region tried.
+    expect(ofType('| Ivan | 89123456789 |', 'PHONE')).toEqual(['89123456789']);
     // No phone word or country: an id. Another field or number between the word and the digits: not its value.
     for (const t of [
       'order 612345678 shipped', 'phone: n/a, order 612345678', 'phone 2, ticket 612345678', 'Call support.\nInvoice 612345678',

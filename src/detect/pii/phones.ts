@@ -64,7 +64,7 @@ function planOf(region: CountryCode): Plan {
     const meta = new Metadata();
     meta.selectNumberingPlan(region);
     const plan = meta.numberingPlan as unknown as PlanShape;
-    const prefix = plan.nationalPrefix?.() ?? '';
+    const prefix = String(plan.nationalPrefix?.() ?? '');
     const forParsing = plan.nationalPrefixForParsing?.();
     // Mobile, or fixed line where the plan does not tell them apart (North America: FIXED_LINE_OR_MOBILE).
     const mobile = [plan.type('MOBILE')?.pattern(), plan.type('FIXED_LINE')?.pattern()].filter((x) => x !== undefined).join('|') || undefined;
@@ -377,6 +377,19 @@ function contextBefore(text: string, start: number, tc: TextContext): Context {
   return { phoneWord, countries: found };
 }
 
+/**
+ * A mobile number written with a trunk prefix other than 0 (Russia and Kazakhstan dial 8, `89123456789`) in one of
+ * `regions`: the prefix is as telling as a 0 elsewhere, and the mobile plan behind it is narrow.
+ */
+function trunkMobile(digits: string, regions: readonly CountryCode[]): boolean {
+  for (const region of regions) {
+    const { prefix } = planOf(region);
+    if (prefix === '' || prefix.startsWith('0') || !digits.startsWith(prefix) || digits.length - prefix.length < 9) continue;
+    if (validIn(digits, digits, [region], true)) return true;
+  }
+  return false;
+}
+
 /** Whether `digits` is an EAN-13 / ISBN-13 (13 digits) or an ISBN-10 (10 digits) by its check digit. */
 function checkDigitId(digits: string): boolean {
   if (digits.length === 13) {
@@ -539,7 +552,7 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
         // A mobile number of a country named right before it (fixed-line plans accept far more digit runs).
         ok = validIn(v, digits, ctx.countries, true);
       } else {
-        ok = !checkDigitId(digits) && validWithoutPlus(digits);
+        ok = !checkDigitId(digits) && (validWithoutPlus(digits) || (v === digits && trunkMobile(digits, tried)));
       }
     }
     if (ok) out.push({ start, end, rule });
