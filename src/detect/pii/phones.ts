@@ -239,8 +239,10 @@ export function regionHints(text: string, intl: readonly string[]): CountryCode[
 
 /** How far before a weak candidate its context may start (within the keyword reach streaming already keeps). */
 export const PHONE_CONTEXT_WINDOW = 48;
-/** A phone word ("phone", "mobile number", "call me", …: the keyword path's phrases). */
-// A whole word or identifier: not the start of `phoneRegex`, `phone_count` or `phone2`.
+/**
+ * A phone word ("phone", "mobile number", "call me", …: the keyword path's phrases), as a whole word or
+ * identifier: not the start of `phoneRegex`, `phone_count` or `phone2`.
+ */
 const PHONE_WORD = new RegExp(`(?<![A-Za-z0-9_])${trieSource(KEYWORDS.phone, '[\\s_-]?')}(?![a-z0-9_])`, 'gi');
 /**
  * Between the phone word and the number: at most four words, no other number, no comma (a list of fields) and no
@@ -312,24 +314,27 @@ interface TextContext {
   places: Array<[number, number, CountryCode]>;
   placeStarts: number[];
 }
-function textContext(text: string): TextContext {
+function textContext(text: string, lo: number, hi: number): TextContext {
+  // Only the stretch the candidates' windows cover (a lone candidate in a long text costs its window, not the
+  // text), with a little more on either side for the patterns' look-around.
+  const part = text.slice(lo, hi);
   const wordStarts: number[] = [];
   const wordEnds: number[] = [];
   PHONE_WORD.lastIndex = 0;
-  for (let m = PHONE_WORD.exec(text); m !== null; m = PHONE_WORD.exec(text)) {
-    wordStarts.push(m.index);
-    wordEnds.push(m.index + m[0].length);
+  for (let m = PHONE_WORD.exec(part); m !== null; m = PHONE_WORD.exec(part)) {
+    wordStarts.push(lo + m.index);
+    wordEnds.push(lo + m.index + m[0].length);
   }
   const places: Array<[number, number, CountryCode]> = [];
   const { byName, re } = countryNames();
   re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+  for (let m = re.exec(part); m !== null; m = re.exec(part)) {
     const cc = byName.get(fold(m[0]).replace(/\s+/g, ' '));
-    if (cc !== undefined) places.push([m.index, m.index + m[0].length, cc]);
+    if (cc !== undefined) places.push([lo + m.index, lo + m.index + m[0].length, cc]);
   }
   ISO_CODE.lastIndex = 0;
-  for (let m = ISO_CODE.exec(text); m !== null; m = ISO_CODE.exec(text)) {
-    if (isPhoneRegion(m[0]) && !AMBIGUOUS_CODES.has(m[0])) places.push([m.index, m.index + 2, m[0]]);
+  for (let m = ISO_CODE.exec(part); m !== null; m = ISO_CODE.exec(part)) {
+    if (isPhoneRegion(m[0]) && !AMBIGUOUS_CODES.has(m[0])) places.push([lo + m.index, lo + m.index + 2, m[0]]);
   }
   places.sort((x, y) => x[0] - y[0]);
   return { wordStarts, wordEnds, places, placeStarts: places.map((p) => p[0]) };
@@ -523,6 +528,8 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
   const tried = [...new Set<CountryCode>([...regions, ...regionHints(text, intl)])];
   const key = tried.join();
   let tc: TextContext | undefined;
+  const lo = Math.max(0, national[0]![0] - PHONE_CONTEXT_WINDOW - 2);
+  const hi = Math.min(text.length, national[national.length - 1]![0] + 8);
   for (const [start, end, v, strong] of national) {
     const digits = v.replace(/\D/g, '');
     let ok = false;
@@ -538,11 +545,11 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
       } else ok = cached;
       // Not valid in the regions tried: a country named right before it, or a calling code without its "+".
       if (!ok && !NANP_SHAPE.test(v)) {
-        const ctx = contextBefore(text, start, (tc ??= textContext(text)));
+        const ctx = contextBefore(text, start, (tc ??= textContext(text, lo, hi)));
         ok = (ctx.countries.length > 0 && validIn(v, digits, ctx.countries)) || validWithoutPlus(digits);
       }
     } else {
-      const ctx = contextBefore(text, start, (tc ??= textContext(text)));
+      const ctx = contextBefore(text, start, (tc ??= textContext(text, lo, hi)));
       if (ctx.phoneWord) {
         // Named a phone: like a value right after a phone keyword, any number of 7–15 digits in a phone shape.
         // (Validating it would add little: nearly every run of 7–10 digits is valid in one of 55 regions.)
