@@ -90,6 +90,7 @@ describe('phone numbers (libphonenumber)', () => {
       'order 612345678 shipped', 'phone: n/a, order 612345678', 'phone 2, ticket 612345678', 'Call support.\nInvoice 612345678',
       'mobile: none; ref 612345678', 'phone_count = 61234567', 'const phoneRegexMax = 612345678', 'ID 81234567 merged',
       'PR 13912345678 merged', 'Shipped to China, order 13912345678', 'Germany office: 3012345678',
+      'mobile limit 20000000', 'mobile build 20241231 failed', 'phone synced at 1712345678901',
     ]) {
       expect(ofType(t, 'PHONE'), t).toEqual([]);
     }

@@ -395,6 +395,18 @@ function trunkMobile(digits: string, regions: readonly CountryCode[]): boolean {
   return false;
 }
 
+/**
+ * A weak candidate that reads as a quantity, a date or a time rather than a phone number, even after a phone word
+ * ("mobile limit 20000000", "mobile build 20241231", "phone synced at 1712345678901"): round (five trailing
+ * zeros, or two non-zero digits in all), YYYYMMDD, or Unix time in milliseconds (thirteen digits from 1). Ten
+ * digits from 1 stay: Bangladeshi, Egyptian and Korean mobile numbers look like Unix seconds without their 0.
+ */
+function numberLike(digits: string): boolean {
+  if (/0{5}$/.test(digits) || digits.replace(/0/g, '').length <= 2) return true;
+  if (digits.length === 8 && /^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$/.test(digits)) return true;
+  return digits.length === 13 && digits.startsWith('1');
+}
+
 /** Whether `digits` is an EAN-13 / ISBN-13 (13 digits) or an ISBN-10 (10 digits) by its check digit. */
 function checkDigitId(digits: string): boolean {
   if (digits.length === 13) {
@@ -548,7 +560,7 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
         const ctx = contextBefore(text, start, (tc ??= textContext(text, lo, hi)));
         ok = (ctx.countries.length > 0 && validIn(v, digits, ctx.countries)) || validWithoutPlus(digits);
       }
-    } else {
+    } else if (!numberLike(digits)) {
       const ctx = contextBefore(text, start, (tc ??= textContext(text, lo, hi)));
       if (ctx.phoneWord) {
         // Named a phone: like a value right after a phone keyword, any number of 7–15 digits in a phone shape.
