@@ -110,13 +110,19 @@ if (existsSync(presidioPath)) {
       'CC+NSN digits, no plus': `${cc}${nsn}`,
       '00 CC NSN digits': `00${cc}${nsn}`,
       'NSN digits only': nsn,
+      'NSN digits, phone word words back': nsn,
+      'NSN digits, country named before': nsn,
     };
     for (const [fmt, v] of Object.entries(formats)) {
-      const frame = pick(FRAMES);
+      const frame = fmt === 'NSN digits, phone word words back'
+        ? (x: string) => `Her mobile changed last week to ${x}.`
+        : fmt === 'NSN digits, country named before'
+          ? (x: string) => `${new Intl.DisplayNames(['en'], { type: 'region' }).of(region)} office: ${x}`
+          : pick(FRAMES);
       const text = frame(v);
       const hit = found(text, v, 'PHONE');
       tally(byFormat, fmt, hit, `${region}: ${text}`);
-      if (fmt !== 'NSN digits only' && fmt !== 'CC+NSN digits, no plus') tally(byRegion, region, hit, `${fmt}: ${v}`);
+      if (!fmt.startsWith('NSN digits') && fmt !== 'CC+NSN digits, no plus') tally(byRegion, region, hit, `${fmt}: ${v}`);
     }
   }
   printTable('Example mobile numbers of every region (libphonenumber), by format', byFormat);

@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { createPiiScanner } from '../../src/detect/pii/index.js';
 import { ibanMod97 } from '../../src/detect/pii/checksums.js';
+import { keywordReach } from '../../src/detect/pii/keywords.js';
+import { PHONE_CONTEXT_WINDOW } from '../../src/detect/pii/phones.js';
 
 const scanner = createPiiScanner();
 const found = (text: string, s = scanner): [string, string][] => s.scan(text).map((m) => [m.type, text.slice(m.start, m.end)]);
@@ -67,6 +69,37 @@ describe('phone numbers (libphonenumber)', () => {
     }
   });
 
+  it('an international number written without + or 00: a calling code and a valid mobile number of that country', () => {
+    // UK, German, French, Indian and Brazilian mobile plans.
+    for (const n of ['447911123456', '4915123456789', '33612345678', '919876543210', '5511912345678', '49 151 23456789']) {
+      expect(ofType(`| J. Doe | ${n} | active |`, 'PHONE'), n).toEqual([n]);
+    }
+    // Fixed-line plans accept too many runs; EAN-13 and ISBN-10 check digits mark identifiers; counting digits.
+    for (const n of ['442079460958', '4006381333931', '0123456789', '9876543210']) expect(ofType(`| x | ${n} |`, 'PHONE'), n).toEqual([]);
+  });
+
+  it('a bare national number counts after a phone word a few words back on its line, or a country named there', () => {
+    expect(ofType('Her mobile changed last week to 612345678 (Spain).', 'PHONE')).toEqual(['612345678']);
+    expect(ofType('WhatsApp her directly on 5512345678', 'PHONE')).toEqual(['5512345678']);
+    expect(ofType('Shanghai office, China: 13912345678', 'PHONE')).toEqual(['13912345678']);
+    expect(ofType('[CN] 13912345678', 'PHONE')).toEqual(['13912345678']);
+    // A trunk prefix other than 0 (Russia: 8) before a mobile number of a region tried.
+    expect(ofType('| Ivan | 89123456789 |', 'PHONE')).toEqual(['89123456789']);
+    // No phone word or country: an id. Another field or number between the word and the digits: not its value.
+    for (const t of [
+      'order 612345678 shipped', 'phone: n/a, order 612345678', 'phone 2, ticket 612345678', 'Call support.\nInvoice 612345678',
+      'mobile: none; ref 612345678', 'phone_count = 61234567', 'const phoneRegexMax = 612345678', 'ID 81234567 merged',
+      'PR 13912345678 merged', 'Shipped to China, order 13912345678', 'Germany office: 3012345678',
+      'mobile limit 20000000', 'mobile build 20241231 failed', 'phone synced at 1712345678901',
+    ]) {
+      expect(ofType(t, 'PHONE'), t).toEqual([]);
+    }
+  });
+
+  it('the context window fits in the left context streaming keeps for a phone keyword', () => {
+    expect(PHONE_CONTEXT_WINDOW).toBeLessThanOrEqual(keywordReach('phone'));
+  });
+
   it('year ranges and byte dumps are not phone numbers', () => {
     for (const t of ['Copyright (c) 2013-2019 contributors', '(C) 1995 - 2013 Jean-loup', '// Prints: <Buffer 88 13 70 17>', '[ <Buffer 30 31 32 33>, ', 'bytes: 01 02 03 04 05']) {
       expect(ofType(t, 'PHONE'), t).toEqual([]);
@@ -87,6 +120,11 @@ describe('e-mail addresses', () => {
     for (const e of ['hans@müller.de', 'jürgen.groß@bücher.example', 'δοκιμή@παράδειγμα.δοκιμή', '用户@例子.广告', '"john doe"@example.com', 'o\'brien@example.ie', 'test|123@example.org', 'a~b^c@example.net']) {
       expect(ofType(`mail ${e} now`, 'EMAIL'), e).toEqual([e]);
     }
+  });
+
+  it('a label below the top level may hold an underscore', () => {
+    expect(ofType('write to ops@build_farm.example.org today', 'EMAIL')).toEqual(['ops@build_farm.example.org']);
+    expect(ofType('x@host.co_uk', 'EMAIL')).toEqual([]);
   });
 
   it('stops at delimiters that end values in code and URLs', () => {
@@ -125,6 +163,14 @@ describe('SSNs', () => {
     expect(ofType('number 536.22.8726 on file', 'SSN')).toEqual(['536.22.8726']);
     expect(ofType('SSN: 536228726', 'SSN')).toEqual(['536228726']);
     expect(ofType('social security number 53622-8726', 'SSN')).toEqual(['53622-8726']);
+  });
+
+  it("Presidio's regrouped dashed shapes without a keyword, valid ranges only; a ZIP+4 after a state or label is not one", () => {
+    expect(ofType('record 4 of 9: 536-228726', 'SSN')).toEqual(['536-228726']);
+    expect(ofType('| Ann | 53622-8726 |', 'SSN')).toEqual(['53622-8726']);
+    for (const t of ['000-228726', '536-008726', '91222-8726', '53622-0000', 'Albany, NY 12207-2345', 'zip: 12207-2345', 'ref 536-228726-4']) {
+      expect(ofType(t, 'SSN'), t).toEqual([]);
+    }
   });
 
   it('rejects the ranges never issued, one digit repeated and mixed delimiters', () => {

@@ -62,6 +62,13 @@ describe('checksums', () => {
     expect(cardBrand('6200000000000005')).toBe('unionpay');
     expect(cardBrand('6759649826438453')).toBe('maestro');
     expect(cardBrand('1234567812345670')).toBeUndefined();
+    // Maestro's historic block 50, 56–69 (RuPay 60, InstaPayment 63x inside it); UATP: 15 digits starting with 1.
+    expect(cardBrand('6070123412341234')).toBe('maestro');
+    expect(cardBrand('5044123412341234567')).toBe('maestro');
+    expect(cardBrand('6901234567892')).toBeUndefined(); // 13 digits there: an EAN-13 as likely
+    expect(cardBrand('190012341234123')).toBe('uatp');
+    expect(cardBrand('1900123412341234')).toBeUndefined();
+    expect(cardBrand('9792123412341234')).toBe('domestic');
   });
 });
 

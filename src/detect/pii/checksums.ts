@@ -73,5 +73,11 @@ export function cardBrand(d: string): string | undefined {
   ) {
     return 'maestro';
   }
+  // The rest of Maestro's historic block (50, 56–69: RuPay 60, InstaPayment 637–639, Maestro UK 676770 … all
+  // inside it), 16–19 digits only: a 13-digit number there is as likely an EAN-13 (country prefixes 600–699).
+  if (p2 === 50 || (p2 >= 59 && p2 <= 69)) return n >= 16 ? 'maestro' : undefined;
+  // UATP (airline cards): 15 digits starting with 1. Troy 9792, UzCard 8600, Humo 9860: 16 digits.
+  if (p1 === 1) return n === 15 ? 'uatp' : undefined;
+  if (p4 === 9792 || p4 === 8600 || p4 === 9860) return n === 16 ? 'domestic' : undefined;
   return undefined;
 }

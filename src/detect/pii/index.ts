@@ -31,8 +31,11 @@ export interface PiiScannerOptions {
  * - EMAIL: `email`
  * - PHONE: `phone-e164` (`+` or `00` and a country code: valid for that country, or E.164-shaped), `phone-us`
  *   (NANP with separators), `phone-national` (no country code: valid in one of the phone regions, by
- *   libphonenumber), `phone-context` (any grouped number after a phone keyword or before "office"/"fax"/"mobile")
- * - SSN: `ssn` (AAA-GG-SSSS), `ssn-context` (unformatted or spaced, after an SSN keyword)
+ *   libphonenumber; unseparated without a trunk 0 only with a country named before it or as a calling code and a
+ *   valid mobile number), `phone-context` (any grouped number after a phone keyword, or up to four words after
+ *   one on its line, or before "office"/"fax"/"mobile")
+ * - SSN: `ssn` (AAA-GG-SSSS), `ssn-regrouped` (AAAAA-SSSS or AAA-GGSSSS, Presidio's weaker shapes; a ZIP+4
+ *   after a state code or ZIP label is not one), `ssn-context` (unformatted or spaced, after an SSN keyword)
  * - CREDIT_CARD: `luhn-card` (13–19 digits), `luhn-card-context` (12-digit Maestro after a card keyword),
  *   `card-cvv` (a CVV/CVC value after its keyword, only near a detected card)
  * - IBAN: `iban`
@@ -116,6 +119,8 @@ const RE = {
   card: /(?<![\w.+\-/@$#])\d(?:[ -]?\d){11,}/g,
   // AAA-GG-SSSS, AAA GG SSSS or AAA.GG.SSSS, one delimiter throughout (the shapes Presidio's recogniser scores).
   ssn: new RegExp(`${NUM_START}(\\d{3})([\\-. ])(\\d{2})\\2(\\d{4})${NUM_END}`, 'g'),
+  // Presidio's weaker dashed shapes AAAAA-SSSS and AAA-GGSSSS (area, group, serial regrouped).
+  ssnRegrouped: new RegExp(`${NUM_START}(?:(\\d{3})(\\d{2})-(\\d{4})|(\\d{3})-(\\d{2})(\\d{4}))${NUM_END}`, 'g'),
   ibanStart: /(?<![A-Za-z0-9])(?:[A-Z]{2}\d{2}|[a-z]{2}\d{2})(?=[ -]?[A-Za-z0-9])/g,
   ipv4: new RegExp(`(?<![\\w.\\-])${IPV4_SRC}(?![\\w\\-+]|\\.\\d)`, 'g'),
   ipv6Colons: /:[0-9A-Fa-f]{0,4}:/g,
@@ -140,8 +145,11 @@ const NOT_TLD = new Set([
   'png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'bmp', 'tif', 'tiff', 'js', 'mjs', 'cjs', 'ts', 'tsx', 'jsx', 'css', 'scss',
   'less', 'json', 'html', 'htm', 'xml', 'yml', 'yaml', 'txt', 'lock', 'wasm', 'pdf', 'map', 'toml', 'ini', 'cfg', 'jar', 'class',
 ]);
-/** Domain labels in any script (internationalised domain names as written, or their xn-- form). */
-const EMAIL_DOMAIN = /(?:[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}-]{0,61}[\p{L}\p{N}\p{M}])?\.){1,10}(?:\p{L}[\p{L}\p{M}]{1,23}|xn--[A-Za-z0-9-]{1,59})(?![\p{L}\p{N}\p{M}-]|\.[\p{L}\p{N}])/uy;
+/**
+ * Domain labels in any script (internationalised domain names as written, or their xn-- form). Below the top
+ * level a label may hold `_` (host names such as `my_store.example.com` exist and mail to them is written).
+ */
+const EMAIL_DOMAIN = /(?:[\p{L}\p{N}](?:[\p{L}\p{N}\p{M}_-]{0,61}[\p{L}\p{N}\p{M}])?\.){1,10}(?:\p{L}[\p{L}\p{M}]{1,23}|xn--[A-Za-z0-9-]{1,59})(?![\p{L}\p{N}\p{M}_-]|\.[\p{L}\p{N}])/uy;
 const NON_ASCII_LETTER = /[\p{L}\p{N}\p{M}]/u;
 
 /**
@@ -422,6 +430,18 @@ export function createPiiScanner(opts: PiiScannerOptions = {}): Detector {
       // Spaced or dotted, the three groups must stand alone, not be part of a longer run of digit groups.
       if (m[2] !== '-' && (/^[ .]\d/.test(text.slice(end, end + 2)) || /\d[ .]$/.test(text.slice(Math.max(0, m.index - 2), m.index)))) continue;
       if (ssnValid(m[1]!, m[3]!, m[4]!)) push(out, 'SSN', 'ssn', m.index, end);
+    }
+    // AAAAA-SSSS is also a ZIP+4 code: not after a state code ("CA 94105-1234") or a ZIP / postal code label.
+    const g = re.ssnRegrouped;
+    g.lastIndex = 0;
+    while ((m = g.exec(text)) !== null) {
+      const end = m.index + m[0].length;
+      if (/-\d/.test(text.slice(end, end + 2)) || /\d-$/.test(text.slice(Math.max(0, m.index - 2), m.index))) continue;
+      if (m[1] !== undefined) {
+        const before = text.slice(Math.max(0, m.index - 24), m.index);
+        if (/\b[A-Z]{2},?[ \t]{1,2}$/.test(before) || /(?:zip|postal|post)[\w ]{0,6}[:=#"' \t]{1,4}$/i.test(before)) continue;
+        if (ssnValid(m[1], m[2]!, m[3]!)) push(out, 'SSN', 'ssn-regrouped', m.index, end);
+      } else if (ssnValid(m[4]!, m[5]!, m[6]!)) push(out, 'SSN', 'ssn-regrouped', m.index, end);
     }
   }
 

@@ -7,9 +7,16 @@
  *   (`phone_regions`, the first one being the default) plus hints from the text itself: the countries of the
  *   international numbers and of the country-code top-level domains it contains.
  * A national number written without any separator must start with the trunk prefix 0 (`0501234567`): a bare run
- * of ten digits is an id as often as a phone, and is left to the keyword path ("phone: 4155550132").
+ * of ten digits is an id as often as a phone (with 55 regions tried, nearly every run of 8–10 digits is valid in
+ * one of them). Such weak candidates (no separator and no trunk 0, or seven digits) count only
+ * - with context on their line: a phone word a few words before ("mobile (new) 612345678"), or a country named
+ *   there ("China", "CN"; not codes that are common words such as ID or IT) whose mobile plan it fits;
+ * - or as an international number written without its `+` (`447911123456`): digits that start with a calling
+ *   code and form a valid mobile number of that country. Fewer than 2 % of random 10- or 12-digit runs do.
  */
-import { type CountryCode, getCountries, Metadata, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { type CountryCode, getCountries, getCountryCallingCode, Metadata, parsePhoneNumberFromString } from 'libphonenumber-js/max';
+import { KEYWORDS } from './keywords.js';
+import { trieSource } from './shared.js';
 
 /** Regions tried for national numbers when the configuration names none: large or common in developer text. */
 export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = Object.freeze([
@@ -24,23 +31,89 @@ const KNOWN = new Set<string>(getCountries());
 interface PlanShape {
   possibleLengths(): number[];
   nationalPrefix?(): string | undefined;
+  nationalPrefixForParsing?(): string | undefined;
+  nationalPrefixTransformRule?(): string | undefined;
+  nationalNumberPattern(): string;
+  type(t: string): { pattern(): string } | undefined;
 }
 
+interface Plan {
+  prefix: string;
+  lengths: Set<number>;
+  /** The plan's national number pattern, whole. */
+  general: RegExp;
+  /** How the parser finds a trunk prefix (a pattern at the start) and what it turns the number into, if anything. */
+  prefixRe: RegExp | undefined;
+  transform: string | undefined;
+  /** The plan's mobile and fixed-line patterns, whole (a prefilter for mobile numbers: the parse tells them apart). */
+  mobile: RegExp | undefined;
+  /** The patterns of every number type the plan has (a valid number matches one). */
+  types: RegExp[];
+}
+const NUMBER_TYPES = ['FIXED_LINE', 'MOBILE', 'TOLL_FREE', 'PREMIUM_RATE', 'SHARED_COST', 'VOIP', 'PERSONAL_NUMBER', 'PAGER', 'UAN', 'VOICEMAIL'];
+
 /**
- * Per region: its trunk prefix and the lengths a national significant number can have. A parse with full
- * validation costs tens of microseconds; this check costs nothing and rules out most regions for a candidate.
+ * Per region: its trunk prefix, the lengths a national significant number can have, and its number patterns.
+ * A parse with full validation costs tens of microseconds; these checks cost little and rule out most regions
+ * for a candidate (a valid number always has a valid length and matches the plan's pattern).
  */
-const PLANS = new Map<string, { prefix: string; lengths: Set<number> }>();
-function planOf(region: CountryCode): { prefix: string; lengths: Set<number> } {
+const PLANS = new Map<string, Plan>();
+function planOf(region: CountryCode): Plan {
   let p = PLANS.get(region);
   if (p === undefined) {
     const meta = new Metadata();
     meta.selectNumberingPlan(region);
     const plan = meta.numberingPlan as unknown as PlanShape;
-    p = { prefix: plan.nationalPrefix?.() ?? '', lengths: new Set(plan.possibleLengths()) };
+    const prefix = String(plan.nationalPrefix?.() ?? '');
+    const forParsing = plan.nationalPrefixForParsing?.();
+    // Mobile, or fixed line where the plan does not tell them apart (North America: FIXED_LINE_OR_MOBILE).
+    const mobile = [plan.type('MOBILE')?.pattern(), plan.type('FIXED_LINE')?.pattern()].filter((x) => x !== undefined).join('|') || undefined;
+    p = {
+      prefix,
+      lengths: new Set(plan.possibleLengths()),
+      general: new RegExp(`^(?:${plan.nationalNumberPattern()})$`),
+      prefixRe: forParsing !== undefined ? new RegExp(`^(?:${forParsing})`) : prefix !== '' ? new RegExp(`^${prefix}`) : undefined,
+      transform: plan.nationalPrefixTransformRule?.() ?? undefined,
+      mobile: mobile === undefined ? undefined : new RegExp(`^(?:${mobile})$`),
+      types: NUMBER_TYPES.flatMap((t) => {
+        const src = plan.type(t)?.pattern();
+        return src === undefined ? [] : [new RegExp(`^(?:${src})$`)];
+      }),
+    };
     PLANS.set(region, p);
   }
   return p;
+}
+
+/**
+ * Whether `digits` can be a valid number of `region`, with or without its trunk prefix: it matches the plan's
+ * pattern and one of its number types' (what validation checks, here with patterns compiled once: the library
+ * compiles them per call). Only a prefilter: a match is still parsed and validated.
+ */
+function patternFits(digits: string, region: CountryCode): boolean {
+  const { general, types, prefixRe, transform } = planOf(region);
+  const fits = (nsn: string): boolean => general.test(nsn) && types.some((t) => t.test(nsn));
+  if (fits(digits)) return true;
+  // The national number as the parser extracts it: the trunk prefix dropped, or replaced by its transform rule.
+  const m = prefixRe?.exec(digits);
+  if (!m || m[0].length === 0 && m[1] === undefined) return false;
+  const nsn = transform !== undefined && m[1] !== undefined ? digits.replace(prefixRe!, transform) : digits.slice(m[0].length);
+  return fits(nsn);
+}
+
+/** Regions per calling code ("44" → GB, GG, IM, JE). */
+let byCallingCode: Map<string, CountryCode[]> | undefined;
+function regionsOfCallingCode(cc: string): readonly CountryCode[] {
+  if (byCallingCode === undefined) {
+    byCallingCode = new Map();
+    for (const r of getCountries()) {
+      const code = getCountryCallingCode(r) as string;
+      const list = byCallingCode.get(code);
+      if (list) list.push(r);
+      else byCallingCode.set(code, [r]);
+    }
+  }
+  return byCallingCode.get(cc) ?? [];
 }
 
 /** Whether `digits` (a national number as written) can have a valid length in `region`. */
@@ -62,7 +135,7 @@ export function isPhoneRegion(code: string): code is CountryCode {
 export interface PhoneSpan {
   start: number;
   end: number;
-  rule: 'phone-e164' | 'phone-national';
+  rule: 'phone-e164' | 'phone-national' | 'phone-context';
 }
 
 /**
@@ -164,6 +237,248 @@ export function regionHints(text: string, intl: readonly string[]): CountryCode[
   return [...out];
 }
 
+/** How far before a weak candidate its context may start (within the keyword reach streaming already keeps). */
+export const PHONE_CONTEXT_WINDOW = 48;
+/**
+ * A phone word ("phone", "mobile number", "call me", …: the keyword path's phrases), as a whole word or
+ * identifier: not the start of `phoneRegex`, `phone_count` or `phone2`.
+ */
+const PHONE_WORD = new RegExp(`(?<![A-Za-z0-9_])${trieSource(KEYWORDS.phone, '[\\s_-]?')}(?![a-z0-9_])`, 'gi');
+/**
+ * Between the phone word and the number: at most four words, no other number, no comma (a list of fields) and no
+ * `:` or `=` followed by more words ("phone: n/a, order 612345678" names no phone number).
+ */
+const PHONE_WORD_GAP = /^[^\d\n,]{0,40}$/;
+const ANOTHER_FIELD = /[:=][^:=]*\p{L}/u;
+
+/** Whether the text between a phone word (or a country) and a number lets the number be its value. */
+function closeEnough(gap: string): boolean {
+  return PHONE_WORD_GAP.test(gap) && !ANOTHER_FIELD.test(gap) && gap.split(/\s+/).filter((x) => x !== '').length <= 4;
+}
+
+/** Folds a name for lookup: lower case, accents dropped, typographic apostrophe as ASCII. */
+function fold(s: string): string {
+  const lower = s.toLowerCase();
+  return /^[\x00-\x7f]*$/.test(lower) ? lower : lower.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/\u2019/g, "'");
+}
+
+/**
+ * Country names (English, as Intl names them: "Germany", "Congo - Kinshasa" → also "Congo", "Kinshasa", plus a few
+ * common aliases) → region, and one regex finding them (as written or without accents). Built on first use.
+ */
+let countries: { byName: Map<string, CountryCode>; re: RegExp } | undefined;
+function countryNames(): { byName: Map<string, CountryCode>; re: RegExp } {
+  if (countries) return countries;
+  const byName = new Map<string, CountryCode>();
+  let display: Intl.DisplayNames | undefined;
+  try {
+    display = new Intl.DisplayNames(['en'], { type: 'region' });
+  } catch {
+    display = undefined; // a runtime without ICU region names: codes only
+  }
+  for (const cc of getCountries()) {
+    const name = display?.of(cc);
+    if (name === undefined || name === cc) continue;
+    for (const n of [name, ...name.split(/ - |\s*&\s*/)]) {
+      const key = fold(n.trim());
+      if (key.length >= 4 && !byName.has(key)) byName.set(key, cc);
+    }
+  }
+  for (const [alias, cc] of [['uk', 'GB'], ['usa', 'US'], ['america', 'US'], ['britain', 'GB'], ['england', 'GB'], ['holland', 'NL'], ['turkey', 'TR'], ['czech republic', 'CZ'], ['ivory coast', 'CI'], ['drc', 'CD']] as const) {
+    byName.set(alias, cc);
+  }
+  const spellings = new Set<string>();
+  for (const key of byName.keys()) spellings.add(key);
+  if (display) for (const cc of getCountries()) for (const n of (display.of(cc) ?? '').split(/ - |\s*&\s*/)) spellings.add(n.trim().toLowerCase());
+  const re = new RegExp(`(?<![\\p{L}\\p{M}])${trieSource([...spellings].filter((x) => x.length >= 2), '\\s+')}(?![\\p{L}\\p{M}])`, 'giu');
+  countries = { byName, re };
+  return countries;
+}
+/** An upper-case ISO code as a word of its own ("CN number", "phone (DE)"), not inside a run of capitals. */
+const ISO_CODE = /(?<![\p{L}\p{N}])[A-Z]{2}(?![\p{L}\p{N}]|\W{1,3}[A-Z]{2})/gu;
+/**
+ * Codes that are as often a word or an abbreviation in technical text (ID, IT, PR, CI, PM, MS, TV, IO, …): not
+ * read as a country.
+ */
+const AMBIGUOUS_CODES = new Set([
+  'AD', 'AI', 'AM', 'AS', 'AT', 'BE', 'BY', 'CC', 'CD', 'CI', 'CO', 'DO', 'GA', 'GO', 'HR', 'ID', 'IM', 'IN', 'IO', 'IS',
+  'IT', 'LA', 'MD', 'ME', 'ML', 'MO', 'MS', 'MY', 'NA', 'NO', 'OR', 'PA', 'PE', 'PM', 'PR', 'PS', 'RE', 'SA', 'SE',
+  'SO', 'SS', 'ST', 'TC', 'TM', 'TO', 'TV', 'VA', 'VC', 'WS',
+]);
+
+/** Positions in one text where phone words end and countries are named; found in one pass each, on first need. */
+interface TextContext {
+  wordStarts: number[];
+  wordEnds: number[];
+  /** Country mentions: start, end, region (ascending by start), and their starts alone for the binary search. */
+  places: Array<[number, number, CountryCode]>;
+  placeStarts: number[];
+}
+function textContext(text: string, lo: number, hi: number): TextContext {
+  // Only the stretch the candidates' windows cover (a lone candidate in a long text costs its window, not the
+  // text), with a little more on either side for the patterns' look-around.
+  const part = text.slice(lo, hi);
+  const wordStarts: number[] = [];
+  const wordEnds: number[] = [];
+  PHONE_WORD.lastIndex = 0;
+  for (let m = PHONE_WORD.exec(part); m !== null; m = PHONE_WORD.exec(part)) {
+    wordStarts.push(lo + m.index);
+    wordEnds.push(lo + m.index + m[0].length);
+  }
+  const places: Array<[number, number, CountryCode]> = [];
+  const { byName, re } = countryNames();
+  re.lastIndex = 0;
+  for (let m = re.exec(part); m !== null; m = re.exec(part)) {
+    const cc = byName.get(fold(m[0]).replace(/\s+/g, ' '));
+    if (cc !== undefined) places.push([lo + m.index, lo + m.index + m[0].length, cc]);
+  }
+  ISO_CODE.lastIndex = 0;
+  for (let m = ISO_CODE.exec(part); m !== null; m = ISO_CODE.exec(part)) {
+    if (isPhoneRegion(m[0]) && !AMBIGUOUS_CODES.has(m[0])) places.push([lo + m.index, lo + m.index + 2, m[0]]);
+  }
+  places.sort((x, y) => x[0] - y[0]);
+  return { wordStarts, wordEnds, places, placeStarts: places.map((p) => p[0]) };
+}
+
+/** First index in the ascending `xs` whose value is >= `v`. */
+function lowerBound(xs: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** What the text right before a weak candidate says about it: a phone word, and countries named there. */
+interface Context {
+  phoneWord: boolean;
+  countries: CountryCode[];
+}
+
+/**
+ * The context of the candidate at `start`: its line or sentence (not across a line break, `;`, `!`, `?` or a
+ * full stop before a space), at most PHONE_CONTEXT_WINDOW characters back.
+ */
+function contextBefore(text: string, start: number, tc: TextContext): Context {
+  let from = Math.max(0, start - PHONE_CONTEXT_WINDOW);
+  for (let i = start - 1; i >= from; i--) {
+    const c = text.charCodeAt(i);
+    if (c === 10 || c === 13 || c === 59 || c === 33 || c === 63 || (c === 46 && /\s/.test(text[i + 1] ?? ''))) {
+      from = i + 1;
+      break;
+    }
+  }
+  let phoneWord = false;
+  // The last phone word ending before the candidate, wholly inside the window.
+  const k = lowerBound(tc.wordEnds, start + 1) - 1;
+  if (k >= 0 && tc.wordStarts[k]! >= from) phoneWord = closeEnough(text.slice(tc.wordEnds[k], start));
+  const found: CountryCode[] = [];
+  for (let i = lowerBound(tc.placeStarts, from); i < tc.places.length && tc.places[i]![1] <= start; i++) {
+    if (closeEnough(text.slice(tc.places[i]![1], start))) found.push(tc.places[i]![2]);
+  }
+  return { phoneWord, countries: found };
+}
+
+/**
+ * A mobile number written with a trunk prefix other than 0 (Russia and Kazakhstan dial 8, `89123456789`) in one of
+ * `regions`: the prefix is as telling as a 0 elsewhere, and the mobile plan behind it is narrow.
+ */
+function trunkMobile(digits: string, regions: readonly CountryCode[]): boolean {
+  for (const region of regions) {
+    const { prefix } = planOf(region);
+    if (prefix === '' || prefix.startsWith('0') || !digits.startsWith(prefix) || digits.length - prefix.length < 9) continue;
+    if (validIn(digits, digits, [region], true)) return true;
+  }
+  return false;
+}
+
+/**
+ * A weak candidate that reads as a quantity, a date or a time rather than a phone number, even after a phone word
+ * ("mobile limit 20000000", "mobile build 20241231", "phone synced at 1712345678901"): round (five trailing
+ * zeros, or two non-zero digits in all), YYYYMMDD, or Unix time in milliseconds (thirteen digits from 1). Ten
+ * digits from 1 stay: Bangladeshi, Egyptian and Korean mobile numbers look like Unix seconds without their 0.
+ */
+function numberLike(digits: string): boolean {
+  if (/0{5}$/.test(digits) || digits.replace(/0/g, '').length <= 2) return true;
+  if (digits.length === 8 && /^(?:19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])$/.test(digits)) return true;
+  return digits.length === 13 && digits.startsWith('1');
+}
+
+/** Whether `digits` is an EAN-13 / ISBN-13 (13 digits) or an ISBN-10 (10 digits) by its check digit. */
+function checkDigitId(digits: string): boolean {
+  if (digits.length === 13) {
+    let s = 0;
+    for (let i = 0; i < 12; i++) s += (digits.charCodeAt(i) - 48) * (i % 2 === 0 ? 1 : 3);
+    return (10 - (s % 10)) % 10 === digits.charCodeAt(12) - 48;
+  }
+  if (digits.length === 10) {
+    let s = 0;
+    for (let i = 0; i < 10; i++) s += (10 - i) * (digits.charCodeAt(i) - 48);
+    return s % 11 === 0;
+  }
+  return false;
+}
+
+/** A run of digits counting up or down ("0123456789", "987654321"): an alphabet or a placeholder. */
+function sequential(digits: string): boolean {
+  let up = true;
+  let down = true;
+  for (let i = 1; i < digits.length; i++) {
+    const d = digits.charCodeAt(i) - digits.charCodeAt(i - 1);
+    if (d !== 1 && d !== -9) up = false;
+    if (d !== -1 && d !== 9) down = false;
+  }
+  return up || down;
+}
+
+/**
+ * An international number written without `+` or `00` ("447911123456", "49 151 23456789"): a calling code and
+ * a valid mobile number of its country. Mobile only: fixed-line plans accept far more digit runs.
+ */
+function validWithoutPlus(digits: string): boolean {
+  if (digits.length < 10 || digits.startsWith('0')) return false;
+  const cached = verdicts.get('+' + digits);
+  if (cached !== undefined) return cached;
+  const ok = mobileWithCallingCode(digits);
+  if (verdicts.size >= VERDICT_CACHE) verdicts.clear();
+  verdicts.set('+' + digits, ok);
+  return ok;
+}
+function mobileWithCallingCode(digits: string): boolean {
+  // Parse only when some region of a calling code the digits start with has a mobile pattern the rest matches.
+  let plausible = false;
+  for (let n = 1; n <= 3 && !plausible; n++) {
+    const rest = digits.slice(n);
+    for (const r of regionsOfCallingCode(digits.slice(0, n))) {
+      if (planOf(r).mobile?.test(rest) === true) {
+        plausible = true;
+        break;
+      }
+    }
+  }
+  if (!plausible) return false;
+  const p = parsePhoneNumberFromString('+' + digits);
+  if (p === undefined || !p.isValid()) return false;
+  const type = p.getType();
+  return type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE';
+}
+
+/** Whether the national number `v` is valid (a mobile number, with `mobileOnly`) in one of `regions`. */
+function validIn(v: string, digits: string, regions: readonly CountryCode[], mobileOnly = false): boolean {
+  for (const region of regions) {
+    if (!lengthFits(digits, region) || !patternFits(digits, region)) continue;
+    const p = parsePhoneNumberFromString(v, region);
+    if (p === undefined || !p.isValid()) continue;
+    if (!mobileOnly) return true;
+    const type = p.getType();
+    if (type === 'MOBILE' || type === 'FIXED_LINE_OR_MOBILE') return true;
+  }
+  return false;
+}
+
 /**
  * Phone numbers in `text` that libphonenumber validates, skipping spans inside `exclude` (IBAN-shaped runs: their
  * digit groups are not phone numbers even when the IBAN itself is invalid). `regions`: national numbers are tried
@@ -171,7 +486,7 @@ export function regionHints(text: string, intl: readonly string[]): CountryCode[
  */
 export function findPhones(text: string, regions: readonly CountryCode[], exclude: (start: number, end: number) => boolean): PhoneSpan[] {
   const out: PhoneSpan[] = [];
-  const national: Array<[number, number, string]> = [];
+  const national: Array<[number, number, string, boolean]> = [];
   const intl: string[] = [];
   CANDIDATE.lastIndex = 0;
   let m: RegExpExecArray | null;
@@ -206,40 +521,60 @@ export function findPhones(text: string, regions: readonly CountryCode[], exclud
       }
       continue;
     }
+    // "0123456789" unseparated: a digit alphabet or a placeholder, whatever plan it fits.
+    if (!/\D/.test(v) && sequential(digits)) continue;
     const separated = /[ \-.()\u00a0]/.test(v);
-    // Unseparated: only a trunk-prefixed number of 0 + 9–11 digits (nine digits starting with 0 are as often an
-    // ABA routing number). A plain ten-digit ISBN starting with 0 stays a phone candidate: one in eleven phone
-    // numbers passes the ISBN-10 check, and a missed phone number costs more than a redacted book number.
-    if (!separated && (!digits.startsWith('0') || digits.startsWith('00') || digits.length < 10 || digits.length > 12)) continue;
-    // Without a trunk prefix, seven digits are a local number or anything else: not without a keyword.
-    if (!digits.startsWith('0') && digits.length < 8) continue;
     // Grouped like thousands ("1 234 567", "12.345.678") it is an amount, except eight or more digits grouped by
     // spaces and not round ("10 000 000"): the national format of Spain, Poland, Portugal, Czechia… ("612 345 678").
     if (THOUSANDS.test(v) && !digits.startsWith('0') && (digits.length < 8 || !/^[\d ]+$/.test(v) || digits.endsWith('000'))) continue;
-    national.push([start, end, v]);
+    // Strong: separated with eight or more digits or a trunk 0, or unseparated 0 + 9–11 digits (nine digits
+    // starting with 0 are as often an ABA routing number). A plain ten-digit ISBN starting with 0 stays a phone
+    // candidate: one in eleven phone numbers passes the ISBN-10 check, and a missed phone number costs more than a
+    // redacted book number. Everything else is weak and needs context (see the header).
+    const strong = separated
+      ? digits.startsWith('0') || digits.length >= 8
+      : digits.startsWith('0') && !digits.startsWith('00') && digits.length >= 10 && digits.length <= 12;
+    national.push([start, end, v, strong]);
   }
   if (national.length === 0) return out;
   const tried = [...new Set<CountryCode>([...regions, ...regionHints(text, intl)])];
   const key = tried.join();
-  for (const [start, end, v] of national) {
-    const cacheKey = `${key}|${v}`;
-    let ok = verdicts.get(cacheKey);
-    if (ok === undefined) {
-      ok = false;
-      const digits = v.replace(/\D/g, '');
-      // Written the North American way ((415) 555-0132, 415-555-0132), the number is North American or nothing.
-      for (const region of NANP_SHAPE.test(v) ? NANP : tried) {
-        if (!lengthFits(digits, region)) continue;
-        const p = parsePhoneNumberFromString(v, region);
-        if (p !== undefined && p.isValid()) {
-          ok = true;
-          break;
-        }
+  let tc: TextContext | undefined;
+  const lo = Math.max(0, national[0]![0] - PHONE_CONTEXT_WINDOW - 2);
+  const hi = Math.min(text.length, national[national.length - 1]![0] + 8);
+  for (const [start, end, v, strong] of national) {
+    const digits = v.replace(/\D/g, '');
+    let ok = false;
+    let rule: PhoneSpan['rule'] = 'phone-national';
+    if (strong) {
+      const cacheKey = `${key}|${v}`;
+      const cached = verdicts.get(cacheKey);
+      if (cached === undefined) {
+        // Written the North American way ((415) 555-0132, 415-555-0132), the number is North American or nothing.
+        ok = validIn(v, digits, NANP_SHAPE.test(v) ? NANP : tried);
+        if (verdicts.size >= VERDICT_CACHE) verdicts.clear();
+        verdicts.set(cacheKey, ok);
+      } else ok = cached;
+      // Not valid in the regions tried: a country named right before it, or a calling code without its "+".
+      if (!ok && !NANP_SHAPE.test(v)) {
+        const ctx = contextBefore(text, start, (tc ??= textContext(text, lo, hi)));
+        ok = (ctx.countries.length > 0 && validIn(v, digits, ctx.countries)) || validWithoutPlus(digits);
       }
-      if (verdicts.size >= VERDICT_CACHE) verdicts.clear();
-      verdicts.set(cacheKey, ok);
+    } else if (!numberLike(digits)) {
+      const ctx = contextBefore(text, start, (tc ??= textContext(text, lo, hi)));
+      if (ctx.phoneWord) {
+        // Named a phone: like a value right after a phone keyword, any number of 7–15 digits in a phone shape.
+        // (Validating it would add little: nearly every run of 7–10 digits is valid in one of 55 regions.)
+        rule = 'phone-context';
+        ok = true;
+      } else if (ctx.countries.length > 0) {
+        // A mobile number of a country named right before it (fixed-line plans accept far more digit runs).
+        ok = validIn(v, digits, ctx.countries, true);
+      } else {
+        ok = !checkDigitId(digits) && (validWithoutPlus(digits) || (v === digits && trunkMobile(digits, tried)));
+      }
     }
-    if (ok) out.push({ start, end, rule: 'phone-national' });
+    if (ok) out.push({ start, end, rule });
   }
   return out;
 }
