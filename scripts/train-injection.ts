@@ -63,14 +63,16 @@ const WINDOW = 2048;
 const STRIDE = 1024;
 const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
 /**
- * Dev false-positive rate each source's operating point (score 0.5) is placed at. 1.5 %: the issue's budget is 2 %
- * overall and 1 % on coding-agent traffic, and the dev negatives are deliberately hard (security write-ups, quoted
- * attacks, system prompts, borderline requests). Moving from 1 % to 1.5 % added dev false positives only among
- * table documents and user requests; the coding-agent kinds (code, commit messages, docs, agent instructions) kept
- * 3 of about 300 (measured with the weights of this commit).
+ * Dev false-positive rate each source's operating point (score 0.5) is placed at: 1 %. At 1.5 % the dev split's
+ * coding-agent kinds kept 3 false positives of about 300 and the held-out eval's recall rose from 0.63 to 0.72,
+ * but plain developer requests started to score as attacks: of the 156 legitimate coding requests in
+ * test/corpus/safety/coding.jsonl one more was blocked ("a script that audits IAM users without MFA and emails
+ * their managers"), 2 of 156 in all, over the 1 % the issue allows on coding-agent traffic; and harmful requests
+ * were refused as "prompt injection" instead of by safety-filter. A developer refused for an ordinary request is
+ * the costlier mistake here; an organisation that wants the recall lowers `threshold` (docs/policies.md).
  */
 const JAILBREAKS = Number(opt('--jailbreaks')[0] ?? 400);
-const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.015);
+const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.01);
 const EXTRA_FILE = join(ROOT, 'data', 'injection-extra', 'extra.jsonl');
 const useExtra = !args.includes('--no-extra') && existsSync(EXTRA_FILE);
 /**
