@@ -3,22 +3,21 @@
  * audit trail on and the console mounted over its store the way `kt gateway run` mounts it
  * (createLocalConsole). Screenshots go to test-results/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../src/server/console.js';
 import { createLocalConsole, type LocalConsole } from '../../src/server/local-console.js';
 import { makeEvent, makePolicyResult } from '../helpers/events.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { consolePage, haveBrowser, launchChromium, screenshot, SHOTS } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.KEEPTRUSTS_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 const GH = 'ghp_R8x2Lk9QvT4mZ7wN1pYc6Hd3Jf5Bs0Ga2Ue8';
 
 const CONFIG = `pack: {name: console-e2e, version: "1.0.0"}
@@ -32,9 +31,6 @@ providers:
     - {id: o, provider: openai-compatible, base_url: "FAKE_URL/v1"}
 `;
 
-// Without a browser locally the suite is skipped; in CI (.ci/run installs chromium) a missing one fails loudly.
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
 
 describe.skipIf(!haveBrowser)('web console in Chromium', () => {
   let stack: Stack;
@@ -49,7 +45,7 @@ describe.skipIf(!haveBrowser)('web console in Chromium', () => {
     new OpenAI({ baseURL: stack.openaiBase, apiKey: 'k', maxRetries: 0, defaultHeaders: { 'x-keeptrusts-developer': developer, 'x-keeptrusts-repository': repository } });
 
   async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    await screenshot(page, name);
   }
 
   beforeAll(async () => {
@@ -86,16 +82,8 @@ describe.skipIf(!haveBrowser)('web console in Chromium', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (err) => {
-      throw err;
-    });
+    browser = await launchChromium();
+    page = await consolePage(browser);
   }, 60_000);
 
   afterAll(async () => {

@@ -5,22 +5,19 @@
  * test-results/screenshots/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../src/server/console.js';
 import { startFakeUpstream, type FakeUpstream } from '../../src/testing/fake-upstream.js';
 import { freePort, KT, ROOT } from '../helpers/processes.js';
+import { consolePage, haveBrowser, launchChromium, screenshot, SHOTS } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.KEEPTRUSTS_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
 const MARK = 'DEPLOY-OVERRIDE-4417';
 
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
 
 describe.skipIf(!haveBrowser)('escalation queue in Chromium', { timeout: 120_000 }, () => {
   let fake: FakeUpstream;
@@ -36,7 +33,7 @@ describe.skipIf(!haveBrowser)('escalation queue in Chromium', { timeout: 120_000
       .catch((e: unknown) => e);
 
   async function shot(name: string): Promise<void> {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+    await screenshot(page, name);
   }
 
   beforeAll(async () => {
@@ -76,16 +73,8 @@ providers:
       gateway.once('exit', (code) => reject(new Error(`gateway exited with ${code}: ${stderr.slice(0, 2000)}`)));
     });
     token = readFileSync(join(dataDir, 'console-token'), 'utf8').trim();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on('pageerror', (err) => {
-      throw err;
-    });
+    browser = await launchChromium();
+    page = await consolePage(browser);
   }, 60_000);
 
   afterAll(async () => {

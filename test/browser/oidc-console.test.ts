@@ -4,11 +4,11 @@
  * control plane's localhost, so SameSite=Lax is what lets the session through), the admin's Tokens page, a
  * reader without it, and sign-out. Screenshots go to test-results/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventsDbFile } from '../../src/audit/paths.js';
 import { SqliteEventStore } from '../../src/audit/sqlite-store.js';
@@ -18,11 +18,8 @@ import { OidcClient, oidcSettings } from '../../src/server/oidc.js';
 import { SqliteSessionStore } from '../../src/server/sessions.js';
 import { SqliteTokenStore } from '../../src/server/tokens.js';
 import { listenTestProvider, type TestProvider } from '../helpers/oidc.js';
+import { haveBrowser, launchChromium, screenshot, SHOTS } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.KEEPTRUSTS_CHROMIUM ?? '/usr/bin/chromium';
-const SHOTS = join(process.cwd(), 'test-results', 'screenshots');
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
 
 describe.skipIf(!haveBrowser)('console single sign-on in Chromium', () => {
   const dir = mkdtempSync(join(tmpdir(), 'kt-oidc-browser-'));
@@ -35,7 +32,7 @@ describe.skipIf(!haveBrowser)('console single sign-on in Chromium', () => {
   let base: string;
   let browser: Browser;
 
-  const shot = (page: Page, name: string) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  const shot = (page: Page, name: string) => screenshot(page, name);
 
   beforeAll(async () => {
     if (!consoleDir()) throw new Error('dist/console is missing: run npm run build first (npm test does)');
@@ -61,12 +58,7 @@ describe.skipIf(!haveBrowser)('console single sign-on in Chromium', () => {
     )!;
     plane = await startControlPlane({ host: '127.0.0.1', port, store, tokens, logger, oidc: { client: new OidcClient(settings, logger), sessions } });
     provider.start(`${base}/auth/callback`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {

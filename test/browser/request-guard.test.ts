@@ -3,20 +3,18 @@
  * resolved to 127.0.0.1 by the browser itself, so a page on that name is another site, as on the web. The
  * gateway holds the provider key (secret_key_ref), which is what a forged request would spend.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { consoleDir } from '../../src/server/console.js';
 import type { LocalConsole } from '../../src/server/local-console.js';
 import { startStack, type Stack } from '../helpers/stack.js';
+import { haveBrowser, launchChromium } from '../helpers/browser.js';
 
-const CHROMIUM = process.env.KEEPTRUSTS_CHROMIUM ?? '/usr/bin/chromium';
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser && process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run installs Debian's chromium (apt-get install -y chromium)`);
 
 const CONFIG = `pack: {name: browser-guard, version: "1.0.0"}
 policies:
@@ -64,12 +62,7 @@ describe.skipIf(!haveBrowser)('request guard in Chromium', () => {
       gateway: { access: { allowedOrigins: [`http://app.localhost:${app.port}`] } },
     });
     local = stack.console!;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      chromiumSandbox: false,
-      args: ['--host-resolver-rules=MAP attacker.example 127.0.0.1', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium(['--host-resolver-rules=MAP attacker.example 127.0.0.1']);
   }, 60_000);
 
   afterAll(async () => {
