@@ -7,25 +7,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSecretScanner } from '../../src/detect/secrets/index.js';
+import { B62, prng } from '../helpers/prng.js';
 import { endsInsideLaterWord } from '../../src/detect/secrets/rule.js';
 
 const scanner = createSecretScanner();
 
-function prng(seed: number): (alphabet: string, n: number) => string {
-  let a = seed >>> 0 || 1;
-  return (alphabet, n) => {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      a ^= a << 13;
-      a ^= a >>> 17;
-      a ^= a << 5;
-      a >>>= 0;
-      s += alphabet[a % alphabet.length];
-    }
-    return s;
-  };
-}
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 describe('Kubernetes Secret block scalars', () => {
   it('one span per value, holding exactly the value, whatever the wrapping, comments and blank lines', () => {

@@ -8,25 +8,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createSecretScanner } from '../../src/detect/secrets/index.js';
+import { B62, prng } from '../helpers/prng.js';
 
 const scanner = createSecretScanner();
 
-/** Tokens from seeds (fast-check's own strings favour repeated characters, which are placeholders by design). */
-function prng(seed: number): (alphabet: string, n: number) => string {
-  let a = seed >>> 0 || 1;
-  return (alphabet, n) => {
-    let s = '';
-    for (let i = 0; i < n; i++) {
-      a ^= a << 13;
-      a ^= a >>> 17;
-      a ^= a << 5;
-      a >>>= 0;
-      s += alphabet[a % alphabet.length];
-    }
-    return s;
-  };
-}
-const B62 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const TOKENS: Array<(r: ReturnType<typeof prng>) => string> = [
   (r) => `ghp_${r(B62, 36)}`,
   (r) => `AKIA${r('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)}`,
