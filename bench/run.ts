@@ -378,7 +378,8 @@ function report(rows: Row[], detectors: DetectorSpeed[], ttft: TtftResult | unde
       return { scenario: g.scenario, payload: g.payload, connections: g.connections, stream: g.stream, rps_ratio: round(g.rps / base.rps), p99_delta_ms: round(g.p99 - base.p99) };
     });
   // The audit trail's own cost: the same chain with and without audit-logger writing to SQLite.
-  const audit = GATEWAYS.filter((g) => g.auditOf).flatMap((g) =>
+  // (BENCH_ONLY may leave out the chain a variant is compared with: then there is no pair to report.)
+  const audit = GATEWAYS.filter((g) => g.auditOf && GATEWAYS.some((b) => b.name === g.auditOf)).flatMap((g) =>
     rows
       .filter((r) => r.scenario === g.name)
       .map((r) => {
