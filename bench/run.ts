@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { acceptedKindNames } from '../src/policy/registry.js';
 import { codeContext } from './context.js';
+import { measureScan } from './scan-speed.js';
 import { measureTtft, type TtftResult } from './ttft.js';
 
 const KNOWN_KINDS = new Set(acceptedKindNames());
@@ -467,14 +468,9 @@ async function measureDetectors(): Promise<DetectorSpeed[]> {
   ] as const;
   const out: DetectorSpeed[] = [];
   for (const [name, d] of detectors) {
-    for (let i = 0; i < 3; i++) d.scan(text);
-    const runs = 20;
-    const t0 = performance.now();
-    let matches = 0;
-    for (let i = 0; i < runs; i++) matches = d.scan(text).length;
-    const seconds = (performance.now() - t0) / 1000;
-    out.push({ name, bytes: text.length, mbPerSecond: round((text.length * runs) / seconds / 1e6), matches });
-    process.stderr.write(`${name.padEnd(28)} ${round((text.length * runs) / seconds / 1e6)} MB/s (${matches} matches)\n`);
+    const s = measureScan((t) => d.scan(t), text, 21, 3);
+    out.push({ name, bytes: text.length, mbPerSecond: round(s.mbPerSecond), matches: s.matches });
+    process.stderr.write(`${name.padEnd(28)} ${round(s.mbPerSecond)} MB/s at the median scan (${s.matches} matches)\n`);
   }
   return out;
 }
