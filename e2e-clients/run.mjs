@@ -264,15 +264,15 @@ function run(cmd, args, env, cwd) {
   const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: `echo codex-tool-ran ${TOKEN}` } });
   const gw = await gateway(`pack: {name: codex-on-claude, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\nproviders:\n  targets: [{id: claude, provider: anthropic, base_url: "${fake.url}", model: claude-sonnet-4-20250514}]\n`, 41311);
   const provider = `model_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41311/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n`;
-  // Codex as it comes offers web search and a namespace of sub-agent tools, which no Anthropic request can say.
+  // Codex as it comes offers web search, which no Anthropic request can say (its namespace of sub-agent tools is translated).
   const plain = mkdtempSync(join(tmpdir(), 'kt-codex-claude-plain-'));
   writeFileSync(join(plain, 'config.toml'), `model = "claude-sonnet-4-20250514"\n${provider}`);
   const refused = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], { HOME: plain, CODEX_HOME: plain, KT_E2E_KEY: 'sk-ant-codex' }, plain);
   check('codex on an Anthropic target, default tools: a 400 untranslatable_field naming the tool, nothing sent upstream', refused.code !== 0 && refused.out.includes('untranslatable_field') && /tools\[\d+\]\.type/.test(refused.out) && fake.requests.length === 0, refused.out.slice(-1500));
-  shown.push({ client: 'codex', kind: 'Anthropic target, web search and sub-agents on', text: [...new Set(refused.out.split('\n').filter((l) => l.includes('untranslatable_field')))].join('\n'), rc: refused.code, calls: 0, events: 1 });
-  // With both turned off (docs/configuration.md), Codex runs on Claude.
+  shown.push({ client: 'codex', kind: 'Anthropic target, web search on', text: [...new Set(refused.out.split('\n').filter((l) => l.includes('untranslatable_field')))].join('\n'), rc: refused.code, calls: 0, events: 1 });
+  // With web search turned off (docs/configuration.md), Codex runs on Claude, sub-agent tools and all.
   const home = mkdtempSync(join(tmpdir(), 'kt-codex-claude-'));
-  writeFileSync(join(home, 'config.toml'), `model = "claude-sonnet-4-20250514"\nweb_search = "disabled"\n${provider}[agents]\nenabled = false\n`);
+  writeFileSync(join(home, 'config.toml'), `model = "claude-sonnet-4-20250514"\nweb_search = "disabled"\n${provider}`);
   const env = { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-ant-codex' };
   const hi = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'say hi'], env, home);
   check('codex exec on an Anthropic-only gateway answers (Responses → Messages)', hi.code === 0 && hi.out.includes('Hello from fake upstream!'), hi.out.slice(-1500));
@@ -286,6 +286,23 @@ function run(cmd, args, env, cwd) {
   const lastText = JSON.stringify(last);
   check('codex tool loop on Claude: exec_command ran, its tool_result went back paired with the tool_use id', tool.code === 0 && use && result && result.tool_use_id === use.id && lastText.includes('codex-tool-ran'), tool.out.slice(-1500) + '\n' + lastText.slice(0, 800));
   check('codex tool loop on Claude: the token in the tool output was redacted before it left', !lastText.includes(TOKEN.slice(4)) && lastText.includes('[REDACTED:SECRET]'), lastText.slice(0, 500));
+  // A call to a namespaced sub-agent tool, made under the flat name Claude was offered: Codex runs it only when
+  // the reply names its namespace (without it Codex answers "unsupported call").
+  fake.reset();
+  let called = false;
+  fake.setResponder((req) => {
+    const name = (req.body?.tools ?? []).map((t) => t.name).find((n) => n === 'multi_agent_v1__close_agent');
+    if (!name || called) return undefined;
+    called = true;
+    return { tool: { name, input: { target: 'no-such-agent' } } };
+  });
+  const ns = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'close the agent'], env, home);
+  const nsLast = fake.requests.filter((r) => r.family === 'messages').at(-1)?.body?.messages ?? [];
+  const nsBlocks = nsLast.flatMap((m) => (Array.isArray(m.content) ? m.content : []));
+  const nsUse = nsBlocks.find((b) => b.type === 'tool_use');
+  const nsResult = nsBlocks.find((b) => b.type === 'tool_result');
+  check('codex on Claude: a namespaced sub-agent call reached its handler, and went back under the flat name paired with its result', ns.code === 0 && called && nsUse?.name === 'multi_agent_v1__close_agent' && nsResult?.tool_use_id === nsUse.id && JSON.stringify(nsResult).includes('no-such-agent') && !JSON.stringify(nsResult).includes('unsupported call'), ns.out.slice(-1500) + '\n' + JSON.stringify(nsBlocks).slice(0, 800));
+  fake.setResponder(null);
   const events = await stopAndReadEvents(gw);
   check(`codex on Claude: every decision event names the translation (${events.length} events)`, events.length > 0 && events.filter((e) => e.status === 200).every((e) => e.target?.translation === 'responses->messages') && events.some((e) => e.status === 400 && e.reason_code === 'untranslatable_field'), JSON.stringify(events.map((e) => [e.status, e.reason_code, e.target?.translation])));
   await fake.close();
@@ -317,7 +334,7 @@ function run(cmd, args, env, cwd) {
   const fake = await startFakeUpstream({ toolName: 'exec_command', toolInput: { cmd: 'echo codex-on-chat-ran' } });
   const gw = await gateway(`pack: {name: codex-on-chat, version: "1"}\npolicies: {chain: [code-sanitizer, audit-logger]}\nproviders:\n  targets: [{id: local, provider: openai-compatible, format: chat, base_url: "${fake.url}/v1", model: qwen3-coder}]\n`, 41313);
   const home = mkdtempSync(join(tmpdir(), 'kt-codex-chat-'));
-  writeFileSync(join(home, 'config.toml'), `model = "qwen3-coder"\nweb_search = "disabled"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41313/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n[agents]\nenabled = false\n`);
+  writeFileSync(join(home, 'config.toml'), `model = "qwen3-coder"\nweb_search = "disabled"\nmodel_provider = "keeptrusts"\n[model_providers.keeptrusts]\nname = "keeptrusts"\nbase_url = "http://127.0.0.1:41313/v1"\nenv_key = "KT_E2E_KEY"\nwire_api = "responses"\n`);
   const tool = await run(`${BIN}codex`, ['exec', '--skip-git-repo-check', 'TOOLTEST run it'], { HOME: home, CODEX_HOME: home, KT_E2E_KEY: 'sk-local' }, home);
   const chats = fake.requests.filter((r) => r.family === 'chat');
   const messages = chats.at(-1)?.body?.messages ?? [];

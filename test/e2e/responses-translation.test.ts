@@ -95,6 +95,38 @@ for (const [format, spec] of Object.entries(TARGETS)) {
       expect(sent).toContain('a.txt');
     });
 
+    it('Codex\'s namespace tools: flat on the target, the call comes back namespaced (plain and streamed), and goes up flat again', async () => {
+      const nsTools = [
+        ...tools,
+        { type: 'namespace', name: 'multi_agent_v1', description: 'Tools for sub-agents.', tools: [{ type: 'function', name: 'spawn_agent', description: 'Spawn one.', strict: false, parameters: { type: 'object', properties: { message: { type: 'string' } } } }] },
+      ] as unknown as OpenAI.Responses.Tool[];
+      const flatNames = (body: unknown): string[] => ((body as { tools?: Array<{ name?: string; function?: { name: string } }> }).tools ?? []).map((t) => t.name ?? t.function!.name);
+      // Like a model: call the tool the target offered, under the name it was offered; answer once its result is in.
+      stack.fake.setResponder((req) => {
+        if (req.rawBody.includes('agent-2')) return { text: 'spawned' };
+        const name = flatNames(req.body).find((n) => n.endsWith('spawn_agent'));
+        return name ? { tool: { name, input: { message: 'audit' } } } : undefined;
+      });
+      const first = await openai().responses.create({ model: 'gpt-5', input: 'delegate the audit', tools: nsTools });
+      expect(flatNames(stack.fake.requests.at(-1)!.body)).toEqual(['exec_command', 'multi_agent_v1__spawn_agent']);
+      const call = first.output.find((i) => i.type === 'function_call')!;
+      expect(call).toMatchObject({ type: 'function_call', name: 'spawn_agent', namespace: 'multi_agent_v1', arguments: '{"message":"audit"}' });
+      const stream = await openai().responses.create({ model: 'gpt-5', input: 'delegate the audit', tools: nsTools, stream: true });
+      const done: unknown[] = [];
+      for await (const event of stream) if (event.type === 'response.output_item.done' || event.type === 'response.output_item.added') done.push(event.item);
+      expect(done).toEqual([expect.objectContaining({ name: 'spawn_agent', namespace: 'multi_agent_v1' }), expect.objectContaining({ name: 'spawn_agent', namespace: 'multi_agent_v1', status: 'completed' })]);
+      if (call.type !== 'function_call') throw new Error('no call');
+      const second = await openai().responses.create({
+        model: 'gpt-5',
+        tools: nsTools,
+        input: [{ role: 'user', content: 'delegate the audit' }, call, { type: 'function_call_output', call_id: call.call_id, output: '{"agent_id":"agent-2"}' }],
+      });
+      expect(second.output_text).toBe('spawned');
+      const sent = JSON.stringify(stack.fake.requests.at(-1)!.body);
+      expect(sent).toContain('"multi_agent_v1__spawn_agent"');
+      expect(sent).not.toContain('"namespace"');
+    });
+
     it('input policies read the client\'s request: a token in a function_call_output is redacted before it goes upstream', async () => {
       await openai().responses.create({ model: 'gpt-5', tools, input: [{ role: 'user', content: 'run it' }, { type: 'function_call', call_id: 'call_7', name: 'exec_command', arguments: '{"cmd":"env"}' }, { type: 'function_call_output', call_id: 'call_7', output: `GITHUB_TOKEN=${GITHUB}` }] });
       const sent = JSON.stringify(stack.fake.requests.at(-1)!.body);

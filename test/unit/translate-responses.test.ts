@@ -110,10 +110,10 @@ describe('request: Responses → Anthropic Messages', () => {
     });
   });
 
-  it('refused by name, nothing dropped: server tools, namespaces, stored state, other includes, file ids, temperature above 1', () => {
+  it('refused by name, nothing dropped: server tools, what a namespace cannot hold, stored state, other includes, file ids, temperature above 1', () => {
     const codexTools = { ...CODEX, tools: [...(CODEX.tools as Obj[]), { type: 'web_search', external_web_access: false }] };
     expect(refusal(() => responsesToMessagesRequest(codexTools, 'c'))).toMatchObject({ status: 400, param: 'tools[1].type' });
-    expect(refusal(() => responsesToMessagesRequest({ ...CODEX, tools: [{ type: 'namespace', name: 'multi_agent_v1', tools: [] }] }, 'c')).param).toBe('tools[0].type');
+    expect(refusal(() => responsesToMessagesRequest({ ...CODEX, tools: [{ type: 'namespace', name: 'multi_agent_v1', tools: [{ type: 'web_search' }] }] }, 'c')).param).toBe('tools[0].tools[0].type');
     expect(refusal(() => responsesToMessagesRequest({ input: 'x', previous_response_id: 'resp_1' }, 'c')).message).toMatch(/^previous_response_id cannot be translated .* Anthropic Messages API: the gateway keeps no stored responses/);
     expect(refusal(() => responsesToMessagesRequest({ input: 'x', include: ['reasoning.encrypted_content', 'message.output_text.logprobs'] }, 'c')).param).toBe('include[1]');
     expect(refusal(() => responsesToMessagesRequest({ input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] }, 'c')).param).toBe('input[0].content[0].image_url');

@@ -192,7 +192,7 @@ async function checkWhole(job: ReplyJob, source: Readable, headers: Record<strin
         // Metered as the upstream sent it, then read by everything after in the client's format.
         if (ctx.meter && success && isObj(body)) ctx.usage = usageFromBody(job.translate.upstreamFamily, body);
         try {
-          body = job.translate.reply(body, up.statusCode);
+          body = job.translate.reply(body, up.statusCode, ex.body);
         } catch (err) {
           throw replyReadError(err, ctx);
         }

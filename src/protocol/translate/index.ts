@@ -7,6 +7,7 @@ import type { StreamTranslateOptions, StreamTranslator } from './stream-frames.j
 import { AnthropicToChatStream } from './stream-to-chat.js';
 import { ChatToAnthropicStream } from './stream-to-messages.js';
 import { AnthropicToResponsesStream, chatToResponsesReply, ChatToResponsesStream, messagesToResponsesReply } from './responses-reply.js';
+import { toolNamesFor } from './responses-names.js';
 import { responsesToChatRequest, responsesToMessagesRequest } from './responses-request.js';
 import { isObj, type Obj } from './types.js';
 
@@ -26,8 +27,11 @@ export interface Translator {
   request(body: Obj, model: string): Obj;
   /** Client headers bound for the upstream, made right for its API (the version header it needs, the other API's headers left out). */
   headers(headers: Record<string, string>): void;
-  /** A whole reply body: a success in the client's format, an error body in the client's error shape. Throws UntranslatableReply. */
-  reply(body: unknown, status: number): unknown;
+  /**
+   * A whole reply body: a success in the client's format, an error body in the client's error shape. Throws
+   * UntranslatableReply. `clientBody` is the request as the client sent it (the tool names it used).
+   */
+  reply(body: unknown, status: number, clientBody?: Obj): unknown;
   /** A streamed reply, frame by frame. `clientBody` is the request as the client sent it (what it asked to receive). */
   stream(clientBody: Obj, opts: StreamTranslateOptions): StreamTranslator;
 }
@@ -71,8 +75,8 @@ const RESPONSES_TO_ANTHROPIC: Translator = {
     dropPrefixed(h, 'openai-');
     h['anthropic-version'] ??= ANTHROPIC_VERSION;
   },
-  reply: (body, status) => (!isObj(body) ? body : status >= 200 && status < 300 ? messagesToResponsesReply(body) : chatErrorFromAnthropic(body)),
-  stream: (_clientBody, opts) => new AnthropicToResponsesStream(opts),
+  reply: (body, status, clientBody) => (!isObj(body) ? body : status >= 200 && status < 300 ? messagesToResponsesReply(body, { names: clientBody && toolNamesFor(clientBody, 'messages') }) : chatErrorFromAnthropic(body)),
+  stream: (clientBody, opts) => new AnthropicToResponsesStream({ ...opts, names: toolNamesFor(clientBody, 'messages') }),
 };
 
 /** A Responses client on a target that speaks only OpenAI chat (format `chat`); errors have one shape on both. */
@@ -81,8 +85,8 @@ const responsesToChat = (maxTokensField: 'max_tokens' | 'max_completion_tokens')
   pair: 'responses->chat',
   request: (body, model) => responsesToChatRequest(body, model, { maxTokensField }),
   headers: () => undefined,
-  reply: (body, status) => (!isObj(body) ? body : status >= 200 && status < 300 ? chatToResponsesReply(body) : body),
-  stream: (_clientBody, opts) => new ChatToResponsesStream(opts),
+  reply: (body, status, clientBody) => (!isObj(body) ? body : status >= 200 && status < 300 ? chatToResponsesReply(body, { names: clientBody && toolNamesFor(clientBody, 'chat') }) : body),
+  stream: (clientBody, opts) => new ChatToResponsesStream({ ...opts, names: toolNamesFor(clientBody, 'chat') }),
 });
 const RESPONSES_TO_CHAT = responsesToChat('max_tokens');
 const RESPONSES_TO_CHAT_NATIVE = responsesToChat('max_completion_tokens');

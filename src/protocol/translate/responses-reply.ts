@@ -1,7 +1,13 @@
 import { chatErrorFromAnthropic } from './replies.js';
 import { incompleteFromFinish, incompleteFromStop, ResponsesWriter, responsesUsageFromAnthropic, responsesUsageFromChat } from './responses-writer.js';
+import type { ToolNames } from './responses-names.js';
 import { FrameTranslator, type StreamTranslateOptions } from './stream-frames.js';
 import { isObj, UntranslatableReply, type Obj, type TranslateOptions } from './types.js';
+
+/** What the reply translators need of the request: its tool names' mapping (namespaced functions). */
+export interface ResponsesReplyOptions {
+  names?: ToolNames | undefined;
+}
 
 /**
  * Replies for an OpenAI Responses client served by an Anthropic Messages or OpenAI chat target, whole and
@@ -33,8 +39,8 @@ function anthropicBlockStart(w: ResponsesWriter, b: Obj): string {
 }
 
 /** A whole Anthropic message as an OpenAI Responses response. */
-export function messagesToResponsesReply(msg: Obj, opts: TranslateOptions = {}): Obj {
-  const w = new ResponsesWriter(opts.now);
+export function messagesToResponsesReply(msg: Obj, opts: TranslateOptions & ResponsesReplyOptions = {}): Obj {
+  const w = new ResponsesWriter(opts.now, opts.names);
   w.start(msg.id, msg.model);
   for (const b of Array.isArray(msg.content) ? msg.content : []) {
     if (!isObj(b)) continue;
@@ -54,9 +60,9 @@ export class AnthropicToResponsesStream extends FrameTranslator {
   /** Content block index → type, to close calls and thinking when their block stops. */
   private readonly blocks = new Map<number, unknown>();
 
-  constructor(opts: StreamTranslateOptions) {
+  constructor(opts: StreamTranslateOptions & ResponsesReplyOptions) {
     super(opts);
-    this.w = new ResponsesWriter(opts.now);
+    this.w = new ResponsesWriter(opts.now, opts.names);
   }
 
   protected frame(event: string | undefined, o: Obj): string {
@@ -118,8 +124,8 @@ export class AnthropicToResponsesStream extends FrameTranslator {
 }
 
 /** A whole OpenAI chat.completion as an OpenAI Responses response. */
-export function chatToResponsesReply(reply: Obj, opts: TranslateOptions = {}): Obj {
-  const w = new ResponsesWriter(opts.now);
+export function chatToResponsesReply(reply: Obj, opts: TranslateOptions & ResponsesReplyOptions = {}): Obj {
+  const w = new ResponsesWriter(opts.now, opts.names);
   w.start(reply.id, reply.model);
   const choice = Array.isArray(reply.choices) && isObj(reply.choices[0]) ? reply.choices[0] : {};
   const m = isObj(choice.message) ? choice.message : {};
@@ -150,9 +156,9 @@ export class ChatToResponsesStream extends FrameTranslator {
   private readonly calls = new Map<number, boolean>();
   private openCall: number | undefined;
 
-  constructor(opts: StreamTranslateOptions) {
+  constructor(opts: StreamTranslateOptions & ResponsesReplyOptions) {
     super(opts);
-    this.w = new ResponsesWriter(opts.now);
+    this.w = new ResponsesWriter(opts.now, opts.names);
   }
 
   protected frame(_event: string | undefined, o: Obj): string {

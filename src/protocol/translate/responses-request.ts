@@ -1,4 +1,5 @@
 import { defaultMaxTokens } from './chat-to-messages.js';
+import { toolNamesFor, type ToolNames } from './responses-names.js';
 import { isObj, quoteName, untranslatable, type Obj } from './types.js';
 
 /**
@@ -66,6 +67,7 @@ const DEFAULTS_OK: Readonly<Record<string, (v: unknown) => boolean>> = {
 export function readResponsesRequest(body: Obj, target: Target): ReadRequest {
   const refuse = (field: string, why: string) => untranslatable(field, target, why);
   const common: ReadRequest['common'] = { stream: false };
+  const names = toolNamesFor(body, target);
   for (const [key, v] of Object.entries(body)) {
     if (v === null || v === undefined || IGNORED.has(key) || DEFAULTS_OK[key]?.(v)) continue;
     switch (key) {
@@ -119,7 +121,9 @@ export function readResponsesRequest(body: Obj, target: Target): ReadRequest {
   }
   if (body.tools !== undefined && body.tools !== null) {
     if (!Array.isArray(body.tools)) throw refuse('tools', 'must be an array');
-    if (body.tools.length > 0) common.tools = body.tools.map((t, i) => tool(t, `tools[${i}]`, refuse, target));
+    const tools = body.tools.flatMap((t, i) => tool(t, `tools[${i}]`, refuse, target, names));
+    // A namespace with no functions offers nothing, and OpenAI refuses an empty tools array.
+    if (tools.length > 0) common.tools = tools;
   }
   if (body.tool_choice !== undefined && body.tool_choice !== null) common.toolChoice = toolChoice(body.tool_choice, refuse);
   const turns: Turn[] = [];
@@ -134,7 +138,7 @@ export function readResponsesRequest(body: Obj, target: Target): ReadRequest {
   }
   const input = body.input;
   if (typeof input === 'string') push('user', input === '' ? [] : [{ kind: 'text', text: input }]);
-  else if (Array.isArray(input)) input.forEach((item, i) => readItem(item, `input[${i}]`, push, refuse));
+  else if (Array.isArray(input)) input.forEach((item, i) => readItem(item, `input[${i}]`, push, refuse, names));
   else if (input !== undefined && input !== null) throw refuse('input', 'must be a string or an array of items');
   return { turns, common };
 }
@@ -176,16 +180,47 @@ function textOption(v: unknown, common: ReadRequest['common'], refuse: Refuse, t
   }
 }
 
-function tool(t: unknown, at: string, refuse: Refuse, target: Target): NonNullable<ReadRequest['common']['tools']>[number] {
+type Tool = NonNullable<ReadRequest['common']['tools']>[number];
+
+function tool(t: unknown, at: string, refuse: Refuse, target: Target, names: ToolNames): Tool[] {
   if (!isObj(t)) throw refuse(at, 'must be an object');
-  // Codex offers web search and a namespace of sub-agent tools; turn them off for such a target (docs/configuration.md).
-  if (t.type !== 'function') throw refuse(`${at}.type`, `a ${quoteName(t.type)} tool has no form on this target; only function tools do`);
-  for (const k of Object.keys(t)) if (!['type', 'name', 'description', 'parameters', 'strict'].includes(k)) throw refuse(`${at}.${k}`, 'no tool member on this target says this');
+  if (t.type === 'namespace') return namespaceTools(t, at, refuse, target, names);
+  // Codex offers web search too; turn it off for such a target (docs/configuration.md).
+  if (t.type !== 'function') throw refuse(`${at}.type`, `a ${quoteName(t.type)} tool has no form on this target; only function tools and namespaces of them do`);
+  return [functionTool(t, at, refuse, target, names, undefined)];
+}
+
+/**
+ * A namespace's functions as flat function tools under the names the request's mapping gave them. The
+ * namespace's description heads each function's, since the grouping it described is otherwise lost.
+ */
+function namespaceTools(t: Obj, at: string, refuse: Refuse, target: Target, names: ToolNames): Tool[] {
+  for (const k of Object.keys(t)) if (!['type', 'name', 'description', 'tools'].includes(k)) throw refuse(`${at}.${k}`, 'no namespace member on this target says this');
+  if (typeof t.name !== 'string' || t.name === '') throw refuse(`${at}.name`, 'a namespace needs a name');
+  if (t.description !== undefined && t.description !== null && typeof t.description !== 'string') throw refuse(`${at}.description`, 'must be a string');
+  if (!Array.isArray(t.tools)) throw refuse(`${at}.tools`, 'must be an array of function tools');
+  const ns = { name: t.name, description: typeof t.description === 'string' && t.description !== '' ? t.description : undefined };
+  return t.tools.map((f, j) => {
+    const here = `${at}.tools[${j}]`;
+    if (!isObj(f)) throw refuse(here, 'must be an object');
+    if (f.type !== 'function') throw refuse(`${here}.type`, `a ${quoteName(f.type)} tool in a namespace has no form on this target; only function tools do`);
+    return functionTool(f, here, refuse, target, names, ns);
+  });
+}
+
+function functionTool(t: Obj, at: string, refuse: Refuse, target: Target, names: ToolNames, ns: { name: string; description: string | undefined } | undefined): Tool {
+  for (const k of Object.keys(t)) {
+    // Codex marks tools it loads only after a tool search; false is every tool's default.
+    if (k === 'defer_loading' && (t[k] === false || t[k] === null)) continue;
+    if (!['type', 'name', 'description', 'parameters', 'strict'].includes(k)) throw refuse(`${at}.${k}`, 'no tool member on this target says this');
+  }
   if (typeof t.name !== 'string') throw refuse(`${at}.name`, 'must be a string');
   if (t.strict === true && target === 'messages') throw refuse(`${at}.strict`, 'Anthropic tools have no strict schema mode');
+  const own = typeof t.description === 'string' ? t.description : undefined;
+  const description = ns?.description === undefined ? own : own === undefined || own === '' ? ns.description : `${ns.description}\n\n${own}`;
   return {
-    name: t.name,
-    ...(typeof t.description === 'string' ? { description: t.description } : {}),
+    name: names.flat(ns ? { name: t.name, namespace: ns.name } : { name: t.name }),
+    ...(description !== undefined ? { description } : {}),
     parameters: isObj(t.parameters) ? t.parameters : { type: 'object', properties: {} },
     strict: t.strict === true,
   };
@@ -199,12 +234,13 @@ function toolChoice(v: unknown, refuse: Refuse): NonNullable<ReadRequest['common
 
 const ITEM_MEMBERS: Readonly<Record<string, readonly string[]>> = {
   message: ['type', 'id', 'role', 'content', 'status'],
-  function_call: ['type', 'id', 'call_id', 'name', 'arguments', 'status'],
-  function_call_output: ['type', 'id', 'call_id', 'output', 'status'],
+  function_call: ['type', 'id', 'call_id', 'name', 'namespace', 'arguments', 'status'],
+  // Codex may name the call an output answers; the call_id already pairs them.
+  function_call_output: ['type', 'id', 'call_id', 'name', 'namespace', 'output', 'status'],
   reasoning: ['type', 'id', 'summary', 'content', 'encrypted_content', 'status'],
 };
 
-function readItem(item: unknown, at: string, push: (role: Turn['role'], parts: Part[]) => void, refuse: Refuse): void {
+function readItem(item: unknown, at: string, push: (role: Turn['role'], parts: Part[]) => void, refuse: Refuse, names: ToolNames): void {
   if (!isObj(item)) throw refuse(at, 'must be an object');
   const type = item.type ?? (item.role !== undefined ? 'message' : undefined);
   const members = typeof type === 'string' && Object.hasOwn(ITEM_MEMBERS, type) ? ITEM_MEMBERS[type]! : undefined;
@@ -222,7 +258,9 @@ function readItem(item: unknown, at: string, push: (role: Turn['role'], parts: P
       if (typeof item.call_id !== 'string') throw refuse(`${at}.call_id`, 'a function call needs its call_id');
       if (typeof item.name !== 'string') throw refuse(`${at}.name`, 'must be a string');
       if (typeof item.arguments !== 'string') throw refuse(`${at}.arguments`, 'must be a string');
-      return push('assistant', [{ kind: 'call', id: item.call_id, name: item.name, args: item.arguments, at: `${at}.arguments` }]);
+      if (item.namespace !== undefined && item.namespace !== null && typeof item.namespace !== 'string') throw refuse(`${at}.namespace`, 'must be a string');
+      const name = names.flat(typeof item.namespace === 'string' ? { name: item.name, namespace: item.namespace } : { name: item.name });
+      return push('assistant', [{ kind: 'call', id: item.call_id, name, args: item.arguments, at: `${at}.arguments` }]);
     }
     case 'function_call_output': {
       if (typeof item.call_id !== 'string') throw refuse(`${at}.call_id`, 'a function call output needs the call_id of its call');

@@ -1,3 +1,4 @@
+import type { ToolNames } from './responses-names.js';
 import { REDACTED_PREFIX } from './responses-request.js';
 import { sseEvent } from './stream-frames.js';
 import { isObj, nowSeconds, UntranslatableReply, type Obj } from './types.js';
@@ -36,7 +37,11 @@ export class ResponsesWriter {
   private partText = '';
   private callArgs = '';
 
-  constructor(private readonly now: () => number = nowSeconds) {}
+  /** `names` turns the target's flat tool names back into the client's (a namespaced function's name and namespace). */
+  constructor(
+    private readonly now: () => number = nowSeconds,
+    private readonly names?: ToolNames,
+  ) {}
 
   get started(): boolean {
     return this.response !== undefined;
@@ -138,7 +143,10 @@ export class ResponsesWriter {
     if (typeof callId !== 'string' || callId === '') throw new UntranslatableReply('the model made a tool call without an id');
     if (typeof name !== 'string') throw new UntranslatableReply('the model made a tool call without a name');
     const out = this.close();
-    const item = { id: `fc_${this.output.length}_${this.base}`, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name };
+    const tool = this.names ? this.names.original(name) : { name };
+    const item: Obj = { id: `fc_${this.output.length}_${this.base}`, type: 'function_call', status: 'in_progress', arguments: '', call_id: callId, name: tool.name };
+    // Codex runs a namespaced function only when the call names its namespace too.
+    if (tool.namespace !== undefined) item.namespace = tool.namespace;
     this.open = { kind: 'call', item, index: this.output.length };
     this.callArgs = '';
     return out + this.ev('response.output_item.added', { output_index: this.output.length, item: { ...item } });
