@@ -31,8 +31,9 @@ const INSTANCES = Math.max(1, Number(process.env.BENCH_INSTANCES ?? 2));
  * Below Linux's ephemeral range (32768–60999) and everyone else's (49152–65535): a port inside it can be held
  * by some outgoing connection's source port, or, polled before anything listens, connect to itself and sit in
  * TIME-WAIT; either way the gateway then cannot bind it and the whole run fails (seen here with 41198).
+ * BENCH_PORT_BASE moves the range, for two benches running at once.
  */
-const PORT_BASE = 21190;
+const PORT_BASE = Number(process.env.BENCH_PORT_BASE ?? 21190);
 const PORTS = { fake: PORT_BASE, passthrough: PORT_BASE + 1 };
 /** Gateway variants measured in the same run, each in INSTANCES processes of its own, on ports from PORT_BASE + 2. */
 const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string; dist?: string; target?: string }> = [
@@ -56,6 +57,12 @@ const GATEWAYS: Array<{ name: string; chain: string[]; auditOf?: string; dist?: 
  */
 const BASE_DIST = process.env.BENCH_BASE_DIST;
 if (BASE_DIST) GATEWAYS.push(...GATEWAYS.map((g) => ({ ...g, name: `${g.name} [base]`, dist: BASE_DIST, ...(g.auditOf ? { auditOf: `${g.auditOf} [base]` } : {}) })));
+
+/**
+ * BENCH_GATEWAY_NODE_ARGS: Node options for the gateway processes only, split on spaces (say, `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof`: Node refuses --cpu-prof in NODE_OPTIONS, and there it would profile every process).
+ */
+const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 /** The product brief's chain plus its recommended extras, as far as this build has the kinds. */
 function briefChain(): string[] {
@@ -318,7 +325,7 @@ async function main() {
         children.push(
           await startProcess(
             g.name,
-            [join(g.dist ?? 'dist', 'cli/main.js'), 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain, g.target), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`)],
+            [...GATEWAY_NODE_ARGS, join(g.dist ?? 'dist', 'cli/main.js'), 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain, g.target), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`)],
             {},
             null,
           ),
