@@ -1,4 +1,4 @@
-import { quickTextDelta } from '../quick-json.js';
+import { quickTextDelta, RepeatedChunks } from '../quick-json.js';
 import { parseFrame, SseSplitter } from '../sse.js';
 import { isObj, UntranslatableReply, type Obj } from './types.js';
 
@@ -30,6 +30,8 @@ const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 export abstract class FrameTranslator implements StreamTranslator {
   private readonly splitter: SseSplitter;
   protected finished = false;
+  /** Upstream chat chunks that repeat the one before but for their text, read without JSON.parse. */
+  private readonly chunks = new RepeatedChunks();
 
   constructor(protected readonly opts: StreamTranslateOptions) {
     this.splitter = new SseSplitter(opts.maxFrame ?? DEFAULT_MAX_FRAME);
@@ -56,7 +58,7 @@ export abstract class FrameTranslator implements StreamTranslator {
     if (data === '[DONE]') return this.done();
     let obj: unknown;
     try {
-      obj = quickTextDelta(data) ?? JSON.parse(data);
+      obj = quickTextDelta(data) ?? this.chunks.read(data) ?? this.chunks.learn(data, JSON.parse(data));
     } catch {
       throw new UntranslatableReply('the upstream sent a stream frame that is not JSON');
     }
