@@ -158,6 +158,18 @@ export class RepeatedChunks {
    * (but for the content string); undefined otherwise. Serialising a string alone costs less than the chunk.
    */
   write(obj: Obj): string | undefined {
+    const content = this.contentOf(obj);
+    if (content === undefined) return undefined;
+    this.hits++;
+    return this.open + JSON.stringify(content) + this.close;
+  }
+
+  /** obj has the template's members in its order with its values, but for its content string (which may differ). */
+  matches(obj: Obj): boolean {
+    return this.contentOf(obj) !== undefined;
+  }
+
+  private contentOf(obj: Obj): string | undefined {
     const env = this.envelope;
     if (env === undefined) return undefined;
     const keys = Object.keys(obj);
@@ -189,7 +201,7 @@ export class RepeatedChunks {
         } else if ((ch as Obj)[c] !== this.choice![c]) return undefined;
       }
     }
-    return this.open + JSON.stringify(content) + this.close;
+    return content as string;
   }
 }
 

@@ -6,6 +6,7 @@ import { replyView } from '../protocol/families.js';
 import { StreamEnding, type RefusalNotice } from '../protocol/refusal.js';
 import { quickTextDelta, RepeatedChunks } from '../protocol/quick-json.js';
 import { formatFrame, parseFrame, SseSplitter } from '../protocol/sse.js';
+import type { ClientFrame } from '../protocol/translate/stream-frames.js';
 import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
 import { isObj, ViewBuilder } from '../protocol/view.js';
 import type { Family } from '../providers/targets.js';
@@ -15,6 +16,8 @@ import type { ReplyBudget } from './budget.js';
 import { restorerFor, type Restore, type Restorer } from './restore.js';
 
 type Obj = Record<string, unknown>;
+
+const NO_LINES: string[] = [];
 
 export interface StreamBlock {
   policy: string;
@@ -156,6 +159,28 @@ export class StreamGuard {
     return out;
   }
 
+  /**
+   * Frames already parsed (a translator's, for the client): read as push reads the frames it parses, each written
+   * once, after it was read. `charge` is the text the frames were made from (the upstream's), for the budget.
+   */
+  pushFrames(frames: readonly ClientFrame[], charge: number): string {
+    if (this.done) return '';
+    this.budget.charge(charge);
+    let out = '';
+    for (const f of frames) {
+      if (f.data === '[DONE]') {
+        const rest = this.flushAll();
+        out += this.blocked ? this.stop() : `${rest}data: [DONE]\n\n`;
+      } else {
+        let generation = 0;
+        if (this.chunks && f.event === undefined && this.chunks.matches(f.data)) generation = this.chunks.generation;
+        out += this.object(f.event, f.data, generation, undefined, NO_LINES, NO_LINES);
+      }
+      if (this.done) break;
+    }
+    return out;
+  }
+
   /** Upstream ended: the last frame, then everything held, released. */
   end(): string {
     if (this.done) return '';
@@ -224,6 +249,11 @@ export class StreamGuard {
       if (this.blocked) return this.stop();
       return !changed && lines === other ? `${raw}\n\n` : formatFrame(event, JSON.stringify(holder.value), lines);
     }
+    return this.object(event, value, generation, raw, lines, other);
+  }
+
+  /** A frame's JSON object, read and written (`raw`: the frame's text, sent as it came when nothing changed). */
+  private object(event: string | undefined, value: Obj, generation: number, raw: string | undefined, lines: string[], other: string[]): string {
     if (this.onFrame?.(event, value) === true) return '';
     const plan = planFrame(this.family, event, value);
     const out = this.planned(plan, value, generation);
@@ -231,9 +261,16 @@ export class StreamGuard {
     this.ending.observe(value, event);
     // Every piece held back and nothing else in the frame: sending it would only be an empty delta.
     if (out.emptied && plan.onlyPieces && other.length === 0) return out.prefix;
-    if (!out.changed && lines === other) return `${out.prefix}${raw}\n\n`;
-    if (event === undefined && lines.length === 0) return `${out.prefix}data: ${this.chunks?.write(value) ?? JSON.stringify(value)}\n\n`;
-    return out.prefix + formatFrame(event, JSON.stringify(value), lines);
+    if (raw !== undefined && !out.changed && lines === other) return `${out.prefix}${raw}\n\n`;
+    if (event !== undefined || lines.length > 0) return out.prefix + formatFrame(event, JSON.stringify(value), lines);
+    if (!this.chunks) return `${out.prefix}data: ${JSON.stringify(value)}\n\n`;
+    let text = this.chunks.write(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      // Frames handed over as objects teach the template from their writing (there is no text they came as).
+      if (raw === undefined) this.chunks.learn(text, value);
+    }
+    return `${out.prefix}data: ${text}\n\n`;
   }
 
   /** `emptied`: the frame had text in its pieces and its windows released none of it. */

@@ -98,6 +98,33 @@ export const guardStage =
     });
 
 /**
+ * Translation and output policies in one stage, when the translator can hand over its frames as objects: the
+ * guard reads them as they are and writes each once, after reading it (no text written to be split and parsed
+ * again). The budget counts the upstream's text. The output is what translateStage then guardStage give.
+ */
+export const translateGuardStage =
+  (translator: Required<StreamTranslator>, guard: StreamGuard): ReplyStage =>
+  (next) =>
+    passing(next, {
+      onData: (chunk) => {
+        const text = String(chunk);
+        const out = guard.pushFrames(translator.pushFrames(text), text.length);
+        if (guard.blocked) {
+          next.onBlocked(out);
+          return false;
+        }
+        return next.onData(out);
+      },
+      onEnd: () => {
+        let out = guard.pushFrames(translator.endFrames(), 0);
+        if (!guard.blocked) out += guard.end();
+        if (guard.blocked) return next.onBlocked(out);
+        next.onData(out);
+        next.onEnd();
+      },
+    });
+
+/**
  * Usage: the frames reach the meter through the stage that parses them (the translator, or StreamGuard's frame
  * hook), so they are read once; this stage closes the count when the reply is whole, or cut short by a block.
  */
