@@ -39,6 +39,23 @@ export function quickTextDelta(data: string): Record<string, unknown> | undefine
 type Obj = Record<string, unknown>;
 
 /**
+ * JSON.stringify of an Anthropic text-delta frame (the shape quickTextDelta reads, members in that order), written
+ * around its text: serialising the text alone costs less than the frame. Anything else: undefined.
+ */
+export function writeTextDelta(o: Obj): string | undefined {
+  const keys = Object.keys(o);
+  if (keys.length !== 3 || keys[0] !== 'type' || keys[1] !== 'index' || keys[2] !== 'delta') return undefined;
+  if (o.type !== 'content_block_delta' || typeof o.index !== 'number') return undefined;
+  const d = o.delta;
+  if (typeof d !== 'object' || d === null || Array.isArray(d)) return undefined;
+  const dk = Object.keys(d);
+  if (dk.length !== 2 || dk[0] !== 'type' || dk[1] !== 'text') return undefined;
+  const { type, text } = d as Obj;
+  if (type !== 'text_delta' || typeof text !== 'string') return undefined;
+  return `{"type":"content_block_delta","index":${JSON.stringify(o.index)},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}`;
+}
+
+/**
  * OpenAI chat chunks, most of which repeat the chunk before them but for their text piece:
  *
  *   {"id":"chatcmpl-…","object":"chat.completion.chunk","created":N,"model":"…",…,"choices":[{"index":0,"delta":{"content":"…"},"logprobs":null,"finish_reason":null}]}

@@ -4,7 +4,7 @@ import { worstVerdict } from '../policy/types.js';
 import { writeBack, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
 import { replyView } from '../protocol/families.js';
 import { StreamEnding, type RefusalNotice } from '../protocol/refusal.js';
-import { quickTextDelta, RepeatedChunks } from '../protocol/quick-json.js';
+import { quickTextDelta, RepeatedChunks, writeTextDelta } from '../protocol/quick-json.js';
 import { formatFrame, parseFrame, SseSplitter } from '../protocol/sse.js';
 import type { ClientFrame } from '../protocol/translate/stream-frames.js';
 import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
@@ -262,7 +262,8 @@ export class StreamGuard {
     // Every piece held back and nothing else in the frame: sending it would only be an empty delta.
     if (out.emptied && plan.onlyPieces && other.length === 0) return out.prefix;
     if (raw !== undefined && !out.changed && lines === other) return `${out.prefix}${raw}\n\n`;
-    if (event !== undefined || lines.length > 0) return out.prefix + formatFrame(event, JSON.stringify(value), lines);
+    if (lines.length > 0) return out.prefix + formatFrame(event, JSON.stringify(value), lines);
+    if (event !== undefined) return `${out.prefix}event: ${event}\ndata: ${(this.family === 'messages' ? writeTextDelta(value) : undefined) ?? JSON.stringify(value)}\n\n`;
     if (!this.chunks) return `${out.prefix}data: ${JSON.stringify(value)}\n\n`;
     let text = this.chunks.write(value);
     if (text === undefined) {
