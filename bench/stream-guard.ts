@@ -41,8 +41,8 @@ providers:
   );
   const { loaded } = await loadConfig([file]);
   const chain = buildChain(loaded.config, 'block', { markerSalt: 'bench' });
-  const guarded = (text: string) => () => {
-    const g = new StreamGuard('chat', chain, new ReplyBudget(1 << 26));
+  const guarded = (text: string, family = 'chat') => () => {
+    const g = new StreamGuard(family, chain, new ReplyBudget(1 << 26));
     return g.push(text) + g.end();
   };
   const body = { model: 'm', stream: true, messages: [{ role: 'user', content: 'hi' }] };
@@ -64,6 +64,7 @@ providers:
     run: {
       'chat, default reply': guarded(streams.chat),
       'chat, 270 chars / 38 frames': guarded(streams.chatLong),
+      'Anthropic, 270 chars': guarded(streams.anthropicLong, 'messages'),
       'Anthropic target → chat client, translator + guard': translated('chat', 'anthropic', streams.anthropicLong),
       'chat target → Anthropic client, translator + guard': translated('messages', 'openai', streams.chatLong),
     },

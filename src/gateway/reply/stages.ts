@@ -11,6 +11,8 @@ import type { TailHold } from '../tail-hold.js';
  *
  *   decode → translate → StreamGuard → meter → tail hold (the client)
  *
+ * (translate and StreamGuard are one stage when the translator can hand over its frames as objects.)
+ *
  * A stage is there only when the reply needs it (a reply nothing reads has none: bytes go straight to the tail
  * hold), so the path is the list, not a set of flags. Errors a stage throws (a reply over its budget, an
  * untranslatable frame, bytes that do not decode) end the stream; the caller turns them into the client's error.
