@@ -119,45 +119,24 @@ export class RepeatedChunks {
     if (typeof delta !== 'object' || delta === null || Array.isArray(delta)) return obj;
     const keys = Object.keys(delta);
     if (keys.length !== 1 || keys[0] !== 'content' || typeof (delta as Obj).content !== 'string') return obj;
-    let prefix = '{';
-    let suffix = '';
-    let seen = false;
-    for (const key of Object.keys(o)) {
-      const v = o[key];
-      const head = `${prefix.length > 1 || seen ? ',' : ''}${JSON.stringify(key)}:`;
-      let text: string;
-      if (key === 'choices') {
-        let inner = '[{';
-        let after = '';
-        let first = true;
-        for (const k of Object.keys(ch)) {
-          const cv = (ch as Obj)[k];
-          const h = `${first ? '' : ','}${JSON.stringify(k)}:`;
-          first = false;
-          if (k === 'delta') {
-            inner += `${h}{"content":"`;
-            after = '"}';
-            continue;
-          }
-          if (!plain(cv)) return obj;
-          if (after === '') inner += h + JSON.stringify(cv);
-          else after += h + JSON.stringify(cv);
-        }
-        prefix += head + inner;
-        suffix = after + '}]';
-        seen = true;
-        continue;
-      }
-      if (!plain(v)) return obj;
-      text = head + JSON.stringify(v);
-      if (seen) suffix += text;
-      else prefix += text;
-    }
-    suffix += '}';
-    const content = JSON.stringify((delta as Obj).content);
+    const topKeys = Object.keys(o);
+    const choiceKeys = Object.keys(ch);
+    // Plain values only: a copy of the envelope then shares nothing a reader of the frame may change.
+    for (const k of topKeys) if (k !== 'choices' && !plain(o[k])) return obj;
+    for (const k of choiceKeys) if (k !== 'delta' && !plain((ch as Obj)[k])) return obj;
     // Only JSON.stringify's own writing of this very frame: then every difference a later frame can have is the content.
-    if (data.length !== prefix.length + content.length - 2 + suffix.length || !data.startsWith(prefix) || !data.endsWith(suffix)) return obj;
-    if (data.slice(prefix.length - 1, data.length - suffix.length + 1) !== content) return obj;
+    if (JSON.stringify(o) !== data) return obj;
+    // What JSON.stringify writes after the content string: the end of the delta, the rest of the choice, of the chunk.
+    let after = '}';
+    for (let i = choiceKeys.indexOf('delta') + 1; i < choiceKeys.length; i++) after += `,${JSON.stringify(choiceKeys[i])}:${JSON.stringify((ch as Obj)[choiceKeys[i]!])}`;
+    after += '}]';
+    for (let i = topKeys.indexOf('choices') + 1; i < topKeys.length; i++) after += `,${JSON.stringify(topKeys[i])}:${JSON.stringify(o[topKeys[i]!])}`;
+    after += '}';
+    const content = JSON.stringify((delta as Obj).content);
+    const start = data.length - after.length - content.length;
+    if (start < 19 || !data.startsWith('"delta":{"content":', start - 19) || !data.startsWith(content, start) || !data.endsWith(after)) return obj;
+    const prefix = data.slice(0, start + 1);
+    const suffix = data.slice(start + content.length - 1);
     this.prefix = prefix;
     this.suffix = suffix;
     this.open = prefix.slice(0, -1);
