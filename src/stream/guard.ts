@@ -4,8 +4,9 @@ import { worstVerdict } from '../policy/types.js';
 import { writeBack, type Edit, type Segment, type SegmentSource } from '../protocol/content.js';
 import { replyView } from '../protocol/families.js';
 import { StreamEnding, type RefusalNotice } from '../protocol/refusal.js';
-import { quickTextDelta } from '../protocol/quick-json.js';
+import { quickTextDelta, RepeatedChunks, writeTextDelta } from '../protocol/quick-json.js';
 import { formatFrame, parseFrame, SseSplitter } from '../protocol/sse.js';
+import type { ClientFrame } from '../protocol/translate/stream-frames.js';
 import { planFrame, type FramePlan, type Fragment } from '../protocol/stream-frames.js';
 import { isObj, ViewBuilder } from '../protocol/view.js';
 import type { Family } from '../providers/targets.js';
@@ -15,6 +16,8 @@ import type { ReplyBudget } from './budget.js';
 import { restorerFor, type Restore, type Restorer } from './restore.js';
 
 type Obj = Record<string, unknown>;
+
+const NO_LINES: string[] = [];
 
 export interface StreamBlock {
   policy: string;
@@ -103,6 +106,10 @@ export class StreamGuard {
   private readonly pieced = new Set<string>();
   private readonly clean: CleanMemo;
   private readonly skipClean = (source: SegmentSource, text: string): boolean => this.rules.length === 0 || this.clean.has(source, text);
+  /** Chat chunks that repeat the one before but for their text, read without JSON.parse (chat streams only). */
+  private readonly chunks: RepeatedChunks | undefined;
+  /** The template generation whose envelope (everything but the text piece) was scanned and found clean. */
+  private quietGeneration = 0;
   private finishReason: string | undefined;
   private finalReply: ReplyView | undefined;
   private done = false;
@@ -137,6 +144,7 @@ export class StreamGuard {
     this.policies = shared.policies;
     this.splitter = new SseSplitter(budget.limit);
     this.ending = new StreamEnding(family);
+    this.chunks = family === 'chat' ? new RepeatedChunks() : undefined;
   }
 
   /** Feed text from upstream; returns the text to send to the client now. Throws ReplyTooLarge over the budget. */
@@ -146,6 +154,28 @@ export class StreamGuard {
     let out = '';
     for (const raw of this.splitter.push(chunk)) {
       out += this.frame(raw);
+      if (this.done) break;
+    }
+    return out;
+  }
+
+  /**
+   * Frames already parsed (a translator's, for the client): read as push reads the frames it parses, each written
+   * once, after it was read. `charge` is the text the frames were made from (the upstream's), for the budget.
+   */
+  pushFrames(frames: readonly ClientFrame[], charge: number): string {
+    if (this.done) return '';
+    this.budget.charge(charge);
+    let out = '';
+    for (const f of frames) {
+      if (f.data === '[DONE]') {
+        const rest = this.flushAll();
+        out += this.blocked ? this.stop() : `${rest}data: [DONE]\n\n`;
+      } else {
+        let generation = 0;
+        if (this.chunks && f.event === undefined && this.chunks.matches(f.data)) generation = this.chunks.generation;
+        out += this.object(f.event, f.data, generation, undefined, NO_LINES, NO_LINES);
+      }
       if (this.done) break;
     }
     return out;
@@ -191,8 +221,20 @@ export class StreamGuard {
       return this.blocked ? this.stop() : rest + (lines === other ? `${raw}\n\n` : formatFrame(event, data, lines));
     }
     let value: unknown;
+    // The template generation of a chat chunk read from or learnt as a template (0: neither).
+    let generation = 0;
     try {
-      value = quickTextDelta(data) ?? JSON.parse(data);
+      if (this.chunks) {
+        const repeated = this.chunks.read(data);
+        if (repeated) {
+          value = repeated;
+          generation = this.chunks.generation;
+        } else {
+          const before = this.chunks.generation;
+          value = this.chunks.learn(data, JSON.parse(data));
+          if (this.chunks.generation !== before) generation = this.chunks.generation;
+        }
+      } else value = quickTextDelta(data) ?? JSON.parse(data);
     } catch {
       // Not JSON: its text is one complete value.
       const checked = this.checkText(data, 'output_other');
@@ -207,18 +249,33 @@ export class StreamGuard {
       if (this.blocked) return this.stop();
       return !changed && lines === other ? `${raw}\n\n` : formatFrame(event, JSON.stringify(holder.value), lines);
     }
+    return this.object(event, value, generation, raw, lines, other);
+  }
+
+  /** A frame's JSON object, read and written (`raw`: the frame's text, sent as it came when nothing changed). */
+  private object(event: string | undefined, value: Obj, generation: number, raw: string | undefined, lines: string[], other: string[]): string {
     if (this.onFrame?.(event, value) === true) return '';
     const plan = planFrame(this.family, event, value);
-    const out = this.planned(plan, value);
+    const out = this.planned(plan, value, generation);
     if (this.blocked) return this.stop();
     this.ending.observe(value, event);
     // Every piece held back and nothing else in the frame: sending it would only be an empty delta.
     if (out.emptied && plan.onlyPieces && other.length === 0) return out.prefix;
-    return out.prefix + (out.changed || lines !== other ? formatFrame(event, JSON.stringify(value), lines) : `${raw}\n\n`);
+    if (raw !== undefined && !out.changed && lines === other) return `${out.prefix}${raw}\n\n`;
+    if (lines.length > 0) return out.prefix + formatFrame(event, JSON.stringify(value), lines);
+    if (event !== undefined) return `${out.prefix}event: ${event}\ndata: ${(this.family === 'messages' ? writeTextDelta(value) : undefined) ?? JSON.stringify(value)}\n\n`;
+    if (!this.chunks) return `${out.prefix}data: ${JSON.stringify(value)}\n\n`;
+    let text = this.chunks.write(value);
+    if (text === undefined) {
+      text = JSON.stringify(value);
+      // Frames handed over as objects teach the template from their writing (there is no text they came as).
+      if (raw === undefined) this.chunks.learn(text, value);
+    }
+    return `${out.prefix}data: ${text}\n\n`;
   }
 
   /** `emptied`: the frame had text in its pieces and its windows released none of it. */
-  private planned(plan: FramePlan, obj: Obj): { prefix: string; changed: boolean; emptied?: boolean } {
+  private planned(plan: FramePlan, obj: Obj, generation = 0): { prefix: string; changed: boolean; emptied?: boolean } {
     for (const { key, name } of plan.toolNames) {
       // An empty piece adds nothing (some servers send `"name": ""` with every later delta).
       if (name === '') continue;
@@ -241,11 +298,17 @@ export class StreamGuard {
     });
     const wholes = plan.wholes.filter((w) => this.windows.has(w.key));
     for (const w of wholes) w.holder[w.field] = '';
-    const b = new ViewBuilder();
-    b.skip = this.skipClean;
-    plan.rest(b);
-    let changed = this.checkSegments(obj, b.segments);
-    if (this.blocked) return { prefix: '', changed };
+    let changed = false;
+    // A chunk repeating a template whose envelope was scanned clean: the same values, so the same (no) findings.
+    if (generation === 0 || generation !== this.quietGeneration) {
+      const b = new ViewBuilder();
+      b.skip = this.skipClean;
+      plan.rest(b);
+      const found = this.findings.length;
+      changed = this.checkSegments(obj, b.segments);
+      if (this.blocked) return { prefix: '', changed };
+      if (generation !== 0 && !changed && this.findings.length === found) this.quietGeneration = generation;
+    }
 
     let emptied = pieces.some((p) => p !== '');
     plan.fragments.forEach((f, n) => {

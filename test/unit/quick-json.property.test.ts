@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { quickTextDelta } from '../../src/protocol/quick-json.js';
+import { quickTextDelta, writeTextDelta } from '../../src/protocol/quick-json.js';
 
 /** JSON.parse's reading, or 'throws'. */
 function parsed(data: string): unknown {
@@ -41,5 +41,28 @@ describe('quickTextDelta', () => {
       const quick = quickTextDelta(data);
       if (quick !== undefined) expect(quick).toStrictEqual(parsed(data));
     }
+  });
+
+  it('property: writeTextDelta gives exactly JSON.stringify of the frame, or declines', () => {
+    const anyValue = fc.oneof(fc.string(), fc.string({ unit: 'binary' }), fc.integer(), fc.double(), fc.constant(-0), fc.constant(null), fc.constant(undefined), fc.constant({}));
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.nat(2 ** 31), anyValue),
+        fc.oneof(fc.string(), fc.string({ unit: 'binary' }), anyValue),
+        fc.constantFrom('content_block_delta', 'content_block_start'),
+        fc.constantFrom('text_delta', 'input_json_delta'),
+        fc.constantFrom('plain', 'reordered', 'extra', 'deltaExtra', 'deltaReordered'),
+        (index, text, type, deltaType, how) => {
+          const delta: Record<string, unknown> = how === 'deltaReordered' ? { text, type: deltaType } : { type: deltaType, text };
+          if (how === 'deltaExtra') delta.citations = null;
+          const frame: Record<string, unknown> = how === 'reordered' ? { index, type, delta } : { type, index, delta };
+          if (how === 'extra') frame.usage = null;
+          const written = writeTextDelta(frame);
+          if (written !== undefined) expect(written).toBe(JSON.stringify(frame));
+          if (how === 'plain' && type === 'content_block_delta' && deltaType === 'text_delta' && typeof index === 'number' && typeof text === 'string') expect(written).toBeDefined();
+        },
+      ),
+      { numRuns: 3000 },
+    );
   });
 });

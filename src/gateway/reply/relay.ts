@@ -23,7 +23,7 @@ import { TailHold } from '../tail-hold.js';
 import { decodedBody, isDecodeError } from './decode.js';
 import { looksLikeSse, replyKind } from './media.js';
 import { restoreReply } from './restore-body.js';
-import { ClientSink, compose, decodeStage, guardStage, meterStage, translateStage, type ReplyHandler, type ReplyStage } from './stages.js';
+import { ClientSink, compose, decodeStage, guardStage, meterStage, translateGuardStage, translateStage, type ReplyHandler, type ReplyStage } from './stages.js';
 import { UntranslatableReply, type StreamTranslator, type Translator } from '../../protocol/translate/index.js';
 
 /** Everything the output path needs for one reply. */
@@ -120,8 +120,11 @@ export async function relay(job: ReplyJob): Promise<'complete' | 'client-gone'> 
             (block) => streamNotice(block, refOf(ctx)),
           );
     const stages: ReplyStage[] = [decodeStage()];
-    if (translator) stages.push(translateStage(translator));
-    if (guard) stages.push(guardStage(guard));
+    if (translator && guard && translator.pushFrames && translator.endFrames) stages.push(translateGuardStage(translator as Required<StreamTranslator>, guard));
+    else {
+      if (translator) stages.push(translateStage(translator));
+      if (guard) stages.push(guardStage(guard));
+    }
     if (ctx.meter) stages.push(meterStage(ctx.meter));
     return streamThrough(job, source, headers, stages, guard);
   }

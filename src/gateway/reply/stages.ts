@@ -11,6 +11,8 @@ import type { TailHold } from '../tail-hold.js';
  *
  *   decode → translate → StreamGuard → meter → tail hold (the client)
  *
+ * (translate and StreamGuard are one stage when the translator can hand over its frames as objects.)
+ *
  * A stage is there only when the reply needs it (a reply nothing reads has none: bytes go straight to the tail
  * hold), so the path is the list, not a set of flags. Errors a stage throws (a reply over its budget, an
  * untranslatable frame, bytes that do not decode) end the stream; the caller turns them into the client's error.
@@ -91,6 +93,33 @@ export const guardStage =
       },
       onEnd: () => {
         const out = guard.end();
+        if (guard.blocked) return next.onBlocked(out);
+        next.onData(out);
+        next.onEnd();
+      },
+    });
+
+/**
+ * Translation and output policies in one stage, when the translator can hand over its frames as objects: the
+ * guard reads them as they are and writes each once, after reading it (no text written to be split and parsed
+ * again). The budget counts the upstream's text. The output is what translateStage then guardStage give.
+ */
+export const translateGuardStage =
+  (translator: Required<StreamTranslator>, guard: StreamGuard): ReplyStage =>
+  (next) =>
+    passing(next, {
+      onData: (chunk) => {
+        const text = String(chunk);
+        const out = guard.pushFrames(translator.pushFrames(text), text.length);
+        if (guard.blocked) {
+          next.onBlocked(out);
+          return false;
+        }
+        return next.onData(out);
+      },
+      onEnd: () => {
+        let out = guard.pushFrames(translator.endFrames(), 0);
+        if (!guard.blocked) out += guard.end();
         if (guard.blocked) return next.onBlocked(out);
         next.onData(out);
         next.onEnd();

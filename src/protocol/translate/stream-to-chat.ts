@@ -1,5 +1,5 @@
 import { chatErrorFromAnthropic, chatUsageFromAnthropic, finishFromStop } from './replies.js';
-import { FrameTranslator, sseData, type StreamTranslateOptions } from './stream-frames.js';
+import { ObjectFrameTranslator, type StreamTranslateOptions } from './stream-frames.js';
 import { isObj, nowSeconds, UntranslatableReply, type Obj } from './types.js';
 
 export interface ToChatStreamOptions extends StreamTranslateOptions {
@@ -14,7 +14,7 @@ export interface ToChatStreamOptions extends StreamTranslateOptions {
  * sent. message_delta's stop reason is the finish_reason; usage (message_start's and message_delta's counts,
  * merged) is the final chunk when the client asked for it; message_stop ends the stream with [DONE].
  */
-export class AnthropicToChatStream extends FrameTranslator {
+export class AnthropicToChatStream extends ObjectFrameTranslator {
   private id: unknown = null;
   private model: unknown = null;
   private created: number;
@@ -31,6 +31,7 @@ export class AnthropicToChatStream extends FrameTranslator {
   private prefix: string | undefined;
 
   private chunk(delta: Obj, finish: string | null = null): string {
+    if (this.frames) return this.data(this.asParsed({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }));
     // Byte for byte what JSON.stringify of the whole chunk gives (the golden test holds it to that).
     this.prefix ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
     return `${this.prefix}${JSON.stringify(delta)},"logprobs":null,"finish_reason":${finish === null ? 'null' : JSON.stringify(finish)}}]}\n\n`;
@@ -38,6 +39,8 @@ export class AnthropicToChatStream extends FrameTranslator {
 
   /** `chunk({ content: text })`, the frame most of a stream is: a string serialised alone costs less than an object. */
   private textChunk(text: string): string {
+    // The id and model are JSON values (the upstream's, or null), and the text a string: the chunk needs no round trip.
+    if (this.frames) return this.data({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }] });
     this.prefix ??= `data: {"id":${JSON.stringify(this.id)},"object":"chat.completion.chunk","created":${this.created},"model":${JSON.stringify(this.model)},"choices":[{"index":0,"delta":`;
     return `${this.prefix}{"content":${JSON.stringify(text)}},"logprobs":null,"finish_reason":null}]}\n\n`;
   }
@@ -87,11 +90,11 @@ export class AnthropicToChatStream extends FrameTranslator {
       }
       case 'message_stop':
         this.finished = true;
-        return (this.chatOpts.includeUsage ? sseData({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: chatUsageFromAnthropic(this.usage) }) : '') + 'data: [DONE]\n\n';
+        return (this.chatOpts.includeUsage ? this.data(this.asParsed({ id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage: chatUsageFromAnthropic(this.usage) })) : '') + this.doneFrame();
       case 'error':
         // OpenAI's SDK raises an APIError for a chunk carrying `error`; no [DONE] follows.
         this.finished = true;
-        return sseData(chatErrorFromAnthropic(o));
+        return this.data(this.asParsed(chatErrorFromAnthropic(o)));
       default:
         // ping, content_block_stop, and event types added later carry nothing a chat client reads.
         return '';

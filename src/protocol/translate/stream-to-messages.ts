@@ -1,5 +1,5 @@
 import { anthropicErrorFromChat, anthropicUsageFromChat, stopFromFinish, toolInput } from './replies.js';
-import { FrameTranslator, sseEvent } from './stream-frames.js';
+import { ObjectFrameTranslator } from './stream-frames.js';
 import { isObj, UntranslatableReply, type Obj } from './types.js';
 
 interface ToolState {
@@ -22,7 +22,7 @@ interface ToolState {
  * as input_json_delta as they come. A call whose arguments continue after another part began cannot be
  * expressed (its block is closed) and fails the stream rather than being cut.
  */
-export class ChatToAnthropicStream extends FrameTranslator {
+export class ChatToAnthropicStream extends ObjectFrameTranslator {
   private started = false;
   private blocks = 0;
   private open: { kind: 'text' } | { kind: 'tool'; tool: ToolState } | undefined;
@@ -33,13 +33,13 @@ export class ChatToAnthropicStream extends FrameTranslator {
   protected frame(_event: string | undefined, o: Obj): string {
     if (isObj(o.error)) {
       this.finished = true;
-      return sseEvent('error', anthropicErrorFromChat(o, 500));
+      return this.event('error', this.asParsed(anthropicErrorFromChat(o, 500)));
     }
     let out = '';
     if (!this.started) {
       this.started = true;
       const message = { id: o.id, type: 'message', role: 'assistant', model: o.model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } };
-      out += sseEvent('message_start', { type: 'message_start', message });
+      out += this.event('message_start', this.asParsed({ type: 'message_start', message }));
     }
     const choice = Array.isArray(o.choices) && isObj(o.choices[0]) ? o.choices[0] : undefined;
     const delta = choice && isObj(choice.delta) ? choice.delta : {};
@@ -54,10 +54,11 @@ export class ChatToAnthropicStream extends FrameTranslator {
     let out = '';
     if (this.open?.kind !== 'text') {
       out += this.closeOpen();
-      out += sseEvent('content_block_start', { type: 'content_block_start', index: this.blocks, content_block: { type: 'text', text: '' } });
+      out += this.event('content_block_start', { type: 'content_block_start', index: this.blocks, content_block: { type: 'text', text: '' } });
       this.open = { kind: 'text' };
       this.blocks++;
     }
+    if (this.frames) return out + this.event('content_block_delta', { type: 'content_block_delta', index: this.blocks - 1, delta: { type: 'text_delta', text } });
     return `${out}event: content_block_delta\ndata: {"type":"content_block_delta","index":${this.blocks - 1},"delta":{"type":"text_delta","text":${JSON.stringify(text)}}}\n\n`;
   }
 
@@ -81,7 +82,8 @@ export class ChatToAnthropicStream extends FrameTranslator {
     if (args === '') return '';
     let out = this.open?.kind === 'tool' && this.open.tool === tool ? '' : this.startTool(tool);
     tool.args += args;
-    out += `event: content_block_delta\ndata: {"type":"content_block_delta","index":${tool.block!},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(args)}}}\n\n`;
+    if (this.frames) out += this.event('content_block_delta', { type: 'content_block_delta', index: tool.block!, delta: { type: 'input_json_delta', partial_json: args } });
+    else out += `event: content_block_delta\ndata: {"type":"content_block_delta","index":${tool.block!},"delta":{"type":"input_json_delta","partial_json":${JSON.stringify(args)}}}\n\n`;
     return out;
   }
 
@@ -89,7 +91,7 @@ export class ChatToAnthropicStream extends FrameTranslator {
     const out = this.closeOpen();
     tool.block = this.blocks++;
     this.open = { kind: 'tool', tool };
-    return out + sseEvent('content_block_start', { type: 'content_block_start', index: tool.block, content_block: { type: 'tool_use', id: tool.id, name: tool.name, input: {} } });
+    return out + this.event('content_block_start', { type: 'content_block_start', index: tool.block, content_block: { type: 'tool_use', id: tool.id, name: tool.name, input: {} } });
   }
 
   private closeOpen(): string {
@@ -101,7 +103,7 @@ export class ChatToAnthropicStream extends FrameTranslator {
       // The whole-reply path refuses such arguments; a stream must not deliver what the whole reply would not.
       toolInput(open.tool.args);
     }
-    return sseEvent('content_block_stop', { type: 'content_block_stop', index: this.blocks - 1 });
+    return this.event('content_block_stop', { type: 'content_block_stop', index: this.blocks - 1 });
   }
 
   /** Tool calls announced (id and name) whose arguments never came: blocks with empty input, in index order. */
@@ -118,8 +120,8 @@ export class ChatToAnthropicStream extends FrameTranslator {
     if (this.stop === null) throw new Error('the upstream stream ended without a finish reason');
     this.finished = true;
     let out = this.pendingTools() + this.closeOpen();
-    out += sseEvent('message_delta', { type: 'message_delta', delta: { stop_reason: this.stop, stop_sequence: null }, usage: this.usage ?? { output_tokens: 0 } });
-    out += sseEvent('message_stop', { type: 'message_stop' });
+    out += this.event('message_delta', { type: 'message_delta', delta: { stop_reason: this.stop, stop_sequence: null }, usage: this.usage ?? { output_tokens: 0 } });
+    out += this.event('message_stop', { type: 'message_stop' });
     return out;
   }
 
