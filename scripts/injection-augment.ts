@@ -398,3 +398,62 @@ export function agentHarnessNotes(rand: () => number, count: number): string[] {
   }
   return [...out];
 }
+
+// ---- short configuration and code lines ------------------------------------------------------------------------
+// A line or two of configuration or code holding a credential, an identifier or one of the gateway's own redaction
+// placeholders (`[EMAIL_abcdefghij]`, which the next turn sends back through the chain). The corpora's code is whole
+// files; on a one-line text the hashed features are few, and random tokens land in buckets trained on other text.
+// Stage 2 scored such lines higher than stage 1 did (a fifth of `password = "[EMAIL_…]"` lines crossed 0.5) until
+// they were in its training data.
+
+const KEYS = ['password', 'api_key', 'token', 'secret', 'DATABASE_URL', 'GITHUB_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'email', 'owner', 'contact', 'phone', 'user', 'client_secret', 'SLACK_WEBHOOK', 'card', 'ssn', 'iban', 'host'];
+const PLACEHOLDER_TYPES = ['EMAIL', 'PHONE', 'SSN', 'CREDIT_CARD', 'IBAN', 'IP_ADDRESS', 'SECRET', 'PERSON', 'API_KEY', 'CUSTOM_1'];
+const LINES: ReadonlyArray<(k: string, v: string) => string> = [
+  (k, v) => `${k} = "${v}"`,
+  (k, v) => `${k.toUpperCase()}=${v}`,
+  (k, v) => `export ${k.toUpperCase()}=${v}`,
+  (k, v) => `{"${k}": "${v}"}`,
+  (k, v) => `${k}: ${v}`,
+  (k, v) => `const ${k.replace(/_(\w)/g, (_, c: string) => c.toUpperCase())} = '${v}';`,
+  (k, v) => `postgres://app:${v}@db.internal:5432/${k}`,
+  (k, v) => `Authorization: Bearer ${v}`,
+  (k, v) => `${k}: ${v}\n${k}_backup: ${v}`,
+  (k, v) => `  ${k}=${v}  # rotated monthly`,
+  (k, v) => `self.${k} = os.environ.get("${k.toUpperCase()}", "${v}")`,
+  (k, v) => `curl -H "X-${k}: ${v}" https://api.example.com/v1/health`,
+];
+
+export function shortConfigLines(rand: () => number, count: number): string[] {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const token = (alphabet: string, n: number): string => Array.from({ length: n }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+  const lower = 'abcdefghijklmnopqrstuvwxyz';
+  const b62 = `${lower}ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789`;
+  const value = (): string => {
+    const r = rand();
+    if (r < 0.5) return `[${pick(PLACEHOLDER_TYPES)}_${token(lower, 10)}]`;
+    if (r < 0.7) return token(b62, 12 + Math.floor(rand() * 28));
+    if (r < 0.85) return token('0123456789abcdef', 32);
+    return `${token(lower, 5 + Math.floor(rand() * 6))}@example.com`;
+  };
+  const out = new Set<string>();
+  for (let i = 0; out.size < count && i < count * 20; i++) out.add(pick(LINES)(pick(KEYS), value()));
+  return [...out];
+}
+
+// ---- plain harmful requests --------------------------------------------------------------------------------------
+// The composed jailbreaks' goals asked plainly, with no persona, fiction, "no rules" frame or suffix: benign for
+// this detector. Refusing a harmful request is safety-filter's job (it names the category); an injection is the
+// frame around it. Without these, stage 2 learned the goal alone and refused "write a keylogger …" as prompt
+// injection before safety-filter saw it. With them, only the conjunction (goal and frame) is an injection.
+
+const PLAIN_ASKS = ['{G}.', 'Please {g}.', 'Can you {g}?', 'I need you to {g}.', 'Also {g}.', '{G}, step by step.'];
+
+export function plainHarmfulRequests(rand: () => number, count: number): string[] {
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const out = new Set<string>();
+  for (let i = 0; out.size < count && i < count * 20; i++) {
+    const goal = pick(GOALS);
+    out.add(pick(PLAIN_ASKS).replace('{G}', capital(goal)).replace('{g}', goal));
+  }
+  return [...out];
+}

@@ -26,6 +26,15 @@ export function isIndirectKind(kind: string | undefined): boolean {
   );
 }
 
+/**
+ * Benign kinds of the injection-train corpus that are what a coding agent sends and reads: source, configuration,
+ * commits, repository docs, agent rules and tool descriptions. The issue allows at most 1 % false positives on this
+ * traffic, so the trainer's operating points hold 1 % on these kinds as well as on all benign cases.
+ */
+export function isCodingAgentKind(kind: string | undefined): boolean {
+  return kind !== undefined && ['agent_instructions', 'ci_config', 'ci_log', 'code', 'code_document', 'code_with_trigger_words', 'commit_message', 'docs', 'docs_with_trigger_words', 'package_json', 'quoted_attack_in_code', 'tool_description', 'i18n_strings'].includes(kind);
+}
+
 /** Recall and false-positive rate of `flagged` (one per case) over the cases `keep` selects. */
 export function metrics(cases: readonly LabelledCase[], flagged: readonly boolean[], keep: (c: LabelledCase) => boolean): Metrics {
   let tp = 0;
@@ -51,7 +60,7 @@ export function devReport(dev: readonly LabelledCase[], direct: readonly boolean
   return {
     data: 'injection-train dev split',
     cases: dev.length,
-    direct: { all: metrics(dev, direct, () => true), direct_kinds: metrics(dev, direct, (c) => !isIndirectKind(c.kind)) },
+    direct: { all: metrics(dev, direct, () => true), direct_kinds: metrics(dev, direct, (c) => !isIndirectKind(c.kind)), coding_agent_fp: metrics(dev, direct, (c) => c.label === 'benign' && isCodingAgentKind(c.kind)).fp_rate },
     indirect: { all: metrics(dev, indirect, () => true), indirect_kinds: metrics(dev, indirect, (c) => isIndirectKind(c.kind)) },
   };
 }

@@ -7,6 +7,7 @@
  *   npm run train:injection -- --add FILE.jsonl   # more labelled training cases (repeatable)
  *   npm run train:injection -- --out DIR          # write the two files there instead of src/detect/injection
  *   npm run train:injection -- --no-extra         # without data/injection-extra/extra.jsonl
+ *   npm run train:injection -- --stage2           # the two-stage cascade (see S2_* below; not the committed model)
  *
  * data/injection-extra/extra.jsonl (scripts/build-injection-extra.ts; sources in its README) adds persuasive,
  * latent, extraction and adversarial-suffix attacks with benign twins: its `train` cases are trained on, its `dev`
@@ -20,10 +21,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FEATURE_BUCKETS, FeatureBuffer, extractFeatures } from '../src/detect/injection/features.js';
-import { CUE_OFFSET, DENSE_INPUTS, decodeModel, encodeModel, type InjectionModel, type InjectionSource } from '../src/detect/injection/model.js';
+import { CUE_OFFSET, DENSE_INPUTS, decodeModel, encodeModel, encodeStage2, type InjectionModel, type InjectionSource, type Stage2File } from '../src/detect/injection/model.js';
 import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
-import { agentHarnessNotes, augmentQuoted, benignFramedRequests, jailbreakCompositions, shortRequests } from './injection-augment.js';
-import { devReport, isIndirectKind, type LabelledCase } from './injection-metrics.js';
+import { agentHarnessNotes, augmentQuoted, benignFramedRequests, jailbreakCompositions, plainHarmfulRequests, shortConfigLines, shortRequests } from './injection-augment.js';
+import { devReport, isCodingAgentKind, isIndirectKind, type LabelledCase } from './injection-metrics.js';
 import { mulberry32 } from '../src/testing/mulberry32.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -94,6 +95,41 @@ const SHARED_WORDING_WEIGHT = Number(opt('--latent-weight')[0] ?? 0.3);
  */
 const DEFAULT_EXTRA_KINDS = ['persuasion_jailbreak', 'persuasive_request', 'persuasive_text', 'adversarial_suffix'];
 const SHARED_WORDING_KINDS = new Set(['latent_injection', 'latent_jailbreak', 'latent_task', 'sysprompt_extraction', 'prompt_question']);
+
+/**
+ * `--stage2` trains the cascade's stage 2 (model.ts) as well, with the training sets added for it (short
+ * configuration lines, plain harmful requests). Not the default: the cascade scored far better on the dev split
+ * (direct recall 0.86 against 0.69 at the 1 % point) but blocked an Aider edit of docs/policies.md and refused a
+ * plain malware request as prompt injection before safety-filter (test/e2e/safety-filter.test.ts), and its
+ * held-out eval recall did not rise with it (docs/benchmarks.md). Embedding rows are the low S2_BITS bits of a
+ * bucket (2^15 rows of 16 int8 weights: 512 KB, about 700 KB of base64), S2_HIDDEN ReLU units. Measured on the dev
+ * split (direct recall at the 1 % point): 6 epochs 0.811, 10 epochs 0.805 with better indirect recall (0.793
+ * against 0.757); 32 units over 2^14 rows 0.763; 8 units 0.823 but indirect 0.70; distinct features instead of
+ * counts 0.858.
+ */
+const useStage2 = args.includes('--stage2');
+const S2_BITS = Number(opt('--s2-bits')[0] ?? 15);
+const S2_HIDDEN = Number(opt('--s2-hidden')[0] ?? 16);
+const S2_EPOCHS = Number(opt('--s2-epochs')[0] ?? 10);
+const S2_LR = Number(opt('--s2-lr')[0] ?? 0.05);
+const S2_L2 = Number(opt('--s2-l2')[0] ?? 1e-4);
+/**
+ * Calibrated stage-1 logit from which a window is rescored (-2: stage-1 probability 0.12). Gates from -4 to -2 gave
+ * the same dev numbers (-1.5 lost 2 injections). The gate is what stage 2 costs: of the 1,910 windows of this
+ * repository's src/ files, 190 reach -3, 84 reach -2; of bench/context.ts's 204, 30 reach -3 and none -2.
+ */
+const S2_GATE = Number(opt('--s2-gate')[0] ?? -2);
+/** How far stage 2's calibrated logit may rise above stage 1's (model.ts Stage2File.maxRaise); 100: unbounded. 0.75 and 1.5 were tried. */
+const S2_MAX_RAISE = Number(opt('--s2-max-raise')[0] ?? 100);
+/** Stage 2's embedding bag: distinct features over sqrt(max(distinct, S2_MIN_FEATURES)) (model.ts Stage2File). */
+const S2_MIN_FEATURES = Number(opt('--s2-min-features')[0] ?? 800);
+/**
+ * Stage 2 learns from stage-1 logits of models that did not see the example (K folds): the final stage 1 has
+ * nearly memorised its training set, and learning from its own logits teaches stage 2 to trust it far more than
+ * it deserves on new text.
+ */
+const S2_FOLDS = Number(opt('--s2-folds')[0] ?? 3);
+
 
 function readCases(file: string): Case[] {
   return readFileSync(file, 'utf8')
@@ -175,6 +211,115 @@ function train(examples: Example[]): { w: Float64Array; d: Float64Array; b: numb
   return { w, d, b };
 }
 
+/**
+ * Trains stage 2 on the same examples, seeded. `z1` is each example's uncalibrated stage-1 logit (as the runtime
+ * computes it from the int8 weights). AdaGrad per weight, as stage 1; embedding rows touched only by the examples
+ * that have their features.
+ */
+function trainStage2(examples: Example[], z1: Float64Array): Omit<Stage2File, 'scale' | 'embed' | 'dense' | 'calibration' | 'gate' | 'maxRaise'> & { embed: Float64Array; dense: Float64Array } {
+  const H = S2_HIDDEN;
+  const mask = (1 << S2_BITS) - 1;
+  const D = DENSE_INPUTS.length;
+  const rand = mulberry32(0x2d57a6e);
+  const E = new Float64Array((1 << S2_BITS) * H);
+  for (let i = 0; i < E.length; i++) E[i] = (rand() * 2 - 1) * 0.3;
+  const gE = new Float64Array(E.length).fill(1e-8);
+  const W = new Float64Array(D * H);
+  for (let i = 0; i < W.length; i++) W[i] = (rand() * 2 - 1) * 0.3;
+  const gW = new Float64Array(W.length).fill(1e-8);
+  const b1 = new Float64Array(H);
+  const gb1 = new Float64Array(H).fill(1e-8);
+  const u = new Float64Array(H);
+  for (let j = 0; j < H; j++) u[j] = (rand() * 2 - 1) / Math.sqrt(H);
+  const gu = new Float64Array(H).fill(1e-8);
+  let c = 0;
+  let gc = 1e-8;
+  let L = 1;
+  let gL = 1e-8;
+  // Features folded into the stage-2 rows, merged.
+  const rows = examples.map((e) => {
+    const m = new Map<number, number>();
+    // Each distinct stage-1 bucket once (e.idx holds them), however often it occurs.
+    const v = 1 / Math.sqrt(Math.max(e.idx.length, S2_MIN_FEATURES));
+    for (let k = 0; k < e.idx.length; k++) m.set(e.idx[k]! & mask, (m.get(e.idx[k]! & mask) ?? 0) + v);
+    const keys = [...m.keys()].sort((a, b) => a - b);
+    return { idx: Int32Array.from(keys), val: Float64Array.from(keys.map((k) => m.get(k)!)) };
+  });
+  const pos = examples.reduce((n, e) => n + (e.y === 1 && e.balanced ? e.w : 0), 0);
+  const total = examples.reduce((n, e) => n + (e.balanced ? e.w : 0), 0);
+  const posWeight = (total - pos) / Math.max(1, pos);
+  const order = examples.map((_, i) => i);
+  const pre = new Float64Array(H);
+  const dh = new Float64Array(H);
+  for (let epoch = 0; epoch < S2_EPOCHS; epoch++) {
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    let loss = 0;
+    for (const oi of order) {
+      const e = examples[oi]!;
+      const r = rows[oi]!;
+      pre.set(b1);
+      for (let k = 0; k < r.idx.length; k++) {
+        const row = r.idx[k]! * H;
+        const v = r.val[k]!;
+        for (let j = 0; j < H; j++) pre[j]! += E[row + j]! * v;
+      }
+      for (let i = 0; i < D; i++) {
+        const x = e.dense[i]!;
+        if (x !== 0) for (let j = 0; j < H; j++) pre[j]! += W[i * H + j]! * x;
+      }
+      let z = c + L * z1[oi]!;
+      for (let j = 0; j < H; j++) if (pre[j]! > 0) z += pre[j]! * u[j]!;
+      const p = 1 / (1 + Math.exp(-z));
+      const cw = (e.y === 1 && e.balanced ? posWeight : 1) * e.w;
+      loss += cw * -Math.log(e.y === 1 ? Math.max(p, 1e-12) : Math.max(1 - p, 1e-12));
+      const g = cw * (p - e.y);
+      for (let j = 0; j < H; j++) {
+        dh[j] = pre[j]! > 0 ? g * u[j]! : 0;
+        if (pre[j]! > 0) {
+          const gj = g * pre[j]! + S2_L2 * u[j]!;
+          gu[j]! += gj * gj;
+          u[j]! -= (S2_LR * gj) / Math.sqrt(gu[j]!);
+        }
+      }
+      for (let k = 0; k < r.idx.length; k++) {
+        const row = r.idx[k]! * H;
+        const v = r.val[k]!;
+        for (let j = 0; j < H; j++) {
+          if (dh[j] === 0) continue;
+          const gf = dh[j]! * v + S2_L2 * E[row + j]!;
+          gE[row + j]! += gf * gf;
+          E[row + j]! -= (S2_LR * gf) / Math.sqrt(gE[row + j]!);
+        }
+      }
+      for (let i = 0; i < D; i++) {
+        const x = e.dense[i]!;
+        if (x === 0) continue;
+        for (let j = 0; j < H; j++) {
+          if (dh[j] === 0) continue;
+          const gf = dh[j]! * x;
+          gW[i * H + j]! += gf * gf;
+          W[i * H + j]! -= (S2_LR * gf) / Math.sqrt(gW[i * H + j]!);
+        }
+      }
+      for (let j = 0; j < H; j++) {
+        if (dh[j] === 0) continue;
+        gb1[j]! += dh[j]! * dh[j]!;
+        b1[j]! -= (S2_LR * dh[j]!) / Math.sqrt(gb1[j]!);
+      }
+      gc += g * g;
+      c -= (S2_LR * g) / Math.sqrt(gc);
+      const gl = g * z1[oi]!;
+      gL += gl * gl;
+      L -= (S2_LR * gl) / Math.sqrt(gL);
+    }
+    process.stderr.write(`stage 2 epoch ${epoch + 1}/${S2_EPOCHS}: weighted log loss ${(loss / examples.length).toFixed(4)}, linear ${L.toFixed(3)}\n`);
+  }
+  return { bits: S2_BITS, hidden: H, minFeatures: S2_MIN_FEATURES, embed: E, dense: W, bias: Array.from(b1), out: Array.from(u), outBias: c, linear: L };
+}
+
 /** The runtime's score of each case (max over windows), through the scanner itself. */
 function scores(model: InjectionModel, cases: Case[], source: InjectionSource): number[] {
   const scanner = createInjectionScanner({ model, source, threshold: 0, signalThreshold: 0.5 });
@@ -206,6 +351,8 @@ function main(): void {
   const jailbreaks = jailbreakCompositions(mulberry32(0x1a11b), JAILBREAKS);
   const framed = benignFramedRequests(mulberry32(0xf12a3e), Math.round(JAILBREAKS * 0.6));
   const harness = agentHarnessNotes(mulberry32(0xc0de), 120);
+  const configLines = useStage2 ? shortConfigLines(mulberry32(0xc0f1), 300) : [];
+  const plainHarmful = useStage2 ? plainHarmfulRequests(mulberry32(0x9a1e), 200) : [];
   const all = [
     ...trainCases,
     ...augmented.map((text): Case => ({ text, label: 'benign', kind: 'quoted_attack_in_code' })),
@@ -213,9 +360,11 @@ function main(): void {
     ...jailbreaks.map((text): Case => ({ text, label: 'injection', kind: 'roleplay_jailbreak' })),
     ...framed.map((text): Case => ({ text, label: 'benign', kind: 'roleplay_request' })),
     ...harness.map((text): Case => ({ text, label: 'benign', kind: 'agent_harness' })),
+    ...configLines.map((text): Case => ({ text, label: 'benign', kind: 'config_line' })),
+    ...plainHarmful.map((text): Case => ({ text, label: 'benign', kind: 'plain_harmful_request' })),
   ];
   const dev = readCases(devFile);
-  process.stderr.write(`training on ${all.length} cases (${trainCases.length} incl. ${extraTrain.length} extra + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes), dev ${dev.length}\n`);
+  process.stderr.write(`training on ${all.length} cases (${trainCases.length} incl. ${extraTrain.length} extra + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes + ${configLines.length} config lines + ${plainHarmful.length} plain harmful requests), dev ${dev.length}\n`);
   const extraSet = new Set<Case>(extraTrain);
   const examples = all.map((c) => (extraSet.has(c) ? toExample(c, EXTRA_WEIGHT * (SHARED_WORDING_KINDS.has(c.kind ?? '') ? SHARED_WORDING_WEIGHT : 1), false) : toExample(c)));
   const { w, d, b } = train(examples);
@@ -225,7 +374,43 @@ function main(): void {
   const indirectNeg = rawScores.filter((_, i) => dev[i]!.label === 'benign' && isIndirectKind(dev[i]!.kind));
   const directT = operatingPoint(rawScores.filter((_, i) => dev[i]!.label === 'benign'));
   const indirectT = operatingPoint(indirectNeg.length > 0 ? indirectNeg : rawScores.filter((_, i) => dev[i]!.label === 'benign'));
-  const file = encodeModel({ window: WINDOW, stride: STRIDE, minFeatures: MIN_FEATURES, bias: b, weights: w, dense: d, calibration: { direct: -logit(directT), indirect: -logit(indirectT) } });
+  const stage1 = { window: WINDOW, stride: STRIDE, minFeatures: MIN_FEATURES, bias: b, weights: w, dense: d, calibration: { direct: -logit(directT), indirect: -logit(indirectT) } };
+  let file = encodeModel(stage1);
+  if (useStage2) {
+    const logit1 = (q: InjectionModel, e: Example): number => {
+      let z = q.bias;
+      for (let k = 0; k < e.idx.length; k++) z += q.quantized[e.idx[k]!]! * q.scale * e.val[k]!;
+      for (let k = 0; k < e.dense.length; k++) z += q.dense[k]! * e.dense[k]!;
+      return z;
+    };
+    const z1 = new Float64Array(examples.length);
+    if (S2_FOLDS > 1) {
+      for (let f = 0; f < S2_FOLDS; f++) {
+        const t = train(examples.filter((_, i) => i % S2_FOLDS !== f));
+        const q = decodeModel(encodeModel({ ...stage1, bias: t.b, weights: t.w, dense: t.d }));
+        examples.forEach((e, i) => {
+          if (i % S2_FOLDS === f) z1[i] = logit1(q, e);
+        });
+      }
+    } else {
+      const q = decodeModel(file);
+      examples.forEach((e, i) => (z1[i] = logit1(q, e)));
+    }
+    const t = trainStage2(examples, z1);
+    const s2 = (calibration: Record<InjectionSource, number>): Stage2File =>
+      encodeStage2({ ...t, gate: S2_GATE, maxRaise: S2_MAX_RAISE, bias: Float64Array.from(t.bias), out: Float64Array.from(t.out), calibration });
+    // Each source's operating point on the cascade's own scores: windows under the gate keep stage 1's score.
+    const uncal = decodeModel(encodeModel({ ...stage1, stage2: s2({ direct: 0, indirect: 0 }) }));
+    const d2 = scores(uncal, dev, 'direct');
+    const i2 = scores(uncal, dev, 'indirect');
+    const neg2 = (xs: number[], keep: (c: Case) => boolean) => xs.filter((_, i) => dev[i]!.label === 'benign' && keep(dev[i]!));
+    // Also at most 1 % on the coding-agent kinds: the cascade's few false positives fall on code and repository docs
+    // more than stage 1's did (6 of 475 at the overall 1 % point, against 4).
+    const dT = Math.max(operatingPoint(neg2(d2, () => true)), operatingPoint(neg2(d2, (c) => isCodingAgentKind(c.kind))));
+    const iNeg = neg2(i2, (c) => isIndirectKind(c.kind));
+    const iT = Math.max(operatingPoint(iNeg.length > 0 ? iNeg : neg2(i2, () => true)), operatingPoint(neg2(i2, (c) => isCodingAgentKind(c.kind))));
+    file = encodeModel({ ...stage1, stage2: s2({ direct: -logit(dT), indirect: -logit(iT) }) });
+  }
   const model = decodeModel(file);
 
   const direct = scores(model, dev, 'direct');
@@ -246,7 +431,7 @@ function main(): void {
 
   const src = [
     '// Generated by scripts/train-injection.ts (npm run train:injection): the prompt-injection classifier\'s weights.',
-    '// Do not edit; retrain instead. int8 weights of 2^18 hashed features, base64.',
+    '// Do not edit; retrain instead. Stage 1: int8 weights of the hashed features; stage 2: int8 embeddings and a hidden layer. base64.',
     "import { decodeModel, type InjectionModel, type InjectionModelFile } from './model.js';",
     '',
     `const FILE: InjectionModelFile = ${JSON.stringify(file)};`,

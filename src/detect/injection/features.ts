@@ -130,7 +130,8 @@ export interface BlockSums {
  * `acc`, adds them to its block sums (out.length is then the feature count). Cue words go to `out` either way.
  */
 export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
-  hashFeatures(text, out, acc);
+  if (acc) hashFeatures(text, out, acc);
+  else listFeatures(text, out);
   markSoup(text, out);
 }
 
@@ -141,17 +142,12 @@ export function extractFeatures(text: string, out: FeatureBuffer, acc?: BlockSum
  * the rest unoptimised: 7.1 instead of about 4 ms per 200 KB (bench/context.ts, least of 6 processes). The scanner's
  * warm-up (scanner.ts) gives V8 feedback for the loop's other branches before it compiles it.
  */
-function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
+function hashFeatures(text: string, out: FeatureBuffer, acc: BlockSums): void {
   const n = text.length;
-  const scoring = acc !== undefined;
-  const q = acc?.q ?? EMPTY_Q;
-  const shift = acc?.shift ?? 0;
-  const sums = acc?.sums ?? EMPTY_I32;
-  const counts = acc?.counts ?? EMPTY_I32;
-  // At most 6 features per character (3 n-grams, 2 word features, 1 code line): room is made once per block, so the
-  // loop writes straight into the arrays.
-  let bucket = out.bucket;
-  let pos = out.pos;
+  const q = acc.q;
+  const shift = acc.shift;
+  const sums = acc.sums;
+  const counts = acc.counts;
   let len = 0;
   out.cueLength = 0;
   let p1 = 32;
@@ -174,12 +170,6 @@ function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
   let blockSum = 0;
   let blockCount = 0;
   for (let i = 0; i <= n; i++) {
-    if (!scoring && (i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
-      out.length = len;
-      out.reserve(len + 6 * 1024 + 8);
-      bucket = out.bucket;
-      pos = out.pos;
-    }
     const raw = i < n ? text.charCodeAt(i) : 10;
     const word = raw < 0x80 ? (raw >= 48 && raw <= 57) || (raw >= 97 && raw <= 122) || (raw >= 65 && raw <= 90) : isWordUnit(raw);
     if (word) {
@@ -195,24 +185,15 @@ function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
         bg = fmix(Math.imul(prevWord, BIGRAM_MUL) ^ wordH ^ SALT_W2 ^ salt) & MASK;
         cue |= CUE_TABLE[bg]!;
       }
-      if (scoring) {
-        const b = (i - 1) >> shift;
-        if (bg >= 0) {
-          sums[b] = sums[b]! + q[u]! + q[bg]!;
-          counts[b] = counts[b]! + 2;
-          len += 2;
-        } else {
-          sums[b] = sums[b]! + q[u]!;
-          counts[b] = counts[b]! + 1;
-          len++;
-        }
+      const b = (i - 1) >> shift;
+      if (bg >= 0) {
+        sums[b] = sums[b]! + q[u]! + q[bg]!;
+        counts[b] = counts[b]! + 2;
+        len += 2;
       } else {
-        bucket[len] = u;
-        pos[len++] = i;
-        if (bg >= 0) {
-          bucket[len] = bg;
-          pos[len++] = i;
-        }
+        sums[b] = sums[b]! + q[u]!;
+        counts[b] = counts[b]! + 1;
+        len++;
       }
       if (cue !== 0) out.pushCue(cue, i);
       prevWord = wordH;
@@ -222,15 +203,10 @@ function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
     }
     if (raw === 10) {
       if (lastVisible === 59 || lastVisible === 123 || lastVisible === 125 || lastVisible === 40 || lastVisible === 41 || lastVisible === 44) {
-        if (scoring) {
-          const b = (i - 1) >> shift;
-          sums[b] = sums[b]! + q[CODE_LINE_BUCKET]!;
-          counts[b] = counts[b]! + 1;
-          len++;
-        } else {
-          bucket[len] = CODE_LINE_BUCKET;
-          pos[len++] = i;
-        }
+        const b = (i - 1) >> shift;
+        sums[b] = sums[b]! + q[CODE_LINE_BUCKET]!;
+        counts[b] = counts[b]! + 1;
+        len++;
       }
       quote = 0;
       havePrev = false;
@@ -259,26 +235,132 @@ function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
     kept++;
     const t3 = (Math.imul(p2, P2) + Math.imul(p1, P) + c) | 0;
     const t4 = (Math.imul(p3, P3) + t3) | 0;
-    if (scoring) {
-      const b = i >> shift;
-      if (kept >= 5) {
-        if (b !== block) {
-          sums[block] = sums[block]! + blockSum;
-          counts[block] = counts[block]! + blockCount;
-          block = b;
-          blockSum = 0;
-          blockCount = 0;
-        }
-        blockSum += q[fmix(t3 ^ SALT3) & MASK]! + q[fmix(t4 ^ SALT4) & MASK]! + q[fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK]!;
-        blockCount += 3;
-        len += 3;
-      } else if (kept >= 3) {
-        sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + (kept >= 4 ? q[fmix(t4 ^ SALT4) & MASK]! : 0);
-        const k = kept >= 4 ? 2 : 1;
-        counts[b] = counts[b]! + k;
-        len += k;
+    const b = i >> shift;
+    if (kept >= 5) {
+      if (b !== block) {
+        sums[block] = sums[block]! + blockSum;
+        counts[block] = counts[block]! + blockCount;
+        block = b;
+        blockSum = 0;
+        blockCount = 0;
       }
-    } else if (kept >= 5) {
+      blockSum += q[fmix(t3 ^ SALT3) & MASK]! + q[fmix(t4 ^ SALT4) & MASK]! + q[fmix(((Math.imul(p4, P4) + t4) | 0) ^ SALT5) & MASK]!;
+      blockCount += 3;
+      len += 3;
+    } else if (kept >= 3) {
+      sums[b] = sums[b]! + q[fmix(t3 ^ SALT3) & MASK]! + (kept >= 4 ? q[fmix(t4 ^ SALT4) & MASK]! : 0);
+      const k = kept >= 4 ? 2 : 1;
+      counts[b] = counts[b]! + k;
+      len += k;
+    }
+
+    p4 = p3;
+    p3 = p2;
+    p2 = p1;
+    p1 = c;
+  }
+  if (blockCount > 0) {
+    sums[block] = sums[block]! + blockSum;
+    counts[block] = counts[block]! + blockCount;
+  }
+  out.length = len;
+}
+
+/**
+ * The same features as hashFeatures, listed (for the trainer, and for the windows stage 2 rescores). A copy of
+ * its own rather than a mode of hashFeatures: once the scanner also listed features, V8's code for the shared loop
+ * carried both modes and scoring a 200 KB context took 5-8 % longer (least of 60 scans, four processes each).
+ * test/unit/injection-features.test.ts checks that the two give the same features.
+ */
+function listFeatures(text: string, out: FeatureBuffer): void {
+  const n = text.length;
+  // At most 6 features per character (3 n-grams, 2 word features, 1 code line): room is made once per block, so the
+  // loop writes straight into the arrays.
+  let bucket = out.bucket;
+  let pos = out.pos;
+  let len = 0;
+  out.cueLength = 0;
+  let p1 = 32;
+  let p2 = 32;
+  let p3 = 32;
+  let p4 = 32;
+  let kept = 0;
+  let prevSpace = true;
+  let wordH = 0;
+  let wordLen = 0;
+  let prevWord = 0;
+  let havePrev = false;
+  let quote = 0;
+  let wordQuoted = false;
+  let prevRaw = 10;
+  let lastVisible = 0;
+  for (let i = 0; i <= n; i++) {
+    if ((i & 1023) === 0 && len + 6 * 1024 + 8 > bucket.length) {
+      out.length = len;
+      out.reserve(len + 6 * 1024 + 8);
+      bucket = out.bucket;
+      pos = out.pos;
+    }
+    const raw = i < n ? text.charCodeAt(i) : 10;
+    const word = raw < 0x80 ? (raw >= 48 && raw <= 57) || (raw >= 97 && raw <= 122) || (raw >= 65 && raw <= 90) : isWordUnit(raw);
+    if (word) {
+      if (wordLen === 0) wordQuoted = quote !== 0;
+      wordH = Math.imul(wordH ^ (raw < 0x530 ? LOWER[raw]! : raw), P);
+      wordLen++;
+    } else if (wordLen > 0) {
+      const salt = wordQuoted ? SALT_QUOTED : 0;
+      const u = fmix(wordH ^ SALT_W1 ^ salt) & MASK;
+      let cue = CUE_TABLE[u]!;
+      let bg = -1;
+      if (havePrev) {
+        bg = fmix(Math.imul(prevWord, BIGRAM_MUL) ^ wordH ^ SALT_W2 ^ salt) & MASK;
+        cue |= CUE_TABLE[bg]!;
+      }
+      bucket[len] = u;
+      pos[len++] = i;
+      if (bg >= 0) {
+        bucket[len] = bg;
+        pos[len++] = i;
+      }
+      if (cue !== 0) out.pushCue(cue, i);
+      prevWord = wordH;
+      havePrev = true;
+      wordH = 0;
+      wordLen = 0;
+    }
+    if (raw === 10) {
+      if (lastVisible === 59 || lastVisible === 123 || lastVisible === 125 || lastVisible === 40 || lastVisible === 41 || lastVisible === 44) {
+        bucket[len] = CODE_LINE_BUCKET;
+        pos[len++] = i;
+      }
+      quote = 0;
+      havePrev = false;
+      lastVisible = 0;
+    } else if (raw > 32) {
+      lastVisible = raw;
+      if (raw === 34 || raw === 39 || raw === 96) {
+        if (quote === 0) {
+          if (!isWordUnit(prevRaw)) quote = raw;
+        } else if (quote === raw) quote = 0;
+      }
+    }
+    prevRaw = raw;
+    if (i === n) break;
+    // Character n-grams on the folded text: case, digits and whitespace runs folded.
+    let c = raw;
+    if (c <= 32) {
+      if (prevSpace) continue;
+      c = 32;
+      prevSpace = true;
+    } else {
+      prevSpace = false;
+      if (c >= 48 && c <= 57) c = 48;
+      else if (c < 0x530) c = LOWER[c]!;
+    }
+    kept++;
+    const t3 = (Math.imul(p2, P2) + Math.imul(p1, P) + c) | 0;
+    const t4 = (Math.imul(p3, P3) + t3) | 0;
+    if (kept >= 5) {
       bucket[len] = fmix(t3 ^ SALT3) & MASK;
       pos[len++] = i + 1;
       bucket[len] = fmix(t4 ^ SALT4) & MASK;
@@ -300,15 +382,9 @@ function hashFeatures(text: string, out: FeatureBuffer, acc?: BlockSums): void {
     p2 = p1;
     p1 = c;
   }
-  if (scoring && blockCount > 0) {
-    sums[block] = sums[block]! + blockSum;
-    counts[block] = counts[block]! + blockCount;
-  }
   out.length = len;
 }
 
-const EMPTY_Q = new Int8Array(0);
-const EMPTY_I32 = new Int32Array(0);
 
 /** Longest line checked for an adversarial suffix. */
 const SOUP_MAX_LINE = 4000;

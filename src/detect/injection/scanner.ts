@@ -2,7 +2,7 @@ import { KeywordAutomaton } from '../secrets/prefilter.js';
 import { findEncodedRuns, MAX_ENCODED_RUN } from './decode.js';
 import { findInvisible } from './invisible.js';
 import { FeatureBuffer, extractFeatures } from './features.js';
-import { CUE_OFFSET, DENSE_INPUTS, sigmoid, type InjectionModel } from './model.js';
+import { CUE_OFFSET, DENSE_INPUTS, sigmoid, stage2Logit, Stage2Scratch, type InjectionModel } from './model.js';
 import { CUE_CATEGORIES, cueInputs } from './cues.js';
 import { builtinInjectionModel } from './model-weights.js';
 import { foldPatternSource, normalizeText, type NormView } from './normalize.js';
@@ -271,6 +271,10 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
 
   const model: InjectionModel | null = opts.model === false ? null : (opts.model ?? builtinInjectionModel());
   const calibration = model ? model.calibration[opts.source ?? 'direct'] : 0;
+  const calibration2 = model?.stage2 ? model.stage2.calibration[opts.source ?? 'direct'] : 0;
+  /** The features of a window stage 2 rescores, listed (stage 1 only needs their sums). */
+  const windowFeatures = new FeatureBuffer();
+  const stage2Scratch = model?.stage2 ? new Stage2Scratch(model.stage2.hidden) : null;
   const signalThreshold = opts.signalThreshold ?? threshold;
   const features = new FeatureBuffer();
   let blockSum = new Int32Array(0);
@@ -351,6 +355,13 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       }
       cueInputs(cueCounts, dense, CUE_OFFSET);
       for (let i = 0; i < dense.length; i++) z += dense[i]! * m.dense[i]!;
+      // Stage 2 only where stage 1 is not sure the window is benign: most of a coding agent's context never pays
+      // for it. Below the gate the stage-1 probability stands (at most sigmoid(gate), far under any threshold).
+      const s2 = m.stage2;
+      if (s2 && stage2Scratch && z >= s2.gate) {
+        extractFeatures(e - s === len ? view.text : view.text.slice(s, e), windowFeatures);
+        z = Math.min(stage2Logit(s2, windowFeatures.bucket, windowFeatures.length, dense, z - calibration, stage2Scratch) + calibration2, z + s2.maxRaise);
+      }
       while (ruledLo < ruled.length && ruled[ruledLo]!.end <= os) ruledLo++;
       let ruleKeep = 1;
       for (let r = ruledLo; r < ruled.length && ruled[r]!.start < oe; r++) ruleKeep = Math.min(ruleKeep, 1 - ruled[r]!.score);
