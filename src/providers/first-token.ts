@@ -13,8 +13,6 @@ import type { Family } from './targets.js';
 
 /** Held before the first content frame at most; a prelude longer than this is taken as content. */
 export const PRELUDE_LIMIT = 64 * 1024;
-/** Bytes of a chunk decoded at a time while looking for the first content frame. */
-const OPENING_PIECE = 512;
 
 export type FirstToken = { ok: true } | { ok: false; outcome: 'first_token_timeout' | 'reset' | 'stream_error' | 'aborted' };
 
@@ -58,14 +56,10 @@ export function awaitFirstToken(body: Readable, family: Family, timeoutMs: numbe
         held.push(chunk);
         heldBytes += chunk.length;
         if (heldBytes > PRELUDE_LIMIT) return commit();
-        // Read a piece at a time, only as far as the first content frame: a provider often sends the whole
-        // reply in the chunk that holds it, and the output path decodes all of it again anyway.
-        for (let at = 0; at < chunk.length; at += OPENING_PIECE) {
-          frames.push(decoder.write(at === 0 && chunk.length <= OPENING_PIECE ? chunk : chunk.subarray(at, at + OPENING_PIECE)));
-          const first = firstReal(family, frames);
-          if (first === 'content') return commit();
-          if (first === 'transient_error') return fail('stream_error');
-        }
+        frames.push(decoder.write(chunk));
+        const first = firstReal(family, frames);
+        if (first === 'content') return commit();
+        if (first === 'transient_error') return fail('stream_error');
       }
     }
     // A stream that ends or breaks before any content gave the client nothing it could use.

@@ -56,7 +56,7 @@ describe('awaitFirstToken', () => {
     );
   });
 
-  it('reads a chunk longer than its opening piece by piece, a character split between pieces included', async () => {
+  it('holds a long prelude of multibyte text in one chunk, and gives the reader every byte once content comes', async () => {
     // A prelude of about 2 KB (metadata of several hundred multibyte characters) before the first token, in one chunk.
     const long = `event: message_start\ndata: {"type":"message_start","message":{"id":"m","content":[],"note":"${'é👋'.repeat(300)}"}}\n\n`;
     for (const pad of [0, 1, 2, 3]) {
