@@ -74,11 +74,12 @@ function readRequest(req: IncomingMessage, limits: BodyLimits, decoder: Transfor
     let overflow = Number.isFinite(declared) && declared > maxBytes;
     let ended = false;
     let settled = false;
+    const started = performance.now();
+    let lastData = started;
     const finish = (err: Error | undefined, body?: Buffer) => {
       if (settled) return;
       settled = true;
-      clearTimeout(idle);
-      clearTimeout(deadline);
+      clearTimeout(timer);
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('close', onClose);
@@ -111,7 +112,7 @@ function readRequest(req: IncomingMessage, limits: BodyLimits, decoder: Transfor
     };
     const onData = (chunk: Buffer) => {
       received += chunk.length;
-      idle.refresh();
+      lastData = performance.now();
       if (overflow && received > bound) finish(tooLarge(maxBytes));
       else if (!decoder) keep(chunk);
     };
@@ -125,8 +126,16 @@ function readRequest(req: IncomingMessage, limits: BodyLimits, decoder: Transfor
     const onClose = () => {
       if (!ended) finish(new GatewayError(400, 'invalid_request_error', 'the client closed the connection before sending the whole body', { code: 'client_closed' }));
     };
-    const idle = setTimeout(() => finish(bodyTimeout(`nothing for ${seconds(limits.idleTimeoutMs)}`)), limits.idleTimeoutMs);
-    const deadline = setTimeout(() => finish(bodyTimeout(`not complete after ${seconds(limits.totalTimeoutMs)}`)), limits.totalTimeoutMs);
+    // One timer for both bounds (a second one per request showed in profiles): it fires at the earlier of the two
+    // and, while the body is still arriving, is set again for what is left, instead of refreshed on every chunk.
+    const deadlineAt = started + limits.totalTimeoutMs;
+    const check = () => {
+      const now = performance.now();
+      if (now - lastData >= limits.idleTimeoutMs) return finish(bodyTimeout(`nothing for ${seconds(limits.idleTimeoutMs)}`));
+      if (now >= deadlineAt) return finish(bodyTimeout(`not complete after ${seconds(limits.totalTimeoutMs)}`));
+      timer = setTimeout(check, Math.min(lastData + limits.idleTimeoutMs, deadlineAt) - now);
+    };
+    let timer = setTimeout(check, Math.min(limits.idleTimeoutMs, limits.totalTimeoutMs));
     if (overflow && declared > bound) {
       finish(tooLarge(maxBytes));
       return;

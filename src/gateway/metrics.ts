@@ -11,34 +11,55 @@ export type BreakerStates = () => Iterable<readonly [string, BreakerState]>;
 const STATE_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
 
 
+/** One level of a Tally's series per label, the last level holding the series. */
+type TallyLevel<L extends string> = Map<string, TallyLevel<L> | TallySeries<L>>;
+interface TallySeries<L extends string> {
+  labels: Record<L, string>;
+  value: number;
+}
+
 /**
- * Counter increments gathered in a plain map and handed to prom-client when Prometheus scrapes. prom-client
+ * Counter increments gathered in plain maps and handed to prom-client when Prometheus scrapes. prom-client
  * validates and hashes the label set on every `inc` (a few tenths of a µs each), and a request made about
- * eighteen of them, one per policy evaluation among them; here a request costs a map update per series.
+ * eighteen of them, one per policy evaluation among them; here a request costs a map lookup per label value
+ * and series, with no key string or label object made unless the series is new.
  */
 class Tally<L extends string> {
-  private readonly pending = new Map<string, { labels: Partial<Record<L, string>>; value: number }>();
+  private readonly root: TallyLevel<L> = new Map();
+  private readonly series: Array<TallySeries<L>> = [];
 
-  constructor(private readonly counter: Counter<L>) {}
+  /** `names`: the counter's label names, in the order `add` takes their values (one to three). */
+  constructor(
+    private readonly counter: Counter<L>,
+    private readonly names: readonly L[],
+  ) {}
 
-  /**
-   * Adds to the series `key` names (the caller joins its label values); false when that series is new, and
-   * then the caller `open`s it with its labels: no label object is made on the hot path.
-   */
-  add(key: string, value: number): boolean {
-    const entry = this.pending.get(key);
-    if (!entry) return false;
-    entry.value += value;
-    return true;
-  }
-
-  open(key: string, labels: Partial<Record<L, string>>, value: number): void {
-    this.pending.set(key, { labels, value });
+  add(value: number, a: string, b?: string, c?: string): void {
+    const depth = this.names.length;
+    let level = this.root;
+    for (let i = 0; i < depth - 1; i++) {
+      const key = i === 0 ? a : b!;
+      let next = level.get(key) as TallyLevel<L> | undefined;
+      if (!next) level.set(key, (next = new Map()));
+      level = next;
+    }
+    const last = depth === 1 ? a : depth === 2 ? b! : c!;
+    const found = level.get(last) as TallySeries<L> | undefined;
+    if (found) {
+      found.value += value;
+      return;
+    }
+    const values = [a, b, c];
+    const labels = {} as Record<L, string>;
+    this.names.forEach((name, i) => (labels[name] = values[i]!));
+    const series = { labels, value };
+    level.set(last, series);
+    this.series.push(series);
   }
 
   /** Called from the counter's collect(), right before prom-client reads it. */
   flush(): void {
-    for (const entry of this.pending.values()) {
+    for (const entry of this.series) {
       if (entry.value !== 0) this.counter.inc(entry.labels, entry.value);
       entry.value = 0;
     }
@@ -108,7 +129,7 @@ export class GatewayMetrics {
       registers,
       ...flushing(() => this.failedAttemptTally),
     });
-    this.failedAttemptTally = new Tally(this.failedAttempts);
+    this.failedAttemptTally = new Tally(this.failedAttempts, ['target', 'outcome']);
     if (breakerStates) {
       new Gauge({
         name: 'keeptrusts_target_circuit_state',
@@ -121,10 +142,10 @@ export class GatewayMetrics {
         },
       });
     }
-    this.requestTally = new Tally(this.requests);
-    this.evaluationTally = new Tally(this.evaluations);
-    this.tokenTally = new Tally(this.tokens);
-    this.costTally = new Tally(this.cost);
+    this.requestTally = new Tally(this.requests, ['family', 'target', 'status']);
+    this.evaluationTally = new Tally(this.evaluations, ['kind', 'phase', 'verdict']);
+    this.tokenTally = new Tally(this.tokens, ['direction', 'model']);
+    this.costTally = new Tally(this.cost, ['model']);
     this.zeroTargets(targets);
     if (auditStats) {
       new Gauge({ name: 'keeptrusts_audit_events_committed', help: 'Decision events committed since start', registers, collect() { this.set(auditStats().committed); } });
@@ -144,21 +165,11 @@ export class GatewayMetrics {
 
   observe(ctx: DecisionContext): void {
     const family = ctx.route;
-    const target = ctx.target?.id ?? 'none';
-    const status = String(ctx.status || 0);
-    const requestKey = `${family}\u0000${target}\u0000${status}`;
-    if (!this.requestTally.add(requestKey, 1)) this.requestTally.open(requestKey, { family, target, status }, 1);
-    this.duration.observe({ family }, ctx.elapsedMs / 1000);
-    if (ctx.upstreamStart !== undefined) this.overhead.observe({ family }, Math.max(0, ctx.upstreamStart - ctx.startedAt) / 1000);
-    for (const a of ctx.attempts) {
-      if (a.outcome === 'answered') continue;
-      const key = `${a.target}\u0000${a.outcome}`;
-      if (!this.failedAttemptTally.add(key, 1)) this.failedAttemptTally.open(key, { target: a.target, outcome: a.outcome }, 1);
-    }
-    for (const p of ctx.policyResults) {
-      const key = `${p.kind}\u0000${p.phase}\u0000${p.verdict}`;
-      if (!this.evaluationTally.add(key, 1)) this.evaluationTally.open(key, { kind: p.kind, phase: p.phase, verdict: p.verdict }, 1);
-    }
+    this.requestTally.add(1, family, ctx.target?.id ?? 'none', String(ctx.status || 0));
+    this.familyHistograms(family).duration.observe(ctx.elapsedMs / 1000);
+    if (ctx.upstreamStart !== undefined) this.familyHistograms(family).overhead.observe(Math.max(0, ctx.upstreamStart - ctx.startedAt) / 1000);
+    for (const a of ctx.attempts) if (a.outcome !== 'answered') this.failedAttemptTally.add(1, a.target, a.outcome);
+    for (const p of ctx.policyResults) this.evaluationTally.add(1, p.kind, p.phase, p.verdict);
     const usage = ctx.usage;
     if (usage) {
       const model = this.modelLabel(ctx.target?.model ?? ctx.modelRequested);
@@ -166,9 +177,21 @@ export class GatewayMetrics {
       this.countTokens('output', model, usage.output_tokens);
       this.countTokens('cached_input', model, usage.cached_input_tokens);
       const cost = ctx.cost?.total;
-      if (cost && !this.costTally.add(model, cost)) this.costTally.open(model, { model }, cost);
+      if (cost) this.costTally.add(cost, model);
     }
   }
+
+  /** Each family's histogram series, bound once: prom-client checks and hashes a label object on every observe. */
+  private familyHistograms(family: string): { duration: { observe(v: number): void }; overhead: { observe(v: number): void } } {
+    let bound = this.histogramsByFamily.get(family);
+    if (!bound) {
+      bound = { duration: this.duration.labels({ family }), overhead: this.overhead.labels({ family }) };
+      this.histogramsByFamily.set(family, bound);
+    }
+    return bound;
+  }
+
+  private readonly histogramsByFamily = new Map<string, { duration: { observe(v: number): void }; overhead: { observe(v: number): void } }>();
 
   /** A request guard refusal: counted here, not recorded as a decision event (it never reached a policy). */
   refused(reason: RefusalReason): void {
@@ -191,8 +214,7 @@ export class GatewayMetrics {
 
   private countTokens(direction: string, model: string, n: number | null | undefined): void {
     if (!n) return;
-    const key = `${direction}\u0000${model}`;
-    if (!this.tokenTally.add(key, n)) this.tokenTally.open(key, { direction, model }, n);
+    this.tokenTally.add(n, direction, model);
   }
 
   private modelLabel(model: string | null): string {

@@ -11,9 +11,13 @@ export interface PipelineStep<S> {
   run(state: S): void | Promise<void> | 'stop' | Promise<'stop' | void>;
 }
 
-/** Run the steps in order; a step returning 'stop' ends the request there (the client went away). */
+/**
+ * Run the steps in order; a step returning 'stop' ends the request there (the client went away). A step that
+ * finished synchronously is not awaited: each await is a trip through the microtask queue, on every request.
+ */
 export async function runPipeline<S>(steps: ReadonlyArray<PipelineStep<S>>, state: S): Promise<void> {
   for (const step of steps) {
-    if ((await step.run(state)) === 'stop') return;
+    const ran = step.run(state);
+    if ((ran instanceof Promise ? await ran : ran) === 'stop') return;
   }
 }

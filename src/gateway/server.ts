@@ -545,16 +545,10 @@ export class Gateway {
     {
       name: 'concurrency slot',
       fails: [503],
-      run: async (s) => {
-        const slot = await this.limiter.acquire(s.gone);
-        if (!slot) {
-          if (s.gone.aborted) {
-            this.clientGone(s.ctx);
-            return 'stop';
-          }
-          throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', { code: 'overloaded', retryAfter: '1' });
-        }
-        s.release = slot;
+      // Below the limit the slot is granted synchronously, and the pipeline goes on without waiting a turn.
+      run: (s) => {
+        const slot = this.limiter.acquire(s.gone);
+        return slot instanceof Promise ? slot.then((granted) => this.holdSlot(s, granted)) : this.holdSlot(s, slot);
       },
     },
     {
@@ -610,6 +604,18 @@ export class Gateway {
     },
   ];
 
+  /** The request holds a concurrency slot from here on; none (queue full, or the client left while queued) ends it. */
+  private holdSlot(s: InferenceState, slot: (() => void) | undefined): 'stop' | void {
+    if (!slot) {
+      if (s.gone.aborted) {
+        this.clientGone(s.ctx);
+        return 'stop';
+      }
+      throw new GatewayError(503, 'overloaded_error', 'the gateway is at its concurrency limit; retry shortly', { code: 'overloaded', retryAfter: '1' });
+    }
+    s.release = slot;
+  }
+
   /** Tokens are metered when something records or limits them; streamed chat replies then carry usage. */
   private prepareMetering(ctx: DecisionContext, ex: Exchange): void {
     if (!this.needsUsage || ex.family === 'count_tokens') return;
@@ -660,15 +666,18 @@ export class Gateway {
     }
   }
 
-  /** A gateway virtual key (kt-vk-…) must be known and not revoked; it then decides attribution. */
-  private async authenticate(req: IncomingMessage, ctx: DecisionContext): Promise<void> {
+  /**
+   * A gateway virtual key (kt-vk-…) must be known and not revoked; it then decides attribution. Synchronous
+   * when the client presents no virtual key (the pipeline then goes on without waiting a turn).
+   */
+  private authenticate(req: IncomingMessage, ctx: DecisionContext): void | Promise<void> {
     const presented = clientKey(req.headers);
     if (!presented || !isVirtualKey(presented.key)) {
       if (this.opts.clientAuth === 'virtual-key') throw virtualKeyRequired(presented !== undefined);
       return;
     }
     ctx.virtualKey = true;
-    ctx.useVirtualKey(await this.lookupVirtualKey(presented.key));
+    return this.lookupVirtualKey(presented.key).then((record) => ctx.useVirtualKey(record));
   }
 
   /** Routes that say nothing about a request's content (the model list) still serve only authenticated clients. */
@@ -691,9 +700,13 @@ export class Gateway {
   }
 
   /** Budgets and rate limits, before any upstream call: a refusal in the client's shape (see limitError). */
-  private async admit(ctx: DecisionContext, ex: Exchange): Promise<void> {
+  private admit(ctx: DecisionContext, ex: Exchange): void | Promise<void> {
     const limits = this.opts.limits;
     if (!limits) return;
+    return this.admitWithin(limits, ctx, ex);
+  }
+
+  private async admitWithin(limits: LimitEngine, ctx: DecisionContext, ex: Exchange): Promise<void> {
     // Four bytes a token is a fair guess for JSON bodies, and costs nothing; settle corrects it.
     const admission = await limits.admit(scopeValuesFromAttribution(ctx.attribution), Math.ceil(ex.raw.length / 4));
     if (!admission.ok) {

@@ -27,15 +27,15 @@ const MAX_REASONS = 16;
  */
 function scoreFindings(result: PolicyResult): void {
   let score: number | undefined;
-  const reasons = new Set<string>();
+  let reasons: Set<string> | undefined;
   for (const f of result.findings) {
     if (f.score === undefined) continue;
     score = Math.max(score ?? 0, f.score);
-    for (const s of f.signals ?? []) if (reasons.size < MAX_REASONS) reasons.add(s);
+    if (f.signals) for (const s of f.signals) if ((reasons ??= new Set()).size < MAX_REASONS) reasons.add(s);
   }
   if (score === undefined) return;
   result.score = score;
-  if (reasons.size > 0) result.reasons = [...reasons].sort();
+  if (reasons && reasons.size > 0) result.reasons = [...reasons].sort();
 }
 
 export interface ChainOutcome {
@@ -140,63 +140,27 @@ export class PolicyChain {
   ): ChainOutcome {
     // Only values the client sent become placeholders; what the model writes is masked.
     const placeholders = phase === 'input' ? vault : undefined;
-    // Each long segment is hashed once per run, however many detectors read it.
-    const digests = new Map<number, string>();
-    const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [], digests };
-    const digest = (seg: Segment) => {
-      if (!worthCaching(seg.text)) return undefined;
-      let d = digests.get(seg.id);
-      if (d === undefined) digests.set(seg.id, (d = digestOf(seg.text)));
-      return d;
-    };
-    const groupDigests = new Map<readonly Segment[], string>();
-    const groupDigest = (group: readonly Segment[]) => {
-      let d = groupDigests.get(group);
-      if (d === undefined) groupDigests.set(group, (d = groupDigestOf(group)));
-      return d;
-    };
-    const units = scanUnits(segments);
-    for (const policy of this.policies) {
-      const rules = policy.rules.filter((r) => r.phases.includes(phase));
+    const units = new ScanUnits(segments);
+    const outcome: ChainOutcome = { verdict: 'allow', results: [], edits: [] };
+    for (const { policy, rules, slots } of this.plan(phase)) {
       const assess = phase === 'output' && reply && policy.assessReply;
       if (rules.length === 0 && !assess) continue;
-      const started = process.hrtime.bigint();
-      const result: PolicyResult = { kind: policy.kind, phase, verdict: 'allow', findings: [], durationUs: 0 };
-      let edits: Edit[] = [];
-      // The first match of a blocking and of an escalating rule: the refusal names the one of the final verdict.
-      let stops: { block?: Finding | undefined; escalate?: Finding | undefined } = {};
+      const started = performance.now();
+      const pass = new PolicyPass({ kind: policy.kind, phase, verdict: 'allow', findings: [], durationUs: 0 }, placeholders, exempt);
+      const result = pass.result;
       try {
-        for (const rule of rules) {
-          const slot = this.slots.get(rule)!;
-          const reads = (seg: Segment) => !rule.sources || rule.sources.has(seg.source);
-          const found = (seg: Segment, matches: readonly DetectorMatch[]) => {
-            if (matches.length === 0) return;
-            for (const m of matches) {
-              const action = rule.action === 'escalate' && exempt?.(policy.kind, m.rule) ? 'flag' : rule.action;
-              result.verdict = worstVerdict(result.verdict, action);
-              const finding: Finding = {
-                type: m.type,
-                rule: m.rule,
-                source: seg.source,
-                segment: seg.id,
-                start: m.start,
-                end: m.end,
-                ...(m.score !== undefined ? { score: m.score } : {}),
-                ...(m.signals ? { signals: m.signals } : {}),
-              };
-              result.findings.push(finding);
-              if (action === 'block' || action === 'escalate') stops[action] ??= finding;
-              if (rule.action === 'redact') edits.push(redactionEdit(seg.id, m, seg.text, rule, placeholders));
-            }
-          };
-          for (const unit of units) {
+        for (let r = 0; r < rules.length; r++) {
+          const rule = rules[r]!;
+          const slot = slots[r]!;
+          const sources = rule.sources;
+          for (const unit of units.list) {
             if (!Array.isArray(unit)) {
-              if (reads(unit)) found(unit, this.cache.scan(slot, rule.detector, unit.text, digest(unit)));
+              if (!sources || sources.has(unit.source)) pass.record(rule, unit, this.cache.scan(slot, rule.detector, unit.text, units.digest(unit)));
               continue;
             }
-            if (!unit.some(reads)) continue;
-            const results = this.cache.scanGroup(slot, rule.detector, unit.map((m) => m.text), (i) => reads(unit[i]!), groupDigest(unit));
-            unit.forEach((seg, i) => found(seg, results[i]!));
+            if (sources && !readsAny(unit, sources)) continue;
+            const results = this.cache.scanGroup(slot, rule.detector, unit, sources, units.groupDigest(unit));
+            for (let i = 0; i < unit.length; i++) pass.record(rule, unit[i]!, results[i]!);
           }
         }
         scoreFindings(result);
@@ -204,7 +168,7 @@ export class PolicyChain {
           const a = assess(reply.view, reply.request);
           result.verdict = worstVerdict(result.verdict, a.verdict);
           for (const f of a.findings) result.findings.push(f);
-          if (a.verdict === 'block' || a.verdict === 'escalate') stops[a.verdict] ??= a.findings[0];
+          if (a.verdict === 'block' || a.verdict === 'escalate') pass.stop(a.verdict, a.findings[0]);
           if (a.score !== undefined) result.score = a.score;
           if (a.reasons) result.reasons = a.reasons;
         }
@@ -212,20 +176,20 @@ export class PolicyChain {
         result.error = err instanceof Error ? err.name : 'Error';
         result.verdict = this.failMode === 'block' ? 'block' : 'allow';
         result.findings = [];
-        edits = [];
-        stops = {};
+        pass.edits = undefined;
+        pass.block = pass.escalate = undefined;
       }
-      result.durationUs = Number(process.hrtime.bigint() - started) / 1000;
+      result.durationUs = (performance.now() - started) * 1000;
       outcome.results.push(result);
       // A loop, not push(...edits): spreading some 130,000 arguments overflows the stack (a 1 MB text of e-mails).
-      for (const e of edits) outcome.edits.push(e);
+      if (pass.edits) for (const e of pass.edits) outcome.edits.push(e);
       outcome.verdict = worstVerdict(outcome.verdict, result.verdict);
       if (result.error && this.failMode === 'block') {
         outcome.failed = { kind: policy.kind };
-        return outcome;
+        break;
       }
       if (result.verdict === 'block' || result.verdict === 'escalate') {
-        const stopping = stops[result.verdict];
+        const stopping = result.verdict === 'block' ? pass.block : pass.escalate;
         outcome.stoppedBy = {
           kind: policy.kind,
           verdict: result.verdict,
@@ -233,11 +197,107 @@ export class PolicyChain {
           ...(stopping ? { finding: stopping } : {}),
           ...(policy.blockMessage ? { configured: policy.blockMessage } : {}),
         };
-        return outcome;
+        break;
       }
     }
+    if (units.digests) outcome.digests = units.digests;
     return outcome;
   }
+
+  /** Each policy with its rules for a phase and their cache slots, in chain order: made once per chain and phase. */
+  private plan(phase: PolicyPhase): ReadonlyArray<{ policy: PolicyInstance; rules: readonly DetectionRule[]; slots: readonly number[] }> {
+    let plan = this.plans.get(phase);
+    if (!plan) {
+      plan = this.policies.map((policy) => {
+        const rules = policy.rules.filter((r) => r.phases.includes(phase));
+        return { policy, rules, slots: rules.map((r) => this.slots.get(r)!) };
+      });
+      this.plans.set(phase, plan);
+    }
+    return plan;
+  }
+
+  private readonly plans = new Map<PolicyPhase, ReadonlyArray<{ policy: PolicyInstance; rules: readonly DetectionRule[]; slots: readonly number[] }>>();
+}
+
+/**
+ * One policy's findings in one run, and what they ask for: the redaction edits, and the first match of a
+ * blocking and of an escalating rule (the refusal names the one of the final verdict). A class rather than
+ * closures made for every rule: the input phase runs on every request.
+ */
+class PolicyPass {
+  edits: Edit[] | undefined;
+  block: Finding | undefined;
+  escalate: Finding | undefined;
+
+  constructor(
+    readonly result: PolicyResult,
+    private readonly placeholders: PlaceholderVault | undefined,
+    private readonly exempt: ((policy: string, rule: string) => boolean) | undefined,
+  ) {}
+
+  record(rule: DetectionRule, seg: Segment, matches: readonly DetectorMatch[]): void {
+    if (matches.length === 0) return;
+    const result = this.result;
+    for (const m of matches) {
+      const action = rule.action === 'escalate' && this.exempt?.(result.kind, m.rule) ? 'flag' : rule.action;
+      result.verdict = worstVerdict(result.verdict, action);
+      const finding: Finding = {
+        type: m.type,
+        rule: m.rule,
+        source: seg.source,
+        segment: seg.id,
+        start: m.start,
+        end: m.end,
+        ...(m.score !== undefined ? { score: m.score } : {}),
+        ...(m.signals ? { signals: m.signals } : {}),
+      };
+      result.findings.push(finding);
+      if (action === 'block' || action === 'escalate') this.stop(action, finding);
+      if (rule.action === 'redact') (this.edits ??= []).push(redactionEdit(seg.id, m, seg.text, rule, this.placeholders));
+    }
+  }
+
+  /** The first finding of each stopping verdict is kept. */
+  stop(verdict: 'block' | 'escalate', finding: Finding | undefined): void {
+    if (verdict === 'block') this.block ??= finding;
+    else this.escalate ??= finding;
+  }
+}
+
+/**
+ * A run's segments in scan order (see scanUnits), with the digests of its long segments and groups: each is
+ * hashed once per run, however many detectors read it, and only when some detector reads it.
+ */
+class ScanUnits {
+  readonly list: Array<Segment | Segment[]>;
+  /** SHA-256 of the long segments hashed, by segment id (the audit trail reuses them). */
+  digests: Map<number, string> | undefined;
+  private groupDigests: Map<readonly Segment[], string> | undefined;
+
+  constructor(segments: readonly Segment[]) {
+    this.list = scanUnits(segments);
+  }
+
+  digest(seg: Segment): string | undefined {
+    if (!worthCaching(seg.text)) return undefined;
+    const digests = (this.digests ??= new Map());
+    let d = digests.get(seg.id);
+    if (d === undefined) digests.set(seg.id, (d = digestOf(seg.text)));
+    return d;
+  }
+
+  groupDigest(group: readonly Segment[]): string {
+    const digests = (this.groupDigests ??= new Map());
+    let d = digests.get(group);
+    if (d === undefined) digests.set(group, (d = groupDigestOf(group)));
+    return d;
+  }
+}
+
+function readsAny(group: readonly Segment[], sources: ReadonlySet<SegmentSource>): boolean {
+  for (const seg of group) if (sources.has(seg.source)) return true;
+  return false;
 }
 
 /**

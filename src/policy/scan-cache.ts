@@ -1,5 +1,6 @@
 import { hash } from 'node:crypto';
 import type { Detector, DetectorMatch } from '../detect/types.js';
+import type { SegmentSource } from '../protocol/content.js';
 import { RecentMap } from './recent-map.js';
 
 /** Below this length scanning is cheaper than hashing, so short texts are never cached. */
@@ -35,13 +36,19 @@ export class ScanCache {
    * Several short texts scanned as a group, each on its own (so the results are exactly those of scanning them
    * one by one), and remembered under one digest of the whole group: the tool declarations and the short turns
    * of a conversation come back unchanged in every request, and one hash of the group costs less than scanning
-   * its members again. `scan(i)` is false for members this detector does not read (their result is empty).
+   * its members again. Members whose source is not in `sources` (when given) are not read: their result is empty.
    */
-  scanGroup(slot: number, detector: Detector, texts: readonly string[], scan: (i: number) => boolean, digest: string): ReadonlyArray<readonly DetectorMatch[]> {
+  scanGroup(
+    slot: number,
+    detector: Detector,
+    members: ReadonlyArray<{ text: string; source: SegmentSource }>,
+    sources: ReadonlySet<SegmentSource> | undefined,
+    digest: string,
+  ): ReadonlyArray<readonly DetectorMatch[]> {
     const key = `${slot}:g:${digest}`;
     const hit = this.groups.get(key);
     if (hit) return hit;
-    const found = texts.map((t, i) => (scan(i) ? detector.scan(t) : NONE));
+    const found = members.map((m) => (!sources || sources.has(m.source) ? detector.scan(m.text) : NONE));
     this.groups.set(key, found);
     return found;
   }

@@ -170,6 +170,11 @@ function transientJson(json: Record<string, unknown>): boolean {
 }
 
 function dataOf(frame: string): { data: string; event: string } {
+  // Most frames are one line: read without splitting them into a list of lines.
+  if (!frame.includes('\n')) {
+    if (frame.startsWith('data:')) return { data: frame.slice(frame.startsWith('data: ') ? 6 : 5), event: '' };
+    return { data: '', event: frame.startsWith('event:') ? frame.slice(6).trim() : '' };
+  }
   let data = '';
   let event = '';
   for (const line of frame.split('\n')) {
@@ -221,8 +226,9 @@ function isChatPrelude(chunk: Record<string, unknown>): boolean {
     const delta = choice.delta;
     if (delta === undefined) continue;
     if (!isObj(delta)) return false;
-    for (const [key, value] of Object.entries(delta)) {
+    for (const key of Object.keys(delta)) {
       if (key === 'role') continue;
+      const value = delta[key];
       if ((key === 'content' || key === 'refusal') && (value === null || value === '')) continue;
       return false;
     }

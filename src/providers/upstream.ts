@@ -58,7 +58,9 @@ export function forwardHeaders(
 ): Record<string, string> {
   const out: Record<string, string> = {};
   const connectionTokens = typeof client.connection === 'string' ? client.connection.toLowerCase().split(/\s*,\s*/) : [];
-  for (const [name, value] of Object.entries(client)) {
+  // Names rather than entries: a pair array per header showed on every request.
+  for (const name of Object.keys(client)) {
+    const value = client[name];
     if (value === undefined || DROP_REQUEST_HEADERS.has(name) || name.startsWith('x-keeptrusts-')) continue;
     if (connectionTokens.includes(name)) continue;
     out[name] = Array.isArray(value) ? value.join(', ') : value;

@@ -86,7 +86,33 @@ describe('readBody', () => {
     const req = fakeRequest({});
     const reading = readBody(req as unknown as IncomingMessage, { maxBytes: 1024, idleTimeoutMs: 60_000, totalTimeoutMs: 50 });
     const trickle = setInterval(() => req.write(Buffer.alloc(1)), 5);
-    await expect(reading).rejects.toMatchObject({ status: 408, extra: { code: 'request_timeout' } });
+    await expect(reading).rejects.toMatchObject({ status: 408, extra: { code: 'request_timeout' }, message: expect.stringContaining('not complete after 50 ms') });
     clearInterval(trickle);
+  });
+
+  it('a body whose pauses are each shorter than the idle bound is read whole, however long it takes in all', async () => {
+    const req = fakeRequest({});
+    const reading = readBody(req as unknown as IncomingMessage, { maxBytes: 1024, idleTimeoutMs: 40, totalTimeoutMs: 60_000 });
+    for (let i = 0; i < 12; i++) {
+      req.write(Buffer.from([i]));
+      await new Promise((r) => setTimeout(r, 12));
+    }
+    req.end();
+    expect([...(await reading)]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+  });
+
+  it('names the bound that ran out: the pause after some of the body, or the whole request', async () => {
+    const paused = fakeRequest({});
+    const started = performance.now();
+    const reading = readBody(paused as unknown as IncomingMessage, { maxBytes: 1024, idleTimeoutMs: 30, totalTimeoutMs: 60_000 });
+    setTimeout(() => paused.write(Buffer.alloc(1)), 20);
+    await expect(reading).rejects.toMatchObject({ status: 408, message: expect.stringContaining('nothing for 30 ms') });
+    // The pause is counted from the last chunk, not from the start.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(45);
+    const slow = fakeRequest({});
+    await expect(readBody(slow as unknown as IncomingMessage, { maxBytes: 1024, idleTimeoutMs: 60_000, totalTimeoutMs: 30 })).rejects.toMatchObject({
+      status: 408,
+      message: expect.stringContaining('not complete after 30 ms'),
+    });
   });
 });

@@ -125,4 +125,14 @@ describe('event ids', () => {
     expect([...ids].sort()).toEqual(ids);
     expect(newEventId(0).slice(4, 14)).toBe('0000000000');
   });
+
+  it('count up by one within a millisecond, carrying, and start afresh in the next', async () => {
+    const { newEventId } = await import('../../src/audit/event.js');
+    const value = (id: string) => [...id.slice(14)].reduce((n, c) => n * 32n + BigInt('0123456789ABCDEFGHJKMNPQRSTVWXYZ'.indexOf(c)), 0n);
+    for (let ms = 1_764_000_000_000; ms < 1_764_000_000_200; ms++) {
+      const ids = Array.from({ length: 40 }, () => newEventId(ms));
+      for (const id of ids) expect(id.slice(0, 14)).toBe(ids[0]!.slice(0, 14));
+      for (let i = 1; i < ids.length; i++) expect(value(ids[i]!)).toBe((value(ids[i - 1]!) + 1n) % 2n ** 80n);
+    }
+  });
 });

@@ -243,6 +243,22 @@ describe('scoreCompletion', () => {
     expect(stale.reasons).toEqual([{ check: 'search_present', message: 'old_string text not found in the file as sent', file: '/repo/src/a.ts' }]);
   });
 
+  it('reads a context given as a function only for a reply with edits, and scores as with the string', () => {
+    let calls = 0;
+    const lazy = () => {
+      calls++;
+      return CTX;
+    };
+    const prose = scoreCompletion({ text: 'Looks fine.', toolCalls: [], context: lazy, finishReason: 'stop' });
+    expect(calls).toBe(0);
+    expect(prose).toEqual(scoreCompletion({ text: 'Looks fine.', toolCalls: [], context: CTX, finishReason: 'stop' }));
+    for (const text of [sr('  return a + b;', '  return b + a;'), sr('  return a - b;', '  // ... rest of code ...'), 'src/a.ts\n<<<<<<< SEARCH\n  return a + b;\n=======\n']) {
+      calls = 0;
+      expect(score(text, { context: lazy })).toEqual(score(text));
+      expect(calls).toBe(1);
+    }
+  });
+
   it('scores prose-only replies on prose checks only', () => {
     expect(scoreCompletion({ text: 'Looks fine.', toolCalls: [], context: '', finishReason: 'length' })).toMatchObject({ score: 1, passed: true, checks: {} });
     const short = scoreCompletion({ text: 'Fine.', toolCalls: [], context: '' }, { minOutputChars: 40, minSentences: 2 });

@@ -56,6 +56,21 @@ describe('awaitFirstToken', () => {
     );
   });
 
+  it('holds a long prelude of multibyte text in one chunk, and gives the reader every byte once content comes', async () => {
+    // A prelude of about 2 KB (metadata of several hundred multibyte characters) before the first token, in one chunk.
+    const long = `event: message_start\ndata: {"type":"message_start","message":{"id":"m","content":[],"note":"${'é👋'.repeat(300)}"}}\n\n`;
+    for (const pad of [0, 1, 2, 3]) {
+      const bytes = Buffer.from(`${': x'.repeat(pad)}${pad ? '\n\n' : ''}${long}${MESSAGES.slice(1).join('')}`);
+      const body = source(bytes, [], true);
+      expect(await awaitFirstToken(body, 'messages', 5_000, gone())).toEqual({ ok: true });
+      expect((await readAll(body)).equals(bytes)).toBe(true);
+      const prelude = Buffer.from(`${long}${MESSAGES[2]}`);
+      expect(await awaitFirstToken(source(prelude, [], true), 'messages', 5_000, gone())).toEqual({ ok: false, outcome: 'reset' });
+    }
+    const overloaded = Buffer.from(`${long}event: error\ndata: {"type":"error","error":{"type":"overloaded_error"}}\n\n${MESSAGES[3]}`);
+    expect(await awaitFirstToken(source(overloaded, [], true), 'messages', 5_000, gone())).toEqual({ ok: false, outcome: 'stream_error' });
+  });
+
   it('a stream that ends after its prelude, or breaks, is a reset; a silent one times out', async () => {
     const prelude = Buffer.from(MESSAGES.slice(0, 3).join(''));
     expect(await awaitFirstToken(source(prelude, [40], true), 'messages', 5_000, gone())).toEqual({ ok: false, outcome: 'reset' });
@@ -99,6 +114,13 @@ describe('isPrelude', () => {
     expect(isPrelude('responses', 'event: response.output_item.added\ndata: {"type":"response.output_item.added","item":{"type":"message","content":[]}}')).toBe(true);
     expect(isPrelude('responses', 'event: response.content_part.added\ndata: {"type":"response.content_part.added","part":{"type":"output_text","text":""}}')).toBe(true);
     expect(isPrelude('responses', 'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"x"}')).toBe(false);
+    // Frames of one line: an event alone, data without its space.
+    expect(isPrelude('messages', 'event: ping')).toBe(true);
+    expect(isPrelude('messages', 'event:  message_start ')).toBe(true);
+    expect(isPrelude('messages', 'event: content_block_delta')).toBe(false);
+    expect(isPrelude('messages', 'data:{"type":"ping"}')).toBe(true);
+    expect(isPrelude('chat', 'data:{"choices":[{"index":0,"delta":{"content":"H"}}]}')).toBe(false);
+    expect(isPrelude('chat', 'id: 7')).toBe(true);
   });
 });
 

@@ -44,4 +44,24 @@ describe('gateway metrics', () => {
     expect(value(text, 'keeptrusts_policy_evaluations_total{kind="pii-detector",phase="input",verdict="allow"}')).toBe(4);
     expect(value(text, 'keeptrusts_tokens_total{direction="input",model="gpt-4o"}')).toBe(151);
   });
+
+  it('keeps the histograms of each family and the series of each failed try apart', async () => {
+    const metrics = new GatewayMetrics(['o']);
+    const messages = new DecisionContext(auditSettings(), 'req', 'messages', {});
+    messages.upstreamStart = messages.startedAt + 2;
+    messages.attempts.push({ latency_ms: 1, outcome: 'status', status: 529, target: 'o' }, { latency_ms: 1, outcome: 'answered', status: 200, target: 'o' });
+    const chat = request(200, 'allow');
+    chat.upstreamStart = chat.startedAt + 1;
+    chat.attempts.push({ latency_ms: 1, outcome: 'reset', status: null, target: 'o' }, { latency_ms: 1, outcome: 'status', status: 503, target: 'o' });
+    for (const ctx of [messages, chat, request(200, 'allow')]) metrics.observe(ctx);
+    const text = (await metrics.render()).body;
+    expect(value(text, 'keeptrusts_request_duration_seconds_count{family="chat"}')).toBe(2);
+    expect(value(text, 'keeptrusts_request_duration_seconds_count{family="messages"}')).toBe(1);
+    expect(value(text, 'keeptrusts_gateway_overhead_seconds_count{family="chat"}')).toBe(1);
+    expect(value(text, 'keeptrusts_gateway_overhead_seconds_sum{family="messages"}')).toBeCloseTo(0.002, 9);
+    expect(value(text, 'keeptrusts_gateway_overhead_seconds_bucket{le="0.0025",family="messages"}')).toBe(1);
+    expect(value(text, 'keeptrusts_upstream_failed_attempts_total{target="o",outcome="status"}')).toBe(2);
+    expect(value(text, 'keeptrusts_upstream_failed_attempts_total{target="o",outcome="reset"}')).toBe(1);
+    expect(text).not.toContain('outcome="answered"');
+  });
 });

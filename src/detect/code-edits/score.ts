@@ -152,8 +152,9 @@ export function scoreCompletion(input: QualityInput, opts: QualityOptions = {}):
   };
 
   if (edits.length > 0 || problems.length > 0) {
-    const inputLength = (input.text ?? '').length + (input.context ?? '').length;
-    const ctx = new ContextIndex(extractContextFiles(input.context ?? ''), new WorkBudget(WORK_PER_INPUT_CHAR * inputLength + 65_536));
+    const context = (typeof input.context === 'function' ? input.context() : input.context) ?? '';
+    const inputLength = (input.text ?? '').length + context.length;
+    const ctx = new ContextIndex(extractContextFiles(context), new WorkBudget(WORK_PER_INPUT_CHAR * inputLength + 65_536));
 
     // well_formed
     const malformed = problems.filter((p) => p.check === 'well_formed');

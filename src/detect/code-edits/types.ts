@@ -41,8 +41,11 @@ export interface QualityInput {
   toolCalls: Array<{ name: string; input: unknown }>;
   /** 'stop' | 'length' | 'max_tokens' | 'end_turn' | 'tool_use' | … */
   finishReason?: string;
-  /** All text the request sent (files the agent showed the model). */
-  context: string;
+  /**
+   * All text the request sent (files the agent showed the model). A function is called only when the reply
+   * holds edits to check against it: most replies hold none, and joining a coding agent's context costs its size.
+   */
+  context: string | (() => string);
 }
 
 export type QualityCheck =

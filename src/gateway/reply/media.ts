@@ -3,7 +3,10 @@ export type ReplyKind = 'sse' | 'json' | 'other';
 
 export function mediaType(contentType: unknown): string {
   const value = Array.isArray(contentType) ? contentType[0] : contentType;
-  return typeof value === 'string' ? value.split(';')[0]!.trim().toLowerCase() : '';
+  if (typeof value !== 'string') return '';
+  // Read on every reply (and again by the routing's commit point): the parameters are cut off without a list of parts.
+  const semicolon = value.indexOf(';');
+  return (semicolon < 0 ? value : value.slice(0, semicolon)).trim().toLowerCase();
 }
 
 export function replyKind(contentType: unknown): ReplyKind {

@@ -50,7 +50,7 @@ export const qualityScorer: PolicyKindDefinition<z.output<typeof schema>> = {
       rules: [],
       assessReply(reply, request) {
         const q = scoreCompletion(
-          { text: reply.text, toolCalls: reply.toolCalls, ...(reply.finishReason ? { finishReason: reply.finishReason } : {}), context: clientSent(request) },
+          { text: reply.text, toolCalls: reply.toolCalls, ...(reply.finishReason ? { finishReason: reply.finishReason } : {}), context: () => clientSent(request) },
           {
             minAggregate,
             weights: cfg.weights,
