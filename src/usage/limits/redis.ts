@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import {
   WINDOW_BUCKETS,
   WINDOW_KEY_TTL_MS,
@@ -172,6 +173,16 @@ class KeyList {
   }
 }
 
+/**
+ * ioredis, loaded when a RedisLimitEngine first makes its own client, never at import time. Its RESP decoder
+ * defines `VerbatimString` as a subclass of String, and once a process has defined any subclass of String, V8's
+ * optimised code reads every string more slowly: the detectors' scans of a 200 KB context took 2.5-4x as long
+ * in a process that had only imported ioredis (docs/benchmarks.md). A gateway without --redis-url never pays it.
+ */
+function loadRedis(): typeof Redis {
+  return (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+}
+
 /** Limits shared by every gateway using the same Redis and prefix; admit and settle are each one Lua script. */
 export class RedisLimitEngine implements LimitEngine {
   private readonly redis: ScriptedRedis;
@@ -202,7 +213,7 @@ export class RedisLimitEngine implements LimitEngine {
       this.ownsClient = false;
     } else {
       if (!opts.url) throw new Error('RedisLimitEngine needs url or client');
-      this.redis = new Redis(opts.url, options) as ScriptedRedis;
+      this.redis = new (loadRedis())(opts.url, options) as ScriptedRedis;
       this.ownsClient = true;
       // ioredis reports connection errors as events; commands fail on their own, so this only avoids the
       // "unhandled error event" output. The command failures reach onError.
