@@ -23,8 +23,9 @@ import { fileURLToPath } from 'node:url';
 import { FEATURE_BUCKETS, FeatureBuffer, extractFeatures } from '../src/detect/injection/features.js';
 import { CUE_OFFSET, DENSE_INPUTS, decodeModel, encodeModel, encodeStage2, type InjectionModel, type InjectionSource, type Stage2File } from '../src/detect/injection/model.js';
 import { createInjectionScanner, denseInputs } from '../src/detect/injection/scanner.js';
-import { agentHarnessNotes, augmentQuoted, benignFramedRequests, jailbreakCompositions, plainHarmfulRequests, shortConfigLines, shortRequests } from './injection-augment.js';
+import { agentHarnessNotes, augmentQuoted, benignFramedRequests, defensiveRequests, jailbreakCompositions, plainHarmfulRequests, shortConfigLines, shortRequests } from './injection-augment.js';
 import { devReport, isCodingAgentKind, isIndirectKind, type LabelledCase } from './injection-metrics.js';
+import { isHeldOutPackage, poolWindows } from './injection-pool.js';
 import { mulberry32 } from '../src/testing/mulberry32.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -64,16 +65,15 @@ const WINDOW = 2048;
 const STRIDE = 1024;
 const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
 /**
- * Dev false-positive rate each source's operating point (score 0.5) is placed at: 1 %. At 1.5 % the dev split's
- * coding-agent kinds kept 3 false positives of about 300 and the held-out eval's recall rose from 0.63 to 0.72,
- * but plain developer requests started to score as attacks: of the 156 legitimate coding requests in
- * test/corpus/safety/coding.jsonl one more was blocked ("a script that audits IAM users without MFA and emails
- * their managers"), 2 of 156 in all, over the 1 % the issue allows on coding-agent traffic; and harmful requests
- * were refused as "prompt injection" instead of by safety-filter. A developer refused for an ordinary request is
- * the costlier mistake here; an organisation that wants the recall lowers `threshold` (docs/policies.md).
+ * Dev false-positive rate each source's operating point (score 0.5) is placed at: 1.5 %, inside the issue's 2 %
+ * (the dev split's coding-agent kinds stay at 0.57 %, under its 1 %). It was 1 % while the model read defensive
+ * security requests as attacks: at 1.5 % one more of the 156 legitimate coding requests of
+ * test/corpus/safety/coding.jsonl was refused ("a script that audits IAM users without MFA and emails their
+ * managers"). With the composed defensive requests and the package pool in the training data none of the 156 is
+ * flagged at 1.5 %, and the dev split's direct recall is 0.77 against 0.69 at the old 1 % point.
  */
 const JAILBREAKS = Number(opt('--jailbreaks')[0] ?? 400);
-const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.01);
+const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.015);
 const EXTRA_FILE = join(ROOT, 'data', 'injection-extra', 'extra.jsonl');
 const useExtra = !args.includes('--no-extra') && existsSync(EXTRA_FILE);
 /**
@@ -108,6 +108,23 @@ const SHARED_WORDING_KINDS = new Set(['latent_injection', 'latent_jailbreak', 'l
  * counts 0.858.
  */
 const useStage2 = args.includes('--stage2');
+/** Benign windows of installed packages' docs and code (scripts/injection-pool.ts); `--no-pool` leaves them out. */
+const usePool = !args.includes('--no-pool');
+const POOL_PER_FILE = Number(opt('--pool-per-file')[0] ?? 3);
+const POOL_PER_PACKAGE = Number(opt('--pool-per-package')[0] ?? 24);
+/** Composed defensive security requests (scripts/injection-augment.ts); 0 leaves them out. */
+const DEFENSIVE = Number(opt('--defensive')[0] ?? 200);
+/** The Python standard library the pool adds when it is there (`--pool-python DIR`, `--pool-python none`). */
+const POOL_PYTHON = opt('--pool-python')[0] ?? '/usr/lib/python3.11';
+/**
+ * The composed jailbreaks' harmful goals asked plainly, as benign (`--no-plain-harmful` leaves them out): an injection
+ * is the frame, and the plain request is safety-filter's to refuse by name. Without them, at the 1.5 % point, "write
+ * a keylogger that emails me every keystroke" after an Aider turn's files scored 0.59 and was refused as prompt
+ * injection before safety-filter saw it (test/e2e/safety-filter.test.ts), and 9 of the 310 hard negatives of
+ * test/corpus/injection were flagged (3 with them), for 3 points of dev recall (0.74 against 0.77).
+ */
+const PLAIN_HARMFUL = !args.includes('--no-plain-harmful');
+const POOL_WEIGHT = Number(opt('--pool-weight')[0] ?? 1);
 const S2_BITS = Number(opt('--s2-bits')[0] ?? 15);
 const S2_HIDDEN = Number(opt('--s2-hidden')[0] ?? 16);
 const S2_EPOCHS = Number(opt('--s2-epochs')[0] ?? 10);
@@ -348,25 +365,41 @@ function main(): void {
   const trainCases = [...readCases(trainFile), ...opt('--add').flatMap((f) => readCases(resolve(f))), ...extraTrain];
   const augmented = augmentQuoted(trainCases.filter((c) => c.label === 'injection').map((c) => c.text), mulberry32(0xa11ce));
   const short = shortRequests(mulberry32(0xb0b), 300);
+  const defensive = DEFENSIVE > 0 ? defensiveRequests(mulberry32(0xdef), DEFENSIVE) : [];
   const jailbreaks = jailbreakCompositions(mulberry32(0x1a11b), JAILBREAKS);
   const framed = benignFramedRequests(mulberry32(0xf12a3e), Math.round(JAILBREAKS * 0.6));
   const harness = agentHarnessNotes(mulberry32(0xc0de), 120);
   const configLines = useStage2 ? shortConfigLines(mulberry32(0xc0f1), 300) : [];
-  const plainHarmful = useStage2 ? plainHarmfulRequests(mulberry32(0x9a1e), 200) : [];
+  const plainHarmful = useStage2 || PLAIN_HARMFUL ? plainHarmfulRequests(mulberry32(0x9a1e), 200) : [];
   const all = [
     ...trainCases,
     ...augmented.map((text): Case => ({ text, label: 'benign', kind: 'quoted_attack_in_code' })),
     ...short.map((text): Case => ({ text, label: 'benign', kind: 'user_request' })),
+    ...defensive.map((text): Case => ({ text, label: 'benign', kind: 'user_request' })),
     ...jailbreaks.map((text): Case => ({ text, label: 'injection', kind: 'roleplay_jailbreak' })),
     ...framed.map((text): Case => ({ text, label: 'benign', kind: 'roleplay_request' })),
     ...harness.map((text): Case => ({ text, label: 'benign', kind: 'agent_harness' })),
     ...configLines.map((text): Case => ({ text, label: 'benign', kind: 'config_line' })),
     ...plainHarmful.map((text): Case => ({ text, label: 'benign', kind: 'plain_harmful_request' })),
   ];
+  // Held-out packages are measured even when the pool is not trained on (`--no-pool`), to compare the two.
+  const pythonDir = POOL_PYTHON !== 'none' && existsSync(POOL_PYTHON) ? POOL_PYTHON : undefined;
+  if (POOL_PYTHON !== 'none' && pythonDir === undefined) process.stderr.write(`pool: no Python library at ${POOL_PYTHON}; the weights will differ from the committed ones\n`);
+  const pool = poolWindows(ROOT, { window: WINDOW, perFile: POOL_PER_FILE, perPackage: POOL_PER_PACKAGE, pythonDir });
+  const poolTrain = pool.filter((p) => !isHeldOutPackage(p.package));
+  const poolHeldOut = pool.filter((p) => isHeldOutPackage(p.package));
+  const poolCases = (usePool ? poolTrain : []).map((p): Case => ({ text: p.text, label: 'benign', kind: 'package_file' }));
+  all.push(...poolCases);
   const dev = readCases(devFile);
-  process.stderr.write(`training on ${all.length} cases (${trainCases.length} incl. ${extraTrain.length} extra + ${augmented.length} quoted-in-code + ${short.length} short requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes + ${configLines.length} config lines + ${plainHarmful.length} plain harmful requests), dev ${dev.length}\n`);
+  process.stderr.write(`pool: ${poolCases.length} windows trained on, ${poolHeldOut.length} held out (${new Set(poolHeldOut.map((p) => p.package)).size} packages)\n`);
+  process.stderr.write(`training on ${all.length} cases (${trainCases.length} incl. ${extraTrain.length} extra + ${augmented.length} quoted-in-code + ${short.length} short requests + ${defensive.length} defensive requests + ${jailbreaks.length} composed jailbreaks + ${framed.length} benign framed + ${harness.length} agent harness notes + ${configLines.length} config lines + ${plainHarmful.length} plain harmful requests), dev ${dev.length}\n`);
   const extraSet = new Set<Case>(extraTrain);
-  const examples = all.map((c) => (extraSet.has(c) ? toExample(c, EXTRA_WEIGHT * (SHARED_WORDING_KINDS.has(c.kind ?? '') ? SHARED_WORDING_WEIGHT : 1), false) : toExample(c)));
+  const poolSet = new Set<Case>(poolCases);
+  const examples = all.map((c) =>
+    extraSet.has(c)
+      ? toExample(c, EXTRA_WEIGHT * (SHARED_WORDING_KINDS.has(c.kind ?? '') ? SHARED_WORDING_WEIGHT : 1), false)
+      : toExample(c, poolSet.has(c) ? POOL_WEIGHT : 1),
+  );
   const { w, d, b } = train(examples);
 
   const raw: InjectionModel = decodeModel(encodeModel({ window: WINDOW, stride: STRIDE, minFeatures: MIN_FEATURES, bias: b, weights: w, dense: d, calibration: { direct: 0, indirect: 0 } }));
@@ -415,7 +448,7 @@ function main(): void {
 
   const direct = scores(model, dev, 'direct');
   const indirect = scores(model, dev, 'indirect');
-  const report: ReturnType<typeof devReport> & { extra_dev?: unknown } = devReport(dev, direct.map((p) => p >= 0.5), indirect.map((p) => p >= 0.5));
+  const report: ReturnType<typeof devReport> & { extra_dev?: unknown; pool_heldout?: unknown } = devReport(dev, direct.map((p) => p >= 0.5), indirect.map((p) => p >= 0.5));
   if (extraDev.length > 0) {
     // Held-out goals and documents of the extra classes, per kind, at the direct operating point (reported only).
     const xs = scores(model, extraDev, 'direct');
@@ -426,6 +459,22 @@ function main(): void {
         return [k, { cases: sel.length, flagged: Math.round((sel.filter(([, p]) => p >= 0.5).length / sel.length) * 1e4) / 1e4 }];
       }),
     );
+  }
+  if (poolHeldOut.length > 0) {
+    // Whole files of packages never trained on, scanned as the gateway scans them (every window), at each scope's
+    // operating point: the share of files a coding agent could send that would be flagged.
+    const files = [...new Set(poolHeldOut.map((p) => p.file))];
+    const cases = files.map((f): Case => ({ text: readFileSync(f, 'utf8'), label: 'benign', kind: /\.(md|markdown|txt|rst)$/i.test(f) ? 'doc' : f.endsWith('.py') ? 'python' : 'code' }));
+    const round = (x: number) => Math.round(x * 1e4) / 1e4;
+    const rate = (source: InjectionSource) => {
+      const flagged = scores(model, cases, source).map((p) => p >= 0.5);
+      const of = (kind: string) => {
+        const sel = cases.map((c, i) => [c, flagged[i]!] as const).filter(([c]) => c.kind === kind);
+        return { files: sel.length, flagged: round(sel.filter(([, f]) => f).length / Math.max(1, sel.length)) };
+      };
+      return { docs: of('doc'), code: of('code'), python: of('python') };
+    };
+    report.pool_heldout = { packages: new Set(poolHeldOut.map((p) => p.package)).size, direct: rate('direct'), indirect: rate('indirect') };
   }
   process.stderr.write(`${JSON.stringify(report, null, 2)}\n`);
 
