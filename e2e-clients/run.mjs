@@ -108,6 +108,11 @@ async function checkEvents(gw, client, upstreamCalls, who) {
   check(`${client}: one decision event per upstream call (${inference.length} events, ${upstreamCalls} calls)`, inference.length === upstreamCalls, tail.stderr + tail.stdout.slice(0, 500));
   check(`${client}: attribution headers arrived (${who.developer}, ${who.repository})`, inference.every((e) => e.identity.developer === who.developer && e.identity.repository === who.repository && e.identity.source.developer === 'header'), JSON.stringify(inference.map((e) => e.identity)));
   check(`${client}: usage and cost metered on every event`, inference.every((e) => e.usage && e.usage.output_tokens > 0), JSON.stringify(inference.map((e) => e.usage)));
+  // The clients' own traffic (system prompts, tool definitions, tool results, harness notes) is benign: a
+  // prompt-injection finding on it is a false positive every user of that client would meet on every turn.
+  const injection = inference.flatMap((e) => (e.policies ?? []).filter((p) => p.kind === 'prompt-injection' && p.verdict !== 'allow'));
+  const scanned = inference.every((e) => (e.policies ?? []).some((p) => p.kind === 'prompt-injection'));
+  check(`${client}: prompt-injection scanned every turn and found nothing in the client's own traffic`, scanned && injection.length === 0, JSON.stringify(injection));
   check(`${client}: events name the client and the redaction`, inference.every((e) => e.identity.client === client) && events.some((e) => e.redactions.length > 0), JSON.stringify(events.map((e) => [e.identity.client, e.verdict])));
   const files = readdirSync(gw.dataDir, { recursive: true }).map((f) => join(gw.dataDir, f)).filter((f) => { try { return readFileSync(f) && true; } catch { return false; } });
   check(`${client}: no raw token anywhere in the data dir`, files.every((f) => !readFileSync(f).toString('latin1').includes(TOKEN)));
