@@ -18,6 +18,8 @@ function fromSource(workerData: RedisWorkerData): Worker {
 
 /** After an unexpected exit, calls fail at once for this long, then the next call starts the thread again. */
 const RESTART_DELAY_MS = 1000;
+/** close() waits this long for the calls before it and QUIT, then ends the thread all the same. */
+const CLOSE_WAIT_MS = 3000;
 /** A scan of every key of a budget may take many round trips; it is bounded by this instead. */
 const SCAN_TIMEOUT_MS = 60_000;
 
@@ -94,7 +96,7 @@ export class RedisThread {
       if (worker) {
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
         // The thread answers once QUIT is done; a thread that does not answer is ended all the same.
-        const answered = this.post(worker, 'close', [], Date.now() + this.opts.callTimeoutMs).catch(() => {});
+        const answered = this.post(worker, 'close', [], Date.now() + Math.min(CLOSE_WAIT_MS, this.opts.callTimeoutMs)).catch(() => {});
         await Promise.race([answered, exited]);
         await worker.terminate();
       }

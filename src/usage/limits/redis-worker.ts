@@ -22,6 +22,9 @@ const redis = new RedisClient(data.url, data.options as RedisOptions) as Redis &
 redis.on('error', () => {});
 for (const [name, lua] of Object.entries(data.scripts)) redis.defineCommand(name, { lua });
 
+/** The calls not answered yet; close waits for them. */
+const inflight = new Set<Promise<unknown>>();
+
 /** Every value under a key prefix with its hash field (SCAN, then one pipeline of HGETs). */
 async function scanField(pattern: string, field: string): Promise<Array<[string, string | null]>> {
   const keys: string[] = [];
@@ -60,6 +63,9 @@ async function run(req: RedisRequest): Promise<unknown> {
       }, req.args[0]);
       return new Promise(() => {});
     case 'close':
+      // The calls before it first: QUIT right behind an EVALSHA would close the connection before ioredis
+      // retries a script Redis did not know yet (NOSCRIPT, then EVAL).
+      await Promise.allSettled([...inflight]);
       try {
         await redis.quit();
       } catch {
@@ -70,7 +76,13 @@ async function run(req: RedisRequest): Promise<unknown> {
 }
 
 port.on('message', (req: RedisRequest) => {
-  run(req).then(
+  const running = run(req);
+  if (req.op !== 'close' && req.op !== 'crash') {
+    inflight.add(running);
+    const forget = () => inflight.delete(running);
+    running.then(forget, forget);
+  }
+  running.then(
     (value) => {
       port.postMessage({ id: req.id, value } satisfies RedisResponse);
       if (req.op === 'close') port.close();
