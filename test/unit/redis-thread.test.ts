@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetsSchema, rateLimitsSchema } from '../../src/config/schema.js';
 import { RedisLimitEngine, type LimitScopeValues } from '../../src/usage/limits/index.js';
 import { redactSecret } from '../../src/usage/limits/redis-protocol.js';
-import { RedisThread } from '../../src/usage/limits/redis-thread.js';
+import { RedisThread, threadExecArgv } from '../../src/usage/limits/redis-thread.js';
 import { deleteRedisKeys, REDIS_URL, redisAvailable } from '../helpers/services.js';
 
 /*
@@ -103,6 +103,11 @@ describe('the Redis thread of a RedisLimitEngine', () => {
     await expect(first).rejects.toThrow('the Redis thread did not answer in time');
     await expect(second).rejects.toThrow('the Redis thread did not answer in time');
     await thread.close();
+  });
+
+  it('the thread gets the Node options of the process, not those about its entry (-e, --input-type)', () => {
+    expect(threadExecArgv(['--input-type=module', '-e', 'code', '--enable-source-maps'])).toEqual(['--enable-source-maps']);
+    expect(threadExecArgv(['--input-type', 'module', '--eval', 'code', '--import', 'tsx', '-p', 'x'])).toEqual(['--import', 'tsx']);
   });
 
   it("never repeats the URL's password in an error", () => {

@@ -5,6 +5,20 @@ import { Worker } from 'node:worker_threads';
 import { redactSecret, type RedisRequest, type RedisResponse, type RedisWorkerData } from './redis-protocol.js';
 
 /**
+ * The process's Node options minus those about its own entry (`node --input-type=module -e …` would make the
+ * thread fail to start: "--input-type can only be used with string input").
+ */
+export function threadExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (['--input-type', '-e', '--eval', '-p', '--print'].includes(a)) i++;
+    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
+  }
+  return out;
+}
+
+/**
  * Running from TypeScript sources (vitest, tsx): Node 20 ignores `--import tsx` in a worker's execArgv for its
  * entry module, so a small bootstrap registers tsx's loader first (as src/audit/ingest-thread.ts does).
  */
@@ -13,7 +27,7 @@ function fromSource(workerData: RedisWorkerData): Worker {
   const tsx = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./redis-worker.ts', import.meta.url).href;
   const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData });
+  return new Worker(boot, { eval: true, workerData, execArgv: threadExecArgv() });
 }
 
 /** After an unexpected exit, calls fail at once for this long, then the next call starts the thread again. */
@@ -57,6 +71,8 @@ export class RedisThread {
   private downReason = '';
   private readonly sweep: NodeJS.Timeout;
   private readonly maxInFlight: number;
+  /** Calls of this turn of the event loop, posted together (one message, one wake-up of the thread). */
+  private outbox: RedisRequest[] = [];
 
   constructor(private readonly opts: RedisThreadOptions) {
     this.maxInFlight = opts.maxInFlight ?? 10_000;
@@ -122,8 +138,16 @@ export class RedisThread {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, deadline });
       if (this.pending.size === 1) worker.ref();
-      worker.postMessage({ id, op, args } as RedisRequest);
+      if (this.outbox.length === 0) setImmediate(() => this.flush(worker));
+      this.outbox.push({ id, op, args } as RedisRequest);
     });
+  }
+
+  private flush(worker: Worker): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    // A thread that exited meanwhile: its calls were failed with the exit already.
+    if (batch.length > 0 && worker === this.worker) worker.postMessage(batch);
   }
 
   private settle(id: number): Pending | undefined {
@@ -137,14 +161,16 @@ export class RedisThread {
   private spawn(): Worker {
     const { url, options, scripts } = this.opts;
     const data: RedisWorkerData = { url, options, scripts };
-    const worker = import.meta.url.endsWith('.ts') ? fromSource(data) : new Worker(new URL('./redis-worker.js', import.meta.url), { workerData: data });
+    const worker = import.meta.url.endsWith('.ts') ? fromSource(data) : new Worker(new URL('./redis-worker.js', import.meta.url), { workerData: data, execArgv: threadExecArgv() });
     worker.unref();
     let failure = '';
-    worker.on('message', (m: RedisResponse) => {
-      const p = this.settle(m.id);
-      if (!p) return;
-      if (m.error) p.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
-      else p.resolve(m.value);
+    worker.on('message', (batch: RedisResponse[]) => {
+      for (const m of batch) {
+        const p = this.settle(m.id);
+        if (!p) continue;
+        if (m.error) p.reject(Object.assign(new Error(m.error.message), { name: m.error.name }));
+        else p.resolve(m.value);
+      }
     });
     // An uncaught error in the thread; 'exit' follows.
     worker.on('error', (err) => (failure = `: ${redactSecret(err.message, url)}`.slice(0, 300)));
@@ -153,6 +179,7 @@ export class RedisThread {
       this.worker = undefined;
       this.downSince = Date.now();
       this.downReason = `the Redis thread exited (code ${code}${failure})`;
+      this.outbox = [];
       this.failAll(new Error(this.downReason));
     });
     return worker;

@@ -3,8 +3,8 @@
  * declares a subclass of String, and once an isolate has one, V8 reads every string in it more slowly: here it
  * costs only this thread, never the gateway's detectors (docs/benchmarks.md).
  *
- * Protocol: the main thread posts {id, op, args}; each gets one {id, value} or {id, error: {name, message}}.
- * Commands run in the order they arrive; `close` quits the connection after the commands before it, answers,
+ * Protocol: the main thread posts batches of {id, op, args}; each gets one {id, value} or {id, error: {name,
+ * message}}, in batches as well. Commands run in the order they arrive; `close` quits the connection after the commands before it, answers,
  * and ends the thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -75,7 +75,22 @@ async function run(req: RedisRequest): Promise<unknown> {
   }
 }
 
-port.on('message', (req: RedisRequest) => {
+/*
+ * Answers go out in batches, once per turn of the event loop: one reply from Redis often resolves several
+ * commands, and each message costs both threads a wake-up and a copy.
+ */
+let outbox: RedisResponse[] = [];
+function flush(): void {
+  const batch = outbox;
+  outbox = [];
+  if (batch.length > 0) port.postMessage(batch);
+}
+function answer(response: RedisResponse): void {
+  if (outbox.length === 0) setImmediate(flush);
+  outbox.push(response);
+}
+
+function handle(req: RedisRequest): void {
   const running = run(req);
   if (req.op !== 'close' && req.op !== 'crash') {
     inflight.add(running);
@@ -84,13 +99,20 @@ port.on('message', (req: RedisRequest) => {
   }
   running.then(
     (value) => {
-      port.postMessage({ id: req.id, value } satisfies RedisResponse);
-      if (req.op === 'close') port.close();
+      answer({ id: req.id, value });
+      if (req.op === 'close') {
+        flush();
+        port.close();
+      }
     },
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       // Never the URL's password, should a message ever carry it.
-      port.postMessage({ id: req.id, error: { name: e.name, message: redactSecret(e.message, data.url) } } satisfies RedisResponse);
+      answer({ id: req.id, error: { name: e.name, message: redactSecret(e.message, data.url) } });
     },
   );
+}
+
+port.on('message', (batch: RedisRequest[]) => {
+  for (const req of batch) handle(req);
 });
