@@ -4,20 +4,18 @@
  * costs only this thread, never the gateway's detectors (docs/benchmarks.md).
  *
  * Protocol: the main thread posts batches of {id, op, args}; each gets one {id, value} or {id, error: {name,
- * message}}, in batches as well. Commands run in the order they arrive; `close` quits the connection after the commands before it, answers,
- * and ends the thread.
+ * message}}, in batches as well. Commands run in the order they arrive; `close` waits for the commands before
+ * it, quits the connection, answers, and ends the thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import type { Redis, RedisOptions } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { redactSecret, type RedisRequest, type RedisResponse, type RedisWorkerData } from './redis-protocol.js';
 
 const data = workerData as RedisWorkerData;
 const port = parentPort!;
-const { Redis: RedisClient } = createRequire(import.meta.url)('ioredis') as typeof import('ioredis');
 
 type Script = (numKeys: number, ...args: Array<string | number>) => Promise<string>;
-const redis = new RedisClient(data.url, data.options as RedisOptions) as Redis & Record<string, Script>;
+const redis = new Redis(data.url, data.options as RedisOptions) as Redis & Record<string, Script>;
 // ioredis reports connection errors as events; the commands fail on their own and carry the error back.
 redis.on('error', () => {});
 for (const [name, lua] of Object.entries(data.scripts)) redis.defineCommand(name, { lua });
