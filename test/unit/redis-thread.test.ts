@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetsSchema, rateLimitsSchema } from '../../src/config/schema.js';
 import { RedisLimitEngine, type LimitScopeValues } from '../../src/usage/limits/index.js';
 import { redactSecret } from '../../src/usage/limits/redis-protocol.js';
-import { RedisThread, threadExecArgv } from '../../src/usage/limits/redis-thread.js';
+import { checkRedisUrl, RedisThread, threadExecArgv } from '../../src/usage/limits/redis-thread.js';
 import { deleteRedisKeys, REDIS_URL, redisAvailable } from '../helpers/services.js';
 
 /*
@@ -108,6 +108,12 @@ describe('the Redis thread of a RedisLimitEngine', () => {
   it('the thread gets the Node options of the process, not those about its entry (-e, --input-type)', () => {
     expect(threadExecArgv(['--input-type=module', '-e', 'code', '--enable-source-maps'])).toEqual(['--enable-source-maps']);
     expect(threadExecArgv(['--input-type', 'module', '--eval', 'code', '--import', 'tsx', '-p', 'x'])).toEqual(['--import', 'tsx']);
+  });
+
+  it('a URL ioredis would refuse fails at construction (the gateway does not start), without repeating it', () => {
+    expect(() => new RedisLimitEngine(config, { url: 'redis://kt:s3cret@[::1' })).toThrow(/^Invalid URL$/);
+    expect(() => checkRedisUrl('foo:bar//x')).toThrow('Invalid URL');
+    for (const ok of ['redis://127.0.0.1:6379', 'rediss://u:p@h:6380/2', '//h:1', '/tmp/redis.sock?db=2', '6379', 'localhost:6379']) expect(() => checkRedisUrl(ok)).not.toThrow();
   });
 
   it("never repeats the URL's password in an error", () => {

@@ -5,6 +5,17 @@ import { Worker } from 'node:worker_threads';
 import { redactSecret, type RedisRequest, type RedisResponse, type RedisWorkerData } from './redis-protocol.js';
 
 /**
+ * Throws where ioredis's constructor would throw on the URL (its parseURL: redis:// and rediss:// URLs, `//host`,
+ * a socket path, a port, or `host:port`), so a bad --redis-url still stops the gateway at start rather than
+ * failing every request in the thread. A fresh error: Node's own carries the input, password included.
+ */
+export function checkRedisUrl(url: string): void {
+  if (/^\d+$/.test(url) || (url.startsWith('/') && !url.startsWith('//'))) return;
+  const full = /^rediss?:\/\//i.test(url) ? url : url.startsWith('//') ? `redis:${url}` : `redis://${url}`;
+  if (!URL.canParse(full)) throw new TypeError('Invalid URL');
+}
+
+/**
  * The process's Node options minus those about its own entry (`node --input-type=module -e …` would make the
  * thread fail to start: "--input-type can only be used with string input").
  */
@@ -75,6 +86,7 @@ export class RedisThread {
   private outbox: RedisRequest[] = [];
 
   constructor(private readonly opts: RedisThreadOptions) {
+    checkRedisUrl(opts.url);
     this.maxInFlight = opts.maxInFlight ?? 10_000;
     this.worker = this.spawn();
     // One timer for every call's deadline rather than one per call.
@@ -138,16 +150,16 @@ export class RedisThread {
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, deadline });
       if (this.pending.size === 1) worker.ref();
-      if (this.outbox.length === 0) setImmediate(() => this.flush(worker));
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
       this.outbox.push({ id, op, args } as RedisRequest);
     });
   }
 
-  private flush(worker: Worker): void {
+  /** The outbox holds only calls to the current thread: an exit empties it (and fails those calls). */
+  private flush(): void {
     const batch = this.outbox;
     this.outbox = [];
-    // A thread that exited meanwhile: its calls were failed with the exit already.
-    if (batch.length > 0 && worker === this.worker) worker.postMessage(batch);
+    if (batch.length > 0) this.worker?.postMessage(batch);
   }
 
   private settle(id: number): Pending | undefined {
