@@ -64,6 +64,19 @@ if (BASE_DIST) GATEWAYS.push(...GATEWAYS.map((g) => ({ ...g, name: `${g.name} [b
  */
 const GATEWAY_NODE_ARGS = (process.env.BENCH_GATEWAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
+/**
+ * BENCH_REDIS_URL: every gateway keeps budgets and rate limits in this Redis (`--redis-url`, a key prefix of this
+ * run), with a global rate limit and a global budget no request reaches, so each request is one admit and one
+ * settle: what a team gateway pays for shared limits.
+ */
+const REDIS_URL = process.env.BENCH_REDIS_URL;
+const REDIS_ARGS = REDIS_URL ? ['--redis-url', REDIS_URL, '--redis-key-prefix', `bench-${process.pid}`] : [];
+const LIMITS = REDIS_URL
+  ? `rate_limits: [{scope: global, rpm: 1000000000, max_parallel: 100000}]
+budgets: [{scope: global, limit_usd: 1000000, period: day, mode: hard}]
+`
+  : '';
+
 /** The product brief's chain plus its recommended extras, as far as this build has the kinds. */
 function briefChain(): string[] {
   return ['pii-detector', 'code-sanitizer', 'prompt-injection', 'quality-scorer', 'audit-logger', 'dlp-filter', 'safety-filter'].filter((k) => KNOWN_KINDS.has(k));
@@ -301,7 +314,7 @@ policies: {chain: [${chain.join(', ')}]}
 providers:
   targets:
     - {id: fake, provider: openai-compatible, base_url: "http://127.0.0.1:${PORTS.fake}/v1"${target ? `, ${target}` : ''}}
-`,
+${LIMITS}`,
   );
   return file;
 }
@@ -325,7 +338,7 @@ async function main() {
         children.push(
           await startProcess(
             g.name,
-            [...GATEWAY_NODE_ARGS, join(g.dist ?? 'dist', 'cli/main.js'), 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain, g.target), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`)],
+            [...GATEWAY_NODE_ARGS, join(g.dist ?? 'dist', 'cli/main.js'), 'gateway', 'run', '--policy-config', gatewayConfig(dir, g.chain, g.target), '--listen', `127.0.0.1:${port}`, '--log-level', 'error', '--max-concurrency', '256', '--data-dir', join(dir, `data-${i}-${k}`), ...REDIS_ARGS],
             {},
             null,
           ),

@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
-import type { Redis, RedisOptions } from 'ioredis';
 import {
   WINDOW_BUCKETS,
   WINDOW_KEY_TTL_MS,
@@ -18,6 +16,7 @@ import {
   softFlag,
   toMicros,
 } from './plan.js';
+import { RedisThread } from './redis-thread.js';
 import {
   DEFAULT_LEASE_TTL_MS,
   type Admission,
@@ -144,14 +143,9 @@ if #fired == 0 then return '[]' end
 return cjson.encode(fired)
 `;
 
-type Script = (numKeys: number, ...args: Array<string | number>) => Promise<string>;
-type ScriptedRedis = Redis & { ktLimitsAdmit: Script; ktLimitsSettle: Script };
-
 export interface RedisLimitEngineOptions extends LimitEngineOptions {
-  /** redis://[user:pass@]host:port[/db]; ignored when `client` is given. */
-  url?: string;
-  /** An existing connection (not closed by close()). */
-  client?: Redis;
+  /** redis://[user:pass@]host:port[/db] (rediss:// for TLS). */
+  url: string;
   /** Added after "kt:" to every key, e.g. a deployment name, or a random prefix in tests. */
   keyPrefix?: string;
   /** Longest wait for one Redis command before it counts as a backend error (default 1000 ms). */
@@ -174,19 +168,15 @@ class KeyList {
 }
 
 /**
- * ioredis, loaded when a RedisLimitEngine first makes its own client, never at import time. Its RESP decoder
- * defines `VerbatimString` as a subclass of String, and once a process has defined any subclass of String, V8's
- * optimised code reads every string more slowly: the detectors' scans of a 200 KB context took 2.5-4x as long
- * in a process that had only imported ioredis (docs/benchmarks.md). A gateway without --redis-url never pays it.
+ * Limits shared by every gateway using the same Redis and prefix; admit and settle are each one Lua script.
+ *
+ * The Redis client (ioredis) runs in a worker thread (redis-worker.ts), never in the thread that builds the
+ * engine. ioredis's RESP decoder defines `VerbatimString` as a subclass of String, and once an isolate has
+ * defined any subclass of String, V8's optimised code reads every string in it more slowly: the detectors' scans
+ * of a 200 KB context took 2.5-4x as long in a gateway process that had loaded ioredis (docs/benchmarks.md).
  */
-function loadRedis(): typeof Redis {
-  return (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
-}
-
-/** Limits shared by every gateway using the same Redis and prefix; admit and settle are each one Lua script. */
 export class RedisLimitEngine implements LimitEngine {
-  private readonly redis: ScriptedRedis;
-  private readonly ownsClient: boolean;
+  private readonly redis: RedisThread;
   private readonly prefix: string;
   private readonly leaseTtlMs: number;
   private readonly onBackendError: 'block' | 'allow';
@@ -200,27 +190,22 @@ export class RedisLimitEngine implements LimitEngine {
     this.leaseTtlMs = opts.leaseTtlMs ?? DEFAULT_LEASE_TTL_MS;
     this.onBackendError = opts.onBackendError ?? 'block';
     this.onError = opts.onError ?? (() => {});
-    const options: RedisOptions = {
-      commandTimeout: opts.commandTimeoutMs ?? 1000,
-      // Fail a command after one reconnection attempt rather than queueing it for ever: a request must not
-      // hang on a dead Redis; fail-mode decides what happens instead.
-      maxRetriesPerRequest: 1,
-      connectTimeout: 2000,
-      connectionName: 'keeptrusts-limits',
-    };
-    if (opts.client) {
-      this.redis = opts.client as ScriptedRedis;
-      this.ownsClient = false;
-    } else {
-      if (!opts.url) throw new Error('RedisLimitEngine needs url or client');
-      this.redis = new (loadRedis())(opts.url, options) as ScriptedRedis;
-      this.ownsClient = true;
-      // ioredis reports connection errors as events; commands fail on their own, so this only avoids the
-      // "unhandled error event" output. The command failures reach onError.
-      this.redis.on('error', () => {});
-    }
-    this.redis.defineCommand('ktLimitsAdmit', { lua: ADMIT_LUA });
-    this.redis.defineCommand('ktLimitsSettle', { lua: SETTLE_LUA });
+    const commandTimeout = opts.commandTimeoutMs ?? 1000;
+    if (!opts.url) throw new Error('RedisLimitEngine needs a url');
+    this.redis = new RedisThread({
+      url: opts.url,
+      options: {
+        commandTimeout,
+        // Fail a command after one reconnection attempt rather than queueing it for ever: a request must not
+        // hang on a dead Redis; fail-mode decides what happens instead.
+        maxRetriesPerRequest: 1,
+        connectTimeout: 2000,
+        connectionName: 'keeptrusts-limits',
+      },
+      scripts: { ktLimitsAdmit: ADMIT_LUA, ktLimitsSettle: SETTLE_LUA },
+      // Only if the thread itself stops answering: ioredis fails a command after commandTimeout.
+      callTimeoutMs: 2 * commandTimeout + 2000,
+    });
   }
 
   async admit(who: LimitScopeValues, estimatedTokens: number, nowMs = Date.now()): Promise<Admission> {
@@ -241,7 +226,7 @@ export class RedisLimitEngine implements LimitEngine {
     };
     let reply: { s?: number[] | Record<string, never>; d?: 'b' | 'w' | 'p'; i?: number; r?: number };
     try {
-      reply = JSON.parse(await this.redis.ktLimitsAdmit(keys.keys.length, ...keys.keys, nowMs, id, JSON.stringify(body)));
+      reply = JSON.parse(await this.redis.script('ktLimitsAdmit', keys.keys, [nowMs, id, JSON.stringify(body)]));
     } catch (err) {
       this.onError(err, 'admit');
       return this.onBackendError === 'block' ? backendDenial() : { ok: true, lease, flags: ['limits_unavailable'] };
@@ -279,7 +264,7 @@ export class RedisLimitEngine implements LimitEngine {
     };
     let fired: Array<[number, number]>;
     try {
-      fired = JSON.parse(await this.redis.ktLimitsSettle(keys.keys.length, ...keys.keys, nowMs, lease.id, JSON.stringify(body)));
+      fired = JSON.parse(await this.redis.script('ktLimitsSettle', keys.keys, [nowMs, lease.id, JSON.stringify(body)]));
     } catch (err) {
       this.onError(err, 'settle');
       return { alerts: [], error: `limits backend unavailable: ${(err as Error).message}` };
@@ -320,29 +305,15 @@ export class RedisLimitEngine implements LimitEngine {
     await this.redis.ping();
   }
 
-  async close(): Promise<void> {
-    if (!this.ownsClient) return;
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
-    }
+  /** Ends the Redis thread once the calls already made are answered (QUIT, then the thread exits). */
+  close(): Promise<void> {
+    return this.redis.close();
   }
 
   /** Every value under a budget key prefix, with its spend (µ$). */
   private async scanSpent(keyPrefix: string): Promise<Array<[string, number]>> {
     const pattern = keyPrefix.replace(/[*?[\]\\]/g, '\\$&') + '*';
-    const keys: string[] = [];
-    let cursor = '0';
-    do {
-      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      keys.push(...batch);
-    } while (cursor !== '0');
-    if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const k of keys) pipeline.hget(k, 'spent');
-    const results = (await pipeline.exec()) ?? [];
-    return keys.map((k, i) => [k.slice(keyPrefix.length), Number(results[i]?.[1] ?? 0)] as [string, number]);
+    const rows = await this.redis.scanField(pattern, 'spent');
+    return rows.map(([k, spent]) => [k.slice(keyPrefix.length), Number(spent ?? 0)]);
   }
 }
