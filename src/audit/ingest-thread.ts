@@ -1,22 +1,8 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../runtime/module-worker.js';
 import type { DrainResult } from './ingester.js';
 import type { JournalPosition } from './journal.js';
 
-/**
- * Running from TypeScript sources (vitest, tsx): Node 20 ignores `--import tsx` in a worker's execArgv for its
- * entry module, so a small bootstrap registers tsx's loader first and then imports the worker.
- */
-function fromSource(workerData: unknown): Worker {
-  // The ESM entry of tsx/esm/api (require.resolve would give its CommonJS twin).
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsx = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./ingest-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
 
 type Message = ({ type: 'ingested' } & DrainResult) | { type: 'error'; message: string; position?: JournalPosition; pendingBytes?: number } | { type: 'stopped' };
 
@@ -45,7 +31,7 @@ export class IngestThread {
 
   private spawn(): Worker {
     const data = { ...this.opts, active: this.active };
-    const worker = import.meta.url.endsWith('.ts') ? fromSource(data) : new Worker(new URL('./ingest-worker.js', import.meta.url), { workerData: data });
+    const worker = startModuleWorker(import.meta.url, 'ingest-worker', data);
     worker.on('message', (m: Message) => {
       if (m.type === 'ingested') this.on.ingested(m);
       else if (m.type === 'error') this.on.error(m.message, m.position && m.pendingBytes !== undefined ? { position: m.position, pendingBytes: m.pendingBytes } : undefined);

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { budgetsSchema, rateLimitsSchema } from '../../src/config/schema.js';
 import { RedisLimitEngine, type LimitScopeValues } from '../../src/usage/limits/index.js';
 import { redactSecret } from '../../src/usage/limits/redis-protocol.js';
-import { checkRedisUrl, RedisThread, threadExecArgv } from '../../src/usage/limits/redis-thread.js';
+import { threadExecArgv } from '../../src/runtime/module-worker.js';
+import { checkRedisUrl, RedisThread } from '../../src/usage/limits/redis-thread.js';
 import { deleteRedisKeys, REDIS_URL, redisAvailable } from '../helpers/services.js';
 
 /*

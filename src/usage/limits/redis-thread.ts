@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleWorker } from '../../runtime/module-worker.js';
 import { redactSecret, type RedisRequest, type RedisResponse, type RedisWorkerData } from './redis-protocol.js';
 
 /**
@@ -13,32 +11,6 @@ export function checkRedisUrl(url: string): void {
   if (/^\d+$/.test(url) || (url.startsWith('/') && !url.startsWith('//'))) return;
   const full = /^rediss?:\/\//i.test(url) ? url : url.startsWith('//') ? `redis:${url}` : `redis://${url}`;
   if (!URL.canParse(full)) throw new TypeError('Invalid URL');
-}
-
-/**
- * The process's Node options minus those about its own entry (`node --input-type=module -e …` would make the
- * thread fail to start: "--input-type can only be used with string input").
- */
-export function threadExecArgv(argv: readonly string[] = process.execArgv): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (['--input-type', '-e', '--eval', '-p', '--print'].includes(a)) i++;
-    else if (!a.startsWith('--input-type=') && !a.startsWith('--eval=') && !a.startsWith('--print=')) out.push(a);
-  }
-  return out;
-}
-
-/**
- * Running from TypeScript sources (vitest, tsx): Node 20 ignores `--import tsx` in a worker's execArgv for its
- * entry module, so a small bootstrap registers tsx's loader first (as src/audit/ingest-thread.ts does).
- */
-function fromSource(workerData: RedisWorkerData): Worker {
-  const tsxDir = dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsx = pathToFileURL(join(tsxDir, 'dist/esm/api/index.mjs')).href;
-  const entry = new URL('./redis-worker.ts', import.meta.url).href;
-  const boot = `import(${JSON.stringify(tsx)}).then(({ register }) => { register(); return import(${JSON.stringify(entry)}); })`;
-  return new Worker(boot, { eval: true, workerData, execArgv: threadExecArgv() });
 }
 
 /** After an unexpected exit, calls fail at once for this long, then the next call starts the thread again. */
@@ -173,7 +145,7 @@ export class RedisThread {
   private spawn(): Worker {
     const { url, options, scripts } = this.opts;
     const data: RedisWorkerData = { url, options, scripts };
-    const worker = import.meta.url.endsWith('.ts') ? fromSource(data) : new Worker(new URL('./redis-worker.js', import.meta.url), { workerData: data, execArgv: threadExecArgv() });
+    const worker = startModuleWorker(import.meta.url, 'redis-worker', data);
     worker.unref();
     let failure = '';
     worker.on('message', (batch: RedisResponse[]) => {
