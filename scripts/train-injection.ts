@@ -8,6 +8,10 @@
  *   npm run train:injection -- --out DIR          # write the two files there instead of src/detect/injection
  *   npm run train:injection -- --no-extra         # without data/injection-extra/extra.jsonl
  *   npm run train:injection -- --stage2           # the two-stage cascade (see S2_* below; not the committed model)
+ *   npm run train:injection -- --no-pool          # without the benign windows of installed packages (injection-pool.ts)
+ *
+ * The package pool (scripts/injection-pool.ts) adds benign windows of node_modules' docs and code and of the Python
+ * standard library; one package in five is held out and reported as `pool_heldout` in model-metrics.json.
  *
  * data/injection-extra/extra.jsonl (scripts/build-injection-extra.ts; sources in its README) adds persuasive,
  * latent, extraction and adversarial-suffix attacks with benign twins: its `train` cases are trained on, its `dev`
@@ -69,8 +73,8 @@ const MIN_FEATURES = Number(opt('--min-features')[0] ?? 800);
  * (the dev split's coding-agent kinds stay at 0.57 %, under its 1 %). It was 1 % while the model read defensive
  * security requests as attacks: at 1.5 % one more of the 156 legitimate coding requests of
  * test/corpus/safety/coding.jsonl was refused ("a script that audits IAM users without MFA and emails their
- * managers"). With the composed defensive requests and the package pool in the training data none of the 156 is
- * flagged at 1.5 %, and the dev split's direct recall is 0.77 against 0.69 at the old 1 % point.
+ * managers"). With the composed defensive requests, the plain harmful requests and the package pool in the training
+ * data none of the 156 is flagged at 1.5 %, and the dev split's direct recall is 0.74 against 0.69 at the old 1 %.
  */
 const JAILBREAKS = Number(opt('--jailbreaks')[0] ?? 400);
 const TARGET_FP = Number(opt('--target-fp')[0] ?? 0.015);
@@ -97,8 +101,8 @@ const DEFAULT_EXTRA_KINDS = ['persuasion_jailbreak', 'persuasive_request', 'pers
 const SHARED_WORDING_KINDS = new Set(['latent_injection', 'latent_jailbreak', 'latent_task', 'sysprompt_extraction', 'prompt_question']);
 
 /**
- * `--stage2` trains the cascade's stage 2 (model.ts) as well, with the training sets added for it (short
- * configuration lines, plain harmful requests). Not the default: the cascade scored far better on the dev split
+ * `--stage2` trains the cascade's stage 2 (model.ts) as well, with the training set added for it (short
+ * configuration lines). Not the default: the cascade scored far better on the dev split
  * (direct recall 0.86 against 0.69 at the 1 % point) but blocked an Aider edit of docs/policies.md and refused a
  * plain malware request as prompt injection before safety-filter (test/e2e/safety-filter.test.ts), and its
  * held-out eval recall did not rise with it (docs/benchmarks.md). Embedding rows are the low S2_BITS bits of a
