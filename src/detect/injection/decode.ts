@@ -131,22 +131,30 @@ export function findEncodedRuns(text: string): EncodedRun[] {
  * (the rest of each call ran unoptimised), as in features.ts hashFeatures.
  *
  * Hex digits are base64 digits, so a hex run lies inside a base64 run, and a run shorter than MIN_RUN holds none
- * worth decoding: the loop only finds the maximal base64 runs (one table look-up and test per character), and the
- * few of at least MIN_RUN characters are looked at closely in tryRun.
+ * worth decoding: the loop only finds the maximal base64 runs of at least MIN_RUN characters, which are looked at
+ * closely in tryRun. Such a run covers a position that is a multiple of MIN_RUN (less one), so only those positions
+ * are probed, and a probe that lands on a base64 character is grown both ways to its maximal run: on code, where
+ * most runs are short words, this reads about a third of the characters (secrets/views.ts encodedRuns does the
+ * same). The runs found, and their order, are those of a pass over every character.
  */
 function findBase64AndHexRuns(text: string, out: EncodedRun[]): void {
   const n = text.length;
-  let runStart = -1;
-  // One step past the end (a NUL, not a digit) closes the last run, so that no code follows the loop.
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 0;
-    if (c < 128 && (CLS[c]! & 5) !== 0) {
-      if (runStart < 0) runStart = i;
-    } else if (runStart >= 0) {
-      if (i - runStart >= MIN_RUN) tryRun(text, runStart, i, out);
-      runStart = -1;
-    }
+  // Everything before `from` is already classified (it ends at a character outside the alphabet, or at 0).
+  let from = 0;
+  for (let probe = MIN_RUN - 1; probe < n; probe += MIN_RUN) {
+    if (probe < from || !isBase64Unit(text.charCodeAt(probe))) continue;
+    let start = probe;
+    while (start > from && isBase64Unit(text.charCodeAt(start - 1))) start--;
+    let end = probe + 1;
+    while (end < n && isBase64Unit(text.charCodeAt(end))) end++;
+    from = end;
+    if (end - start >= MIN_RUN) tryRun(text, start, end, out);
   }
+}
+
+/** A base64 digit, standard or URL-safe. */
+function isBase64Unit(c: number): boolean {
+  return c < 128 && (CLS[c]! & 5) !== 0;
 }
 
 /**
