@@ -10,6 +10,7 @@
  * Only windows around places where one of these applies are rebuilt and rescanned, so plain text costs one
  * linear pass to find no such place.
  */
+import { isAscii } from '../ascii.js';
 import { normalizeText, NormView } from '../injection/normalize.js';
 
 /** Runs of characters the Unicode step changes: invisibles, soft hyphen, full-width forms, mathematical alphanumerics. */
@@ -20,7 +21,6 @@ const UNICODE_TRIGGER = /(?:[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-
  * to those; whether a join's quotes sit between token characters is checked after the match.
  */
 const ESCAPES = /\\(?:\/|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})|%[0-9a-fA-F]{2}|["'][ \t]{0,8}(?:(?:\+|\.\.?|&|\|\|)[ \t]{0,8})?(?:\r?\n[ \t]{0,40}(?:(?:\+|\.\.?|&)[ \t]{0,8})?)?["']/g;
-const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A character a token is made of, on both sides of a join. */
 function isTokenChar(c: number): boolean {
@@ -182,7 +182,7 @@ export function decodedView(text: string): DecodedView | null {
   const views: NormView[] = [];
   let cur = text;
   UNICODE_TRIGGER.lastIndex = 0;
-  if (NON_ASCII.test(cur) && UNICODE_TRIGGER.test(cur)) {
+  if (!isAscii(cur) && UNICODE_TRIGGER.test(cur)) {
     const u = normalizeText(cur, { normalizeUnicode: true, detectHomoglyphs: false });
     if (u.text !== cur) {
       views.push(u);
@@ -223,7 +223,7 @@ export function decodedView(text: string): DecodedView | null {
  */
 export function decodeWindows(text: string): Array<[number, number]> {
   const spots: Replacement[] = [];
-  if (NON_ASCII.test(text)) {
+  if (!isAscii(text)) {
     UNICODE_TRIGGER.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = UNICODE_TRIGGER.exec(text)) !== null) spots.push({ start: m.index, end: m.index + m[0].length, text: '' });
