@@ -17,7 +17,6 @@ export const MAX_ENCODED_RUN = 2048;
 const MIN_RUN = 16;
 
 const HEX_ESCAPES = /(?:\\x[0-9a-fA-F]{2}){8,512}/g;
-const PERCENT = /%[0-9A-Fa-f]{2}/g;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -198,16 +197,29 @@ function findPercentRuns(text: string, out: EncodedRun[]): void {
   // Percent-encoding: each maximal run of URL characters that holds a `%XX` is visited once, from where the
   // previous run ended. (Growing a window around every `%XX` instead re-read up to 2 × MAX_ENCODED_RUN
   // characters per escape: 17 s of CPU for a 1 MB run of `%41`.)
-  PERCENT.lastIndex = 0;
-  let pm: RegExpExecArray | null;
-  while ((pm = PERCENT.exec(text)) !== null) {
-    let s = pm.index;
+  for (let at = nextEscape(text, 0), next = 0; at >= 0; at = nextEscape(text, next)) {
+    let s = at;
     while (s > 0 && isUrlChar(text.charCodeAt(s - 1))) s--;
-    let e = pm.index + 3;
+    let e = at + 3;
     while (e < n && isUrlChar(text.charCodeAt(e))) e++;
-    PERCENT.lastIndex = e;
+    next = e;
     for (const [ws, we] of percentWindows(text, s, e)) tryPercent(text, ws, we, out);
   }
+}
+
+/**
+ * Where the next `%XX` (two hex digits) starts at or after `from`, or -1: what /%[0-9A-Fa-f]{2}/g finds next, with
+ * indexOf skipping to each `%` natively (code holds many: modulo, format strings), about twice as fast.
+ */
+function nextEscape(text: string, from: number): number {
+  for (let p = text.indexOf('%', from); p >= 0; p = text.indexOf('%', p + 1)) {
+    if (isHexUnit(text.charCodeAt(p + 1)) && isHexUnit(text.charCodeAt(p + 2))) return p;
+  }
+  return -1;
+}
+
+function isHexUnit(c: number): boolean {
+  return c < 128 && (CLS[c]! & 2) !== 0;
 }
 
 function isUrlChar(c: number): boolean {
