@@ -3,6 +3,8 @@
  * percent-encoding, each at least 16 characters and decoding to readable text with spaces in it.
  */
 
+import { BASE64_MIN_RUN, base64Runs } from '../base64-runs.js';
+
 export type EncodingKind = 'base64' | 'hex' | 'url';
 
 export interface EncodedRun {
@@ -14,7 +16,7 @@ export interface EncodedRun {
 
 /** Longest encoded run that is decoded (and so the longest span such a finding can have). */
 export const MAX_ENCODED_RUN = 2048;
-const MIN_RUN = 16;
+const MIN_RUN = BASE64_MIN_RUN;
 
 const HEX_ESCAPES = /(?:\\x[0-9a-fA-F]{2}){8,512}/g;
 
@@ -125,35 +127,13 @@ export function findEncodedRuns(text: string): EncodedRun[] {
 }
 
 /**
- * The per-character pass, in a function that ends with its loop: V8 compiles the loop while it first runs (on-stack
- * replacement), and code after it that had not run yet then deoptimised that compiled loop on every later call
- * (the rest of each call ran unoptimised), as in features.ts hashFeatures.
- *
  * Hex digits are base64 digits, so a hex run lies inside a base64 run, and a run shorter than MIN_RUN holds none
- * worth decoding: the loop only finds the maximal base64 runs of at least MIN_RUN characters, which are looked at
- * closely in tryRun. Such a run covers a position that is a multiple of MIN_RUN (less one), so only those positions
- * are probed, and a probe that lands on a base64 character is grown both ways to its maximal run: on code, where
- * most runs are short words, this reads about a third of the characters (secrets/views.ts encodedRuns does the
- * same). The runs found, and their order, are those of a pass over every character.
+ * worth decoding: only the maximal base64 runs of at least MIN_RUN characters (base64-runs.ts, shared with the
+ * secret scanner's decoded views) are looked at closely, in tryRun.
  */
 function findBase64AndHexRuns(text: string, out: EncodedRun[]): void {
-  const n = text.length;
-  // Everything before `from` is already classified (it ends at a character outside the alphabet, or at 0).
-  let from = 0;
-  for (let probe = MIN_RUN - 1; probe < n; probe += MIN_RUN) {
-    if (probe < from || !isBase64Unit(text.charCodeAt(probe))) continue;
-    let start = probe;
-    while (start > from && isBase64Unit(text.charCodeAt(start - 1))) start--;
-    let end = probe + 1;
-    while (end < n && isBase64Unit(text.charCodeAt(end))) end++;
-    from = end;
-    if (end - start >= MIN_RUN) tryRun(text, start, end, out);
-  }
-}
-
-/** A base64 digit, standard or URL-safe. */
-function isBase64Unit(c: number): boolean {
-  return c < 128 && (CLS[c]! & 5) !== 0;
+  const runs = base64Runs(text);
+  for (let k = 0; k < runs.length; k += 2) tryRun(text, runs[k]!, runs[k + 1]!, out);
 }
 
 /**

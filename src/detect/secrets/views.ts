@@ -11,6 +11,7 @@
  * linear pass to find no such place.
  */
 import { isAscii } from '../ascii.js';
+import { base64Runs } from '../base64-runs.js';
 import { normalizeText, NormView } from '../injection/normalize.js';
 
 /** Runs of characters the Unicode step changes: invisibles, soft hyphen, full-width forms, mathematical alphanumerics. */
@@ -30,8 +31,7 @@ function isTokenChar(c: number): boolean {
   );
 }
 
-/** Shortest and longest encoded run decoded. */
-const MIN_RUN = 16;
+/** Longest encoded run decoded (the shortest: base64-runs.ts BASE64_MIN_RUN). */
 export const MAX_RUN = 4096;
 /** Characters around a trigger rebuilt and rescanned (a key name before a value, the value after it). */
 const WINDOW = 384;
@@ -84,28 +84,18 @@ interface Replacement {
   text: string;
 }
 
-function isB64(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  return c < 128 && B64[c]! >= 0;
-}
-
 /**
- * Maximal base64/hex runs that decode to printable ASCII, with their decoding. A run of MIN_RUN or more characters
- * covers a position that is a multiple of MIN_RUN, so only those positions are probed and grown both ways: on code,
- * where most runs are short words, this reads a fraction of the characters.
+ * Maximal base64/hex runs that decode to printable ASCII, with their decoding. The runs (at least 16 characters)
+ * come from base64-runs.ts, which the prompt-injection decoder reads too.
  */
 function encodedRuns(text: string, out: Replacement[]): void {
   const n = text.length;
-  let from = 0;
-  for (let probe = MIN_RUN - 1; probe < n; probe += MIN_RUN) {
-    if (probe < from || !isB64(text, probe)) continue;
-    let start = probe;
-    while (start > from && isB64(text, start - 1)) start--;
-    let i = probe + 1;
-    while (i < n && isB64(text, i)) i++;
-    from = i;
+  const runs = base64Runs(text);
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r]!;
+    const i = runs[r + 1]!;
     const len = i - start;
-    if (len < MIN_RUN || len > MAX_RUN) continue;
+    if (len > MAX_RUN) continue;
     let allHex = true;
     for (let k = start; k < i && allHex; k++) if (HEXV[text.charCodeAt(k)]! < 0) allHex = false;
     let end = i;
