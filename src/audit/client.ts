@@ -45,7 +45,10 @@ function looksLikeAider({ systemText, diffsInUserTurn }: RequestShape): boolean 
 
 /** Aider's commit-message request puts the diffs after `# Diffs:` on a line of its own, at the start of the user text or after the chat transcript. */
 export function hasDiffsLine(text: string): boolean {
-  return text.startsWith('# Diffs:\n') || text.includes('\n# Diffs:\n');
+  // Searched from its `#` and checked for the line start after: V8 skips to a rare first character natively, while
+  // a pattern that starts with a newline stopped at every line of a 200 KB context (0.2 ms a request).
+  for (let i = text.indexOf('# Diffs:\n'); i >= 0; i = text.indexOf('# Diffs:\n', i + 1)) if (i === 0 || text.charCodeAt(i - 1) === 10) return true;
+  return false;
 }
 
 export function header(headers: IncomingHttpHeaders, name: string): string | undefined {

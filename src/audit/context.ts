@@ -6,6 +6,7 @@ import { worstVerdict, type Finding, type PolicyPhase, type ReplyView, type Verd
 import type { JsonPath, Segment, SegmentSource } from '../protocol/content.js';
 import { BLOB_MIN_CHARS, blobHash } from './blobs.js';
 import { CaptureMemo, captureMemoFor } from './capture-memo.js';
+import { maskSpans, take, takeMasked, type CaptureBudget } from './masked-text.js';
 import { detectClient, hasDiffsLine, type RequestShape } from './client.js';
 import type { StreamMeter } from '../usage/meter.js';
 import type { BudgetAlert, Lease } from '../usage/limits/types.js';
@@ -99,7 +100,15 @@ export class DecisionContext {
   private readonly redactions = new Map<string, EventRedaction>();
   private locationsListed = 0;
   /** `digest`: the SHA-256 of `text` when already known; `digestKey`: where the memo keeps it once hashed. */
-  private requestText: Array<{ source: string; turn: number; text: string; digest?: string | undefined; digestKey?: string }> | null = null;
+  private requestText: Array<{
+    source: string;
+    turn: number;
+    text: string;
+    /** Set when `text` is to be captured with these findings masked (capture() masks only what fits). */
+    findings?: readonly Finding[];
+    digest?: string | undefined;
+    digestKey?: string;
+  }> | null = null;
   /** Long captured texts by SHA-256 (hex), stored once beside the chain; the event refers to them by hash. */
   readonly blobs = new Map<string, string>();
   private reply: ReplyView | null = null;
@@ -162,10 +171,9 @@ export class DecisionContext {
       if (mask) return { source: seg.source, turn: seg.turn, text: mask(found ? maskSpans(seg.text, found) : seg.text, seg.source) };
       const digest = digests?.get(seg.id);
       if (!found) return { source: seg.source, turn: seg.turn, text: seg.text, digest };
-      const text = maskSpans(seg.text, found);
-      if (digest === undefined) return { source: seg.source, turn: seg.turn, text };
+      if (digest === undefined) return { source: seg.source, turn: seg.turn, text: seg.text, findings: found };
       const digestKey = CaptureMemo.maskedKey(digest, found);
-      return { source: seg.source, turn: seg.turn, text, digest: this.memo.get(digestKey), digestKey };
+      return { source: seg.source, turn: seg.turn, text: seg.text, findings: found, digest: this.memo.get(digestKey), digestKey };
     });
   }
 
@@ -375,9 +383,8 @@ export class DecisionContext {
     const budget = { left: this.settings.captureMaxBytes, truncated: false };
     const request =
       this.requestText?.map((t) => {
-        const text = take(t.text, budget);
+        const { text, whole } = t.findings ? takeMasked(t.text, t.findings, budget) : takeWhole(t.text, budget);
         if (text.length < BLOB_MIN_CHARS) return { source: t.source, text, turn: t.turn };
-        const whole = text === t.text;
         const sha256 = whole && t.digest ? t.digest : blobHash(text);
         if (whole && t.digestKey && !t.digest) this.memo.remember(t.digestKey, sha256);
         this.blobs.set(sha256, text);
@@ -468,20 +475,6 @@ function findingsBySegment(findings: readonly Finding[]): Map<number, Finding[]>
   return bySegment;
 }
 
-/** The text with every finding's span replaced by `[TYPE]`, whatever the policy did with it. */
-function maskSpans(text: string, findings: readonly Finding[]): string {
-  const spans = [...findings].sort((a, b) => a.start - b.start || b.end - a.end);
-  let out = '';
-  let pos = 0;
-  for (const f of spans) {
-    if (f.end <= pos) continue;
-    const start = Math.max(f.start, pos);
-    out += text.slice(pos, start) + `[${f.type}]`;
-    pos = f.end;
-  }
-  return out + text.slice(pos);
-}
-
 /** Every string in a value (member names too) through `mask`, into a copy. */
 function maskValue(value: unknown, mask: (text: string) => string): unknown {
   if (typeof value === 'string') return mask(value);
@@ -494,15 +487,10 @@ function maskValue(value: unknown, mask: (text: string) => string): unknown {
   return value;
 }
 
-function take(text: string, budget: { left: number; truncated: boolean }): string {
-  if (text.length <= budget.left) {
-    budget.left -= text.length;
-    return text;
-  }
-  budget.truncated = true;
-  const kept = text.slice(0, Math.max(0, budget.left));
-  budget.left = 0;
-  return `${kept}…[truncated ${text.length - kept.length} chars]`;
+/** take(), and whether the text fit whole. */
+function takeWhole(text: string, budget: CaptureBudget): { text: string; whole: boolean } {
+  const kept = take(text, budget);
+  return { text: kept, whole: kept === text };
 }
 
 function capJson(value: unknown, budget: { left: number; truncated: boolean }): unknown {

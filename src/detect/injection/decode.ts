@@ -3,6 +3,8 @@
  * percent-encoding, each at least 16 characters and decoding to readable text with spaces in it.
  */
 
+import { BASE64_MIN_RUN, base64Runs } from '../base64-runs.js';
+
 export type EncodingKind = 'base64' | 'hex' | 'url';
 
 export interface EncodedRun {
@@ -14,10 +16,9 @@ export interface EncodedRun {
 
 /** Longest encoded run that is decoded (and so the longest span such a finding can have). */
 export const MAX_ENCODED_RUN = 2048;
-const MIN_RUN = 16;
+const MIN_RUN = BASE64_MIN_RUN;
 
 const HEX_ESCAPES = /(?:\\x[0-9a-fA-F]{2}){8,512}/g;
-const PERCENT = /%[0-9A-Fa-f]{2}/g;
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -126,27 +127,13 @@ export function findEncodedRuns(text: string): EncodedRun[] {
 }
 
 /**
- * The per-character pass, in a function that ends with its loop: V8 compiles the loop while it first runs (on-stack
- * replacement), and code after it that had not run yet then deoptimised that compiled loop on every later call
- * (the rest of each call ran unoptimised), as in features.ts hashFeatures.
- *
  * Hex digits are base64 digits, so a hex run lies inside a base64 run, and a run shorter than MIN_RUN holds none
- * worth decoding: the loop only finds the maximal base64 runs (one table look-up and test per character), and the
- * few of at least MIN_RUN characters are looked at closely in tryRun.
+ * worth decoding: only the maximal base64 runs of at least MIN_RUN characters (base64-runs.ts, shared with the
+ * secret scanner's decoded views) are looked at closely, in tryRun.
  */
 function findBase64AndHexRuns(text: string, out: EncodedRun[]): void {
-  const n = text.length;
-  let runStart = -1;
-  // One step past the end (a NUL, not a digit) closes the last run, so that no code follows the loop.
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 0;
-    if (c < 128 && (CLS[c]! & 5) !== 0) {
-      if (runStart < 0) runStart = i;
-    } else if (runStart >= 0) {
-      if (i - runStart >= MIN_RUN) tryRun(text, runStart, i, out);
-      runStart = -1;
-    }
-  }
+  const runs = base64Runs(text);
+  for (let k = 0; k < runs.length; k += 2) tryRun(text, runs[k]!, runs[k + 1]!, out);
 }
 
 /**
@@ -190,16 +177,29 @@ function findPercentRuns(text: string, out: EncodedRun[]): void {
   // Percent-encoding: each maximal run of URL characters that holds a `%XX` is visited once, from where the
   // previous run ended. (Growing a window around every `%XX` instead re-read up to 2 × MAX_ENCODED_RUN
   // characters per escape: 17 s of CPU for a 1 MB run of `%41`.)
-  PERCENT.lastIndex = 0;
-  let pm: RegExpExecArray | null;
-  while ((pm = PERCENT.exec(text)) !== null) {
-    let s = pm.index;
+  for (let at = nextEscape(text, 0), next = 0; at >= 0; at = nextEscape(text, next)) {
+    let s = at;
     while (s > 0 && isUrlChar(text.charCodeAt(s - 1))) s--;
-    let e = pm.index + 3;
+    let e = at + 3;
     while (e < n && isUrlChar(text.charCodeAt(e))) e++;
-    PERCENT.lastIndex = e;
+    next = e;
     for (const [ws, we] of percentWindows(text, s, e)) tryPercent(text, ws, we, out);
   }
+}
+
+/**
+ * Where the next `%XX` (two hex digits) starts at or after `from`, or -1: what /%[0-9A-Fa-f]{2}/g finds next, with
+ * indexOf skipping to each `%` natively (code holds many: modulo, format strings), about twice as fast.
+ */
+function nextEscape(text: string, from: number): number {
+  for (let p = text.indexOf('%', from); p >= 0; p = text.indexOf('%', p + 1)) {
+    if (isHexUnit(text.charCodeAt(p + 1)) && isHexUnit(text.charCodeAt(p + 2))) return p;
+  }
+  return -1;
+}
+
+function isHexUnit(c: number): boolean {
+  return c < 128 && (CLS[c]! & 2) !== 0;
 }
 
 function isUrlChar(c: number): boolean {

@@ -6,6 +6,8 @@
  * Pure ASCII text is its own view (no copy, identity map).
  */
 
+import { isAscii } from '../ascii.js';
+
 export interface NormalizeOptions {
   normalizeUnicode: boolean;
   detectHomoglyphs: boolean;
@@ -174,8 +176,7 @@ function wordHasAscii(text: string, pos: number, width: number): boolean {
 const NON_ASCII = /[^\x00-\x7f]/g;
 
 export function normalizeText(text: string, opts: NormalizeOptions): NormView {
-  NON_ASCII.lastIndex = 0;
-  if (!NON_ASCII.test(text)) return new NormView(text, null);
+  if (isAscii(text)) return new NormView(text, null);
   const pieces: string[] = [];
   const normStart: number[] = [];
   const origStart: number[] = [];

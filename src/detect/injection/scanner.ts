@@ -1,4 +1,4 @@
-import { KeywordAutomaton } from '../secrets/prefilter.js';
+import { SHARED_KEYWORDS } from '../secrets/prefilter.js';
 import { findEncodedRuns, MAX_ENCODED_RUN } from './decode.js';
 import { findInvisible } from './invisible.js';
 import { FeatureBuffer, extractFeatures } from './features.js';
@@ -169,7 +169,8 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
       keywordSignals[id]!.push(si);
     }
   });
-  const automaton = new KeywordAutomaton([...keywordIds.keys()]);
+  // The keyword pass is shared with the other detectors that scan the same text (secrets/prefilter.ts KeywordUnion).
+  const unionIds = SHARED_KEYWORDS.add([...keywordIds.keys()]);
 
   function runSignal(c: CompiledSignal, view: NormView, out: Hit[], discussion: DiscussionIndex, literals: StringLiterals): void {
     const re = c.re;
@@ -198,11 +199,9 @@ export function createInjectionScanner(opts: InjectionScannerOptions = {}): Inje
   function collect(text: string, depth: number, given?: NormView): Hit[] {
     const view = given ?? normalizeText(text, normOpts);
     const hits: Hit[] = [];
-    const found = new Uint8Array(keywordIds.size);
     const active = new Uint8Array(compiled.length);
-    if (automaton.scan(view.text, found) > 0) {
-      for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const si of keywordSignals[k]!) active[si] = 1;
-    }
+    const found = SHARED_KEYWORDS.scan(view.text);
+    for (let k = 0; k < unionIds.length; k++) if (found[unionIds[k]!] === 1) for (const si of keywordSignals[k]!) active[si] = 1;
     // The view is the text itself only when the text is pure ASCII (normalizeText), so no second look is needed.
     if (!view.identity) for (const si of nonAsciiSignals) active[si] = 1;
     const discussion = new DiscussionIndex(view.text);

@@ -5,7 +5,7 @@ import { keyAround } from './generic.js';
 import { shannonEntropy } from './entropy.js';
 import { findKubernetesSecretValues, MAX_MANIFEST_VALUE } from './kubernetes.js';
 import { secretsOpenFrom } from './frontier.js';
-import { KeywordAutomaton } from './prefilter.js';
+import { SHARED_KEYWORDS } from './prefilter.js';
 import { decodedView, decodeWindows } from './views.js';
 import type { RuleMatchContext, SecretRule } from './rule.js';
 import { SECRET_RULES } from './rules.js';
@@ -74,7 +74,8 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
       keywordRules[id]!.push(ri);
     }
   });
-  const automaton = new KeywordAutomaton([...keywordIds.keys()]);
+  // The keyword pass is shared with the other detectors that scan the same text (prefilter.ts KeywordUnion).
+  const unionIds = SHARED_KEYWORDS.add([...keywordIds.keys()]);
   const alwaysRun = compiled.map((c, i) => (c.rule.keywords.length === 0 ? i : -1)).filter((i) => i >= 0);
 
   const custom: Compiled[] = (opts.additionalPatterns ?? []).map((p, i) => {
@@ -98,7 +99,6 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
   if (custom.length > 0) maxMatchLength = Math.max(maxMatchLength, CUSTOM_PATTERN_MAX_LENGTH);
   maxMatchLength = Math.max(maxMatchLength, MAX_MANIFEST_VALUE);
 
-  const found = new Uint8Array(keywordIds.size);
   const active = new Uint8Array(compiled.length);
 
   function run(c: Compiled, text: string, out: Candidate[]): void {
@@ -159,11 +159,9 @@ export function createSecretScanner(opts: SecretScannerOptions = {}): Detector {
   };
 
   function scanInto(text: string, candidates: Candidate[]): void {
-    found.fill(0);
     active.fill(0);
-    if (automaton.scan(text, found) > 0) {
-      for (let k = 0; k < found.length; k++) if (found[k] === 1) for (const ri of keywordRules[k]!) active[ri] = 1;
-    }
+    const found = SHARED_KEYWORDS.scan(text);
+    for (let k = 0; k < unionIds.length; k++) if (found[unionIds[k]!] === 1) for (const ri of keywordRules[k]!) active[ri] = 1;
     for (const ri of alwaysRun) active[ri] = 1;
     for (let ri = 0; ri < compiled.length; ri++) if (active[ri] === 1) run(compiled[ri]!, text, candidates);
     for (const c of custom) run(c, text, candidates);

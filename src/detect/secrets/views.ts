@@ -10,6 +10,8 @@
  * Only windows around places where one of these applies are rebuilt and rescanned, so plain text costs one
  * linear pass to find no such place.
  */
+import { isAscii } from '../ascii.js';
+import { base64Runs } from '../base64-runs.js';
 import { normalizeText, NormView } from '../injection/normalize.js';
 
 /** Runs of characters the Unicode step changes: invisibles, soft hyphen, full-width forms, mathematical alphanumerics. */
@@ -20,7 +22,6 @@ const UNICODE_TRIGGER = /(?:[\u00ad\u034f\u180e\u200b-\u200f\u202a-\u202e\u2060-
  * to those; whether a join's quotes sit between token characters is checked after the match.
  */
 const ESCAPES = /\\(?:\/|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2})|%[0-9a-fA-F]{2}|["'][ \t]{0,8}(?:(?:\+|\.\.?|&|\|\|)[ \t]{0,8})?(?:\r?\n[ \t]{0,40}(?:(?:\+|\.\.?|&)[ \t]{0,8})?)?["']/g;
-const NON_ASCII = /[^\x00-\x7f]/;
 
 /** A character a token is made of, on both sides of a join. */
 function isTokenChar(c: number): boolean {
@@ -30,8 +31,7 @@ function isTokenChar(c: number): boolean {
   );
 }
 
-/** Shortest and longest encoded run decoded. */
-const MIN_RUN = 16;
+/** Longest encoded run decoded (the shortest: base64-runs.ts BASE64_MIN_RUN). */
 export const MAX_RUN = 4096;
 /** Characters around a trigger rebuilt and rescanned (a key name before a value, the value after it). */
 const WINDOW = 384;
@@ -84,28 +84,18 @@ interface Replacement {
   text: string;
 }
 
-function isB64(text: string, i: number): boolean {
-  const c = text.charCodeAt(i);
-  return c < 128 && B64[c]! >= 0;
-}
-
 /**
- * Maximal base64/hex runs that decode to printable ASCII, with their decoding. A run of MIN_RUN or more characters
- * covers a position that is a multiple of MIN_RUN, so only those positions are probed and grown both ways: on code,
- * where most runs are short words, this reads a fraction of the characters.
+ * Maximal base64/hex runs that decode to printable ASCII, with their decoding. The runs (at least 16 characters)
+ * come from base64-runs.ts, which the prompt-injection decoder reads too.
  */
 function encodedRuns(text: string, out: Replacement[]): void {
   const n = text.length;
-  let from = 0;
-  for (let probe = MIN_RUN - 1; probe < n; probe += MIN_RUN) {
-    if (probe < from || !isB64(text, probe)) continue;
-    let start = probe;
-    while (start > from && isB64(text, start - 1)) start--;
-    let i = probe + 1;
-    while (i < n && isB64(text, i)) i++;
-    from = i;
+  const runs = base64Runs(text);
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r]!;
+    const i = runs[r + 1]!;
     const len = i - start;
-    if (len < MIN_RUN || len > MAX_RUN) continue;
+    if (len > MAX_RUN) continue;
     let allHex = true;
     for (let k = start; k < i && allHex; k++) if (HEXV[text.charCodeAt(k)]! < 0) allHex = false;
     let end = i;
@@ -182,7 +172,7 @@ export function decodedView(text: string): DecodedView | null {
   const views: NormView[] = [];
   let cur = text;
   UNICODE_TRIGGER.lastIndex = 0;
-  if (NON_ASCII.test(cur) && UNICODE_TRIGGER.test(cur)) {
+  if (!isAscii(cur) && UNICODE_TRIGGER.test(cur)) {
     const u = normalizeText(cur, { normalizeUnicode: true, detectHomoglyphs: false });
     if (u.text !== cur) {
       views.push(u);
@@ -223,7 +213,7 @@ export function decodedView(text: string): DecodedView | null {
  */
 export function decodeWindows(text: string): Array<[number, number]> {
   const spots: Replacement[] = [];
-  if (NON_ASCII.test(text)) {
+  if (!isAscii(text)) {
     UNICODE_TRIGGER.lastIndex = 0;
     let m: RegExpExecArray | null;
     while ((m = UNICODE_TRIGGER.exec(text)) !== null) spots.push({ start: m.index, end: m.index + m[0].length, text: '' });
