@@ -118,14 +118,23 @@ const FILES = ['README.md', 'src/app.ts', 'main.py', 'package.json', 'the Makefi
 /** Short requests a developer types to a coding agent, the commonest benign input and the scarcest in the corpora. */
 export function shortRequests(rand: () => number, count: number): string[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const out = new Set<string>();
-  for (let i = 0; out.size < count && i < count * 20; i++) {
+  return drawUnique(count, () => {
     const ask = pick(ASKS);
-    const body = pick(VERBS).replace('{f}', pick(FILES));
-    const text = ask ? `${ask} ${body}` : body[0]!.toUpperCase() + body.slice(1);
-    out.add(/[.?!]$/.test(text) ? text : `${text}.`);
-  }
+    return asRequest(ask, pick(VERBS).replace('{f}', pick(FILES)));
+  });
+}
+
+/** Up to `count` distinct texts from `draw`, giving up after 20 draws a text (a small grammar runs out). */
+function drawUnique(count: number, draw: () => string): string[] {
+  const out = new Set<string>();
+  for (let i = 0; out.size < count && i < count * 20; i++) out.add(draw());
   return [...out];
+}
+
+/** "Please" + body, or the body capitalised, ending in a full stop unless it has its own. */
+function asRequest(ask: string, body: string): string {
+  const text = ask ? `${ask} ${body}` : body[0]!.toUpperCase() + body.slice(1);
+  return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 
 // ---- defensive security work ------------------------------------------------------------------------------------
@@ -198,18 +207,14 @@ const THREATS = ['credential stuffing', 'phishing', 'ransomware', 'SQL injection
 /** Defensive security requests a developer sends a coding agent: detection, auditing, hardening, guard tests. */
 export function defensiveRequests(rand: () => number, count: number): string[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const out = new Set<string>();
-  for (let i = 0; out.size < count && i < count * 20; i++) {
+  return drawUnique(count, () => {
     const r = rand();
     let body: string;
     if (r < 0.6) body = pick(DEFENSIVE_TASKS).replace('{D}', pick(DEFENSIVE_ACTIONS));
     else if (r < 0.8) body = `write tests for ${pick(GUARDS)} with inputs like "${pick(QUOTED_ATTACKS)}" and "${pick(QUOTED_ATTACKS)}"`;
     else body = pick(DEFENSIVE_EXPLAIN).replace('{T}', pick(THREATS));
-    const ask = pick(ASKS);
-    const text = ask ? `${ask} ${body}` : body[0]!.toUpperCase() + body.slice(1);
-    out.add(/[.?!]$/.test(text) ? text : `${text}.`);
-  }
-  return [...out];
+    return asRequest(pick(ASKS), body);
+  });
 }
 
 // ---- jailbreak compositions ------------------------------------------------------------------------------------
@@ -534,10 +539,8 @@ const PLAIN_ASKS = ['{G}.', 'Please {g}.', 'Can you {g}?', 'I need you to {g}.',
 
 export function plainHarmfulRequests(rand: () => number, count: number): string[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
-  const out = new Set<string>();
-  for (let i = 0; out.size < count && i < count * 20; i++) {
+  return drawUnique(count, () => {
     const goal = pick(GOALS);
-    out.add(pick(PLAIN_ASKS).replace('{G}', capital(goal)).replace('{g}', goal));
-  }
-  return [...out];
+    return pick(PLAIN_ASKS).replace('{G}', capital(goal)).replace('{g}', goal);
+  });
 }
